@@ -1,0 +1,326 @@
+#!/usr/bin/python3
+"""LibreOffice headless worker for the test suite.
+
+Run with Debian's /usr/bin/python3, the only interpreter that has python3-uno
+(the project's pyenv Python cannot `import uno`). The client in
+tests/lo/__init__.py spawns it.
+
+Protocol: one JSON request per line on stdin, one JSON response per line on
+stdout. Everything else (our logs, soffice's own chatter) goes to stderr.
+The first line written is a hello: {"ok": true, "ready": true, ...}.
+"""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+
+import uno
+from com.sun.star.beans import PropertyValue
+
+# Keep the protocol stream to ourselves: duplicate fd 1 for JSON, then point
+# fd 1 at stderr so any stray print (ours, pyuno's, soffice's) cannot corrupt it.
+PROTO_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+PROTO_IN = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+
+# LibreOffice does not recalculate xlsx/ods on load by default, even with
+# fullCalcOnLoad="1" (engineering notes 2c / 6.2). 0 = always recalc.
+REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+SAVE_FILTERS = {".xlsx": "Calc MS Excel 2007 XML", ".ods": "calc8", ".xls": "MS Excel 97"}
+FORMULA_RESULT = {1: "VALUE", 2: "TEXT", 4: "ERROR"}  # com.sun.star.sheet.FormulaResult
+CLEAR_CONTENT = 1 | 2 | 4 | 16  # CellFlags VALUE|DATETIME|STRING|FORMULA: keep formats and protection
+
+
+def log(*args):
+    print("[uno_worker]", *args, file=sys.stderr, flush=True)
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p
+
+
+class Office:
+    """One soffice process with a private throw-away profile."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="xltool-lo-")
+        os.makedirs(os.path.join(self.profile, "user"))
+        with open(os.path.join(self.profile, "user", "registrymodifications.xcu"), "w") as f:
+            f.write(REGISTRY)
+        pipe = "xltool_lo_" + uuid.uuid4().hex
+        cmd = ["soffice", "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
+               "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile),
+               f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"]
+        # Own process group so we can kill oosplash and soffice.bin together.
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=2, stderr=2,
+                                     start_new_session=True)
+        self.pipe = pipe
+
+    def connect(self):
+        pipe = self.pipe
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext(
+            "com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+                break
+            except Exception as e:  # NoConnectException until soffice listens
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"cannot connect to soffice: {e}") from None
+                time.sleep(0.1)
+        self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+
+    def alive(self):
+        if self.proc.poll() is not None:
+            return False
+        try:
+            self.desktop.getComponents()
+            return True
+        except Exception:
+            return False
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+        # soffice.bin may outlive oosplash for a moment; make sure the group is gone.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(self.profile, ignore_errors=True)
+        # A killed soffice leaves its named-pipe socket behind in /tmp.
+        for path in glob.glob(f"/tmp/OSL_PIPE_*_{self.pipe}"):
+            os.unlink(path)
+
+
+@contextmanager
+def opened(desktop, path):
+    """Load a spreadsheet hidden and always close it, without saving."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
+    args = (prop("Hidden", True),
+            prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: templates must not need macros
+            prop("UpdateDocMode", 0))  # NO_UPDATE: no external links
+    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(path)), "_blank", 0, args)
+    # A corrupt file gives None, not an exception.
+    if doc is None:
+        raise RuntimeError(f"LibreOffice could not load {path}")
+    try:
+        if not doc.supportsService("com.sun.star.sheet.SpreadsheetDocument"):
+            raise RuntimeError(f"{path} is not a spreadsheet")
+        yield doc
+    finally:
+        doc.close(True)
+
+
+def get_sheet(doc, name):
+    sheets = doc.Sheets
+    if not sheets.hasByName(name):
+        raise KeyError(f"no sheet {name!r}; sheets are {list(sheets.ElementNames)}")
+    return sheets.getByName(name)
+
+
+def set_cell(cell, value):
+    if value is None:
+        cell.clearContents(CLEAR_CONTENT)
+    elif isinstance(value, str):
+        cell.setString(value)  # always text, even "3": the caller says what it means
+    elif isinstance(value, (int, float)):
+        cell.setValue(float(value))
+    else:
+        raise TypeError(f"unsupported value {value!r}")
+
+
+def read_cell(cell):
+    kind = cell.getType().value
+    out = {"value": cell.getValue(), "string": cell.getString(), "type": kind,
+           "formula": cell.getFormula(), "error": cell.getError()}
+    if kind == "FORMULA":  # tells "" from 0 and errors apart without parsing strings
+        out["result"] = FORMULA_RESULT.get(cell.FormulaResultType2)
+    return out
+
+
+def read_ref(doc, ref):
+    sheet = get_sheet(doc, ref["sheet"])
+    if "range" in ref:
+        rng = sheet.getCellRangeByName(ref["range"])
+        a = rng.getRangeAddress()
+        return [[read_cell(rng.getCellByPosition(c, r)) for c in range(a.EndColumn - a.StartColumn + 1)]
+                for r in range(a.EndRow - a.StartRow + 1)]
+    return read_cell(sheet.getCellRangeByName(ref["cell"]))
+
+
+def op_recalc(desktop, req):
+    with opened(desktop, req["path"]) as doc:
+        for s in req.get("set") or []:
+            cell = get_sheet(doc, s["sheet"]).getCellRangeByName(s["cell"])
+            if "formula" in s:
+                cell.setFormula(s["formula"])
+            else:
+                set_cell(cell, s["value"])
+        if req.get("calculate", True):
+            doc.calculateAll()
+        cells = [read_ref(doc, r) for r in req.get("read") or []]
+        out = req.get("save_as")
+        if out:
+            ext = os.path.splitext(out)[1].lower()
+            if ext not in SAVE_FILTERS:
+                raise ValueError(f"cannot save as {ext!r}; use one of {sorted(SAVE_FILTERS)}")
+            doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(out)),
+                           (prop("FilterName", SAVE_FILTERS[ext]), prop("Overwrite", True)))
+    return {"cells": cells}
+
+
+def validation_info(v):
+    return {"type": v.Type.value, "operator": v.getOperator().value,
+            "formula1": v.getFormula1(), "formula2": v.getFormula2(),
+            "show_error": v.ShowErrorMessage, "error_style": v.ErrorAlertStyle.value,
+            "error_title": v.ErrorTitle, "error_message": v.ErrorMessage,
+            "show_input": v.ShowInputMessage, "input_title": v.InputTitle,
+            "input_message": v.InputMessage, "ignore_blank": v.IgnoreBlankCells,
+            "show_list": v.ShowList}
+
+
+def page_setup(doc, sheet):
+    try:
+        style = doc.StyleFamilies.getByName("PageStyles").getByName(sheet.PageStyle)
+        rows = None
+        if sheet.getPrintTitleRows():
+            a = sheet.getTitleRows()
+            rows = [a.StartRow + 1, a.EndRow + 1]
+        return {"landscape": style.IsLandscape, "scale_to_pages_x": style.ScaleToPagesX,
+                "scale_to_pages_y": style.ScaleToPagesY, "print_title_rows": rows}
+    except Exception as e:  # best effort only
+        log("page setup unavailable:", e)
+        return None
+
+
+def op_inspect(desktop, req):
+    with opened(desktop, req["path"]) as doc:
+        names = list(doc.Sheets.ElementNames)
+        sheets = []
+        for name in req.get("sheets") or names:
+            sh = get_sheet(doc, name)
+            sheets.append({"name": name, "protected": sh.isProtected(), "visible": sh.IsVisible,
+                           "conditional_formats": sh.ConditionalFormats.getLength(),
+                           "page": page_setup(doc, sh)})
+        cells = []
+        for ref in req.get("cells") or []:
+            cell = get_sheet(doc, ref["sheet"]).getCellRangeByName(ref["cell"])
+            p = cell.CellProtection
+            v = cell.Validation
+            cells.append({"sheet": ref["sheet"], "cell": ref["cell"], "locked": p.IsLocked,
+                          "formula_hidden": p.IsFormulaHidden, "hidden": p.IsHidden,
+                          "validation": None if v.Type.value == "ANY" else validation_info(v),
+                          "conditional_formats": cell.ConditionalFormat.getCount()})
+        ranges = doc.NamedRanges
+        return {"sheet_names": names, "sheets": sheets, "cells": cells,
+                "named_ranges": {n: ranges.getByName(n).getContent() for n in ranges.ElementNames},
+                # LO 7.4 does not import xlsx workbookProtection (notes 6.4): False for xlsx.
+                "structure_protected": doc.isProtected()}
+
+
+def op_validate(desktop, req):
+    # The UNO API has no "is this value valid" call. The detective's
+    # XSheetAuditing.showInvalid() runs LibreOffice's own validation engine
+    # over the sheet and circles each invalid cell, so: put the value in,
+    # ask for the circles, and see whether one lands on our cell.
+    with opened(desktop, req["path"]) as doc:
+        sheet = get_sheet(doc, req["sheet"])
+        cell = sheet.getCellRangeByName(req["cell"])
+        v = cell.Validation
+        set_cell(cell, req["value"])
+        sheet.clearArrows()
+        page = sheet.DrawPage
+        before = page.getCount()
+        sheet.showInvalid()
+        pos, size = cell.Position, cell.Size
+        circled = False
+        for i in range(before, page.getCount()):
+            s = page.getByIndex(i)
+            cx = s.Position.X + s.Size.Width / 2
+            cy = s.Position.Y + s.Size.Height / 2
+            if pos.X <= cx <= pos.X + size.Width and pos.Y <= cy <= pos.Y + size.Height:
+                circled = True
+        return {"accepted": not circled, "method": "api", "type": v.Type.value,
+                "error_style": v.ErrorAlertStyle.value}
+
+
+OPS = {"recalc": op_recalc, "inspect": op_inspect, "validate": op_validate}
+
+
+def send(obj):
+    PROTO_OUT.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    PROTO_OUT.flush()
+
+
+def serve(office):
+    while True:
+        line = PROTO_IN.readline()
+        if not line:  # stdin closed: the client is gone
+            return 0
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if req.get("op") == "quit":
+                send({"ok": True})
+                return 0
+            if req.get("op") not in OPS:
+                raise ValueError(f"unknown op {req.get('op')!r}; known: {sorted(OPS)} and quit")
+            send({"ok": True, **OPS[req["op"]](office.desktop, req)})
+        except Exception as e:
+            log("request failed:", repr(e))
+            if office.alive():
+                send({"ok": False, "error": f"{type(e).__name__}: {e}"})
+            else:  # soffice crashed: let the client start a fresh worker
+                send({"ok": False, "fatal": True, "error": f"soffice died: {type(e).__name__}: {e}"})
+                return 3
+
+
+def main():
+    # Turn SIGTERM/SIGHUP into SystemExit so the finally below kills soffice.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(1))
+    t0 = time.monotonic()
+    office = None
+    try:
+        office = Office()
+        office.connect()
+        send({"ok": True, "ready": True, "soffice_pid": office.proc.pid,
+              "profile": office.profile, "startup_s": round(time.monotonic() - t0, 3)})
+        return serve(office)
+    except Exception as e:
+        send({"ok": False, "fatal": True, "error": f"startup failed: {type(e).__name__}: {e}"})
+        return 2
+    finally:
+        if office is not None:
+            office.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Run a Form's rules over a Return in Python (never trusting cached spreadsheet results) and list the problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from xltool import rules as expr
+from xltool.forms import Rule
+from xltool.model import TABLE_NOT_FILLED, Invalid, Return, Undetermined
+from xltool.problems import Problem
+
+OUTCOME_TEXT = {"pass": "通过", "fail": "不通过", "explained": "已说明", "undetermined": "无法判断"}
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    outcome: str  # pass | fail | explained | undetermined
+    left: Decimal | None = None
+    right: Decimal | None = None
+    cells: tuple[str, ...] = ()  # locations of the cells the rule reads, e.g. 三、依申请公开!D6
+    explanation: str = ""
+    reason: str = ""  # why a rule is undetermined
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.left is None or self.right is None:
+            return None
+        return (self.left - self.right).quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize()
+
+    @property
+    def display(self) -> str:
+        """The text of the template's 校验 result cell (the spreadsheet formula produces the same)."""
+        if self.outcome != "fail":
+            return OUTCOME_TEXT[self.outcome]
+        if not isinstance(self.rule.node, expr.Compare):
+            return "不通过"
+        word = "不平衡" if self.rule.node.op == "==" else "不通过"
+        return f"{word}（差额 {format_number(self.difference)}）"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.rule.id,
+            "title": self.rule.title,
+            "severity": self.rule.severity,
+            "level": self.rule.level,
+            "expression": self.rule.source,
+            "outcome": self.outcome,
+            "outcome_text": OUTCOME_TEXT[self.outcome],
+            "display": self.display,
+            "left": _json_number(self.left),
+            "right": _json_number(self.right),
+            "difference": _json_number(self.difference),
+            "cells": list(self.cells),
+            "explanation": self.explanation,
+            "reason": self.reason,
+            "basis": self.rule.basis,
+        }
+
+
+def format_number(v: Decimal | None) -> str:
+    """Plain decimal text as a spreadsheet's "General" format shows it: 5, -3, 0.5 (no exponent, no trailing 0)."""
+    if v is None:
+        return ""
+    v = v.normalize()
+    return format(v, "f") if v != 0 else "0"
+
+
+def _json_number(v: Decimal | None) -> int | float | None:
+    if v is None:
+        return None
+    return int(v) if v == v.to_integral_value() else float(v)
+
+
+def evaluate_rule(ret: Return, rule: Rule) -> RuleResult:
+    form = ret.form
+    cells = tuple(form.cell[k].where for k in expr.refs(rule.node))
+    left = right = None
+    if isinstance(rule.node, expr.Compare):
+        left, right = _try(ret, rule.node.left), _try(ret, rule.node.right)
+    explanation = ret.explanations.get(rule.id, "").strip() if rule.severity == "warning" else ""
+
+    def result(outcome: str, reason: str = "") -> RuleResult:
+        return RuleResult(rule, outcome, left, right, cells, explanation, reason)
+
+    blank_tables = [t for t in rule.tables if ret.table_status(t) == TABLE_NOT_FILLED]
+    if blank_tables:
+        names = "、".join(form.table(t).sheet for t in blank_tables)
+        return result("undetermined", f"{names} 未填报")
+    for key in form.input_closure(expr.refs(rule.node)):
+        v = ret.values.get(key)
+        if isinstance(v, Invalid):
+            return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
+    try:
+        ok = expr.evaluate(rule.node, ret.value, rule.tolerance)
+    except Undetermined as exc:
+        return result("undetermined", f"{form.cell[exc.key].where} 不是有效数字（{exc.value.raw}）")
+    if ok:
+        return result("pass")
+    return result("explained" if explanation else "fail")
+
+
+def _try(ret: Return, node: expr.Node) -> Decimal | None:
+    try:
+        v = expr.evaluate(node, ret.value)
+    except Undetermined:
+        return None
+    return v if isinstance(v, Decimal) else None
+
+
+def evaluate_rules(ret: Return) -> list[RuleResult]:
+    return [evaluate_rule(ret, r) for r in ret.form.rules]
+
+
+def check_return(ret: Return) -> list[Problem]:
+    """Every problem of a return: 未填报, unusable values, blank cells, and each rule that did not pass."""
+    form, out = ret.form, []
+    if ret.not_filled:
+        return [
+            Problem(
+                "error",
+                "NOT-FILLED",
+                "未填报：三张表全部为空白。请逐格填写（没有的填 0），或在无数据的表上选择“本年度无此类事项”。",
+            )
+        ]
+    for table in form.tables:
+        status = ret.table_status(table.id)
+        if status == TABLE_NOT_FILLED:
+            out.append(
+                Problem(
+                    "warning",
+                    "TABLE-NOT-FILLED",
+                    f"{table.title} 整表空白，涉及此表的校验无法判断。没有数据请填 0 或选择“本年度无此类事项”。",
+                    sheet=table.sheet,
+                )
+            )
+            continue
+        if table.id in ret.no_items:
+            nonzero = [c for c in table.cells if c.is_input and ret.safe_value(c.key)]
+            if nonzero:
+                out.append(
+                    Problem(
+                        "warning",
+                        "NO-ITEMS-CONFLICT",
+                        f"{table.title} 选择了“本年度无此类事项”，但有 {len(nonzero)} 格不为 0。请核实。",
+                        sheet=table.sheet,
+                        cell=nonzero[0].a1,
+                    )
+                )
+            continue
+        for cell in ret.blank_inputs(table.id):
+            out.append(
+                Problem(
+                    "warning",
+                    "BLANK-CELL",
+                    f"{cell.label} 为空白，按 0 计算。没有数据请填 0。",
+                    sheet=cell.sheet,
+                    cell=cell.a1,
+                )
+            )
+    for key, v in ret.values.items():
+        if isinstance(v, Invalid):
+            cell = form.cell[key]
+            out.append(
+                Problem(
+                    "error",
+                    "INVALID-VALUE",
+                    f"{cell.label}：“{v.raw}” {v.reason}。请填写数字。",
+                    sheet=cell.sheet,
+                    cell=cell.a1,
+                    values={"raw": v.raw},
+                )
+            )
+    for r in evaluate_rules(ret):
+        if r.outcome == "pass":
+            continue
+        first = form.cell[r.rule.defines] if r.rule.defines else form.cell[expr.refs(r.rule.node)[0]]
+        values = {"left": _json_number(r.left), "right": _json_number(r.right), "difference": _json_number(r.difference)}
+        if r.outcome == "undetermined":
+            if "未填报" in r.reason:
+                continue  # already reported once per table above
+            severity, text = "warning", f"无法判断：{r.rule.title}（{r.reason}）"
+        elif r.outcome == "explained":
+            severity, text = "info", f"已说明：{r.rule.title}。说明：{r.explanation}"
+        else:
+            severity = r.rule.severity
+            text = f"{r.display}：{r.rule.title}（左边 {format_number(r.left)}，右边 {format_number(r.right)}）"
+            if r.rule.severity == "warning":
+                text += "。如属实，请在“校验”表该行的“说明”栏写明原因。"
+        out.append(Problem(severity, r.rule.id, text, sheet=first.sheet, cell=first.a1, values=values))
+    return out

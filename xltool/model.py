@@ -1,0 +1,124 @@
+"""The shared vocabulary: a Return is one unit's filled tables (metadata + values by key) for one Form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from xltool import rules as expr
+from xltool.forms import Cell, Form, formula_of
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A cell whose content is not a usable number (text such as “无”, a negative count, …)."""
+
+    raw: str
+    reason: str
+
+
+Value = Decimal | Invalid  # a key absent from Return.values is blank, which is not the same as 0
+
+
+@dataclass
+class Unit:
+    name: str = ""
+    code: str = ""  # 统一社会信用代码 or 行政区划代码
+    scope: str = ""  # 本机关 | 本行政区域汇总
+    filled_by: str = ""
+    phone: str = ""
+    date: str = ""
+
+
+class Undetermined(Exception):
+    """Raised while evaluating when an input is unusable, so the rule's outcome is 无法判断."""
+
+    def __init__(self, key: str, value: Invalid):
+        super().__init__(key)
+        self.key, self.value = key, value
+
+
+TABLE_NOT_FILLED = "未填报"
+TABLE_NONE = "无此类事项"
+TABLE_FILLED = "已填报"
+
+
+@dataclass
+class Return:
+    form: Form
+    year: int
+    unit: Unit = field(default_factory=Unit)
+    values: dict[str, Value] = field(default_factory=dict)
+    no_items: set[str] = field(default_factory=set)  # tables ticked 本年度无此类事项
+    explanations: dict[str, str] = field(default_factory=dict)  # rule id -> the clerk's 说明
+    source: str | None = None
+
+    # --- values ---------------------------------------------------------------------------------------------------
+    def value(self, key: str) -> Decimal:
+        """A cell's number for the rules: typed or read value, else a total computed from its formula, else 0."""
+        cell = self.form.cell[key]
+        if key in self.values:
+            v = self.values[key]
+            if isinstance(v, Invalid):
+                raise Undetermined(key, v)
+            return v
+        if not cell.is_input:
+            return expr.evaluate(formula_of(self.form, cell), self.value)  # type: ignore[return-value]
+        return Decimal(0)
+
+    def safe_value(self, key: str) -> Decimal | None:
+        try:
+            return self.value(key)
+        except Undetermined:
+            return None
+
+    def blank_inputs(self, table_id: str) -> list[Cell]:
+        return [c for c in self.form.table(table_id).cells if c.is_input and c.key not in self.values]
+
+    def table_status(self, table_id: str) -> str:
+        """未填报 / 无此类事项 / 部分空白（N 格） / 已填报 — the same text the template's 校验 sheet shows."""
+        if table_id in self.no_items:
+            return TABLE_NONE
+        inputs = [c for c in self.form.table(table_id).cells if c.is_input]
+        blank = len(self.blank_inputs(table_id))
+        if blank == len(inputs):
+            return TABLE_NOT_FILLED
+        if blank:
+            return f"部分空白（{blank} 格）"
+        return TABLE_FILLED
+
+    @property
+    def not_filled(self) -> bool:
+        """True when every table is blank: 未填报, not a return of zeros."""
+        return all(self.table_status(t.id) == TABLE_NOT_FILLED for t in self.form.tables)
+
+    # --- checks (implemented in xltool.check; here for a short public surface) -------------------------------------
+    def rule_results(self):  # -> list[RuleResult]
+        from xltool.check import evaluate_rules
+
+        return evaluate_rules(self)
+
+    def check(self):  # -> list[Problem]
+        from xltool.check import check_return
+
+        return check_return(self)
+
+    def to_frame(self):
+        """Tidy pandas table: one row per cell (key, label, value), totals included and computed."""
+        import pandas as pd
+
+        rows = []
+        for c in self.form.cells:
+            raw = self.values.get(c.key)
+            rows.append(
+                {
+                    "key": c.key,
+                    "table": c.table,
+                    "label": c.label,
+                    "cell": c.where,
+                    "is_input": c.is_input,
+                    "value": self.safe_value(c.key) if (raw is not None or not c.is_input) else None,
+                    "raw": raw.raw if isinstance(raw, Invalid) else None,
+                }
+            )
+        return pd.DataFrame(rows)

@@ -1,0 +1,258 @@
+"""The rule expression language: parsed once, then evaluated in Python and rendered as a spreadsheet formula.
+
+Grammar (a subset of Python expressions, parsed with :mod:`ast`):
+    keys          apply.new.natural_person      dotted cell keys
+    globs         sum(apply.result.*.other)     `*` matches any key segments, in form order
+    arithmetic    a + b - c, -a, 10000, sum(k1, k2, ...)
+    comparison    a == b, a <= b, a >= b, a < b, a > b   (one operator per comparison)
+    logic         x or y, x and y
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+_KEY = re.compile(r"[a-z_][a-z0-9_]*(?:\.(?:[a-z0-9_]+|\*))+")
+
+
+@dataclass(frozen=True)
+class Ref:
+    key: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # "+" or "-"
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Sum:
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # "==", "<=", ">=", "<", ">"
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" or "or"
+    items: tuple[Node, ...]
+
+
+Node = Ref | Const | Neg | BinOp | Sum | Compare | BoolOp
+
+_CMP = {ast.Eq: "==", ast.LtE: "<=", ast.GtE: ">=", ast.Lt: "<", ast.Gt: ">"}
+
+
+class ExprError(ValueError):
+    """A rule expression that cannot be parsed or names an unknown key."""
+
+
+def parse(text: str, keys: Sequence[str], exclude: str | None = None) -> Node:
+    """Parse `text`; every key must be in `keys`, globs expand over `keys` (minus `exclude`) in their order."""
+    names: dict[str, str] = {}
+
+    def stash(match: re.Match[str]) -> str:
+        name = f"k{len(names)}_"
+        names[name] = match.group(0)
+        return name
+
+    try:
+        tree = ast.parse(_KEY.sub(stash, text), mode="eval").body
+    except SyntaxError as exc:
+        raise ExprError(f"无法解析表达式 {text!r}: {exc.msg}") from None
+
+    def expand(pattern: str) -> tuple[Ref, ...]:
+        if "*" not in pattern:
+            if pattern not in keys:
+                raise ExprError(f"表达式 {text!r} 引用了不存在的单元格键 {pattern!r}")
+            return (Ref(pattern),)
+        hits = tuple(Ref(k) for k in keys if k != exclude and fnmatch.fnmatchcase(k, pattern))
+        if not hits:
+            raise ExprError(f"表达式 {text!r} 中的 {pattern!r} 没有匹配任何单元格")
+        return hits
+
+    def build(node: ast.AST) -> Node:
+        match node:
+            case ast.Name(id=name) if name in names:
+                refs = expand(names[name])
+                if len(refs) != 1 or "*" in names[name]:
+                    raise ExprError(f"{names[name]!r}: 通配符只能用在 sum() 中")
+                return refs[0]
+            case ast.Constant(value=int() | float() as v) if not isinstance(v, bool):
+                return Const(Decimal(str(v)))
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                return Neg(build(operand))
+            case ast.BinOp(op=ast.Add() | ast.Sub() as op, left=left, right=right):
+                return BinOp("+" if isinstance(op, ast.Add) else "-", build(left), build(right))
+            case ast.Call(func=ast.Name(id="sum"), args=args, keywords=[]) if args:
+                refs: list[Ref] = []
+                for arg in args:
+                    if not (isinstance(arg, ast.Name) and arg.id in names):
+                        raise ExprError(f"{text!r}: sum() 只接受单元格键")
+                    refs.extend(expand(names[arg.id]))
+                return Sum(tuple(refs))
+            case ast.Compare(left=left, ops=[op], comparators=[right]) if type(op) in _CMP:
+                return Compare(_CMP[type(op)], build(left), build(right))
+            case ast.BoolOp(op=op, values=values):
+                return BoolOp("and" if isinstance(op, ast.And) else "or", tuple(build(v) for v in values))
+        raise ExprError(f"表达式 {text!r} 含有不支持的写法: {ast.dump(node)[:60]}")
+
+    return build(tree)
+
+
+def refs(node: Node) -> list[str]:
+    """Keys referenced directly by `node`, in order, without duplicates."""
+    out: list[str] = []
+
+    def walk(n: Node) -> None:
+        match n:
+            case Ref(key):
+                if key not in out:
+                    out.append(key)
+            case Sum(items):
+                for r in items:
+                    walk(r)
+            case Neg(operand):
+                walk(operand)
+            case BinOp(_, left, right) | Compare(_, left, right):
+                walk(left)
+                walk(right)
+            case BoolOp(_, items):
+                for item in items:
+                    walk(item)
+
+    walk(node)
+    return out
+
+
+def evaluate(node: Node, value: Callable[[str], Decimal], tolerance: Decimal = Decimal(0)) -> Decimal | bool:
+    """Evaluate exactly in Decimal; `value(key)` supplies each cell (it raises to signal an unusable input)."""
+    match node:
+        case Ref(key):
+            return value(key)
+        case Const(v):
+            return v
+        case Neg(operand):
+            return -_num(evaluate(operand, value, tolerance))
+        case BinOp(op, left, right):
+            a, b = _num(evaluate(left, value, tolerance)), _num(evaluate(right, value, tolerance))
+            return a + b if op == "+" else a - b
+        case Sum(items):
+            return sum((value(r.key) for r in items), Decimal(0))
+        case Compare(op, left, right):
+            d = _num(evaluate(left, value, tolerance)) - _num(evaluate(right, value, tolerance))
+            return {
+                "==": abs(d) <= tolerance,
+                "<=": d <= tolerance,
+                ">=": d >= -tolerance,
+                "<": d < tolerance,
+                ">": d > -tolerance,
+            }[op]
+        case BoolOp(op, items):
+            results = [bool(evaluate(i, value, tolerance)) for i in items]
+            return all(results) if op == "and" else any(results)
+    raise TypeError(node)
+
+
+def _num(v: Decimal | bool) -> Decimal:
+    if isinstance(v, bool):
+        raise TypeError("boolean used as a number")
+    return v
+
+
+def render(node: Node, ref: Callable[[str], str], tolerance: Decimal = Decimal(0)) -> str:
+    """Render as an en-US spreadsheet formula body (no leading '='); `ref(key)` gives each cell's reference."""
+    match node:
+        case Ref(key):
+            return ref(key)
+        case Const(v):
+            return _number(v)
+        case Neg(operand):
+            return f"-({render(operand, ref, tolerance)})"
+        case BinOp(op, left, right):
+            right_text = render(right, ref, tolerance)
+            if op == "-" and isinstance(right, BinOp):
+                right_text = f"({right_text})"
+            return f"{render(left, ref, tolerance)}{op}{right_text}"
+        case Sum(items):
+            return f"SUM({','.join(_ranges([ref(r.key) for r in items]))})"
+        case Compare(op, left, right):
+            diff = f"ROUND(({render(left, ref, tolerance)})-({render(right, ref, tolerance)}),6)"
+            tol = _number(tolerance)
+            return {
+                "==": f"ABS({diff})<={tol}",
+                "<=": f"{diff}<={tol}",
+                ">=": f"{diff}>=-{tol}",
+                "<": f"{diff}<{tol}",
+                ">": f"{diff}>-{tol}",
+            }[op]
+        case BoolOp(op, items):
+            return f"{op.upper()}({','.join(render(i, ref, tolerance) for i in items)})"
+    raise TypeError(node)
+
+
+def _number(v: Decimal) -> str:
+    return format(v.normalize(), "f")
+
+
+_A1 = re.compile(r"^(?P<sheet>.*!)?\$?(?P<col>[A-Z]+)\$?(?P<row>\d+)$")
+
+
+def _ranges(cells: list[str]) -> list[str]:
+    """Merge runs of adjacent cells in one row or one column into A1:B1 ranges (readable SUMs)."""
+    out: list[str] = []
+    run: list[tuple[str, str, int, int]] = []
+
+    def flush() -> None:
+        if run:
+            first, last = run[0], run[-1]
+            out.append(f"{first[0]}{first[1]}" if len(run) == 1 else f"{first[0]}{first[1]}:{last[1]}")
+        run.clear()
+
+    for cell in cells:
+        m = _A1.match(cell)
+        if not m:
+            flush()
+            out.append(cell)
+            continue
+        sheet, col, row = m.group("sheet") or "", _col_index(m.group("col")), int(m.group("row"))
+        item = (sheet, cell[len(sheet):], col, row)
+        if run:
+            p_sheet, _, p_col, p_row = run[-1]
+            same_row = p_sheet == sheet and p_row == row and p_col + 1 == col
+            same_col = p_sheet == sheet and p_col == col and p_row + 1 == row
+            direction_ok = len(run) == 1 or (same_row and run[0][3] == row) or (same_col and run[0][2] == col)
+            if not ((same_row or same_col) and direction_ok):
+                flush()
+        run.append(item)
+    flush()
+    return out
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
