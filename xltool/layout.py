@@ -6,6 +6,7 @@ The template writer and the reader both use these positions (0-based rows and co
 from __future__ import annotations
 
 from xltool.forms import INFO_ROW, Form, Table
+from xltool.model import TABLE_NONE
 
 GUIDE_SHEET = "填报说明"
 CHECK_SHEET = "校验"
@@ -23,7 +24,7 @@ UNIT_FIELDS = [
 YEAR_ROW = 2  # 填报说明!B3 holds the report year (locked)
 SCOPES = ["本机关", "本行政区域汇总"]
 
-NO_ITEMS_TEXT = "本年度无此类事项"
+NO_ITEMS_TEXT = TABLE_NONE  # the flag label and the status text are the same words
 NO_ITEMS_YES = "是"
 
 

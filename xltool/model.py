@@ -39,7 +39,7 @@ class Undetermined(Exception):
 
 
 TABLE_NOT_FILLED = "未填报"
-TABLE_NONE = "无此类事项"
+TABLE_NONE = "本年度无此类事项"
 TABLE_FILLED = "已填报"
 
 
