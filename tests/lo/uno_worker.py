@@ -258,7 +258,10 @@ def op_validate(desktop, req):
         page = sheet.DrawPage
         before = page.getCount()
         sheet.showInvalid()
-        pos, size = cell.Position, cell.Size
+        # A merged cell's circle is centred on the whole merged area, not on its first cell.
+        area = sheet.createCursorByRange(cell)
+        area.collapseToMergedArea()
+        pos, size = area.Position, area.Size
         circled = False
         for i in range(before, page.getCount()):
             s = page.getByIndex(i)
