@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from xltool import rules as expr
-from xltool.forms import Rule
+from xltool.forms import Rule, formula_of
 from xltool.model import TABLE_NOT_FILLED, Invalid, Return, Undetermined
 from xltool.problems import Problem
 
@@ -90,7 +90,7 @@ def evaluate_rule(ret: Return, rule: Rule) -> RuleResult:
     if blank_tables:
         names = "、".join(form.table(t).sheet for t in blank_tables)
         return result("undetermined", f"{names} 未填报")
-    for key in form.input_closure(expr.refs(rule.node)):
+    for key in _closure(ret, expr.refs(rule.node)):
         v = ret.values.get(key)
         if isinstance(v, Invalid):
             return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
@@ -101,6 +101,18 @@ def evaluate_rule(ret: Return, rule: Rule) -> RuleResult:
     if ok:
         return result("pass")
     return result("explained" if explanation else "fail")
+
+
+def _closure(ret: Return, keys: list[str]) -> list[str]:
+    """Cells a rule depends on: a total present in the return (typed or printed) is a leaf, else follow its formula."""
+    out: list[str] = []
+    for key in keys:
+        cell = ret.form.cell[key]
+        if cell.is_input or key in ret.values:
+            out.append(key)
+        else:
+            out.extend(_closure(ret, expr.refs(formula_of(ret.form, cell))))
+    return out
 
 
 def _try(ret: Return, node: expr.Node) -> Decimal | None:
@@ -117,9 +129,9 @@ def evaluate_rules(ret: Return) -> list[RuleResult]:
 
 def check_return(ret: Return) -> list[Problem]:
     """Every problem of a return: 未填报, unusable values, blank cells, and each rule that did not pass."""
-    form, out = ret.form, []
+    form, out = ret.form, list(ret.read_problems)
     if ret.not_filled:
-        return [
+        return out + [
             Problem(
                 "error",
                 "NOT-FILLED",

@@ -119,6 +119,7 @@ class Table:
     col_keys: list[str] = field(default_factory=list)
     row_labels: dict[str, str] = field(default_factory=dict)
     col_labels: dict[str, str] = field(default_factory=dict)
+    row_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # matrix tables: label path of each row
 
     @property
     def first_data_row(self) -> int:
@@ -246,6 +247,7 @@ def load_form(path: Path) -> Form:
         rules=[],
         path=path,
     )
+    _no_duplicates(path.name, "单元格键", [c.key for c in form.cells])
     _build_rules(form, data["rules"])
     return form
 
@@ -350,6 +352,7 @@ def _layout_matrix(table: Table, spec: dict) -> None:
     for r_index, r in enumerate(rows):
         table.row_keys.append(r["key"])
         table.row_labels[r["key"]] = " ".join(r["path"][1:]) or (r["path"][0] if r["path"] else "")
+        table.row_paths[r["key"]] = tuple(r["path"])
         for c_index, c in enumerate(columns):
             key = _join(table.id, r["key"], c["key"])
             path = tuple(r["path"]) + tuple(c["path"])
@@ -422,6 +425,12 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
         tables = {by_key[k].table for k in form.input_closure(expr.refs(rule.node))}
         order = [t.id for t in form.tables if t.id in tables]
         form.rules[i] = Rule(**{**rule.__dict__, "tables": tuple(order)})
-    ids = [r.id for r in form.rules]
-    if len(ids) != len(set(ids)):
-        raise FormError(f"{form.path.name}: 规则编号重复")
+    _no_duplicates(form.path.name, "规则编号", [r.id for r in form.rules])
+
+
+def _no_duplicates(file: str, what: str, items: list[str]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            raise FormError(f"{file}: {what} {item} 重复")
+        seen.add(item)

@@ -52,6 +52,7 @@ class Return:
     no_items: set[str] = field(default_factory=set)  # tables ticked 本年度无此类事项
     explanations: dict[str, str] = field(default_factory=dict)  # rule id -> the clerk's 说明
     source: str | None = None
+    read_problems: list = field(default_factory=list)  # Problems found while reading the file (xltool.reader)
 
     # --- values ---------------------------------------------------------------------------------------------------
     def value(self, key: str) -> Decimal:

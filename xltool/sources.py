@@ -1,0 +1,124 @@
+"""Open an input file safely: say what it is, or refuse it with a one-line Chinese reason.
+
+Everything here happens before any spreadsheet parser sees the bytes: size caps, zip-bomb and XML-entity checks,
+encrypted and legacy containers.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a filled return is ~30 KB; 50 MB leaves room for pictures pasted by mistake
+MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
+MAX_RATIO = 200  # typical xlsx parts compress 5-20x; a bomb compresses 1000x
+MAX_ENTRIES = 5000
+PROLOG_BYTES = 64 * 1024
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+
+
+class ReadError(Exception):
+    """The file cannot be used at all (exit code 2); `code` is stable, the message is for the clerk."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    kind: str  # xlsx | ods | xls
+
+
+def sniff(path: Path) -> Source:
+    """Classify a file by its bytes (not its name) and run the safety checks."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ReadError("UNREADABLE", f"无法打开文件：{exc.strerror or exc}") from None
+    if size == 0:
+        raise ReadError("EMPTY-FILE", "空文件（0 字节），请重新导出后报送")
+    if size > MAX_FILE_BYTES:
+        raise ReadError("TOO-LARGE", f"文件过大（{size / 1048576:.0f} MB），超过 {MAX_FILE_BYTES // 1048576} MB 上限；"
+                                     "统计表通常不到 1 MB，请检查是否误报了其他文件")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+            return Source(path, _zip_kind(path))
+        if head == OLE_MAGIC:
+            fh.seek(0)
+            if ENCRYPTED_MARK in fh.read(min(size, 4 * 1024 * 1024)):
+                raise ReadError("ENCRYPTED", "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送")
+            return Source(path, "xls")
+        fh.seek(0)
+        start = fh.read(512).lstrip().lower()
+    if start.startswith(b"%pdf"):
+        raise ReadError("NOT-SPREADSHEET", "这是 PDF 文件，不是电子表格；请报送填好的 Excel/WPS 统计表")
+    if start.startswith(b"{\\rtf"):
+        raise ReadError("NOT-SPREADSHEET", "这是 RTF 文档，不是电子表格")
+    if start.startswith((b"<!doctype html", b"<html")):
+        raise ReadError("NOT-SPREADSHEET", "这是网页（HTML）文件，不是电子表格")
+    raise ReadError("NOT-SPREADSHEET", "不是电子表格文件（无法识别的文件格式）")
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise ReadError("ZIP-BOMB", f"压缩包内文件数异常（{len(infos)} 个），疑似恶意文件，已拒绝")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_UNZIPPED_BYTES or any(
+                i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos
+            ):
+                raise ReadError("ZIP-BOMB", "解压后体积异常巨大（疑似“zip 炸弹”），已拒绝读取")
+            names = {i.filename for i in infos}
+            if "EncryptedPackage" in names:
+                raise ReadError("ENCRYPTED", "文件已加密，无法读取；请取消打开密码后重新报送")
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels")) and _has_dtd(z, info):
+                    raise ReadError("XML-BOMB", f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
+            if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                return "xlsx"
+            if "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+                return "ods"
+            if "word/document.xml" in names:
+                raise ReadError("NOT-SPREADSHEET", "这是 Word 文档，不是电子表格；请用 xltool import 导入报告文本")
+            if "content.xml" in names:
+                raise ReadError("NOT-SPREADSHEET", "这是 OpenDocument 文本或演示文稿，不是电子表格")
+    except zipfile.BadZipFile:
+        raise ReadError("CORRUPT", "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        raise ReadError("CORRUPT", f"文件无法解压：{exc}") from None
+    raise ReadError("NOT-SPREADSHEET", "是压缩包，但不是 Excel 或 OpenDocument 电子表格")
+
+
+def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """A DTD can only appear in the prolog, before the root element; office files never carry one."""
+    with z.open(info) as fh:
+        head = fh.read(PROLOG_BYTES)
+    text = head.decode("utf-8", "replace")
+    i = 0
+    while True:
+        j = text.find("<", i)
+        if j < 0 or j + 1 >= len(text):
+            return len(head) == PROLOG_BYTES  # a prolog longer than 64 KB is itself suspicious
+        nxt = text[j + 1]
+        if nxt == "!":
+            if text.startswith("<!DOCTYPE", j) or text.startswith("<!ENTITY", j):
+                return True
+            end = text.find("-->", j) if text.startswith("<!--", j) else text.find(">", j)
+            if end < 0:
+                return True
+            i = end + 1
+        elif nxt == "?":
+            end = text.find("?>", j)
+            if end < 0:
+                return True
+            i = end + 2
+        else:
+            return False

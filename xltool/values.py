@@ -1,0 +1,71 @@
+"""Turn what a clerk typed into a number, leniently where the intent is clear and strictly where it is not.
+
+Returns the value (Decimal, Invalid, or None for blank) and, when the text had to be tidied, a note saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+from xltool.forms import CellType
+from xltool.model import Invalid, Value
+
+MAX_MAGNITUDE = Decimal(10) ** 9  # more than a billion of anything in one cell is a typing accident
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
+_SPACES = " \t\r\n\u3000\u00a0\u2002\u2003\u2009\u200b\ufeff"
+NOT_A_NUMBER_WORDS = {"无", "没有", "-", "—", "－", "--", "/", "／", "空", "null", "none", "n/a", "na", "×", "x"}
+
+
+def normalize(raw: object, cell_type: CellType) -> tuple[Value | None, str | None]:
+    if raw is None or raw == "":
+        return None, None
+    if isinstance(raw, bool):
+        return Invalid(str(raw), "是逻辑值，不是数字"), None
+    if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+        return Invalid(str(raw), "是日期或时间，不是数字（单元格格式可能被改成了日期）"), None
+    note = None
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and raw != raw:  # NaN
+            return None, None
+        number = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+    else:
+        text = str(raw)
+        cleaned = unicodedata.normalize("NFKC", text).strip(_SPACES)  # full-width digits and signs to ASCII
+        cleaned = cleaned.replace("，", ",")
+        if cleaned == "":
+            return None, f"“{text}”只含空白，按空白处理"
+        if cleaned.lower() in NOT_A_NUMBER_WORDS:
+            return Invalid(text, "是文字，不是数字；没有发生的请填 0"), None
+        if _THOUSANDS.match(cleaned):
+            cleaned = cleaned.replace(",", "")
+        if not _NUMBER.match(cleaned):
+            return Invalid(text, "不是数字"), None
+        number = Decimal(cleaned)
+        if cleaned != text:
+            note = f"“{text}”按 {_plain(number)} 读取"
+        elif not re.fullmatch(r"-?\d+(\.\d+)?", text):
+            note = f"“{text}”按 {_plain(number)} 读取"
+    if abs(number) >= MAX_MAGNITUDE:
+        return Invalid(_plain(number), "数值大得不合常理（十亿以上）"), None
+    if number < 0 and not cell_type.signed:
+        return Invalid(_plain(number), "是负数；此格只能填大于等于 0 的数"), None
+    if cell_type.whole and number != number.to_integral_value():
+        return Invalid(_plain(number), "有小数；此格只能填整数（件数）"), None
+    if not cell_type.whole:
+        exponent = number.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > cell_type.places:
+            return Invalid(_plain(number), f"小数超过 {cell_type.places} 位（单位：{cell_type.unit}）"), None
+    try:
+        number = number.quantize(Decimal(1)) if cell_type.whole else number
+    except InvalidOperation:
+        return Invalid(str(raw), "不是数字"), None
+    return number, note
+
+
+def _plain(v: Decimal) -> str:
+    v = v.normalize()
+    return format(v, "f") if v != 0 else "0"
