@@ -37,7 +37,7 @@ def fill_requests(ret: Return) -> list[dict]:
     for table_id in ret.no_items:
         table = ret.form.table(table_id)
         sets.append({"sheet": table.sheet, "cell": xl_rowcol_to_cell(*layout.no_items_cell(table)), "value": "是"})
-    for index, rule in enumerate(ret.form.rules):
+    for index, rule in enumerate(ret.form.local_rules):
         if rule.id in ret.explanations:
             cell = xl_rowcol_to_cell(layout.check_rule_row(ret.form, index), layout.COL_NOTE)
             sets.append({"sheet": layout.CHECK_SHEET, "cell": cell, "value": ret.explanations[rule.id]})
@@ -46,7 +46,7 @@ def fill_requests(ret: Return) -> list[dict]:
 
 def check_cells(form) -> list[dict]:
     reads = []
-    for index, _ in enumerate(form.rules):
+    for index, _ in enumerate(form.local_rules):
         row = layout.check_rule_row(form, index)
         reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(row, layout.COL_RESULT)})
     for table in form.tables:

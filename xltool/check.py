@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from xltool import rules as expr
-from xltool.forms import Rule, formula_of
+from xltool.forms import PREV, Rule, formula_of
 from xltool.model import TABLE_NOT_FILLED, Invalid, Return, Undetermined
 from xltool.problems import Problem
 
@@ -75,12 +75,13 @@ def _json_number(v: Decimal | None) -> int | float | None:
     return int(v) if v == v.to_integral_value() else float(v)
 
 
-def evaluate_rule(ret: Return, rule: Rule) -> RuleResult:
+def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> RuleResult:
     form = ret.form
-    cells = tuple(form.cell[k].where for k in expr.refs(rule.node))
+    cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
+    value = _lookup(ret, previous)
     left = right = None
     if isinstance(rule.node, expr.Compare):
-        left, right = _try(ret, rule.node.left), _try(ret, rule.node.right)
+        left, right = _try(value, rule.node.left), _try(value, rule.node.right)
     explanation = ret.explanations.get(rule.id, "").strip() if rule.severity == "warning" else ""
 
     def result(outcome: str, reason: str = "") -> RuleResult:
@@ -90,14 +91,20 @@ def evaluate_rule(ret: Return, rule: Rule) -> RuleResult:
     if blank_tables:
         names = "、".join(form.table(t).sheet for t in blank_tables)
         return result("undetermined", f"{names} 未填报")
-    for key in _closure(ret, expr.refs(rule.node)):
+    if rule.cross_year:
+        missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV):] not in previous.form.cell]
+        if missing:
+            return result("undetermined", f"上年报表（{previous.form.notice}格式）没有此项")
+        if previous.not_filled:
+            return result("undetermined", "上年报表未填报")
+    for key in _closure(ret, [k for k in expr.refs(rule.node) if not k.startswith(PREV)]):
         v = ret.values.get(key)
         if isinstance(v, Invalid):
             return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
     try:
-        ok = expr.evaluate(rule.node, ret.value, rule.tolerance)
+        ok = expr.evaluate(rule.node, value, rule.tolerance)
     except Undetermined as exc:
-        return result("undetermined", f"{form.cell[exc.key].where} 不是有效数字（{exc.value.raw}）")
+        return result("undetermined", f"{_where(ret, previous, exc.key)} 不是有效数字（{exc.value.raw}）")
     if ok:
         return result("pass")
     return result("explained" if explanation else "fail")
@@ -115,19 +122,41 @@ def _closure(ret: Return, keys: list[str]) -> list[str]:
     return out
 
 
-def _try(ret: Return, node: expr.Node) -> Decimal | None:
+def _lookup(ret: Return, previous: Return | None):
+    """Cell values for the rules: this year's, and last year's behind the `prev.` prefix."""
+
+    def value(key: str) -> Decimal:
+        if key.startswith(PREV):
+            try:
+                return previous.value(key[len(PREV):])
+            except Undetermined as exc:
+                raise Undetermined(key, exc.value) from None
+        return ret.value(key)
+
+    return value
+
+
+def _where(ret: Return, previous: Return | None, key: str) -> str:
+    if key.startswith(PREV):
+        where = previous.form.cell[key[len(PREV):]].where if previous and key[len(PREV):] in previous.form.cell else key
+        return f"上年 {where}"
+    return ret.form.cell[key].where
+
+
+def _try(value, node: expr.Node) -> Decimal | None:
     try:
-        v = expr.evaluate(node, ret.value)
+        v = expr.evaluate(node, value)
     except Undetermined:
         return None
     return v if isinstance(v, Decimal) else None
 
 
-def evaluate_rules(ret: Return) -> list[RuleResult]:
-    return [evaluate_rule(ret, r) for r in ret.form.rules]
+def evaluate_rules(ret: Return, previous: Return | None = None) -> list[RuleResult]:
+    """Every rule of the form; cross-year rules only when last year's return is given."""
+    return [evaluate_rule(ret, r, previous) for r in ret.form.rules if previous is not None or not r.cross_year]
 
 
-def check_return(ret: Return) -> list[Problem]:
+def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
     """Every problem of a return: 未填报, unusable values, blank cells, and each rule that did not pass."""
     form, out = ret.form, list(ret.read_problems)
     if ret.not_filled:
@@ -186,10 +215,10 @@ def check_return(ret: Return) -> list[Problem]:
                     values={"raw": v.raw},
                 )
             )
-    for r in evaluate_rules(ret):
+    for r in evaluate_rules(ret, previous):
         if r.outcome == "pass":
             continue
-        first = form.cell[r.rule.defines] if r.rule.defines else form.cell[expr.refs(r.rule.node)[0]]
+        first = form.cell[r.rule.defines or expr.refs(r.rule.node)[0]]
         values = {"left": _json_number(r.left), "right": _json_number(r.right), "difference": _json_number(r.difference)}
         if r.outcome == "undetermined":
             if "未填报" in r.reason:

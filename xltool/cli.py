@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +53,53 @@ def template(
         raise typer.Exit(2)
     written = write_xlsx(Return(form, year, Unit(name=unit, code=code)), output, password=password)
     _err(f"已生成 {written}（{form.name}，{form.notice}，{year} 年度）")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式")] = OutputFormat.table,
+    previous: Annotated[Path | None, typer.Option("--previous", help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")] = None,
+    annotate: Annotated[Path | None, typer.Option("--annotate", help="把标注了问题的副本写入此文件夹（原文件不改动）")] = None,
+) -> None:
+    """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
+
+    退出码：0 无错误；1 有错误或未填报；2 有文件无法读取。
+    """
+    from xltool import report
+    from xltool.reader import read
+    from xltool.sources import ReadError
+
+    files = report.expand(paths)
+    if not files:
+        _err("错误：没有找到要检查的文件")
+        raise typer.Exit(2)
+    prev = None
+    if previous is not None:
+        try:
+            prev = read(previous)
+        except ReadError as exc:
+            _err(f"错误：上年度报表无法读取：{previous}：{exc.message}")
+            raise typer.Exit(2) from None
+    reports = [report.check_file(f, prev) for f in files]
+    if fmt is OutputFormat.json:
+        typer.echo(report.render_json(reports))
+    elif fmt is OutputFormat.csv:
+        typer.echo(report.render_csv(reports), nl=False)
+    else:
+        report.render_table(reports)
+    if annotate is not None:
+        from xltool.annotate import annotate_all
+
+        for written in annotate_all(reports, annotate):
+            _err(f"已写出标注副本 {written}")
+    raise typer.Exit(report.exit_code(reports))
 
 
 @app.command()

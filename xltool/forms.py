@@ -102,6 +102,7 @@ class Rule:
     blank: str  # zero: a blank input counts as 0 (and is listed as a warning) | undetermined
     defines: str | None
     tables: tuple[str, ...]  # tables whose inputs the rule depends on
+    cross_year: bool = False  # reads last year's return through `prev.` keys; checked only with --previous
 
 
 @dataclass
@@ -153,6 +154,11 @@ class Form:
     @property
     def cell(self) -> dict[str, Cell]:
         return {c.key: c for c in self.cells}
+
+    @property
+    def local_rules(self) -> list[Rule]:
+        """Rules that need only this return (the template's 校验 sheet shows exactly these)."""
+        return [r for r in self.rules if not r.cross_year]
 
     @property
     def inputs(self) -> list[Cell]:
@@ -381,8 +387,12 @@ def _expansions(form: Form, spec: dict) -> list[dict[str, str]]:
     ]
 
 
+PREV = "prev."  # prefix of last year's cells in cross-year rules
+
+
 def _build_rules(form: Form, specs: list[dict]) -> None:
     keys = [c.key for c in form.cells]
+    keys += [PREV + k for k in keys]
     defining: dict[str, str] = {}
     for spec in specs:
         for binding in _expansions(form, spec):
@@ -413,6 +423,7 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
                     blank=spec.get("blank", "zero"),
                     defines=defines,
                     tables=(),
+                    cross_year=spec.get("scope") == "cross_year",
                 )
             )
     # Totals become formula cells; each rule learns which tables its inputs live in.
@@ -422,7 +433,8 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
         ]
     by_key = form.cell
     for i, rule in enumerate(form.rules):
-        tables = {by_key[k].table for k in form.input_closure(expr.refs(rule.node))}
+        own = [k for k in expr.refs(rule.node) if not k.startswith(PREV)]
+        tables = {by_key[k].table for k in form.input_closure(own)}
         order = [t.id for t in form.tables if t.id in tables]
         form.rules[i] = Rule(**{**rule.__dict__, "tables": tuple(order)})
     _no_duplicates(form.path.name, "规则编号", [r.id for r in form.rules])

@@ -94,15 +94,17 @@ class Return:
         return all(self.table_status(t.id) == TABLE_NOT_FILLED for t in self.form.tables)
 
     # --- checks (implemented in xltool.check; here for a short public surface) -------------------------------------
-    def rule_results(self):  # -> list[RuleResult]
+    def rule_results(self, previous: Return | None = None):  # -> list[RuleResult]
+        """Every rule's outcome; pass last year's return to include the cross-year rules."""
         from xltool.check import evaluate_rules
 
-        return evaluate_rules(self)
+        return evaluate_rules(self, previous)
 
-    def check(self):  # -> list[Problem]
+    def check(self, previous: Return | None = None):  # -> list[Problem]
+        """Every problem: reading notes, 未填报, unusable values, blank cells, rules not passed."""
         from xltool.check import check_return
 
-        return check_return(self)
+        return check_return(self, previous)
 
     def to_frame(self):
         """Tidy pandas table: one row per cell (key, label, value), totals included and computed."""

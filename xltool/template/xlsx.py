@@ -272,8 +272,8 @@ class _Writer:
         for col, text in enumerate(layout.CHECK_COLUMNS):
             ws.write_string(header, col, text, fmt["header"])
         first = layout.check_rule_row(form, 0)
-        last = layout.check_rule_row(form, len(form.rules) - 1)
-        for index, rule in enumerate(form.rules):
+        last = layout.check_rule_row(form, len(form.local_rules) - 1)
+        for index, rule in enumerate(form.local_rules):
             self.write_rule_row(ws, layout.check_rule_row(form, index), rule, status_ref)
         # Summary
         sev = f"$D${first + 1}:$D${last + 1}"

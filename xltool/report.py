@@ -1,0 +1,181 @@
+"""Check many files and render the results: a terminal table, JSON for machines, or CSV for spreadsheets.
+
+JSON schema (documented in README): {"xltool_version", "summary", "files": [FileReport.as_dict()]}.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xltool import __version__
+from xltool.check import RuleResult, evaluate_rules
+from xltool.model import Return
+from xltool.problems import SEVERITY_TEXT, Problem
+from xltool.sources import ReadError
+
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
+
+
+@dataclass
+class FileReport:
+    path: Path
+    ret: Return | None = None
+    error: ReadError | None = None
+    problems: list[Problem] = field(default_factory=list)
+    rules: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "无法读取"
+        if self.ret is not None and self.ret.not_filled:
+            return "未填报"
+        if any(p.severity == "error" for p in self.problems):
+            return "有错误"
+        if any(p.severity == "warning" for p in self.problems):
+            return "有警告"
+        return "通过"
+
+    @property
+    def has_errors(self) -> bool:
+        return self.error is not None or any(p.severity == "error" for p in self.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": str(self.path), "status": self.status, "readable": self.error is None}
+        if self.error:
+            out["error"] = {"code": self.error.code, "message": self.error.message}
+            return out
+        ret = self.ret
+        assert ret is not None
+        out |= {
+            "form": ret.form.id,
+            "year": ret.year or None,
+            "unit": vars(ret.unit),
+            "tables": {t.id: ret.table_status(t.id) for t in ret.form.tables},
+            "summary": {
+                "errors": sum(p.severity == "error" for p in self.problems),
+                "warnings": sum(p.severity == "warning" for p in self.problems),
+                "explained": sum(r.outcome == "explained" for r in self.rules),
+                "undetermined": sum(r.outcome == "undetermined" for r in self.rules),
+            },
+            "rules": [r.as_dict() for r in self.rules],
+            "problems": [p.as_dict() for p in self.problems],
+        }
+        return out
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and spreadsheets found recursively in folders (sorted; lock files and hidden files skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(
+                sorted(
+                    f for f in p.rglob("*")
+                    if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES and not f.name.startswith(("~$", "."))
+                )
+            )
+        else:
+            out.append(p)
+    return out
+
+
+def check_file(path: Path, previous: Return | None = None) -> FileReport:
+    from xltool.reader import read
+
+    try:
+        ret = read(path)
+    except ReadError as exc:
+        return FileReport(path, error=exc)
+    problems = [_with_file(p, path) for p in ret.check(previous)]
+    return FileReport(path, ret, problems=problems, rules=evaluate_rules(ret, previous))
+
+
+def _with_file(p: Problem, path: Path) -> Problem:
+    return Problem(p.severity, p.code, p.message, p.sheet, p.cell, p.values, str(path))
+
+
+def render_json(reports: list[FileReport]) -> str:
+    doc = {
+        "xltool_version": __version__,
+        "summary": summary(reports),
+        "files": [r.as_dict() for r in reports],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+
+
+def summary(reports: list[FileReport]) -> dict[str, int]:
+    return {
+        "files": len(reports),
+        "passed": sum(r.status in ("通过", "有警告") for r in reports),
+        "with_errors": sum(r.status == "有错误" for r in reports),
+        "not_filled": sum(r.status == "未填报" for r in reports),
+        "unreadable": sum(r.error is not None for r in reports),
+    }
+
+
+CSV_COLUMNS = ["文件", "状态", "级别", "编号", "位置", "说明", "数值"]
+
+
+def render_csv(reports: list[FileReport]) -> str:
+    """UTF-8 with BOM so Excel and WPS open the Chinese text correctly; cells starting = + - @ are escaped."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for r in reports:
+        if r.error:
+            w.writerow(_safe_row([str(r.path), r.status, "错误", r.error.code, "", r.error.message, ""]))
+        for p in r.problems:
+            values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
+            w.writerow(_safe_row([str(r.path), r.status, SEVERITY_TEXT[p.severity], p.code, p.where, p.message, values]))
+    return buf.getvalue()
+
+
+def _safe_row(row: list[str]) -> list[str]:
+    return [escape_formula(v) for v in row]
+
+
+def escape_formula(text: str) -> str:
+    """Prefix a quote so a spreadsheet opening the CSV shows the text instead of running it as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def render_table(reports: list[FileReport], console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for r in reports:
+        unit = f"（{r.ret.unit.name}，{r.ret.year} 年度，{r.ret.form.notice}格式）" if r.ret and r.ret.unit.name else ""
+        console.print(f"[bold]{r.path}[/bold] {unit} → [bold]{r.status}[/bold]")
+        if r.error:
+            console.print(f"  [red]错误[/red] {r.error.code}：{r.error.message}")
+            continue
+        if not r.problems:
+            continue
+        table = Table(show_header=True, header_style="bold", expand=False)
+        for col in ("级别", "编号", "位置", "说明"):
+            table.add_column(col, overflow="fold")
+        for p in r.problems:
+            table.add_row(f"[{colours[p.severity]}]{SEVERITY_TEXT[p.severity]}[/]", p.code, p.where, p.message)
+        console.print(table)
+    s = summary(reports)
+    console.print(
+        f"共 {s['files']} 个文件：通过 {s['passed']}，有错误 {s['with_errors']}，未填报 {s['not_filled']}，"
+        f"无法读取 {s['unreadable']}"
+    )
+
+
+def exit_code(reports: list[FileReport]) -> int:
+    """0 no errors (warnings allowed); 1 errors or 未填报; 2 some input could not be read at all."""
+    if any(r.error for r in reports):
+        return 2
+    return 1 if any(r.has_errors for r in reports) else 0
