@@ -137,3 +137,20 @@ def test_cached_values_of_a_prefilled_workbook_match_libreoffice(lo, tmp_path):
             assert cached == pytest.approx(cell["value"]), request
         else:
             assert (cached or "") == cell["string"], request
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_return_filled_and_saved_in_libreoffice_checks_correctly(lo, templates, tmp_path, suffix):
+    """A return typed and saved by LibreOffice (as xlsx and as ods) reads back to the same values and verdicts."""
+    from xltool.reader import read
+
+    ret = random_return(form_for_year(2025), 2025, random.Random(21), broken=1, blanks=2, explain=True)
+    ret.explanations = {"T2-INFORCE-REGULATION": "年内废止"}
+    saved = tmp_path / f"filled{suffix}"
+    lo.recalc(templates[2025], set=fill_requests(ret), save_as=saved)
+    got = read(saved)
+    assert got.values == ret.values
+    assert got.explanations == ret.explanations
+    assert {r.rule.id: r.outcome for r in got.rule_results()} == {r.rule.id: r.outcome for r in ret.rule_results()}
+    assert not {p.code for p in got.check()} & {"FORMULA-OVERWRITTEN", "LABEL-CHANGED", "PROTECTION-REMOVED",
+                                                 "ROWS-MOVED"}

@@ -79,12 +79,12 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> Ru
     form = ret.form
     cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
     value = _lookup(ret, previous)
-    left = right = None
-    if isinstance(rule.node, expr.Compare):
-        left, right = _try(value, rule.node.left), _try(value, rule.node.right)
     explanation = ret.explanations.get(rule.id, "").strip() if rule.severity == "warning" else ""
 
-    def result(outcome: str, reason: str = "") -> RuleResult:
+    def result(outcome: str, reason: str = "", sides: bool = True) -> RuleResult:
+        left = right = None
+        if sides and isinstance(rule.node, expr.Compare):
+            left, right = _try(value, rule.node.left), _try(value, rule.node.right)
         return RuleResult(rule, outcome, left, right, cells, explanation, reason)
 
     blank_tables = [t for t in rule.tables if ret.table_status(t) == TABLE_NOT_FILLED]
@@ -94,7 +94,7 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> Ru
     if rule.cross_year:
         missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV):] not in previous.form.cell]
         if missing:
-            return result("undetermined", f"上年报表（{previous.form.notice}格式）没有此项")
+            return result("undetermined", f"上年报表（{previous.form.notice}格式）没有此项", sides=False)
         if previous.not_filled:
             return result("undetermined", "上年报表未填报")
     for key in _closure(ret, [k for k in expr.refs(rule.node) if not k.startswith(PREV)]):
