@@ -19,6 +19,11 @@ def consistent_values(form: Form, rng: random.Random, scale: int = 20) -> dict[s
             values[cell.key] = Decimal(rng.randint(-scale, scale))
         else:
             values[cell.key] = Decimal(rng.randint(0, scale) if rng.random() < 0.6 else 0)
+    # Plausible Table 二: documents in force include this year's; totals published include this year's.
+    for key in list(values):
+        for total, part in ((".in_force", ".issued"), (".published_total", ".published")):
+            if key.endswith(total):
+                values[key] = values[key[: -len(total)] + part] + values[key]
     # Table 三: choose results and carried-over, then split the column total between 一 (new) and 二 (carried in).
     apply = form.table("apply")
     for col in apply.col_keys:

@@ -1,4 +1,7 @@
 """Tests of the LibreOffice headless harness itself (tests/lo)."""
+import os
+import signal
+
 import pytest
 import xlsxwriter
 
@@ -7,16 +10,17 @@ pytestmark = pytest.mark.libreoffice
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
-    """Inputs A1:A2, SUM in A3 with a stale cached 999, IF in B1, a protected sheet
-    whose unlocked C1 has whole-number >= 0 validation."""
+    """Unlocked inputs A1:A2, SUM in A3 with a stale cached 999, IF in B1, on a protected
+    sheet whose unlocked C1 has whole-number >= 0 validation."""
     path = tmp_path_factory.mktemp("lo") / "book.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("数据")  # non-ASCII sheet name on purpose
-    ws.write_number("A1", 1)
-    ws.write_number("A2", 2)
+    unlocked = wb.add_format({"locked": False})
+    ws.write_number("A1", 1, unlocked)
+    ws.write_number("A2", 2, unlocked)
     ws.write_formula("A3", "=SUM(A1:A2)", None, 999)  # deliberately wrong cached value
     ws.write_formula("B1", '=IF(A3>10,"大","small")', None, "stale")
-    ws.write_blank("C1", None, wb.add_format({"locked": False}))
+    ws.write_blank("C1", None, unlocked)
     assert ws.data_validation("C1", {"validate": "integer", "criteria": ">=", "value": 0,
                                      "input_title": "数量", "error_message": "请输入非负整数"}) == 0
     ws.protect()
@@ -54,7 +58,7 @@ def test_inspect_reports_protection_and_validation(lo, book):
     assert info["sheets"][0]["protected"] is True and info["sheets"][0]["visible"] is True
     assert info["named_ranges"] == {"Total": "$数据.$A$3"}
     c1, a3 = info["cells"]
-    assert c1["locked"] is False and a3["locked"] is True
+    assert c1["locked"] is False and a3["locked"] is True  # xlsxwriter: locked unless told
     assert a3["validation"] is None
     v = c1["validation"]
     assert (v["type"], v["operator"], v["formula1"], v["error_style"]) == ("WHOLE", "GREATER_EQUAL", "0", "STOP")
@@ -88,5 +92,22 @@ def test_corrupt_file_is_an_error_and_worker_survives(lo, book, tmp_path):
         lo.recalc(tmp_path / "missing.xlsx")
     with pytest.raises(RuntimeError, match="no sheet"):
         lo.recalc(book, read=[{"sheet": "nope", "cell": "A1"}])
+    with pytest.raises(RuntimeError, match="refused to clear"):  # API cannot clear locked cells
+        lo.recalc(book, set=[{**cell("A3"), "value": None}])
     assert lo.recalc(book, read=[cell("A3")])[0]["value"] == 3
     assert lo.hello["soffice_pid"] == pid  # no restart was needed
+
+
+def test_restarts_after_soffice_crash_or_hang(lo, book):
+    """A crashed soffice is restarted transparently; a hung one times out, then restarts."""
+    office = type(lo)(timeout=5)  # own instance: do not disturb the session one
+    try:
+        office.start()
+        os.killpg(office.hello["soffice_pid"], signal.SIGKILL)  # crash
+        assert office.recalc(book, read=[cell("A3")])[0]["value"] == 3
+        os.killpg(office.hello["soffice_pid"], signal.SIGSTOP)  # hang
+        with pytest.raises(RuntimeError, match="timed out"):
+            office.recalc(book)
+        assert office.recalc(book, read=[cell("A3")])[0]["value"] == 3
+    finally:
+        office.close()

@@ -61,12 +61,18 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
 @app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(help="要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）")],
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式")] = OutputFormat.table,
     previous: Annotated[Path | None, typer.Option("--previous", help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")] = None,
     annotate: Annotated[Path | None, typer.Option("--annotate", help="把标注了问题的副本写入此文件夹（原文件不改动）")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
 ) -> None:
     """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
 
@@ -89,11 +95,11 @@ def check(
             raise typer.Exit(2) from None
     reports = [report.check_file(f, prev) for f in files]
     if fmt is OutputFormat.json:
-        typer.echo(report.render_json(reports))
+        typer.echo(report.render_json(reports, lang.value))
     elif fmt is OutputFormat.csv:
-        typer.echo(report.render_csv(reports), nl=False)
+        typer.echo(report.render_csv(reports, lang.value), nl=False)
     else:
-        report.render_table(reports)
+        report.render_table(reports, lang=lang.value)
     if annotate is not None:
         from xltool.annotate import annotate_all
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SEVERITY_TEXT = {"error": "错误", "warning": "警告", "info": "提示"}
+SEVERITY_EN = {"error": "error", "warning": "warning", "info": "note"}
 
 
 @dataclass(frozen=True)
@@ -24,5 +25,13 @@ class Problem:
             return f"{self.sheet}!{self.cell}"
         return self.sheet or ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "severity_text": SEVERITY_TEXT[self.severity], "where": self.where}
+    def text(self, lang: str = "zh") -> str:
+        if lang == "en":
+            from xltool.english import problem_text
+
+            return problem_text(self)
+        return self.message
+
+    def as_dict(self, lang: str = "zh") -> dict[str, Any]:
+        severity = SEVERITY_EN[self.severity] if lang == "en" else SEVERITY_TEXT[self.severity]
+        return {**asdict(self), "message": self.text(lang), "severity_text": severity, "where": self.where}

@@ -16,10 +16,11 @@ from typing import Any
 from xltool import __version__
 from xltool.check import RuleResult, evaluate_rules
 from xltool.model import Return
-from xltool.problems import SEVERITY_TEXT, Problem
+from xltool.problems import SEVERITY_EN, SEVERITY_TEXT, Problem
 from xltool.sources import ReadError
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
+STATUS_EN = {"通过": "passed", "有错误": "errors", "有警告": "warnings", "未填报": "not filled", "无法读取": "unreadable"}
 
 
 @dataclass
@@ -42,14 +43,17 @@ class FileReport:
             return "有警告"
         return "通过"
 
+    def status_text(self, lang: str = "zh") -> str:
+        return STATUS_EN[self.status] if lang == "en" else self.status
+
     @property
     def has_errors(self) -> bool:
         return self.error is not None or any(p.severity == "error" for p in self.problems)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, lang: str = "zh") -> dict[str, Any]:
         out: dict[str, Any] = {"file": str(self.path), "status": self.status, "readable": self.error is None}
         if self.error:
-            out["error"] = {"code": self.error.code, "message": self.error.message}
+            out["error"] = {"code": self.error.code, "message": error_text(self.error, lang)}
             return out
         ret = self.ret
         assert ret is not None
@@ -65,7 +69,7 @@ class FileReport:
                 "undetermined": sum(r.outcome == "undetermined" for r in self.rules),
             },
             "rules": [r.as_dict() for r in self.rules],
-            "problems": [p.as_dict() for p in self.problems],
+            "problems": [p.as_dict(lang) for p in self.problems],
         }
         return out
 
@@ -101,11 +105,19 @@ def _with_file(p: Problem, path: Path) -> Problem:
     return Problem(p.severity, p.code, p.message, p.sheet, p.cell, p.values, str(path))
 
 
-def render_json(reports: list[FileReport]) -> str:
+def error_text(error: ReadError, lang: str) -> str:
+    if lang == "en":
+        from xltool.english import CODES
+
+        return CODES.get(error.code, error.code)
+    return error.message
+
+
+def render_json(reports: list[FileReport], lang: str = "zh") -> str:
     doc = {
         "xltool_version": __version__,
         "summary": summary(reports),
-        "files": [r.as_dict() for r in reports],
+        "files": [r.as_dict(lang) for r in reports],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, default=str)
 
@@ -121,20 +133,22 @@ def summary(reports: list[FileReport]) -> dict[str, int]:
 
 
 CSV_COLUMNS = ["文件", "状态", "级别", "编号", "位置", "说明", "数值"]
+CSV_COLUMNS_EN = ["file", "status", "severity", "code", "where", "message", "values"]
 
 
-def render_csv(reports: list[FileReport]) -> str:
+def render_csv(reports: list[FileReport], lang: str = "zh") -> str:
     """UTF-8 with BOM so Excel and WPS open the Chinese text correctly; cells starting = + - @ are escaped."""
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
+    w.writerow(CSV_COLUMNS_EN if lang == "en" else CSV_COLUMNS)
+    severity = SEVERITY_EN if lang == "en" else SEVERITY_TEXT
     for r in reports:
         if r.error:
-            w.writerow(_safe_row([str(r.path), r.status, "错误", r.error.code, "", r.error.message, ""]))
+            w.writerow(_safe_row([str(r.path), r.status_text(lang), severity["error"], r.error.code, "", error_text(r.error, lang), ""]))
         for p in r.problems:
             values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
-            w.writerow(_safe_row([str(r.path), r.status, SEVERITY_TEXT[p.severity], p.code, p.where, p.message, values]))
+            w.writerow(_safe_row([str(r.path), r.status_text(lang), severity[p.severity], p.code, p.where, p.text(lang), values]))
     return buf.getvalue()
 
 
@@ -147,7 +161,7 @@ def escape_formula(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def render_table(reports: list[FileReport], console=None) -> None:
+def render_table(reports: list[FileReport], console=None, lang: str = "zh") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -155,17 +169,18 @@ def render_table(reports: list[FileReport], console=None) -> None:
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for r in reports:
         unit = f"（{r.ret.unit.name}，{r.ret.year} 年度，{r.ret.form.notice}格式）" if r.ret and r.ret.unit.name else ""
-        console.print(f"[bold]{r.path}[/bold] {unit} → [bold]{r.status}[/bold]")
+        console.print(f"[bold]{r.path}[/bold] {unit} → [bold]{r.status_text(lang)}[/bold]")
         if r.error:
-            console.print(f"  [red]错误[/red] {r.error.code}：{r.error.message}")
+            console.print(f"  [red]{'error' if lang == 'en' else '错误'}[/red] {r.error.code}：{error_text(r.error, lang)}")
             continue
         if not r.problems:
             continue
         table = Table(show_header=True, header_style="bold", expand=False)
-        for col in ("级别", "编号", "位置", "说明"):
+        for col in ("severity", "code", "where", "message") if lang == "en" else ("级别", "编号", "位置", "说明"):
             table.add_column(col, overflow="fold")
+        severity = SEVERITY_EN if lang == "en" else SEVERITY_TEXT
         for p in r.problems:
-            table.add_row(f"[{colours[p.severity]}]{SEVERITY_TEXT[p.severity]}[/]", p.code, p.where, p.message)
+            table.add_row(f"[{colours[p.severity]}]{severity[p.severity]}[/]", p.code, p.where, p.text(lang))
         console.print(table)
     s = summary(reports)
     console.print(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import collections
 import functools
+import glob
 import json
 import os
 import queue
@@ -174,6 +175,8 @@ class LibreOffice:
                     self._proc.stdin.write(json.dumps(req, ensure_ascii=False) + "\n")
                     self._proc.stdin.flush()
                     resp = self._receive(self.timeout)
+                    if resp.get("fatal"):  # soffice died; the worker is exiting
+                        raise _WorkerDied(f"{resp.get('error')}{self._tail()}")
                     break
                 except (_WorkerDied, BrokenPipeError) as e:
                     if restarted:  # restart only once per request
@@ -200,6 +203,8 @@ class LibreOffice:
                 pass
         if self.hello.get("profile"):
             shutil.rmtree(self.hello["profile"], ignore_errors=True)
+            for sock in glob.glob(f"/tmp/OSL_PIPE_*_{self.hello['pipe']}"):
+                os.unlink(sock)
 
     def _tail(self) -> str:
         lines = [line for line in self._stderr if line]

@@ -17,9 +17,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from contextlib import contextmanager
 
 import uno
 from com.sun.star.beans import PropertyValue
@@ -98,43 +98,61 @@ class Office:
             return False
 
     def stop(self):
+        # A clean terminate() lets soffice remove its pipes from /tmp, but it
+        # can block forever on a hung office, so give it a few seconds only.
+        t = threading.Thread(target=self._terminate, daemon=True)
+        t.start()
+        t.join(5)
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # own group: oosplash and soffice.bin
             self.proc.wait()
-        except ProcessLookupError:
-            pass
-        # soffice.bin may outlive oosplash for a moment; make sure the group is gone.
+        remove_leftovers(self.profile, self.pipe)
+
+    def _terminate(self):
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            self.desktop.terminate()
+        except Exception:  # not connected yet, or already gone
             pass
-        shutil.rmtree(self.profile, ignore_errors=True)
-        # A killed soffice leaves its named-pipe socket behind in /tmp.
-        for path in glob.glob(f"/tmp/OSL_PIPE_*_{self.pipe}"):
-            os.unlink(path)
 
 
-@contextmanager
-def opened(desktop, path):
-    """Load a spreadsheet hidden and always close it, without saving."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(path)
-    args = (prop("Hidden", True),
-            prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: templates must not need macros
-            prop("UpdateDocMode", 0))  # NO_UPDATE: no external links
-    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(path)), "_blank", 0, args)
-    # A corrupt file gives None, not an exception.
-    if doc is None:
-        raise RuntimeError(f"LibreOffice could not load {path}")
-    try:
-        if not doc.supportsService("com.sun.star.sheet.SpreadsheetDocument"):
-            raise RuntimeError(f"{path} is not a spreadsheet")
-        yield doc
-    finally:
-        doc.close(True)
+def remove_leftovers(profile, pipe):
+    """Delete the profile and, if soffice was killed, its accept-pipe socket in /tmp."""
+    shutil.rmtree(profile, ignore_errors=True)
+    for path in glob.glob(f"/tmp/OSL_PIPE_*_{pipe}"):
+        os.unlink(path)
+
+
+class opened:
+    """Load a spreadsheet hidden and always close it, without saving.
+
+    A class, not @contextmanager: contextlib sets __traceback__ on the
+    exception it re-raises, which pyuno exceptions refuse, and the real error
+    would be replaced by a confusing one.
+    """
+
+    def __init__(self, desktop, path):
+        self.desktop, self.path = desktop, path
+
+    def __enter__(self):
+        if not os.path.isfile(self.path):
+            raise FileNotFoundError(self.path)
+        args = (prop("Hidden", True),
+                prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: templates must not need macros
+                prop("UpdateDocMode", 0))  # NO_UPDATE: no external links
+        url = uno.systemPathToFileUrl(os.path.abspath(self.path))
+        self.doc = self.desktop.loadComponentFromURL(url, "_blank", 0, args)
+        if self.doc is None:  # a corrupt file gives None, not an exception
+            raise RuntimeError(f"LibreOffice could not load {self.path}")
+        if not self.doc.supportsService("com.sun.star.sheet.SpreadsheetDocument"):
+            self.doc.close(True)
+            raise RuntimeError(f"{self.path} is not a spreadsheet")
+        return self.doc
+
+    def __exit__(self, *exc):
+        self.doc.close(True)
+        return False
 
 
 def get_sheet(doc, name):
@@ -147,6 +165,9 @@ def get_sheet(doc, name):
 def set_cell(cell, value):
     if value is None:
         cell.clearContents(CLEAR_CONTENT)
+        # On a protected sheet the API may set a locked cell but silently refuses to clear it.
+        if cell.getType().value != "EMPTY":
+            raise ValueError(f"LibreOffice refused to clear {cell.AbsoluteName} (locked cell on a protected sheet?)")
     elif isinstance(value, str):
         cell.setString(value)  # always text, even "3": the caller says what it means
     elif isinstance(value, (int, float)):
@@ -315,7 +336,7 @@ def main():
         office = Office()
         office.connect()
         send({"ok": True, "ready": True, "soffice_pid": office.proc.pid,
-              "profile": office.profile, "startup_s": round(time.monotonic() - t0, 3)})
+              "profile": office.profile, "pipe": office.pipe, "startup_s": round(time.monotonic() - t0, 3)})
         return serve(office)
     except Exception as e:
         send({"ok": False, "fatal": True, "error": f"startup failed: {type(e).__name__}: {e}"})

@@ -1,0 +1,159 @@
+"""`xltool check`: exit codes, JSON/CSV output, annotated copies, folders, --previous and --lang."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from tests.fillings import random_return
+from xltool.cli import app
+from xltool.forms import form_for_year
+from xltool.model import Return, Unit
+from xltool.report import escape_formula
+from xltool.template import write_xlsx
+
+runner = CliRunner()
+
+
+def filled(tmp_path, name, seed, year=2025, **kw):
+    """A filled return written by xltool itself (cached values included), as a clerk's saved file would be."""
+    ret = random_return(form_for_year(year), year, random.Random(seed), **kw)
+    return write_xlsx(ret, tmp_path / name)
+
+
+def run(*args):
+    return runner.invoke(app, ["check", *map(str, args)])
+
+
+def test_exit_codes(tmp_path):
+    """0 when nothing is wrong, 1 with an error, 2 when a file cannot be read (the other files are still checked)."""
+    good = filled(tmp_path, "good.xlsx", 1)
+    bad = filled(tmp_path, "bad.xlsx", 2, broken=1)
+    junk = tmp_path / "junk.xlsx"
+    junk.write_text("hello")
+    assert run(good).exit_code == 0
+    assert run(good, bad).exit_code == 1
+    result = run(good, bad, junk, "--format", "json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert [f["status"] for f in doc["files"]] == ["通过", "有错误", "无法读取"]
+    assert doc["files"][2]["error"]["code"] == "NOT-SPREADSHEET"
+
+
+def test_json_report_schema(tmp_path):
+    """Each file lists, per rule, id, title, outcome, left, right, difference and cells; problems have locations."""
+    path = filled(tmp_path, "bad.xlsx", 3, broken=1)
+    doc = json.loads(run(path, "-f", "json").stdout)
+    assert set(doc) == {"xltool_version", "summary", "files"}
+    file = doc["files"][0]
+    assert {"file", "status", "readable", "form", "year", "unit", "tables", "summary", "rules", "problems"} <= set(file)
+    rule_keys = {"id", "title", "severity", "level", "expression", "outcome", "outcome_text", "display", "left",
+                 "right", "difference", "cells", "explanation", "reason", "basis"}
+    assert all(set(r) == rule_keys for r in file["rules"])
+    failed = [r for r in file["rules"] if r["outcome"] == "fail"]
+    assert failed and all(r["difference"] == r["left"] - r["right"] for r in failed if r["left"] is not None)
+    problem_keys = {"severity", "severity_text", "code", "message", "sheet", "cell", "where", "values", "file"}
+    assert all(set(p) == problem_keys for p in file["problems"])
+    assert "三、依申请公开!" in json.dumps(file["problems"], ensure_ascii=False)  # Chinese kept unescaped
+
+
+def test_csv_has_bom_and_escapes_formulas(tmp_path):
+    """CSV opens in Excel/WPS (UTF-8 BOM) and text that looks like a formula is neutralised."""
+    path = filled(tmp_path, "=cmd.xlsx", 4, broken=1)
+    out = run(path, "-f", "csv").stdout
+    assert out.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
+    assert rows[0] == ["文件", "状态", "级别", "编号", "位置", "说明", "数值"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert escape_formula("=1+1") == "'=1+1" and escape_formula("-3") == "'-3" and escape_formula("三") == "三"
+
+
+def test_annotate_writes_a_marked_copy_and_leaves_the_original(tmp_path):
+    """--annotate colours problem cells and adds comments in a copy; the original file's bytes do not change."""
+    path = filled(tmp_path, "bad.xlsx", 5, broken=1)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = run(path, "--annotate", tmp_path / "back")
+    assert result.exit_code == 1
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    copy = tmp_path / "back" / "bad（已标注）.xlsx"
+    wb = openpyxl.load_workbook(copy)
+    comments = [c.comment.text for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
+    assert any("不平衡" in t for t in comments)
+
+
+def test_folder_is_searched_recursively(tmp_path):
+    """A folder argument finds returns in subfolders, skipping Office lock files."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    filled(tmp_path / "a", "one.xlsx", 6)
+    filled(tmp_path / "a" / "b", "two.xlsx", 7)
+    (tmp_path / "a" / "~$one.xlsx").write_bytes(b"lock")
+    doc = json.loads(run(tmp_path / "a", "-f", "json").stdout)
+    assert [f["file"][len(str(tmp_path)) + 1:] for f in doc["files"]] == [
+        "a/b/two.xlsx", "a/one.xlsx"]
+
+
+def test_previous_year_carry_over(tmp_path):
+    """--previous reports 上年结转 that differs from last year's 结转下年度 as an error with both numbers."""
+    last = random_return(form_for_year(2024), 2024, random.Random(8))
+    this = random_return(form_for_year(2025), 2025, random.Random(9))
+    for col in form_for_year(2025).table("apply").col_keys:  # make the carry-forward right ...
+        key = f"apply.carried_in.{col}"
+        if form_for_year(2025).cell[key].is_input:
+            diff = last.value(f"apply.carried_over.{col}") - this.values[key]
+            this.values[key] += diff
+            this.values[f"apply.new.{col}"] -= diff
+    ok = {k: v for k, v in this.values.items()}
+    this.values = {k: v for k, v in ok.items() if v >= 0} | {k: abs(v) for k, v in ok.items() if v < 0}
+    previous = write_xlsx(last, tmp_path / "2024.xlsx")
+    current = write_xlsx(this, tmp_path / "2025.xlsx")
+    doc = json.loads(run(current, "--previous", previous, "-f", "json").stdout)
+    carry = {r["id"]: r for r in doc["files"][0]["rules"] if r["id"].startswith("X-CARRY")}
+    assert carry and all(r["outcome"] == "pass" for r in carry.values())
+    # ... then break one column
+    this.values["apply.carried_in.natural_person"] += 1
+    this.values["apply.new.natural_person"] = this.values["apply.new.natural_person"] + 5
+    current = write_xlsx(this, tmp_path / "2025b.xlsx")
+    doc = json.loads(run(current, "--previous", previous, "-f", "json").stdout)
+    rule = next(r for r in doc["files"][0]["rules"] if r["id"] == "X-CARRY-NATURAL_PERSON")
+    assert rule["outcome"] == "fail" and rule["difference"] == 1
+    assert any(p["code"] == "X-CARRY-NATURAL_PERSON" and p["severity"] == "error" for p in doc["files"][0]["problems"])
+
+
+def test_english_output(tmp_path):
+    """--lang en renders the same problems in English with their structured values."""
+    path = filled(tmp_path, "bad.xlsx", 10, broken=1)
+    doc = json.loads(run(path, "-f", "json", "--lang", "en").stdout)
+    messages = [p["message"] for p in doc["files"][0]["problems"]]
+    assert messages and all(m.isascii() or "{" in m for m in messages)
+    assert any(m.startswith("Rule failed") for m in messages)
+
+
+@pytest.mark.parametrize("explained", [False, True])
+def test_explained_warning_does_not_fail(tmp_path, explained):
+    """A warning with a 说明 is reported as 已说明 (a note) and the file still passes."""
+    form = form_for_year(2025)
+    ret = random_return(form, 2025, random.Random(11))
+    ret.values["active.rules.regulation.issued"] = ret.values["active.rules.regulation.in_force"] + 3
+    if explained:
+        ret.explanations["T2-INFORCE-REGULATION"] = "3 件已于年内废止"
+    path = write_xlsx(ret, tmp_path / "w.xlsx")
+    result = run(path, "-f", "json")
+    assert result.exit_code == 0
+    file = json.loads(result.stdout)["files"][0]
+    rule = next(r for r in file["rules"] if r["id"] == "T2-INFORCE-REGULATION")
+    assert rule["outcome"] == ("explained" if explained else "fail")
+    assert file["status"] == ("通过" if explained else "有警告")
+
+
+def test_unfilled_return_fails(tmp_path):
+    """An untouched template is 未填报 and exits 1."""
+    path = write_xlsx(Return(form_for_year(2025), 2025, Unit(name="空白镇")), tmp_path / "blank.xlsx")
+    result = run(path, "-f", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["files"][0]["status"] == "未填报"
