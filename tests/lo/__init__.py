@@ -203,7 +203,7 @@ class LibreOffice:
                 pass
         if self.hello.get("profile"):
             shutil.rmtree(self.hello["profile"], ignore_errors=True)
-            for sock in glob.glob(f"/tmp/OSL_PIPE_*_{self.hello['pipe']}"):
+            for sock in glob.glob(f"/tmp/OSL_PIPE_*_{self.hello.get('pipe')}"):
                 os.unlink(sock)
 
     def _tail(self) -> str:
