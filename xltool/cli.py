@@ -109,6 +109,67 @@ def check(
 
 
 @app.command()
+def merge(
+    paths: Annotated[list[Path], typer.Argument(help="各单位报表文件或文件夹（递归查找）")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="汇总表输出文件（.xlsx）")],
+    unit: Annotated[str, typer.Option("--unit", "-u", help="汇总单位名称，如 某某县人民政府办公室")] = "",
+    code: Annotated[str, typer.Option("--code", help="汇总单位代码")] = "",
+    roster: Annotated[Path | None, typer.Option("--roster", help="应报单位名册 CSV（name,code,type）")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="任一单位有错误即不生成汇总表（退出码 1）")] = False,
+    include_invalid: Annotated[bool, typer.Option("--include-invalid", help="有错误的单位也汇总，并在明细中标记")] = False,
+    prefer_newest: Annotated[bool, typer.Option("--prefer-newest", help="同一单位报送多份时采用最新的一份")] = False,
+    export: Annotated[Path | None, typer.Option("--export", help="另导出长表：.csv / .json / .parquet")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="并行进程数（默认 CPU 核数）")] = None,
+) -> None:
+    """汇总各单位报表：逐份复核后精确求和，按官方表样输出，并列出明细、来源和未汇总原因。
+
+    退出码：0 全部汇总；1 有文件未汇总、名册缺报或 --strict 失败；2 没有可用的输入。
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from xltool.merge import MergeError, read_roster
+    from xltool.merge import merge as do_merge
+
+    console = Console(stderr=True)
+
+    def progress(results, total):
+        if total < 20:
+            yield from results
+            return
+        columns = (TextColumn("复核"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("", total=total)
+            for item in results:
+                bar.advance(task)
+                yield item
+
+    try:
+        entries = read_roster(roster) if roster else None
+        roll = do_merge(paths, Unit(name=unit, code=code), entries, strict=strict, include_invalid=include_invalid,
+                        prefer_newest=prefer_newest, workers=workers, progress=progress)
+    except MergeError as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(1 if strict else 2) from None
+    roll.write(output)
+    if export:
+        try:
+            roll.export(export)
+        except MergeError as exc:
+            _err(f"错误：{exc}")
+            raise typer.Exit(2) from None
+    for r in roll.rejected:
+        _err(f"未汇总：{r.info.name}：{r.reason}")
+    for e in roll.missing:
+        _err(f"缺报：{e.name}（{e.code}）")
+    for m in roll.unexpected:
+        _err(f"名册外单位：{m.info.unit_name}（{m.info.name}）")
+    _err(f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.rejected)} 个文件，"
+         f"名册缺报 {len(roll.missing)} 个")
+    raise typer.Exit(1 if roll.rejected or roll.missing else 0)
+
+
+@app.command()
 def forms() -> None:
     """列出内置的报告格式。"""
     for f in all_forms():

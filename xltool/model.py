@@ -53,6 +53,7 @@ class Return:
     explanations: dict[str, str] = field(default_factory=dict)  # rule id -> the clerk's 说明
     source: str | None = None
     read_problems: list = field(default_factory=list)  # Problems found while reading the file (xltool.reader)
+    meta: dict[str, str] = field(default_factory=dict)  # the workbook's _meta items (kind: template | rollup)
 
     # --- values ---------------------------------------------------------------------------------------------------
     def value(self, key: str) -> Decimal:

@@ -97,7 +97,7 @@ def _read_book(book: Book, path: Path) -> Return:
             f"{year} 年度应使用{'《' + right.name + '》（' + right.notice + '）' if right else '其他格式'}，"
             f"此文件是 {form.notice} 格式；请用 xltool template --year {year} 生成的模板重新填报",
         ))
-    ret = Return(form, year if year is not None else 0, source=str(path))
+    ret = Return(form, year if year is not None else 0, source=str(path), meta=meta or {})
     for table in form.tables:
         _read_table(book, ret, table, templated=meta is not None, problems=problems)
     if meta is not None:

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import zipfile
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,9 +42,21 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+@dataclass
+class ExtraSheet:
+    """A plain read-only list sheet after the official tables (roll-up 明细, 来源, 未汇总 …)."""
+
+    name: str
+    header: list[str]
+    rows: list[list[object]]
+    widths: list[float] = field(default_factory=list)
+
+
 class _Writer:
-    def __init__(self, ret: Return, path: Path, password: str | None):
+    def __init__(self, ret: Return, path: Path, password: str | None, extra: list[ExtraSheet] | None = None,
+                 meta: dict[str, str] | None = None):
         self.ret, self.form, self.password = ret, ret.form, password or ""
+        self.extra, self.meta = extra or [], meta or {}
         self.wb = xlsxwriter.Workbook(
             str(path),
             # Text is always written as text: a unit name like "=cmd|..." must never become a formula.
@@ -98,6 +111,8 @@ class _Writer:
         for table in self.form.tables:
             self.write_table(table)
         self.write_checks()
+        for sheet in self.extra:
+            self.write_extra(sheet)
         self.write_meta()
         self.wb.set_properties(
             {
@@ -105,7 +120,7 @@ class _Writer:
                 "subject": f"{self.form.name}（{self.form.notice}）",
                 "author": "xltool",
                 "company": self.ret.unit.name,
-                "comments": "由 xltool 生成：https://pypi.org/project/xltool/ 不适用；本文件为填报模板",
+                "comments": "由 xltool 生成的政府信息公开工作年度报告统计表",
             }
         )
         _ok(self.wb.set_custom_property("xltool_form", self.form.id), "自定义属性")
@@ -333,9 +348,30 @@ class _Writer:
         ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
 
     # --- _meta ------------------------------------------------------------------------------------------------------
+    def write_extra(self, sheet: ExtraSheet) -> None:
+        ws = self.wb.add_worksheet(sheet.name)
+        fmt = self.fmt
+        for col, text in enumerate(sheet.header):
+            ws.write_string(0, col, text, fmt["header"])
+            ws.set_column(col, col, sheet.widths[col] if col < len(sheet.widths) else 12)
+        for r, row in enumerate(sheet.rows, start=1):
+            for c, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+                    ws.write_number(r, c, _plain(Decimal(value)) if isinstance(value, Decimal) else value)
+                else:
+                    ws.write_string(r, c, str(value))
+        ws.freeze_panes(1, 0)
+        if sheet.rows:
+            ws.autofilter(0, 0, len(sheet.rows), max(len(sheet.header) - 1, 0))
+        ws.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True, "autofilter": True,
+                                   "sort": True, "format_columns": True})
+
     def write_meta(self) -> None:
         ws = self.wb.add_worksheet(layout.META_SHEET)
-        for row, (key, value) in enumerate(meta_items(self.ret)):
+        items = dict(meta_items(self.ret)) | self.meta
+        for row, (key, value) in enumerate(items.items()):
             ws.write_string(row, 0, key)
             ws.write_string(row, 1, value)
         ws.hide()
@@ -470,15 +506,16 @@ def lock_structure(path: Path, password_hash: str | None) -> None:
     os.replace(tmp, path)
 
 
-def write_xlsx(ret: Return, path: str | os.PathLike, password: str | None = None) -> Path:
-    """Write `ret` (an empty Return gives the blank template) to `path` atomically."""
+def write_xlsx(ret: Return, path: str | os.PathLike, password: str | None = None,
+               extra: list[ExtraSheet] | None = None, meta: dict[str, str] | None = None) -> Path:
+    """Write `ret` (an empty Return gives the blank template) to `path` atomically; `extra` sheets follow 校验."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _Writer(ret, tmp, password).write()
+        _Writer(ret, tmp, password, extra, meta).write()
         from xlsxwriter.worksheet import Worksheet
 
         lock_structure(tmp, Worksheet()._encode_password(password) if password else None)

@@ -1,0 +1,203 @@
+"""`xltool merge`: exact sums, nothing dropped silently, duplicates and double counting caught, nests upward."""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+from typer.testing import CliRunner
+
+from tests.fillings import random_return
+from xltool.cli import app
+from xltool.forms import form_for_year
+from xltool.merge import DETAIL_SHEET, REJECTED_SHEET, SOURCE_SHEET, MergeError, merge, read_roster
+from xltool.model import Return, Unit
+from xltool.reader import read
+from xltool.template import write_xlsx
+
+FORM = form_for_year(2025)
+
+
+def unit_file(folder, i, year=2025, **kw):
+    ret = random_return(form_for_year(year), year, random.Random(1000 + i), **kw)
+    ret.unit = Unit(name=f"第{i}镇人民政府", code=f"11{i:016d}")
+    return write_xlsx(ret, folder / f"unit{i:03d}.xlsx")
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory):
+    """Twelve valid township returns."""
+    folder = tmp_path_factory.mktemp("county")
+    return [unit_file(folder, i) for i in range(12)]
+
+
+def sheet_rows(path, name):
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=12, unique=True))
+def test_conservation(county, tmp_path_factory, picks):
+    """For any set of units, every cell of the roll-up equals the sum of the units' values and of the 明细 column."""
+    files = [county[i] for i in picks]
+    roll = merge(files, Unit(name="测试县"), workers=1)
+    assert len(roll.members) == len(files) and not roll.rejected
+    out = roll.write(tmp_path_factory.mktemp("out") / "county.xlsx")
+    back = read(out)
+    detail = sheet_rows(out, DETAIL_SHEET)
+    keys = [h.rsplit("[", 1)[1].rstrip("]") for h in detail[0][4:]]
+    assert keys == [c.key for c in FORM.inputs]
+    units = [read(f).values for f in files]
+    for col, key in enumerate(keys, start=4):
+        expected = sum((values.get(key, Decimal(0)) for values in units), Decimal(0))
+        column = sum((Decimal(str(row[col])) for row in detail[1:] if row[col] != ""), Decimal(0))
+        assert back.value(key) == expected == column, key
+    assert not [p for p in back.check() if p.severity == "error"]  # a roll-up is itself a valid return
+
+
+def test_amounts_are_summed_exactly(tmp_path):
+    """万元 amounts add up exactly (0.1 + 0.2 = 0.3), not in floating point."""
+    files = []
+    for i, amount in enumerate(["0.1", "0.2", "0.0001"]):
+        ret = random_return(FORM, 2025, random.Random(i))
+        ret.values["active.fees.admin_fee.amount"] = Decimal(amount)
+        ret.unit = Unit(name=f"镇{i}", code=f"9{i:017d}")
+        files.append(write_xlsx(ret, tmp_path / f"{i}.xlsx"))
+    roll = merge(files, workers=1)
+    assert roll.total.values["active.fees.admin_fee.amount"] == Decimal("0.3001")
+
+
+def test_every_rejection_is_listed_with_its_reason(county, tmp_path):
+    """Unreadable, 未填报, invalid, other-year and other-form files are listed in 未汇总; nothing vanishes."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in county[:3]:
+        shutil.copy(f, folder)
+    (folder / "junk.xlsx").write_text("not a workbook")
+    write_xlsx(Return(FORM, 2025, Unit(name="空白镇", code="88" + "0" * 16)), folder / "blank.xlsx")
+    unit_file(folder, 50, broken=1)
+    unit_file(folder, 51, year=2024)
+    unit_file(folder, 52, year=2020)
+    roll = merge([folder], workers=1)
+    reasons = {r.info.name: r.code for r in roll.rejected}
+    assert reasons == {"junk.xlsx": "NOT-SPREADSHEET", "blank.xlsx": "NOT-FILLED", "unit050.xlsx": "HAS-ERRORS",
+                       "unit051.xlsx": "MIXED-YEARS", "unit052.xlsx": "MIXED-YEARS"}
+    assert len(roll.members) + len(roll.rejected) == 8
+    out = roll.write(tmp_path / "c.xlsx")
+    listed = {row[0] for row in sheet_rows(out, REJECTED_SHEET)[1:]}
+    assert listed == set(reasons)
+    statuses = [row[8] for row in sheet_rows(out, SOURCE_SHEET)[1:]]
+    assert statuses.count("已汇总") == 3 and statuses.count("未汇总") == 5
+
+
+def test_include_invalid_and_strict(county, tmp_path):
+    """--include-invalid merges a unit with errors and marks it; --strict refuses the whole merge."""
+    bad = unit_file(tmp_path, 60, broken=1)
+    roll = merge([county[0], bad], include_invalid=True, workers=1)
+    assert sorted(m.status for m in roll.members) == ["已汇总", "已汇总（含错误）"]
+    with pytest.raises(MergeError, match="strict"):
+        merge([county[0], bad], strict=True, workers=1)
+
+
+def test_same_unit_twice_is_not_kept_silently(county, tmp_path):
+    """Two returns of one unit: both rejected, unless --prefer-newest keeps the newer one."""
+    twin = random_return(FORM, 2025, random.Random(77))
+    twin.unit = read(county[0]).unit
+    twin.unit.date = "2026-01-20"
+    second = write_xlsx(twin, tmp_path / "again.xlsx")
+    roll = merge([county[0], second, county[1]], workers=1)
+    assert {r.info.name: r.code for r in roll.rejected} == {"unit000.xlsx": "DUPLICATE", "again.xlsx": "DUPLICATE"}
+    roll = merge([county[0], second, county[1]], prefer_newest=True, workers=1)
+    assert [m.info.name for m in roll.members] == ["again.xlsx", "unit001.xlsx"] or \
+        {m.info.name for m in roll.members} == {"again.xlsx", "unit001.xlsx"}
+    assert [r.code for r in roll.rejected] == ["DUPLICATE"]
+    # same name, no codes: still the same unit
+    a = random_return(FORM, 2025, random.Random(1))
+    a.unit = Unit(name="无代码镇")
+    b = random_return(FORM, 2025, random.Random(2))
+    b.unit = Unit(name="无代码 镇")
+    roll = merge([write_xlsx(a, tmp_path / "a.xlsx"), write_xlsx(b, tmp_path / "b.xlsx")], workers=1)
+    assert [r.code for r in roll.rejected] == ["DUPLICATE", "DUPLICATE"]
+
+
+def test_rollup_with_one_of_its_own_units_is_double_counting(county, tmp_path):
+    """Merging a county roll-up together with one of its townships is caught through the roll-up's provenance."""
+    sub = merge(county[:4], Unit(name="甲县", code="130000000000000001"), workers=1).write(tmp_path / "甲县.xlsx")
+    roll = merge([sub, county[2], county[5]], workers=1)
+    assert {r.info.name: r.code for r in roll.rejected} == {"unit002.xlsx": "DOUBLE-COUNTED"}
+
+
+def test_order_independence(county, tmp_path):
+    """The same inputs in any order give the same values and the same detail row order."""
+    one = merge(county[:6], workers=1)
+    shuffled = county[:6][::-1]
+    two = merge(shuffled, workers=1)
+    assert one.total.values == two.total.values
+    assert [m.info.unit_code for m in one.members] == [m.info.unit_code for m in two.members]
+    a = one.write(tmp_path / "a.xlsx")
+    b = two.write(tmp_path / "b.xlsx")
+    assert sheet_rows(a, DETAIL_SHEET) == sheet_rows(b, DETAIL_SHEET)
+
+
+def test_rollup_of_rollups_equals_flat_merge(county, tmp_path):
+    """A city merging two county roll-ups gets exactly the flat merge, and the provenance nests."""
+    c1 = merge(county[:5], Unit(name="甲县", code="130000000000000001"), workers=1).write(tmp_path / "甲县.xlsx")
+    c2 = merge(county[5:], Unit(name="乙县", code="130000000000000002"), workers=1).write(tmp_path / "乙县.xlsx")
+    city = merge([c1, c2], Unit(name="某市"), workers=1)
+    flat = merge(county, workers=1)
+    assert city.total.values == flat.total.values
+    out = city.write(tmp_path / "city.xlsx")
+    levels = [row[0] for row in sheet_rows(out, SOURCE_SHEET)[1:]]
+    assert levels.count(1) == 2 and levels.count(2) == len(county)
+    province = merge([out], workers=1).write(tmp_path / "province.xlsx")
+    assert sorted(row[0] for row in sheet_rows(province, SOURCE_SHEET)[1:]).count(3) == len(county)
+
+
+def test_roster_lists_missing_and_unexpected_units(county, tmp_path):
+    """--roster: units that did not report are 缺报; a unit not on the roster is listed as 名册外."""
+    roster = tmp_path / "units.csv"
+    rows = [["name", "code", "type"]] + [[f"第{i}镇人民政府", f"11{i:016d}", "乡镇"] for i in range(4)]
+    rows.append(["第99镇人民政府", "", "乡镇"])
+    with roster.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    roll = merge(county[:3] + [county[7]], roster=read_roster(roster), workers=1)
+    assert [e.name for e in roll.missing] == ["第3镇人民政府", "第99镇人民政府"]
+    assert [m.info.unit_name for m in roll.unexpected] == ["第7镇人民政府"]
+
+
+def test_export_escapes_formula_text(tmp_path):
+    """The long CSV export neutralises unit names such as =HYPERLINK(...) so a spreadsheet runs nothing."""
+    ret = random_return(FORM, 2025, random.Random(3))
+    ret.unit = Unit(name='=HYPERLINK("http://x","y")', code="+123")
+    roll = merge([write_xlsx(ret, tmp_path / "evil.xlsx")], workers=1)
+    out = roll.export(tmp_path / "long.csv")
+    text = out.read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["unit", "code", "year", "key", "label", "value", "source"]
+    assert rows[1][0].startswith("'=") and rows[1][1] == "'+123"
+    assert len(rows) == 1 + len(FORM.inputs)
+
+
+def test_cli_merge(county, tmp_path):
+    """The CLI writes the roll-up, reports rejections on stderr and exits 1 when something was not merged."""
+    runner = CliRunner()
+    out = tmp_path / "county.xlsx"
+    result = runner.invoke(app, ["merge", *map(str, county[:3]), "-o", str(out), "--unit", "测试县"])
+    assert result.exit_code == 0, result.output
+    assert read(out).unit.name == "测试县"
+    junk = tmp_path / "junk.xlsx"
+    junk.write_text("x")
+    result = runner.invoke(app, ["merge", str(county[0]), str(junk), "-o", str(tmp_path / "c2.xlsx")])
+    assert result.exit_code == 1 and "junk.xlsx" in result.output
+
+
+def test_process_pool_gives_the_same_result(county):
+    """Parallel inspection gives exactly the sequential result."""
+    files = county * 4  # 48 inputs: enough to use the pool; duplicates are all rejected the same way
+    assert merge(files, workers=2).total.values == merge(files, workers=1).total.values

@@ -1,0 +1,432 @@
+"""Compile many returns into a roll-up in the same official layout, losing nothing and explaining every exclusion.
+
+Pipeline: inspect every file (in a process pool: read, re-validate, hash) → decide year and form → reject unreadable,
+invalid, 未填报, mismatched, double-counted and duplicate inputs with a reason → sum exactly (Decimal) → write the
+official tables plus 明细 / 来源 / 未汇总 / 说明 (and 名册) sheets. A roll-up is itself a valid return.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from xltool import layout
+from xltool.forms import Form, form_by_id
+from xltool.labels import norm
+from xltool.model import Invalid, Return, Unit
+from xltool.report import escape_formula, expand
+from xltool.sources import ReadError
+
+ROLLUP_KIND = "rollup"
+SOURCE_SHEET, DETAIL_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET = "来源", "明细", "未汇总", "说明汇总", "名册核对"
+SOURCE_HEADER = ["层级", "所属汇总", "文件", "SHA-256", "单位", "代码", "格式", "年度", "状态", "原因"]
+
+
+class MergeError(Exception):
+    """The merge as a whole cannot go on (no usable input, or --strict with errors)."""
+
+
+@dataclass
+class Inspected:
+    """What one input file contributes; small and picklable so a process pool can produce it."""
+
+    path: str
+    sha256: str = ""
+    error: tuple[str, str] | None = None  # (code, message) when the file cannot be read
+    form_id: str = ""
+    year: int = 0
+    unit: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Decimal | Invalid] = field(default_factory=dict)
+    no_items: list[str] = field(default_factory=list)
+    explanations: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # "code@where: message" of each error
+    warnings: int = 0
+    not_filled: bool = False
+    kind: str = "template"
+    provenance: list[list[str]] = field(default_factory=list)  # a roll-up's own 来源 rows
+    mtime: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit.get("name", "")
+
+    @property
+    def unit_code(self) -> str:
+        return self.unit.get("code", "")
+
+
+def inspect_file(path: str) -> Inspected:
+    """Read, re-validate and hash one file (runs in worker processes)."""
+    from xltool.reader import read
+
+    out = Inspected(path)
+    p = Path(path)
+    try:
+        out.sha256 = hashlib.sha256(p.read_bytes()).hexdigest()
+        out.mtime = p.stat().st_mtime
+    except OSError as exc:
+        out.error = ("UNREADABLE", f"无法打开文件：{exc.strerror or exc}")
+        return out
+    try:
+        ret = read(p)
+    except ReadError as exc:
+        out.error = (exc.code, exc.message)
+        return out
+    out.form_id, out.year, out.unit = ret.form.id, ret.year, vars(ret.unit).copy()
+    out.values, out.no_items, out.explanations = dict(ret.values), sorted(ret.no_items), dict(ret.explanations)
+    out.not_filled = ret.not_filled
+    for problem in ret.check():
+        if problem.severity == "error":
+            out.errors.append(f"{problem.code}@{problem.where}: {problem.message}")
+        elif problem.severity == "warning":
+            out.warnings += 1
+    out.kind = ret.meta.get("kind", "template")
+    if out.kind == ROLLUP_KIND:
+        out.provenance = _read_provenance(p)
+    return out
+
+
+def _read_provenance(path: Path) -> list[list[str]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    if SOURCE_SHEET not in wb.sheet_names:
+        return []
+    rows = wb.get_sheet_by_name(SOURCE_SHEET).to_python(skip_empty_area=False)
+    return [[_text(v) for v in row] for row in rows[1:] if any(_text(v) for v in row)]
+
+
+def _text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return "" if v is None else str(v)
+
+
+@dataclass
+class Member:
+    info: Inspected
+    status: str  # 已汇总 | 已汇总（含错误）
+
+
+@dataclass
+class Rejected:
+    info: Inspected
+    code: str
+    reason: str
+
+
+@dataclass
+class RosterEntry:
+    name: str
+    code: str
+    type: str
+    status: str = "缺报"
+
+
+@dataclass
+class RollUp:
+    form: Form
+    year: int
+    unit: Unit
+    members: list[Member]
+    rejected: list[Rejected]
+    total: Return
+    roster: list[RosterEntry] = field(default_factory=list)
+    unexpected: list[Member] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[RosterEntry]:
+        return [e for e in self.roster if e.status == "缺报"]
+
+    def to_frame(self):
+        """Tidy long table for analysts: one row per unit and input cell."""
+        import pandas as pd
+
+        rows = []
+        for m in self.members:
+            for cell in self.form.inputs:
+                v = m.info.values.get(cell.key)
+                rows.append({
+                    "unit": m.info.unit_name, "code": m.info.unit_code, "year": self.year, "key": cell.key,
+                    "label": cell.label, "value": None if v is None or isinstance(v, Invalid) else v,
+                    "source": m.info.name,
+                })
+        return pd.DataFrame(rows, columns=["unit", "code", "year", "key", "label", "value", "source"])
+
+    def export(self, path: str | os.PathLike) -> Path:
+        """Write the long table as .csv (UTF-8 BOM, formula-safe), .json or .parquet."""
+        path = Path(path)
+        frame = self.to_frame()
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            safe = frame.astype(object).map(lambda v: escape_formula(v) if isinstance(v, str) else v)
+            safe.to_csv(path, index=False, encoding="utf-8-sig")
+        elif suffix == ".json":
+            frame.assign(value=frame["value"].map(lambda v: None if v is None else str(v))).to_json(
+                path, orient="records", force_ascii=False, indent=1)
+        elif suffix == ".parquet":
+            try:
+                frame.assign(value=frame["value"].map(lambda v: None if v is None else float(v))).to_parquet(path)
+            except ImportError as exc:
+                raise MergeError(f"导出 parquet 需要安装 pyarrow（pip install pyarrow）：{exc}") from None
+        else:
+            raise MergeError(f"不支持的导出格式 {suffix}（可用 .csv / .json / .parquet）")
+        return path
+
+    def write(self, path: str | os.PathLike, password: str | None = None) -> Path:
+        from xltool.template.xlsx import ExtraSheet, write_xlsx
+
+        inputs = self.form.inputs
+        detail = ExtraSheet(
+            DETAIL_SHEET,
+            ["单位", "代码", "来源文件", "状态"] + [f"{c.label}\n[{c.key}]" for c in inputs],
+            [[m.info.unit_name, m.info.unit_code, m.info.name, m.status]
+             + [_cell(m.info.values.get(c.key)) for c in inputs] for m in self.members],
+            [24, 20, 28, 12],
+        )
+        sources = ExtraSheet(SOURCE_SHEET, SOURCE_HEADER, self._source_rows(), [6, 24, 30, 66, 24, 20, 26, 6, 16, 40])
+        rejected = ExtraSheet(
+            REJECTED_SHEET, ["文件", "SHA-256", "单位", "原因代码", "原因"],
+            [[r.info.name, r.info.sha256, r.info.unit_name, r.code, r.reason] for r in self.rejected],
+            [30, 66, 24, 22, 80],
+        )
+        notes = ExtraSheet(
+            NOTES_SHEET, ["单位", "代码", "规则编号", "检查内容", "说明"],
+            [[m.info.unit_name, m.info.unit_code, rule.id, rule.title, m.info.explanations[rule.id]]
+             for m in self.members for rule in self.form.rules if rule.id in m.info.explanations],
+            [24, 20, 24, 60, 60],
+        )
+        extra = [detail, sources, rejected, notes]
+        if self.roster:
+            extra.append(ExtraSheet(
+                ROSTER_SHEET, ["单位", "代码", "类型", "状态"],
+                [[e.name, e.code, e.type, e.status] for e in self.roster]
+                + [[m.info.unit_name, m.info.unit_code, "", "名册外单位"] for m in self.unexpected],
+                [30, 22, 12, 30],
+            ))
+        meta = {"kind": ROLLUP_KIND, "members": str(len(self.members)), "rejected": str(len(self.rejected))}
+        return write_xlsx(self.total, path, password=password, extra=extra, meta=meta)
+
+    def _source_rows(self) -> list[list[object]]:
+        rows: list[list[object]] = []
+        for m in self.members:
+            i = m.info
+            rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year, m.status, ""])
+            for nested in i.provenance:  # a roll-up's own sources, one level deeper
+                level = int(nested[0]) + 1 if nested and nested[0].isdigit() else 2
+                rows.append([level, nested[1] or i.name, *nested[2:10]])
+        for r in self.rejected:
+            i = r.info
+            rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year or "", "未汇总", r.reason])
+        return rows
+
+
+def _cell(v: Decimal | Invalid | None) -> object:
+    if v is None:
+        return None
+    return v.raw if isinstance(v, Invalid) else v
+
+
+def inspect_all(files: list[Path], workers: int | None = None,
+                progress: Callable[[Iterable[Inspected], int], Iterable[Inspected]] | None = None) -> list[Inspected]:
+    """Inspect files in a process pool (sequentially for small batches, where pool start-up would dominate)."""
+    paths = [str(f) for f in files]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(paths) < 40:
+        results: Iterable[Inspected] = map(inspect_file, paths)
+        return list(progress(results, len(paths)) if progress else results)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(inspect_file, paths, chunksize=max(1, min(64, len(paths) // (workers * 8))))
+        return list(progress(results, len(paths)) if progress else results)
+
+
+def read_roster(path: Path) -> list[RosterEntry]:
+    """units.csv with columns name, code, type (or 单位, 代码, 类型); UTF-8 (with or without BOM) or GBK."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise MergeError(f"名册 {path} 的编码无法识别（请另存为 UTF-8 CSV）")
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        return []
+    header = [norm(h).lower() for h in rows[0]]
+    aliases = {"name": ("name", "单位", "单位名称", "名称"), "code": ("code", "代码", "单位代码", "统一社会信用代码"),
+               "type": ("type", "类型", "单位类型")}
+    index = {k: next((i for i, h in enumerate(header) if h in names), None) for k, names in aliases.items()}
+    if index["name"] is None:
+        raise MergeError(f"名册 {path} 缺少“单位”（name）列")
+    entries = []
+    for row in rows[1:]:
+        def col(k: str, row: list[str] = row) -> str:
+            i = index[k]
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        if col("name") or col("code"):
+            entries.append(RosterEntry(col("name"), col("code"), col("type")))
+    return entries
+
+
+def merge(
+    paths: Iterable[str | os.PathLike],
+    unit: Unit | None = None,
+    roster: list[RosterEntry] | None = None,
+    strict: bool = False,
+    include_invalid: bool = False,
+    prefer_newest: bool = False,
+    workers: int | None = None,
+    progress=None,
+) -> RollUp:
+    files = expand(paths)
+    if not files:
+        raise MergeError("没有找到要汇总的文件")
+    infos = inspect_all(files, workers, progress)
+    rejected: list[Rejected] = []
+    usable: list[Inspected] = []
+    for info in infos:
+        if info.error:
+            rejected.append(Rejected(info, info.error[0], f"无法读取：{info.error[1]}"))
+        elif info.not_filled:
+            rejected.append(Rejected(info, "NOT-FILLED", "未填报（三张表全部为空白）"))
+        else:
+            usable.append(info)
+    if not usable:
+        raise MergeError("没有可以汇总的报表：" + "；".join(f"{r.info.name}：{r.reason}" for r in rejected[:5]))
+    # One year and one form for the roll-up: the most common (latest on a tie); the rest are rejected.
+    year = max(Counter(i.year for i in usable).items(), key=lambda kv: (kv[1], kv[0]))[0]
+    form_id = max(Counter(i.form_id for i in usable if i.year == year).items(), key=lambda kv: (kv[1], kv[0]))[0]
+    kept: list[Inspected] = []
+    for info in usable:
+        if info.year != year:
+            rejected.append(Rejected(info, "MIXED-YEARS", f"报告年度为 {info.year or '未知'}，与本次汇总的 {year} 年度不一致"))
+        elif info.form_id != form_id:
+            rejected.append(Rejected(info, "MIXED-FORMS", f"报表格式 {info.form_id} 与本次汇总的 {form_id} 不一致"))
+        else:
+            kept.append(info)
+    invalid = [i for i in kept if i.errors]
+    if strict and invalid:
+        raise MergeError("--strict：以下单位有错误，未生成汇总表：" +
+                         "；".join(f"{i.unit_name or i.name}（{i.errors[0].split(':', 1)[0]}）" for i in invalid))
+    members: list[Member] = []
+    candidates: list[Inspected] = []
+    for info in kept:
+        if info.errors and not include_invalid:
+            rejected.append(Rejected(info, "HAS-ERRORS", f"有 {len(info.errors)} 个错误，例如 {info.errors[0]}"))
+        else:
+            candidates.append(info)
+    candidates = _drop_double_counted(candidates, rejected)
+    candidates = _drop_duplicates(candidates, rejected, prefer_newest)
+    for info in sorted(candidates, key=_unit_order):
+        members.append(Member(info, "已汇总（含错误）" if info.errors else "已汇总"))
+    rejected.sort(key=lambda r: (r.info.name, r.info.sha256))
+    form = form_by_id(form_id)
+    unit = unit or Unit()
+    unit = Unit(name=unit.name, code=unit.code, scope=unit.scope or layout.SCOPES[1], filled_by=unit.filled_by,
+                phone=unit.phone, date=unit.date)
+    total = Return(form, year, unit, values=_sum(form, members),
+                   no_items={t.id for t in form.tables if members and all(t.id in m.info.no_items for m in members)})
+    roll = RollUp(form, year, unit, members, rejected, total)
+    if roster is not None:
+        _apply_roster(roll, roster)
+    return roll
+
+
+def _unit_order(info: Inspected) -> tuple:
+    return (info.unit_code == "", info.unit_code, norm(info.unit_name), info.sha256)
+
+
+def _sum(form: Form, members: list[Member]) -> dict[str, Decimal]:
+    """Exact sums of every input cell over the members (blank counts as 0; unusable values are left out)."""
+    totals: dict[str, Decimal] = {}
+    for cell in form.inputs:
+        total = Decimal(0)
+        for m in members:
+            v = m.info.values.get(cell.key)
+            if isinstance(v, Decimal):
+                total += v
+        totals[cell.key] = total
+    return totals
+
+
+def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> list[Inspected]:
+    """A unit whose file (or unit code) is already inside a roll-up being merged would be counted twice."""
+    inside: dict[str, str] = {}
+    for info in infos:
+        for row in info.provenance:
+            status = row[8] if len(row) > 8 else ""
+            if status.startswith("已汇总"):
+                inside.setdefault(row[3], info.name)  # SHA-256
+                if row[5]:
+                    inside.setdefault("code:" + row[5], info.name)
+    out = []
+    for info in infos:
+        holder = inside.get(info.sha256) or (inside.get("code:" + info.unit_code) if info.unit_code else None)
+        if holder and holder != info.name:
+            rejected.append(Rejected(info, "DOUBLE-COUNTED", f"已包含在汇总表 {holder} 中，再次汇总会重复计算"))
+        else:
+            out.append(info)
+    return out
+
+
+def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_newest: bool) -> list[Inspected]:
+    """The same unit twice (same file, same code, or same name) is never kept silently."""
+    groups: dict[str, list[Inspected]] = {}
+    for info in infos:  # by code, else by name, else by identical bytes
+        if info.unit_code:
+            key = "code:" + info.unit_code
+        elif info.unit_name:
+            key = "name:" + norm(info.unit_name)
+        else:
+            key = "sha:" + info.sha256
+        groups.setdefault(key, []).append(info)
+    out = []
+    for group in groups.values():
+        names = {norm(i.unit_name) for i in group}
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        label = group[0].unit_code or next(iter(names))
+        if prefer_newest:
+            newest = max(group, key=lambda i: (i.unit.get("date", ""), i.mtime, i.sha256))
+            out.append(newest)
+            for info in group:
+                if info is not newest:
+                    rejected.append(Rejected(info, "DUPLICATE", f"与 {newest.name} 为同一单位（{label}），已采用较新的一份"))
+        else:
+            others = "、".join(i.name for i in group)
+            for info in group:
+                rejected.append(Rejected(info, "DUPLICATE",
+                                         f"同一单位（{label}）报送了多份：{others}；请删除多余的一份，"
+                                         "或使用 --prefer-newest 采用最新的一份"))
+    return out
+
+
+def _apply_roster(roll: RollUp, roster: list[RosterEntry]) -> None:
+    by_code = {e.code: e for e in roster if e.code}
+    by_name = {norm(e.name): e for e in roster if e.name}
+    for m in roll.members:
+        entry = by_code.get(m.info.unit_code) or by_name.get(norm(m.info.unit_name))
+        if entry is None:
+            roll.unexpected.append(m)
+        else:
+            entry.status = m.status
+    for r in roll.rejected:
+        entry = by_code.get(r.info.unit_code) or by_name.get(norm(r.info.unit_name))
+        if entry is not None and entry.status == "缺报":
+            entry.status = f"未汇总（{r.code}）"
+    roll.roster = roster
