@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -147,22 +147,31 @@ class Form:
     def id(self) -> str:
         return f"{self.form}-{self.version}"
 
-    @property
+    # Indexes are cached: the checker looks cells up thousands of times per return.
+    @cached_property
     def cells(self) -> list[Cell]:
         return [c for t in self.tables for c in t.cells]
 
-    @property
+    @cached_property
     def cell(self) -> dict[str, Cell]:
         return {c.key: c for c in self.cells}
 
-    @property
+    @cached_property
+    def rule(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @cached_property
     def local_rules(self) -> list[Rule]:
         """Rules that need only this return (the template's 校验 sheet shows exactly these)."""
         return [r for r in self.rules if not r.cross_year]
 
-    @property
+    @cached_property
     def inputs(self) -> list[Cell]:
         return [c for c in self.cells if c.is_input]
+
+    def _reindex(self) -> None:
+        for name in ("cells", "cell", "rule", "local_rules", "inputs"):
+            self.__dict__.pop(name, None)
 
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
@@ -172,7 +181,7 @@ class Form:
 
     def input_closure(self, keys: list[str]) -> list[str]:
         """Input keys that `keys` depend on, following total cells' formulas."""
-        by_key, rule_by_id = self.cell, {r.id: r for r in self.rules}
+        by_key, rule_by_id = self.cell, self.rule
         out: list[str] = []
 
         def walk(key: str) -> None:
@@ -196,7 +205,7 @@ def _formula(rule: Rule) -> expr.Node:
 
 
 def formula_of(form: Form, cell: Cell) -> expr.Node:
-    return _formula(next(r for r in form.rules if r.id == cell.defined_by))
+    return _formula(form.rule[cell.defined_by])
 
 
 def col_letter(col: int) -> str:
@@ -431,12 +440,14 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
         table.cells = [
             Cell(c.key, c.table, c.sheet, c.row, c.col, c.label_path, c.type, defining.get(c.key)) for c in table.cells
         ]
+    form._reindex()
     by_key = form.cell
     for i, rule in enumerate(form.rules):
         own = [k for k in expr.refs(rule.node) if not k.startswith(PREV)]
         tables = {by_key[k].table for k in form.input_closure(own)}
         order = [t.id for t in form.tables if t.id in tables]
         form.rules[i] = Rule(**{**rule.__dict__, "tables": tuple(order)})
+    form._reindex()
     _no_duplicates(form.path.name, "规则编号", [r.id for r in form.rules])
 
 

@@ -26,7 +26,6 @@ from xltool.values import normalize
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 @dataclass
@@ -281,7 +280,12 @@ def _read_explanations(book: Book, ret: Return) -> None:
 # --- container structure: which cells hold formulas, which sheets are protected ------------------------------------
 
 
+_CELL_WITH_FORMULA = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>\s*<f[ >/]')
+_SHEET_PROTECTION = re.compile(rb"<sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
+
+
 def _xlsx_structure(path: Path) -> dict[str, tuple[set[str], bool]]:
+    """Which cells hold formulas and whether each sheet is protected (the DTD check ran first, so regex is safe)."""
     out: dict[str, tuple[set[str], bool]] = {}
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
@@ -296,21 +300,9 @@ def _xlsx_structure(path: Path) -> dict[str, tuple[set[str], bool]]:
             part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             if part not in names:
                 continue
-            formulas: set[str] = set()
-            protected = False
-            current = None
-            for event, elem in SafeET.iterparse(z.open(part), events=("start", "end")):
-                tag = elem.tag
-                if event == "start" and tag == f"{_MAIN}c":
-                    current = elem.get("r")
-                elif event == "end":
-                    if tag == f"{_MAIN}f" and current:
-                        formulas.add(current)
-                    elif tag == f"{_MAIN}sheetProtection":
-                        protected = elem.get("sheet") in ("1", "true")
-                    elif tag == f"{_MAIN}row":
-                        elem.clear()
-            out[sheet.get("name")] = (formulas, protected)
+            xml = z.read(part)
+            formulas = {m.decode() for m in _CELL_WITH_FORMULA.findall(xml)}
+            out[sheet.get("name")] = (formulas, bool(_SHEET_PROTECTION.search(xml)))
     return out
 
 
