@@ -50,29 +50,13 @@ REFUSED = {
     "xml-bomb-sheet-upper-ext.xlsx": "XML-BOMB",
     "zip-bomb-ratio.xlsx": "ZIP-BOMB",
     "zip-bomb.xlsx": "ZIP-BOMB",
-    "zip-bomb-lying-size.xlsx": "CORRUPT",  # the inflater stops at the declared size: refused as damaged, fast
+    "zip-bomb-lying-size.xlsx": "ZIP-BOMB",  # the inflater stops at the declared size: refused as damaged, fast
     "too-large.xlsx": "TOO-LARGE",
 }
 READABLE = {"form2019-declared-2025.xlsx", "filled-2025.xls"}  # read() succeeds; problems or values are checked
 
 # Bugs in xltool found by this corpus: the test states the wanted behaviour and is xfail(strict) until fixed.
-KNOWN_BUGS = {
-    "corrupt-member-data.xlsx": (
-        "sources._has_dtd reads each part through zipfile; a damaged deflate stream raises zlib.error, "
-        "which _zip_kind does not catch (only BadZipFile/LargeZipFile/NotImplementedError/RuntimeError): "
-        "read() raises zlib.error instead of ReadError CORRUPT"
-    ),
-    "xml-bomb-sheet-utf16.xlsx": (
-        "sources._has_dtd decodes the prolog as UTF-8, so a UTF-16 part's <!DOCTYPE is not seen; "
-        "reader._xlsx_structure then parses it with defusedxml, whose EntitiesForbidden escapes read() "
-        "instead of ReadError XML-BOMB"
-    ),
-    "xml-bomb-sheet-upper-ext.xlsx": (
-        "sources._zip_kind checks DTDs only in parts whose names end in '.xml'/'.rels' (case-sensitive); "
-        "a worksheet part named sheet2.XML is skipped and defusedxml's EntitiesForbidden escapes read() "
-        "instead of ReadError XML-BOMB"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}  # all fixed; add an entry (file -> reason) when the corpus finds a new one
 
 
 def assert_clerk_message(message: str) -> None:
@@ -260,8 +244,8 @@ def test_zip_bomb_is_refused_before_inflating(large_dir):
 
 
 def test_zip_bomb_with_lying_sizes_is_refused_without_inflating(large_dir):
-    """A 320 MB bomb whose headers declare a small part is refused (CORRUPT) without inflating it all."""
-    assert_refused_fast(large_dir / "zip-bomb-lying-size.xlsx", "CORRUPT")
+    """A 320 MB bomb whose headers declare a small part is refused (ZIP-BOMB) without inflating it all."""
+    assert_refused_fast(large_dir / "zip-bomb-lying-size.xlsx", "ZIP-BOMB")
 
 
 def test_too_large_file_is_refused_quickly(large_dir):
@@ -271,9 +255,6 @@ def test_too_large_file_is_refused_quickly(large_dir):
     assert_refused_fast(path, "TOO-LARGE", seconds=1.0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sources.sniff catches OSError only around path.stat(); a directory passes stat() and path.open('rb') raises "
-    "IsADirectoryError out of read() instead of ReadError UNREADABLE"))
 def test_directory_instead_of_a_file_is_unreadable(tmp_path):
     """A folder passed where a file is expected is refused as UNREADABLE, not with an OSError."""
     folder = tmp_path / "报表.xlsx"
@@ -335,7 +316,6 @@ def _expected(name: str) -> str:
     return "read" if name in READABLE else REFUSED[name]
 
 
-@pytest.mark.xfail(strict=True, reason="bugs listed in KNOWN_BUGS: " + "; ".join(KNOWN_BUGS))
 def test_folder_of_all_corpus_files_raises_nothing_but_read_error(large_dir, tmp_path):
     """Reading ALL corpus files one by one, each either reads or raises ReadError; no other exception escapes."""
     outcome = read_folder(_folder(large_dir, tmp_path))

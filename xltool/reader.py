@@ -300,7 +300,8 @@ def _xlsx_structure(path: Path) -> dict[str, tuple[set[str], bool]]:
             part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             if part not in names:
                 continue
-            xml = z.read(part)
+            with z.open(part) as fh:  # bounded by the declared size, which sniff() has checked
+                xml = fh.read(z.getinfo(part).file_size + 1)
             formulas = {m.decode() for m in _CELL_WITH_FORMULA.findall(xml)}
             out[sheet.get("name")] = (formulas, bool(_SHEET_PROTECTION.search(xml)))
     return out

@@ -6,7 +6,9 @@ encrypted and legacy containers.
 
 from __future__ import annotations
 
+import codecs
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +38,12 @@ class Source:
 
 def sniff(path: Path) -> Source:
     """Classify a file by its bytes (not its name) and run the safety checks."""
+    if path.is_dir():
+        raise ReadError("UNREADABLE", "这是文件夹，不是文件")
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ReadError("UNREADABLE", f"无法打开文件：{exc.strerror or exc}") from None
+        raise ReadError("UNREADABLE", f"无法打开文件（{exc.strerror or exc}）") from None
     if size == 0:
         raise ReadError("EMPTY-FILE", "空文件（0 字节），请重新导出后报送")
     if size > MAX_FILE_BYTES:
@@ -76,11 +80,14 @@ def _zip_kind(path: Path) -> str:
                 i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos
             ):
                 raise ReadError("ZIP-BOMB", "解压后体积异常巨大（疑似“zip 炸弹”），已拒绝读取")
+            # Deflate never makes data much larger: more compressed bytes than declared ones means the sizes lie.
+            if any(i.compress_size > i.file_size + i.file_size // 100 + 1024 for i in infos):
+                raise ReadError("ZIP-BOMB", "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
             names = {i.filename for i in infos}
             if "EncryptedPackage" in names:
                 raise ReadError("ENCRYPTED", "文件已加密，无法读取；请取消打开密码后重新报送")
-            for info in infos:
-                if info.filename.endswith((".xml", ".rels")) and _has_dtd(z, info):
+            for info in infos:  # every part, whatever its name: a parser may be pointed at any of them
+                if _has_dtd(z, info):
                     raise ReadError("XML-BOMB", f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
             if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
                 return "xlsx"
@@ -90,18 +97,31 @@ def _zip_kind(path: Path) -> str:
                 raise ReadError("NOT-SPREADSHEET", "这是 Word 文档，不是电子表格；请用 xltool import 导入报告文本")
             if "content.xml" in names:
                 raise ReadError("NOT-SPREADSHEET", "这是 OpenDocument 文本或演示文稿，不是电子表格")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, EOFError):
         raise ReadError("CORRUPT", "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise ReadError("CORRUPT", f"文件无法解压：{exc}") from None
     raise ReadError("NOT-SPREADSHEET", "是压缩包，但不是 Excel 或 OpenDocument 电子表格")
 
 
+def _decode(head: bytes) -> str:
+    """XML may be UTF-8 or UTF-16 (with or without BOM); guess from the first bytes as an XML parser would."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.decode("utf-16", "replace")
+    if head[:2] == b"<\x00":
+        return head.decode("utf-16-le", "replace")
+    if head[:2] == b"\x00<":
+        return head.decode("utf-16-be", "replace")
+    return head.decode("utf-8", "replace").lstrip("\ufeff")
+
+
 def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """A DTD can only appear in the prolog, before the root element; office files never carry one."""
     with z.open(info) as fh:
         head = fh.read(PROLOG_BYTES)
-    text = head.decode("utf-8", "replace")
+    text = _decode(head)
+    if not text.lstrip().startswith("<"):
+        return False  # not XML (images, binary parts)
     i = 0
     while True:
         j = text.find("<", i)

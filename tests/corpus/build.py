@@ -3,14 +3,17 @@
 Every builder takes a directory, writes one file into it and returns its path; the same call writes the same bytes
 (zip timestamps and document dates are pinned, random bytes come from fixed seeds).
 
-    python tests/corpus/build.py            # (re)write the small files into tests/corpus/files/
-    python tests/corpus/build.py OUT_DIR    # ... or somewhere else
+    python tests/corpus/build.py                # (re)write the small files into tests/corpus/files/
+    python tests/corpus/build.py OUT_DIR        # ... or somewhere else
+    python tests/corpus/build.py --external     # also rebuild encrypted.xlsx and filled-2025.xls
 
 Three kinds of builders:
   SMALL     commit-sized (< 50 KB), written by __main__ and committed in files/; tests also rebuild them fresh.
   LARGE     written by the tests into tmp_path only (100 MB sparse file, a 320 MB zip bomb, a lying-size bomb).
   EXTERNAL  need a tool the tests must not depend on (msoffcrypto-tool for real encryption, LibreOffice for .xls);
-            __main__ writes them when the tool is there and otherwise keeps the committed file.
+            __main__ writes them when missing (or with --external) and the tool is there; otherwise it keeps
+            the committed file. encrypted.xlsx is byte-reproducible (seeded salts, pinned OLE dates); the .xls
+            is not (LibreOffice stamps the save time).
 """
 
 from __future__ import annotations
@@ -418,6 +421,9 @@ def build_zip_bomb_lying(out_dir: Path, size: int = 320 * MB) -> Path:
     info = _template_with_big_part(path, size)
     xml = zipfile.ZipFile(io.BytesIO(template_bytes())).read(SHEET_PART)
     crc, declared = zlib.crc32(xml), len(xml)
+    data = path.read_bytes()[-64 * 1024 :]  # the central directory is small and at the end
+    base = path.stat().st_size - len(data)
+    cd_offset, cd_size = _central_directory(data)
     with path.open("r+b") as fh:
         fh.seek(info.header_offset)
         assert fh.read(4) == b"PK\x03\x04"
@@ -425,9 +431,6 @@ def build_zip_bomb_lying(out_dir: Path, size: int = 320 * MB) -> Path:
         fh.write(struct.pack("<I", crc))
         fh.seek(info.header_offset + 22)
         fh.write(struct.pack("<I", declared))
-        data = path.read_bytes()[-64 * 1024 :]  # the central directory is small and at the end
-        base = path.stat().st_size - len(data)
-        cd_offset, cd_size = _central_directory(data)
         pos = cd_offset - base
         while pos < cd_offset - base + cd_size:
             n, e, c = struct.unpack("<HHH", data[pos + 28 : pos + 34])
@@ -565,12 +568,17 @@ EXTERNAL: dict[str, Callable[[Path], Path]] = {
 
 
 def main(argv: list[str]) -> int:
-    out_dir = Path(argv[0]) if argv else FILES
+    external = "--external" in argv
+    args = [a for a in argv if a != "--external"]
+    out_dir = Path(args[0]) if args else FILES
     for name, build in SMALL.items():
         path = build(out_dir)
         assert path.name == name, (name, path)
         print(f"{path.stat().st_size:>8}  {path.name}")
     for name, build in EXTERNAL.items():
+        if (out_dir / name).exists() and not external:
+            print(f"{'-':>8}  {name}: kept (rebuild with --external; the .xls is not byte-reproducible)")
+            continue
         try:
             path = build(out_dir)
         except (ImportError, FileNotFoundError, RuntimeError, subprocess.SubprocessError) as exc:
