@@ -50,7 +50,7 @@ REFUSED = {
     "xml-bomb-sheet-upper-ext.xlsx": "XML-BOMB",
     "zip-bomb-ratio.xlsx": "ZIP-BOMB",
     "zip-bomb.xlsx": "ZIP-BOMB",
-    "zip-bomb-lying-size.xlsx": "ZIP-BOMB",  # the inflater stops at the declared size: refused as damaged, fast
+    "zip-bomb-lying-size.xlsx": "ZIP-BOMB",  # more compressed bytes than declared ones: the sizes lie
     "too-large.xlsx": "TOO-LARGE",
 }
 READABLE = {"form2019-declared-2025.xlsx", "filled-2025.xls"}  # read() succeeds; problems or values are checked

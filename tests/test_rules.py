@@ -89,4 +89,4 @@ def test_ranges_merge_columns_and_rows():
 def test_refs_lists_each_key_once():
     """refs() gives the direct inputs of a rule without duplicates."""
     node = expr.parse("t.a.x + t.a.x == sum(t.a.*)", KEYS)
-    assert expr.refs(node) == ["t.a.x", "t.a.y", "t.a.total"]
+    assert expr.refs(node) == ("t.a.x", "t.a.y", "t.a.total")

@@ -75,10 +75,11 @@ def _json_number(v: Decimal | None) -> int | float | None:
     return int(v) if v == v.to_integral_value() else float(v)
 
 
-def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> RuleResult:
+def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None,
+                  statuses: dict[str, str] | None = None, value=None) -> RuleResult:
     form = ret.form
     cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
-    value = _lookup(ret, previous)
+    value = value or _lookup(ret, previous)
     explanation = ret.explanations.get(rule.id, "").strip() if rule.severity == "warning" else ""
 
     def result(outcome: str, reason: str = "", sides: bool = True) -> RuleResult:
@@ -87,7 +88,8 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> Ru
             left, right = _try(value, rule.node.left), _try(value, rule.node.right)
         return RuleResult(rule, outcome, left, right, cells, explanation, reason)
 
-    blank_tables = [t for t in rule.tables if ret.table_status(t) == TABLE_NOT_FILLED]
+    statuses = statuses or {t.id: ret.table_status(t.id) for t in form.tables}
+    blank_tables = [t for t in rule.tables if statuses[t] == TABLE_NOT_FILLED]
     if blank_tables:
         names = "、".join(form.table(t).sheet for t in blank_tables)
         return result("undetermined", f"{names} 未填报")
@@ -97,7 +99,7 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> Ru
             return result("undetermined", f"上年报表（{previous.form.notice}格式）没有此项", sides=False)
         if previous.not_filled:
             return result("undetermined", "上年报表未填报")
-    for key in _closure(ret, [k for k in expr.refs(rule.node) if not k.startswith(PREV)]):
+    for key in _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV))):
         v = ret.values.get(key)
         if isinstance(v, Invalid):
             return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
@@ -110,7 +112,7 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None) -> Ru
     return result("explained" if explanation else "fail")
 
 
-def _closure(ret: Return, keys: list[str]) -> list[str]:
+def _closure(ret: Return, keys: tuple[str, ...]) -> list[str]:
     """Cells a rule depends on: a total present in the return (typed or printed) is a leaf, else follow its formula."""
     out: list[str] = []
     for key in keys:
@@ -123,15 +125,24 @@ def _closure(ret: Return, keys: list[str]) -> list[str]:
 
 
 def _lookup(ret: Return, previous: Return | None):
-    """Cell values for the rules: this year's, and last year's behind the `prev.` prefix."""
+    """Cell values for the rules: this year's, and last year's behind the `prev.` prefix; totals computed once."""
+    memo: dict[str, Decimal] = {}
+    form = ret.form
 
     def value(key: str) -> Decimal:
+        if key in memo:
+            return memo[key]
         if key.startswith(PREV):
             try:
-                return previous.value(key[len(PREV):])
+                v = previous.value(key[len(PREV):])
             except Undetermined as exc:
                 raise Undetermined(key, exc.value) from None
-        return ret.value(key)
+        elif key in ret.values or form.cell[key].is_input:
+            v = ret.value(key)
+        else:
+            v = expr.evaluate(formula_of(form, form.cell[key]), value)
+        memo[key] = v
+        return v
 
     return value
 
@@ -153,7 +164,10 @@ def _try(value, node: expr.Node) -> Decimal | None:
 
 def evaluate_rules(ret: Return, previous: Return | None = None) -> list[RuleResult]:
     """Every rule of the form; cross-year rules only when last year's return is given."""
-    return [evaluate_rule(ret, r, previous) for r in ret.form.rules if previous is not None or not r.cross_year]
+    statuses = {t.id: ret.table_status(t.id) for t in ret.form.tables}
+    value = _lookup(ret, previous)
+    return [evaluate_rule(ret, r, previous, statuses, value) for r in ret.form.rules
+            if previous is not None or not r.cross_year]
 
 
 def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:

@@ -122,8 +122,24 @@ def parse(text: str, keys: Sequence[str], exclude: str | None = None) -> Node:
     return build(tree)
 
 
-def refs(node: Node) -> list[str]:
-    """Keys referenced directly by `node`, in order, without duplicates."""
+_REFS: dict[int, tuple[Node, tuple[str, ...]]] = {}
+
+
+def refs(node: Node) -> tuple[str, ...]:
+    """Keys referenced directly by `node`, in order, without duplicates.
+
+    Cached by identity: rule trees live as long as their form, and hashing a deep frozen tree costs more than
+    walking it.
+    """
+    hit = _REFS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    result = _refs(node)
+    _REFS[id(node)] = (node, result)
+    return result
+
+
+def _refs(node: Node) -> tuple[str, ...]:
     out: list[str] = []
 
     def walk(n: Node) -> None:
@@ -144,7 +160,7 @@ def refs(node: Node) -> list[str]:
                     walk(item)
 
     walk(node)
-    return out
+    return tuple(out)
 
 
 def evaluate(node: Node, value: Callable[[str], Decimal], tolerance: Decimal = Decimal(0)) -> Decimal | bool:
