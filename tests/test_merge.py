@@ -201,3 +201,24 @@ def test_process_pool_gives_the_same_result(county):
     """Parallel inspection gives exactly the sequential result."""
     files = county * 4  # 48 inputs: enough to use the pool; duplicates are all rejected the same way
     assert merge(files, workers=2).total.values == merge(files, workers=1).total.values
+
+
+def test_explanations_are_listed_per_unit(tmp_path):
+    """Every unit's 说明 for a warning appears in the roll-up's 说明汇总 sheet for the county to review."""
+    from xltool.merge import NOTES_SHEET
+
+    files = []
+    for i in range(3):
+        ret = random_return(FORM, 2025, random.Random(40 + i))
+        ret.unit = Unit(name=f"说明镇{i}", code=f"7{i:017d}")
+        if i != 1:
+            ret.values["active.rules.regulation.issued"] = ret.values["active.rules.regulation.in_force"] + 2
+            ret.explanations["T2-INFORCE-REGULATION"] = f"第{i}镇：2 件规章年内废止"
+        files.append(write_xlsx(ret, tmp_path / f"{i}.xlsx"))
+    out = merge(files, workers=1).write(tmp_path / "c.xlsx")
+    rows = sheet_rows(out, NOTES_SHEET)
+    assert rows[0] == ["单位", "代码", "规则编号", "检查内容", "说明"]
+    assert [(r[0], r[2], r[4]) for r in rows[1:]] == [
+        ("说明镇0", "T2-INFORCE-REGULATION", "第0镇：2 件规章年内废止"),
+        ("说明镇2", "T2-INFORCE-REGULATION", "第2镇：2 件规章年内废止"),
+    ]

@@ -319,6 +319,9 @@ class _Writer:
         ws.write_string(row, layout.COL_LEVEL, rule.level, fmt["check"])
         ws.write_string(row, layout.COL_SEVERITY, "错误" if rule.severity == "error" else "警告", fmt["check"])
         ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check"])
+        lines = max(math.ceil(_text_width(rule.title) / 54), math.ceil(_text_width(rule.basis) / 42),
+                    math.ceil(_text_width(rule.id) / 24), 1)
+        ws.set_row(row, 14 * lines + 2)
         ref = lambda k: self.ref(k, sheet)  # noqa: E731
         node = rule.node
         if isinstance(node, expr.Compare):
@@ -363,6 +366,11 @@ class _Writer:
                 else:
                     ws.write_string(r, c, str(value))
         ws.freeze_panes(1, 0)
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.repeat_rows(0, 0)
+        if len(sheet.header) <= 12:  # list sheets print one page wide; the wide 明细 is for screens and filters
+            ws.fit_to_pages(1, 0)
         if sheet.rows:
             ws.autofilter(0, 0, len(sheet.rows), max(len(sheet.header) - 1, 0))
         ws.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True, "autofilter": True,
