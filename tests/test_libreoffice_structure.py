@@ -7,14 +7,16 @@ import pytest
 from xltool import layout
 from xltool.forms import form_for_year
 from xltool.model import Return, Unit
-from xltool.template import write_xlsx
 
 pytestmark = pytest.mark.libreoffice
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return write_xlsx(Return(form_for_year(2025), 2025, Unit(name="测试镇")), tmp_path_factory.mktemp("s") / "t.xlsx")
+@pytest.fixture(scope="module", params=["xlsx", "ods"])
+def template(request, tmp_path_factory):
+    from xltool.template import write_workbook
+
+    return write_workbook(Return(form_for_year(2025), 2025, Unit(name="测试镇")),
+                          tmp_path_factory.mktemp("s") / f"t.{request.param}")
 
 
 def test_sheets_protected_and_meta_hidden(lo, template):
@@ -61,3 +63,13 @@ def test_print_setup_seen_by_libreoffice(lo, template):
     page = info["sheets"][0]["page"]
     assert page["landscape"] is True and page["scale_to_pages_x"] == 1
     assert page["print_title_rows"] == [table.first_data_row - table.header_rows + 1, table.first_data_row]  # 1-based
+
+
+def test_ods_structure_is_locked(template):
+    """The ODS template has workbook structure protection (LibreOffice drops xlsx's, so it is set directly)."""
+    import zipfile
+
+    if template.suffix != ".ods":
+        pytest.skip("xlsx structure protection is covered in test_template.py")
+    with zipfile.ZipFile(template) as z:
+        assert b'table:structure-protected="true"' in z.read("content.xml")
