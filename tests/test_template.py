@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool import layout
-from xltool.cli import app, safe_filename
+from xltool.cli import app
+from xltool.distribute import safe_filename
 from xltool.forms import form_for_year
 from xltool.model import Return, Unit
 from xltool.template import write_xlsx
@@ -158,7 +159,8 @@ def test_cli_writes_both_layouts(tmp_path):
     assert runner.invoke(app, ["template", "--year", "2018", "-o", str(tmp_path / "x.xlsx")]).exit_code == 2
 
 
-@pytest.mark.parametrize(("name", "expected"), [("../x", "_x"), ('a/b:c*d?"e<f>g|h', "a_b_c_d__e_f_g_h"), ("", "未命名")])
+@pytest.mark.parametrize(("name", "expected"), [("../x", "_x"), ('a/b:c*d?"e<f>g|h', "a_b_c_d__e_f_g_h"), ("", "未命名"),
+                                              ("CON", "_CON"), ("nul.txt", "_nul.txt"), ("..", "未命名")])
 def test_safe_filename(name, expected):
     """Unit names cannot escape the output folder or break on Windows."""
     assert safe_filename(name) == expected

@@ -24,10 +24,9 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def safe_filename(name: str) -> str:
-    """A file name that cannot leave its folder and is legal on Windows."""
-    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")
-    return cleaned[:100] or "未命名"
+class TemplateFormat(str, Enum):
+    xlsx = "xlsx"
+    ods = "ods"
 
 
 @app.command()
@@ -35,24 +34,57 @@ def template(
     year: Annotated[int, typer.Option("--year", "-y", help="报告年度，如 2025（2019—2020 用 2019 版格式，2021 年起用 2021 版）")],
     unit: Annotated[str, typer.Option("--unit", "-u", help="填报单位全称，如 某某镇人民政府")] = "",
     code: Annotated[str, typer.Option("--code", help="统一社会信用代码或行政区划代码")] = "",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（.xlsx）")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（.xlsx 或 .ods）")] = None,
+    fmt: Annotated[TemplateFormat | None, typer.Option("--format", "-f", help="xlsx（默认）或 ods（需要 LibreOffice）")] = None,
     password: Annotated[str | None, typer.Option("--password", help="工作表保护密码（默认不设密码）")] = None,
+    roster: Annotated[Path | None, typer.Option("--roster", help="单位名册 CSV（name,code,type）：每个单位生成一份")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="与 --roster 同用：输出文件夹")] = None,
+    previous: Annotated[Path | None, typer.Option("--previous", help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")] = None,
 ) -> None:
-    """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）。"""
-    from xltool.template import write_xlsx
+    """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
+    from xltool.distribute import safe_filename
+    from xltool.office import OfficeError
+    from xltool.template import write_workbook
 
     try:
         form = form_for_year(year)
     except FormError as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
-    if output is None:
-        output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + ".xlsx")
-    if output.suffix.lower() != ".xlsx":
-        _err(f"错误：暂只支持 .xlsx 输出：{output}")
+    suffix = fmt.value if fmt else (output.suffix.lower().lstrip(".") if output and output.suffix else "xlsx")
+    if suffix not in ("xlsx", "ods"):
+        _err(f"错误：只支持 .xlsx 或 .ods 输出：{output}")
         raise typer.Exit(2)
-    written = write_xlsx(Return(form, year, Unit(name=unit, code=code)), output, password=password)
+    try:
+        if roster is not None:
+            _personalised(roster, year, out_dir or Path("."), previous, suffix, password)
+            return
+        if output is None:
+            output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + f".{suffix}")
+        written = write_workbook(Return(form, year, Unit(name=unit, code=code)), output.with_suffix(f".{suffix}"),
+                                 password=password)
+    except OfficeError as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(2) from None
     _err(f"已生成 {written}（{form.name}，{form.notice}，{year} 年度）")
+
+
+def _personalised(roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str,
+                  password: str | None) -> None:
+    from xltool.distribute import load_previous, personalise
+    from xltool.merge import MergeError, read_roster
+
+    try:
+        entries = read_roster(roster)
+    except (MergeError, OSError) as exc:
+        _err(f"错误：名册无法读取：{exc}")
+        raise typer.Exit(2) from None
+    last = load_previous(previous) if previous else None
+    if previous and not last:
+        _err(f"警告：{previous} 中没有读到上年数据，未预填")
+    index = personalise(entries, year, out_dir, last, suffix, password)
+    prefilled = sum(1 for row in index if row["上年数据"])
+    _err(f"已为 {len(index)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；按上年数据预填 {prefilled} 个）")
 
 
 class OutputFormat(str, Enum):

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from xltool.model import Return
-from xltool.template.xlsx import ExtraSheet, write_xlsx
+from xltool.template.xlsx import ExtraSheet, Personal, write_xlsx
 
 
 def write_ods(ret: Return, path: str | os.PathLike, password: str | None = None, **kw) -> Path:
@@ -32,4 +32,4 @@ def write_workbook(ret: Return, path: str | os.PathLike, password: str | None = 
     return writer(ret, path, password=password, **kw)
 
 
-__all__ = ["ExtraSheet", "write_ods", "write_workbook", "write_xlsx"]
+__all__ = ["ExtraSheet", "Personal", "write_ods", "write_workbook", "write_xlsx"]

@@ -27,6 +27,7 @@ from xltool.model import Invalid, Return
 FONT = "宋体"  # present on Windows (Excel, WPS); LibreOffice substitutes a CJK font of the same metrics
 INPUT_FILL = "#FFF2CC"
 TOTAL_FILL = "#EDEDED"
+PREFILL_FILL = "#DDEBF7"  # locked, pre-filled by the county from last year's return
 
 
 class TemplateError(RuntimeError):
@@ -52,11 +53,22 @@ class ExtraSheet:
     widths: list[float] = field(default_factory=list)
 
 
+@dataclass
+class Personal:
+    """A workbook made for one named unit (xltool template --roster)."""
+
+    lock_unit: bool = False  # name and code filled in by the county and locked
+    prefilled: dict[str, str] = field(default_factory=dict)  # input key -> note; value from Return.values, locked
+    references: dict[str, Decimal] = field(default_factory=dict)  # key -> last year's figure shown beside the table
+    reference_title: str = "上年数（参考）"
+
+
 class _Writer:
     def __init__(self, ret: Return, path: Path, password: str | None, extra: list[ExtraSheet] | None = None,
-                 meta: dict[str, str] | None = None):
+                 meta: dict[str, str] | None = None, personal: Personal | None = None):
         self.ret, self.form, self.password = ret, ret.form, password or ""
         self.extra, self.meta = extra or [], meta or {}
+        self.personal = personal or Personal()
         self.wb = xlsxwriter.Workbook(
             str(path),
             # Text is always written as text: a unit name like "=cmd|..." must never become a formula.
@@ -94,6 +106,7 @@ class _Writer:
         for type_name, num in (("count", "0"), ("signed_count", "0"), ("amount", "0.0000")):
             fmts[f"input_{type_name}"] = f(box, locked=False, bg_color=INPUT_FILL, num_format=num, align="right")
             fmts[f"total_{type_name}"] = f(box, bg_color=TOTAL_FILL, num_format=num, align="right", bold=True)
+            fmts[f"prefilled_{type_name}"] = f(box, bg_color=PREFILL_FILL, num_format=num, align="right")
         return fmts
 
     # --- cell references -------------------------------------------------------------------------------------------
@@ -157,7 +170,8 @@ class _Writer:
         ws.write_number(layout.YEAR_ROW, 1, ret.year, fmt["locked_value"])
         for name, label, row in layout.UNIT_FIELDS:
             ws.write_string(row, 0, label, fmt["field_label"])
-            ws.write_string(row, 1, getattr(ret.unit, name), fmt["field"])
+            locked = self.personal.lock_unit and name in ("name", "code")
+            ws.write_string(row, 1, getattr(ret.unit, name), fmt["locked_value" if locked else "field"])
         _, _, scope_row = next(f for f in layout.UNIT_FIELDS if f[0] == "scope")
         _ok(ws.data_validation(scope_row, 1, scope_row, 1, {
             "validate": "list", "source": layout.SCOPES,
@@ -221,6 +235,7 @@ class _Writer:
                 self.write_cell(ws, cell)
                 del value
         self.validate_inputs(ws, table)
+        self.write_references(ws, table)
         for row, height in row_heights(table, widths).items():
             ws.set_row(row, height)
         if table.header_rows:
@@ -232,6 +247,10 @@ class _Writer:
     def write_cell(self, ws, cell: Cell) -> None:
         if cell.is_input:
             style = self.fmt[f"input_{cell.type.name}"]
+            note = self.personal.prefilled.get(cell.key)
+            if note:
+                style = self.fmt[f"prefilled_{cell.type.name}"]
+                ws.write_comment(cell.row, cell.col, note, {"author": "xltool", "x_scale": 2, "y_scale": 1.5})
             v = self.ret.values.get(cell.key)
             if v is None:
                 ws.write_blank(cell.row, cell.col, None, style)
@@ -244,6 +263,20 @@ class _Writer:
         cached = self.ret.safe_value(cell.key)
         ws.write_formula(cell.row, cell.col, "=" + formula, self.fmt[f"total_{cell.type.name}"],
                          _plain(cached) if cached is not None else "#VALUE!")
+
+    def write_references(self, ws, table: Table) -> None:
+        """Last year's figures in a column right of the table, outside the print area (for the clerk's eyes only)."""
+        refs = {c.key: c for c in table.cells if c.key in self.personal.references}
+        if not refs:
+            return
+        col = table.width
+        ws.set_column(col, col, 16)
+        for key, cell in refs.items():
+            caption = next(lb for lb in table.labels if lb.kind == "caption" and lb.text == cell.label_path[0]) \
+                if table.layout == "blocks" else None
+            if caption is not None:
+                ws.write_string(caption.first_row + 1, col, self.personal.reference_title, self.fmt["header"])
+            ws.write_number(cell.row, col, _plain(self.personal.references[key]), self.fmt[f"total_{cell.type.name}"])
 
     def validate_inputs(self, ws, table: Table) -> None:
         by_type: dict[str, list[Cell]] = {}
@@ -515,7 +548,8 @@ def lock_structure(path: Path, password_hash: str | None) -> None:
 
 
 def write_xlsx(ret: Return, path: str | os.PathLike, password: str | None = None,
-               extra: list[ExtraSheet] | None = None, meta: dict[str, str] | None = None) -> Path:
+               extra: list[ExtraSheet] | None = None, meta: dict[str, str] | None = None,
+               personal: Personal | None = None) -> Path:
     """Write `ret` (an empty Return gives the blank template) to `path` atomically; `extra` sheets follow 校验."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -523,7 +557,7 @@ def write_xlsx(ret: Return, path: str | os.PathLike, password: str | None = None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _Writer(ret, tmp, password, extra, meta).write()
+        _Writer(ret, tmp, password, extra, meta, personal).write()
         from xlsxwriter.worksheet import Worksheet
 
         lock_structure(tmp, Worksheet()._encode_password(password) if password else None)

@@ -1,0 +1,101 @@
+"""Personalised workbooks per roster unit, with safe file names and pre-fill from last year."""
+
+from __future__ import annotations
+
+import csv
+import random
+from decimal import Decimal
+
+import openpyxl
+from typer.testing import CliRunner
+
+from tests.fillings import random_return
+from xltool import layout
+from xltool.cli import app
+from xltool.distribute import load_previous, personalise
+from xltool.forms import form_for_year
+from xltool.merge import RosterEntry, merge
+from xltool.model import Unit
+from xltool.reader import read
+from xltool.template import write_xlsx
+
+HOSTILE = ["../x", "a/b", "c:\\d", 'e*f?"g<h>i|j', "CON", "  .hidden. ", "同名镇", "同名镇"]
+
+
+def roster_file(tmp_path, entries):
+    path = tmp_path / "units.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "code", "type"])
+        w.writerows(entries)
+    return path
+
+
+def test_thirty_units_thirty_safe_files(tmp_path):
+    """A 30-unit roster gives 30 workbooks in the folder, none escaping it, names legal on Windows, plus an index."""
+    names = HOSTILE + [f"第{i}镇人民政府" for i in range(30 - len(HOSTILE))]
+    entries = [[n, f"51{i:016d}", "乡镇"] for i, n in enumerate(names)]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["template", "--year", "2025", "--roster", str(roster_file(tmp_path, entries)),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    files = sorted(p for p in out.iterdir() if p.suffix == ".xlsx")
+    assert len(files) == 30
+    assert all(p.parent == out for p in files)
+    assert not any(set(p.name) & set('\\/:*?"<>|') or p.stem.upper() == "CON" for p in files)
+    assert not list(tmp_path.glob("*.xlsx")) and not (tmp_path / "x.xlsx").exists()
+    index = list(csv.DictReader((out / "索引.csv").open(encoding="utf-8-sig")))
+    assert [r["单位"] for r in index] == [n.strip() for n in names] and len({r["文件"] for r in index}) == 30
+    for row in index:  # each file is that unit's, with name and code locked
+        wb = openpyxl.load_workbook(out / row["文件"])
+        guide = wb[layout.GUIDE_SHEET]
+        name_cell = guide[f"B{layout.UNIT_FIELDS[0][2] + 1}"]
+        code_cell = guide[f"B{layout.UNIT_FIELDS[1][2] + 1}"]
+        assert (name_cell.value or "") == row["单位"] and code_cell.value == row["代码"]
+        assert name_cell.protection.locked and code_cell.protection.locked
+
+
+def test_prefill_from_last_years_rollup(tmp_path):
+    """上年结转 is pre-filled from each unit's own 结转下年度 in last year's roll-up, locked, with a note."""
+    form_2024 = form_for_year(2024)
+    files, last = [], {}
+    for i in range(3):
+        ret = random_return(form_2024, 2024, random.Random(60 + i))
+        ret.unit = Unit(name=f"预填镇{i}", code=f"61{i:016d}")
+        last[ret.unit.code] = ret
+        files.append(write_xlsx(ret, tmp_path / f"{i}.xlsx"))
+    rollup = merge(files, Unit(name="预填县"), workers=1).write(tmp_path / "2024县.xlsx")
+    previous = load_previous(rollup)
+    entries = [RosterEntry(f"预填镇{i}", f"61{i:016d}", "乡镇") for i in range(3)] + [RosterEntry("新设镇", "", "乡镇")]
+    index = personalise(entries, 2025, tmp_path / "out", previous)
+    assert [bool(r["上年数据"]) for r in index] == [True, True, True, False]
+    form = form_for_year(2025)
+    for i in range(3):
+        path = tmp_path / "out" / index[i]["文件"]
+        ret = read(path)
+        wb = openpyxl.load_workbook(path)
+        for col in ("natural_person", "business", "other"):
+            key = f"apply.carried_in.{col}"
+            cell = form.cell[key]
+            assert ret.values[key] == last[f"61{i:016d}"].values.get(f"apply.carried_over.{col}")
+            target = wb[cell.sheet][cell.a1]
+            assert target.protection.locked and "结转下年度继续办理" in target.comment.text
+        # 现行有效件数 of last year is shown beside Table 二 for reference
+        in_force = form.cell["active.rules.regulation.in_force"]
+        shown = wb[in_force.sheet].cell(in_force.row + 1, form.table("active").width + 1).value
+        assert Decimal(str(shown)) == last[f"61{i:016d}"].values["active.rules.regulation.in_force"]
+    fresh = read(tmp_path / "out" / index[3]["文件"])
+    assert not fresh.values
+
+
+def test_prefilled_carry_forward_passes_the_cross_year_check(tmp_path):
+    """A unit that keeps the pre-filled 上年结转 passes the X-CARRY rules against last year's return."""
+    last = random_return(form_for_year(2024), 2024, random.Random(70))
+    last.unit = Unit(name="滚动镇", code="620000000000000001")
+    folder = tmp_path / "last"
+    write_xlsx(last, folder / "滚动镇.xlsx")
+    index = personalise([RosterEntry("滚动镇", "620000000000000001", "乡镇")], 2025, tmp_path / "out",
+                        load_previous(folder))
+    this = read(tmp_path / "out" / index[0]["文件"])
+    results = {r.rule.id: r.outcome for r in this.rule_results(last) if r.rule.id.startswith("X-CARRY")}
+    assert results and set(results.values()) == {"pass"}

@@ -1,0 +1,135 @@
+"""One personalised workbook per unit of a roster, optionally pre-filled from last year's returns or roll-up."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from xltool.forms import form_for_year
+from xltool.labels import norm
+from xltool.merge import DETAIL_SHEET, RosterEntry
+from xltool.model import Invalid, Return, Unit
+from xltool.report import escape_formula, expand
+from xltool.sources import ReadError
+from xltool.template import Personal, write_workbook
+
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
+
+
+def safe_filename(name: str) -> str:
+    """A file name that cannot leave its folder and is legal on Windows (no /\\:*?"<>|, no CON/NUL…)."""
+    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")
+    if _RESERVED.match(cleaned):
+        cleaned = "_" + cleaned
+    return cleaned[:100] or "未命名"
+
+
+@dataclass
+class LastYear:
+    """One unit's figures from last year, and where they came from."""
+
+    values: dict[str, Decimal]
+    source: str
+    form_version: str
+
+
+def load_previous(path: Path) -> dict[str, LastYear]:
+    """Last year's figures per unit (keys "code:…" and "name:…"), from a roll-up's 明细 sheet or a folder of returns."""
+    from xltool.reader import read
+
+    out: dict[str, LastYear] = {}
+    for file in expand([path]):
+        try:
+            ret = read(file)
+        except ReadError:
+            continue
+        if ret.meta.get("kind") == "rollup":
+            for unit, values in _detail_rows(file, ret.form.inputs):
+                _index(out, unit, LastYear(values, f"{file.name}（明细）", ret.form.version))
+        else:
+            values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
+            _index(out, ret.unit, LastYear(values, file.name, ret.form.version))
+    return out
+
+
+def _index(out: dict[str, LastYear], unit: Unit, last: LastYear) -> None:
+    if unit.code:
+        out["code:" + unit.code] = last
+    if unit.name:
+        out["name:" + norm(unit.name)] = last
+
+
+def _detail_rows(path: Path, inputs) -> list[tuple[Unit, dict[str, Decimal]]]:
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(DETAIL_SHEET).to_python(skip_empty_area=False)
+    keys = [h.rsplit("[", 1)[-1].rstrip("]") if isinstance(h, str) and "[" in h else None for h in rows[0]]
+    out = []
+    for row in rows[1:]:
+        code = row[1]
+        code = str(int(code)) if isinstance(code, float) else str(code or "")
+        values = {k: Decimal(repr(v)) for k, v in zip(keys, row, strict=False) if k and isinstance(v, (int, float))}
+        out.append((Unit(name=str(row[0] or ""), code=code), values))
+    return out
+
+
+def personalise(roster: list[RosterEntry], year: int, out_dir: Path, previous: dict[str, LastYear] | None = None,
+                fmt: str = "xlsx", password: str | None = None) -> list[dict[str, str]]:
+    """Write one workbook per roster unit into out_dir; return the index rows (also written to 索引.csv)."""
+    form = form_for_year(year)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    index = []
+    for entry in roster:
+        unit = Unit(name=entry.name, code=entry.code, scope="本机关")
+        ret = Return(form, year, unit)
+        personal = Personal(lock_unit=True)
+        last = None
+        if previous:
+            last = previous.get("code:" + entry.code) if entry.code else None
+            last = last or previous.get("name:" + norm(entry.name))
+        if last is not None:
+            _prefill(ret, personal, last)
+        stem = safe_filename(entry.name or entry.code)
+        if stem.lower() in used:
+            stem = safe_filename(f"{entry.name}_{entry.code}") if entry.code else stem
+        n = 2
+        base = stem
+        while stem.lower() in used:
+            stem, n = f"{base}（{n}）", n + 1
+        used.add(stem.lower())
+        path = out_dir / f"{stem}.{fmt}"
+        if Path(os.path.abspath(path)).parent != Path(os.path.abspath(out_dir)):
+            raise ValueError(f"unsafe file name for {entry.name!r}")
+        write_workbook(ret, path, password=password, personal=personal)
+        index.append({"单位": entry.name, "代码": entry.code, "类型": entry.type, "文件": path.name,
+                      "上年数据": last.source if last else ""})
+    with (out_dir / "索引.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["单位", "代码", "类型", "文件", "上年数据"])
+        w.writeheader()
+        w.writerows({k: escape_formula(v) for k, v in row.items()} for row in index)
+    return index
+
+
+def _prefill(ret: Return, personal: Personal, last: LastYear) -> None:
+    """上年结转 = last year's 结转下年度继续办理 (locked, with a note); 现行有效件数 of last year for reference."""
+    form = ret.form
+    for col in form.table("apply").col_keys:
+        key, source = f"apply.carried_in.{col}", f"apply.carried_over.{col}"
+        if key in form.cell and form.cell[key].is_input and source in last.values:
+            value = last.values[source]
+            if isinstance(value, Invalid):
+                continue
+            ret.values[key] = value
+            personal.prefilled[key] = (f"已按上年报表（{last.source}）“四、结转下年度继续办理”预填：{value.normalize():f}。"
+                                       "如有误，请联系县政务公开办。")
+    if form.version == "2021" and last.form_version == "2021":
+        for row in ("regulation", "normative"):
+            key = f"active.rules.{row}.in_force"
+            if key in last.values:
+                personal.references[key] = last.values[key]
+        personal.reference_title = "上年现行有效件数（参考）"
