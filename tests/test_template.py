@@ -164,3 +164,12 @@ def test_cli_writes_both_layouts(tmp_path):
 def test_safe_filename(name, expected):
     """Unit names cannot escape the output folder or break on Windows."""
     assert safe_filename(name) == expected
+
+
+def test_guide_explains_the_rules(book):
+    """填报说明 explains each table, the 部分公开 rule, the 勾稽 relation, the 第四十九条 deadline and the 校验 area."""
+    _, _, wb = book
+    text = "".join(str(c.value) for row in wb[layout.GUIDE_SHEET].iter_rows() for c in row if c.value)
+    for phrase in ("表二", "表三", "表四", "只计入“（二）部分公开”", "第一项加第二项之和，等于第三项加第四项之和",
+                   "第四十九条", "1 月 31 日", "“校验”表", "已说明", "本年度无此类事项"):
+        assert phrase in text, phrase

@@ -267,7 +267,9 @@ def _html_cell(cell: GridCell, inline: bool) -> str:
 def _html_table(grid: Grid, inline: bool) -> str:
     table = grid.table
     style = f' style="{_TABLE_STYLE}"' if inline else ""
-    out = [f'<table class="xltool" id="table-{_esc(table.id)}" data-table="{_esc(table.number)}"{style}>']
+    out = [f'<table class="xltool" id="table-{_esc(table.id)}" data-table="{_esc(table.number)}"{style}>', "<colgroup>"]
+    out += [f'<col style="width:{w:.2f}%">' for w in _column_widths(table, 100)]
+    out.append("</colgroup>")
     head = table.header_rows if table.layout == "matrix" else 0
     for r, row in enumerate(grid.rows):
         if r == 0 and head:
@@ -319,7 +321,7 @@ _MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>|#"})
 
 def _md(text: str) -> str:
     """Escape text for a GFM table cell (pipes, HTML brackets, emphasis); newlines become spaces."""
-    return " ".join(text.split()).translate(_MD_SPECIAL) if text else ""
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").translate(_MD_SPECIAL)
 
 
 def _md_segment(seg: Segment) -> list[str]:
