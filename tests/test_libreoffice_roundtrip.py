@@ -158,3 +158,12 @@ def test_return_filled_and_saved_in_libreoffice_checks_correctly(lo, templates, 
     assert {r.rule.id: r.outcome for r in got.rule_results()} == {r.rule.id: r.outcome for r in ret.rule_results()}
     assert not {p.code for p in got.check()} & {"FORMULA-OVERWRITTEN", "LABEL-CHANGED", "PROTECTION-REMOVED",
                                                  "ROWS-MOVED"}
+
+
+def test_blank_input_of_a_blank_sensitive_rule(lo, templates):
+    """A blank 现行有效件数 makes T2-INFORCE 无法判断 in LibreOffice as in Python; ticking 无此类事项 makes it pass."""
+    form = form_for_year(2025)
+    ret = random_return(form, 2025, random.Random(31))
+    ret.values.pop("active.rules.regulation.in_force")
+    assert_agree(lo, templates[2025], ret)
+    assert {r.rule.id: r.outcome for r in ret.rule_results()}["T2-INFORCE-REGULATION"] == "undetermined"

@@ -103,6 +103,11 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None,
         v = ret.values.get(key)
         if isinstance(v, Invalid):
             return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
+    if rule.blank == "undetermined":
+        blank = [k for k in _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV)))
+                 if k not in ret.values and form.cell[k].table not in ret.no_items]
+        if blank:
+            return result("undetermined", f"{form.cell[blank[0]].where} 为空白")
     try:
         ok = expr.evaluate(rule.node, value, rule.tolerance)
     except Undetermined as exc:

@@ -178,6 +178,20 @@ def _value_span(table: Table, cell: Cell) -> int:
     return (min(later) if later else table.width) - cell.col
 
 
+def _column_widths(table: Table, usable_mm: float) -> list[float]:
+    """Label columns wider than number columns; Table 三's long row labels get most of the room."""
+    value_cols = {c.col for c in table.cells}
+    label_cols = [c for c in range(table.width) if c not in value_cols]
+    if not label_cols:
+        return [usable_mm / table.width] * table.width
+    label_share = 0.45 if len(label_cols) > 1 else 0.3
+    per_value = usable_mm * (1 - label_share) / len(value_cols)
+    if table.layout == "blocks":
+        return [usable_mm * label_share] + [per_value] * (table.width - 1)
+    shares = {0: 0.2, 1: 0.35, 2: 0.45} if len(label_cols) == 3 else {c: 1 / len(label_cols) for c in label_cols}
+    return [usable_mm * label_share * shares[c] if c in shares else per_value for c in range(table.width)]
+
+
 def format_value(v: Decimal, type_name: str, places: int = 0) -> str:
     """Counts as whole numbers; amounts rounded to `places` decimals, trailing zeros trimmed (4.6037, 12.5, 3)."""
     if type_name == "amount":
@@ -385,20 +399,6 @@ def _page(section, landscape: bool) -> None:
     section.page_width, section.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
     section.left_margin = section.right_margin = Mm(20)
     section.top_margin = section.bottom_margin = Mm(20 if landscape else 25)
-
-
-def _column_widths(table: Table, usable_mm: float) -> list[float]:
-    """Label columns wider than number columns; Table 三's long row labels get most of the room."""
-    value_cols = {c.col for c in table.cells}
-    label_cols = [c for c in range(table.width) if c not in value_cols]
-    if not label_cols:
-        return [usable_mm / table.width] * table.width
-    label_share = 0.45 if len(label_cols) > 1 else 0.3
-    per_value = usable_mm * (1 - label_share) / len(value_cols)
-    if table.layout == "blocks":
-        return [usable_mm * label_share] + [per_value] * (table.width - 1)
-    shares = {0: 0.2, 1: 0.35, 2: 0.45} if len(label_cols) == 3 else {c: 1 / len(label_cols) for c in label_cols}
-    return [usable_mm * label_share * shares[c] if c in shares else per_value for c in range(table.width)]
 
 
 def _docx_table(doc, grid: Grid, usable_mm: float) -> None:

@@ -377,9 +377,17 @@ class _Writer:
         closure = self.form.input_closure(expr.refs(node))
         counted = self.input_ranges(closure, sheet)
         blank_tables = ",".join(f'{status_ref[t]}="未填报"' for t in rule.tables)
+        verdict = f'IF({expr.render(node, ref, rule.tolerance)},"通过",{failed})'
+        if rule.blank == "undetermined":  # any blank input (outside a table marked 无此类事项) makes it 无法判断
+            complete = []
+            for table_id in rule.tables:
+                table = self.form.table(table_id)
+                keys = [k for k in closure if self.form.cell[k].table == table_id]
+                flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
+                complete.append(f'OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(keys, sheet)})={len(keys)})')
+            verdict = f'IF(AND({",".join(complete)}),{verdict},"无法判断")'
         formula = (
-            f'=IF(OR({blank_tables}),"无法判断",IF(COUNTA({counted})<>COUNT({counted}),"无法判断",'
-            f'IF({expr.render(node, ref, rule.tolerance)},"通过",{failed})))'
+            f'=IF(OR({blank_tables}),"无法判断",IF(COUNTA({counted})<>COUNT({counted}),"无法判断",{verdict}))'
         )
         ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
 
