@@ -376,6 +376,15 @@ def test_number_formats():
     assert format_value(Decimal("1E+3"), "amount", 4) == "1000"
 
 
+def test_unit_note_only_where_label_has_no_unit(tmp_path):
+    """2019 采购总金额 (no unit in the official label) gets a 万元 note; 2021 本年收费金额（单位：万元） does not."""
+    note = "注：“采购总金额”单位为万元。"
+    old, new = read(EXAMPLES / "sample-return-2020.xlsx"), read(EXAMPLES / "sample-return-2025.xlsx")
+    assert note in render_markdown(old) and note in render_html(old) and note in render_html_fragment(old)
+    assert [p.text for p in Document(str(render_docx(old, tmp_path / "o.docx"))).paragraphs].count(note) == 1
+    assert "注：" not in render_markdown(new) and "注：" not in render_html(new)
+
+
 def test_blank_is_not_zero_and_unusable_text_shown():
     """Blank inputs stay empty; totals over only blank inputs stay empty; text entries show as typed."""
     form = form_for_year(2025)

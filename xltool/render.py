@@ -13,6 +13,8 @@ How cells are shown:
   reproduced; trimming shows every significant digit and never invents precision. No thousands separators.
 - A blank input cell stays empty (blank is not zero). A total is empty when every input it adds up is blank;
   otherwise it is computed from the inputs (blank inputs count as 0), as the template's formulas do.
+- The 2019 `采购总金额` label states no unit; the form fixes 万元, so a note “注：“采购总金额”单位为万元。” is printed
+  under Table 二 (labels themselves are never changed).
 - A cell holding text that is not a number (“无”, “-”) is shown as typed; totals depending on it are left empty.
   Run `xltool check` before publishing.
 
@@ -178,6 +180,18 @@ def _value_span(table: Table, cell: Cell) -> int:
     return (min(later) if later else table.width) - cell.col
 
 
+def table_notes(table: Table) -> list[str]:
+    """Notes printed under a table: the unit of amount cells whose official label states none (2019 采购总金额)."""
+    notes: list[str] = []
+    for cell in table.cells:
+        label = cell.label_path[-1]
+        if cell.type.unit and cell.type.unit not in label:
+            note = f"注：“{label}”单位为{cell.type.unit}。"
+            if note not in notes:
+                notes.append(note)
+    return notes
+
+
 def _column_widths(table: Table, usable_mm: float) -> list[float]:
     """Label columns wider than number columns; Table 三's long row labels get most of the room."""
     value_cols = {c.col for c in table.cells}
@@ -235,7 +249,7 @@ body {{ font-family: {SERIF_FONTS}; font-size: 10.5pt; color: #000; background: 
 h1 {{ font-family: {SANS_FONTS}; font-size: 16pt; text-align: center; margin: 0 0 .3em; }}
 p.meta {{ text-align: center; margin: 0 0 1.5em; }}
 h2 {{ font-family: {SANS_FONTS}; font-size: 14pt; font-weight: bold; margin: 1.4em 0 .6em; break-after: avoid; }}
-p.note {{ margin: 0 0 .5em; }}
+p.note {{ margin: 0 0 .8em; }}
 table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 1em; break-inside: auto; }}
 table.xltool th, table.xltool td {{ border: 1px solid #000; padding: 3px 4px; vertical-align: middle; }}
 table.xltool th {{ font-weight: normal; text-align: center; }}
@@ -304,6 +318,7 @@ def _html_sections(ret: Return, inline: bool) -> str:
         if table.id in ret.no_items:
             parts.append(f'<p class="note">{_esc(TABLE_NONE)}</p>')
         parts.append(_html_table(table_grid(table, ret), inline))
+        parts += [f'<p class="note">{_esc(note)}</p>' for note in table_notes(table)]
     return "\n".join(parts)
 
 
@@ -369,6 +384,8 @@ def render_markdown(ret: Return) -> str:
             if seg.caption is not None:
                 out += [f"**{_md(seg.caption.text)}**", ""]
             out += _md_segment(seg) + [""]
+        for note in table_notes(table):
+            out += [_md(note), ""]
     return "\n".join(out)
 
 
@@ -416,13 +433,16 @@ def _docx_table(doc, grid: Grid, usable_mm: float) -> None:
     widths = [Mm(w) for w in _column_widths(table, usable_mm)]
     for col, width in zip(t.columns, widths, strict=True):
         col.width = width
-    for row in t.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
+    # Cells looked up once before merging (Table.cell() rescans the whole table on every call). The merged areas do
+    # not overlap, so each area's corner cells are still unmerged when its turn comes.
+    cells = [list(row.cells) for row in t.rows]
+    for row in cells:
+        for cell, width in zip(row, widths, strict=True):
             cell.width = width
     for g in grid.cells():
-        cell = t.cell(g.row, g.col)
+        cell = cells[g.row][g.col]
         if g.rowspan > 1 or g.colspan > 1:
-            cell = cell.merge(t.cell(g.row + g.rowspan - 1, g.col + g.colspan - 1))
+            cell = cell.merge(cells[g.row + g.rowspan - 1][g.col + g.colspan - 1])
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         para = cell.paragraphs[0]
         para.alignment = WD_ALIGN_PARAGRAPH.LEFT if g.kind == "row" else WD_ALIGN_PARAGRAPH.CENTER
@@ -478,6 +498,8 @@ def render_docx(ret: Return, path: str | Path) -> Path:
             doc.add_paragraph(TABLE_NONE)
         usable = (section.page_width - section.left_margin - section.right_margin) / Mm(1)
         _docx_table(doc, table_grid(table, ret), usable)
+        for note in table_notes(table):
+            doc.add_paragraph(note)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
