@@ -72,11 +72,11 @@ def ret(request) -> Return:
     return request.getfixturevalue("rollup")
 
 
-# --- expectations computed from the form and Return.value only ---------------------------------------------------------
+# --- expectations computed from the form and Return.value only -----------------------------------------------------
 
 
 def expected(ret: Return, cell: Cell) -> Decimal | str | None:
-    """None: shown blank. Decimal: the number shown. str: text shown as typed (an unusable entry)."""
+    """None: shown blank; Decimal: the number shown; str: an unusable entry, shown as typed."""
     if cell.is_input:
         v = ret.values.get(cell.key)
         return v.raw if isinstance(v, Invalid) else v
@@ -95,7 +95,7 @@ def assert_number(text: str, ret: Return, cell: Cell, where: str) -> None:
         if cell.type.whole:
             assert re.fullmatch(r"-?\d+", text), f"{where} {cell.key}: {text!r} is not a whole number"
         else:
-            assert re.fullmatch(r"\d+(\.\d{1,%d})?" % cell.type.places, text), f"{where} {cell.key}: {text!r}"
+            assert re.fullmatch(rf"\d+(\.\d{{1,{cell.type.places}}})?", text), f"{where} {cell.key}: {text!r}"
             assert not (("." in text) and text.endswith("0")), f"{where} {cell.key}: trailing zero in {text!r}"
         assert Decimal(text) == want, f"{where} {cell.key}: {text!r} != {want}"
         if cell.key in ret.values or not cell.is_input:
@@ -293,7 +293,7 @@ def md_sections(text: str) -> dict[str, list[tuple[str | None, list[list[str]]]]
     out: dict[str, list] = {}
     heading = caption = None
     rows: list[list[str]] | None = None
-    for line in text.splitlines() + [""]:
+    for line in [*text.splitlines(), ""]:
         if line.startswith("## "):
             heading, caption = line[3:], None
             out[heading] = []
@@ -367,9 +367,9 @@ def test_markdown_escapes_hostile_unit_name():
 
 def test_number_formats():
     """Counts whole, 本年增/减 signed, 万元 amounts rounded to 4 places and trimmed."""
-    assert format_value(Decimal("12"), "count") == "12"
-    assert format_value(Decimal("-3"), "signed_count") == "-3"
-    assert format_value(Decimal("0"), "amount", 4) == "0"
+    assert format_value(Decimal(12), "count") == "12"
+    assert format_value(Decimal(-3), "signed_count") == "-3"
+    assert format_value(Decimal(0), "amount", 4) == "0"
     assert format_value(Decimal("12.5000"), "amount", 4) == "12.5"
     assert format_value(Decimal("4.6037"), "amount", 4) == "4.6037"
     assert format_value(Decimal("1.23455"), "amount", 4) == "1.2346"

@@ -336,34 +336,18 @@ def _layout_matrix(table: Table, spec: dict) -> None:
     if ncols:
         table.labels.append(Label(table.sheet, top, 0, top + depth - 1, ncols - 1, spec["corner"], "corner"))
     # Header: consecutive columns sharing a path prefix merge across; a path that ends early spans down.
+    col_paths = [c["path"] for c in columns]
     for level in range(depth):
-        i = 0
-        while i < len(columns):
-            path = columns[i]["path"]
-            if len(path) <= level:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(columns) and columns[j + 1]["path"][: level + 1] == path[: level + 1]:
-                j += 1
+        for i, j, path in _runs(col_paths, level):
             last_row = top + depth - 1 if len(path) == level + 1 else top + level
             table.labels.append(Label(table.sheet, top + level, ncols + i, last_row, ncols + j, path[level], "header"))
-            i = j + 1
     # Row labels: the same rule turned sideways.
     first = top + depth
+    row_paths = [r["path"] for r in rows]
     for level in range(ncols):
-        i = 0
-        while i < len(rows):
-            path = rows[i]["path"]
-            if len(path) <= level:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(rows) and rows[j + 1]["path"][: level + 1] == path[: level + 1]:
-                j += 1
+        for i, j, path in _runs(row_paths, level):
             last_col = ncols - 1 if len(path) == level + 1 else level
             table.labels.append(Label(table.sheet, first + i, level, first + j, last_col, path[level], "row"))
-            i = j + 1
     for r_index, r in enumerate(rows):
         table.row_keys.append(r["key"])
         table.row_labels[r["key"]] = " ".join(r["path"][1:]) or (r["path"][0] if r["path"] else "")
@@ -375,6 +359,21 @@ def _layout_matrix(table: Table, spec: dict) -> None:
     for c in columns:
         table.col_keys.append(c["key"])
         table.col_labels[c["key"]] = c["path"][-1]
+
+
+def _runs(paths: list[list[str]], level: int):
+    """Runs (first, last, path) of consecutive paths sharing their prefix up to `level`; shorter paths are skipped."""
+    i = 0
+    while i < len(paths):
+        path = paths[i]
+        if len(path) <= level:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(paths) and paths[j + 1][: level + 1] == path[: level + 1]:
+            j += 1
+        yield i, j, path
+        i = j + 1
 
 
 def _expansions(form: Form, spec: dict) -> list[dict[str, str]]:

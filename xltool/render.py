@@ -18,6 +18,11 @@ How cells are shown:
 - A cell holding text that is not a number (“无”, “-”) is shown as typed; totals depending on it are left empty.
   Run `xltool check` before publishing.
 
+Outputs: `render_html` is a complete page (title, a line naming the format and the data scope, A4-landscape print
+CSS); `render_html_fragment` is only the three headings and tables, styled inline because content-management systems
+often drop <style>; `render_docx` writes Word with Table 二 on portrait A4 and the wide Tables 三 and 四 on a landscape
+A4 section; `render_markdown` returns GitHub-flavoured Markdown. All text is escaped for its format.
+
 Markdown has no merged cells. Each table becomes GitHub-flavoured pipe tables: a column's header is its header path
 joined with " / " (e.g. `申请人情况 / 法人或其他组织 / 商业企业`), a row's label is its row path joined the same way
 (e.g. `三、本年度办理结果 / （三）不予公开 / 1.属于国家秘密`) and repeated on every row; Table 二 becomes one pipe
@@ -120,7 +125,7 @@ class Segment:
     end: int  # one past the last data row
 
     def column_groups(self) -> list[tuple[int, int]]:
-        """Sheet-column ranges that show as one column once merges are flattened (leaf header cells, spans of values)."""
+        """Sheet-column ranges shown as one column once merges are flattened (leaf headers, value spans)."""
         groups: list[tuple[int, int]] = []
         c = 0
         while c < self.grid.width:
@@ -150,7 +155,7 @@ class Segment:
 def table_grid(table: Table, ret: Return) -> Grid:
     """The one layout every renderer uses: labels with their merges from the form, numbers from the return."""
     top, height = TABLE_ROW, table.last_row - TABLE_ROW + 1
-    slots: list[list[GridCell | None | bool]] = [[False] * table.width for _ in range(height)]
+    slots: list[list[GridCell | bool | None]] = [[False] * table.width for _ in range(height)]
 
     def place(cell: GridCell) -> None:
         for r in range(cell.row, cell.row + cell.rowspan):
@@ -383,7 +388,7 @@ def render_markdown(ret: Return) -> str:
         for seg in table_grid(table, ret).segments():
             if seg.caption is not None:
                 out += [f"**{_md(seg.caption.text)}**", ""]
-            out += _md_segment(seg) + [""]
+            out += [*_md_segment(seg), ""]
         for note in table_notes(table):
             out += [_md(note), ""]
     return "\n".join(out)
