@@ -157,3 +157,29 @@ def test_unfilled_return_fails(tmp_path):
     path = write_xlsx(Return(form_for_year(2025), 2025, Unit(name="空白镇")), tmp_path / "blank.xlsx")
     result = run(path, "-f", "json")
     assert result.exit_code == 1 and json.loads(result.stdout)["files"][0]["status"] == "未填报"
+
+
+def test_previous_rollup_is_matched_per_unit(tmp_path):
+    """--previous with last year's county roll-up checks each township against its own row of 明细."""
+    from xltool.merge import merge
+
+    lasts, files = [], []
+    for i in range(3):
+        last = random_return(form_for_year(2024), 2024, random.Random(90 + i))
+        last.unit = Unit(name=f"跨年镇{i}", code=f"33{i:016d}")
+        lasts.append(write_xlsx(last, tmp_path / f"last{i}.xlsx"))
+        this = random_return(form_for_year(2025), 2025, random.Random(95 + i))
+        this.unit = last.unit
+        for col in ("natural_person", "business"):  # carry forward correctly for units 0 and 1 only
+            if i < 2:
+                diff = last.value(f"apply.carried_over.{col}") - this.values[f"apply.carried_in.{col}"]
+                this.values[f"apply.carried_in.{col}"] += diff
+                this.values[f"apply.new.{col}"] -= diff
+        files.append(write_xlsx(this, tmp_path / f"this{i}.xlsx"))
+    rollup = merge(lasts, Unit(name="跨年县"), workers=1).write(tmp_path / "2024县.xlsx")
+    doc = json.loads(run(*files, "--previous", rollup, "-f", "json").stdout)
+    outcome = [{r["id"]: r["outcome"] for r in f["rules"]}["X-CARRY-NATURAL_PERSON"] for f in doc["files"]]
+    assert outcome[:2] == ["pass", "pass"]
+    stranger = write_xlsx(random_return(form_for_year(2025), 2025, random.Random(99)), tmp_path / "other.xlsx")
+    doc = json.loads(run(stranger, "--previous", rollup, "-f", "json").stdout)
+    assert "NO-PREVIOUS" in {p["code"] for p in doc["files"][0]["problems"]}

@@ -110,21 +110,20 @@ def check(
     退出码：0 无错误；1 有错误或未填报；2 有文件无法读取。
     """
     from xltool import report
-    from xltool.reader import read
-    from xltool.sources import ReadError
 
     files = report.expand(paths)
     if not files:
         _err("错误：没有找到要检查的文件")
         raise typer.Exit(2)
-    prev = None
+    last_year = None
     if previous is not None:
-        try:
-            prev = read(previous)
-        except ReadError as exc:
-            _err(f"错误：上年度报表无法读取：{previous}：{exc.message}")
-            raise typer.Exit(2) from None
-    reports = [report.check_file(f, prev) for f in files]
+        from xltool.distribute import load_previous
+
+        last_year = load_previous(previous)
+        if not last_year:
+            _err(f"错误：上年度报表无法读取或没有数据：{previous}")
+            raise typer.Exit(2)
+    reports = [report.check_file(f, last_year) for f in files]
     if fmt is OutputFormat.json:
         typer.echo(report.render_json(reports, lang.value))
     elif fmt is OutputFormat.csv:
@@ -198,6 +197,43 @@ def merge(
     _err(f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.rejected)} 个文件，"
          f"名册缺报 {len(roll.missing)} 个")
     raise typer.Exit(1 if roll.rejected or roll.missing else 0)
+
+
+class RenderFormat(str, Enum):
+    html = "html"
+    docx = "docx"
+    md = "md"
+
+
+@app.command()
+def render(
+    path: Annotated[Path, typer.Argument(help="填好的报表或 xltool merge 生成的汇总表")],
+    fmt: Annotated[RenderFormat, typer.Option("--format", "-f", help="输出格式")] = RenderFormat.html,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（docx 必填；html/md 缺省输出到标准输出）")] = None,
+    fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出三张表（粘贴到网站编辑器）")] = False,
+) -> None:
+    """把报表渲染为年度报告的统计表部分（二、三、四），表样与官方表格一致。"""
+    from xltool import render as r
+    from xltool.reader import read
+    from xltool.sources import ReadError
+
+    try:
+        ret = read(path)
+    except ReadError as exc:
+        _err(f"错误：{path}：{exc.message}")
+        raise typer.Exit(2) from None
+    if fmt is RenderFormat.docx:
+        if output is None:
+            _err("错误：docx 输出需要 --output 文件名")
+            raise typer.Exit(2)
+        _err(f"已生成 {r.render_docx(ret, output)}")
+        return
+    text = r.render_html_fragment(ret) if (fragment and fmt is RenderFormat.html) else r.render(ret, fmt.value)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        _err(f"已生成 {output}")
+    else:
+        typer.echo(text, nl=False)
 
 
 @app.command()

@@ -38,22 +38,30 @@ class LastYear:
 
 
 def load_previous(path: Path) -> dict[str, LastYear]:
-    """Last year's figures per unit (keys "code:…" and "name:…"), from a roll-up's 明细 sheet or a folder of returns."""
+    """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
+    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
     from xltool.reader import read
 
     out: dict[str, LastYear] = {}
-    for file in expand([path]):
+    files = expand([path])
+    for file in files:
         try:
             ret = read(file)
         except ReadError:
             continue
+        values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
         if ret.meta.get("kind") == "rollup":
-            for unit, values in _detail_rows(file, ret.form.inputs):
-                _index(out, unit, LastYear(values, f"{file.name}（明细）", ret.form.version))
-        else:
-            values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
-            _index(out, ret.unit, LastYear(values, file.name, ret.form.version))
+            for unit, unit_values in _detail_rows(file, ret.form.inputs):
+                _index(out, unit, LastYear(unit_values, f"{file.name}（明细）", ret.form.version))
+        _index(out, ret.unit, LastYear(values, file.name, ret.form.version))
+        if len(files) == 1:
+            out["only"] = LastYear(values, file.name, ret.form.version)
     return out
+
+
+def find_last_year(last_year: dict[str, LastYear], unit: Unit) -> LastYear | None:
+    found = last_year.get("code:" + unit.code) if unit.code else None
+    return found or last_year.get("name:" + norm(unit.name)) or last_year.get("only")
 
 
 def _index(out: dict[str, LastYear], unit: Unit, last: LastYear) -> None:
@@ -91,7 +99,7 @@ def personalise(roster: list[RosterEntry], year: int, out_dir: Path, previous: d
         last = None
         if previous:
             last = previous.get("code:" + entry.code) if entry.code else None
-            last = last or previous.get("name:" + norm(entry.name))
+            last = last or previous.get("name:" + norm(entry.name))  # never "only": a roster names its units
         if last is not None:
             _prefill(ret, personal, last)
         stem = safe_filename(entry.name or entry.code)

@@ -90,15 +90,31 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def check_file(path: Path, previous: Return | None = None) -> FileReport:
+def check_file(path: Path, last_year: dict | None = None) -> FileReport:
+    """Read and check one file; `last_year` (xltool.distribute.load_previous) adds the cross-year rules."""
     from xltool.reader import read
 
     try:
         ret = read(path)
     except ReadError as exc:
         return FileReport(path, error=exc)
+    previous = _previous_for(ret, last_year) if last_year else None
     problems = [_with_file(p, path) for p in ret.check(previous)]
+    if last_year and previous is None:
+        problems.append(Problem("warning", "NO-PREVIOUS", f"上年度数据中没有找到“{ret.unit.name or path.name}”，未做跨年度核对",
+                                file=str(path)))
     return FileReport(path, ret, problems=problems, rules=evaluate_rules(ret, previous))
+
+
+def _previous_for(ret: Return, last_year: dict) -> Return | None:
+    """This unit's return of last year, matched by code, then by name; a lone last-year return matches any unit."""
+    from xltool.distribute import find_last_year
+    from xltool.forms import form_by_id
+
+    last = find_last_year(last_year, ret.unit)
+    if last is None:
+        return None
+    return Return(form_by_id(last.form_version), ret.year - 1, values=dict(last.values))
 
 
 def _with_file(p: Problem, path: Path) -> Problem:
