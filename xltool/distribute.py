@@ -39,7 +39,7 @@ class LastYear:
 
 def load_previous(path: Path) -> dict[str, LastYear]:
     """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
-    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
+    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""  # noqa: E501
     from xltool.reader import read
 
     out: dict[str, LastYear] = {}
@@ -54,7 +54,7 @@ def load_previous(path: Path) -> dict[str, LastYear]:
             for unit, unit_values in _detail_rows(file, ret.form.inputs):
                 _index(out, unit, LastYear(unit_values, f"{file.name}（明细）", ret.form.version))
         _index(out, ret.unit, LastYear(values, file.name, ret.form.version))
-        if len(files) == 1:
+        if len(files) == 1 and ret.meta.get("kind") != "rollup":  # one unit's own file: pair it with any unit
             out["only"] = LastYear(values, file.name, ret.form.version)
     return out
 
