@@ -43,7 +43,9 @@ class Inspected:
     form_id: str = ""
     year: int = 0
     unit: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Decimal | Invalid] = field(default_factory=dict)
+    # One entry per input cell of the form, in form order: int for whole numbers (small ints are shared objects),
+    # Decimal for amounts, Invalid, or None for blank. Kept compact: 10,000 units stay in memory at once.
+    row: tuple[int | Decimal | Invalid | None, ...] = ()
     no_items: list[str] = field(default_factory=list)
     explanations: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # "code@where: message" of each error
@@ -56,6 +58,12 @@ class Inspected:
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    @property
+    def values(self) -> dict[str, Decimal | Invalid]:
+        """The non-blank cells by key (built on demand from the compact row)."""
+        keys = [c.key for c in form_by_id(self.form_id).inputs] if self.form_id else []
+        return {k: Decimal(v) if isinstance(v, int) else v for k, v in zip(keys, self.row) if v is not None}
 
     @property
     def unit_name(self) -> str:
@@ -84,7 +92,8 @@ def inspect_file(path: str) -> Inspected:
         out.error = (exc.code, exc.message)
         return out
     out.form_id, out.year, out.unit = ret.form.id, ret.year, vars(ret.unit).copy()
-    out.values, out.no_items, out.explanations = dict(ret.values), sorted(ret.no_items), dict(ret.explanations)
+    out.row = tuple(_compact(ret.values.get(c.key)) for c in ret.form.inputs)
+    out.no_items, out.explanations = sorted(ret.no_items), dict(ret.explanations)
     out.not_filled = ret.not_filled
     for problem in ret.check():
         if problem.severity == "error":
@@ -95,6 +104,12 @@ def inspect_file(path: str) -> Inspected:
     if out.kind == ROLLUP_KIND:
         out.provenance = _read_provenance(p)
     return out
+
+
+def _compact(v: Decimal | Invalid | None) -> int | Decimal | Invalid | None:
+    if isinstance(v, Decimal) and v == v.to_integral_value():
+        return int(v)
+    return v
 
 
 def _read_provenance(path: Path) -> list[list[str]]:
@@ -155,11 +170,10 @@ class RollUp:
 
         rows = []
         for m in self.members:
-            for cell in self.form.inputs:
-                v = m.info.values.get(cell.key)
+            for cell, v in zip(self.form.inputs, m.info.row, strict=True):
                 rows.append({
                     "unit": m.info.unit_name, "code": m.info.unit_code, "year": self.year, "key": cell.key,
-                    "label": cell.label, "value": None if v is None or isinstance(v, Invalid) else v,
+                    "label": cell.label, "value": None if v is None or isinstance(v, Invalid) else Decimal(v),
                     "source": m.info.name,
                 })
         return pd.DataFrame(rows, columns=["unit", "code", "year", "key", "label", "value", "source"])
@@ -192,7 +206,7 @@ class RollUp:
             DETAIL_SHEET,
             ["单位", "代码", "来源文件", "状态"] + [f"{c.label}\n[{c.key}]" for c in inputs],
             [[m.info.unit_name, m.info.unit_code, m.info.name, m.status]
-             + [_cell(m.info.values.get(c.key)) for c in inputs] for m in self.members],
+             + [_cell(v) for v in m.info.row] for m in self.members],
             [24, 20, 28, 12],
         )
         sources = ExtraSheet(SOURCE_SHEET, SOURCE_HEADER, self._source_rows(), [6, 24, 30, 66, 24, 20, 26, 6, 16, 40])
@@ -232,7 +246,7 @@ class RollUp:
         return rows
 
 
-def _cell(v: Decimal | Invalid | None) -> object:
+def _cell(v: int | Decimal | Invalid | None) -> object:
     if v is None:
         return None
     return v.raw if isinstance(v, Invalid) else v
@@ -352,15 +366,12 @@ def _unit_order(info: Inspected) -> tuple:
 
 def _sum(form: Form, members: list[Member]) -> dict[str, Decimal]:
     """Exact sums of every input cell over the members (blank counts as 0; unusable values are left out)."""
-    totals: dict[str, Decimal] = {}
-    for cell in form.inputs:
-        total = Decimal(0)
-        for m in members:
-            v = m.info.values.get(cell.key)
-            if isinstance(v, Decimal):
-                total += v
-        totals[cell.key] = total
-    return totals
+    totals = [Decimal(0)] * len(form.inputs)
+    for m in members:
+        for i, v in enumerate(m.info.row):
+            if isinstance(v, (int, Decimal)):
+                totals[i] += v
+    return {cell.key: total for cell, total in zip(form.inputs, totals, strict=True)}
 
 
 def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> list[Inspected]:
