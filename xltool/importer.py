@@ -25,7 +25,6 @@ import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -151,8 +150,7 @@ def _decode(data: bytes) -> str:
 
 def _looks_html(head: bytes) -> bool:
     start = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<?xml")) and b"<html" in head.lower() or start.startswith(
-        (b"<!doctype html", b"<html"))
+    return start.startswith((b"<!doctype html", b"<html")) or (start.startswith(b"<?xml") and b"<html" in start)
 
 
 def _is_word_zip(path: Path) -> bool:
@@ -520,7 +518,7 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     located = locate(page.grid, table)
     if not located.positions:
         problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{name}：报告中没有找到此表（缺少“{_list(located.missing)}”），此表按未填报处理；请核对原报告",
+                                f"{name}：报告中没有找到此表（缺少{_quoted(located.missing)}），此表按未填报处理；请核对原报告",
                                 values={"table": table.number, "missing": located.missing}))
         return False
     grid, positions = page.grid, located.positions
@@ -537,7 +535,7 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     if missing:
         labels = located.missing or sorted({" / ".join(c.label_path[:-1]) for c in missing})
         problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{name}不完整：没有找到“{_list(labels)}”（共 {len(missing)} 格），这些格按无法判断处理，"
+                                f"{name}不完整：没有找到{_quoted(labels)}（共 {len(missing)} 格），这些格按无法判断处理，"
                                 "不按 0 计算；请核对原报告是否被截断",
                                 values={"table": table.number, "missing": labels}))
         for c in missing:
@@ -569,7 +567,7 @@ def _sub_rows(page: Page, table: Table, positions: dict, values: dict, problems:
         r = positions[cells[0].key][0]
         cols = [positions[c.key][1] for c in cells]
         first = min(cols)
-        subs = [v for v in grid[r][:first] if _filled(v) and norm(v) != norm(label)]
+        subs = [v for v in grid[r][:first] if _filled(v) and norm(v) != norm(label) and not _value_like(str(v))]
         if len(subs) != 1:
             continue
         parts = [(r, subs[0])]
@@ -581,7 +579,7 @@ def _sub_rows(page: Page, table: Table, positions: dict, values: dict, problems:
         extra: dict[str, list] = {}
         for rr, sub in parts:
             read = [normalize(_strip(_at(grid, rr, c)), c_.type)[0] for c, c_ in zip(cols, cells, strict=True)]
-            extra[f"{label}/{re.sub(r'\\s+', '', sub)}"] = [_plain(v) for v in read]
+            extra[label + "/" + re.sub(r"\s+", "", sub)] = [_plain(v) for v in read]
             used.update((rr, c) for c in range(len(grid[rr])) if _filled(grid[rr][c]))
             for c_, v in zip(cells, read, strict=True):
                 values[c_.key] = _add(values.get(c_.key) if rr != r else None, v)
@@ -615,37 +613,37 @@ def _short_rows(page: Page, table: Table, positions: dict, values: dict, name: s
         got = page.tails.get(r, 0)
         if got >= len(keys):
             continue
-        texts = [v for v in page.grid[r] if _filled(v)]
-        label = " ".join(table.form_label(keys[0]) if hasattr(table, "form_label") else _row_label(table, keys[0]))
+        texts = [str(v).strip(_BLANKS) for v in page.grid[r] if _filled(v)]
         problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{_where(page, (r, 0))}：{name}「{label or '数据行'}」只有 {got} 个数，应有 {len(keys)} 个，"
-                                "无法确定各数所在的列，此行按无法判断处理；请核对原报告",
+                                f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」只有 {got} 个数，"
+                                f"应有 {len(keys)} 个，无法确定各数所在的列，此行按无法判断处理；请核对原报告",
                                 values={"table": table.number, "texts": texts}))
-        tail = " ".join(str(v).strip(_BLANKS) for v in page.grid[r][len(page.grid[r]) - got:]) if got else ""
         for key in keys:
-            values[key] = Invalid(tail, "此行数字个数不对，无法确定所在的列")
+            values[key] = Invalid(" ".join(texts), "此行数字个数不对，无法确定所在的列")
         used.update((r, c) for c, v in enumerate(page.grid[r]) if _filled(v))
     return used
 
 
-def _row_label(table: Table, key: str) -> list[str]:
-    cell = next(c for c in table.cells if c.key == key)
-    return [p for p in cell.label_path[:-1] if p not in {lb.text for lb in table.labels if lb.kind == "caption"}] \
-        if table.layout == "blocks" else list(cell.label_path[: len(table.row_paths.get(key.split(".", 1)[1].rsplit(
-            ".", 1)[0], ()))])
+def _row_name(table: Table, key: str) -> str:
+    """The printed row label of a cell key, e.g. （四）无法提供 1.本机关不掌握相关政府信息."""
+    if table.layout == "blocks":
+        return next(c.label_path[1] for c in table.cells if c.key == key)
+    paths = [p for rk, p in table.row_paths.items() if rk and key.startswith(f"{table.id}.{rk}.")]
+    path = max(paths, key=len, default=())
+    return " ".join(path[1:] or path) or "数据行"
 
 
 def _unplaced(page: Page, table: Table, used: set, name: str, problems: list[Problem]) -> None:
     """Report every other non-empty cell between the table's first and last located rows, with its text."""
     rows = [r for r, _ in used]
     labels = {norm(lb.text) for lb in table.labels} | {norm(table.title)}
-    for r in range(min(rows), max(rows) + 1):
+    for r in range(min(rows), min(max(rows) + 1, len(page.grid))):
         stray = [(c, v) for c, v in enumerate(page.grid[r])
                  if _filled(v) and (r, c) not in used and norm(v) not in labels]
         if stray:
             texts = [str(v).strip(_BLANKS) for _, v in stray]
             problems.append(Problem("warning", "IMPORT-UNPLACED",
-                                    f"{_where(page, (r, stray[0][0]))}：{name}中的“{_list(texts)}”无法对应到表格的行和列，"
+                                    f"{_where(page, (r, stray[0][0]))}：{name}中的{_quoted(texts)}无法对应到表格的行和列，"
                                     "未读入；请核对原报告",
                                     values={"table": table.number, "texts": texts}))
 
@@ -662,7 +660,10 @@ def _strip(v: object) -> object:
 
 
 def _where(page: Page, pos: tuple[int, int]) -> str:
-    return page.where.get(pos) or next((w for (r, _), w in sorted(page.where.items()) if r == pos[0]), "报告中")
+    """Where a grid cell came from; for an empty cell, the first filled cell of its row."""
+    row = page.grid[pos[0]] if pos[0] < len(page.grid) else []
+    return page.where.get(pos) or next((page.where[(pos[0], c)] for c in range(len(row)) if (pos[0], c) in page.where),
+                                       "报告中")
 
 
 def _plain(v: Value | None) -> object:
@@ -674,9 +675,9 @@ def _plain(v: Value | None) -> object:
     return int(v) if v == v.to_integral_value() else format(v, "f")
 
 
-def _list(texts: list[str], limit: int = 6) -> str:
-    shown = "”“".join(re.sub(r"\s+", "", t) for t in texts[:limit])
-    return shown + ("”等" if len(texts) > limit else "") if len(texts) > limit else shown
+def _quoted(texts: list[str], limit: int = 6) -> str:
+    shown = "".join("“" + re.sub(r"\s+", "", t) + "”" for t in texts[:limit])
+    return shown + (f"等 {len(texts)} 项" if len(texts) > limit else "")
 
 
-__all__ = ["MAX_REPORT_BYTES", "REPORT_SUFFIXES", "Decimal", "import_report", "is_report"]
+__all__ = ["MAX_REPORT_BYTES", "REPORT_SUFFIXES", "Page", "import_report", "is_report"]

@@ -188,7 +188,7 @@ class _Writer:
         for line in guide_lines(form, ret.year):
             row += 1
             ws.merge_range(row, 0, row, 3, line, fmt["text"])
-            ws.set_row(row, 15 * max(1, math.ceil(_text_width(line) / 190)))
+            ws.set_row(row, 15 * max(1, math.ceil(_text_width(line) / 96)))  # A:D is ~100 character units wide
         self.protect(ws)
         self.print_setup(ws, 3, row, None)
         ws.set_portrait()
