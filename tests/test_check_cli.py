@@ -183,3 +183,33 @@ def test_previous_rollup_is_matched_per_unit(tmp_path):
     stranger = write_xlsx(random_return(form_for_year(2025), 2025, random.Random(99)), tmp_path / "other.xlsx")
     doc = json.loads(run(stranger, "--previous", rollup, "-f", "json").stdout)
     assert "NO-PREVIOUS" in {p["code"] for p in doc["files"][0]["problems"]}
+
+
+SEEDS_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+def test_check_audits_a_folder_of_published_reports(tmp_path):
+    """`xltool check` reads published report texts directly and lists their arithmetic; the seeds all balance."""
+    result = run(SEEDS_DIR, "-f", "json")
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 0 and len(doc["files"]) == 5
+    assert {f["status"] for f in doc["files"]} == {"通过"}
+    broken = tmp_path / "broken.txt"  # the same report with one more 自然人 application than it accounts for
+    text = (SEEDS_DIR / "002_ddf1fad75dcf317a.txt").read_text(encoding="utf-8")
+    broken.write_text(text.replace("一、本年新收政府信息公开申请数量\n\n0\n", "一、本年新收政府信息公开申请数量\n\n1\n", 1),
+                      encoding="utf-8")
+    doc = json.loads(run(broken, "-f", "json").stdout)
+    failed = {r["id"] for r in doc["files"][0]["rules"] if r["outcome"] == "fail"}
+    assert {"T3-ROWSUM-NEW", "T3-BAL-NATURAL_PERSON"} <= failed
+
+
+def test_import_command_writes_filled_workbooks(tmp_path):
+    """`xltool import` writes each report as a filled template that reads back to the same numbers."""
+    result = runner.invoke(app, ["import", str(SEEDS_DIR / "002_ddf1fad75dcf317a.txt"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (written,) = tmp_path.glob("*.xlsx")
+    from xltool.reader import read
+
+    back = read(written)
+    assert back.year == 2022 and back.unit.name == "贺兰县立岗镇"
+    assert back.values["active.enforcement.penalty.decisions"] == 6

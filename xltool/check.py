@@ -222,7 +222,7 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
                 )
             )
     for key, v in ret.values.items():
-        if isinstance(v, Invalid):
+        if isinstance(v, Invalid) and v.raw:  # an empty raw is a cell missing from a cut-short report, reported once
             cell = form.cell[key]
             out.append(
                 Problem(

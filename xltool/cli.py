@@ -124,12 +124,7 @@ def check(
             _err(f"错误：上年度报表无法读取或没有数据：{previous}")
             raise typer.Exit(2)
     reports = [report.check_file(f, last_year) for f in files]
-    if fmt is OutputFormat.json:
-        typer.echo(report.render_json(reports, lang.value))
-    elif fmt is OutputFormat.csv:
-        typer.echo(report.render_csv(reports, lang.value), nl=False)
-    else:
-        report.render_table(reports, lang=lang.value)
+    _render(reports, fmt, lang)
     if annotate is not None:
         from xltool.annotate import annotate_all
 
@@ -197,6 +192,49 @@ def merge(
     _err(f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.rejected)} 个文件，"
          f"名册缺报 {len(roll.missing)} 个")
     raise typer.Exit(1 if roll.rejected or roll.missing else 0)
+
+
+@app.command("import")
+def import_(
+    reports: Annotated[list[Path], typer.Argument(help="已发布的年度报告：.txt / .html / .docx（文件或文件夹）")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="校验结果的输出格式")] = OutputFormat.table,
+    lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
+) -> None:
+    """导入已发布的年度报告（文本、网页、Word），找出三张统计表，核对其中的算术关系。
+
+    退出码同 check：0 无错误；1 有错误；2 有文件无法读取。
+    """
+    from xltool import report
+    from xltool.distribute import safe_filename
+    from xltool.template import ExtraSheet, write_xlsx
+
+    files = report.expand(reports)
+    if not files:
+        _err("错误：没有找到要导入的报告")
+        raise typer.Exit(2)
+    results = [report.check_file(f) for f in files]
+    _render(results, fmt, lang)
+    if out is not None:
+        for r in results:
+            if r.ret is None:
+                continue
+            extra = [ExtraSheet("导入说明", ["级别", "编号", "说明"],
+                                [[p.severity, p.code, p.message] for p in r.ret.read_problems], [8, 22, 100])]
+            name = safe_filename(f"{r.ret.unit.name or r.path.stem}{r.ret.year or ''}年度统计表（导入）") + ".xlsx"
+            _err(f"已写出 {write_xlsx(r.ret, out / name, extra=extra)}")
+    raise typer.Exit(report.exit_code(results))
+
+
+def _render(reports, fmt: OutputFormat, lang: Lang) -> None:
+    from xltool import report
+
+    if fmt is OutputFormat.json:
+        typer.echo(report.render_json(reports, lang.value))
+    elif fmt is OutputFormat.csv:
+        typer.echo(report.render_csv(reports, lang.value), nl=False)
+    else:
+        report.render_table(reports, lang=lang.value)
 
 
 class RenderFormat(str, Enum):

@@ -33,6 +33,12 @@ CODES = {
     "VALUE-NORMALISED": "A value had to be tidied (spaces, full-width digits, separators) before reading.",
     "GUIDE-MISSING": "The 填报说明 sheet is missing; unit details cannot be read.",
     "UNIT-MISSING": "The reporting unit's name is not filled in.",
+    "NOT-A-REPORT": "No annual-report statistical tables were found (or the file is not a text, HTML or .docx report).",
+    "IMPORT-UNPLACED": "Text inside a table could not be matched to a row and column; it was not read.",
+    "IMPORT-INCOMPLETE": "A table is missing or cut short, or a row has the wrong number of values; "
+    "those cells are unknown, not zero.",
+    "IMPORT-EXTRA-ROWS": "A row was split into local sub-rows; they were added into the official row and are listed here.",
+    "NO-PREVIOUS": "Last year's figures for this unit were not found; cross-year rules were not checked.",
     # checking
     "NOT-FILLED": "Not filled: all three tables are blank. Enter 0 where nothing happened.",
     "TABLE-NOT-FILLED": "A whole table is blank; rules on it cannot be judged.",

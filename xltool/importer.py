@@ -8,10 +8,12 @@ template, and read cell by cell. Printed totals are kept too, so the checker ver
 Flattened text (shared/seeds) has lost the table geometry, so its rows are rebuilt first:
 - tab layout: a cell is a line starting with a tab, a blank line ends a row, and a short untabbed line continues the
   cell before it (a label broken over lines, even across a blank line);
-- paragraph layout: every cell is a paragraph of its own; a row starts at a caption, a row label, or text after a number.
+- paragraph layout: every cell is a paragraph of its own; a row starts at a caption, a row label or text after a
+  number;
+(Markdown pipe tables keep their geometry, one line per row with covered cells empty, and are read like HTML.)
 In a rebuilt row the labels stay on the left and the values are right-aligned, so they line up under their column
-headers. The merged headers of Tables 三 and 四, whose shape text cannot show, are checked label by label and replaced by
-the official header (the same in both versions, spec §4.1 and §5).
+headers. The merged headers of Tables 三 and 四, whose shape text cannot show, are checked label by label and replaced
+by the official header (the same in both versions, spec §4.1 and §5).
 
 What cannot be placed is reported with the text that was seen (IMPORT-UNPLACED); a table that is cut short is reported
 (IMPORT-INCOMPLETE) and its missing cells become Invalid, so the rules say 无法判断 instead of reading zeros.
@@ -53,13 +55,14 @@ class Page:
     lines: list[str]
     where: dict[tuple[int, int], str] = field(default_factory=dict)  # grid cell -> place in the report, e.g. 第 131 行
     tails: dict[int, int] | None = None  # text only: number of value cells each rebuilt row had
+    covered: set[tuple[int, int]] = field(default_factory=set)  # cells hidden by a merge from their left (HTML, Word)
 
 
 # --- public API ------------------------------------------------------------------------------------------------------
 
 
 def is_report(path: str | Path) -> bool:
-    """True for a published report the importer reads (.txt/.md/.html/.docx, or HTML/Word content under another name)."""
+    """True for a report the importer reads: .txt/.md/.html/.docx, or HTML or Word content under another name."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in REPORT_SUFFIXES:
@@ -188,7 +191,7 @@ def _blank(text: object) -> bool:
 
 
 def _filled(v: object) -> bool:
-    return v is not None and not _blank(v) if isinstance(v, str) else v is not None
+    return not _blank(v) if isinstance(v, str) else v is not None
 
 
 def _value_like(text: str) -> bool:
@@ -199,6 +202,8 @@ def _value_like(text: str) -> bool:
 
 def _text_page(text: str) -> Page:
     lines = text.splitlines()
+    if sum(1 for line in lines if line.lstrip().startswith("|")) >= 10:
+        return _stacked("text", [(grid, set()) for grid in _pipe_tables(lines)], lines)
     tabbed = sum(1 for line in lines if line.startswith("\t")) >= 10
     cells = _tab_cells(lines) if tabbed else _paragraph_cells(lines)
     return _text_grid(_text_rows(cells), lines)
@@ -222,6 +227,24 @@ def _tab_cells(lines: list[str]) -> list[_TextCell]:
             cells.append(_TextCell(line, i + 1, new_row=True, alone=True))
             row_break = True
     return cells
+
+
+def _pipe_tables(lines: list[str]) -> list[Grid]:
+    """Markdown tables: consecutive |…| lines, the |---| rule under the header skipped."""
+    tables: list[Grid] = []
+    in_table = False
+    for line in lines:
+        if not line.lstrip().startswith("|"):
+            in_table = False
+            continue
+        cells: list[object] = [c.strip(" \t").replace("<br>", "\n") for c in line.strip().strip("|").split("|")]
+        if all(re.fullmatch(r"\s*:?-{3,}:?\s*", str(c)) for c in cells):
+            continue
+        if not in_table:
+            tables.append([])
+            in_table = True
+        tables[-1].append(cells)
+    return tables
 
 
 def _continues(lines: list[str], i: int, prev: _TextCell) -> bool:
@@ -352,7 +375,7 @@ def _html_page(text: str) -> Page:
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     # Innermost tables only: an outer layout table's text is its inner tables' text again.
-    grids = [_html_table(t) for t in root.iter("table") if t.find(".//table") is None]
+    grids = [_html_table(t) for t in root.iter("table") if t.find(".//table") is None]  # (grid, covered) pairs
     for table in list(root.iter("table")):
         if table.getparent() is not None:
             table.drop_tree()
@@ -362,10 +385,11 @@ def _html_page(text: str) -> Page:
     return _stacked("html", grids, lines)
 
 
-def _html_table(table) -> Grid:
+def _html_table(table) -> tuple[Grid, set[tuple[int, int]]]:
     trs = list(table.iter("tr"))
     texts: dict[tuple[int, int], str] = {}
     taken: set[tuple[int, int]] = set()
+    covered: set[tuple[int, int]] = set()
     for r, tr in enumerate(trs):
         c = 0
         for td in tr:
@@ -375,12 +399,13 @@ def _html_table(table) -> Grid:
                 c += 1
             rows, cols = min(_span(td.get("rowspan")), len(trs) - r), _span(td.get("colspan"))
             taken.update((r + dr, c + dc) for dr in range(rows) for dc in range(cols))
+            covered.update((r + dr, c + dc) for dr in range(rows) for dc in range(1, cols))
             if len(taken) > MAX_GRID_CELLS:
                 raise ReadError("TOO-LARGE", "网页中的表格大得不合常理（合并单元格跨度异常），已拒绝读取")
             texts[(r, c)] = td.text_content()
             c += cols
     width = max((c for _, c in taken), default=-1) + 1
-    return [[texts.get((r, c), "") for c in range(width)] for r in range(len(trs))]
+    return [[texts.get((r, c), "") for c in range(width)] for r in range(len(trs))], covered
 
 
 def _span(value: str | None) -> int:
@@ -398,16 +423,23 @@ def _docx_page(path: Path) -> Page:
 
     try:
         document = docx.Document(str(path))
-        grids = []
+        grids, cells = [], 0
         for table in document.tables:
             grid: Grid = []
+            covered: set[tuple[int, int]] = set()
             for tr in table._tbl.tr_lst:
-                row: list[object] = [""] * tr.grid_before
+                row: list[object] = [""] * min(tr.grid_before, MAX_SPAN)
                 for tc in tr.tc_lst:
                     # A vertically merged continuation cell is covered: "" like a spreadsheet's merged area.
-                    row += ["" if tc.vMerge == "continue" else _Cell(tc, table).text] + [""] * (tc.grid_span - 1)
+                    text = "" if tc.vMerge == "continue" else _Cell(tc, table).text
+                    span = min(tc.grid_span, MAX_SPAN)
+                    covered.update((len(grid), len(row) + i) for i in range(1, span))
+                    row += [text] + [""] * (span - 1)
                 grid.append(row)
-            grids.append(grid)
+                cells += len(row)
+                if cells > MAX_GRID_CELLS:
+                    raise ReadError("TOO-LARGE", "Word 文档中的表格大得不合常理，已拒绝读取")
+            grids.append((grid, covered))
         lines = [p.text for p in document.paragraphs]
     except ReadError:
         raise
@@ -418,24 +450,21 @@ def _docx_page(path: Path) -> Page:
 
 def _check_docx(path: Path) -> None:
     """The spreadsheet reader's zip checks (zip bomb, DTD/entities, encryption) run on the .docx too."""
-    from xltool.sources import _zip_kind  # TODO(lead): a public xltool.sources.check_zip would be cleaner
+    from xltool.sources import check_zip, zip_kind
 
-    try:
-        kind = _zip_kind(path)
-    except ReadError as exc:
-        if exc.code != "NOT-SPREADSHEET":
-            raise
-    else:
+    kind = zip_kind(check_zip(path))
+    if kind in ("xlsx", "ods"):
         raise ReadError("NOT-A-REPORT", f"这是电子表格（{kind}），不是报告原文；统计表请用 xltool check 检查")
     if not _is_word_zip(path):
         raise ReadError("NOT-A-REPORT", "是压缩包，但不是 Word（.docx）文档")
 
 
-def _stacked(kind: str, grids: list[Grid], lines: list[str]) -> Page:
+def _stacked(kind: str, grids: list[tuple[Grid, set[tuple[int, int]]]], lines: list[str]) -> Page:
     """All tables of a document one below the other, an empty row between them."""
     page = Page(kind, [], lines)
-    for t, grid in enumerate(grids, 1):
+    for t, (grid, covered) in enumerate(grids, 1):
         width = max((len(row) for row in grid), default=0)
+        page.covered.update((len(page.grid) + r, c) for r, c in covered)
         for r, row in enumerate(grid):
             page.where.update({(len(page.grid), c): f"第 {t} 个表格第 {r + 1} 行第 {c + 1} 列"
                                for c, v in enumerate(row) if _filled(v)})
@@ -447,18 +476,20 @@ def _stacked(kind: str, grids: list[Grid], lines: list[str]) -> Page:
 # --- what the report is: year, unit, form version ------------------------------------------------------------------
 
 _TITLE = re.compile(r"(20\d\d)年度?(?:政府信息公开|政务公开)")
+_TITLE_LATE_YEAR = re.compile(r"(?:政府信息公开|政务公开).*?(20\d\d)年")  # 政府信息公开工作年度报告（2022年度）
 
 
 def _title(lines: list[str]) -> tuple[int | None, str]:
     """Year and unit from the title, e.g. 贺兰县立岗镇2022年政府信息公开工作年度报告 (the unit may be on the line before)."""
-    texts = [t for t in (re.sub(r"\s+", "", line) for line in lines[:300]) if t][:40]
-    for i, t in enumerate(texts):
-        m = _TITLE.search(t)
-        if m and "报告" in "".join(texts[i:i + 2]):
-            unit = t[: m.start()].strip("《》“”\"'")
-            if not unit and i and len(texts[i - 1]) <= 30 and not re.search(r"\d", texts[i - 1]):
-                unit = texts[i - 1]
-            return int(m.group(1)), unit
+    texts = [t for t in (re.sub(r"\s+", "", line).lstrip("#>*") for line in lines[:300]) if t][:40]
+    for pattern in (_TITLE, _TITLE_LATE_YEAR):
+        for i, t in enumerate(texts):
+            m = pattern.search(t)
+            if m and re.search("报告|年报", "".join(texts[i:i + 2])):
+                unit = t[: min(m.start(), m.start(1))].strip("《》“”\"'")
+                if not unit and i and len(texts[i - 1]) <= 30 and not re.search(r"\d", texts[i - 1]):
+                    unit = texts[i - 1]
+                return int(m.group(1)), unit
     return None, ""
 
 
@@ -521,7 +552,7 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
                                 f"{name}：报告中没有找到此表（缺少{_quoted(located.missing)}），此表按未填报处理；请核对原报告",
                                 values={"table": table.number, "missing": located.missing}))
         return False
-    grid, positions = page.grid, located.positions
+    positions = _realigned(page, located.positions)
     used = set(positions.values())
     values: dict[str, Value | None] = {}
     for cell in table.cells:
@@ -530,7 +561,7 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     if table.layout == "blocks":
         used |= _sub_rows(page, table, positions, values, problems)
     if page.tails is not None:
-        used |= _short_rows(page, table, positions, values, name, problems)
+        used |= _miscounted_rows(page, table, positions, values, name, problems)
     missing = [c for c in table.cells if c.key not in positions]
     if missing:
         labels = located.missing or sorted({" / ".join(c.label_path[:-1]) for c in missing})
@@ -543,6 +574,24 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     ret.values.update({k: v for k, v in values.items() if v is not None})
     _unplaced(page, table, used, name, problems)
     return True
+
+
+def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """Word tables sometimes merge a data row differently from its header (spec §3.1: header 2 | 3–4 | 5, data
+    2–3 | 4 | 5), hiding a column's position under the merge from its left: the value is then the one filled cell
+    between that position and the table's next column."""
+    out = dict(positions)
+    columns: dict[int, list[int]] = {}
+    for r, c in positions.values():
+        columns.setdefault(r, []).append(c)
+    for key, (r, c) in positions.items():
+        if (r, c) not in page.covered:
+            continue
+        after = min((x for x in columns[r] if x > c), default=len(page.grid[r]))
+        filled = [x for x in range(c + 1, after) if _filled(page.grid[r][x])]
+        if len(filled) == 1:
+            out[key] = (r, filled[0])
+    return out
 
 
 def _value(page: Page, cell: Cell, pos: tuple[int, int], name: str, problems: list[Problem]) -> Value | None:
@@ -602,8 +651,9 @@ def _add(total: Value | None, v: Value | None) -> Value | None:
     return total + v
 
 
-def _short_rows(page: Page, table: Table, positions: dict, values: dict, name: str, problems: list[Problem]) -> set:
-    """Rebuilt text rows with fewer numbers than columns: which number belongs where is unknown, so none is read."""
+def _miscounted_rows(page: Page, table: Table, positions: dict, values: dict, name: str,
+                     problems: list[Problem]) -> set:
+    """Text rows with more or fewer numbers than columns: which number belongs where is unknown, so none is read."""
     assert page.tails is not None
     used: set = set()
     by_row: dict[int, list[str]] = {}
@@ -611,11 +661,11 @@ def _short_rows(page: Page, table: Table, positions: dict, values: dict, name: s
         by_row.setdefault(r, []).append(key)
     for r, keys in sorted(by_row.items()):
         got = page.tails.get(r, 0)
-        if got >= len(keys):
+        if got == len(keys):
             continue
         texts = [str(v).strip(_BLANKS) for v in page.grid[r] if _filled(v)]
         problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」只有 {got} 个数，"
+                                f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」有 {got} 个数，"
                                 f"应有 {len(keys)} 个，无法确定各数所在的列，此行按无法判断处理；请核对原报告",
                                 values={"table": table.number, "texts": texts}))
         for key in keys:
@@ -660,10 +710,10 @@ def _strip(v: object) -> object:
 
 
 def _where(page: Page, pos: tuple[int, int]) -> str:
-    """Where a grid cell came from; for an empty cell, the first filled cell of its row."""
-    row = page.grid[pos[0]] if pos[0] < len(page.grid) else []
-    return page.where.get(pos) or next((page.where[(pos[0], c)] for c in range(len(row)) if (pos[0], c) in page.where),
-                                       "报告中")
+    """Where a grid cell came from; for an empty cell, where the first filled cell of its row came from."""
+    r = pos[0]
+    width = len(page.grid[r]) if r < len(page.grid) else 0
+    return page.where.get(pos) or next((page.where[(r, c)] for c in range(width) if (r, c) in page.where), "报告中")
 
 
 def _plain(v: Value | None) -> object:

@@ -65,8 +65,15 @@ def open_book(path: Path) -> Book:
 
 
 def read(path: str | Path) -> Return:
-    """Read one file into a Return; raises ReadError when it cannot be used at all."""
+    """Read one file into a Return; raises ReadError when it cannot be used at all.
+
+    Spreadsheets are read here; published reports (.txt/.md/.html/.docx) go to xltool.importer.
+    """
+    from xltool.importer import import_report, is_report
+
     path = Path(path)
+    if is_report(path):
+        return import_report(path)
     book = open_book(path)
     try:
         return _read_book(book, path)

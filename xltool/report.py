@@ -20,6 +20,7 @@ from xltool.problems import SEVERITY_EN, SEVERITY_TEXT, Problem
 from xltool.sources import ReadError
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
+from xltool.importer import REPORT_SUFFIXES  # noqa: E402  published reports, read by xltool.importer
 STATUS_EN = {"通过": "passed", "有错误": "errors", "有警告": "warnings", "未填报": "not filled", "无法读取": "unreadable"}
 
 
@@ -75,14 +76,16 @@ class FileReport:
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and spreadsheets found recursively in folders (sorted; lock files and hidden files skipped)."""
+    """Files as given, and returns found recursively in folders: spreadsheets and published reports
+    (sorted; Office lock files and hidden files skipped)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(
                 sorted(
                     f for f in p.rglob("*")
-                    if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES and not f.name.startswith(("~$", "."))
+                    if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES | REPORT_SUFFIXES
+                    and not f.name.startswith(("~$", "."))
                 )
             )
         else:

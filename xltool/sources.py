@@ -69,7 +69,11 @@ def sniff(path: Path) -> Source:
     raise ReadError("NOT-SPREADSHEET", "不是电子表格文件（无法识别的文件格式）")
 
 
-def _zip_kind(path: Path) -> str:
+def check_zip(path: Path) -> set[str]:
+    """Safety checks for any zip container (xlsx, ods, docx): entry count, sizes, lying sizes, encryption, DTDs.
+
+    Returns the member names; raises ReadError (ZIP-BOMB, ENCRYPTED, XML-BOMB, CORRUPT) otherwise.
+    """
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
@@ -89,18 +93,32 @@ def _zip_kind(path: Path) -> str:
             for info in infos:  # every part, whatever its name: a parser may be pointed at any of them
                 if _has_dtd(z, info):
                     raise ReadError("XML-BOMB", f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
-            if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-                return "xlsx"
-            if "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
-                return "ods"
-            if "word/document.xml" in names:
-                raise ReadError("NOT-SPREADSHEET", "这是 Word 文档，不是电子表格；请用 xltool import 导入报告文本")
-            if "content.xml" in names:
-                raise ReadError("NOT-SPREADSHEET", "这是 OpenDocument 文本或演示文稿，不是电子表格")
+            if "mimetype" in names:
+                names.add("mimetype:" + z.read("mimetype")[:80].decode("ascii", "replace"))
+            return names
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise ReadError("CORRUPT", "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise ReadError("CORRUPT", f"文件无法解压：{exc}") from None
+
+
+def zip_kind(names: set[str]) -> str | None:
+    """xlsx | ods | docx for a checked zip's member names, or None."""
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return "xlsx"
+    if "mimetype:application/vnd.oasis.opendocument.spreadsheet" in names:
+        return "ods"
+    if "word/document.xml" in names:
+        return "docx"
+    return None
+
+
+def _zip_kind(path: Path) -> str:
+    kind = zip_kind(check_zip(path))
+    if kind in ("xlsx", "ods"):
+        return kind
+    if kind == "docx":
+        raise ReadError("NOT-SPREADSHEET", "这是 Word 文档，不是电子表格；请用 xltool import 导入报告文本")
     raise ReadError("NOT-SPREADSHEET", "是压缩包，但不是 Excel 或 OpenDocument 电子表格")
 
 

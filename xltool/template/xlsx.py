@@ -66,6 +66,10 @@ class Personal:
 class _Writer:
     def __init__(self, ret: Return, path: Path, password: str | None, extra: list[ExtraSheet] | None = None,
                  meta: dict[str, str] | None = None, personal: Personal | None = None):
+        # Only input cells are written; totals become formulas. Cached results are computed from the inputs alone,
+        # so a return imported with wrong printed totals still gets the values its formulas will show.
+        inputs_only = {k: v for k, v in ret.values.items() if ret.form.cell[k].is_input}
+        ret = Return(ret.form, ret.year, ret.unit, inputs_only, set(ret.no_items), dict(ret.explanations))
         self.ret, self.form, self.password = ret, ret.form, password or ""
         self.extra, self.meta = extra or [], meta or {}
         self.personal = personal or Personal()
