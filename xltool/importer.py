@@ -35,7 +35,7 @@ from xltool.labels import norm
 from xltool.locate import Grid, locate
 from xltool.model import Invalid, Return, Unit, Value
 from xltool.problems import Problem
-from xltool.sources import ReadError
+from xltool.sources import ReadError, check_size
 from xltool.values import NOT_A_NUMBER_WORDS, normalize
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
@@ -109,17 +109,7 @@ _KIND_TEXT = {"text": "纯文本", "html": "网页", "docx": "Word 文档"}
 
 
 def _load(path: Path) -> Page:
-    if path.is_dir():
-        raise ReadError("UNREADABLE", "这是文件夹，不是文件")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ReadError("UNREADABLE", f"无法打开文件（{exc.strerror or exc}）") from None
-    if size == 0:
-        raise ReadError("EMPTY-FILE", "空文件（0 字节）")
-    if size > MAX_REPORT_BYTES:
-        raise ReadError("TOO-LARGE", f"文件过大（{size / 1048576:.0f} MB），超过 {MAX_REPORT_BYTES // 1048576} MB 上限；"
-                                     "请检查是否选错了文件")
+    check_size(path, MAX_REPORT_BYTES, "请检查是否选错了文件")
     data = path.read_bytes()
     if data.startswith(b"PK\x03\x04"):
         return _docx_page(path)

@@ -36,8 +36,8 @@ class Source:
     kind: str  # xlsx | ods | xls
 
 
-def sniff(path: Path) -> Source:
-    """Classify a file by its bytes (not its name) and run the safety checks."""
+def check_size(path: Path, limit: int, hint: str) -> int:
+    """The file's size, after refusing folders, missing, empty and oversized files (checked from metadata only)."""
     if path.is_dir():
         raise ReadError("UNREADABLE", "这是文件夹，不是文件")
     try:
@@ -46,9 +46,14 @@ def sniff(path: Path) -> Source:
         raise ReadError("UNREADABLE", f"无法打开文件（{exc.strerror or exc}）") from None
     if size == 0:
         raise ReadError("EMPTY-FILE", "空文件（0 字节），请重新导出后报送")
-    if size > MAX_FILE_BYTES:
-        raise ReadError("TOO-LARGE", f"文件过大（{size / 1048576:.0f} MB），超过 {MAX_FILE_BYTES // 1048576} MB 上限；"
-                                     "统计表通常不到 1 MB，请检查是否误报了其他文件")
+    if size > limit:
+        raise ReadError("TOO-LARGE", f"文件过大（{size / 1048576:.0f} MB），超过 {limit // 1048576} MB 上限；{hint}")
+    return size
+
+
+def sniff(path: Path) -> Source:
+    """Classify a file by its bytes (not its name) and run the safety checks."""
+    size = check_size(path, MAX_FILE_BYTES, "统计表通常不到 1 MB，请检查是否误报了其他文件")
     with path.open("rb") as fh:
         head = fh.read(8)
         if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
