@@ -222,3 +222,16 @@ def test_explanations_are_listed_per_unit(tmp_path):
         ("说明镇0", "T2-INFORCE-REGULATION", "第0镇：2 件规章年内废止"),
         ("说明镇2", "T2-INFORCE-REGULATION", "第2镇：2 件规章年内废止"),
     ]
+
+
+@pytest.mark.libreoffice
+def test_rollup_as_ods_reads_back(county, tmp_path):
+    """`-o county.ods` writes the roll-up as OpenDocument (via LibreOffice) that reads back to the same sums."""
+    from xltool.office import soffice
+
+    if soffice() is None:
+        pytest.skip("LibreOffice not installed")
+    roll = merge(county[:3], Unit(name="ODS县"), workers=1)
+    back = read(roll.write(tmp_path / "county.ods"))
+    assert back.meta["kind"] == "rollup" and back.unit.name == "ODS县"
+    assert {k: back.values[k] for k in roll.total.values} == roll.total.values

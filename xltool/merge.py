@@ -199,7 +199,7 @@ class RollUp:
         return path
 
     def write(self, path: str | os.PathLike, password: str | None = None) -> Path:
-        from xltool.template.xlsx import ExtraSheet, write_xlsx
+        from xltool.template import ExtraSheet, write_workbook
 
         inputs = self.form.inputs
         detail = ExtraSheet(
@@ -230,7 +230,7 @@ class RollUp:
                 [30, 22, 12, 30],
             ))
         meta = {"kind": ROLLUP_KIND, "members": str(len(self.members)), "rejected": str(len(self.rejected))}
-        return write_xlsx(self.total, path, password=password, extra=extra, meta=meta)
+        return write_workbook(self.total, path, password=password, extra=extra, meta=meta)  # .ods via LibreOffice
 
     def _source_rows(self) -> list[list[object]]:
         rows: list[list[object]] = []
