@@ -52,8 +52,7 @@ def run_merge(folder: Path, out: Path) -> tuple[float, float]:
         " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr)); app()"
     )
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(folder), str(out)], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code, str(folder), str(out)], capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - start
     peak = next((int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK")), 0)
     if proc.returncode not in (0, 1) or not out.exists():
@@ -97,8 +96,11 @@ def main() -> None:
             else:
                 naive_s = naive_rate * n if naive_rate else float("nan")
                 naive_text = f"{naive_s:6.0f} est."
-            print(f"{n:>6} {'reused' if reuse else f'{gen:.1f}':>11} {wall:>8.1f} {n / wall:>8.0f} {peak:>8.0f} {naive_text:>10} "
-                  f"{naive_s / wall:>8.1f}x", flush=True)
+            print(
+                f"{n:>6} {'reused' if reuse else f'{gen:.1f}':>11} {wall:>8.1f} {n / wall:>8.0f} {peak:>8.0f} {naive_text:>10} "
+                f"{naive_s / wall:>8.1f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -71,9 +71,14 @@ def township_values(form, rng: random.Random) -> dict[str, Decimal]:
 
 def town(form, year: int, i: int, name: str) -> Return:
     rng = random.Random(year * 100 + i)
-    unit = Unit(name=f"{COUNTY}{name}人民政府" if not name.endswith("街道") else f"{COUNTY}{name}办事处",
-                code=f"9151000000000{i:05d}", scope="本机关", filled_by="张三", phone="0000-1234567",
-                date=f"{year + 1}-01-1{i % 10}")
+    unit = Unit(
+        name=f"{COUNTY}{name}人民政府" if not name.endswith("街道") else f"{COUNTY}{name}办事处",
+        code=f"9151000000000{i:05d}",
+        scope="本机关",
+        filled_by="张三",
+        phone="0000-1234567",
+        date=f"{year + 1}-01-1{i % 10}",
+    )
     return Return(form, year, unit, township_values(form, rng))
 
 

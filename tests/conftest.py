@@ -4,6 +4,7 @@ Markers:
   libreoffice  needs real LibreOffice headless (soffice + python3-uno); skipped when
                missing, but a failure when CI=true. Skip locally: pytest -m "not libreoffice"
 """
+
 import os
 
 import pytest
@@ -15,8 +16,7 @@ except ImportError:
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", 'libreoffice: needs LibreOffice headless; deselect with -m "not libreoffice"')
+    config.addinivalue_line("markers", 'libreoffice: needs LibreOffice headless; deselect with -m "not libreoffice"')
 
 
 def pytest_collection_modifyitems(config, items):

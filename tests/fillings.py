@@ -40,8 +40,16 @@ def consistent_values(form: Form, rng: random.Random, scale: int = 20) -> dict[s
     return values
 
 
-def random_return(form: Form, year: int, rng: random.Random, *, broken: int = 0, blanks: int = 0,
-                  texts: int = 0, explain: bool = False) -> Return:
+def random_return(
+    form: Form,
+    year: int,
+    rng: random.Random,
+    *,
+    broken: int = 0,
+    blanks: int = 0,
+    texts: int = 0,
+    explain: bool = False,
+) -> Return:
     """A return with `broken` inputs nudged off balance, `blanks` cells left empty and `texts` cells holding text."""
     values: dict = dict(consistent_values(form, rng))
     keys = [c.key for c in form.inputs]
@@ -54,5 +62,4 @@ def random_return(form: Form, year: int, rng: random.Random, *, broken: int = 0,
     explanations = {}
     if explain:
         explanations = {r.id: "本年废止的文件多于新制发" for r in form.rules if r.severity == "warning"}
-    return Return(form, year, Unit(name="测试镇人民政府", code="111111111111111111"), values,
-                  explanations=explanations)
+    return Return(form, year, Unit(name="测试镇人民政府", code="111111111111111111"), values, explanations=explanations)

@@ -29,8 +29,11 @@ LOCAL_LABELS = {
         "2.没有现成信息需要另行制作": "2.没有现成信息需另行制作",
     },
 }
-HEADINGS = {"active": "二、主动公开政府信息情况", "apply": "三、收到和处理政府信息公开申请情况",
-            "appeal": "四、政府信息公开行政复议、行政诉讼情况"}
+HEADINGS = {
+    "active": "二、主动公开政府信息情况",
+    "apply": "三、收到和处理政府信息公开申请情况",
+    "appeal": "四、政府信息公开行政复议、行政诉讼情况",
+}
 
 
 @dataclass
@@ -58,7 +61,7 @@ def ascii_punctuation(text: str) -> str:
 
 def line_breaks(text: str) -> str:
     """A line break in the middle of every label of six characters or more (narrow Word columns)."""
-    return text if len(text) < 6 else f"{text[: len(text) // 2]}\n{text[len(text) // 2:]}"
+    return text if len(text) < 6 else f"{text[: len(text) // 2]}\n{text[len(text) // 2 :]}"
 
 
 def both(text: str) -> str:
@@ -123,8 +126,15 @@ def _matrix(form: Form, table_id: str, seed: dict, label: Callable[[str], str]) 
     table = form.table(table_id)
     spec = TableSpec(0, table.width)
     for lb in table.labels:
-        spec.cells.append(Spec(label(lb.text), lb.first_row - TABLE_ROW, lb.first_col,
-                               lb.last_row - lb.first_row + 1, lb.last_col - lb.first_col + 1))
+        spec.cells.append(
+            Spec(
+                label(lb.text),
+                lb.first_row - TABLE_ROW,
+                lb.first_col,
+                lb.last_row - lb.first_row + 1,
+                lb.last_col - lb.first_col + 1,
+            )
+        )
     spec.cells += [Spec(_printed(seed, c.key), c.row - TABLE_ROW, c.col) for c in table.cells]
     spec.height = max(s.row + s.rows for s in spec.cells)
     return spec
@@ -134,11 +144,16 @@ def _title(seed: dict) -> str:
     return f"{seed['unit']}{seed['year']}年政府信息公开工作年度报告"
 
 
-def write_html(seed_id: str, seed: dict, path: Path, variant: Callable[[str], str] = both,
-               encoding: str = "utf-8") -> Path:
+def write_html(
+    seed_id: str, seed: dict, path: Path, variant: Callable[[str], str] = both, encoding: str = "utf-8"
+) -> Path:
     """A report page: title, section headings and the three tables with rowspan/colspan."""
-    parts = [f'<!DOCTYPE html><html><head><meta charset="{encoding}"><title>{html.escape(_title(seed))}</title>'
-             "</head><body>", f"<h1>{html.escape(_title(seed))}</h1>", "<p>一、总体情况</p><p>本单位依法做好政府信息公开工作。</p>"]
+    parts = [
+        f'<!DOCTYPE html><html><head><meta charset="{encoding}"><title>{html.escape(_title(seed))}</title>'
+        "</head><body>",
+        f"<h1>{html.escape(_title(seed))}</h1>",
+        "<p>一、总体情况</p><p>本单位依法做好政府信息公开工作。</p>",
+    ]
     for table_id, spec in report_tables(seed_id, seed, variant).items():
         parts.append(f"<p>{HEADINGS[table_id]}</p>")
         parts.append(_html_table(spec))

@@ -66,8 +66,19 @@ Z7 = (0, 0, 0, 0, 0, 0, 0)  # a Table 三 row printed as seven zeros
 Z15 = (0,) * 15  # Table 四 printed as fifteen zeros
 
 
-def _seed(*, unit, year, form_version, active, apply, appeal, extra=None, notes="", expected_failures=None,
-          expected_undetermined=()):
+def _seed(
+    *,
+    unit,
+    year,
+    form_version,
+    active,
+    apply,
+    appeal,
+    extra=None,
+    notes="",
+    expected_failures=None,
+    expected_undetermined=(),
+):
     values: dict[str, int | str] = {}
     blank: list[str] = []
     odd: dict[str, str] = {}

@@ -73,7 +73,7 @@ def assert_refused(path: Path, code: str) -> ReadError:
         assert str(exc) == exc.message
         assert_clerk_message(exc.message)
         return exc
-    except Exception as exc:  # noqa: BLE001 - the point of the test
+    except Exception as exc:
         pytest.fail(f"{path.name}: {type(exc).__name__}: {exc!r} escaped read(); expected ReadError {code}")
     pytest.fail(f"{path.name}: read() accepted it; expected ReadError {code}")
 
@@ -210,8 +210,9 @@ _CHILD = textwrap.dedent(
 def read_isolated(path: Path, timeout: float = 60) -> dict:
     """read() in a child (2 GB address-space cap); a hang becomes a test failure after `timeout` seconds."""
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{path.name}: read() still running after {timeout} s (bomb expanded?)")
     assert proc.returncode == 0 and proc.stdout.strip(), f"child died ({proc.returncode}): {proc.stderr[-2000:]}"
@@ -298,7 +299,7 @@ def read_folder(folder: Path) -> dict[str, str]:
         except ReadError as exc:
             assert_clerk_message(exc.message)
             outcome[path.name] = exc.code
-        except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+        except Exception as exc:
             outcome[path.name] = f"{type(exc).__name__}: {exc!r}"[:200]
     return outcome
 

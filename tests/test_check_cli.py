@@ -54,8 +54,23 @@ def test_json_report_schema(tmp_path):
     assert set(doc) == {"xltool_version", "summary", "files"}
     file = doc["files"][0]
     assert {"file", "status", "readable", "form", "year", "unit", "tables", "summary", "rules", "problems"} <= set(file)
-    rule_keys = {"id", "title", "severity", "level", "expression", "outcome", "outcome_text", "display", "left",
-                 "right", "difference", "cells", "explanation", "reason", "basis"}
+    rule_keys = {
+        "id",
+        "title",
+        "severity",
+        "level",
+        "expression",
+        "outcome",
+        "outcome_text",
+        "display",
+        "left",
+        "right",
+        "difference",
+        "cells",
+        "explanation",
+        "reason",
+        "basis",
+    }
     assert all(set(r) == rule_keys for r in file["rules"])
     failed = [r for r in file["rules"] if r["outcome"] == "fail"]
     assert failed and all(r["difference"] == r["left"] - r["right"] for r in failed if r["left"] is not None)
@@ -95,8 +110,7 @@ def test_folder_is_searched_recursively(tmp_path):
     filled(tmp_path / "a" / "b", "two.xlsx", 7)
     (tmp_path / "a" / "~$one.xlsx").write_bytes(b"lock")
     doc = json.loads(run(tmp_path / "a", "-f", "json").stdout)
-    assert [f["file"][len(str(tmp_path)) + 1:] for f in doc["files"]] == [
-        "a/b/two.xlsx", "a/one.xlsx"]
+    assert [f["file"][len(str(tmp_path)) + 1 :] for f in doc["files"]] == ["a/b/two.xlsx", "a/one.xlsx"]
 
 
 def test_previous_year_carry_over(tmp_path):
@@ -196,8 +210,10 @@ def test_check_audits_a_folder_of_published_reports(tmp_path):
     assert {f["status"] for f in doc["files"]} == {"通过"}
     broken = tmp_path / "broken.txt"  # the same report with one more 自然人 application than it accounts for
     text = (SEEDS_DIR / "002_ddf1fad75dcf317a.txt").read_text(encoding="utf-8")
-    broken.write_text(text.replace("一、本年新收政府信息公开申请数量\n\n0\n", "一、本年新收政府信息公开申请数量\n\n1\n", 1),
-                      encoding="utf-8")
+    broken.write_text(
+        text.replace("一、本年新收政府信息公开申请数量\n\n0\n", "一、本年新收政府信息公开申请数量\n\n1\n", 1),
+        encoding="utf-8",
+    )
     doc = json.loads(run(broken, "-f", "json").stdout)
     failed = {r["id"] for r in doc["files"][0]["rules"] if r["outcome"] == "fail"}
     assert {"T3-ROWSUM-NEW", "T3-BAL-NATURAL_PERSON"} <= failed

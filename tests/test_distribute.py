@@ -36,8 +36,9 @@ def test_thirty_units_thirty_safe_files(tmp_path):
     names = HOSTILE + [f"第{i}镇人民政府" for i in range(30 - len(HOSTILE))]
     entries = [[n, f"51{i:016d}", "乡镇"] for i, n in enumerate(names)]
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["template", "--year", "2025", "--roster", str(roster_file(tmp_path, entries)),
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["template", "--year", "2025", "--roster", str(roster_file(tmp_path, entries)), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     files = sorted(p for p in out.iterdir() if p.suffix == ".xlsx")
     assert len(files) == 30
@@ -94,8 +95,9 @@ def test_prefilled_carry_forward_passes_the_cross_year_check(tmp_path):
     last.unit = Unit(name="滚动镇", code="620000000000000001")
     folder = tmp_path / "last"
     write_xlsx(last, folder / "滚动镇.xlsx")
-    index = personalise([RosterEntry("滚动镇", "620000000000000001", "乡镇")], 2025, tmp_path / "out",
-                        load_previous(folder))
+    index = personalise(
+        [RosterEntry("滚动镇", "620000000000000001", "乡镇")], 2025, tmp_path / "out", load_previous(folder)
+    )
     this = read(tmp_path / "out" / index[0]["文件"])
     results = {r.rule.id: r.outcome for r in this.rule_results(last) if r.rule.id.startswith("X-CARRY")}
     assert results and set(results.values()) == {"pass"}

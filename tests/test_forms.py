@@ -171,15 +171,15 @@ OTHER_1_2021 = "1.申请人无正当理由逾期不补正、行政机关不再�
 OTHER_2_2021 = "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"
 
 T3_ROWS = {
-    "2019": T3_ROWS_COMMON
-    + [
+    "2019": [
+        *T3_ROWS_COMMON,
         ("A6:A25", "三、本年度办理结果"),
         ("B24:C24", "（六）其他处理"),
         ("B25:C25", "（七）总计"),
         ("A26:C26", "四、结转下年度继续办理"),
     ],
-    "2021": T3_ROWS_COMMON
-    + [
+    "2021": [
+        *T3_ROWS_COMMON,
         ("A6:A27", "三、本年度办理结果"),
         ("B24:B26", "（六）其他处理"),
         ("C24", OTHER_1_2021),
@@ -209,8 +209,8 @@ T4_HEADER = [  # §5
     ("E2:E3", "总计"),
     ("F2:J2", "未经复议直接起诉"),
     ("K2:O2", "复议后起诉"),
-    *zip(("F3", "G3", "H3", "I3", "J3"), RESULTS),
-    *zip(("K3", "L3", "M3", "N3", "O3"), RESULTS),
+    *zip(("F3", "G3", "H3", "I3", "J3"), RESULTS, strict=False),
+    *zip(("K3", "L3", "M3", "N3", "O3"), RESULTS, strict=False),
 ]
 T4_GROUPS = {"A": "BCDE", "F": "GHIJ", "K": "LMNO"}  # first column of each group -> the rest; the last is 总计
 

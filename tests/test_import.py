@@ -139,8 +139,9 @@ def test_data_row_merged_unlike_its_header(tmp_path):
     page = path.read_text(encoding="utf-8")
     row = '<td>行政许可</td><td colspan="2">23</td><td colspan="2">23</td><td colspan="2">0</td>'
     assert row in page
-    path.write_text(page.replace(row, '<td>行政许可</td><td colspan="3">23</td><td>23</td><td colspan="2">0</td>'),
-                    encoding="utf-8")
+    path.write_text(
+        page.replace(row, '<td>行政许可</td><td colspan="3">23</td><td>23</td><td colspan="2">0</td>'), encoding="utf-8"
+    )
     ret = import_report(path)
     assert_same_as_seed(ret, seed_id)
     assert codes(ret, "warning") == []

@@ -27,8 +27,10 @@ def templates(request, tmp_path_factory):
     from xltool.template import write_workbook
 
     folder = tmp_path_factory.mktemp("templates")
-    return {y: write_workbook(Return(form_for_year(y), y, Unit(name="测试镇")), folder / f"t{y}.{request.param}")
-            for y in YEARS}
+    return {
+        y: write_workbook(Return(form_for_year(y), y, Unit(name="测试镇")), folder / f"t{y}.{request.param}")
+        for y in YEARS
+    }
 
 
 def fill_requests(ret: Return) -> list[dict]:
@@ -54,7 +56,9 @@ def check_cells(form) -> list[dict]:
         row = layout.check_rule_row(form, index)
         reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(row, layout.COL_RESULT)})
     for table in form.tables:
-        reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.check_status_row(form, table.id), 1)})
+        reads.append(
+            {"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.check_status_row(form, table.id), 1)}
+        )
     reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.CHECK_SUMMARY_ROW, 0)})
     return reads
 
@@ -81,12 +85,18 @@ def test_blank_template_shows_not_filled(lo, templates, year):
 
 @pytest.mark.parametrize("year", YEARS)
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**32 - 1), broken=st.integers(0, 3), blanks=st.integers(0, 4), texts=st.integers(0, 1),
-       explain=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    broken=st.integers(0, 3),
+    blanks=st.integers(0, 4),
+    texts=st.integers(0, 1),
+    explain=st.booleans(),
+)
 def test_random_fillings_agree(lo, templates, year, seed, broken, blanks, texts, explain):
     """Random consistent and broken fillings: LibreOffice's check cells equal the Python checks, rule by rule."""
-    ret = random_return(form_for_year(year), year, random.Random(seed), broken=broken, blanks=blanks, texts=texts,
-                        explain=explain)
+    ret = random_return(
+        form_for_year(year), year, random.Random(seed), broken=broken, blanks=blanks, texts=texts, explain=explain
+    )
     assert_agree(lo, templates[year], ret)
 
 
@@ -156,8 +166,12 @@ def test_return_filled_and_saved_in_libreoffice_checks_correctly(lo, templates, 
     assert got.values == ret.values
     assert got.explanations == ret.explanations
     assert {r.rule.id: r.outcome for r in got.rule_results()} == {r.rule.id: r.outcome for r in ret.rule_results()}
-    assert not {p.code for p in got.check()} & {"FORMULA-OVERWRITTEN", "LABEL-CHANGED", "PROTECTION-REMOVED",
-                                                 "ROWS-MOVED"}
+    assert not {p.code for p in got.check()} & {
+        "FORMULA-OVERWRITTEN",
+        "LABEL-CHANGED",
+        "PROTECTION-REMOVED",
+        "ROWS-MOVED",
+    }
 
 
 def test_blank_input_of_a_blank_sensitive_rule(lo, templates):

@@ -15,16 +15,21 @@ pytestmark = pytest.mark.libreoffice
 def template(request, tmp_path_factory):
     from xltool.template import write_workbook
 
-    return write_workbook(Return(form_for_year(2025), 2025, Unit(name="测试镇")),
-                          tmp_path_factory.mktemp("s") / f"t.{request.param}")
+    return write_workbook(
+        Return(form_for_year(2025), 2025, Unit(name="测试镇")), tmp_path_factory.mktemp("s") / f"t.{request.param}"
+    )
 
 
 def test_sheets_protected_and_meta_hidden(lo, template):
     """LibreOffice opens every sheet protected, with _meta hidden, in the official order."""
     info = lo.inspect(template)
     form = form_for_year(2025)
-    assert info["sheet_names"] == [layout.GUIDE_SHEET, *[t.sheet for t in form.tables], layout.CHECK_SHEET,
-                                   layout.META_SHEET]
+    assert info["sheet_names"] == [
+        layout.GUIDE_SHEET,
+        *[t.sheet for t in form.tables],
+        layout.CHECK_SHEET,
+        layout.META_SHEET,
+    ]
     assert all(s["protected"] for s in info["sheets"])
     assert [s["name"] for s in info["sheets"] if not s["visible"]] == [layout.META_SHEET]
 

@@ -1,4 +1,5 @@
 """Tests of the LibreOffice headless harness itself (tests/lo)."""
+
 import os
 import signal
 
@@ -21,8 +22,19 @@ def book(tmp_path_factory):
     ws.write_formula("A3", "=SUM(A1:A2)", None, 999)  # deliberately wrong cached value
     ws.write_formula("B1", '=IF(A3>10,"大","small")', None, "stale")
     ws.write_blank("C1", None, unlocked)
-    assert ws.data_validation("C1", {"validate": "integer", "criteria": ">=", "value": 0,
-                                     "input_title": "数量", "error_message": "请输入非负整数"}) == 0
+    assert (
+        ws.data_validation(
+            "C1",
+            {
+                "validate": "integer",
+                "criteria": ">=",
+                "value": 0,
+                "input_title": "数量",
+                "error_message": "请输入非负整数",
+            },
+        )
+        == 0
+    )
     ws.protect()
     wb.define_name("Total", "=数据!$A$3")
     wb.close()
@@ -35,19 +47,22 @@ def cell(ref):
 
 def test_recalc_ignores_stale_cached_value(lo, book):
     """Formula results come from LibreOffice's recalculation, not the file's cached value."""
-    on_open, = lo.recalc(book, read=[cell("A3")], calculate=False)  # profile forces recalc on load
+    (on_open,) = lo.recalc(book, read=[cell("A3")], calculate=False)  # profile forces recalc on load
     assert on_open["value"] == 3
-    a3, = lo.recalc(book, set=[{**cell("A1"), "value": 10}, {**cell("A2"), "value": 5.5}], read=[cell("A3")])
+    (a3,) = lo.recalc(book, set=[{**cell("A1"), "value": 10}, {**cell("A2"), "value": 5.5}], read=[cell("A3")])
     assert a3["value"] == 15.5 and a3["type"] == "FORMULA" and a3["result"] == "VALUE" and a3["error"] == 0
 
 
 def test_string_results_ranges_and_clearing(lo, book):
     """IF formulas return their strings, ranges come back as rows, and None empties a cell."""
-    b1, rows = lo.recalc(book, set=[{**cell("A1"), "value": 20}, {**cell("A2"), "value": None}],
-                         read=[cell("B1"), {"sheet": "数据", "range": "A1:B2"}])
+    b1, rows = lo.recalc(
+        book,
+        set=[{**cell("A1"), "value": 20}, {**cell("A2"), "value": None}],
+        read=[cell("B1"), {"sheet": "数据", "range": "A1:B2"}],
+    )
     assert b1["string"] == "大" and b1["result"] == "TEXT"
     assert [[c["type"] for c in row] for row in rows] == [["VALUE", "FORMULA"], ["EMPTY", "EMPTY"]]
-    b1, = lo.recalc(book, read=[cell("B1")])
+    (b1,) = lo.recalc(book, read=[cell("B1")])
     assert b1["string"] == "small"
 
 

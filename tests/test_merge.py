@@ -86,8 +86,13 @@ def test_every_rejection_is_listed_with_its_reason(county, tmp_path):
     unit_file(folder, 52, year=2020)
     roll = merge([folder], workers=1)
     reasons = {r.info.name: r.code for r in roll.rejected}
-    assert reasons == {"junk.xlsx": "NOT-SPREADSHEET", "blank.xlsx": "NOT-FILLED", "unit050.xlsx": "HAS-ERRORS",
-                       "unit051.xlsx": "MIXED-YEARS", "unit052.xlsx": "MIXED-YEARS"}
+    assert reasons == {
+        "junk.xlsx": "NOT-SPREADSHEET",
+        "blank.xlsx": "NOT-FILLED",
+        "unit050.xlsx": "HAS-ERRORS",
+        "unit051.xlsx": "MIXED-YEARS",
+        "unit052.xlsx": "MIXED-YEARS",
+    }
     assert len(roll.members) + len(roll.rejected) == 8
     out = roll.write(tmp_path / "c.xlsx")
     listed = {row[0] for row in sheet_rows(out, REJECTED_SHEET)[1:]}
@@ -114,8 +119,9 @@ def test_same_unit_twice_is_not_kept_silently(county, tmp_path):
     roll = merge([county[0], second, county[1]], workers=1)
     assert {r.info.name: r.code for r in roll.rejected} == {"unit000.xlsx": "DUPLICATE", "again.xlsx": "DUPLICATE"}
     roll = merge([county[0], second, county[1]], prefer_newest=True, workers=1)
-    assert [m.info.name for m in roll.members] == ["again.xlsx", "unit001.xlsx"] or \
-        {m.info.name for m in roll.members} == {"again.xlsx", "unit001.xlsx"}
+    assert [m.info.name for m in roll.members] == ["again.xlsx", "unit001.xlsx"] or {
+        m.info.name for m in roll.members
+    } == {"again.xlsx", "unit001.xlsx"}
     assert [r.code for r in roll.rejected] == ["DUPLICATE"]
     # same name, no codes: still the same unit
     a = random_return(FORM, 2025, random.Random(1))
@@ -166,7 +172,7 @@ def test_roster_lists_missing_and_unexpected_units(county, tmp_path):
     rows.append(["第99镇人民政府", "", "乡镇"])
     with roster.open("w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh).writerows(rows)
-    roll = merge(county[:3] + [county[7]], roster=read_roster(roster), workers=1)
+    roll = merge([*county[:3], county[7]], roster=read_roster(roster), workers=1)
     assert [e.name for e in roll.missing] == ["第3镇人民政府", "第99镇人民政府"]
     assert [m.info.unit_name for m in roll.unexpected] == ["第7镇人民政府"]
 

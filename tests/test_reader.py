@@ -57,12 +57,21 @@ def test_openpyxl_filled_return_without_cached_values(blank_2025, tmp_path):
     assert outcomes(got) == outcomes(expected)
 
 
-@pytest.mark.parametrize(("raw", "value", "code"), [
-    (" 0", Decimal(0), "VALUE-NORMALISED"), ("0 ", Decimal(0), "VALUE-NORMALISED"), (".0", Decimal(0), "VALUE-NORMALISED"),
-    ("１２", Decimal(12), "VALUE-NORMALISED"), ("1,234", Decimal(1234), "VALUE-NORMALISED"),
-    ("无", None, "INVALID-VALUE"), ("-", None, "INVALID-VALUE"), (-3, None, "INVALID-VALUE"),
-    (2.5, None, "INVALID-VALUE"), (5e10, None, "INVALID-VALUE"),
-])
+@pytest.mark.parametrize(
+    ("raw", "value", "code"),
+    [
+        (" 0", Decimal(0), "VALUE-NORMALISED"),
+        ("0 ", Decimal(0), "VALUE-NORMALISED"),
+        (".0", Decimal(0), "VALUE-NORMALISED"),
+        ("１２", Decimal(12), "VALUE-NORMALISED"),
+        ("1,234", Decimal(1234), "VALUE-NORMALISED"),
+        ("无", None, "INVALID-VALUE"),
+        ("-", None, "INVALID-VALUE"),
+        (-3, None, "INVALID-VALUE"),
+        (2.5, None, "INVALID-VALUE"),
+        (5e10, None, "INVALID-VALUE"),
+    ],
+)
 def test_value_normalisation_is_reported(blank_2025, tmp_path, raw, value, code):
     """Tidy-able text is read with a note; text, negatives, fractions and absurd sizes are errors at their cell."""
     cell = form_for_year(2025).cell["apply.new.natural_person"]

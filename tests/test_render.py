@@ -109,8 +109,9 @@ def check_grid(ret: Return, table: Table, grid: dict[tuple[int, int], object], t
         pos = (lab.first_row - TABLE_ROW, lab.first_col)
         owner = grid[pos]
         assert text(owner) == lab.text, f"{where} {table.id} label at {pos}"
-        assert span(owner) == (lab.last_row - lab.first_row + 1, lab.last_col - lab.first_col + 1), \
+        assert span(owner) == (lab.last_row - lab.first_row + 1, lab.last_col - lab.first_col + 1), (
             f"{where} {table.id} merge of {lab.text}"
+        )
         labels.add(id(owner))
     values = set()
     for cell in table.cells:
@@ -329,10 +330,12 @@ def test_markdown_rows_flatten_paths(ret):
                     row = rows[1 + labels.index(cell.label_path[1])]
                     assert_number(row[1 + columns.index(cell.label_path[2])], ret, cell, "md")
             continue
-        (caption, rows), = parts
+        ((caption, rows),) = parts
         assert caption is None
         label_cols = 1 if any(lab.kind == "corner" for lab in table.labels) else 0
-        col_paths = [c.label_path[len(table.row_paths[table.row_keys[0]]):] for c in table.cells[: len(table.col_keys)]]
+        col_paths = [
+            c.label_path[len(table.row_paths[table.row_keys[0]]) :] for c in table.cells[: len(table.col_keys)]
+        ]
         corner = [lab.text for lab in table.labels if lab.kind == "corner"]
         assert rows[0] == corner + [" / ".join(p) for p in col_paths]
         assert len(rows) == 1 + len(table.row_keys)
@@ -447,11 +450,24 @@ def test_chromium_screenshot(name, tmp_path):
     png = ARTIFACTS / f"render-{name}.png"
     png.unlink(missing_ok=True)
     subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1400,2000",
-         page.as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={png}",
+            "--window-size=1400,2000",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     assert png.exists()
     assert _png_size(png) == (1400, 2000)

@@ -22,8 +22,9 @@ YEARS = [2025, 2020]
 @pytest.fixture(scope="module", params=YEARS)
 def book(request, tmp_path_factory):
     year = request.param
-    path = write_xlsx(Return(form_for_year(year), year, Unit(name="某某镇人民政府")),
-                      tmp_path_factory.mktemp("t") / f"{year}.xlsx")
+    path = write_xlsx(
+        Return(form_for_year(year), year, Unit(name="某某镇人民政府")), tmp_path_factory.mktemp("t") / f"{year}.xlsx"
+    )
     return year, path, openpyxl.load_workbook(path)
 
 
@@ -31,8 +32,11 @@ def expected_unlocked(form) -> set[tuple[str, str]]:
     cells = {(c.sheet, c.a1) for c in form.inputs}
     cells |= {(layout.GUIDE_SHEET, f"B{row + 1}") for _, _, row in layout.UNIT_FIELDS}
     cells |= {(t.sheet, xl_rowcol_to_cell(*layout.no_items_cell(t))) for t in form.tables}
-    cells |= {(layout.CHECK_SHEET, xl_rowcol_to_cell(layout.check_rule_row(form, i), layout.COL_NOTE))
-              for i, r in enumerate(form.local_rules) if r.severity == "warning"}
+    cells |= {
+        (layout.CHECK_SHEET, xl_rowcol_to_cell(layout.check_rule_row(form, i), layout.COL_NOTE))
+        for i, r in enumerate(form.local_rules)
+        if r.severity == "warning"
+    }
     return cells
 
 
@@ -60,8 +64,11 @@ def test_only_input_cells_are_unlocked(book):
 
 
 def _cells(merged) -> list[str]:
-    return [xl_rowcol_to_cell(r - 1, c - 1) for r in range(merged.min_row, merged.max_row + 1)
-            for c in range(merged.min_col, merged.max_col + 1)]
+    return [
+        xl_rowcol_to_cell(r - 1, c - 1)
+        for r in range(merged.min_row, merged.max_row + 1)
+        for c in range(merged.min_col, merged.max_col + 1)
+    ]
 
 
 def test_every_input_cell_is_validated(book):
@@ -73,8 +80,11 @@ def test_every_input_cell_is_validated(book):
         assert len(rules) == 1, cell.key
         dv = rules[0]
         assert dv.errorStyle in (None, "stop") and dv.showErrorMessage and dv.prompt and dv.error
-        expected = {"count": ("whole", "greaterThanOrEqual", "0"), "signed_count": ("whole", "between", "-999999999"),
-                    "amount": ("decimal", "greaterThanOrEqual", "0")}[cell.type.name]
+        expected = {
+            "count": ("whole", "greaterThanOrEqual", "0"),
+            "signed_count": ("whole", "between", "-999999999"),
+            "amount": ("decimal", "greaterThanOrEqual", "0"),
+        }[cell.type.name]
         assert (dv.type, dv.operator or "between", dv.formula1) == expected, cell.key
 
 
@@ -100,14 +110,16 @@ def test_labels_are_the_official_ones(book):
         for label in table.labels:
             assert ws.cell(label.first_row + 1, label.first_col + 1).value == label.text
             if (label.first_row, label.first_col) != (label.last_row, label.last_col):
-                rng = f"{xl_rowcol_to_cell(label.first_row, label.first_col)}:" \
-                      f"{xl_rowcol_to_cell(label.last_row, label.last_col)}"
+                rng = (
+                    f"{xl_rowcol_to_cell(label.first_row, label.first_col)}:"
+                    f"{xl_rowcol_to_cell(label.last_row, label.last_col)}"
+                )
                 assert rng in merged, (label.text, rng)
 
 
 def test_metadata_identifies_form_and_year(book):
     """The hidden _meta sheet and the custom properties name the form, version and year."""
-    year, path, wb = book
+    year, _path, wb = book
     form = form_for_year(year)
     meta = wb[layout.META_SHEET]
     assert meta.sheet_state == "hidden"
@@ -124,7 +136,11 @@ def test_print_setup_is_a4_landscape_fit_to_width(book):
     for table in form.tables:
         ws = wb[table.sheet]
         assert ws.page_setup.paperSize in (9, "9") and ws.page_setup.orientation == "landscape"
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1, "1")  # 1 is the default
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (
+            None,
+            1,
+            "1",
+        )  # 1 is the default
         assert ws.page_setup.fitToHeight in (0, "0")
         if table.header_rows:
             assert ws.print_title_rows == f"${table.first_data_row - table.header_rows + 1}:${table.first_data_row}"
@@ -159,8 +175,17 @@ def test_cli_writes_both_layouts(tmp_path):
     assert runner.invoke(app, ["template", "--year", "2018", "-o", str(tmp_path / "x.xlsx")]).exit_code == 2
 
 
-@pytest.mark.parametrize(("name", "expected"), [("../x", "_x"), ('a/b:c*d?"e<f>g|h', "a_b_c_d__e_f_g_h"), ("", "未命名"),
-                                              ("CON", "_CON"), ("nul.txt", "_nul.txt"), ("..", "未命名")])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../x", "_x"),
+        ('a/b:c*d?"e<f>g|h', "a_b_c_d__e_f_g_h"),
+        ("", "未命名"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("..", "未命名"),
+    ],
+)
 def test_safe_filename(name, expected):
     """Unit names cannot escape the output folder or break on Windows."""
     assert safe_filename(name) == expected
@@ -170,6 +195,16 @@ def test_guide_explains_the_rules(book):
     """填报说明 explains each table, the 部分公开 rule, the 勾稽 relation, the 第四十九条 deadline and the 校验 area."""
     _, _, wb = book
     text = "".join(str(c.value) for row in wb[layout.GUIDE_SHEET].iter_rows() for c in row if c.value)
-    for phrase in ("表二", "表三", "表四", "只计入“（二）部分公开”", "第一项加第二项之和，等于第三项加第四项之和",
-                   "第四十九条", "1 月 31 日", "“校验”表", "已说明", "本年度无此类事项"):
+    for phrase in (
+        "表二",
+        "表三",
+        "表四",
+        "只计入“（二）部分公开”",
+        "第一项加第二项之和，等于第三项加第四项之和",
+        "第四十九条",
+        "1 月 31 日",
+        "“校验”表",
+        "已说明",
+        "本年度无此类事项",
+    ):
         assert phrase in text, phrase

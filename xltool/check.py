@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -23,7 +23,6 @@ class RuleResult:
     cells: tuple[str, ...] = ()  # locations of the cells the rule reads, e.g. 三、依申请公开!D6
     explanation: str = ""
     reason: str = ""  # why a rule is undetermined
-    values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def difference(self) -> Decimal | None:
@@ -75,8 +74,9 @@ def _json_number(v: Decimal | None) -> int | float | None:
     return int(v) if v == v.to_integral_value() else float(v)
 
 
-def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None,
-                  statuses: dict[str, str] | None = None, value=None) -> RuleResult:
+def evaluate_rule(
+    ret: Return, rule: Rule, previous: Return | None = None, statuses: dict[str, str] | None = None, value=None
+) -> RuleResult:
     form = ret.form
     cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
     value = value or _lookup(ret, previous)
@@ -94,18 +94,18 @@ def evaluate_rule(ret: Return, rule: Rule, previous: Return | None = None,
         names = "、".join(form.table(t).sheet for t in blank_tables)
         return result("undetermined", f"{names} 未填报")
     if rule.cross_year:
-        missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV):] not in previous.form.cell]
+        missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV) :] not in previous.form.cell]
         if missing:
             return result("undetermined", f"上年报表（{previous.form.notice}格式）没有此项", sides=False)
         if previous.not_filled:
             return result("undetermined", "上年报表未填报")
-    for key in _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV))):
+    inputs = _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV)))
+    for key in inputs:
         v = ret.values.get(key)
         if isinstance(v, Invalid):
             return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
     if rule.blank == "undetermined":
-        blank = [k for k in _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV)))
-                 if k not in ret.values and form.cell[k].table not in ret.no_items]
+        blank = [k for k in inputs if k not in ret.values and form.cell[k].table not in ret.no_items]
         if blank:
             return result("undetermined", f"{form.cell[blank[0]].where} 为空白")
     try:
@@ -139,7 +139,7 @@ def _lookup(ret: Return, previous: Return | None):
             return memo[key]
         if key.startswith(PREV):
             try:
-                v = previous.value(key[len(PREV):])
+                v = previous.value(key[len(PREV) :])
             except Undetermined as exc:
                 raise Undetermined(key, exc.value) from None
         elif key in ret.values or form.cell[key].is_input:
@@ -154,7 +154,9 @@ def _lookup(ret: Return, previous: Return | None):
 
 def _where(ret: Return, previous: Return | None, key: str) -> str:
     if key.startswith(PREV):
-        where = previous.form.cell[key[len(PREV):]].where if previous and key[len(PREV):] in previous.form.cell else key
+        where = (
+            previous.form.cell[key[len(PREV) :]].where if previous and key[len(PREV) :] in previous.form.cell else key
+        )
         return f"上年 {where}"
     return ret.form.cell[key].where
 
@@ -171,20 +173,24 @@ def evaluate_rules(ret: Return, previous: Return | None = None) -> list[RuleResu
     """Every rule of the form; cross-year rules only when last year's return is given."""
     statuses = {t.id: ret.table_status(t.id) for t in ret.form.tables}
     value = _lookup(ret, previous)
-    return [evaluate_rule(ret, r, previous, statuses, value) for r in ret.form.rules
-            if previous is not None or not r.cross_year]
+    return [
+        evaluate_rule(ret, r, previous, statuses, value)
+        for r in ret.form.rules
+        if previous is not None or not r.cross_year
+    ]
 
 
 def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
     """Every problem of a return: 未填报, unusable values, blank cells, and each rule that did not pass."""
     form, out = ret.form, list(ret.read_problems)
     if ret.not_filled:
-        return out + [
+        return [
+            *out,
             Problem(
                 "error",
                 "NOT-FILLED",
                 "未填报：三张表全部为空白。请逐格填写（没有的填 0），或在无数据的表上选择“本年度无此类事项”。",
-            )
+            ),
         ]
     for table in form.tables:
         status = ret.table_status(table.id)
@@ -238,7 +244,11 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
         if r.outcome == "pass":
             continue
         first = form.cell[r.rule.defines or expr.refs(r.rule.node)[0]]
-        values = {"left": _json_number(r.left), "right": _json_number(r.right), "difference": _json_number(r.difference)}
+        values = {
+            "left": _json_number(r.left),
+            "right": _json_number(r.right),
+            "difference": _json_number(r.difference),
+        }
         if r.outcome == "undetermined":
             if "未填报" in r.reason:
                 continue  # already reported once per table above

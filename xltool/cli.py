@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,22 +23,30 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-class TemplateFormat(str, Enum):
+class TemplateFormat(StrEnum):
     xlsx = "xlsx"
     ods = "ods"
 
 
 @app.command()
 def template(
-    year: Annotated[int, typer.Option("--year", "-y", help="报告年度，如 2025（2019—2020 用 2019 版格式，2021 年起用 2021 版）")],
+    year: Annotated[
+        int, typer.Option("--year", "-y", help="报告年度，如 2025（2019—2020 用 2019 版格式，2021 年起用 2021 版）")
+    ],
     unit: Annotated[str, typer.Option("--unit", "-u", help="填报单位全称，如 某某镇人民政府")] = "",
     code: Annotated[str, typer.Option("--code", help="统一社会信用代码或行政区划代码")] = "",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（.xlsx 或 .ods）")] = None,
-    fmt: Annotated[TemplateFormat | None, typer.Option("--format", "-f", help="xlsx（默认）或 ods（需要 LibreOffice）")] = None,
+    fmt: Annotated[
+        TemplateFormat | None, typer.Option("--format", "-f", help="xlsx（默认）或 ods（需要 LibreOffice）")
+    ] = None,
     password: Annotated[str | None, typer.Option("--password", help="工作表保护密码（默认不设密码）")] = None,
-    roster: Annotated[Path | None, typer.Option("--roster", help="单位名册 CSV（name,code,type）：每个单位生成一份")] = None,
+    roster: Annotated[
+        Path | None, typer.Option("--roster", help="单位名册 CSV（name,code,type）：每个单位生成一份")
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="与 --roster 同用：输出文件夹")] = None,
-    previous: Annotated[Path | None, typer.Option("--previous", help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")
+    ] = None,
 ) -> None:
     """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
     from xltool.distribute import safe_filename
@@ -60,16 +68,18 @@ def template(
             return
         if output is None:
             output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + f".{suffix}")
-        written = write_workbook(Return(form, year, Unit(name=unit, code=code)), output.with_suffix(f".{suffix}"),
-                                 password=password)
+        written = write_workbook(
+            Return(form, year, Unit(name=unit, code=code)), output.with_suffix(f".{suffix}"), password=password
+        )
     except OfficeError as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
     _err(f"已生成 {written}（{form.name}，{form.notice}，{year} 年度）")
 
 
-def _personalised(roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str,
-                  password: str | None) -> None:
+def _personalised(
+    roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None
+) -> None:
     from xltool.distribute import load_previous, personalise
     from xltool.merge import MergeError, read_roster
 
@@ -83,16 +93,18 @@ def _personalised(roster: Path, year: int, out_dir: Path, previous: Path | None,
         _err(f"警告：{previous} 中没有读到上年数据，未预填")
     index = personalise(entries, year, out_dir, last, suffix, password)
     prefilled = sum(1 for row in index if row["上年数据"])
-    _err(f"已为 {len(index)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；按上年数据预填 {prefilled} 个）")
+    _err(
+        f"已为 {len(index)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；按上年数据预填 {prefilled} 个）"
+    )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     zh = "zh"
     en = "en"
 
@@ -101,8 +113,12 @@ class Lang(str, Enum):
 def check(
     paths: Annotated[list[Path], typer.Argument(help="要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）")],
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式")] = OutputFormat.table,
-    previous: Annotated[Path | None, typer.Option("--previous", help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")] = None,
-    annotate: Annotated[Path | None, typer.Option("--annotate", help="把标注了问题的副本写入此文件夹（原文件不改动）")] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
+    ] = None,
+    annotate: Annotated[
+        Path | None, typer.Option("--annotate", help="把标注了问题的副本写入此文件夹（原文件不改动）")
+    ] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
 ) -> None:
     """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
@@ -141,7 +157,9 @@ def merge(
     code: Annotated[str, typer.Option("--code", help="汇总单位代码")] = "",
     roster: Annotated[Path | None, typer.Option("--roster", help="应报单位名册 CSV（name,code,type）")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="任一单位有错误即不生成汇总表（退出码 1）")] = False,
-    include_invalid: Annotated[bool, typer.Option("--include-invalid", help="有错误的单位也汇总，并在明细中标记")] = False,
+    include_invalid: Annotated[
+        bool, typer.Option("--include-invalid", help="有错误的单位也汇总，并在明细中标记")
+    ] = False,
     prefer_newest: Annotated[bool, typer.Option("--prefer-newest", help="同一单位报送多份时采用最新的一份")] = False,
     export: Annotated[Path | None, typer.Option("--export", help="另导出长表：.csv / .json / .parquet")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="并行进程数（默认 CPU 核数）")] = None,
@@ -171,8 +189,16 @@ def merge(
 
     try:
         entries = read_roster(roster) if roster else None
-        roll = do_merge(paths, Unit(name=unit, code=code), entries, strict=strict, include_invalid=include_invalid,
-                        prefer_newest=prefer_newest, workers=workers, progress=progress)
+        roll = do_merge(
+            paths,
+            Unit(name=unit, code=code),
+            entries,
+            strict=strict,
+            include_invalid=include_invalid,
+            prefer_newest=prefer_newest,
+            workers=workers,
+            progress=progress,
+        )
     except MergeError as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(1 if strict else 2) from None
@@ -189,15 +215,19 @@ def merge(
         _err(f"缺报：{e.name}（{e.code}）")
     for m in roll.unexpected:
         _err(f"名册外单位：{m.info.unit_name}（{m.info.name}）")
-    _err(f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.rejected)} 个文件，"
-         f"名册缺报 {len(roll.missing)} 个")
+    _err(
+        f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.rejected)} 个文件，"
+        f"名册缺报 {len(roll.missing)} 个"
+    )
     raise typer.Exit(1 if roll.rejected or roll.missing else 0)
 
 
 @app.command("import")
 def import_(
     reports: Annotated[list[Path], typer.Argument(help="已发布的年度报告：.txt / .html / .docx（文件或文件夹）")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="校验结果的输出格式")] = OutputFormat.table,
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
 ) -> None:
@@ -219,8 +249,14 @@ def import_(
         for r in results:
             if r.ret is None:
                 continue
-            extra = [ExtraSheet("导入说明", ["级别", "编号", "说明"],
-                                [[p.severity, p.code, p.message] for p in r.ret.read_problems], [8, 22, 100])]
+            extra = [
+                ExtraSheet(
+                    "导入说明",
+                    ["级别", "编号", "说明"],
+                    [[p.severity, p.code, p.message] for p in r.ret.read_problems],
+                    [8, 22, 100],
+                )
+            ]
             name = safe_filename(f"{r.ret.unit.name or r.path.stem}{r.ret.year or ''}年度统计表（导入）") + ".xlsx"
             _err(f"已写出 {write_xlsx(r.ret, out / name, extra=extra)}")
     raise typer.Exit(report.exit_code(results))
@@ -237,7 +273,7 @@ def _render(reports, fmt: OutputFormat, lang: Lang) -> None:
         report.render_table(reports, lang=lang.value)
 
 
-class RenderFormat(str, Enum):
+class RenderFormat(StrEnum):
     html = "html"
     docx = "docx"
     md = "md"
@@ -247,7 +283,9 @@ class RenderFormat(str, Enum):
 def render(
     path: Annotated[Path, typer.Argument(help="填好的报表或 xltool merge 生成的汇总表")],
     fmt: Annotated[RenderFormat, typer.Option("--format", "-f", help="输出格式")] = RenderFormat.html,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（docx 必填；html/md 缺省输出到标准输出）")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="输出文件（docx 必填；html/md 缺省输出到标准输出）")
+    ] = None,
     fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出三张表（粘贴到网站编辑器）")] = False,
 ) -> None:
     """把报表渲染为年度报告的统计表部分（二、三、四），表样与官方表格一致。"""

@@ -39,7 +39,7 @@ class LastYear:
 
 def load_previous(path: Path) -> dict[str, LastYear]:
     """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
-    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""  # noqa: E501
+    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
     from xltool.reader import read
 
     out: dict[str, LastYear] = {}
@@ -85,8 +85,14 @@ def _detail_rows(path: Path, inputs) -> list[tuple[Unit, dict[str, Decimal]]]:
     return out
 
 
-def personalise(roster: list[RosterEntry], year: int, out_dir: Path, previous: dict[str, LastYear] | None = None,
-                fmt: str = "xlsx", password: str | None = None) -> list[dict[str, str]]:
+def personalise(
+    roster: list[RosterEntry],
+    year: int,
+    out_dir: Path,
+    previous: dict[str, LastYear] | None = None,
+    fmt: str = "xlsx",
+    password: str | None = None,
+) -> list[dict[str, str]]:
     """Write one workbook per roster unit into out_dir; return the index rows (also written to 索引.csv)."""
     form = form_for_year(year)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -114,8 +120,15 @@ def personalise(roster: list[RosterEntry], year: int, out_dir: Path, previous: d
         if Path(os.path.abspath(path)).parent != Path(os.path.abspath(out_dir)):
             raise ValueError(f"unsafe file name for {entry.name!r}")
         write_workbook(ret, path, password=password, personal=personal)
-        index.append({"单位": entry.name, "代码": entry.code, "类型": entry.type, "文件": path.name,
-                      "上年数据": last.source if last else ""})
+        index.append(
+            {
+                "单位": entry.name,
+                "代码": entry.code,
+                "类型": entry.type,
+                "文件": path.name,
+                "上年数据": last.source if last else "",
+            }
+        )
     with (out_dir / "索引.csv").open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["单位", "代码", "类型", "文件", "上年数据"])
         w.writeheader()
@@ -133,8 +146,10 @@ def _prefill(ret: Return, personal: Personal, last: LastYear) -> None:
             if isinstance(value, Invalid):
                 continue
             ret.values[key] = value
-            personal.prefilled[key] = (f"已按上年报表（{last.source}）“四、结转下年度继续办理”预填：{value.normalize():f}。"
-                                       "如有误，请联系县政务公开办。")
+            personal.prefilled[key] = (
+                f"已按上年报表（{last.source}）“四、结转下年度继续办理”预填：{value.normalize():f}。"
+                "如有误，请联系县政务公开办。"
+            )
     if form.version == "2021" and last.form_version == "2021":
         for row in ("regulation", "normative"):
             key = f"active.rules.{row}.in_force"

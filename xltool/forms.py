@@ -383,15 +383,13 @@ def _expansions(form: Form, spec: dict) -> list[dict[str, str]]:
         return [{}]
     if isinstance(each, list):
         return [{**b, **{k.upper(): str(v).upper().replace(".", "-") for k, v in b.items()}} for b in each]
-    (name, ref), = ((k, v) for k, v in each.items() if k != "except")
+    ((name, ref),) = ((k, v) for k, v in each.items() if k != "except")
     table_id, what = ref.split(".")
     table = form.table(table_id)
     keys, labels = (table.row_keys, table.row_labels) if what == "rows" else (table.col_keys, table.col_labels)
     skip = set(each.get("except", []))
     return [
-        {name: k, name.upper(): k.upper().replace(".", "-"), f"{name}_label": labels[k]}
-        for k in keys
-        if k not in skip
+        {name: k, name.upper(): k.upper().replace(".", "-"), f"{name}_label": labels[k]} for k in keys if k not in skip
     ]
 
 

@@ -83,21 +83,34 @@ def import_report(path: str | Path) -> Return:
     page = _load(path)
     year, unit = _title(page.lines)
     form = _choose_form(page.grid, year)
-    problems = [Problem("info", "LOCATED-BY-LABELS",
-                        f"此文件是报告原文（{_KIND_TEXT[page.kind]}），已按表格标签找到统计表并读取；请核对读取结果")]
+    problems = [
+        Problem(
+            "info",
+            "LOCATED-BY-LABELS",
+            f"此文件是报告原文（{_KIND_TEXT[page.kind]}），已按表格标签找到统计表并读取；请核对读取结果",
+        )
+    ]
     if year is None:
         problems.append(Problem("error", "YEAR-UNKNOWN", "无法从报告标题中识别报告年度；请核对标题是否写明“XXXX年”"))
     elif not form.covers(year):
         right = next((f for f in all_forms() if f.covers(year)), None)
         expected = f"《{right.name}》（{right.notice}）" if right else "其他格式"
-        problems.append(Problem("error", "FORM-YEAR-MISMATCH",
-                                f"{year} 年度报告应使用{expected}，此报告的统计表是 {form.notice} 格式；请核对报告年度和表格格式"))
+        problems.append(
+            Problem(
+                "error",
+                "FORM-YEAR-MISMATCH",
+                f"{year} 年度报告应使用{expected}，此报告的统计表是 {form.notice} 格式；请核对报告年度和表格格式",
+            )
+        )
     if not unit:
         problems.append(Problem("warning", "UNIT-MISSING", "无法从报告标题中识别报告单位；请核对标题"))
     ret = Return(form, year or 0, Unit(name=unit), source=str(path), meta={"source_format": page.kind})
     found = [_read_table(page, table, ret, problems) for table in form.tables]
     if not any(found):
-        raise ReadError("NOT-A-REPORT", "没有找到政府信息公开年报的统计表（表二、表三、表四的标签都没有找到）；请确认这是年度报告原文")
+        raise ReadError(
+            "NOT-A-REPORT",
+            "没有找到政府信息公开年报的统计表（表二、表三、表四的标签都没有找到）；请确认这是年度报告原文",
+        )
     ret.read_problems = problems
     return ret
 
@@ -114,7 +127,10 @@ def _load(path: Path) -> Page:
     if data.startswith(b"PK\x03\x04"):
         return _docx_page(path)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ReadError("NOT-A-REPORT", "这是旧版 Word（.doc）或 Excel（.xls）文件；报告请另存为 .docx 后导入，统计表请用 xltool check")
+        raise ReadError(
+            "NOT-A-REPORT",
+            "这是旧版 Word（.doc）或 Excel（.xls）文件；报告请另存为 .docx 后导入，统计表请用 xltool check",
+        )
     if data.lstrip()[:5].lower() == b"%pdf-":
         raise ReadError("NOT-A-REPORT", "这是 PDF 文件；请把报告另存为文本、网页或 Word（.docx）后导入")
     text = _decode(data)
@@ -130,7 +146,7 @@ def _decode(data: bytes) -> str:
     if b"\x00" in data[:4096]:
         raise ReadError("NOT-A-REPORT", "不是文本文件（含二进制内容）；请导入报告的文本、网页或 Word（.docx）文件")
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -245,7 +261,7 @@ def _continues(lines: list[str], i: int, prev: _TextCell) -> bool:
 
     if not short(lines[i]) or _value_like(prev.text):
         return False
-    following = next((line for line in lines[i + 1:] if not _blank(line)), "")
+    following = next((line for line in lines[i + 1 :] if not _blank(line)), "")
     return following.startswith("\t") or (bool(following) and short(following))
 
 
@@ -316,7 +332,9 @@ def _text_grid(rows: list[_TextRow], lines: list[str]) -> Page:
     for row in rows:
         if row.header is not None:
             for painted in _painted_header(row.header, width):
-                page.where.update({(len(page.grid), c): f"第 {row.line} 行起的表头" for c, v in enumerate(painted) if v})
+                page.where.update(
+                    {(len(page.grid), c): f"第 {row.line} 行起的表头" for c, v in enumerate(painted) if v}
+                )
                 page.grid.append(painted)
             continue
         # Labels on the left, then the run of values (and Table 二 column headers) right-aligned.
@@ -456,8 +474,13 @@ def _stacked(kind: str, grids: list[tuple[Grid, set[tuple[int, int]]]], lines: l
         width = max((len(row) for row in grid), default=0)
         page.covered.update((len(page.grid) + r, c) for r, c in covered)
         for r, row in enumerate(grid):
-            page.where.update({(len(page.grid), c): f"第 {t} 个表格第 {r + 1} 行第 {c + 1} 列"
-                               for c, v in enumerate(row) if _filled(v)})
+            page.where.update(
+                {
+                    (len(page.grid), c): f"第 {t} 个表格第 {r + 1} 行第 {c + 1} 列"
+                    for c, v in enumerate(row)
+                    if _filled(v)
+                }
+            )
             page.grid.append(list(row) + [""] * (width - len(row)))
         page.grid.append([])
     return page
@@ -475,7 +498,7 @@ def _title(lines: list[str]) -> tuple[int | None, str]:
     for pattern in (_TITLE, _TITLE_LATE_YEAR):
         for i, t in enumerate(texts):
             m = pattern.search(t)
-            if m and re.search("报告|年报", "".join(texts[i:i + 2])):
+            if m and re.search("报告|年报", "".join(texts[i : i + 2])):
                 unit = t[: min(m.start(), m.start(1))].strip("《》“”\"'")
                 if not unit and i and len(texts[i - 1]) <= 30 and not re.search(r"\d", texts[i - 1]):
                     unit = texts[i - 1]
@@ -522,12 +545,23 @@ def _known() -> _Known:
     labels = {norm(lb.text) for t in tables for lb in t.labels}
     captions = {norm(lb.text) for t in tables for lb in t.labels if lb.kind == "caption"}
     row_labels = {norm(lb.text) for t in tables for lb in t.labels if lb.kind == "row"}
-    value_headers = {norm(lb.text) for t in tables if t.layout == "blocks" for lb in t.labels
-                     if lb.kind == "header" and lb.first_col > 0}
-    anchors = {norm(lb.text): t for t in forms[0].tables if t.layout == "matrix" for lb in t.labels
-               if lb.kind in ("header", "corner") and lb.first_row == TABLE_ROW}
-    return _Known(labels, captions, row_labels, {norm("信息内容")}, value_headers,
-                  {norm(t.title) for t in tables}, anchors)
+    value_headers = {
+        norm(lb.text)
+        for t in tables
+        if t.layout == "blocks"
+        for lb in t.labels
+        if lb.kind == "header" and lb.first_col > 0
+    }
+    anchors = {
+        norm(lb.text): t
+        for t in forms[0].tables
+        if t.layout == "matrix"
+        for lb in t.labels
+        if lb.kind in ("header", "corner") and lb.first_row == TABLE_ROW
+    }
+    return _Known(
+        labels, captions, row_labels, {norm("信息内容")}, value_headers, {norm(t.title) for t in tables}, anchors
+    )
 
 
 # --- reading one table --------------------------------------------------------------------------------------------
@@ -538,9 +572,14 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     name = f"表{table.number}（{table.title}）"
     located = locate(page.grid, table)
     if not located.positions:
-        problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{name}：报告中没有找到此表（缺少{_quoted(located.missing)}），此表按未填报处理；请核对原报告",
-                                values={"table": table.number, "missing": located.missing}))
+        problems.append(
+            Problem(
+                "error",
+                "IMPORT-INCOMPLETE",
+                f"{name}：报告中没有找到此表（缺少{_quoted(located.missing)}），此表按未填报处理；请核对原报告",
+                values={"table": table.number, "missing": located.missing},
+            )
+        )
         return False
     positions = _realigned(page, located.positions)
     used = set(positions.values())
@@ -555,10 +594,15 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     missing = [c for c in table.cells if c.key not in positions]
     if missing:
         labels = located.missing or sorted({" / ".join(c.label_path[:-1]) for c in missing})
-        problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{name}不完整：没有找到{_quoted(labels)}（共 {len(missing)} 格），这些格按无法判断处理，"
-                                "不按 0 计算；请核对原报告是否被截断",
-                                values={"table": table.number, "missing": labels}))
+        problems.append(
+            Problem(
+                "error",
+                "IMPORT-INCOMPLETE",
+                f"{name}不完整：没有找到{_quoted(labels)}（共 {len(missing)} 格），这些格按无法判断处理，"
+                "不按 0 计算；请核对原报告是否被截断",
+                values={"table": table.number, "missing": labels},
+            )
+        )
         for c in missing:
             values[c.key] = Invalid("", "报告中没有这一项（表格不完整）")
     ret.values.update({k: v for k, v in values.items() if v is not None})
@@ -589,8 +633,14 @@ def _value(page: Page, cell: Cell, pos: tuple[int, int], name: str, problems: li
     text = raw.strip(_BLANKS) if isinstance(raw, str) else raw  # padding around a number is layout
     value, note = normalize(text, cell.type)
     if note and not isinstance(value, Invalid):
-        problems.append(Problem("info", "VALUE-NORMALISED", f"{_where(page, pos)}：{name} {cell.label}：{note}",
-                                values={"raw": raw, "key": cell.key}))
+        problems.append(
+            Problem(
+                "info",
+                "VALUE-NORMALISED",
+                f"{_where(page, pos)}：{name} {cell.label}：{note}",
+                values={"raw": raw, "key": cell.key},
+            )
+        )
     return value
 
 
@@ -623,10 +673,15 @@ def _sub_rows(page: Page, table: Table, positions: dict, values: dict, problems:
             for c_, v in zip(cells, read, strict=True):
                 values[c_.key] = _add(values.get(c_.key) if rr != r else None, v)
         names = "、".join(k.split("/", 1)[1] for k in extra)
-        problems.append(Problem("info", "IMPORT-EXTRA-ROWS",
-                                f"{_where(page, (r, first))}：表{table.number}「{label}」分为 {len(extra)} 个细分行（{names}），"
-                                "已相加计入该行；细分行的数字见本条提示",
-                                values={"row": label, "columns": [c.label_path[-1] for c in cells], "rows": extra}))
+        problems.append(
+            Problem(
+                "info",
+                "IMPORT-EXTRA-ROWS",
+                f"{_where(page, (r, first))}：表{table.number}「{label}」分为 {len(extra)} 个细分行（{names}），"
+                "已相加计入该行；细分行的数字见本条提示",
+                values={"row": label, "columns": [c.label_path[-1] for c in cells], "rows": extra},
+            )
+        )
     return used
 
 
@@ -641,8 +696,9 @@ def _add(total: Value | None, v: Value | None) -> Value | None:
     return total + v
 
 
-def _miscounted_rows(page: Page, table: Table, positions: dict, values: dict, name: str,
-                     problems: list[Problem]) -> set:
+def _miscounted_rows(
+    page: Page, table: Table, positions: dict, values: dict, name: str, problems: list[Problem]
+) -> set:
     """Text rows with more or fewer numbers than columns: which number belongs where is unknown, so none is read."""
     assert page.tails is not None
     used: set = set()
@@ -654,10 +710,15 @@ def _miscounted_rows(page: Page, table: Table, positions: dict, values: dict, na
         if got == len(keys):
             continue
         texts = [str(v).strip(_BLANKS) for v in page.grid[r] if _filled(v)]
-        problems.append(Problem("error", "IMPORT-INCOMPLETE",
-                                f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」有 {got} 个数，"
-                                f"应有 {len(keys)} 个，无法确定各数所在的列，此行按无法判断处理；请核对原报告",
-                                values={"table": table.number, "texts": texts}))
+        problems.append(
+            Problem(
+                "error",
+                "IMPORT-INCOMPLETE",
+                f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」有 {got} 个数，"
+                f"应有 {len(keys)} 个，无法确定各数所在的列，此行按无法判断处理；请核对原报告",
+                values={"table": table.number, "texts": texts},
+            )
+        )
         for key in keys:
             values[key] = Invalid(" ".join(texts), "此行数字个数不对，无法确定所在的列")
         used.update((r, c) for c, v in enumerate(page.grid[r]) if _filled(v))
@@ -678,14 +739,20 @@ def _unplaced(page: Page, table: Table, used: set, name: str, problems: list[Pro
     rows = [r for r, _ in used]
     labels = {norm(lb.text) for lb in table.labels} | {norm(table.title)}
     for r in range(min(rows), min(max(rows) + 1, len(page.grid))):
-        stray = [(c, v) for c, v in enumerate(page.grid[r])
-                 if _filled(v) and (r, c) not in used and norm(v) not in labels]
+        stray = [
+            (c, v) for c, v in enumerate(page.grid[r]) if _filled(v) and (r, c) not in used and norm(v) not in labels
+        ]
         if stray:
             texts = [str(v).strip(_BLANKS) for _, v in stray]
-            problems.append(Problem("warning", "IMPORT-UNPLACED",
-                                    f"{_where(page, (r, stray[0][0]))}：{name}中的{_quoted(texts)}无法对应到表格的行和列，"
-                                    "未读入；请核对原报告",
-                                    values={"table": table.number, "texts": texts}))
+            problems.append(
+                Problem(
+                    "warning",
+                    "IMPORT-UNPLACED",
+                    f"{_where(page, (r, stray[0][0]))}：{name}中的{_quoted(texts)}无法对应到表格的行和列，"
+                    "未读入；请核对原报告",
+                    values={"table": table.number, "texts": texts},
+                )
+            )
 
 
 # --- small helpers --------------------------------------------------------------------------------------------------

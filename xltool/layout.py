@@ -34,7 +34,18 @@ def no_items_cell(table: Table) -> tuple[int, int]:
 
 
 # 校验 sheet
-CHECK_COLUMNS = ["规则编号", "检查内容", "类别", "级别", "左边", "右边", "差额", "结果", "说明（警告可填写原因）", "依据"]
+CHECK_COLUMNS = [
+    "规则编号",
+    "检查内容",
+    "类别",
+    "级别",
+    "左边",
+    "右边",
+    "差额",
+    "结果",
+    "说明（警告可填写原因）",
+    "依据",
+]
 COL_ID, COL_TITLE, COL_LEVEL, COL_SEVERITY, COL_LEFT, COL_RIGHT, COL_DIFF, COL_RESULT, COL_NOTE, COL_BASIS = range(10)
 CHECK_SUMMARY_ROW = 1
 CHECK_STATUS_HEADER_ROW = 3  # then one row per table

@@ -33,8 +33,9 @@ class _Index:
                 if isinstance(v, str) and v.strip():
                     self.cells.setdefault(norm(v), []).append((r, c))
 
-    def find(self, text: str, after: tuple[int, int] = (-1, -1), rows: range | None = None,
-             cols: range | None = None) -> tuple[int, int] | None:
+    def find(
+        self, text: str, after: tuple[int, int] = (-1, -1), rows: range | None = None, cols: range | None = None
+    ) -> tuple[int, int] | None:
         for r, c in self.cells.get(norm(text), []):
             if (r, c) <= after:
                 continue
@@ -105,7 +106,9 @@ def _locate_matrix(index: _Index, table: Table) -> Located:
         out.missing.append(f"{first_path_label}表头")
         return out
     data_row = anchor[0] + table.header_rows
-    while data_row < len(index.grid) and all(_empty(index.grid[data_row][c]) for c in cols if c < len(index.grid[data_row])):
+    while data_row < len(index.grid) and all(
+        _empty(index.grid[data_row][c]) for c in cols if c < len(index.grid[data_row])
+    ):
         data_row += 1
         if data_row > anchor[0] + table.header_rows + 3:
             data_row = anchor[0] + table.header_rows

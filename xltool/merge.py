@@ -63,7 +63,9 @@ class Inspected:
     def values(self) -> dict[str, Decimal | Invalid]:
         """The non-blank cells by key (built on demand from the compact row)."""
         keys = [c.key for c in form_by_id(self.form_id).inputs] if self.form_id else []
-        return {k: Decimal(v) if isinstance(v, int) else v for k, v in zip(keys, self.row) if v is not None}
+        return {
+            k: Decimal(v) if isinstance(v, int) else v for k, v in zip(keys, self.row, strict=False) if v is not None
+        }
 
     @property
     def unit_name(self) -> str:
@@ -171,11 +173,17 @@ class RollUp:
         rows = []
         for m in self.members:
             for cell, v in zip(self.form.inputs, m.info.row, strict=True):
-                rows.append({
-                    "unit": m.info.unit_name, "code": m.info.unit_code, "year": self.year, "key": cell.key,
-                    "label": cell.label, "value": None if v is None or isinstance(v, Invalid) else Decimal(v),
-                    "source": m.info.name,
-                })
+                rows.append(
+                    {
+                        "unit": m.info.unit_name,
+                        "code": m.info.unit_code,
+                        "year": self.year,
+                        "key": cell.key,
+                        "label": cell.label,
+                        "value": None if v is None or isinstance(v, Invalid) else Decimal(v),
+                        "source": m.info.name,
+                    }
+                )
         return pd.DataFrame(rows, columns=["unit", "code", "year", "key", "label", "value", "source"])
 
     def export(self, path: str | os.PathLike) -> Path:
@@ -188,7 +196,8 @@ class RollUp:
             safe.to_csv(path, index=False, encoding="utf-8-sig")
         elif suffix == ".json":
             frame.assign(value=frame["value"].map(lambda v: None if v is None else str(v))).to_json(
-                path, orient="records", force_ascii=False, indent=1)
+                path, orient="records", force_ascii=False, indent=1
+            )
         elif suffix == ".parquet":
             try:
                 frame.assign(value=frame["value"].map(lambda v: None if v is None else float(v))).to_parquet(path)
@@ -205,30 +214,41 @@ class RollUp:
         detail = ExtraSheet(
             DETAIL_SHEET,
             ["单位", "代码", "来源文件", "状态"] + [f"{c.label}\n[{c.key}]" for c in inputs],
-            [[m.info.unit_name, m.info.unit_code, m.info.name, m.status]
-             + [_cell(v) for v in m.info.row] for m in self.members],
+            [
+                [m.info.unit_name, m.info.unit_code, m.info.name, m.status] + [_cell(v) for v in m.info.row]
+                for m in self.members
+            ],
             [24, 20, 28, 12],
         )
         sources = ExtraSheet(SOURCE_SHEET, SOURCE_HEADER, self._source_rows(), [6, 24, 30, 66, 24, 20, 26, 6, 16, 40])
         rejected = ExtraSheet(
-            REJECTED_SHEET, ["文件", "SHA-256", "单位", "原因代码", "原因"],
+            REJECTED_SHEET,
+            ["文件", "SHA-256", "单位", "原因代码", "原因"],
             [[r.info.name, r.info.sha256, r.info.unit_name, r.code, r.reason] for r in self.rejected],
             [30, 66, 24, 22, 80],
         )
         notes = ExtraSheet(
-            NOTES_SHEET, ["单位", "代码", "规则编号", "检查内容", "说明"],
-            [[m.info.unit_name, m.info.unit_code, rule.id, rule.title, m.info.explanations[rule.id]]
-             for m in self.members for rule in self.form.rules if rule.id in m.info.explanations],
+            NOTES_SHEET,
+            ["单位", "代码", "规则编号", "检查内容", "说明"],
+            [
+                [m.info.unit_name, m.info.unit_code, rule.id, rule.title, m.info.explanations[rule.id]]
+                for m in self.members
+                for rule in self.form.rules
+                if rule.id in m.info.explanations
+            ],
             [24, 20, 24, 60, 60],
         )
         extra = [detail, sources, rejected, notes]
         if self.roster:
-            extra.append(ExtraSheet(
-                ROSTER_SHEET, ["单位", "代码", "类型", "状态"],
-                [[e.name, e.code, e.type, e.status] for e in self.roster]
-                + [[m.info.unit_name, m.info.unit_code, "", "名册外单位"] for m in self.unexpected],
-                [30, 22, 12, 30],
-            ))
+            extra.append(
+                ExtraSheet(
+                    ROSTER_SHEET,
+                    ["单位", "代码", "类型", "状态"],
+                    [[e.name, e.code, e.type, e.status] for e in self.roster]
+                    + [[m.info.unit_name, m.info.unit_code, "", "名册外单位"] for m in self.unexpected],
+                    [30, 22, 12, 30],
+                )
+            )
         meta = {"kind": ROLLUP_KIND, "members": str(len(self.members)), "rejected": str(len(self.rejected))}
         return write_workbook(self.total, path, password=password, extra=extra, meta=meta)  # .ods via LibreOffice
 
@@ -242,7 +262,9 @@ class RollUp:
                 rows.append([level, nested[1] or i.name, *nested[2:10]])
         for r in self.rejected:
             i = r.info
-            rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year or "", "未汇总", r.reason])
+            rows.append(
+                [1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year or "", "未汇总", r.reason]
+            )
         return rows
 
 
@@ -252,8 +274,11 @@ def _cell(v: int | Decimal | Invalid | None) -> object:
     return v.raw if isinstance(v, Invalid) else v
 
 
-def inspect_all(files: list[Path], workers: int | None = None,
-                progress: Callable[[Iterable[Inspected], int], Iterable[Inspected]] | None = None) -> list[Inspected]:
+def inspect_all(
+    files: list[Path],
+    workers: int | None = None,
+    progress: Callable[[Iterable[Inspected], int], Iterable[Inspected]] | None = None,
+) -> list[Inspected]:
     """Inspect files in a process pool (sequentially for small batches, where pool start-up would dominate)."""
     paths = [str(f) for f in files]
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -280,13 +305,17 @@ def read_roster(path: Path) -> list[RosterEntry]:
     if not rows:
         return []
     header = [norm(h).lower() for h in rows[0]]
-    aliases = {"name": ("name", "单位", "单位名称", "名称"), "code": ("code", "代码", "单位代码", "统一社会信用代码"),
-               "type": ("type", "类型", "单位类型")}
+    aliases = {
+        "name": ("name", "单位", "单位名称", "名称"),
+        "code": ("code", "代码", "单位代码", "统一社会信用代码"),
+        "type": ("type", "类型", "单位类型"),
+    }
     index = {k: next((i for i, h in enumerate(header) if h in names), None) for k, names in aliases.items()}
     if index["name"] is None:
         raise MergeError(f"名册 {path} 缺少“单位”（name）列")
     entries = []
     for row in rows[1:]:
+
         def col(k: str, row: list[str] = row) -> str:
             i = index[k]
             return row[i].strip() if i is not None and i < len(row) else ""
@@ -327,15 +356,19 @@ def merge(
     kept: list[Inspected] = []
     for info in usable:
         if info.year != year:
-            rejected.append(Rejected(info, "MIXED-YEARS", f"报告年度为 {info.year or '未知'}，与本次汇总的 {year} 年度不一致"))
+            rejected.append(
+                Rejected(info, "MIXED-YEARS", f"报告年度为 {info.year or '未知'}，与本次汇总的 {year} 年度不一致")
+            )
         elif info.form_id != form_id:
             rejected.append(Rejected(info, "MIXED-FORMS", f"报表格式 {info.form_id} 与本次汇总的 {form_id} 不一致"))
         else:
             kept.append(info)
     invalid = [i for i in kept if i.errors]
     if strict and invalid:
-        raise MergeError("--strict：以下单位有错误，未生成汇总表：" +
-                         "；".join(f"{i.unit_name or i.name}（{i.errors[0].split(':', 1)[0]}）" for i in invalid))
+        raise MergeError(
+            "--strict：以下单位有错误，未生成汇总表："
+            + "；".join(f"{i.unit_name or i.name}（{i.errors[0].split(':', 1)[0]}）" for i in invalid)
+        )
     members: list[Member] = []
     candidates: list[Inspected] = []
     for info in kept:
@@ -350,10 +383,21 @@ def merge(
     rejected.sort(key=lambda r: (r.info.name, r.info.sha256))
     form = form_by_id(form_id)
     unit = unit or Unit()
-    unit = Unit(name=unit.name, code=unit.code, scope=unit.scope or layout.SCOPES[1], filled_by=unit.filled_by,
-                phone=unit.phone, date=unit.date)
-    total = Return(form, year, unit, values=_sum(form, members),
-                   no_items={t.id for t in form.tables if members and all(t.id in m.info.no_items for m in members)})
+    unit = Unit(
+        name=unit.name,
+        code=unit.code,
+        scope=unit.scope or layout.SCOPES[1],
+        filled_by=unit.filled_by,
+        phone=unit.phone,
+        date=unit.date,
+    )
+    total = Return(
+        form,
+        year,
+        unit,
+        values=_sum(form, members),
+        no_items={t.id for t in form.tables if members and all(t.id in m.info.no_items for m in members)},
+    )
     roll = RollUp(form, year, unit, members, rejected, total)
     if roster is not None:
         _apply_roster(roll, roster)
@@ -417,13 +461,20 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
             out.append(newest)
             for info in group:
                 if info is not newest:
-                    rejected.append(Rejected(info, "DUPLICATE", f"与 {newest.name} 为同一单位（{label}），已采用较新的一份"))
+                    rejected.append(
+                        Rejected(info, "DUPLICATE", f"与 {newest.name} 为同一单位（{label}），已采用较新的一份")
+                    )
         else:
             others = "、".join(i.name for i in group)
             for info in group:
-                rejected.append(Rejected(info, "DUPLICATE",
-                                         f"同一单位（{label}）报送了多份：{others}；请删除多余的一份，"
-                                         "或使用 --prefer-newest 采用最新的一份"))
+                rejected.append(
+                    Rejected(
+                        info,
+                        "DUPLICATE",
+                        f"同一单位（{label}）报送了多份：{others}；请删除多余的一份，"
+                        "或使用 --prefer-newest 采用最新的一份",
+                    )
+                )
     return out
 
 

@@ -21,7 +21,10 @@ _RECALC = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
 """
-_WINDOWS = [r"C:\Program Files\LibreOffice\program\soffice.exe", r"C:\Program Files (x86)\LibreOffice\program\soffice.exe"]
+_WINDOWS = [
+    r"C:\Program Files\LibreOffice\program\soffice.exe",
+    r"C:\Program Files (x86)\LibreOffice\program\soffice.exe",
+]
 
 
 class OfficeError(RuntimeError):
@@ -40,14 +43,26 @@ def convert(src: Path, fmt: str, timeout: float = 180) -> Path:
     """Convert `src` to `fmt` (e.g. "ods") next to it in a temporary folder; returns the new file's path."""
     exe = soffice()
     if exe is None:
-        raise OfficeError("生成 ODS 需要安装 LibreOffice（未找到 soffice）；也可先生成 .xlsx，用 LibreOffice 打开后另存为 .ods")
+        raise OfficeError(
+            "生成 ODS 需要安装 LibreOffice（未找到 soffice）；也可先生成 .xlsx，用 LibreOffice 打开后另存为 .ods"
+        )
     out_dir = Path(tempfile.mkdtemp(prefix="xltool-out-"))
     with tempfile.TemporaryDirectory(prefix="xltool-lo-") as profile:
         user = Path(profile) / "user"
         user.mkdir(parents=True)
         (user / "registrymodifications.xcu").write_text(_RECALC, encoding="utf-8")
-        cmd = [exe, "--headless", "--norestore", "--nologo", f"-env:UserInstallation={Path(profile).as_uri()}",
-               "--convert-to", fmt, "--outdir", str(out_dir), str(src)]
+        cmd = [
+            exe,
+            "--headless",
+            "--norestore",
+            "--nologo",
+            f"-env:UserInstallation={Path(profile).as_uri()}",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(out_dir),
+            str(src),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -69,8 +84,13 @@ def lock_ods_structure(path: Path) -> None:
             data = src.read(item.filename)
             if item.filename == "content.xml":
                 data = _SPREADSHEET.sub(
-                    lambda m: m.group(0) if b"structure-protected" in m.group("attrs")
-                    else b'<office:spreadsheet table:structure-protected="true"' + m.group("attrs") + b">",
-                    data, count=1)
+                    lambda m: (
+                        m.group(0)
+                        if b"structure-protected" in m.group("attrs")
+                        else b'<office:spreadsheet table:structure-protected="true"' + m.group("attrs") + b">"
+                    ),
+                    data,
+                    count=1,
+                )
             dst.writestr(item, data, compress_type=item.compress_type)
     os.replace(tmp, path)

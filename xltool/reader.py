@@ -91,18 +91,28 @@ def _read_book(book: Book, path: Path) -> Return:
             raise ReadError("WRONG-FORM", f"不是政府信息公开年报统计表（模板标识为 {meta.get('form_id')!r}）") from None
         year = _year(meta.get("year"))
         if year is None:
-            problems.append(Problem("error", "YEAR-UNKNOWN", "元数据中的报告年度无法识别，请用 xltool template 重新生成模板"))
+            problems.append(
+                Problem("error", "YEAR-UNKNOWN", "元数据中的报告年度无法识别，请用 xltool template 重新生成模板")
+            )
     else:
         form, year = _identify(book)
-        problems.append(Problem("info", "LOCATED-BY-LABELS",
-                                "此文件不是 xltool 模板（没有模板元数据），已按表格标签定位三张表；请核对读取结果"))
+        problems.append(
+            Problem(
+                "info",
+                "LOCATED-BY-LABELS",
+                "此文件不是 xltool 模板（没有模板元数据），已按表格标签定位三张表；请核对读取结果",
+            )
+        )
     if year is not None and not form.covers(year):
         right = next((f for f in all_forms() if f.covers(year)), None)
-        problems.append(Problem(
-            "error", "FORM-YEAR-MISMATCH",
-            f"{year} 年度应使用{'《' + right.name + '》（' + right.notice + '）' if right else '其他格式'}，"
-            f"此文件是 {form.notice} 格式；请用 xltool template --year {year} 生成的模板重新填报",
-        ))
+        problems.append(
+            Problem(
+                "error",
+                "FORM-YEAR-MISMATCH",
+                f"{year} 年度应使用{'《' + right.name + '》（' + right.notice + '）' if right else '其他格式'}，"
+                f"此文件是 {form.notice} 格式；请用 xltool template --year {year} 生成的模板重新填报",
+            )
+        )
     ret = Return(form, year if year is not None else 0, source=str(path), meta=meta or {})
     for table in form.tables:
         _read_table(book, ret, table, templated=meta is not None, problems=problems)
@@ -153,7 +163,7 @@ def _identify(book: Book) -> tuple[Form, int | None]:
             best = (score, form)
     if best is None or best[0] < 20:
         raise ReadError("NOT-A-RETURN", "找不到政府信息公开年报统计表（表二、表三、表四的标签都没有找到）")
-    years = [int(m) for t in texts + [book.source.path.stem] for m in _YEAR_TEXT.findall(t)]
+    years = [int(m) for t in [*texts, book.source.path.stem] for m in _YEAR_TEXT.findall(t)]
     years += [int(m) for m in re.findall(r"(20\d\d)", book.source.path.stem)]
     return best[1], (years[0] if years else None)
 
@@ -173,19 +183,29 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
             located = locate(grid, table)
             moved = _moved(table, located)
             if located.positions and moved:
-                problems.append(Problem("error", "ROWS-MOVED",
-                                        f"{table.title} 的行或列被插入、删除或移动（{moved}），已按标签重新定位；"
-                                        "请使用未改动的模板填报", sheet=sheet))
+                problems.append(
+                    Problem(
+                        "error",
+                        "ROWS-MOVED",
+                        f"{table.title} 的行或列被插入、删除或移动（{moved}），已按标签重新定位；"
+                        "请使用未改动的模板填报",
+                        sheet=sheet,
+                    )
+                )
                 positions = located.positions
                 changed = [lb for lb in changed if norm(lb.text) not in {norm(v) for v in _texts(grid)}]
             else:
                 positions = {c.key: (c.row, c.col) for c in table.cells}
             for lb in changed[:10]:
-                problems.append(Problem(
-                    "error", "LABEL-CHANGED",
-                    f"表格标签被修改：应为“{lb.text}”，实际为“{_at(grid, lb.first_row, lb.first_col) or '（空白）'}”",
-                    sheet=sheet, cell=_a1(lb.first_row, lb.first_col),
-                ))
+                problems.append(
+                    Problem(
+                        "error",
+                        "LABEL-CHANGED",
+                        f"表格标签被修改：应为“{lb.text}”，实际为“{_at(grid, lb.first_row, lb.first_col) or '（空白）'}”",
+                        sheet=sheet,
+                        cell=_a1(lb.first_row, lb.first_col),
+                    )
+                )
     else:
         for name in ([sheet] if sheet else []) + [n for n in book.sheet_names if n != sheet]:
             located = locate(book.grid(name), table)
@@ -193,13 +213,21 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
                 sheet, positions = name, located.positions
                 break
         if positions is None:
-            problems.append(Problem("error", "TABLE-NOT-FOUND", f"没有找到{table.title}（或表格不完整），此表按未填报处理"))
+            problems.append(
+                Problem("error", "TABLE-NOT-FOUND", f"没有找到{table.title}（或表格不完整），此表按未填报处理")
+            )
             return
     grid = book.grid(sheet)
     formulas, protected = (book.structure or {}).get(sheet, (None, None))
     if templated and protected is False:
-        problems.append(Problem("warning", "PROTECTION-REMOVED",
-                                f"{table.sheet} 的工作表保护被取消，表格可能被改动；已逐格复核", sheet=sheet))
+        problems.append(
+            Problem(
+                "warning",
+                "PROTECTION-REMOVED",
+                f"{table.sheet} 的工作表保护被取消，表格可能被改动；已逐格复核",
+                sheet=sheet,
+            )
+        )
     if templated:
         flag_row, flag_col = layout.no_items_cell(table)
         if norm(_at(grid, flag_row, flag_col)) == layout.NO_ITEMS_YES:
@@ -214,9 +242,15 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
                 if value is not None:
                     ret.values[cell.key] = value
             elif formulas is not None and where not in formulas:
-                problems.append(Problem("error", "FORMULA-OVERWRITTEN",
-                                        f"{cell.label} 的合计公式被改成了数字（{raw!s}），已按填写的数字校验；"
-                                        "请恢复公式或使用原模板", sheet=sheet, cell=where))
+                problems.append(
+                    Problem(
+                        "error",
+                        "FORMULA-OVERWRITTEN",
+                        f"{cell.label} 的合计公式被改成了数字（{raw!s}），已按填写的数字校验；请恢复公式或使用原模板",
+                        sheet=sheet,
+                        cell=where,
+                    )
+                )
                 value, _ = normalize(raw, cell.type)
                 if value is not None:
                     ret.values[cell.key] = value
@@ -226,12 +260,22 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
             continue
         ret.values[cell.key] = value
         if note and not isinstance(value, Invalid):
-            problems.append(Problem("info", "VALUE-NORMALISED", f"{cell.label}：{note}", sheet=sheet, cell=where,
-                                    values={"raw": str(raw)}))
+            problems.append(
+                Problem(
+                    "info",
+                    "VALUE-NORMALISED",
+                    f"{cell.label}：{note}",
+                    sheet=sheet,
+                    cell=where,
+                    values={"raw": str(raw)},
+                )
+            )
 
 
 def _moved(table: Table, located: Located) -> str:
-    shifts = {(r - c.row, col - c.col) for c in table.cells if (pos := located.positions.get(c.key)) for r, col in [pos]}
+    shifts = {
+        (r - c.row, col - c.col) for c in table.cells if (pos := located.positions.get(c.key)) for r, col in [pos]
+    }
     shifts.discard((0, 0))
     if not shifts:
         return ""
@@ -269,8 +313,15 @@ def _read_guide(book: Book, ret: Return, problems: list[Problem]) -> None:
         fields[name] = "" if v is None else str(v).strip()
     ret.unit = Unit(**fields)
     if not ret.unit.name:
-        problems.append(Problem("warning", "UNIT-MISSING", "“填报说明”中未填写填报单位", sheet=layout.GUIDE_SHEET,
-                                cell=f"B{layout.UNIT_FIELDS[0][2] + 1}"))
+        problems.append(
+            Problem(
+                "warning",
+                "UNIT-MISSING",
+                "“填报说明”中未填写填报单位",
+                sheet=layout.GUIDE_SHEET,
+                cell=f"B{layout.UNIT_FIELDS[0][2] + 1}",
+            )
+        )
 
 
 def _read_explanations(book: Book, ret: Return) -> None:

@@ -41,10 +41,14 @@ from xltool.check import format_number
 from xltool.forms import TABLE_ROW, Cell, Table
 from xltool.model import TABLE_NONE, Invalid, Return
 
-SERIF_FONTS = ('"SimSun", "宋体", "Songti SC", "STSong", "Noto Serif CJK SC", "Source Han Serif SC", '
-               '"Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", serif')
-SANS_FONTS = ('"SimHei", "黑体", "Heiti SC", "STHeiti", "Noto Sans CJK SC", "Source Han Sans SC", '
-              '"WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif')
+SERIF_FONTS = (
+    '"SimSun", "宋体", "Songti SC", "STSong", "Noto Serif CJK SC", "Source Han Serif SC", '
+    '"Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", serif'
+)
+SANS_FONTS = (
+    '"SimHei", "黑体", "Heiti SC", "STHeiti", "Noto Sans CJK SC", "Source Han Sans SC", '
+    '"WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif'
+)
 DOCX_FONT = "宋体"  # table and body text (w:eastAsia); Word and WPS on Windows have it
 DOCX_HEADING_FONT = "黑体"
 WIDE = 6  # tables with more sheet columns than this get a landscape page (三 has 10, 四 has 15)
@@ -166,11 +170,29 @@ def table_grid(table: Table, ret: Return) -> Grid:
         slots[cell.row][cell.col] = cell
 
     for lab in table.labels:
-        place(GridCell(lab.first_row - top, lab.first_col, lab.text, lab.last_row - lab.first_row + 1,
-                       lab.last_col - lab.first_col + 1, lab.kind))
+        place(
+            GridCell(
+                lab.first_row - top,
+                lab.first_col,
+                lab.text,
+                lab.last_row - lab.first_row + 1,
+                lab.last_col - lab.first_col + 1,
+                lab.kind,
+            )
+        )
     for cell in table.cells:
-        place(GridCell(cell.row - top, cell.col, cell_text(ret, cell), 1, _value_span(table, cell), "value",
-                       cell.key, cell.type.name))
+        place(
+            GridCell(
+                cell.row - top,
+                cell.col,
+                cell_text(ret, cell),
+                1,
+                _value_span(table, cell),
+                "value",
+                cell.key,
+                cell.type.name,
+            )
+        )
     rows: list[list[GridCell | None]] = []
     for r, row in enumerate(slots):
         rows.append([GridCell(r, c, "") if s is False else s for c, s in enumerate(row)])
@@ -269,6 +291,7 @@ table.xltool tr {{ break-inside: avoid; }}
 # Inline styles for the fragment: content-management systems often drop <style> but keep style attributes.
 _CELL_STYLE = "border:1px solid #000;padding:3px 4px;vertical-align:middle;text-align:center"
 _TABLE_STYLE = "border-collapse:collapse;width:100%"
+
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)

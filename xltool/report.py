@@ -21,7 +21,14 @@ from xltool.sources import ReadError
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 from xltool.importer import REPORT_SUFFIXES  # noqa: E402  published reports, read by xltool.importer
-STATUS_EN = {"通过": "passed", "有错误": "errors", "有警告": "warnings", "未填报": "not filled", "无法读取": "unreadable"}
+
+STATUS_EN = {
+    "通过": "passed",
+    "有错误": "errors",
+    "有警告": "warnings",
+    "未填报": "not filled",
+    "无法读取": "unreadable",
+}
 
 
 @dataclass
@@ -83,8 +90,10 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
         if p.is_dir():
             out.extend(
                 sorted(
-                    f for f in p.rglob("*")
-                    if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES | REPORT_SUFFIXES
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file()
+                    and f.suffix.lower() in SPREADSHEET_SUFFIXES | REPORT_SUFFIXES
                     and not f.name.startswith(("~$", "."))
                 )
             )
@@ -104,8 +113,14 @@ def check_file(path: Path, last_year: dict | None = None) -> FileReport:
     previous = _previous_for(ret, last_year) if last_year else None
     problems = [_with_file(p, path) for p in ret.check(previous)]
     if last_year and previous is None:
-        problems.append(Problem("warning", "NO-PREVIOUS", f"上年度数据中没有找到“{ret.unit.name or path.name}”，未做跨年度核对",
-                                file=str(path)))
+        problems.append(
+            Problem(
+                "warning",
+                "NO-PREVIOUS",
+                f"上年度数据中没有找到“{ret.unit.name or path.name}”，未做跨年度核对",
+                file=str(path),
+            )
+        )
     return FileReport(path, ret, problems=problems, rules=evaluate_rules(ret, previous))
 
 
@@ -164,10 +179,26 @@ def render_csv(reports: list[FileReport], lang: str = "zh") -> str:
     severity = SEVERITY_EN if lang == "en" else SEVERITY_TEXT
     for r in reports:
         if r.error:
-            w.writerow(_safe_row([str(r.path), r.status_text(lang), severity["error"], r.error.code, "", error_text(r.error, lang), ""]))
+            w.writerow(
+                _safe_row(
+                    [
+                        str(r.path),
+                        r.status_text(lang),
+                        severity["error"],
+                        r.error.code,
+                        "",
+                        error_text(r.error, lang),
+                        "",
+                    ]
+                )
+            )
         for p in r.problems:
             values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
-            w.writerow(_safe_row([str(r.path), r.status_text(lang), severity[p.severity], p.code, p.where, p.text(lang), values]))
+            w.writerow(
+                _safe_row(
+                    [str(r.path), r.status_text(lang), severity[p.severity], p.code, p.where, p.text(lang), values]
+                )
+            )
     return buf.getvalue()
 
 
@@ -190,7 +221,9 @@ def render_table(reports: list[FileReport], console=None, lang: str = "zh") -> N
         unit = f"（{r.ret.unit.name}，{r.ret.year} 年度，{r.ret.form.notice}格式）" if r.ret and r.ret.unit.name else ""
         console.print(f"[bold]{r.path}[/bold] {unit} → [bold]{r.status_text(lang)}[/bold]")
         if r.error:
-            console.print(f"  [red]{'error' if lang == 'en' else '错误'}[/red] {r.error.code}：{error_text(r.error, lang)}")
+            console.print(
+                f"  [red]{'error' if lang == 'en' else '错误'}[/red] {r.error.code}：{error_text(r.error, lang)}"
+            )
             continue
         if not r.problems:
             continue

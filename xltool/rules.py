@@ -254,7 +254,7 @@ def _ranges(cells: list[str]) -> list[str]:
             out.append(cell)
             continue
         sheet, col, row = m.group("sheet") or "", _col_index(m.group("col")), int(m.group("row"))
-        item = (sheet, cell[len(sheet):], col, row)
+        item = (sheet, cell[len(sheet) :], col, row)
         if run:
             p_sheet, _, p_col, p_row = run[-1]
             same_row = p_sheet == sheet and p_row == row and p_col + 1 == col

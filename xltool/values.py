@@ -45,9 +45,7 @@ def normalize(raw: object, cell_type: CellType) -> tuple[Value | None, str | Non
         if not _NUMBER.match(cleaned):
             return Invalid(text, "不是数字"), None
         number = Decimal(cleaned)
-        if cleaned != text:
-            note = f"“{text}”按 {_plain(number)} 读取"
-        elif not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        if cleaned != text or not re.fullmatch(r"-?\d+(\.\d+)?", text):
             note = f"“{text}”按 {_plain(number)} 读取"
     if abs(number) >= MAX_MAGNITUDE:
         return Invalid(_plain(number), "数值大得不合常理（十亿以上）"), None

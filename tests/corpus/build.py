@@ -28,7 +28,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -269,7 +269,7 @@ def build_salary_table(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "salary-table.xlsx"
     wb = xlsxwriter.Workbook(str(path))
-    wb.set_properties({"created": datetime(2025, 1, 1, tzinfo=timezone.utc), "author": "财务科"})
+    wb.set_properties({"created": datetime(2025, 1, 1, tzinfo=UTC), "author": "财务科"})
     ws = wb.add_worksheet("2025年1月工资表")
     rows = [
         ["序号", "姓名", "部门", "基本工资", "绩效工资", "扣款", "实发工资"],
@@ -323,7 +323,9 @@ def _with_bomb(xml: bytes, encoding: str = "utf-8") -> bytes:
     root = _ROOT_START.search(text, decl_end)
     assert root is not None
     levels = 9
-    text = text[:decl_end] + billion_laughs(levels) + text[decl_end : root.end()] + f"&lol{levels};" + text[root.end() :]
+    text = (
+        text[:decl_end] + billion_laughs(levels) + text[decl_end : root.end()] + f"&lol{levels};" + text[root.end() :]
+    )
     if encoding != "utf-8":
         text = re.sub(r'encoding="[^"]*"', f'encoding="{encoding.upper()}"', text, count=1)
     return text.encode(encoding)
@@ -470,7 +472,7 @@ def build_encrypted(out_dir: Path) -> Path:
 
     class _PinnedDatetime(datetime):  # the OLE directory entries carry 'now'
         @classmethod
-        def now(cls, tz=None):  # noqa: ARG003
+        def now(cls, tz=None):
             return datetime(*FIXED_TIME)
 
     rng = random.Random(1234)
@@ -512,9 +514,19 @@ def soffice_convert(src: Path, out_dir: Path, fmt: str = "xls") -> Path:
         raise FileNotFoundError("soffice (LibreOffice) is not on PATH")
     with tempfile.TemporaryDirectory(prefix="lo-corpus-") as profile:
         proc = subprocess.run(
-            [soffice, "--headless", f"-env:UserInstallation=file://{profile}", "--convert-to", fmt,
-             "--outdir", str(out_dir), str(src)],
-            capture_output=True, text=True, timeout=180,
+            [
+                soffice,
+                "--headless",
+                f"-env:UserInstallation=file://{profile}",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(out_dir),
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     out = out_dir / f"{src.stem}.{fmt}"
     if not out.exists() or out.stat().st_size == 0:

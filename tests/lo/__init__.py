@@ -9,10 +9,12 @@ uno_worker.py, run as a subprocess with JSON lines over its pipes.
                           read=[{"sheet": "S", "cell": "B9"}])
         cells[0]["value"]  # recalculated by LibreOffice, never the cached value
 """
+
 from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import functools
 import glob
 import json
@@ -39,13 +41,14 @@ def _worker_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def available() -> bool:
     """True when soffice is on PATH and /usr/bin/python3 can import uno."""
     if not shutil.which("soffice") or not os.path.exists(SYSTEM_PYTHON):
         return False
-    r = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], env=_worker_env(),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import uno"], env=_worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return r.returncode == 0
 
 
@@ -78,9 +81,14 @@ class LibreOffice:
                 self._spawn()
         return self
 
-    def recalc(self, path: str | os.PathLike[str], set: list[dict] | None = None,
-               read: list[dict] | None = None, save_as: str | os.PathLike[str] | None = None,
-               calculate: bool = True) -> list:
+    def recalc(
+        self,
+        path: str | os.PathLike[str],
+        set: list[dict] | None = None,
+        read: list[dict] | None = None,
+        save_as: str | os.PathLike[str] | None = None,
+        calculate: bool = True,
+    ) -> list:
         """Load, apply `set`, calculateAll() (unless calculate=False), read `read`, optionally save.
 
         set:  [{"sheet", "cell", "value": float|int|str|None}] (None clears the cell);
@@ -90,12 +98,20 @@ class LibreOffice:
         "formula": str, "error": int, "result": "VALUE|TEXT|ERROR" (formulas only)}.
         calculate=False shows what a user sees on opening (the profile forces recalc on load).
         """
-        return self._request({"op": "recalc", "path": _abs(path), "set": set or [], "read": read or [],
-                              "save_as": _abs(save_as) if save_as else None,
-                              "calculate": calculate})["cells"]
+        return self._request(
+            {
+                "op": "recalc",
+                "path": _abs(path),
+                "set": set or [],
+                "read": read or [],
+                "save_as": _abs(save_as) if save_as else None,
+                "calculate": calculate,
+            }
+        )["cells"]
 
-    def inspect(self, path: str | os.PathLike[str], sheets: list[str] | None = None,
-                cells: list[dict] | None = None) -> dict:
+    def inspect(
+        self, path: str | os.PathLike[str], sheets: list[str] | None = None, cells: list[dict] | None = None
+    ) -> dict:
         """Structure: {"sheet_names", "sheets": [{name, protected, visible, conditional_formats,
         page: {landscape, scale_to_pages_x, scale_to_pages_y, print_title_rows: [first, last]|None}|None}],
         "cells": [{sheet, cell, locked, formula_hidden, hidden, conditional_formats,
@@ -107,8 +123,7 @@ class LibreOffice:
     def validate(self, path: str | os.PathLike[str], sheet: str, cell: str, value: Any) -> dict:
         """Would LibreOffice's validation accept `value` in this cell?
         -> {"accepted": bool, "method": "api", "type": "WHOLE|...", "error_style": "STOP|..."}."""
-        return self._request({"op": "validate", "path": _abs(path), "sheet": sheet, "cell": cell,
-                              "value": value})
+        return self._request({"op": "validate", "path": _abs(path), "sheet": sheet, "cell": cell, "value": value})
 
     def close(self) -> None:
         with self._lock:
@@ -132,10 +147,17 @@ class LibreOffice:
         self.hello = {}
         # New session: Ctrl-C in pytest must not hit the worker mid-request;
         # close()/atexit shut it down in order instead.
-        proc = subprocess.Popen([SYSTEM_PYTHON, str(WORKER)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                encoding="utf-8", bufsize=1, env=_worker_env(),
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            env=_worker_env(),
+            start_new_session=True,
+        )
         self._proc = proc
         # Reader threads give us timeouts on a blocking pipe and keep stderr drained.
         threading.Thread(target=self._pump, args=(proc.stdout, self._lines.put), daemon=True).start()
@@ -156,8 +178,9 @@ class LibreOffice:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
             self._kill(self._proc)
-            raise LibreOfficeError(f"LibreOffice worker timed out after {timeout:.0f} s; killed it"
-                                   f"{self._tail()}") from None
+            raise LibreOfficeError(
+                f"LibreOffice worker timed out after {timeout:.0f} s; killed it{self._tail()}"
+            ) from None
         if line is None:
             raise _WorkerDied(f"LibreOffice worker exited (rc={self._proc.wait()}){self._tail()}")
         return json.loads(line)
@@ -197,10 +220,8 @@ class LibreOffice:
         # The worker could not clean up (e.g. stuck in a UNO call when it timed out).
         pid = self.hello.get("soffice_pid")
         if pid:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         if self.hello.get("profile"):
             shutil.rmtree(self.hello["profile"], ignore_errors=True)
             for sock in glob.glob(f"/tmp/OSL_PIPE_*_{self.hello.get('pipe')}"):

@@ -9,6 +9,8 @@ Protocol: one JSON request per line on stdin, one JSON response per line on
 stdout. Everything else (our logs, soffice's own chatter) goes to stderr.
 The first line written is a hello: {"ok": true, "ready": true, ...}.
 """
+
+import contextlib
 import glob
 import json
 import os
@@ -29,7 +31,7 @@ from com.sun.star.beans import PropertyValue
 PROTO_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
 os.dup2(2, 1)
 sys.stdout = sys.stderr
-PROTO_IN = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+PROTO_IN = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the worker
 
 # LibreOffice does not recalculate xlsx/ods on load by default, even with
 # fullCalcOnLoad="1" (engineering notes 2c / 6.2). 0 = always recalc.
@@ -68,19 +70,24 @@ class Office:
         with open(os.path.join(self.profile, "user", "registrymodifications.xcu"), "w") as f:
             f.write(REGISTRY)
         pipe = "xltool_lo_" + uuid.uuid4().hex
-        cmd = ["soffice", "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
-               "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile),
-               f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"]
+        cmd = [
+            "soffice",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile),
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+        ]
         # Own process group so we can kill oosplash and soffice.bin together.
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=2, stderr=2,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=2, stderr=2, start_new_session=True)
         self.pipe = pipe
 
     def connect(self):
         pipe = self.pipe
         local = uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext(
-            "com.sun.star.bridge.UnoUrlResolver", local)
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -115,10 +122,8 @@ class Office:
         remove_leftovers(self.profile, self.pipe)
 
     def _terminate(self):
-        try:
+        with contextlib.suppress(Exception):  # not connected yet, or already gone
             self.desktop.terminate()
-        except Exception:  # not connected yet, or already gone
-            pass
 
 
 def remove_leftovers(profile, pipe):
@@ -142,9 +147,11 @@ class opened:
     def __enter__(self):
         if not os.path.isfile(self.path):
             raise FileNotFoundError(self.path)
-        args = (prop("Hidden", True),
-                prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: templates must not need macros
-                prop("UpdateDocMode", 0))  # NO_UPDATE: no external links
+        args = (
+            prop("Hidden", True),
+            prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: templates must not need macros
+            prop("UpdateDocMode", 0),
+        )  # NO_UPDATE: no external links
         url = uno.systemPathToFileUrl(os.path.abspath(self.path))
         self.doc = self.desktop.loadComponentFromURL(url, "_blank", 0, args)
         if self.doc is None:  # a corrupt file gives None, not an exception
@@ -190,8 +197,13 @@ def set_cell(cell, value):
 
 def read_cell(cell):
     kind = cell.getType().value
-    out = {"value": cell.getValue(), "string": cell.getString(), "type": kind,
-           "formula": cell.getFormula(), "error": cell.getError()}
+    out = {
+        "value": cell.getValue(),
+        "string": cell.getString(),
+        "type": kind,
+        "formula": cell.getFormula(),
+        "error": cell.getError(),
+    }
     if kind == "FORMULA":  # tells "" from 0 and errors apart without parsing strings
         out["result"] = FORMULA_RESULT.get(cell.FormulaResultType2)
     return out
@@ -202,8 +214,10 @@ def read_ref(sheets, ref):
     if "range" in ref:
         rng = sheet.getCellRangeByName(ref["range"])
         a = rng.getRangeAddress()
-        return [[read_cell(rng.getCellByPosition(c, r)) for c in range(a.EndColumn - a.StartColumn + 1)]
-                for r in range(a.EndRow - a.StartRow + 1)]
+        return [
+            [read_cell(rng.getCellByPosition(c, r)) for c in range(a.EndColumn - a.StartColumn + 1)]
+            for r in range(a.EndRow - a.StartRow + 1)
+        ]
     return read_cell(sheet.getCellRangeByName(ref["cell"]))
 
 
@@ -224,19 +238,29 @@ def op_recalc(desktop, req):
             ext = os.path.splitext(out)[1].lower()
             if ext not in SAVE_FILTERS:
                 raise ValueError(f"cannot save as {ext!r}; use one of {sorted(SAVE_FILTERS)}")
-            doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(out)),
-                           (prop("FilterName", SAVE_FILTERS[ext]), prop("Overwrite", True)))
+            doc.storeToURL(
+                uno.systemPathToFileUrl(os.path.abspath(out)),
+                (prop("FilterName", SAVE_FILTERS[ext]), prop("Overwrite", True)),
+            )
     return {"cells": cells}
 
 
 def validation_info(v):
-    return {"type": v.Type.value, "operator": v.getOperator().value,
-            "formula1": v.getFormula1(), "formula2": v.getFormula2(),
-            "show_error": v.ShowErrorMessage, "error_style": v.ErrorAlertStyle.value,
-            "error_title": v.ErrorTitle, "error_message": v.ErrorMessage,
-            "show_input": v.ShowInputMessage, "input_title": v.InputTitle,
-            "input_message": v.InputMessage, "ignore_blank": v.IgnoreBlankCells,
-            "show_list": v.ShowList}
+    return {
+        "type": v.Type.value,
+        "operator": v.getOperator().value,
+        "formula1": v.getFormula1(),
+        "formula2": v.getFormula2(),
+        "show_error": v.ShowErrorMessage,
+        "error_style": v.ErrorAlertStyle.value,
+        "error_title": v.ErrorTitle,
+        "error_message": v.ErrorMessage,
+        "show_input": v.ShowInputMessage,
+        "input_title": v.InputTitle,
+        "input_message": v.InputMessage,
+        "ignore_blank": v.IgnoreBlankCells,
+        "show_list": v.ShowList,
+    }
 
 
 def page_setup(doc, sheet):
@@ -246,8 +270,12 @@ def page_setup(doc, sheet):
         if sheet.getPrintTitleRows():
             a = sheet.getTitleRows()
             rows = [a.StartRow + 1, a.EndRow + 1]
-        return {"landscape": style.IsLandscape, "scale_to_pages_x": style.ScaleToPagesX,
-                "scale_to_pages_y": style.ScaleToPagesY, "print_title_rows": rows}
+        return {
+            "landscape": style.IsLandscape,
+            "scale_to_pages_x": style.ScaleToPagesX,
+            "scale_to_pages_y": style.ScaleToPagesY,
+            "print_title_rows": rows,
+        }
     except Exception as e:  # best effort only
         log("page setup unavailable:", e)
         return None
@@ -260,23 +288,40 @@ def op_inspect(desktop, req):
         sheets = []
         for name in req.get("sheets") or names:
             sh = cache[name]
-            sheets.append({"name": name, "protected": sh.isProtected(), "visible": sh.IsVisible,
-                           "conditional_formats": sh.ConditionalFormats.getLength(),
-                           "page": page_setup(doc, sh)})
+            sheets.append(
+                {
+                    "name": name,
+                    "protected": sh.isProtected(),
+                    "visible": sh.IsVisible,
+                    "conditional_formats": sh.ConditionalFormats.getLength(),
+                    "page": page_setup(doc, sh),
+                }
+            )
         cells = []
         for ref in req.get("cells") or []:
             cell = cache[ref["sheet"]].getCellRangeByName(ref["cell"])
             p = cell.CellProtection
             v = cell.Validation
-            cells.append({"sheet": ref["sheet"], "cell": ref["cell"], "locked": p.IsLocked,
-                          "formula_hidden": p.IsFormulaHidden, "hidden": p.IsHidden,
-                          "validation": None if v.Type.value == "ANY" else validation_info(v),
-                          "conditional_formats": cell.ConditionalFormat.getCount()})
+            cells.append(
+                {
+                    "sheet": ref["sheet"],
+                    "cell": ref["cell"],
+                    "locked": p.IsLocked,
+                    "formula_hidden": p.IsFormulaHidden,
+                    "hidden": p.IsHidden,
+                    "validation": None if v.Type.value == "ANY" else validation_info(v),
+                    "conditional_formats": cell.ConditionalFormat.getCount(),
+                }
+            )
         ranges = doc.NamedRanges
-        return {"sheet_names": names, "sheets": sheets, "cells": cells,
-                "named_ranges": {n: ranges.getByName(n).getContent() for n in ranges.ElementNames},
-                # LO 7.4 does not import xlsx workbookProtection (notes 6.4): False for xlsx.
-                "structure_protected": doc.isProtected()}
+        return {
+            "sheet_names": names,
+            "sheets": sheets,
+            "cells": cells,
+            "named_ranges": {n: ranges.getByName(n).getContent() for n in ranges.ElementNames},
+            # LO 7.4 does not import xlsx workbookProtection (notes 6.4): False for xlsx.
+            "structure_protected": doc.isProtected(),
+        }
 
 
 def op_validate(desktop, req):
@@ -304,8 +349,7 @@ def op_validate(desktop, req):
             cy = s.Position.Y + s.Size.Height / 2
             if pos.X <= cx <= pos.X + size.Width and pos.Y <= cy <= pos.Y + size.Height:
                 circled = True
-        return {"accepted": not circled, "method": "api", "type": v.Type.value,
-                "error_style": v.ErrorAlertStyle.value}
+        return {"accepted": not circled, "method": "api", "type": v.Type.value, "error_style": v.ErrorAlertStyle.value}
 
 
 OPS = {"recalc": op_recalc, "inspect": op_inspect, "validate": op_validate}
@@ -349,8 +393,16 @@ def main():
     try:
         office = Office()
         office.connect()
-        send({"ok": True, "ready": True, "soffice_pid": office.proc.pid,
-              "profile": office.profile, "pipe": office.pipe, "startup_s": round(time.monotonic() - t0, 3)})
+        send(
+            {
+                "ok": True,
+                "ready": True,
+                "soffice_pid": office.proc.pid,
+                "profile": office.profile,
+                "pipe": office.pipe,
+                "startup_s": round(time.monotonic() - t0, 3),
+            }
+        )
         return serve(office)
     except Exception as e:
         send({"ok": False, "fatal": True, "error": f"startup failed: {type(e).__name__}: {e}"})

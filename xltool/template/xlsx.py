@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool import __version__, layout
 from xltool import rules as expr
-from xltool.check import RuleResult, format_number
+from xltool.check import RuleResult
 from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Form, Table, col_letter, formula_of
 from xltool.model import Invalid, Return
 
@@ -64,8 +64,15 @@ class Personal:
 
 
 class _Writer:
-    def __init__(self, ret: Return, path: Path, password: str | None, extra: list[ExtraSheet] | None = None,
-                 meta: dict[str, str] | None = None, personal: Personal | None = None):
+    def __init__(
+        self,
+        ret: Return,
+        path: Path,
+        password: str | None,
+        extra: list[ExtraSheet] | None = None,
+        meta: dict[str, str] | None = None,
+        personal: Personal | None = None,
+    ):
         # Only input cells are written; totals become formulas. Cached results are computed from the inputs alone,
         # so a return imported with wrong printed totals still gets the values its formulas will show.
         inputs_only = {k: v for k, v in ret.values.items() if ret.form.cell[k].is_input}
@@ -177,16 +184,41 @@ class _Writer:
             locked = self.personal.lock_unit and name in ("name", "code")
             ws.write_string(row, 1, getattr(ret.unit, name), fmt["locked_value" if locked else "field"])
         _, _, scope_row = next(f for f in layout.UNIT_FIELDS if f[0] == "scope")
-        _ok(ws.data_validation(scope_row, 1, scope_row, 1, {
-            "validate": "list", "source": layout.SCOPES,
-            "input_title": "统计范围", "input_message": "本单位自身数据选“本机关”；汇总下级单位的选“本行政区域汇总”。",
-        }), "统计范围下拉")
+        _ok(
+            ws.data_validation(
+                scope_row,
+                1,
+                scope_row,
+                1,
+                {
+                    "validate": "list",
+                    "source": layout.SCOPES,
+                    "input_title": "统计范围",
+                    "input_message": "本单位自身数据选“本机关”；汇总下级单位的选“本行政区域汇总”。",
+                },
+            ),
+            "统计范围下拉",
+        )
         _, _, code_row = next(f for f in layout.UNIT_FIELDS if f[0] == "code")
-        _ok(ws.data_validation(code_row, 1, code_row, 1, {
-            "validate": "length", "criteria": "between", "minimum": 6, "maximum": 18,
-            "input_title": "单位代码", "input_message": "18 位统一社会信用代码，或 6～12 位行政区划代码。",
-            "error_title": "代码长度不对", "error_message": "请填写 18 位统一社会信用代码或 6～12 位行政区划代码。",
-        }), "单位代码校验")
+        _ok(
+            ws.data_validation(
+                code_row,
+                1,
+                code_row,
+                1,
+                {
+                    "validate": "length",
+                    "criteria": "between",
+                    "minimum": 6,
+                    "maximum": 18,
+                    "input_title": "单位代码",
+                    "input_message": "18 位统一社会信用代码，或 6～12 位行政区划代码。",
+                    "error_title": "代码长度不对",
+                    "error_message": "请填写 18 位统一社会信用代码或 6～12 位行政区划代码。",
+                },
+            ),
+            "单位代码校验",
+        )
         row = layout.UNIT_FIELDS[-1][2] + 2
         ws.write_string(row, 0, "填报须知", fmt["text_bold"])
         for line in guide_lines(form, ret.year):
@@ -218,11 +250,21 @@ class _Writer:
         flag_row, flag_col = layout.no_items_cell(table)
         ws.merge_range(INFO_ROW, flag_col - 2, INFO_ROW, flag_col - 1, layout.NO_ITEMS_TEXT + "：", fmt["info_label"])
         ws.write_string(flag_row, flag_col, layout.NO_ITEMS_YES if table.id in ret.no_items else "", fmt["flag"])
-        _ok(ws.data_validation(flag_row, flag_col, flag_row, flag_col, {
-            "validate": "list", "source": ["是", "否"],
-            "input_title": layout.NO_ITEMS_TEXT,
-            "input_message": "本表全年确无任何数据时选“是”（按全部为 0 处理）；否则留空，逐格填写。",
-        }), "无此类事项下拉")
+        _ok(
+            ws.data_validation(
+                flag_row,
+                flag_col,
+                flag_row,
+                flag_col,
+                {
+                    "validate": "list",
+                    "source": ["是", "否"],
+                    "input_title": layout.NO_ITEMS_TEXT,
+                    "input_message": "本表全年确无任何数据时选“是”（按全部为 0 处理）；否则留空，逐格填写。",
+                },
+            ),
+            "无此类事项下拉",
+        )
         for label in table.labels:
             style = fmt[{"caption": "caption", "header": "header", "corner": "corner"}.get(label.kind, "row")]
             if (label.first_row, label.first_col) == (label.last_row, label.last_col):
@@ -265,8 +307,13 @@ class _Writer:
             return
         formula = expr.render(formula_of(self.form, cell), lambda k: self.ref(k, cell.sheet))
         cached = self.ret.safe_value(cell.key)
-        ws.write_formula(cell.row, cell.col, "=" + formula, self.fmt[f"total_{cell.type.name}"],
-                         _plain(cached) if cached is not None else "#VALUE!")
+        ws.write_formula(
+            cell.row,
+            cell.col,
+            "=" + formula,
+            self.fmt[f"total_{cell.type.name}"],
+            _plain(cached) if cached is not None else "#VALUE!",
+        )
 
     def write_references(self, ws, table: Table) -> None:
         """Last year's figures in a column right of the table, outside the print area (for the clerk's eyes only)."""
@@ -276,8 +323,11 @@ class _Writer:
         col = table.width
         ws.set_column(col, col, 16)
         for key, cell in refs.items():
-            caption = next(lb for lb in table.labels if lb.kind == "caption" and lb.text == cell.label_path[0]) \
-                if table.layout == "blocks" else None
+            caption = (
+                next(lb for lb in table.labels if lb.kind == "caption" and lb.text == cell.label_path[0])
+                if table.layout == "blocks"
+                else None
+            )
             if caption is not None:
                 ws.write_string(caption.first_row + 1, col, self.personal.reference_title, self.fmt["header"])
             ws.write_number(cell.row, col, _plain(self.personal.references[key]), self.fmt[f"total_{cell.type.name}"])
@@ -287,7 +337,7 @@ class _Writer:
         for cell in table.cells:
             if cell.is_input:
                 by_type.setdefault(cell.type.name, []).append(cell)
-        for type_name, cells in by_type.items():
+        for _type_name, cells in by_type.items():
             options = validation_options(cells[0])
             first = cells[0]
             options["multi_range"] = " ".join(c.a1 for c in cells)
@@ -338,12 +388,24 @@ class _Writer:
         ws.merge_range(layout.CHECK_SUMMARY_ROW, 0, layout.CHECK_SUMMARY_ROW, ncol, "", fmt["text_bold"])
         ws.write_formula(layout.CHECK_SUMMARY_ROW, 0, summary, fmt["text_bold"], summary_text(self.results.values()))
         # Colours: red for 不平衡/不通过, green for 通过, amber for 已说明, grey for 无法判断
-        for text, colour, criteria in (("不", "#FFC7CE", "begins with"), ("通过", "#C6EFCE", "begins with"),
-                                       ("已说明", "#FFEB9C", "begins with"), ("无法判断", "#D9D9D9", "begins with")):
-            ws.conditional_format(first, layout.COL_RESULT, last, layout.COL_RESULT, {
-                "type": "text", "criteria": criteria, "value": text,
-                "format": self.wb.add_format({"bg_color": colour}),
-            })
+        for text, colour, criteria in (
+            ("不", "#FFC7CE", "begins with"),
+            ("通过", "#C6EFCE", "begins with"),
+            ("已说明", "#FFEB9C", "begins with"),
+            ("无法判断", "#D9D9D9", "begins with"),
+        ):
+            ws.conditional_format(
+                first,
+                layout.COL_RESULT,
+                last,
+                layout.COL_RESULT,
+                {
+                    "type": "text",
+                    "criteria": criteria,
+                    "value": text,
+                    "format": self.wb.add_format({"bg_color": colour}),
+                },
+            )
         ws.freeze_panes(header + 1, 2)
         self.protect(ws)
         self.print_setup(ws, ncol, last, (header, header))
@@ -356,16 +418,28 @@ class _Writer:
         ws.write_string(row, layout.COL_LEVEL, rule.level, fmt["check"])
         ws.write_string(row, layout.COL_SEVERITY, "错误" if rule.severity == "error" else "警告", fmt["check"])
         ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check"])
-        lines = max(math.ceil(_text_width(rule.title) / 54), math.ceil(_text_width(rule.basis) / 42),
-                    math.ceil(_text_width(rule.id) / 24), 1)
+        lines = max(
+            math.ceil(_text_width(rule.title) / 54),
+            math.ceil(_text_width(rule.basis) / 42),
+            math.ceil(_text_width(rule.id) / 24),
+            1,
+        )
         ws.set_row(row, 14 * lines + 2)
         ref = lambda k: self.ref(k, sheet)  # noqa: E731
         node = rule.node
         if isinstance(node, expr.Compare):
-            for col, side, cached in ((layout.COL_LEFT, node.left, result.left), (layout.COL_RIGHT, node.right, result.right)):
+            for col, side, cached in (
+                (layout.COL_LEFT, node.left, result.left),
+                (layout.COL_RIGHT, node.right, result.right),
+            ):
                 ws.write_formula(row, col, f'=IFERROR({expr.render(side, ref)},"")', fmt["check_num"], _cached(cached))
-            ws.write_formula(row, layout.COL_DIFF, f'=IFERROR(ROUND({r1(layout.COL_LEFT)}-{r1(layout.COL_RIGHT)},4),"")',
-                             fmt["check_num"], _cached(result.difference))
+            ws.write_formula(
+                row,
+                layout.COL_DIFF,
+                f'=IFERROR(ROUND({r1(layout.COL_LEFT)}-{r1(layout.COL_RIGHT)},4),"")',
+                fmt["check_num"],
+                _cached(result.difference),
+            )
             word = "不平衡" if node.op == "==" else "不通过"
             failed = f'"{word}（差额 "&{r1(layout.COL_DIFF)}&"）"'
         else:
@@ -388,11 +462,11 @@ class _Writer:
                 table = self.form.table(table_id)
                 keys = [k for k in closure if self.form.cell[k].table == table_id]
                 flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
-                complete.append(f'OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(keys, sheet)})={len(keys)})')
+                complete.append(
+                    f'OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(keys, sheet)})={len(keys)})'
+                )
             verdict = f'IF(AND({",".join(complete)}),{verdict},"无法判断")'
-        formula = (
-            f'=IF(OR({blank_tables}),"无法判断",IF(COUNTA({counted})<>COUNT({counted}),"无法判断",{verdict}))'
-        )
+        formula = f'=IF(OR({blank_tables}),"无法判断",IF(COUNTA({counted})<>COUNT({counted}),"无法判断",{verdict}))'
         ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
 
     # --- _meta ------------------------------------------------------------------------------------------------------
@@ -418,8 +492,16 @@ class _Writer:
             ws.fit_to_pages(1, 0)
         if sheet.rows:
             ws.autofilter(0, 0, len(sheet.rows), max(len(sheet.header) - 1, 0))
-        ws.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True, "autofilter": True,
-                                   "sort": True, "format_columns": True})
+        ws.protect(
+            self.password,
+            {
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+                "autofilter": True,
+                "sort": True,
+                "format_columns": True,
+            },
+        )
 
     def write_meta(self) -> None:
         ws = self.wb.add_worksheet(layout.META_SHEET)
@@ -462,8 +544,8 @@ def guide_lines(form: Form, year: int) -> list[str]:
         "表二（主动公开政府信息情况）按《政府信息公开条例》第二十条分项统计：第（一）项为本机关制发的规章和行政规范性文件"
         "的本年制发、本年废止和现行有效件数；第（五）项为行政许可、第（六）项为行政处罚和行政强制的本年处理决定数量；"
         "第（八）项为本年行政事业性收费金额，单位为万元。"
-        if form.version == "2021" else
-        "表二（主动公开政府信息情况）按《政府信息公开条例》第二十条分项统计：第（一）项为规章和规范性文件的本年新制作、"
+        if form.version == "2021"
+        else "表二（主动公开政府信息情况）按《政府信息公开条例》第二十条分项统计：第（一）项为规章和规范性文件的本年新制作、"
         "本年新公开和对外公开总数量；第（五）（六）（八）项为上一年项目数量、本年增/减（减少用负数）和处理决定数量；"
         "第（九）项为政府集中采购的项目数量和总金额（本模板以万元填写）。"
     )
@@ -496,21 +578,34 @@ def validation_options(cell: Cell) -> dict:
     if cell.type.name == "amount":
         unit = cell.type.unit or ""
         return {
-            "validate": "decimal", "criteria": ">=", "value": 0,
-            "input_title": f"金额（{unit}）", "error_type": "stop", "error_title": "金额有误",
+            "validate": "decimal",
+            "criteria": ">=",
+            "value": 0,
+            "input_title": f"金额（{unit}）",
+            "error_type": "stop",
+            "error_title": "金额有误",
             "input_message": f"单位：{unit}，填写大于等于 0 的数，最多 {cell.type.places} 位小数。没有请填 0。",
             "error_message": f"只能填写大于等于 0 的数字（单位：{unit}），不能填负数或文字。",
         }
     if cell.type.signed:
         return {
-            "validate": "integer", "criteria": "between", "minimum": -999999999, "maximum": 999999999,
-            "input_title": "增减数量", "error_type": "stop", "error_title": "数量有误",
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": -999999999,
+            "maximum": 999999999,
+            "input_title": "增减数量",
+            "error_type": "stop",
+            "error_title": "数量有误",
             "input_message": "填写整数；减少的用负数表示，如 -8。没有变化请填 0。",
             "error_message": "只能填写整数（减少用负数），不能填小数或文字。",
         }
     return {
-        "validate": "integer", "criteria": ">=", "value": 0,
-        "input_title": "件数", "error_type": "stop", "error_title": "件数有误",
+        "validate": "integer",
+        "criteria": ">=",
+        "value": 0,
+        "input_title": "件数",
+        "error_type": "stop",
+        "error_title": "件数有误",
         "input_message": "填写大于等于 0 的整数。没有请填 0。",
         "error_message": "只能填写大于等于 0 的整数，不能填小数、负数或“无”“-”等文字。",
     }
@@ -578,9 +673,14 @@ def lock_structure(path: Path, password_hash: str | None) -> None:
     os.replace(tmp, path)
 
 
-def write_xlsx(ret: Return, path: str | os.PathLike, password: str | None = None,
-               extra: list[ExtraSheet] | None = None, meta: dict[str, str] | None = None,
-               personal: Personal | None = None) -> Path:
+def write_xlsx(
+    ret: Return,
+    path: str | os.PathLike,
+    password: str | None = None,
+    extra: list[ExtraSheet] | None = None,
+    meta: dict[str, str] | None = None,
+    personal: Personal | None = None,
+) -> Path:
     """Write `ret` (an empty Return gives the blank template) to `path` atomically; `extra` sheets follow 校验."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -598,4 +698,4 @@ def write_xlsx(ret: Return, path: str | os.PathLike, password: str | None = None
     return path
 
 
-__all__ = ["write_xlsx", "quote_sheet", "col_letter"]
+__all__ = ["col_letter", "quote_sheet", "write_xlsx"]
