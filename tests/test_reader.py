@@ -237,3 +237,15 @@ def test_to_frame_is_tidy(blank_2025, tmp_path):
     assert frame.loc["apply.new.research", "value"] is None
     assert frame.loc["apply.new.total", "value"] == ret.value("apply.new.total")
     assert frame.loc["apply.new.natural_person", "label"].endswith("自然人")
+
+
+def test_renamed_sheet_is_found_and_reported(blank_2025, tmp_path):
+    """A table sheet renamed (possible in LibreOffice) is still read, by its labels, and the rename is reported."""
+    values = random_return(form_for_year(2025), 2025, random.Random(18)).values
+
+    def rename(wb):
+        wb["三、依申请公开"].title = "表三"
+
+    ret = read(type_into(blank_2025, values, tmp_path / "r.xlsx", edit=rename))
+    assert "SHEET-RENAMED" in codes(ret.check())
+    assert all(ret.values.get(k) == v for k, v in values.items())

@@ -152,7 +152,7 @@ def check(
 @app.command()
 def merge(
     paths: Annotated[list[Path], typer.Argument(help="各单位报表文件或文件夹（递归查找）")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="汇总表输出文件（.xlsx）")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="汇总表输出文件（.xlsx；.ods 需要 LibreOffice）")],
     unit: Annotated[str, typer.Option("--unit", "-u", help="汇总单位名称，如 某某县人民政府办公室")] = "",
     code: Annotated[str, typer.Option("--code", help="汇总单位代码")] = "",
     roster: Annotated[Path | None, typer.Option("--roster", help="应报单位名册 CSV（name,code,type）")] = None,

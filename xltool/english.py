@@ -27,6 +27,7 @@ CODES = {
     "FORM-YEAR-MISMATCH": "The file uses a form version that does not apply to its report year.",
     "ROWS-MOVED": "Rows or columns were inserted, deleted or moved; values were re-located by their labels.",
     "LABEL-CHANGED": "An official label was edited.",
+    "SHEET-RENAMED": "A table's sheet was renamed; the table was found by its labels.",
     "TABLE-NOT-FOUND": "A table was not found or is incomplete; it is treated as not filled.",
     "PROTECTION-REMOVED": "Sheet protection was removed.",
     "FORMULA-OVERWRITTEN": "A total formula was overwritten with a typed number; the typed number is checked.",

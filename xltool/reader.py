@@ -217,6 +217,15 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
                 Problem("error", "TABLE-NOT-FOUND", f"没有找到{table.title}（或表格不完整），此表按未填报处理")
             )
             return
+        if templated:  # LibreOffice does not keep xlsx structure protection, so sheets can be renamed there
+            problems.append(
+                Problem(
+                    "warning",
+                    "SHEET-RENAMED",
+                    f"工作表“{table.sheet}”被改名为“{sheet}”，已按表格标签找到并读取",
+                    sheet=sheet,
+                )
+            )
     grid = book.grid(sheet)
     formulas, protected = (book.structure or {}).get(sheet, (None, None))
     if templated and protected is False:
