@@ -99,5 +99,27 @@ def test_prefilled_carry_forward_passes_the_cross_year_check(tmp_path):
         [RosterEntry("滚动镇", "620000000000000001", "乡镇")], 2025, tmp_path / "out", load_previous(folder)
     )
     this = read(tmp_path / "out" / index[0]["文件"])
+    for cell in form_for_year(2025).table("apply").cells:  # the clerk fills the rest of Table 三
+        if cell.is_input and cell.key not in this.values:
+            this.values[cell.key] = Decimal(0)
     results = {r.rule.id: r.outcome for r in this.rule_results(last) if r.rule.id.startswith("X-CARRY")}
     assert results and set(results.values()) == {"pass"}
+
+
+def test_untouched_prefilled_workbook_is_still_not_filled(tmp_path):
+    """Pre-filled 上年结转 cells do not make a workbook count as filled: untouched, it is 未填报 (Python and sheet)."""
+    import openpyxl as _openpyxl
+
+    last = random_return(form_for_year(2024), 2024, random.Random(71))
+    last.unit = Unit(name="未动镇", code="630000000000000001")
+    folder = tmp_path / "last"
+    write_xlsx(last, folder / "未动镇.xlsx")
+    index = personalise(
+        [RosterEntry("未动镇", "630000000000000001", "乡镇")], 2025, tmp_path / "out", load_previous(folder)
+    )
+    path = tmp_path / "out" / index[0]["文件"]
+    ret = read(path)
+    assert ret.prefilled and ret.not_filled
+    assert [p.code for p in ret.check()] == ["NOT-FILLED"]
+    status = _openpyxl.load_workbook(path, data_only=True)[layout.CHECK_SHEET]
+    assert status.cell(layout.check_status_row(ret.form, "apply") + 1, 2).value == "未填报"

@@ -54,6 +54,11 @@ class Return:
     source: str | None = None
     read_problems: list = field(default_factory=list)  # Problems found while reading the file (xltool.reader)
     meta: dict[str, str] = field(default_factory=dict)  # the workbook's _meta items (kind: template | rollup)
+    prefilled: set[str] = field(default_factory=set)  # inputs the county filled in (last year's carry-over), locked
+
+    def _own_inputs(self, table_id: str) -> list[Cell]:
+        """The inputs the unit itself fills: pre-filled cells say nothing about whether the unit has reported."""
+        return [c for c in self.form.table(table_id).cells if c.is_input and c.key not in self.prefilled]
 
     # --- values ---------------------------------------------------------------------------------------------------
     def value(self, key: str) -> Decimal:
@@ -75,13 +80,13 @@ class Return:
             return None
 
     def blank_inputs(self, table_id: str) -> list[Cell]:
-        return [c for c in self.form.table(table_id).cells if c.is_input and c.key not in self.values]
+        return [c for c in self._own_inputs(table_id) if c.key not in self.values]
 
     def table_status(self, table_id: str) -> str:
         """未填报 / 无此类事项 / 部分空白（N 格） / 已填报 — the same text the template's 校验 sheet shows."""
         if table_id in self.no_items:
             return TABLE_NONE
-        inputs = [c for c in self.form.table(table_id).cells if c.is_input]
+        inputs = self._own_inputs(table_id)
         blank = len(self.blank_inputs(table_id))
         if blank == len(inputs):
             return TABLE_NOT_FILLED

@@ -114,6 +114,7 @@ def _read_book(book: Book, path: Path) -> Return:
             )
         )
     ret = Return(form, year if year is not None else 0, source=str(path), meta=meta or {})
+    ret.prefilled = {k for k in (meta or {}).get("prefilled", "").split(",") if k in form.cell}
     for table in form.tables:
         _read_table(book, ret, table, templated=meta is not None, problems=problems)
     if meta is not None:

@@ -75,11 +75,21 @@ class _Writer:
     ):
         # Only input cells are written; totals become formulas. Cached results are computed from the inputs alone,
         # so a return imported with wrong printed totals still gets the values its formulas will show.
-        inputs_only = {k: v for k, v in ret.values.items() if ret.form.cell[k].is_input}
-        ret = Return(ret.form, ret.year, ret.unit, inputs_only, set(ret.no_items), dict(ret.explanations))
-        self.ret, self.form, self.password = ret, ret.form, password or ""
-        self.extra, self.meta = extra or [], meta or {}
         self.personal = personal or Personal()
+        inputs_only = {k: v for k, v in ret.values.items() if ret.form.cell[k].is_input}
+        ret = Return(
+            ret.form,
+            ret.year,
+            ret.unit,
+            inputs_only,
+            set(ret.no_items),
+            dict(ret.explanations),
+            prefilled=set(self.personal.prefilled) | ret.prefilled,
+        )
+        self.ret, self.form, self.password = ret, ret.form, password or ""
+        self.extra, self.meta = extra or [], dict(meta or {})
+        if ret.prefilled:
+            self.meta["prefilled"] = ",".join(sorted(ret.prefilled))
         self.wb = xlsxwriter.Workbook(
             str(path),
             # Text is always written as text: a unit name like "=cmd|..." must never become a formula.
@@ -358,7 +368,7 @@ class _Writer:
         status_ref: dict[str, str] = {}
         for table in form.tables:
             row = layout.check_status_row(form, table.id)
-            inputs = [c.key for c in table.cells if c.is_input]
+            inputs = [c.key for c in table.cells if c.is_input and c.key not in ret.prefilled]
             filled = f"COUNTA({self.input_ranges(inputs, sheet)})"
             flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
             n = len(inputs)
