@@ -181,3 +181,36 @@ def test_blank_input_of_a_blank_sensitive_rule(lo, templates):
     ret.values.pop("active.rules.regulation.in_force")
     assert_agree(lo, templates[2025], ret)
     assert {r.rule.id: r.outcome for r in ret.rule_results()}["T2-INFORCE-REGULATION"] == "undetermined"
+
+
+def test_personalised_prefilled_workbook_agrees(lo, tmp_path):
+    """A personalised workbook with pre-filled 上年结转: LibreOffice's statuses and checks equal Python's."""
+    from xltool.template import Personal
+
+    form = form_for_year(2025)
+    ret = Return(form, 2025, Unit(name="预填镇", code="640000000000000001"))
+    personal = Personal(lock_unit=True)
+    for col in ("natural_person", "business"):
+        ret.values[f"apply.carried_in.{col}"] = Decimal(2)
+        personal.prefilled[f"apply.carried_in.{col}"] = "上年结转"
+    ret.prefilled = set(personal.prefilled)
+    path = write_xlsx(ret, tmp_path / "p.xlsx", personal=personal)
+    blank = Return(form, 2025, ret.unit, prefilled=set(ret.prefilled))
+    assert_agree(lo, path, Return(form, 2025, ret.unit, dict(ret.values), prefilled=set(ret.prefilled)))
+    assert blank.not_filled
+    filled = random_return(form, 2025, random.Random(41))
+    filled.values.update(ret.values)
+    filled.prefilled = set(ret.prefilled)
+    filled.unit = ret.unit
+    filled.explanations = {}
+    sets = [
+        s
+        for s in fill_requests(filled)
+        if not any(s["cell"] == form.cell[k].a1 and s["sheet"] == form.cell[k].sheet for k in ret.prefilled)
+    ]
+    got = [c["string"] for c in lo.recalc(path, set=sets, read=check_cells(form))]
+    from xltool.template.xlsx import summary_text
+
+    results = filled.rule_results()
+    expected = [r.display for r in results] + [filled.table_status(t.id) for t in form.tables] + [summary_text(results)]
+    assert got == expected
