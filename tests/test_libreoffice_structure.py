@@ -78,3 +78,17 @@ def test_ods_structure_is_locked(template):
         pytest.skip("xlsx structure protection is covered in test_template.py")
     with zipfile.ZipFile(template) as z:
         assert b'table:structure-protected="true"' in z.read("content.xml")
+
+
+@pytest.mark.libreoffice
+def test_ods_keeps_the_password(tmp_path):
+    """--password survives the conversion to ODS: every sheet carries the legacy Excel password hash."""
+    import re
+    import zipfile
+
+    from xltool.template import write_ods
+
+    path = write_ods(Return(form_for_year(2025), 2025), tmp_path / "pw.ods", password="secret")
+    content = zipfile.ZipFile(path).read("content.xml")
+    tables = re.findall(rb"<table:table [^>]*>", content)
+    assert tables and all(b"legacy-hash-excel" in t for t in tables)
