@@ -8,7 +8,7 @@ reader cannot disagree about where a cell is.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, cached_property
 from importlib import resources
@@ -57,6 +57,12 @@ class Cell:
     label_path: tuple[str, ...]
     type: CellType
     defined_by: str | None = None  # id of the rule whose right side is this cell's formula
+    last_col: int | None = None  # a value cell merged across to this column (Table 二 blocks with fewer columns)
+
+    @property
+    def right(self) -> int:
+        """The last sheet column the cell covers (itself unless merged across)."""
+        return self.col if self.last_col is None else self.last_col
 
     @property
     def is_input(self) -> bool:
@@ -319,10 +325,13 @@ def _layout_blocks(table: Table, spec: dict) -> None:
         row += 1
         for r in block["rows"]:
             table.labels.append(Label(table.sheet, row, 0, row, 0, r["label"], "row"))
-            for column, (c0, _) in zip(block["columns"], spans, strict=True):
+            for column, (c0, c1) in zip(block["columns"], spans, strict=True):
                 key = _join(table.id, block["id"], r["key"], column["key"])
                 path = (block["caption"], r["label"], column["label"])
-                table.cells.append(Cell(key, table.id, table.sheet, row, c0, path, _cell_type(column)))
+                cell = Cell(
+                    key, table.id, table.sheet, row, c0, path, _cell_type(column), last_col=c1 if c1 > c0 else None
+                )
+                table.cells.append(cell)
             table.row_keys.append(_join(block["id"], r["key"]))
             table.row_labels[_join(block["id"], r["key"])] = r["label"]
             row += 1
@@ -434,9 +443,7 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
             )
     # Totals become formula cells; each rule learns which tables its inputs live in.
     for table in form.tables:
-        table.cells = [
-            Cell(c.key, c.table, c.sheet, c.row, c.col, c.label_path, c.type, defining.get(c.key)) for c in table.cells
-        ]
+        table.cells = [replace(c, defined_by=defining.get(c.key)) for c in table.cells]
     form._reindex()
     by_key = form.cell
     for i, rule in enumerate(form.rules):

@@ -187,7 +187,7 @@ def table_grid(table: Table, ret: Return) -> Grid:
                 cell.col,
                 cell_text(ret, cell),
                 1,
-                _value_span(table, cell),
+                cell.right - cell.col + 1,
                 "value",
                 cell.key,
                 cell.type.name,
@@ -197,14 +197,6 @@ def table_grid(table: Table, ret: Return) -> Grid:
     for r, row in enumerate(slots):
         rows.append([GridCell(r, c, "") if s is False else s for c, s in enumerate(row)])
     return Grid(table, rows)
-
-
-def _value_span(table: Table, cell: Cell) -> int:
-    """In Table 二 a block's last value cell reaches the table's right edge, as in the template (3 | 2–3 | 1–3)."""
-    if table.layout != "blocks":
-        return 1
-    later = [c.col for c in table.cells if c.row == cell.row and c.col > cell.col]
-    return (min(later) if later else table.width) - cell.col
 
 
 def table_notes(table: Table) -> list[str]:

@@ -282,14 +282,9 @@ class _Writer:
             else:
                 ws.merge_range(label.first_row, label.first_col, label.last_row, label.last_col, label.text, style)
         for cell in table.cells:
+            if cell.right > cell.col:  # a value cell merged across (Table 二 blocks with fewer columns)
+                ws.merge_range(cell.row, cell.col, cell.row, cell.right, "", fmt[f"input_{cell.type.name}"])
             self.write_cell(ws, cell)
-        for cell in table.cells:  # unlocked cells in the wider block columns: merge them so the value fills the row
-            span = _block_span(table, cell)
-            if span:
-                value = ret.values.get(cell.key)
-                ws.merge_range(cell.row, cell.col, cell.row, span, "", fmt[f"input_{cell.type.name}"])
-                self.write_cell(ws, cell)
-                del value
         self.validate_inputs(ws, table)
         self.write_references(ws, table)
         for row, height in row_heights(table, widths).items():
@@ -647,16 +642,6 @@ def row_heights(table: Table, widths: list[float]) -> dict[int, float]:
         for r in range(label.first_row, label.last_row + 1):
             heights[r] = max(heights.get(r, 16.0), need)
     return heights
-
-
-def _block_span(table: Table, cell: Cell) -> int | None:
-    """In Table 二, the last column of a block spans to the table's right edge (one value column: B:D)."""
-    if table.layout != "blocks" or not cell.is_input:
-        return None
-    same_row = [c for c in table.cells if c.row == cell.row]
-    if cell is not same_row[-1] or cell.col == table.width - 1:
-        return None
-    return table.width - 1
 
 
 def _plain(v: Decimal) -> int | float:
