@@ -214,3 +214,19 @@ def test_personalised_prefilled_workbook_agrees(lo, tmp_path):
     results = filled.rule_results()
     expected = [r.display for r in results] + [filled.table_status(t.id) for t in form.tables] + [summary_text(results)]
     assert got == expected
+
+
+@pytest.mark.parametrize("suffix", [".ods", ".xlsx"])
+def test_total_overwritten_in_libreoffice_is_reported(lo, templates, tmp_path, suffix):
+    """A total formula replaced by a typed number and saved by LibreOffice (ods or xlsx) is FORMULA-OVERWRITTEN."""
+    from xltool.reader import read
+
+    form = form_for_year(2025)
+    ret = random_return(form, 2025, random.Random(51))
+    total = form.cell["apply.new.total"]
+    sets = [*fill_requests(ret), {"sheet": total.sheet, "cell": total.a1, "value": 12345}]
+    saved = tmp_path / f"tampered{suffix}"
+    lo.recalc(templates[2025], set=sets, save_as=saved)
+    problems = {p.code: p for p in read(saved).check()}
+    assert problems["FORMULA-OVERWRITTEN"].cell == total.a1
+    assert "T3-ROWSUM-NEW" in problems

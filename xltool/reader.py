@@ -16,7 +16,7 @@ from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineError, CalamineWorkbook
 
 from xltool import layout
-from xltool.forms import Form, FormError, Table, all_forms, form_by_id
+from xltool.forms import Form, FormError, Table, all_forms, col_letter, form_by_id
 from xltool.labels import norm
 from xltool.locate import Grid, Located, locate
 from xltool.model import Invalid, Return, Unit
@@ -305,8 +305,6 @@ def _at(grid: Grid, r: int, c: int) -> object:
 
 
 def _a1(r: int, c: int) -> str:
-    from xltool.forms import col_letter
-
     return f"{col_letter(c)}{r + 1}"
 
 
@@ -375,21 +373,35 @@ def _xlsx_structure(path: Path) -> dict[str, tuple[set[str], bool]]:
     return out
 
 
-_ODS_TABLE = re.compile(rb"<table:table\s[^>]*>")
-_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+_T = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_MAX_REPEAT = 1024  # rows and columns past the used area come as one huge repeat; they hold no formulas
 
 
-def _ods_structure(path: Path) -> dict[str, tuple[set[str] | None, bool]]:
-    """ODS: protection per sheet (formula positions would need row/column repeat expansion; not checked)."""
-    out: dict[str, tuple[set[str] | None, bool]] = {}
-    with zipfile.ZipFile(path) as z:
-        content = z.read("content.xml")
-    for tag in _ODS_TABLE.findall(content):
-        name = _ODS_NAME.search(tag)
-        if name:
-            from html import unescape
-
-            out[unescape(name.group(1).decode("utf-8"))] = (None, b'table:protected="true"' in tag)
+def _ods_structure(path: Path) -> dict[str, tuple[set[str], bool]]:
+    """ODS: which cells hold formulas (expanding row/column repeats) and whether each sheet is protected."""
+    out: dict[str, tuple[set[str], bool]] = {}
+    with zipfile.ZipFile(path) as z, z.open("content.xml") as fh:
+        name, formulas, protected, row, col = None, set(), False, 0, 0
+        for event, elem in SafeET.iterparse(fh, events=("start", "end")):
+            tag = elem.tag
+            if event == "start":
+                if tag == f"{_T}table":
+                    name, formulas, row = elem.get(f"{_T}name"), set(), 0
+                    protected = elem.get(f"{_T}protected") == "true"
+                elif tag == f"{_T}table-row":
+                    col = 0
+                continue
+            if tag in (f"{_T}table-cell", f"{_T}covered-table-cell"):
+                repeat = min(int(elem.get(f"{_T}number-columns-repeated", "1")), _MAX_REPEAT)
+                if elem.get(f"{_T}formula"):
+                    formulas.update(f"{col_letter(col + i)}{row + 1}" for i in range(repeat))
+                col += repeat
+                elem.clear()
+            elif tag == f"{_T}table-row":
+                row += min(int(elem.get(f"{_T}number-rows-repeated", "1")), _MAX_REPEAT)
+                elem.clear()
+            elif tag == f"{_T}table" and name is not None:
+                out[name] = (formulas, protected)
     return out
 
 
