@@ -241,3 +241,24 @@ def test_rollup_as_ods_reads_back(county, tmp_path):
     back = read(roll.write(tmp_path / "county.ods"))
     assert back.meta["kind"] == "rollup" and back.unit.name == "ODS县"
     assert {k: back.values[k] for k in roll.total.values} == roll.total.values
+
+
+def test_other_files_in_the_folder_are_listed_not_dropped(county, tmp_path):
+    """Lock files, WPS .et files, PDFs and a roster CSV in the folder are listed as ignored, with reasons."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in county[:2]:
+        shutil.copy(f, folder)
+    (folder / "~$unit000.xlsx").write_bytes(b"lock")
+    (folder / "西河乡.et").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "说明.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "units.csv").write_text("name,code\n", encoding="utf-8")
+    roll = merge([folder], workers=1)
+    ignored = {r.info.name: r.reason for r in roll.rejected if r.code == "IGNORED"}
+    assert set(ignored) == {"~$unit000.xlsx", "西河乡.et", "说明.pdf", "units.csv"}
+    assert "另存为 .xlsx" in ignored["西河乡.et"]
+    assert len(roll.members) == 2 and not roll.not_merged
+    out = roll.write(tmp_path / "c.xlsx")
+    assert {row[0] for row in sheet_rows(out, REJECTED_SHEET)[1:]} == set(ignored)
+    result = CliRunner().invoke(app, ["merge", str(folder), "-o", str(tmp_path / "c2.xlsx")])
+    assert result.exit_code == 0 and "已忽略：西河乡.et" in result.output

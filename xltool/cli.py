@@ -127,7 +127,9 @@ def check(
     """
     from xltool import report
 
-    files = report.expand(paths)
+    files, ignored = report.scan(paths)
+    for path, reason in ignored:  # listed, never dropped silently
+        _err(f"已忽略：{path}：{reason}")
     if not files:
         _err("错误：没有找到要检查的文件")
         raise typer.Exit(2)
@@ -210,16 +212,16 @@ def merge(
             _err(f"错误：{exc}")
             raise typer.Exit(2) from None
     for r in roll.rejected:
-        _err(f"未汇总：{r.info.name}：{r.reason}")
+        _err(f"{'已忽略' if r.code == 'IGNORED' else '未汇总'}：{r.info.name}：{r.reason}")
     for e in roll.missing:
         _err(f"缺报：{e.name}（{e.code}）")
     for m in roll.unexpected:
         _err(f"名册外单位：{m.info.unit_name}（{m.info.name}）")
     _err(
-        f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.rejected)} 个文件，"
+        f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.not_merged)} 个文件，"
         f"名册缺报 {len(roll.missing)} 个"
     )
-    raise typer.Exit(1 if roll.rejected or roll.missing else 0)
+    raise typer.Exit(1 if roll.not_merged or roll.missing else 0)
 
 
 @app.command("import")

@@ -21,7 +21,7 @@ from xltool import layout
 from xltool.forms import Form, form_by_id
 from xltool.labels import norm
 from xltool.model import Invalid, Return, Unit
-from xltool.report import escape_formula, expand
+from xltool.report import escape_formula, scan
 from xltool.sources import ReadError
 
 ROLLUP_KIND = "rollup"
@@ -161,6 +161,11 @@ class RollUp:
     total: Return
     roster: list[RosterEntry] = field(default_factory=list)
     unexpected: list[Member] = field(default_factory=list)
+
+    @property
+    def not_merged(self) -> list[Rejected]:
+        """Returns that were read but left out (files that are not returns at all are only listed)."""
+        return [r for r in self.rejected if r.code != "IGNORED"]
 
     @property
     def missing(self) -> list[RosterEntry]:
@@ -335,11 +340,12 @@ def merge(
     workers: int | None = None,
     progress=None,
 ) -> RollUp:
-    files = expand(paths)
+    files, ignored = scan(paths)
     if not files:
         raise MergeError("没有找到要汇总的文件")
     infos = inspect_all(files, workers, progress)
-    rejected: list[Rejected] = []
+    # Files in the folders that are not returns are listed too (code IGNORED), so nothing vanishes.
+    rejected: list[Rejected] = [Rejected(Inspected(str(f)), "IGNORED", reason) for f, reason in ignored]
     usable: list[Inspected] = []
     for info in infos:
         if info.error:

@@ -82,24 +82,42 @@ class FileReport:
         return out
 
 
-def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and returns found recursively in folders: spreadsheets and published reports
-    (sorted; Office lock files and hidden files skipped)."""
-    out: list[Path] = []
+IGNORED_REASONS = {
+    ".et": "WPS 表格专用格式（.et），请在 WPS 中另存为 .xlsx 后再报送",
+    ".wps": "WPS 文字专用格式（.wps），请另存为 .docx",
+    ".doc": "旧版 Word 格式（.doc），请另存为 .docx",
+    ".pdf": "PDF 文件无法读取表格数字，请报送 .xlsx 或 .docx",
+}
+
+
+def scan(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to read, and files found in folders that will not be read, each with the reason (nothing vanishes).
+
+    Files named explicitly are always read. In folders, spreadsheets and published reports are read (recursively,
+    sorted); Office lock files, hidden files and other formats are listed as ignored.
+    """
+    files: list[Path] = []
+    ignored: list[tuple[Path, str]] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file()
-                    and f.suffix.lower() in SPREADSHEET_SUFFIXES | REPORT_SUFFIXES
-                    and not f.name.startswith(("~$", "."))
-                )
-            )
-        else:
-            out.append(p)
-    return out
+        if not p.is_dir():
+            files.append(p)
+            continue
+        for f in sorted(f for f in p.rglob("*") if f.is_file()):
+            suffix = f.suffix.lower()
+            if f.name.startswith("~$"):
+                ignored.append((f, "Office 临时锁定文件（文件正在被打开），不是报表"))
+            elif f.name.startswith("."):
+                ignored.append((f, "隐藏文件，未读取"))
+            elif suffix in SPREADSHEET_SUFFIXES | REPORT_SUFFIXES:
+                files.append(f)
+            else:
+                ignored.append((f, IGNORED_REASONS.get(suffix, f"不是报表文件（{suffix or '无扩展名'}），未读取")))
+    return files, ignored
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """The files `scan` would read."""
+    return scan(paths)[0]
 
 
 def check_file(path: Path, last_year: dict | None = None) -> FileReport:
