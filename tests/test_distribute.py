@@ -89,16 +89,20 @@ def test_prefill_from_last_years_rollup(tmp_path):
     assert not fresh.values
 
 
+def personalised_from_last_year(tmp_path, name: str, code: str, seed: int):
+    """Last year's return of one unit, and this year's personalised workbook pre-filled from it (read back)."""
+    last = random_return(form_for_year(2024), 2024, random.Random(seed))
+    last.unit = Unit(name=name, code=code)
+    folder = tmp_path / "last"
+    write_xlsx(last, folder / f"{name}.xlsx")
+    index = personalise([RosterEntry(name, code, "乡镇")], 2025, tmp_path / "out", load_previous(folder))
+    return last, tmp_path / "out" / index[0]["文件"]
+
+
 def test_prefilled_carry_forward_passes_the_cross_year_check(tmp_path):
     """A unit that keeps the pre-filled 上年结转 passes the X-CARRY rules against last year's return."""
-    last = random_return(form_for_year(2024), 2024, random.Random(70))
-    last.unit = Unit(name="滚动镇", code="620000000000000001")
-    folder = tmp_path / "last"
-    write_xlsx(last, folder / "滚动镇.xlsx")
-    index = personalise(
-        [RosterEntry("滚动镇", "620000000000000001", "乡镇")], 2025, tmp_path / "out", load_previous(folder)
-    )
-    this = read(tmp_path / "out" / index[0]["文件"])
+    last, path = personalised_from_last_year(tmp_path, "滚动镇", "620000000000000001", 70)
+    this = read(path)
     for cell in form_for_year(2025).table("apply").cells:  # the clerk fills the rest of Table 三
         if cell.is_input and cell.key not in this.values:
             this.values[cell.key] = Decimal(0)
@@ -110,14 +114,7 @@ def test_untouched_prefilled_workbook_is_still_not_filled(tmp_path):
     """Pre-filled 上年结转 cells do not make a workbook count as filled: untouched, it is 未填报 (Python and sheet)."""
     import openpyxl as _openpyxl
 
-    last = random_return(form_for_year(2024), 2024, random.Random(71))
-    last.unit = Unit(name="未动镇", code="630000000000000001")
-    folder = tmp_path / "last"
-    write_xlsx(last, folder / "未动镇.xlsx")
-    index = personalise(
-        [RosterEntry("未动镇", "630000000000000001", "乡镇")], 2025, tmp_path / "out", load_previous(folder)
-    )
-    path = tmp_path / "out" / index[0]["文件"]
+    _, path = personalised_from_last_year(tmp_path, "未动镇", "630000000000000001", 71)
     ret = read(path)
     assert ret.prefilled and ret.not_filled
     assert [p.code for p in ret.check()] == ["NOT-FILLED"]
