@@ -1,7 +1,7 @@
 """The form files (templates/gov-info-*.yaml, loaded by xltool.forms) match the official tables.
 
 Every expected label, merge range and row count below is transcribed by hand from
-/work/shared/spec/official-format.md (§2 headings, §3 Table 二, §4 Table 三, §5 Table 四, §6 rules, §7 differences),
+shared/spec/official-format.md (§2 headings, §3 Table 二, §4 Table 三, §5 Table 四, §6 rules, §7 differences),
 never read from the YAML, so a wrong character in a form file makes a test fail.
 
 Merge ranges are written as the spec writes them, relative to the official table (A1 = the table's first row and
@@ -600,6 +600,8 @@ def test_balance_rule_for_every_column(version):
 
 # --- broken form files -----------------------------------------------------------------------------------------------
 
+RULE_POLICY = {"level": "逻辑性", "tolerance": 0, "blank": "zero"}  # every rule declares these explicitly
+
 
 def test_unmodified_copy_loads(tmp_path):
     """A faithful copy of a form file loads (so the broken-file tests below fail for their one change only)."""
@@ -611,7 +613,9 @@ def test_unmodified_copy_loads(tmp_path):
 def test_unknown_key_in_expression_is_named(tmp_path):
     """A rule naming a cell key that does not exist fails with a FormError naming the file, rule and key."""
     data = yaml_data("2021")
-    data["rules"].append({"id": "X-UNKNOWN", "title": "坏规则", "expr": "apply.new.nobody == 0", "severity": "error"})
+    data["rules"].append(
+        {"id": "X-UNKNOWN", "title": "坏规则", "expr": "apply.new.nobody == 0", "severity": "error", **RULE_POLICY}
+    )
     with pytest.raises(forms.FormError) as err:
         forms.load_form(write_form(tmp_path, data))
     assert all(part in str(err.value) for part in ("broken.yaml", "X-UNKNOWN", "apply.new.nobody")), err.value
@@ -627,6 +631,7 @@ def test_duplicate_defines_is_named(tmp_path):
             "expr": "apply.new.total == apply.new.natural_person",
             "defines": "apply.new.total",
             "severity": "error",
+            **RULE_POLICY,
         }
     )
     with pytest.raises(forms.FormError) as err:
@@ -644,6 +649,7 @@ def test_defining_rule_must_be_total_equals_formula(tmp_path):
             "expr": "appeal.review.upheld <= appeal.review.corrected",
             "defines": "appeal.review.upheld",
             "severity": "error",
+            **RULE_POLICY,
         }
     )
     with pytest.raises(forms.FormError, match=r"appeal\.review\.upheld"):
@@ -674,3 +680,61 @@ def test_duplicate_rule_id_is_refused(tmp_path):
     with pytest.raises(forms.FormError) as err:
         forms.load_form(write_form(tmp_path, data))
     assert "broken.yaml" in str(err.value) and "重复" in str(err.value), err.value
+
+
+def test_missing_severity_names_file_path_and_field(tmp_path):
+    """A rule without `severity` is refused with `file: rules[N]（id）.severity 缺失`, not a KeyError."""
+    data = yaml_data("2021")
+    del data["rules"][3]["severity"]
+    with pytest.raises(forms.FormError) as err:
+        forms.load_form(write_form(tmp_path, data, "gov-info-2026.yaml"))
+    assert str(err.value).startswith("gov-info-2026.yaml: rules[3]") and "severity 缺失" in str(err.value), err.value
+
+
+def test_misspelt_enum_value_is_refused(tmp_path):
+    """`blank: zeros` (a typo) is an error naming the allowed values, never a silent default."""
+    data = yaml_data("2021")
+    data["rules"][0]["blank"] = "zeros"
+    with pytest.raises(forms.FormError) as err:
+        forms.load_form(write_form(tmp_path, data))
+    assert "rules[0]" in str(err.value) and "blank" in str(err.value) and "'zero'" in str(err.value), err.value
+
+
+def test_unknown_field_is_refused(tmp_path):
+    """An unknown key (e.g. `severty`) is an error naming it."""
+    data = yaml_data("2019")
+    data["rules"][1]["severty"] = "error"
+    data["tables"][1]["colums"] = []
+    with pytest.raises(forms.FormError) as err:
+        forms.load_form(write_form(tmp_path, data))
+    text = str(err.value)
+    assert "rules[1]" in text and "severty 是不认识的字段" in text and "tables[1]（apply）.colums" in text, text
+
+
+def test_unknown_guide_placeholder_is_refused(tmp_path):
+    """A 填报须知 line with an unknown {placeholder} is refused at load, not when a template is written."""
+    data = yaml_data("2021")
+    data["guide"][0] += "{unit}"
+    with pytest.raises(forms.FormError, match=r"guide"):
+        forms.load_form(write_form(tmp_path, data))
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    """A form file that is not valid YAML is refused with its name and line."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("form: x\ntables: [\n", encoding="utf-8")
+    with pytest.raises(forms.FormError, match=r"bad\.yaml: 第 \d+ 行"):
+        forms.load_form(path)
+
+
+@pytest.mark.parametrize("version", ["2019", "2021"])
+def test_forms_own_their_version_texts(version):
+    """The 填报须知 text, label aliases and the pre-fill come from the form file, not from Python."""
+    f = form(version)
+    lines = f.guide_lines()
+    assert f.notice in lines[0] and f.name in lines[0] and "{" not in "".join(lines)
+    assert yaml_data(version)["guide"][2][:10] == lines[2][:10]
+    assert all(alias in yaml_data(version)["aliases"] for alias in yaml_data(version)["aliases"])
+    prefill = [c for c in f.carry_overs if c.kind == "prefill"]
+    assert {c.target for c in prefill} == {f"apply.carried_in.{k}" for k in f.table("apply").col_keys}
+    assert {c.source for c in prefill} == {f"apply.carried_over.{k}" for k in f.table("apply").col_keys}

@@ -380,8 +380,9 @@ def test_number_formats():
 
 
 def test_unit_note_only_where_label_has_no_unit(tmp_path):
-    """2019 采购总金额 (no unit in the official label) gets a 万元 note; 2021 本年收费金额（单位：万元） does not."""
-    note = "注：“采购总金额”单位为万元。"
+    """2019 采购总金额 (no unit in the official label) gets its form's 万元 note; 2021 本年收费金额（单位：万元） none."""
+    note = form_for_year(2020).cell["active.procurement.central.amount"].type.note
+    assert note and "万元" in note
     old, new = read(EXAMPLES / "sample-return-2020.xlsx"), read(EXAMPLES / "sample-return-2025.xlsx")
     assert note in render_markdown(old) and note in render_html(old) and note in render_html_fragment(old)
     assert [p.text for p in Document(str(render_docx(old, tmp_path / "o.docx"))).paragraphs].count(note) == 1

@@ -23,6 +23,23 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+FormFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--form", help="自定义或地方补充表单文件（YAML，可多次指定）；格式见 docs/forms.md"),
+]
+
+
+def _use_forms(files: list[Path] | None) -> list:
+    """Register `--form` files; a broken one ends the command with its problems (exit 2), never a traceback."""
+    from xltool.forms import register_form_file
+
+    try:
+        return [register_form_file(f) for f in files or []]
+    except FormError as exc:
+        _err(f"错误：表单文件有误：\n{exc}")
+        raise typer.Exit(2) from None
+
+
 class TemplateFormat(StrEnum):
     xlsx = "xlsx"
     ods = "ods"
@@ -47,14 +64,18 @@ def template(
     previous: Annotated[
         Path | None, typer.Option("--previous", help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")
     ] = None,
+    form_files: FormFiles = None,
 ) -> None:
     """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
     from xltool.distribute import safe_filename
     from xltool.office import OfficeError
     from xltool.template import write_workbook
 
+    custom = _use_forms(form_files)
     try:
-        form = form_for_year(year)
+        form = custom[-1] if custom else form_for_year(year)
+        if not form.covers(year):
+            raise FormError(f"表单 {form.id}（{form.path.name}）适用于{form.years_text}，不适用于 {year} 年度")
     except FormError as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
@@ -64,7 +85,7 @@ def template(
         raise typer.Exit(2)
     try:
         if roster is not None:
-            _personalised(roster, year, out_dir or Path("."), previous, suffix, password)
+            _personalised(roster, year, out_dir or Path("."), previous, suffix, password, form)
             return
         if output is None:
             output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + f".{suffix}")
@@ -78,7 +99,7 @@ def template(
 
 
 def _personalised(
-    roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None
+    roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None, form
 ) -> None:
     from xltool.distribute import load_previous, personalise
     from xltool.merge import MergeError, read_roster
@@ -91,7 +112,7 @@ def _personalised(
     last = load_previous(previous) if previous else None
     if previous and not last:
         _err(f"警告：{previous} 中没有读到上年数据，未预填")
-    index = personalise(entries, year, out_dir, last, suffix, password)
+    index = personalise(entries, year, out_dir, last, suffix, password, form=form)
     prefilled = sum(1 for row in index if row["上年数据"])
     _err(
         f"已为 {len(index)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；按上年数据预填 {prefilled} 个）"
@@ -120,6 +141,7 @@ def check(
         Path | None, typer.Option("--annotate", help="把标注了问题的副本写入此文件夹（原文件不改动）")
     ] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
+    form_files: FormFiles = None,
 ) -> None:
     """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
 
@@ -127,6 +149,7 @@ def check(
     """
     from xltool import report
 
+    _use_forms(form_files)
     files, ignored = report.scan(paths)
     for path, reason in ignored:  # listed, never dropped silently
         _err(f"已忽略：{path}：{reason}")
@@ -165,6 +188,7 @@ def merge(
     prefer_newest: Annotated[bool, typer.Option("--prefer-newest", help="同一单位报送多份时采用最新的一份")] = False,
     export: Annotated[Path | None, typer.Option("--export", help="另导出长表：.csv / .json / .parquet")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="并行进程数（默认 CPU 核数）")] = None,
+    form_files: FormFiles = None,
 ) -> None:
     """汇总各单位报表：逐份复核后精确求和，按官方表样输出，并列出明细、来源和未汇总原因。
 
@@ -176,6 +200,7 @@ def merge(
     from xltool.merge import MergeError, read_roster
     from xltool.merge import merge as do_merge
 
+    _use_forms(form_files)
     console = Console(stderr=True)
 
     def progress(results, total):
@@ -232,6 +257,7 @@ def import_(
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="校验结果的输出格式")] = OutputFormat.table,
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
+    form_files: FormFiles = None,
 ) -> None:
     """导入已发布的年度报告（文本、网页、Word），找出三张统计表，核对其中的算术关系。
 
@@ -241,6 +267,7 @@ def import_(
     from xltool.distribute import safe_filename
     from xltool.template import ExtraSheet, write_xlsx
 
+    _use_forms(form_files)
     files = report.expand(reports)
     if not files:
         _err("错误：没有找到要导入的报告")
@@ -289,12 +316,14 @@ def render(
         Path | None, typer.Option("--output", "-o", help="输出文件（docx 必填；html/md 缺省输出到标准输出）")
     ] = None,
     fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出三张表（粘贴到网站编辑器）")] = False,
+    form_files: FormFiles = None,
 ) -> None:
     """把报表渲染为年度报告的统计表部分（二、三、四），表样与官方表格一致。"""
     from xltool import render as r
     from xltool.reader import read
     from xltool.sources import ReadError
 
+    _use_forms(form_files)
     try:
         ret = read(path)
     except ReadError as exc:
@@ -315,11 +344,18 @@ def render(
 
 
 @app.command()
-def forms() -> None:
-    """列出内置的报告格式。"""
+def forms(form_files: FormFiles = None) -> None:
+    """列出可用的报告格式：内置的、已安装插件提供的（入口点 xltool.forms）和 --form 指定的，及其来源。"""
+    from xltool.forms import plugin_errors
+
+    _use_forms(form_files)
     for f in all_forms():
         years = f"{f.first_year}—{f.last_year or ''}"
-        typer.echo(f"{f.id}\t{years}\t{f.notice}\t{len(f.inputs)} 个填报格，{len(f.rules)} 条校验规则")
+        typer.echo(
+            f"{f.id}\t{years}\t{f.notice}\t{len(f.inputs)} 个填报格，{len(f.rules)} 条校验规则\t{f.origin}：{f.path}"
+        )
+    for problem in plugin_errors():
+        _err(f"插件表单无法加载：{problem}")
 
 
 @app.command()

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from xltool.forms import form_for_year
+from xltool.forms import Form, form_for_year
 from xltool.labels import norm
 from xltool.merge import DETAIL_SHEET, RosterEntry
-from xltool.model import Invalid, Return, Unit
+from xltool.model import Return, Unit
 from xltool.report import escape_formula, expand
 from xltool.sources import ReadError
 from xltool.template import Personal, write_workbook
@@ -92,9 +92,10 @@ def personalise(
     previous: dict[str, LastYear] | None = None,
     fmt: str = "xlsx",
     password: str | None = None,
+    form: Form | None = None,
 ) -> list[dict[str, str]]:
     """Write one workbook per roster unit into out_dir; return the index rows (also written to 索引.csv)."""
-    form = form_for_year(year)
+    form = form or form_for_year(year)
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     index = []
@@ -137,22 +138,21 @@ def personalise(
 
 
 def _prefill(ret: Return, personal: Personal, last: LastYear) -> None:
-    """上年结转 = last year's 结转下年度继续办理 (locked, with a note); 现行有效件数 of last year for reference."""
+    """Fill what the form's cross-year rules say last year gives this year (e.g. 上年结转 = last year's 结转下年度,
+    locked, with a note) and show last year's figures the other cross-year rules read (for reference)."""
     form = ret.form
-    for col in form.table("apply").col_keys:
-        key, source = f"apply.carried_in.{col}", f"apply.carried_over.{col}"
-        if key in form.cell and form.cell[key].is_input and source in last.values:
-            value = last.values[source]
-            if isinstance(value, Invalid):
-                continue
-            ret.values[key] = value
-            personal.prefilled[key] = (
-                f"已按上年报表（{last.source}）“四、结转下年度继续办理”预填：{value.normalize():f}。"
+    for carry in form.carry_overs:
+        cell = form.cell.get(carry.target)
+        value = last.values.get(carry.source)
+        if cell is None or not isinstance(value, Decimal):
+            continue
+        if carry.kind == "prefill" and cell.is_input:
+            source_label = form.cell[carry.source].label_path[0] if carry.source in form.cell else carry.source
+            ret.values[carry.target] = value
+            personal.prefilled[carry.target] = (
+                f"已按上年报表（{last.source}）“{source_label}”预填：{value.normalize():f}。"
                 "如有误，请联系县政务公开办。"
             )
-    if form.version == "2021" and last.form_version == "2021":
-        for row in ("regulation", "normative"):
-            key = f"active.rules.{row}.in_force"
-            if key in last.values:
-                personal.references[key] = last.values[key]
-        personal.reference_title = "上年现行有效件数（参考）"
+        elif carry.kind == "reference":
+            personal.references[carry.target] = value
+            personal.reference_title = f"上年{form.cell[carry.target].label_path[-1]}（参考）"

@@ -16,14 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from xltool import labels
 from xltool import rules as expr
 
 TITLE_ROW = 0  # sheet title
 INFO_ROW = 1  # unit / year line and the 本年度无此类事项 flag
 TABLE_ROW = 2  # first row of the official table
-
-SEVERITY_TEXT = {"error": "错误", "warning": "警告"}
-LEVEL_TEXT = {"error": "逻辑性", "warning": "合理性"}
 
 
 class FormError(ValueError):
@@ -35,6 +33,7 @@ class CellType:
     name: str  # count | signed_count | amount
     places: int = 0
     unit: str | None = None
+    note: str | None = None  # printed under the table (e.g. the unit of an amount whose official label names none)
 
     @property
     def whole(self) -> bool:
@@ -111,6 +110,16 @@ class Rule:
     cross_year: bool = False  # reads last year's return through `prev.` keys; checked only with --previous
 
 
+@dataclass(frozen=True)
+class CarryOver:
+    """A cell this year takes from last year's return (derived from a cross-year rule)."""
+
+    target: str  # this year's cell key
+    source: str  # last year's cell key (in last year's form)
+    rule: str  # the cross-year rule it comes from
+    kind: str  # prefill: locked input filled from last year | reference: last year's figure shown beside the table
+
+
 @dataclass
 class Table:
     id: str
@@ -148,10 +157,52 @@ class Form:
     tables: list[Table]
     rules: list[Rule]
     path: Path
+    guide: list[str] = field(default_factory=list)  # 填报须知 paragraphs, placeholders filled by guide_lines()
+    aliases: dict[str, str] = field(default_factory=dict)  # printed variant -> official label (both normalised)
+    origin: str = "内置"  # 内置 | 插件 <distribution> | 文件
 
     @property
     def id(self) -> str:
         return f"{self.form}-{self.version}"
+
+    @property
+    def years_text(self) -> str:
+        if self.last_year is None:
+            return f"{self.first_year} 年度起"
+        return f"{self.first_year}—{self.last_year} 年度"
+
+    def guide_lines(self) -> list[str]:
+        """The 填报须知 text of this form, with its name, notice and years filled in."""
+        fields = {"name": self.name, "notice": self.notice, "years": self.years_text}
+        return [line.format(**fields) for line in self.guide]
+
+    @cached_property
+    def carry_overs(self) -> list[CarryOver]:
+        """What last year's return gives this year's, derived from the cross-year rules.
+
+        `this == prev.that` pre-fills `this` from last year's `that`; any other cross-year rule (e.g. 现行有效件数 =
+        上年现行有效件数 + 制发 − 废止) shows last year's cells beside the rule's first cell, for reference.
+        """
+        out: list[CarryOver] = []
+        for rule in self.rules:
+            if not rule.cross_year:
+                continue
+            node = rule.node
+            if (
+                isinstance(node, expr.Compare)
+                and node.op == "=="
+                and isinstance(node.left, expr.Ref)
+                and isinstance(node.right, expr.Ref)
+                and node.right.key.startswith(PREV)
+                and not node.left.key.startswith(PREV)
+            ):
+                out.append(CarryOver(node.left.key, node.right.key[len(PREV) :], rule.id, "prefill"))
+                continue
+            own = [k for k in expr.refs(node) if not k.startswith(PREV)]
+            for key in expr.refs(node):
+                if key.startswith(PREV) and own:
+                    out.append(CarryOver(own[0], key[len(PREV) :], rule.id, "reference"))
+        return out
 
     # Indexes are cached: the checker looks cells up thousands of times per return.
     @cached_property
@@ -176,7 +227,7 @@ class Form:
         return [c for c in self.cells if c.is_input]
 
     def _reindex(self) -> None:
-        for name in ("cells", "cell", "rule", "local_rules", "inputs"):
+        for name in ("cells", "cell", "rule", "local_rules", "inputs", "carry_overs"):
             self.__dict__.pop(name, None)
 
     def table(self, table_id: str) -> Table:
@@ -223,7 +274,10 @@ def col_letter(col: int) -> str:
     return letters
 
 
-# --- loading ---------------------------------------------------------------------------------------------------------
+# --- loading and the registry ----------------------------------------------------------------------------------------
+
+ENTRY_POINT_GROUP = "xltool.forms"  # packages ship forms (e.g. a province's 地方补充表) through this group
+OFFICIAL_FAMILY = "gov-info-disclosure"
 
 
 def templates_dir() -> Path:
@@ -234,29 +288,111 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+_extra: dict[Path, Form] = {}  # forms added at run time (`--form FILE.yaml`)
+_plugin_errors: list[str] = []
+
+
+def register_form_file(path: str | Path) -> Form:
+    """Load a form file given by the user (`--form`) and make it known to every reader and writer."""
+    path = Path(path).resolve()
+    if path not in _extra:
+        _extra[path] = load_form(path, origin="文件")
+        all_forms.cache_clear()
+    return _extra[path]
+
+
+@cache
+def _builtin_and_plugins() -> tuple[Form, ...]:
+    forms = [load_form(p) for p in sorted(templates_dir().glob("*.yaml"))]
+    forms += _plugin_forms()
+    return tuple(forms)
+
+
+def _plugin_forms() -> list[Form]:
+    """Forms from installed packages: an entry point names a YAML file, a folder of them, or a callable giving those.
+
+    A broken plugin does not stop xltool: its problem is kept for `xltool forms` to show.
+    """
+    from importlib.metadata import entry_points
+
+    _plugin_errors.clear()
+    out: list[Form] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        origin = f"插件 {ep.dist.name if ep.dist else ep.value}"
+        try:
+            target = ep.load()
+            target = target() if callable(target) else target
+            items = [target] if isinstance(target, (str, Path)) else list(target)
+            for item in items:
+                item = Path(str(item))
+                files = sorted(item.glob("*.yaml")) if item.is_dir() else [item]
+                out.extend(load_form(f, origin=origin) for f in files)
+        except Exception as exc:  # any failure of third-party code is reported, never fatal
+            _plugin_errors.append(f"{origin}（{ep.name}）：{exc}")
+    return out
+
+
+def plugin_errors() -> list[str]:
+    _builtin_and_plugins()
+    return list(_plugin_errors)
+
+
 @cache
 def all_forms() -> tuple[Form, ...]:
-    forms = [load_form(p) for p in sorted(templates_dir().glob("*.yaml"))]
-    return tuple(sorted(forms, key=lambda f: f.first_year))
+    """Built-in forms, plugin forms and forms given with `--form`, oldest first; one form per id (later wins)."""
+    by_id: dict[str, Form] = {}
+    for f in (*_builtin_and_plugins(), *_extra.values()):
+        by_id[f.id] = f
+    return tuple(sorted(by_id.values(), key=lambda f: (f.first_year, f.id)))
 
 
-def form_for_year(year: int) -> Form:
-    for f in all_forms():
-        if f.covers(year):
-            return f
+def form_for_year(year: int, family: str = OFFICIAL_FAMILY) -> Form:
+    """The newest version of `family` whose years cover `year`."""
+    covering = [f for f in all_forms() if f.form == family and f.covers(year)]
+    if covering:
+        return max(covering, key=lambda f: f.first_year)
     raise FormError(f"没有适用于 {year} 年度的报告格式（2019 年起才有统一格式）")
 
 
 def form_by_id(form_id: str) -> Form:
     for f in all_forms():
-        if f.id == form_id or f.version == form_id:
+        if f.id == form_id:
+            return f
+    for f in all_forms():  # a bare version ("2021") names the official form of that version
+        if f.version == form_id and f.form == OFFICIAL_FAMILY:
             return f
     raise FormError(f"未知的报告格式 {form_id!r}")
 
 
-def load_form(path: Path) -> Form:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+def load_form(path: Path, origin: str = "内置") -> Form:
+    """Load and validate one form file; FormError names the file and the place of every problem."""
+    from xltool import formschema
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FormError(f"{path.name}: 无法读取表单文件（{exc.strerror or exc}）") from None
+    except UnicodeDecodeError:
+        raise FormError(f"{path.name}: 表单文件应为 UTF-8 编码") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark else ""
+        raise FormError(f"{path.name}: {where} YAML 语法错误（{getattr(exc, 'problem', None) or exc}）") from None
+    try:
+        spec = formschema.validate(data, path.name).model_dump(mode="python")
+    except ValueError as exc:
+        raise FormError(str(exc)) from None
+    try:
+        return _build_form(spec, path, origin)
+    except (KeyError, IndexError) as exc:
+        raise FormError(f"{path.name}: 表单定义不一致（{exc}）") from None
+
+
+def _build_form(data: dict, path: Path, origin: str) -> Form:
     tables = [_build_table(t) for t in data["tables"]]
+    _no_duplicates(path.name, "表格编号", [t.id for t in tables])
+    _no_duplicates(path.name, "工作表名", [t.sheet for t in tables])
     form = Form(
         form=data["form"],
         version=str(data["version"]),
@@ -267,7 +403,11 @@ def load_form(path: Path) -> Form:
         tables=tables,
         rules=[],
         path=path,
+        guide=list(data["guide"]),
+        aliases={labels.norm(k, aliases=False): labels.norm(v, aliases=False) for k, v in data["aliases"].items()},
+        origin=origin,
     )
+    labels.add_aliases(form.aliases)
     _no_duplicates(path.name, "单元格键", [c.key for c in form.cells])
     _build_rules(form, data["rules"])
     return form
@@ -277,10 +417,10 @@ _TYPES = {"count", "signed_count", "amount"}
 
 
 def _cell_type(spec: dict) -> CellType:
-    name = spec.get("type", "count")
+    name = spec.get("type") or "count"
     if name not in _TYPES:
         raise FormError(f"未知的单元格类型 {name!r}")
-    return CellType(name, int(spec.get("places", 0)), spec.get("unit"))
+    return CellType(name, int(spec.get("places") or 0), spec.get("unit"), spec.get("note"))
 
 
 def _join(*parts: str) -> str:
@@ -306,8 +446,9 @@ def _build_table(spec: dict) -> Table:
     return table
 
 
-# In Table 二 the value area is `value_columns` wide; a block with fewer columns widens its cells to fill it.
-_SPANS = {3: [(1, 1), (2, 2), (3, 3)], 2: [(1, 1), (2, 3)], 1: [(1, 3)]}
+def _spans(n: int, width: int) -> list[tuple[int, int]]:
+    """Sheet columns of a block's n value cells in a value area `width` wide: the last one widens to fill it."""
+    return [(i + 1, i + 1) for i in range(n - 1)] + [(n, width)]
 
 
 def _layout_blocks(table: Table, spec: dict) -> None:
@@ -318,7 +459,7 @@ def _layout_blocks(table: Table, spec: dict) -> None:
     for block in spec["blocks"]:
         table.labels.append(Label(table.sheet, row, 0, row, width, block["caption"], "caption"))
         row += 1
-        spans = _SPANS[len(block["columns"])]
+        spans = _spans(len(block["columns"]), width)
         table.labels.append(Label(table.sheet, row, 0, row, 0, "信息内容", "header"))
         for column, (c0, c1) in zip(block["columns"], spans, strict=True):
             table.labels.append(Label(table.sheet, row, c0, row, c1, column["label"], "header"))
@@ -385,7 +526,7 @@ def _runs(paths: list[list[str]], level: int):
         i = j + 1
 
 
-def _expansions(form: Form, spec: dict) -> list[dict[str, str]]:
+def _expansions(form: Form, spec: dict, where: str) -> list[dict[str, str]]:
     """The variable bindings of a rule's `for_each` (one empty binding when it has none)."""
     each = spec.get("for_each")
     if each is None:
@@ -394,9 +535,14 @@ def _expansions(form: Form, spec: dict) -> list[dict[str, str]]:
         return [{**b, **{k.upper(): str(v).upper().replace(".", "-") for k, v in b.items()}} for b in each]
     ((name, ref),) = ((k, v) for k, v in each.items() if k != "except")
     table_id, what = ref.split(".")
+    if table_id not in [t.id for t in form.tables]:
+        raise FormError(f"{where}.for_each: 没有编号为 {table_id!r} 的表格")
     table = form.table(table_id)
     keys, labels = (table.row_keys, table.row_labels) if what == "rows" else (table.col_keys, table.col_labels)
     skip = set(each.get("except", []))
+    unknown = skip - set(keys)
+    if unknown:
+        raise FormError(f"{where}.for_each.except: {sorted(unknown)} 不是 {ref} 中的键")
     return [
         {name: k, name.upper(): k.upper().replace(".", "-"), f"{name}_label": labels[k]} for k in keys if k not in skip
     ]
@@ -409,36 +555,45 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
     keys = [c.key for c in form.cells]
     keys += [PREV + k for k in keys]
     defining: dict[str, str] = {}
-    for spec in specs:
-        for binding in _expansions(form, spec):
-            rule_id = spec["id"].format(**binding)
-            source = spec["expr"].format(**binding)
-            defines = spec["defines"].format(**binding) if "defines" in spec else None
+    for index, spec in enumerate(specs):
+        where = f"{form.path.name}: rules[{index}]"
+        for binding in _expansions(form, spec, where):
+
+            def fill(field_name: str, binding: dict[str, str] = binding) -> str:
+                try:
+                    return spec[field_name].format(**binding)
+                except (KeyError, IndexError, ValueError) as exc:
+                    raise FormError(f"{where}.{field_name}: 占位符 {exc} 没有定义（见 for_each）") from None
+
+            rule_id, source = fill("id"), fill("expr")
+            defines = fill("defines") if spec.get("defines") else None
             try:
                 node = expr.parse(source, keys, exclude=defines)
             except expr.ExprError as exc:
-                raise FormError(f"{form.path.name} 规则 {rule_id}: {exc}") from None
+                raise FormError(f"{where}.expr（规则 {rule_id}）: {exc}") from None
             if defines:
                 if not (isinstance(node, expr.Compare) and node.op == "==" and node.left == expr.Ref(defines)):
-                    raise FormError(f"{rule_id}: 定义合计的规则必须写成 “{defines} == 公式”")
+                    raise FormError(f"{where}.defines（规则 {rule_id}）: 定义合计的规则必须写成 “{defines} == 公式”")
                 if defines in defining:
-                    raise FormError(f"{rule_id}: {defines} 已由 {defining[defines]} 定义")
+                    raise FormError(f"{where}.defines（规则 {rule_id}）: {defines} 已由 {defining[defines]} 定义")
                 defining[defines] = rule_id
-            severity = spec["severity"]
+            cross_year = spec.get("scope") == "cross_year"
+            if cross_year != any(k.startswith(PREV) for k in expr.refs(node)):
+                raise FormError(f"{where}.scope（规则 {rule_id}）: 引用上年数（prev.）的规则必须写 scope: cross_year，反之亦然")
             form.rules.append(
                 Rule(
                     id=rule_id,
-                    title=spec["title"].format(**binding),
+                    title=fill("title"),
                     source=source,
                     node=node,
-                    severity=severity,
-                    level=spec.get("level", LEVEL_TEXT[severity]),
-                    basis=spec.get("basis", ""),
-                    tolerance=Decimal(str(spec.get("tolerance", 0))),
-                    blank=spec.get("blank", "zero"),
+                    severity=spec["severity"],
+                    level=spec["level"],
+                    basis=fill("basis"),
+                    tolerance=Decimal(str(spec["tolerance"])),
+                    blank=spec["blank"],
                     defines=defines,
                     tables=(),
-                    cross_year=spec.get("scope") == "cross_year",
+                    cross_year=cross_year,
                 )
             )
     # Totals become formula cells; each rule learns which tables its inputs live in.

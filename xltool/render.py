@@ -204,8 +204,10 @@ def table_notes(table: Table) -> list[str]:
     notes: list[str] = []
     for cell in table.cells:
         label = cell.label_path[-1]
-        if cell.type.unit and cell.type.unit not in label:
+        note = cell.type.note
+        if note is None and cell.type.unit and cell.type.unit not in label:
             note = f"注：“{label}”单位为{cell.type.unit}。"
+        if note:
             if note not in notes:
                 notes.append(note)
     return notes
