@@ -1,4 +1,4 @@
-"""Hand transcriptions of the five published township reports in /work/shared/seeds/*.txt (test fixtures).
+"""Hand transcriptions of the five published township reports in shared/seeds (test fixtures).
 
 Every number printed in the three statistical tables (二 主动公开, 三 依申请公开, 四 复议诉讼) was read off the seed
 text cell by cell, in the printed order, and is keyed here by its xltool key (templates/gov-info-2019.yaml or

@@ -139,7 +139,7 @@ def test_encrypted_file_is_a_real_encrypted_ooxml():
 
 
 def test_encrypted_file_decrypts_to_a_template():
-    """With its password the committed encrypted.xlsx opens (only where msoffcrypto-tool happens to be installed)."""
+    """With its password the committed encrypted.xlsx opens (msoffcrypto-tool is in the `test` extra)."""
     msoffcrypto = pytest.importorskip("msoffcrypto")
     import io
     import zipfile

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import random
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -199,7 +200,8 @@ def test_previous_rollup_is_matched_per_unit(tmp_path):
     assert "NO-PREVIOUS" in {p["code"] for p in doc["files"][0]["problems"]}
 
 
-SEEDS_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "seeds"
+# The table parts of the five seed reports (shared/seeds), derived by tests/fixtures/make_seed_fixtures.py.
+SEEDS_DIR = Path(__file__).parent / "fixtures" / "seeds"
 
 
 def test_check_audits_a_folder_of_published_reports(tmp_path):

@@ -1,4 +1,4 @@
-"""Importing published reports (plain text as in shared/seeds, HTML, Word .docx) into a Return."""
+"""Importing published reports (plain text as in the seed reports, HTML, Word .docx) into a Return."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from xltool.sources import ReadError
 from xltool.template import write_xlsx
 from xltool.values import normalize
 
-SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # shared/ lies beside the checkout
+# The table parts of the five seed reports (shared/seeds), derived by tests/fixtures/make_seed_fixtures.py.
+SEED_DIR = Path(__file__).parent / "fixtures" / "seeds"
 CORPUS = Path(__file__).parent / "corpus" / "files"
 IDS = sorted(SEEDS)
 
@@ -194,7 +195,8 @@ def test_unknown_row_is_reported_with_its_text(tmp_path):
     ret = import_report(path)
     (unplaced,) = problems(ret, "IMPORT-UNPLACED")
     assert unplaced.values["texts"] == ["（六）其它处理事项", "0", "0", "0", "0", "0", "0", "0"]
-    assert "（六）其它处理事项" in unplaced.message and "第 343 行" in unplaced.message
+    line = text.split("\n").index("\t（六）其它处理事项") + 1  # the row's line in the fixture
+    assert "（六）其它处理事项" in unplaced.message and f"第 {line} 行" in unplaced.message
     (incomplete,) = problems(ret, "IMPORT-INCOMPLETE")
     assert incomplete.values["missing"] == ["（六）其他处理"]
     assert isinstance(ret.values["apply.result.other.natural_person"], Invalid)
