@@ -25,7 +25,8 @@ from docx.oxml.ns import qn
 from tests.fillings import random_return
 from xltool.forms import TABLE_ROW, Cell, Table, form_for_year
 from xltool.merge import merge
-from xltool.model import TABLE_NONE, Invalid, Return, Unit
+from xltool.model import Invalid, Return, Unit
+from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
 from xltool.reader import read
 from xltool.render import (
     format_value,

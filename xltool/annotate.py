@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from xltool.problems import SEVERITY_TEXT
 from xltool.report import FileReport
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
@@ -28,10 +27,10 @@ def annotate(report: FileReport, out_dir: Path) -> Path | None:
         if p.sheet in wb.sheetnames:
             notes.setdefault((p.sheet, p.cell), []).append(p)
     for (sheet, cell), problems in notes.items():
-        worst = min(problems, key=lambda p: ["error", "warning", "info"].index(p.severity))
+        worst = min(problems, key=lambda p: p.severity.rank)
         target = wb[sheet][cell]
         target.fill = PatternFill("solid", fgColor=FILLS[worst.severity])
-        text = "\n".join(f"【{SEVERITY_TEXT[p.severity]}】{p.message}" for p in problems)
+        text = "\n".join(f"【{p.severity.zh}】{p.message}" for p in problems)
         target.comment = Comment(text, "xltool", width=360, height=40 + 18 * text.count("\n") + 18 * (len(text) // 24))
     wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; make every viewer recalculate on open
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,23 +6,25 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from xltool import outcomes
 from xltool import rules as expr
+from xltool.codes import Code
 from xltool.forms import PREV, Rule, formula_of
-from xltool.model import TABLE_NOT_FILLED, Invalid, Return, Undetermined
+from xltool.model import Invalid, Return, Undetermined
+from xltool.outcomes import Cause, Outcome, Severity, TableStatus
 from xltool.problems import Problem
-
-OUTCOME_TEXT = {"pass": "通过", "fail": "不通过", "explained": "已说明", "undetermined": "无法判断"}
 
 
 @dataclass(frozen=True)
 class RuleResult:
     rule: Rule
-    outcome: str  # pass | fail | explained | undetermined
+    outcome: Outcome
     left: Decimal | None = None
     right: Decimal | None = None
     cells: tuple[str, ...] = ()  # locations of the cells the rule reads, e.g. 三、依申请公开!D6
     explanation: str = ""
-    reason: str = ""  # why a rule is undetermined
+    reason: str = ""  # why a rule is undetermined, for people
+    cause: Cause | None = None  # why a rule is undetermined, for code
 
     @property
     def difference(self) -> Decimal | None:
@@ -31,14 +33,15 @@ class RuleResult:
         return (self.left - self.right).quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize()
 
     @property
+    def comparison(self) -> str | None:
+        return self.rule.node.op if isinstance(self.rule.node, expr.Compare) else None
+
+    @property
     def display(self) -> str:
         """The text of the template's 校验 result cell (the spreadsheet formula produces the same)."""
-        if self.outcome != "fail":
-            return OUTCOME_TEXT[self.outcome]
-        if not isinstance(self.rule.node, expr.Compare):
-            return "不通过"
-        word = "不平衡" if self.rule.node.op == "==" else "不通过"
-        return f"{word}（差额 {format_number(self.difference)}）"
+        if self.outcome is not Outcome.FAIL:
+            return self.outcome.zh
+        return outcomes.fail_display(self.comparison, self.difference, format_number)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,8 +50,8 @@ class RuleResult:
             "severity": self.rule.severity,
             "level": self.rule.level,
             "expression": self.rule.source,
-            "outcome": self.outcome,
-            "outcome_text": OUTCOME_TEXT[self.outcome],
+            "outcome": self.outcome.value,
+            "outcome_text": self.outcome.zh,
             "display": self.display,
             "left": _json_number(self.left),
             "right": _json_number(self.right),
@@ -75,46 +78,67 @@ def _json_number(v: Decimal | None) -> int | float | None:
 
 
 def evaluate_rule(
-    ret: Return, rule: Rule, previous: Return | None = None, statuses: dict[str, str] | None = None, value=None
+    ret: Return, rule: Rule, previous: Return | None = None, statuses: dict[str, TableStatus] | None = None, value=None
 ) -> RuleResult:
+    """One rule's outcome, by walking the outcome ladder declared in xltool.outcomes."""
     form = ret.form
     cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
     value = value or _lookup(ret, previous)
-    explanation = ret.explanations.get(rule.id, "").strip() if rule.severity == "warning" else ""
-
-    def result(outcome: str, reason: str = "", sides: bool = True) -> RuleResult:
-        left = right = None
-        if sides and isinstance(rule.node, expr.Compare):
-            left, right = _try(value, rule.node.left), _try(value, rule.node.right)
-        return RuleResult(rule, outcome, left, right, cells, explanation, reason)
-
-    statuses = statuses or {t.id: ret.table_status(t.id) for t in form.tables}
-    blank_tables = [t for t in rule.tables if statuses[t] == TABLE_NOT_FILLED]
-    if blank_tables:
-        names = "、".join(form.table(t).sheet for t in blank_tables)
-        return result("undetermined", f"{names} 未填报")
-    if rule.cross_year:
-        missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV) :] not in previous.form.cell]
-        if missing:
-            return result("undetermined", f"上年报表（{previous.form.notice}格式）没有此项", sides=False)
-        if previous.not_filled:
-            return result("undetermined", "上年报表未填报")
+    warning = rule.severity == Severity.WARNING
+    explanation = ret.explanations.get(rule.id, "").strip() if warning else ""
+    statuses = statuses or {t.id: ret.table_state(t.id).status for t in form.tables}
+    reasons: dict[Cause, str] = {}
     inputs = _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV)))
-    for key in inputs:
-        v = ret.values.get(key)
-        if isinstance(v, Invalid):
-            return result("undetermined", f"{form.cell[key].where} 不是有效数字（{v.raw}）")
+
+    def tables_blank() -> bool:
+        blank = [t for t in rule.tables if statuses[t] is TableStatus.NOT_FILLED]
+        reasons[Cause.TABLE_NOT_FILLED] = "、".join(form.table(t).sheet for t in blank) + " 未填报"
+        return bool(blank)
+
+    def previous_cell_missing() -> bool:
+        missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV) :] not in previous.form.cell]
+        reasons[Cause.NO_PREVIOUS_CELL] = f"上年报表（{previous.form.notice}格式）没有此项"
+        return bool(missing)
+
+    def previous_blank() -> bool:
+        reasons[Cause.PREVIOUS_NOT_FILLED] = "上年报表未填报"
+        return previous.not_filled
+
+    def invalid() -> bool:
+        bad = next((k for k in inputs if isinstance(ret.values.get(k), Invalid)), None)
+        if bad is not None:
+            reasons[Cause.INVALID_INPUT] = f"{form.cell[bad].where} 不是有效数字（{ret.values[bad].raw}）"
+            return True
+        try:
+            holds["value"] = bool(expr.evaluate(rule.node, value, rule.tolerance))
+        except Undetermined as exc:  # last year's cell, or a printed total, is unusable
+            reasons[Cause.INVALID_INPUT] = f"{_where(ret, previous, exc.key)} 不是有效数字（{exc.value.raw}）"
+            return True
+        return False
+
+    def blank() -> bool:
+        empty = [k for k in inputs if k not in ret.values and form.cell[k].table not in ret.no_items]
+        if empty:
+            reasons[Cause.BLANK_INPUT] = f"{form.cell[empty[0]].where} 为空白"
+        return bool(empty)
+
+    holds: dict[str, bool] = {}
+    conditions = {
+        "table_not_filled": tables_blank,
+        "invalid_input": invalid,
+        "holds": lambda: holds["value"],
+    }
+    if rule.cross_year:
+        conditions |= {"no_previous_cell": previous_cell_missing, "previous_not_filled": previous_blank}
     if rule.blank == "undetermined":
-        blank = [k for k in inputs if k not in ret.values and form.cell[k].table not in ret.no_items]
-        if blank:
-            return result("undetermined", f"{form.cell[blank[0]].where} 为空白")
-    try:
-        ok = expr.evaluate(rule.node, value, rule.tolerance)
-    except Undetermined as exc:
-        return result("undetermined", f"{_where(ret, previous, exc.key)} 不是有效数字（{exc.value.raw}）")
-    if ok:
-        return result("pass")
-    return result("explained" if explanation else "fail")
+        conditions["blank_input"] = blank
+    if warning:
+        conditions["explained"] = lambda: bool(explanation)
+    outcome, cause = outcomes.decide(conditions)
+    left = right = None
+    if isinstance(rule.node, expr.Compare) and cause not in (Cause.NO_PREVIOUS_CELL, Cause.PREVIOUS_NOT_FILLED):
+        left, right = _try(value, rule.node.left), _try(value, rule.node.right)
+    return RuleResult(rule, outcome, left, right, cells, explanation, reasons.get(cause, "") if cause else "", cause)
 
 
 def _closure(ret: Return, keys: tuple[str, ...]) -> list[str]:
@@ -171,7 +195,7 @@ def _try(value, node: expr.Node) -> Decimal | None:
 
 def evaluate_rules(ret: Return, previous: Return | None = None) -> list[RuleResult]:
     """Every rule of the form; cross-year rules only when last year's return is given."""
-    statuses = {t.id: ret.table_status(t.id) for t in ret.form.tables}
+    statuses = {t.id: ret.table_state(t.id).status for t in ret.form.tables}
     value = _lookup(ret, previous)
     return [
         evaluate_rule(ret, r, previous, statuses, value)
@@ -186,19 +210,16 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
     if ret.not_filled:
         return [
             *out,
-            Problem(
-                "error",
-                "NOT-FILLED",
+            Problem.of(
+                Code.NOT_FILLED,
                 "未填报：三张表全部为空白。请逐格填写（没有的填 0），或在无数据的表上选择“本年度无此类事项”。",
             ),
         ]
     for table in form.tables:
-        status = ret.table_status(table.id)
-        if status == TABLE_NOT_FILLED:
+        if ret.table_state(table.id).status is TableStatus.NOT_FILLED:
             out.append(
-                Problem(
-                    "warning",
-                    "TABLE-NOT-FILLED",
+                Problem.of(
+                    Code.TABLE_NOT_FILLED,
                     f"{table.title} 整表空白，涉及此表的校验无法判断。没有数据请填 0 或选择“本年度无此类事项”。",
                     sheet=table.sheet,
                 )
@@ -208,9 +229,8 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
             nonzero = [c for c in table.cells if c.is_input and ret.safe_value(c.key)]
             if nonzero:
                 out.append(
-                    Problem(
-                        "warning",
-                        "NO-ITEMS-CONFLICT",
+                    Problem.of(
+                        Code.NO_ITEMS_CONFLICT,
                         f"{table.title} 选择了“本年度无此类事项”，但有 {len(nonzero)} 格不为 0。请核实。",
                         sheet=table.sheet,
                         cell=nonzero[0].a1,
@@ -219,9 +239,8 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
             continue
         for cell in ret.blank_inputs(table.id):
             out.append(
-                Problem(
-                    "warning",
-                    "BLANK-CELL",
+                Problem.of(
+                    Code.BLANK_CELL,
                     f"{cell.label} 为空白，按 0 计算。没有数据请填 0。",
                     sheet=cell.sheet,
                     cell=cell.a1,
@@ -231,9 +250,8 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
         if isinstance(v, Invalid) and v.raw:  # an empty raw is a cell missing from a cut-short report, reported once
             cell = form.cell[key]
             out.append(
-                Problem(
-                    "error",
-                    "INVALID-VALUE",
+                Problem.of(
+                    Code.INVALID_VALUE,
                     f"{cell.label}：“{v.raw}” {v.reason}。请填写数字。",
                     sheet=cell.sheet,
                     cell=cell.a1,
@@ -241,24 +259,24 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
                 )
             )
     for r in evaluate_rules(ret, previous):
-        if r.outcome == "pass":
-            continue
+        if r.outcome is Outcome.PASS or r.cause is Cause.TABLE_NOT_FILLED:
+            continue  # a blank table is reported once above, not once per rule
         first = form.cell[r.rule.defines or expr.refs(r.rule.node)[0]]
         values = {
             "left": _json_number(r.left),
             "right": _json_number(r.right),
             "difference": _json_number(r.difference),
         }
-        if r.outcome == "undetermined":
-            if "未填报" in r.reason:
-                continue  # already reported once per table above
-            severity, text = "warning", f"无法判断：{r.rule.title}（{r.reason}）"
-        elif r.outcome == "explained":
-            severity, text = "info", f"已说明：{r.rule.title}。说明：{r.explanation}"
+        if r.outcome is Outcome.UNDETERMINED:
+            severity, text = Severity.WARNING, f"{r.outcome.zh}：{r.rule.title}（{r.reason}）"
+        elif r.outcome is Outcome.EXPLAINED:
+            severity, text = Severity.INFO, f"{r.outcome.zh}：{r.rule.title}。说明：{r.explanation}"
         else:
-            severity = r.rule.severity
+            severity = Severity(r.rule.severity)
             text = f"{r.display}：{r.rule.title}（左边 {format_number(r.left)}，右边 {format_number(r.right)}）"
-            if r.rule.severity == "warning":
+            if severity is Severity.WARNING:
                 text += "。如属实，请在“校验”表该行的“说明”栏写明原因。"
-        out.append(Problem(severity, r.rule.id, text, sheet=first.sheet, cell=first.a1, values=values))
+        out.append(
+            Problem(severity, r.rule.id, text, sheet=first.sheet, cell=first.a1, values=values, outcome=r.outcome)
+        )
     return out

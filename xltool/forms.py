@@ -559,7 +559,7 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
         where = f"{form.path.name}: rules[{index}]"
         for binding in _expansions(form, spec, where):
 
-            def fill(field_name: str, binding: dict[str, str] = binding) -> str:
+            def fill(field_name: str, binding: dict[str, str] = binding, spec: dict = spec, where: str = where) -> str:
                 try:
                     return spec[field_name].format(**binding)
                 except (KeyError, IndexError, ValueError) as exc:
@@ -579,7 +579,9 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
                 defining[defines] = rule_id
             cross_year = spec.get("scope") == "cross_year"
             if cross_year != any(k.startswith(PREV) for k in expr.refs(node)):
-                raise FormError(f"{where}.scope（规则 {rule_id}）: 引用上年数（prev.）的规则必须写 scope: cross_year，反之亦然")
+                raise FormError(
+                    f"{where}.scope（规则 {rule_id}）: 引用上年数（prev.）的规则必须写 scope: cross_year，反之亦然"
+                )
             form.rules.append(
                 Rule(
                     id=rule_id,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from xltool.codes import Code
 from xltool.forms import TABLE_ROW, Cell, Form, FormError, Table, all_forms, form_for_year
 from xltool.labels import norm
 from xltool.locate import Grid, locate
@@ -84,31 +85,29 @@ def import_report(path: str | Path) -> Return:
     year, unit = _title(page.lines)
     form = _choose_form(page.grid, year)
     problems = [
-        Problem(
-            "info",
-            "LOCATED-BY-LABELS",
+        Problem.of(
+            Code.LOCATED_BY_LABELS,
             f"此文件是报告原文（{_KIND_TEXT[page.kind]}），已按表格标签找到统计表并读取；请核对读取结果",
         )
     ]
     if year is None:
-        problems.append(Problem("error", "YEAR-UNKNOWN", "无法从报告标题中识别报告年度；请核对标题是否写明“XXXX年”"))
+        problems.append(Problem.of(Code.YEAR_UNKNOWN, "无法从报告标题中识别报告年度；请核对标题是否写明“XXXX年”"))
     elif not form.covers(year):
         right = next((f for f in all_forms() if f.covers(year)), None)
         expected = f"《{right.name}》（{right.notice}）" if right else "其他格式"
         problems.append(
-            Problem(
-                "error",
-                "FORM-YEAR-MISMATCH",
+            Problem.of(
+                Code.FORM_YEAR_MISMATCH,
                 f"{year} 年度报告应使用{expected}，此报告的统计表是 {form.notice} 格式；请核对报告年度和表格格式",
             )
         )
     if not unit:
-        problems.append(Problem("warning", "UNIT-MISSING", "无法从报告标题中识别报告单位；请核对标题"))
+        problems.append(Problem.of(Code.UNIT_MISSING, "无法从报告标题中识别报告单位；请核对标题"))
     ret = Return(form, year or 0, Unit(name=unit), source=str(path), meta={"source_format": page.kind})
     found = [_read_table(page, table, ret, problems) for table in form.tables]
     if not any(found):
         raise ReadError(
-            "NOT-A-REPORT",
+            Code.NOT_A_REPORT,
             "没有找到政府信息公开年报的统计表（表二、表三、表四的标签都没有找到）；请确认这是年度报告原文",
         )
     ret.read_problems = problems
@@ -128,11 +127,11 @@ def _load(path: Path) -> Page:
         return _docx_page(path)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ReadError(
-            "NOT-A-REPORT",
+            Code.NOT_A_REPORT,
             "这是旧版 Word（.doc）或 Excel（.xls）文件；报告请另存为 .docx 后导入，统计表请用 xltool check",
         )
     if data.lstrip()[:5].lower() == b"%pdf-":
-        raise ReadError("NOT-A-REPORT", "这是 PDF 文件；请把报告另存为文本、网页或 Word（.docx）后导入")
+        raise ReadError(Code.NOT_A_REPORT, "这是 PDF 文件；请把报告另存为文本、网页或 Word（.docx）后导入")
     text = _decode(data)
     if _looks_html(data[:512]) or path.suffix.lower() in HTML_SUFFIXES:
         return _html_page(text)
@@ -144,7 +143,7 @@ def _decode(data: bytes) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", "replace")
     if b"\x00" in data[:4096]:
-        raise ReadError("NOT-A-REPORT", "不是文本文件（含二进制内容）；请导入报告的文本、网页或 Word（.docx）文件")
+        raise ReadError(Code.NOT_A_REPORT, "不是文本文件（含二进制内容）；请导入报告的文本、网页或 Word（.docx）文件")
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -377,7 +376,7 @@ def _html_page(text: str) -> Page:
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
-        raise ReadError("CORRUPT", f"网页文件无法解析（{str(exc)[:80]}）") from None
+        raise ReadError(Code.CORRUPT, f"网页文件无法解析（{str(exc)[:80]}）") from None
     for el in list(root.iter(*_SKIP_TAGS)):
         el.drop_tree()
     for br in root.iter("br"):
@@ -409,7 +408,7 @@ def _html_table(table) -> tuple[Grid, set[tuple[int, int]]]:
             taken.update((r + dr, c + dc) for dr in range(rows) for dc in range(cols))
             covered.update((r + dr, c + dc) for dr in range(rows) for dc in range(1, cols))
             if len(taken) > MAX_GRID_CELLS:
-                raise ReadError("TOO-LARGE", "网页中的表格大得不合常理（合并单元格跨度异常），已拒绝读取")
+                raise ReadError(Code.TOO_LARGE, "网页中的表格大得不合常理（合并单元格跨度异常），已拒绝读取")
             texts[(r, c)] = td.text_content()
             c += cols
     width = max((c for _, c in taken), default=-1) + 1
@@ -446,13 +445,13 @@ def _docx_page(path: Path) -> Page:
                 grid.append(row)
                 cells += len(row)
                 if cells > MAX_GRID_CELLS:
-                    raise ReadError("TOO-LARGE", "Word 文档中的表格大得不合常理，已拒绝读取")
+                    raise ReadError(Code.TOO_LARGE, "Word 文档中的表格大得不合常理，已拒绝读取")
             grids.append((grid, covered))
         lines = [p.text for p in document.paragraphs]
     except ReadError:
         raise
     except Exception as exc:  # python-docx raises many kinds (KeyError, ValueError, lxml errors) on broken files
-        raise ReadError("CORRUPT", f"Word 文档已损坏，无法读取（{str(exc)[:80]}）") from None
+        raise ReadError(Code.CORRUPT, f"Word 文档已损坏，无法读取（{str(exc)[:80]}）") from None
     return _stacked("docx", grids, lines)
 
 
@@ -462,9 +461,9 @@ def _check_docx(path: Path) -> None:
 
     kind = zip_kind(check_zip(path))
     if kind in ("xlsx", "ods"):
-        raise ReadError("NOT-A-REPORT", f"这是电子表格（{kind}），不是报告原文；统计表请用 xltool check 检查")
+        raise ReadError(Code.NOT_A_REPORT, f"这是电子表格（{kind}），不是报告原文；统计表请用 xltool check 检查")
     if not _is_word_zip(path):
-        raise ReadError("NOT-A-REPORT", "是压缩包，但不是 Word（.docx）文档")
+        raise ReadError(Code.NOT_A_REPORT, "是压缩包，但不是 Word（.docx）文档")
 
 
 def _stacked(kind: str, grids: list[tuple[Grid, set[tuple[int, int]]]], lines: list[str]) -> Page:
@@ -573,9 +572,8 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     located = locate(page.grid, table)
     if not located.positions:
         problems.append(
-            Problem(
-                "error",
-                "IMPORT-INCOMPLETE",
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
                 f"{name}：报告中没有找到此表（缺少{_quoted(located.missing)}），此表按未填报处理；请核对原报告",
                 values={"table": table.number, "missing": located.missing},
             )
@@ -595,9 +593,8 @@ def _read_table(page: Page, table: Table, ret: Return, problems: list[Problem]) 
     if missing:
         labels = located.missing or sorted({" / ".join(c.label_path[:-1]) for c in missing})
         problems.append(
-            Problem(
-                "error",
-                "IMPORT-INCOMPLETE",
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
                 f"{name}不完整：没有找到{_quoted(labels)}（共 {len(missing)} 格），这些格按无法判断处理，"
                 "不按 0 计算；请核对原报告是否被截断",
                 values={"table": table.number, "missing": labels},
@@ -634,9 +631,8 @@ def _value(page: Page, cell: Cell, pos: tuple[int, int], name: str, problems: li
     value, note = normalize(text, cell.type)
     if note and not isinstance(value, Invalid):
         problems.append(
-            Problem(
-                "info",
-                "VALUE-NORMALISED",
+            Problem.of(
+                Code.VALUE_NORMALISED,
                 f"{_where(page, pos)}：{name} {cell.label}：{note}",
                 values={"raw": raw, "key": cell.key},
             )
@@ -674,9 +670,8 @@ def _sub_rows(page: Page, table: Table, positions: dict, values: dict, problems:
                 values[c_.key] = _add(values.get(c_.key) if rr != r else None, v)
         names = "、".join(k.split("/", 1)[1] for k in extra)
         problems.append(
-            Problem(
-                "info",
-                "IMPORT-EXTRA-ROWS",
+            Problem.of(
+                Code.IMPORT_EXTRA_ROWS,
                 f"{_where(page, (r, first))}：表{table.number}「{label}」分为 {len(extra)} 个细分行（{names}），"
                 "已相加计入该行；细分行的数字见本条提示",
                 values={"row": label, "columns": [c.label_path[-1] for c in cells], "rows": extra},
@@ -711,9 +706,8 @@ def _miscounted_rows(
             continue
         texts = [str(v).strip(_BLANKS) for v in page.grid[r] if _filled(v)]
         problems.append(
-            Problem(
-                "error",
-                "IMPORT-INCOMPLETE",
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
                 f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」有 {got} 个数，"
                 f"应有 {len(keys)} 个，无法确定各数所在的列，此行按无法判断处理；请核对原报告",
                 values={"table": table.number, "texts": texts},
@@ -745,9 +739,8 @@ def _unplaced(page: Page, table: Table, used: set, name: str, problems: list[Pro
         if stray:
             texts = [str(v).strip(_BLANKS) for _, v in stray]
             problems.append(
-                Problem(
-                    "warning",
-                    "IMPORT-UNPLACED",
+                Problem.of(
+                    Code.IMPORT_UNPLACED,
                     f"{_where(page, (r, stray[0][0]))}：{name}中的{_quoted(texts)}无法对应到表格的行和列，"
                     "未读入；请核对原报告",
                     values={"table": table.number, "texts": texts},

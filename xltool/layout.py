@@ -6,7 +6,7 @@ The template writer and the reader both use these positions (0-based rows and co
 from __future__ import annotations
 
 from xltool.forms import INFO_ROW, Form, Table
-from xltool.model import TABLE_NONE
+from xltool.outcomes import NO_ITEMS_TEXT, NO_ITEMS_YES  # noqa: F401  the flag's label and value, used via layout
 
 GUIDE_SHEET = "填报说明"
 CHECK_SHEET = "校验"
@@ -23,9 +23,6 @@ UNIT_FIELDS = [
 ]
 YEAR_ROW = 2  # 填报说明!B3 holds the report year (locked)
 SCOPES = ["本机关", "本行政区域汇总"]
-
-NO_ITEMS_TEXT = TABLE_NONE  # the flag label and the status text are the same words
-NO_ITEMS_YES = "是"
 
 
 def no_items_cell(table: Table) -> tuple[int, int]:

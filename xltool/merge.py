@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from xltool import layout
+from xltool.codes import Code
 from xltool.forms import Form, form_by_id
 from xltool.labels import norm
 from xltool.model import Invalid, Return, Unit
@@ -86,7 +87,7 @@ def inspect_file(path: str) -> Inspected:
         out.sha256 = hashlib.sha256(p.read_bytes()).hexdigest()
         out.mtime = p.stat().st_mtime
     except OSError as exc:
-        out.error = ("UNREADABLE", f"无法打开文件：{exc.strerror or exc}")
+        out.error = (Code.UNREADABLE, f"无法打开文件：{exc.strerror or exc}")
         return out
     try:
         ret = read(p)
@@ -165,7 +166,7 @@ class RollUp:
     @property
     def not_merged(self) -> list[Rejected]:
         """Returns that were read but left out (files that are not returns at all are only listed)."""
-        return [r for r in self.rejected if r.code != "IGNORED"]
+        return [r for r in self.rejected if r.code != Code.IGNORED]
 
     @property
     def missing(self) -> list[RosterEntry]:
@@ -345,13 +346,13 @@ def merge(
         raise MergeError("没有找到要汇总的文件")
     infos = inspect_all(files, workers, progress)
     # Files in the folders that are not returns are listed too (code IGNORED), so nothing vanishes.
-    rejected: list[Rejected] = [Rejected(Inspected(str(f)), "IGNORED", reason) for f, reason in ignored]
+    rejected: list[Rejected] = [Rejected(Inspected(str(f)), Code.IGNORED, reason) for f, reason in ignored]
     usable: list[Inspected] = []
     for info in infos:
         if info.error:
             rejected.append(Rejected(info, info.error[0], f"无法读取：{info.error[1]}"))
         elif info.not_filled:
-            rejected.append(Rejected(info, "NOT-FILLED", "未填报（三张表全部为空白）"))
+            rejected.append(Rejected(info, Code.NOT_FILLED, "未填报（三张表全部为空白）"))
         else:
             usable.append(info)
     if not usable:
@@ -363,10 +364,10 @@ def merge(
     for info in usable:
         if info.year != year:
             rejected.append(
-                Rejected(info, "MIXED-YEARS", f"报告年度为 {info.year or '未知'}，与本次汇总的 {year} 年度不一致")
+                Rejected(info, Code.MIXED_YEARS, f"报告年度为 {info.year or '未知'}，与本次汇总的 {year} 年度不一致")
             )
         elif info.form_id != form_id:
-            rejected.append(Rejected(info, "MIXED-FORMS", f"报表格式 {info.form_id} 与本次汇总的 {form_id} 不一致"))
+            rejected.append(Rejected(info, Code.MIXED_FORMS, f"报表格式 {info.form_id} 与本次汇总的 {form_id} 不一致"))
         else:
             kept.append(info)
     invalid = [i for i in kept if i.errors]
@@ -379,7 +380,7 @@ def merge(
     candidates: list[Inspected] = []
     for info in kept:
         if info.errors and not include_invalid:
-            rejected.append(Rejected(info, "HAS-ERRORS", f"有 {len(info.errors)} 个错误，例如 {info.errors[0]}"))
+            rejected.append(Rejected(info, Code.HAS_ERRORS, f"有 {len(info.errors)} 个错误，例如 {info.errors[0]}"))
         else:
             candidates.append(info)
     candidates = _drop_double_counted(candidates, rejected)
@@ -438,7 +439,7 @@ def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> li
     for info in infos:
         holder = inside.get(info.sha256) or (inside.get("code:" + info.unit_code) if info.unit_code else None)
         if holder and holder != info.name:
-            rejected.append(Rejected(info, "DOUBLE-COUNTED", f"已包含在汇总表 {holder} 中，再次汇总会重复计算"))
+            rejected.append(Rejected(info, Code.DOUBLE_COUNTED, f"已包含在汇总表 {holder} 中，再次汇总会重复计算"))
         else:
             out.append(info)
     return out
@@ -468,7 +469,7 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
             for info in group:
                 if info is not newest:
                     rejected.append(
-                        Rejected(info, "DUPLICATE", f"与 {newest.name} 为同一单位（{label}），已采用较新的一份")
+                        Rejected(info, Code.DUPLICATE, f"与 {newest.name} 为同一单位（{label}），已采用较新的一份")
                     )
         else:
             others = "、".join(i.name for i in group)
@@ -476,7 +477,7 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
                 rejected.append(
                     Rejected(
                         info,
-                        "DUPLICATE",
+                        Code.DUPLICATE,
                         f"同一单位（{label}）报送了多份：{others}；请删除多余的一份，"
                         "或使用 --prefer-newest 采用最新的一份",
                     )

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from xltool import rules as expr
 from xltool.forms import Cell, Form, formula_of
+from xltool.outcomes import TableState, TableStatus, table_state
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,6 @@ class Undetermined(Exception):
     def __init__(self, key: str, value: Invalid):
         super().__init__(key)
         self.key, self.value = key, value
-
-
-TABLE_NOT_FILLED = "未填报"
-TABLE_NONE = "本年度无此类事项"
-TABLE_FILLED = "已填报"
 
 
 @dataclass
@@ -82,22 +78,20 @@ class Return:
     def blank_inputs(self, table_id: str) -> list[Cell]:
         return [c for c in self._own_inputs(table_id) if c.key not in self.values]
 
-    def table_status(self, table_id: str) -> str:
-        """未填报 / 无此类事项 / 部分空白（N 格） / 已填报 — the same text the template's 校验 sheet shows."""
-        if table_id in self.no_items:
-            return TABLE_NONE
+    def table_state(self, table_id: str) -> TableState:
+        """未填报 / 本年度无此类事项 / 部分空白（N 格） / 已填报, by the ladder the template's 校验 sheet also uses."""
         inputs = self._own_inputs(table_id)
         blank = len(self.blank_inputs(table_id))
-        if blank == len(inputs):
-            return TABLE_NOT_FILLED
-        if blank:
-            return f"部分空白（{blank} 格）"
-        return TABLE_FILLED
+        return table_state(table_id in self.no_items, len(inputs) - blank, len(inputs))
+
+    def table_status(self, table_id: str) -> str:
+        """The table status as the 校验 sheet shows it."""
+        return self.table_state(table_id).zh
 
     @property
     def not_filled(self) -> bool:
         """True when every table is blank: 未填报, not a return of zeros."""
-        return all(self.table_status(t.id) == TABLE_NOT_FILLED for t in self.form.tables)
+        return all(self.table_state(t.id).status is TableStatus.NOT_FILLED for t in self.form.tables)
 
     # --- checks (implemented in xltool.check; here for a short public surface) -------------------------------------
     def rule_results(self, previous: Return | None = None):  # -> list[RuleResult]

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SEVERITY_TEXT = {"error": "错误", "warning": "警告", "info": "提示"}
-SEVERITY_EN = {"error": "error", "warning": "warning", "info": "note"}
+from xltool.codes import CATALOGUE, Code
+from xltool.outcomes import Outcome, Severity
 
 
 @dataclass(frozen=True)
 class Problem:
-    severity: str  # error | warning | info
-    code: str  # a rule id (T3-BAL-TOTAL) or a reader code (BLANK-CELL, NOT-FILLED, ...)
+    severity: Severity
+    code: str  # a rule id (T3-BAL-TOTAL) or a catalogued code (Code.BLANK_CELL, …)
     message: str  # plain Chinese, starts with what is wrong and ends with what to do
     sheet: str | None = None
     cell: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
     file: str | None = None
+    outcome: Outcome | None = None  # for a rule: fail, explained or undetermined
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
+
+    @classmethod
+    def of(cls, code: Code, message: str, **where: Any) -> Problem:
+        """A problem of a catalogued code, with the catalogue's severity."""
+        return cls(CATALOGUE[code].severity, code, message, **where)
 
     @property
     def where(self) -> str:
@@ -26,12 +36,18 @@ class Problem:
         return self.sheet or ""
 
     def text(self, lang: str = "zh") -> str:
-        if lang == "en":
-            from xltool.english import problem_text
-
-            return problem_text(self)
-        return self.message
+        if lang != "en":
+            return self.message
+        if self.code in Code.__members__.values():
+            text = CATALOGUE[Code(self.code)].en
+        else:
+            text = f"Rule {(self.outcome or Outcome.FAIL).en}: {self.code}."
+        details = {k: v for k, v in self.values.items() if v is not None}
+        return f"{text} {json.dumps(details, ensure_ascii=False)}" if details else text
 
     def as_dict(self, lang: str = "zh") -> dict[str, Any]:
-        severity = SEVERITY_EN[self.severity] if lang == "en" else SEVERITY_TEXT[self.severity]
-        return {**asdict(self), "message": self.text(lang), "severity_text": severity, "where": self.where}
+        out = {**asdict(self), "message": self.text(lang), "severity_text": self.severity.text(lang)}
+        out["severity"], out["where"] = self.severity.value, self.where
+        out["code"] = str(self.code)
+        out.pop("outcome")
+        return out

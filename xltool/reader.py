@@ -16,6 +16,7 @@ from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineError, CalamineWorkbook
 
 from xltool import layout
+from xltool.codes import Code
 from xltool.forms import Form, FormError, Table, all_forms, col_letter, form_by_id
 from xltool.labels import norm
 from xltool.locate import Grid, Located, locate
@@ -54,8 +55,10 @@ def open_book(path: Path) -> Book:
     except (CalamineError, ValueError, OSError) as exc:
         text = str(exc)
         if "password" in text.lower() or "encrypt" in text.lower():
-            raise ReadError("ENCRYPTED", "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送") from None
-        raise ReadError("CORRUPT", f"文件已损坏，无法读取（{text[:80]}）") from None
+            raise ReadError(
+                Code.ENCRYPTED, "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送"
+            ) from None
+        raise ReadError(Code.CORRUPT, f"文件已损坏，无法读取（{text[:80]}）") from None
     book = Book(source, workbook)
     if source.kind == "xlsx":
         book.structure = _xlsx_structure(path)
@@ -78,7 +81,7 @@ def read(path: str | Path) -> Return:
     try:
         return _read_book(book, path)
     except CalamineError as exc:
-        raise ReadError("CORRUPT", f"文件内容损坏，无法读取（{str(exc)[:80]}）") from None
+        raise ReadError(Code.CORRUPT, f"文件内容损坏，无法读取（{str(exc)[:80]}）") from None
 
 
 def _read_book(book: Book, path: Path) -> Return:
@@ -88,27 +91,27 @@ def _read_book(book: Book, path: Path) -> Return:
         try:
             form = form_by_id(meta.get("form_id", ""))
         except FormError:
-            raise ReadError("WRONG-FORM", f"不是政府信息公开年报统计表（模板标识为 {meta.get('form_id')!r}）") from None
+            raise ReadError(
+                Code.WRONG_FORM, f"不是政府信息公开年报统计表（模板标识为 {meta.get('form_id')!r}）"
+            ) from None
         year = _year(meta.get("year"))
         if year is None:
             problems.append(
-                Problem("error", "YEAR-UNKNOWN", "元数据中的报告年度无法识别，请用 xltool template 重新生成模板")
+                Problem.of(Code.YEAR_UNKNOWN, "元数据中的报告年度无法识别，请用 xltool template 重新生成模板")
             )
     else:
         form, year = _identify(book)
         problems.append(
-            Problem(
-                "info",
-                "LOCATED-BY-LABELS",
+            Problem.of(
+                Code.LOCATED_BY_LABELS,
                 "此文件不是 xltool 模板（没有模板元数据），已按表格标签定位三张表；请核对读取结果",
             )
         )
     if year is not None and not form.covers(year):
         right = next((f for f in all_forms() if f.covers(year)), None)
         problems.append(
-            Problem(
-                "error",
-                "FORM-YEAR-MISMATCH",
+            Problem.of(
+                Code.FORM_YEAR_MISMATCH,
                 f"{year} 年度应使用{'《' + right.name + '》（' + right.notice + '）' if right else '其他格式'}，"
                 f"此文件是 {form.notice} 格式；请用 xltool template --year {year} 生成的模板重新填报",
             )
@@ -163,7 +166,7 @@ def _identify(book: Book) -> tuple[Form, int | None]:
         if best is None or score > best[0]:
             best = (score, form)
     if best is None or best[0] < 20:
-        raise ReadError("NOT-A-RETURN", "找不到政府信息公开年报统计表（表二、表三、表四的标签都没有找到）")
+        raise ReadError(Code.NOT_A_RETURN, "找不到政府信息公开年报统计表（表二、表三、表四的标签都没有找到）")
     years = [int(m) for t in [*texts, book.source.path.stem] for m in _YEAR_TEXT.findall(t)]
     years += [int(m) for m in re.findall(r"(20\d\d)", book.source.path.stem)]
     return best[1], (years[0] if years else None)
@@ -185,9 +188,8 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
             moved = _moved(table, located)
             if located.positions and moved:
                 problems.append(
-                    Problem(
-                        "error",
-                        "ROWS-MOVED",
+                    Problem.of(
+                        Code.ROWS_MOVED,
                         f"{table.title} 的行或列被插入、删除或移动（{moved}），已按标签重新定位；"
                         "请使用未改动的模板填报",
                         sheet=sheet,
@@ -199,9 +201,8 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
                 positions = {c.key: (c.row, c.col) for c in table.cells}
             for lb in changed[:10]:
                 problems.append(
-                    Problem(
-                        "error",
-                        "LABEL-CHANGED",
+                    Problem.of(
+                        Code.LABEL_CHANGED,
                         f"表格标签被修改：应为“{lb.text}”，实际为“{_at(grid, lb.first_row, lb.first_col) or '（空白）'}”",
                         sheet=sheet,
                         cell=_a1(lb.first_row, lb.first_col),
@@ -215,14 +216,13 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
                 break
         if positions is None:
             problems.append(
-                Problem("error", "TABLE-NOT-FOUND", f"没有找到{table.title}（或表格不完整），此表按未填报处理")
+                Problem.of(Code.TABLE_NOT_FOUND, f"没有找到{table.title}（或表格不完整），此表按未填报处理")
             )
             return
         if templated:  # LibreOffice does not keep xlsx structure protection, so sheets can be renamed there
             problems.append(
-                Problem(
-                    "warning",
-                    "SHEET-RENAMED",
+                Problem.of(
+                    Code.SHEET_RENAMED,
                     f"工作表“{table.sheet}”被改名为“{sheet}”，已按表格标签找到并读取",
                     sheet=sheet,
                 )
@@ -231,9 +231,8 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
     formulas, protected = (book.structure or {}).get(sheet, (None, None))
     if templated and protected is False:
         problems.append(
-            Problem(
-                "warning",
-                "PROTECTION-REMOVED",
+            Problem.of(
+                Code.PROTECTION_REMOVED,
                 f"{table.sheet} 的工作表保护被取消，表格可能被改动；已逐格复核",
                 sheet=sheet,
             )
@@ -253,9 +252,8 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
                     ret.values[cell.key] = value
             elif formulas is not None and where not in formulas:
                 problems.append(
-                    Problem(
-                        "error",
-                        "FORMULA-OVERWRITTEN",
+                    Problem.of(
+                        Code.FORMULA_OVERWRITTEN,
                         f"{cell.label} 的合计公式被改成了数字（{raw!s}），已按填写的数字校验；请恢复公式或使用原模板",
                         sheet=sheet,
                         cell=where,
@@ -271,9 +269,8 @@ def _read_table(book: Book, ret: Return, table: Table, templated: bool, problems
         ret.values[cell.key] = value
         if note and not isinstance(value, Invalid):
             problems.append(
-                Problem(
-                    "info",
-                    "VALUE-NORMALISED",
+                Problem.of(
+                    Code.VALUE_NORMALISED,
                     f"{cell.label}：{note}",
                     sheet=sheet,
                     cell=where,
@@ -310,7 +307,7 @@ def _a1(r: int, c: int) -> str:
 
 def _read_guide(book: Book, ret: Return, problems: list[Problem]) -> None:
     if layout.GUIDE_SHEET not in book.sheet_names:
-        problems.append(Problem("warning", "GUIDE-MISSING", "没有“填报说明”表，无法读取填报单位等信息"))
+        problems.append(Problem.of(Code.GUIDE_MISSING, "没有“填报说明”表，无法读取填报单位等信息"))
         return
     grid = book.grid(layout.GUIDE_SHEET)
     fields = {}
@@ -322,9 +319,8 @@ def _read_guide(book: Book, ret: Return, problems: list[Problem]) -> None:
     ret.unit = Unit(**fields)
     if not ret.unit.name:
         problems.append(
-            Problem(
-                "warning",
-                "UNIT-MISSING",
+            Problem.of(
+                Code.UNIT_MISSING,
                 "“填报说明”中未填写填报单位",
                 sheet=layout.GUIDE_SHEET,
                 cell=f"B{layout.UNIT_FIELDS[0][2] + 1}",

@@ -39,7 +39,8 @@ from pathlib import Path
 
 from xltool.check import format_number
 from xltool.forms import TABLE_ROW, Cell, Table
-from xltool.model import TABLE_NONE, Invalid, Return
+from xltool.model import Invalid, Return
+from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
 
 SERIF_FONTS = (
     '"SimSun", "宋体", "Songti SC", "STSong", "Noto Serif CJK SC", "Source Han Serif SC", '
@@ -207,9 +208,8 @@ def table_notes(table: Table) -> list[str]:
         note = cell.type.note
         if note is None and cell.type.unit and cell.type.unit not in label:
             note = f"注：“{label}”单位为{cell.type.unit}。"
-        if note:
-            if note not in notes:
-                notes.append(note)
+        if note and note not in notes:
+            notes.append(note)
     return notes
 
 

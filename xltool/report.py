@@ -15,20 +15,14 @@ from typing import Any
 
 from xltool import __version__
 from xltool.check import RuleResult, evaluate_rules
+from xltool.codes import Code
 from xltool.model import Return
-from xltool.problems import SEVERITY_EN, SEVERITY_TEXT, Problem
+from xltool.outcomes import FileStatus, Outcome, Severity
+from xltool.problems import Problem
 from xltool.sources import ReadError
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 from xltool.importer import REPORT_SUFFIXES  # noqa: E402  published reports, read by xltool.importer
-
-STATUS_EN = {
-    "通过": "passed",
-    "有错误": "errors",
-    "有警告": "warnings",
-    "未填报": "not filled",
-    "无法读取": "unreadable",
-}
 
 
 @dataclass
@@ -40,26 +34,26 @@ class FileReport:
     rules: list[RuleResult] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
+    def status(self) -> FileStatus:
         if self.error:
-            return "无法读取"
+            return FileStatus.UNREADABLE
         if self.ret is not None and self.ret.not_filled:
-            return "未填报"
-        if any(p.severity == "error" for p in self.problems):
-            return "有错误"
-        if any(p.severity == "warning" for p in self.problems):
-            return "有警告"
-        return "通过"
+            return FileStatus.NOT_FILLED
+        if any(p.severity is Severity.ERROR for p in self.problems):
+            return FileStatus.ERRORS
+        if any(p.severity is Severity.WARNING for p in self.problems):
+            return FileStatus.WARNINGS
+        return FileStatus.PASSED
 
     def status_text(self, lang: str = "zh") -> str:
-        return STATUS_EN[self.status] if lang == "en" else self.status
+        return self.status.text(lang)
 
     @property
     def has_errors(self) -> bool:
         return self.error is not None or any(p.severity == "error" for p in self.problems)
 
     def as_dict(self, lang: str = "zh") -> dict[str, Any]:
-        out: dict[str, Any] = {"file": str(self.path), "status": self.status, "readable": self.error is None}
+        out: dict[str, Any] = {"file": str(self.path), "status": self.status.zh, "readable": self.error is None}
         if self.error:
             out["error"] = {"code": self.error.code, "message": error_text(self.error, lang)}
             return out
@@ -69,12 +63,12 @@ class FileReport:
             "form": ret.form.id,
             "year": ret.year or None,
             "unit": vars(ret.unit),
-            "tables": {t.id: ret.table_status(t.id) for t in ret.form.tables},
+            "tables": {t.id: ret.table_state(t.id).zh for t in ret.form.tables},
             "summary": {
-                "errors": sum(p.severity == "error" for p in self.problems),
-                "warnings": sum(p.severity == "warning" for p in self.problems),
-                "explained": sum(r.outcome == "explained" for r in self.rules),
-                "undetermined": sum(r.outcome == "undetermined" for r in self.rules),
+                "errors": sum(p.severity is Severity.ERROR for p in self.problems),
+                "warnings": sum(p.severity is Severity.WARNING for p in self.problems),
+                "explained": sum(r.outcome is Outcome.EXPLAINED for r in self.rules),
+                "undetermined": sum(r.outcome is Outcome.UNDETERMINED for r in self.rules),
             },
             "rules": [r.as_dict() for r in self.rules],
             "problems": [p.as_dict(lang) for p in self.problems],
@@ -132,9 +126,8 @@ def check_file(path: Path, last_year: dict | None = None) -> FileReport:
     problems = [_with_file(p, path) for p in ret.check(previous)]
     if last_year and previous is None:
         problems.append(
-            Problem(
-                "warning",
-                "NO-PREVIOUS",
+            Problem.of(
+                Code.NO_PREVIOUS,
                 f"上年度数据中没有找到“{ret.unit.name or path.name}”，未做跨年度核对",
                 file=str(path),
             )
@@ -159,9 +152,9 @@ def _with_file(p: Problem, path: Path) -> Problem:
 
 def error_text(error: ReadError, lang: str) -> str:
     if lang == "en":
-        from xltool.english import CODES
+        from xltool.codes import describe
 
-        return CODES.get(error.code, error.code)
+        return describe(error.code, "en")
     return error.message
 
 
@@ -177,9 +170,9 @@ def render_json(reports: list[FileReport], lang: str = "zh") -> str:
 def summary(reports: list[FileReport]) -> dict[str, int]:
     return {
         "files": len(reports),
-        "passed": sum(r.status in ("通过", "有警告") for r in reports),
-        "with_errors": sum(r.status == "有错误" for r in reports),
-        "not_filled": sum(r.status == "未填报" for r in reports),
+        "passed": sum(r.status in (FileStatus.PASSED, FileStatus.WARNINGS) for r in reports),
+        "with_errors": sum(r.status is FileStatus.ERRORS for r in reports),
+        "not_filled": sum(r.status is FileStatus.NOT_FILLED for r in reports),
         "unreadable": sum(r.error is not None for r in reports),
     }
 
@@ -194,7 +187,6 @@ def render_csv(reports: list[FileReport], lang: str = "zh") -> str:
     buf.write("\ufeff")
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS_EN if lang == "en" else CSV_COLUMNS)
-    severity = SEVERITY_EN if lang == "en" else SEVERITY_TEXT
     for r in reports:
         if r.error:
             w.writerow(
@@ -202,7 +194,7 @@ def render_csv(reports: list[FileReport], lang: str = "zh") -> str:
                     [
                         str(r.path),
                         r.status_text(lang),
-                        severity["error"],
+                        Severity.ERROR.text(lang),
                         r.error.code,
                         "",
                         error_text(r.error, lang),
@@ -214,7 +206,7 @@ def render_csv(reports: list[FileReport], lang: str = "zh") -> str:
             values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
             w.writerow(
                 _safe_row(
-                    [str(r.path), r.status_text(lang), severity[p.severity], p.code, p.where, p.text(lang), values]
+                    [str(r.path), r.status_text(lang), p.severity.text(lang), p.code, p.where, p.text(lang), values]
                 )
             )
     return buf.getvalue()
@@ -248,9 +240,8 @@ def render_table(reports: list[FileReport], console=None, lang: str = "zh") -> N
         table = Table(show_header=True, header_style="bold", expand=False)
         for col in ("severity", "code", "where", "message") if lang == "en" else ("级别", "编号", "位置", "说明"):
             table.add_column(col, overflow="fold")
-        severity = SEVERITY_EN if lang == "en" else SEVERITY_TEXT
         for p in r.problems:
-            table.add_row(f"[{colours[p.severity]}]{severity[p.severity]}[/]", p.code, p.where, p.text(lang))
+            table.add_row(f"[{colours[p.severity]}]{p.severity.text(lang)}[/]", p.code, p.where, p.text(lang))
         console.print(table)
     s = summary(reports)
     console.print(

@@ -12,6 +12,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from xltool.codes import Code
+
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a filled return is ~30 KB; 50 MB leaves room for pictures pasted by mistake
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
 MAX_RATIO = 200  # typical xlsx parts compress 5-20x; a bomb compresses 1000x
@@ -39,15 +41,15 @@ class Source:
 def check_size(path: Path, limit: int, hint: str) -> int:
     """The file's size, after refusing folders, missing, empty and oversized files (checked from metadata only)."""
     if path.is_dir():
-        raise ReadError("UNREADABLE", "这是文件夹，不是文件")
+        raise ReadError(Code.UNREADABLE, "这是文件夹，不是文件")
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ReadError("UNREADABLE", f"无法打开文件（{exc.strerror or exc}）") from None
+        raise ReadError(Code.UNREADABLE, f"无法打开文件（{exc.strerror or exc}）") from None
     if size == 0:
-        raise ReadError("EMPTY-FILE", "空文件（0 字节），请重新导出后报送")
+        raise ReadError(Code.EMPTY_FILE, "空文件（0 字节），请重新导出后报送")
     if size > limit:
-        raise ReadError("TOO-LARGE", f"文件过大（{size / 1048576:.0f} MB），超过 {limit // 1048576} MB 上限；{hint}")
+        raise ReadError(Code.TOO_LARGE, f"文件过大（{size / 1048576:.0f} MB），超过 {limit // 1048576} MB 上限；{hint}")
     return size
 
 
@@ -61,17 +63,17 @@ def sniff(path: Path) -> Source:
         if head == OLE_MAGIC:
             fh.seek(0)
             if ENCRYPTED_MARK in fh.read(min(size, 4 * 1024 * 1024)):
-                raise ReadError("ENCRYPTED", "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送")
+                raise ReadError(Code.ENCRYPTED, "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送")
             return Source(path, "xls")
         fh.seek(0)
         start = fh.read(512).lstrip().lower()
     if start.startswith(b"%pdf"):
-        raise ReadError("NOT-SPREADSHEET", "这是 PDF 文件，不是电子表格；请报送填好的 Excel/WPS 统计表")
+        raise ReadError(Code.NOT_SPREADSHEET, "这是 PDF 文件，不是电子表格；请报送填好的 Excel/WPS 统计表")
     if start.startswith(b"{\\rtf"):
-        raise ReadError("NOT-SPREADSHEET", "这是 RTF 文档，不是电子表格")
+        raise ReadError(Code.NOT_SPREADSHEET, "这是 RTF 文档，不是电子表格")
     if start.startswith((b"<!doctype html", b"<html")):
-        raise ReadError("NOT-SPREADSHEET", "这是网页（HTML）文件，不是电子表格")
-    raise ReadError("NOT-SPREADSHEET", "不是电子表格文件（无法识别的文件格式）")
+        raise ReadError(Code.NOT_SPREADSHEET, "这是网页（HTML）文件，不是电子表格")
+    raise ReadError(Code.NOT_SPREADSHEET, "不是电子表格文件（无法识别的文件格式）")
 
 
 def check_zip(path: Path) -> set[str]:
@@ -83,28 +85,28 @@ def check_zip(path: Path) -> set[str]:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
             if len(infos) > MAX_ENTRIES:
-                raise ReadError("ZIP-BOMB", f"压缩包内文件数异常（{len(infos)} 个），疑似恶意文件，已拒绝")
+                raise ReadError(Code.ZIP_BOMB, f"压缩包内文件数异常（{len(infos)} 个），疑似恶意文件，已拒绝")
             total = sum(i.file_size for i in infos)
             if total > MAX_UNZIPPED_BYTES or any(
                 i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos
             ):
-                raise ReadError("ZIP-BOMB", "解压后体积异常巨大（疑似“zip 炸弹”），已拒绝读取")
+                raise ReadError(Code.ZIP_BOMB, "解压后体积异常巨大（疑似“zip 炸弹”），已拒绝读取")
             # Deflate never makes data much larger: more compressed bytes than declared ones means the sizes lie.
             if any(i.compress_size > i.file_size + i.file_size // 100 + 1024 for i in infos):
-                raise ReadError("ZIP-BOMB", "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
+                raise ReadError(Code.ZIP_BOMB, "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
             names = {i.filename for i in infos}
             if "EncryptedPackage" in names:
-                raise ReadError("ENCRYPTED", "文件已加密，无法读取；请取消打开密码后重新报送")
+                raise ReadError(Code.ENCRYPTED, "文件已加密，无法读取；请取消打开密码后重新报送")
             for info in infos:  # every part, whatever its name: a parser may be pointed at any of them
                 if _has_dtd(z, info):
-                    raise ReadError("XML-BOMB", f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
+                    raise ReadError(Code.XML_BOMB, f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
             if "mimetype" in names:
                 names.add("mimetype:" + z.read("mimetype")[:80].decode("ascii", "replace"))
             return names
     except (zipfile.BadZipFile, zlib.error, EOFError):
-        raise ReadError("CORRUPT", "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
+        raise ReadError(Code.CORRUPT, "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
-        raise ReadError("CORRUPT", f"文件无法解压：{exc}") from None
+        raise ReadError(Code.CORRUPT, f"文件无法解压：{exc}") from None
 
 
 def zip_kind(names: set[str]) -> str | None:
@@ -123,8 +125,8 @@ def _zip_kind(path: Path) -> str:
     if kind in ("xlsx", "ods"):
         return kind
     if kind == "docx":
-        raise ReadError("NOT-SPREADSHEET", "这是 Word 文档，不是电子表格；请用 xltool import 导入报告文本")
-    raise ReadError("NOT-SPREADSHEET", "是压缩包，但不是 Excel 或 OpenDocument 电子表格")
+        raise ReadError(Code.NOT_SPREADSHEET, "这是 Word 文档，不是电子表格；请用 xltool import 导入报告文本")
+    raise ReadError(Code.NOT_SPREADSHEET, "是压缩包，但不是 Excel 或 OpenDocument 电子表格")
 
 
 def _decode(head: bytes) -> str:

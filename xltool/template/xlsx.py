@@ -18,10 +18,10 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from xltool import __version__, layout
+from xltool import __version__, layout, outcomes
 from xltool import rules as expr
 from xltool.check import RuleResult
-from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Form, Table, col_letter, formula_of
+from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, col_letter, formula_of
 from xltool.model import Invalid, Return
 
 FONT = "宋体"  # present on Windows (Excel, WPS); LibreOffice substitutes a CJK font of the same metrics
@@ -366,11 +366,7 @@ class _Writer:
             inputs = [c.key for c in table.cells if c.is_input and c.key not in ret.prefilled]
             filled = f"COUNTA({self.input_ranges(inputs, sheet)})"
             flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
-            n = len(inputs)
-            formula = (
-                f'=IF({flag}="{layout.NO_ITEMS_YES}","{layout.NO_ITEMS_TEXT}",IF({filled}=0,"未填报",'
-                f'IF({filled}<{n},"部分空白（"&({n}-{filled})&" 格）","已填报")))'
-            )
+            formula = "=" + outcomes.table_status_formula(flag, filled, len(inputs))
             ws.write_string(row, 0, table.sheet, fmt["check"])
             ws.write_formula(row, 1, formula, fmt["check"], ret.table_status(table.id))
             status_ref[table.id] = xl_rowcol_to_cell(row, 1, True, True)
@@ -421,7 +417,7 @@ class _Writer:
         ws.write_string(row, layout.COL_ID, rule.id, fmt["check"])
         ws.write_string(row, layout.COL_TITLE, rule.title, fmt["check"])
         ws.write_string(row, layout.COL_LEVEL, rule.level, fmt["check"])
-        ws.write_string(row, layout.COL_SEVERITY, "错误" if rule.severity == "error" else "警告", fmt["check"])
+        ws.write_string(row, layout.COL_SEVERITY, outcomes.Severity(rule.severity).zh, fmt["check"])
         ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check"])
         lines = max(
             math.ceil(_text_width(rule.title) / 54),
@@ -445,22 +441,23 @@ class _Writer:
                 fmt["check_num"],
                 _cached(result.difference),
             )
-            word = "不平衡" if node.op == "==" else "不通过"
-            failed = f'"{word}（差额 "&{r1(layout.COL_DIFF)}&"）"'
+            failed = outcomes.fail_display_formula(node.op, r1(layout.COL_DIFF))
         else:
             for col in (layout.COL_LEFT, layout.COL_RIGHT, layout.COL_DIFF):
                 ws.write_blank(row, col, None, fmt["check"])
-            failed = '"不通过"'
+            failed = outcomes.fail_display_formula(None, None)
+        conditions: dict[str, str] = {}
         if rule.severity == "warning":
-            note = r1(layout.COL_NOTE)
-            failed = f'IF(LEN(TRIM({note}))>0,"已说明",{failed})'
+            conditions["explained"] = f"LEN(TRIM({r1(layout.COL_NOTE)}))>0"
             ws.write_string(row, layout.COL_NOTE, self.ret.explanations.get(rule.id, ""), fmt["note"])
         else:
             ws.write_blank(row, layout.COL_NOTE, None, fmt["check"])
         closure = self.form.input_closure(expr.refs(node))
         counted = self.input_ranges(closure, sheet)
-        blank_tables = ",".join(f'{status_ref[t]}="未填报"' for t in rule.tables)
-        verdict = f'IF({expr.render(node, ref, rule.tolerance)},"通过",{failed})'
+        if rule.tables:
+            tests = ",".join(outcomes.not_filled_test(status_ref[t]) for t in rule.tables)
+            conditions["table_not_filled"] = f"OR({tests})"
+        conditions["invalid_input"] = f"COUNTA({counted})<>COUNT({counted})"
         if rule.blank == "undetermined":  # any blank input (outside a table marked 无此类事项) makes it 无法判断
             complete = []
             for table_id in rule.tables:
@@ -470,8 +467,9 @@ class _Writer:
                 complete.append(
                     f'OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(keys, sheet)})={len(keys)})'
                 )
-            verdict = f'IF(AND({",".join(complete)}),{verdict},"无法判断")'
-        formula = f'=IF(OR({blank_tables}),"无法判断",IF(COUNTA({counted})<>COUNT({counted}),"无法判断",{verdict}))'
+            conditions["blank_input"] = f"NOT(AND({','.join(complete)}))"
+        conditions["holds"] = expr.render(node, ref, rule.tolerance)
+        formula = "=" + outcomes.outcome_formula(conditions, failed)
         ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
 
     # --- _meta ------------------------------------------------------------------------------------------------------

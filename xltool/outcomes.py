@@ -1,0 +1,218 @@
+"""What a rule outcome, a table status and a file status mean — declared once, for Python and for the spreadsheet.
+
+Statuses are enums (stable English values); the Chinese words people see are their `.zh`. Nothing compares display
+text. The rule-outcome ladder and the table-status ladder below are each written once and rendered two ways: evaluated
+in Python by `xltool.check` / `xltool.model`, and compiled to the template's formulas by `xltool.template`, so the
+校验 sheet and `xltool check` cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def zh(self) -> str:
+        return {"error": "错误", "warning": "警告", "info": "提示"}[self.value]
+
+    @property
+    def en(self) -> str:
+        return {"error": "error", "warning": "warning", "info": "note"}[self.value]
+
+    def text(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+    @property
+    def rank(self) -> int:
+        return ["error", "warning", "info"].index(self.value)
+
+
+LEVEL = {Severity.ERROR: "逻辑性", Severity.WARNING: "合理性"}  # the official names of the two kinds of rule
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    EXPLAINED = "explained"
+    UNDETERMINED = "undetermined"
+
+    @property
+    def zh(self) -> str:
+        return {"pass": "通过", "fail": "不通过", "explained": "已说明", "undetermined": "无法判断"}[self.value]
+
+    @property
+    def en(self) -> str:
+        return {
+            "pass": "passed",
+            "fail": "failed",
+            "explained": "failed but explained",
+            "undetermined": "cannot be judged",
+        }[self.value]
+
+
+class Cause(StrEnum):
+    """Why a rule is 无法判断 (kept as data, so no code reads it back out of the Chinese reason)."""
+
+    TABLE_NOT_FILLED = "table_not_filled"
+    INVALID_INPUT = "invalid_input"
+    BLANK_INPUT = "blank_input"
+    NO_PREVIOUS_CELL = "no_previous_cell"
+    PREVIOUS_NOT_FILLED = "previous_not_filled"
+
+
+class TableStatus(StrEnum):
+    NO_ITEMS = "no_items"
+    NOT_FILLED = "not_filled"
+    PARTIAL = "partial"
+    FILLED = "filled"
+
+
+class FileStatus(StrEnum):
+    PASSED = "passed"
+    WARNINGS = "warnings"
+    ERRORS = "errors"
+    NOT_FILLED = "not_filled"
+    UNREADABLE = "unreadable"
+
+    @property
+    def zh(self) -> str:
+        return {
+            "passed": "通过",
+            "warnings": "有警告",
+            "errors": "有错误",
+            "not_filled": "未填报",
+            "unreadable": "无法读取",
+        }[self.value]
+
+    @property
+    def en(self) -> str:
+        return {
+            "passed": "passed",
+            "warnings": "warnings",
+            "errors": "errors",
+            "not_filled": "not filled",
+            "unreadable": "unreadable",
+        }[self.value]
+
+    def text(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
+# --- table status ------------------------------------------------------------------------------------------------
+
+NO_ITEMS_TEXT = "本年度无此类事项"  # the flag's label above each table and the status it gives
+NO_ITEMS_YES = "是"
+_TABLE_WORDS = {TableStatus.NO_ITEMS: NO_ITEMS_TEXT, TableStatus.NOT_FILLED: "未填报", TableStatus.FILLED: "已填报"}
+_PARTIAL = ("部分空白（", " 格）")
+
+
+@dataclass(frozen=True)
+class TableState:
+    status: TableStatus
+    blank: int = 0  # blank input cells of a partly filled table
+
+    @property
+    def zh(self) -> str:
+        if self.status is TableStatus.PARTIAL:
+            return f"{_PARTIAL[0]}{self.blank}{_PARTIAL[1]}"
+        return _TABLE_WORDS[self.status]
+
+    def __str__(self) -> str:
+        return self.zh
+
+
+def table_state(no_items: bool, filled: int, inputs: int) -> TableState:
+    """The table-status ladder in Python (the same ladder as `table_status_formula`)."""
+    if no_items:
+        return TableState(TableStatus.NO_ITEMS)
+    if filled == 0:
+        return TableState(TableStatus.NOT_FILLED)
+    if filled < inputs:
+        return TableState(TableStatus.PARTIAL, inputs - filled)
+    return TableState(TableStatus.FILLED)
+
+
+def table_status_formula(flag_ref: str, filled: str, inputs: int) -> str:
+    """The table-status ladder as a formula: `flag_ref` is the 本年度无此类事项 cell, `filled` counts typed inputs."""
+    partial = f'"{_PARTIAL[0]}"&({inputs}-{filled})&"{_PARTIAL[1]}"'
+    return (
+        f'IF({flag_ref}="{NO_ITEMS_YES}","{NO_ITEMS_TEXT}",IF({filled}=0,"{_TABLE_WORDS[TableStatus.NOT_FILLED]}",'
+        f'IF({filled}<{inputs},{partial},"{_TABLE_WORDS[TableStatus.FILLED]}")))'
+    )
+
+
+def not_filled_test(status_ref: str) -> str:
+    """A formula test that a table-status cell says 未填报."""
+    return f'{status_ref}="{_TABLE_WORDS[TableStatus.NOT_FILLED]}"'
+
+
+# --- rule outcome ------------------------------------------------------------------------------------------------
+# The ladder: the first condition that holds decides. Python passes booleans (or callables giving them, evaluated
+# lazily, in order); the template passes formula tests. The same list builds both.
+
+
+@dataclass(frozen=True)
+class Step:
+    condition: str  # a name the callers supply a value or formula for
+    outcome: Outcome
+    cause: Cause | None = None
+
+
+LADDER: tuple[Step, ...] = (
+    Step("table_not_filled", Outcome.UNDETERMINED, Cause.TABLE_NOT_FILLED),  # a table the rule reads is wholly blank
+    Step("no_previous_cell", Outcome.UNDETERMINED, Cause.NO_PREVIOUS_CELL),  # cross-year: last year's form lacks it
+    Step("previous_not_filled", Outcome.UNDETERMINED, Cause.PREVIOUS_NOT_FILLED),  # cross-year: last year blank
+    Step("invalid_input", Outcome.UNDETERMINED, Cause.INVALID_INPUT),  # an input is text, negative, fractional …
+    Step("blank_input", Outcome.UNDETERMINED, Cause.BLANK_INPUT),  # only for rules with `blank: undetermined`
+    Step("holds", Outcome.PASS),
+    Step("explained", Outcome.EXPLAINED),  # only warnings can be explained
+)
+FALLBACK = Outcome.FAIL
+
+
+def decide(conditions: Mapping[str, bool | Callable[[], bool]]) -> tuple[Outcome, Cause | None]:
+    """Walk the ladder in Python; conditions absent from the mapping do not apply to the rule."""
+    for step in LADDER:
+        test = conditions.get(step.condition)
+        if test is None:
+            continue
+        if test() if callable(test) else test:
+            return step.outcome, step.cause
+    return FALLBACK, None
+
+
+def outcome_formula(conditions: Mapping[str, str], fail_text: str) -> str:
+    """Walk the same ladder as nested IFs; `fail_text` is the formula of the 不平衡/不通过 display."""
+    formula = fail_text
+    for step in reversed(LADDER):
+        test = conditions.get(step.condition)
+        if test is not None:
+            formula = f'IF({test},"{step.outcome.zh}",{formula})'
+    return formula
+
+
+def fail_word(comparison: str | None) -> str:
+    """不平衡 for an equation, 不通过 for an inequality or a compound rule."""
+    return "不平衡" if comparison == "==" else "不通过"
+
+
+def fail_display(comparison: str | None, difference: Decimal | None, number: Callable[[Decimal], str]) -> str:
+    """The text of a failed rule in Python: 不平衡（差额 N） or 不通过."""
+    if comparison is None or difference is None:
+        return fail_word(comparison)
+    return f"{fail_word(comparison)}（差额 {number(difference)}）"
+
+
+def fail_display_formula(comparison: str | None, difference_ref: str | None) -> str:
+    """The same text as a formula, from the cell holding the difference."""
+    if comparison is None or difference_ref is None:
+        return f'"{fail_word(comparison)}"'
+    return f'"{fail_word(comparison)}（差额 "&{difference_ref}&"）"'
