@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool.cli import app
+from xltool.formats.csv import escape_formula
 from xltool.forms import form_for_year
 from xltool.model import Return, Unit
-from xltool.report import escape_formula
 from xltool.template import write_xlsx
 
 runner = CliRunner()
@@ -226,7 +226,7 @@ def test_import_command_writes_filled_workbooks(tmp_path):
     result = runner.invoke(app, ["import", str(SEEDS_DIR / "002_ddf1fad75dcf317a.txt"), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (written,) = tmp_path.glob("*.xlsx")
-    from xltool.reader import read
+    from xltool.assemble import read
 
     back = read(written)
     assert back.year == 2022 and back.unit.name == "贺兰县立岗镇"

@@ -11,12 +11,14 @@ from typer.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool import layout
+from xltool.assemble import read
 from xltool.cli import app
-from xltool.distribute import load_previous, personalise
+from xltool.discover import load_previous
+from xltool.distribute import personalise
 from xltool.forms import form_for_year
-from xltool.merge import RosterEntry, merge
+from xltool.merge import merge
 from xltool.model import Unit
-from xltool.reader import read
+from xltool.roster import RosterEntry
 from xltool.template import write_xlsx
 
 HOSTILE = ["../x", "a/b", "c:\\d", 'e*f?"g<h>i|j', "CON", "  .hidden. ", "同名镇", "同名镇"]

@@ -14,11 +14,13 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from tests.fillings import random_return
+from xltool.assemble import read
 from xltool.cli import app
 from xltool.forms import form_for_year
-from xltool.merge import DETAIL_SHEET, REJECTED_SHEET, SOURCE_SHEET, MergeError, merge, read_roster
+from xltool.layout import DETAIL_SHEET, REJECTED_SHEET, SOURCE_SHEET
+from xltool.merge import MergeError, merge
 from xltool.model import Return, Unit
-from xltool.reader import read
+from xltool.roster import read_roster
 from xltool.template import write_xlsx
 
 FORM = form_for_year(2025)
@@ -211,7 +213,7 @@ def test_process_pool_gives_the_same_result(county):
 
 def test_explanations_are_listed_per_unit(tmp_path):
     """Every unit's 说明 for a warning appears in the roll-up's 说明汇总 sheet for the county to review."""
-    from xltool.merge import NOTES_SHEET
+    from xltool.layout import NOTES_SHEET
 
     files = []
     for i in range(3):

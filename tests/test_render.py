@@ -23,20 +23,16 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
 from tests.fillings import random_return
+from xltool.assemble import read
+from xltool.formats import render
+from xltool.formats.docx import render_docx
+from xltool.formats.html import render_html, render_html_fragment
+from xltool.formats.md import render_markdown
 from xltool.forms import TABLE_ROW, Cell, Table, form_for_year
 from xltool.merge import merge
 from xltool.model import Invalid, Return, Unit
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
-from xltool.reader import read
-from xltool.render import (
-    format_value,
-    render,
-    render_docx,
-    render_html,
-    render_html_fragment,
-    render_markdown,
-    table_grid,
-)
+from xltool.render import format_value, table_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -6,13 +6,12 @@ problems = ret.check()                   # -> list[Problem]
 roll = xltool.merge(["县/乡镇/"])        # -> RollUp; roll.write("县.xlsx")
 """
 
-__version__ = "0.1.0"
-
+from xltool._version import __version__
+from xltool.assemble import read
 from xltool.forms import Form, all_forms, form_by_id, form_for_year
 from xltool.merge import merge
 from xltool.model import Invalid, Return, Unit
 from xltool.problems import Problem
-from xltool.reader import read
 
 __all__ = [
     "Form",

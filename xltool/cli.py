@@ -8,9 +8,21 @@ from typing import Annotated
 
 import typer
 
-from xltool import __version__
+from xltool import formats
+from xltool._version import __version__
+from xltool.codes import Code
 from xltool.forms import FormError, all_forms, form_for_year
 from xltool.model import Return, Unit
+
+
+def _choices(name: str, purpose: str) -> type[StrEnum]:
+    """A typer choice type listing the writers registered for `purpose` (xltool.formats)."""
+    return StrEnum(name, {w.name: w.name for w in formats.writers(purpose)})
+
+
+TemplateFormat = _choices("TemplateFormat", "workbook")
+OutputFormat = _choices("OutputFormat", "report")
+RenderFormat = _choices("RenderFormat", "render")
 
 app = typer.Typer(
     help="政府信息公开工作年度报告统计表工具：生成锁定模板、复核校验、汇总。",
@@ -40,11 +52,6 @@ def _use_forms(files: list[Path] | None) -> list:
         raise typer.Exit(2) from None
 
 
-class TemplateFormat(StrEnum):
-    xlsx = "xlsx"
-    ods = "ods"
-
-
 @app.command()
 def template(
     year: Annotated[
@@ -69,7 +76,6 @@ def template(
     """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
     from xltool.distribute import safe_filename
     from xltool.office import OfficeError
-    from xltool.template import write_workbook
 
     custom = _use_forms(form_files)
     try:
@@ -80,18 +86,19 @@ def template(
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
     suffix = fmt.value if fmt else (output.suffix.lower().lstrip(".") if output and output.suffix else "xlsx")
-    if suffix not in ("xlsx", "ods"):
-        _err(f"错误：只支持 .xlsx 或 .ods 输出：{output}")
-        raise typer.Exit(2)
+    try:
+        writer = formats.writer("workbook", suffix)
+    except formats.FormatError as exc:
+        _err(f"错误：{output}：{exc}")
+        raise typer.Exit(2) from None
     try:
         if roster is not None:
             _personalised(roster, year, out_dir or Path("."), previous, suffix, password, form)
             return
         if output is None:
             output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + f".{suffix}")
-        written = write_workbook(
-            Return(form, year, Unit(name=unit, code=code)), output.with_suffix(f".{suffix}"), password=password
-        )
+        blank = Return(form, year, Unit(name=unit, code=code))
+        written = writer.write(blank, output.with_suffix(writer.suffix), password=password)
     except OfficeError as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
@@ -101,12 +108,13 @@ def template(
 def _personalised(
     roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None, form
 ) -> None:
-    from xltool.distribute import load_previous, personalise
-    from xltool.merge import MergeError, read_roster
+    from xltool.discover import load_previous
+    from xltool.distribute import personalise
+    from xltool.roster import RosterError, read_roster
 
     try:
         entries = read_roster(roster)
-    except (MergeError, OSError) as exc:
+    except (RosterError, OSError) as exc:
         _err(f"错误：名册无法读取：{exc}")
         raise typer.Exit(2) from None
     last = load_previous(previous) if previous else None
@@ -117,12 +125,6 @@ def _personalised(
     _err(
         f"已为 {len(index)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；按上年数据预填 {prefilled} 个）"
     )
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class Lang(StrEnum):
@@ -147,10 +149,11 @@ def check(
 
     退出码：0 无错误；1 有错误或未填报；2 有文件无法读取。
     """
-    from xltool import report
+    from xltool import checking
+    from xltool.discover import scan
 
     _use_forms(form_files)
-    files, ignored = report.scan(paths)
+    files, ignored = scan(paths)
     for path, reason in ignored:  # listed, never dropped silently
         _err(f"已忽略：{path}：{reason}")
     if not files:
@@ -158,20 +161,18 @@ def check(
         raise typer.Exit(2)
     last_year = None
     if previous is not None:
-        from xltool.distribute import load_previous
+        from xltool.discover import load_previous
 
         last_year = load_previous(previous)
         if not last_year:
             _err(f"错误：上年度报表无法读取或没有数据：{previous}")
             raise typer.Exit(2)
-    reports = [report.check_file(f, last_year) for f in files]
+    reports = [checking.check_file(f, last_year) for f in files]
     _render(reports, fmt, lang)
     if annotate is not None:
-        from xltool.annotate import annotate_all
-
-        for written in annotate_all(reports, annotate):
+        for written in checking.annotate(reports, annotate):
             _err(f"已写出标注副本 {written}")
-    raise typer.Exit(report.exit_code(reports))
+    raise typer.Exit(checking.exit_code(reports))
 
 
 @app.command()
@@ -197,11 +198,23 @@ def merge(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from xltool.merge import MergeError, read_roster
+    from xltool.merge import MergeError
     from xltool.merge import merge as do_merge
+    from xltool.roster import RosterError, read_roster
 
     _use_forms(form_files)
     console = Console(stderr=True)
+    try:  # refuse an output nobody can write before any work is done
+        formats.writer_for("workbook", output)
+        if export:
+            missing = formats.missing_needs(formats.writer_for("export", export))
+            if missing:
+                raise formats.FormatError(
+                    f"导出 {export.suffix} 需要安装 {'、'.join(missing)}（pip install {' '.join(missing)}）"
+                )
+    except formats.FormatError as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(2) from None
 
     def progress(results, total):
         if total < 20:
@@ -226,9 +239,9 @@ def merge(
             workers=workers,
             progress=progress,
         )
-    except MergeError as exc:
+    except (MergeError, RosterError) as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(1 if strict else 2) from None
+        raise typer.Exit(1 if strict and isinstance(exc, MergeError) else 2) from None
     roll.write(output)
     if export:
         try:
@@ -237,7 +250,7 @@ def merge(
             _err(f"错误：{exc}")
             raise typer.Exit(2) from None
     for r in roll.rejected:
-        _err(f"{'已忽略' if r.code == 'IGNORED' else '未汇总'}：{r.info.name}：{r.reason}")
+        _err(f"{'已忽略' if r.code == Code.IGNORED else '未汇总'}：{r.info.name}：{r.reason}")
     for e in roll.missing:
         _err(f"缺报：{e.name}（{e.code}）")
     for m in roll.unexpected:
@@ -263,16 +276,17 @@ def import_(
 
     退出码同 check：0 无错误；1 有错误；2 有文件无法读取。
     """
-    from xltool import report
+    from xltool import checking
+    from xltool.discover import expand
     from xltool.distribute import safe_filename
-    from xltool.template import ExtraSheet, write_xlsx
+    from xltool.template import ExtraSheet
 
     _use_forms(form_files)
-    files = report.expand(reports)
+    files = expand(reports)
     if not files:
         _err("错误：没有找到要导入的报告")
         raise typer.Exit(2)
-    results = [report.check_file(f) for f in files]
+    results = [checking.check_file(f) for f in files]
     _render(results, fmt, lang)
     if out is not None:
         for r in results:
@@ -287,25 +301,17 @@ def import_(
                 )
             ]
             name = safe_filename(f"{r.ret.unit.name or r.path.stem}{r.ret.year or ''}年度统计表（导入）") + ".xlsx"
-            _err(f"已写出 {write_xlsx(r.ret, out / name, extra=extra)}")
-    raise typer.Exit(report.exit_code(results))
+            written = formats.writer("workbook", "xlsx").write(r.ret, out / name, extra=extra)
+            _err(f"已写出 {written}")
+    raise typer.Exit(checking.exit_code(results))
 
 
-def _render(reports, fmt: OutputFormat, lang: Lang) -> None:
-    from xltool import report
+def _render(reports, fmt, lang: Lang) -> None:
+    from xltool.checking import write_report
 
-    if fmt is OutputFormat.json:
-        typer.echo(report.render_json(reports, lang.value))
-    elif fmt is OutputFormat.csv:
-        typer.echo(report.render_csv(reports, lang.value), nl=False)
-    else:
-        report.render_table(reports, lang=lang.value)
-
-
-class RenderFormat(StrEnum):
-    html = "html"
-    docx = "docx"
-    md = "md"
+    text = write_report(reports, fmt.value, lang.value)
+    if text is not None:
+        typer.echo(text, nl=not text.endswith("\n"))
 
 
 @app.command()
@@ -319,8 +325,7 @@ def render(
     form_files: FormFiles = None,
 ) -> None:
     """把报表渲染为年度报告的统计表部分（二、三、四），表样与官方表格一致。"""
-    from xltool import render as r
-    from xltool.reader import read
+    from xltool.assemble import read
     from xltool.sources import ReadError
 
     _use_forms(form_files)
@@ -329,18 +334,15 @@ def render(
     except ReadError as exc:
         _err(f"错误：{path}：{exc.message}")
         raise typer.Exit(2) from None
-    if fmt is RenderFormat.docx:
-        if output is None:
-            _err("错误：docx 输出需要 --output 文件名")
-            raise typer.Exit(2)
-        _err(f"已生成 {r.render_docx(ret, output)}")
-        return
-    text = r.render_html_fragment(ret) if (fragment and fmt is RenderFormat.html) else r.render(ret, fmt.value)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        _err(f"已生成 {output}")
+    writer = formats.writer("render", fmt.value)
+    if output is None and writer.name == "docx":
+        _err("错误：docx 输出需要 --output 文件名")
+        raise typer.Exit(2)
+    result = writer.write(ret, output, fragment=fragment)
+    if output is None:
+        typer.echo(result, nl=False)
     else:
-        typer.echo(text, nl=False)
+        _err(f"已生成 {output}")
 
 
 @app.command()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import csv
 import os
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from xltool import formats
+from xltool.discover import LastYear, find_last_year
+from xltool.formats.csv import escape_formula
 from xltool.forms import Form, form_for_year
-from xltool.labels import norm
-from xltool.merge import DETAIL_SHEET, RosterEntry
 from xltool.model import Return, Unit
-from xltool.report import escape_formula, expand
-from xltool.sources import ReadError
-from xltool.template import Personal, write_workbook
+from xltool.roster import RosterEntry
+from xltool.template import Personal
 
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
 
@@ -26,63 +25,6 @@ def safe_filename(name: str) -> str:
     if _RESERVED.match(cleaned):
         cleaned = "_" + cleaned
     return cleaned[:100] or "未命名"
-
-
-@dataclass
-class LastYear:
-    """One unit's figures from last year, and where they came from."""
-
-    values: dict[str, Decimal]
-    source: str
-    form_version: str
-
-
-def load_previous(path: Path) -> dict[str, LastYear]:
-    """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
-    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
-    from xltool.reader import read
-
-    out: dict[str, LastYear] = {}
-    files = expand([path])
-    for file in files:
-        try:
-            ret = read(file)
-        except ReadError:
-            continue
-        values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
-        if ret.meta.get("kind") == "rollup":
-            for unit, unit_values in _detail_rows(file, ret.form.inputs):
-                _index(out, unit, LastYear(unit_values, f"{file.name}（明细）", ret.form.version))
-        _index(out, ret.unit, LastYear(values, file.name, ret.form.version))
-        if len(files) == 1 and ret.meta.get("kind") != "rollup":  # one unit's own file: pair it with any unit
-            out["only"] = LastYear(values, file.name, ret.form.version)
-    return out
-
-
-def find_last_year(last_year: dict[str, LastYear], unit: Unit) -> LastYear | None:
-    found = last_year.get("code:" + unit.code) if unit.code else None
-    return found or last_year.get("name:" + norm(unit.name)) or last_year.get("only")
-
-
-def _index(out: dict[str, LastYear], unit: Unit, last: LastYear) -> None:
-    if unit.code:
-        out["code:" + unit.code] = last
-    if unit.name:
-        out["name:" + norm(unit.name)] = last
-
-
-def _detail_rows(path: Path, inputs) -> list[tuple[Unit, dict[str, Decimal]]]:
-    from python_calamine import CalamineWorkbook
-
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(DETAIL_SHEET).to_python(skip_empty_area=False)
-    keys = [h.rsplit("[", 1)[-1].rstrip("]") if isinstance(h, str) and "[" in h else None for h in rows[0]]
-    out = []
-    for row in rows[1:]:
-        code = row[1]
-        code = str(int(code)) if isinstance(code, float) else str(code or "")
-        values = {k: Decimal(repr(v)) for k, v in zip(keys, row, strict=False) if k and isinstance(v, (int, float))}
-        out.append((Unit(name=str(row[0] or ""), code=code), values))
-    return out
 
 
 def personalise(
@@ -103,10 +45,8 @@ def personalise(
         unit = Unit(name=entry.name, code=entry.code, scope="本机关")
         ret = Return(form, year, unit)
         personal = Personal(lock_unit=True)
-        last = None
-        if previous:
-            last = previous.get("code:" + entry.code) if entry.code else None
-            last = last or previous.get("name:" + norm(entry.name))  # never "only": a roster names its units
+        # Never "only": a roster names its units, so a lone last-year file is not paired with every one of them.
+        last = find_last_year(previous, Unit(entry.name, entry.code), any_unit=False) if previous else None
         if last is not None:
             _prefill(ret, personal, last)
         stem = safe_filename(entry.name or entry.code)
@@ -120,7 +60,7 @@ def personalise(
         path = out_dir / f"{stem}.{fmt}"
         if Path(os.path.abspath(path)).parent != Path(os.path.abspath(out_dir)):
             raise ValueError(f"unsafe file name for {entry.name!r}")
-        write_workbook(ret, path, password=password, personal=personal)
+        formats.writer_for("workbook", path).write(ret, path, password=password, personal=personal)
         index.append(
             {
                 "单位": entry.name,

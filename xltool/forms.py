@@ -301,6 +301,11 @@ def register_form_file(path: str | Path) -> Form:
     return _extra[path]
 
 
+def registered_files() -> list[Path]:
+    """The form files given with `--form` in this process (worker processes register them again)."""
+    return list(_extra)
+
+
 @cache
 def _builtin_and_plugins() -> tuple[Form, ...]:
     forms = [load_form(p) for p in sorted(templates_dir().glob("*.yaml"))]

@@ -7,8 +7,9 @@ flattened out of published reports. Each table kind is located by the order of i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
-from xltool.forms import Table
+from xltool.forms import TABLE_ROW, Table, all_forms
 from xltool.labels import norm
 
 Grid = list[list[object]]
@@ -171,3 +172,47 @@ def _key(table: Table, row_key: str, col_key: str) -> str:
 
 def _empty(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
+
+
+# --- labels of every known form, by role ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Known:
+    labels: set[str]  # every printed label of either version
+    captions: set[str]
+    row_labels: set[str]
+    row_starts: set[str]  # labels that always open a row
+    value_headers: set[str]  # Table 二 column headers (right-aligned with the values below them)
+    titles: set[str]
+    anchors: dict[str, Table]  # first header labels of Tables 三 and 四
+
+
+def known_labels() -> Known:
+    """Every printed label of every known form, by role: what the report readers rebuild flattened text with."""
+    return _known(tuple(f.id for f in all_forms()))
+
+
+@cache
+def _known(ids: tuple[str, ...]) -> Known:  # keyed by the forms' ids: a --form file adds labels
+    forms = [f for f in all_forms() if f.id in ids]
+    tables = [t for f in forms for t in f.tables]
+    labels = {norm(lb.text) for t in tables for lb in t.labels}
+    captions = {norm(lb.text) for t in tables for lb in t.labels if lb.kind == "caption"}
+    row_labels = {norm(lb.text) for t in tables for lb in t.labels if lb.kind == "row"}
+    value_headers = {
+        norm(lb.text)
+        for t in tables
+        if t.layout == "blocks"
+        for lb in t.labels
+        if lb.kind == "header" and lb.first_col > 0
+    }
+    anchors: dict[str, Table] = {}  # the first header band labels of matrix tables (the oldest form's, on a tie)
+    for t in tables:
+        if t.layout == "matrix":
+            for lb in t.labels:
+                if lb.kind in ("header", "corner") and lb.first_row == TABLE_ROW:
+                    anchors.setdefault(norm(lb.text), t)
+    return Known(
+        labels, captions, row_labels, {norm("信息内容")}, value_headers, {norm(t.title) for t in tables}, anchors
+    )

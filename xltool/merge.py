@@ -7,7 +7,6 @@ official tables plus 明细 / 来源 / 未汇总 / 说明 (and 名册) sheets. A
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from collections import Counter
@@ -17,16 +16,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from xltool import layout
+from xltool import formats, forms, layout
 from xltool.codes import Code
+from xltool.discover import scan
 from xltool.forms import Form, form_by_id
 from xltool.labels import norm
+from xltool.layout import DETAIL_SHEET, NOTES_SHEET, REJECTED_SHEET, ROLLUP_KIND, ROSTER_SHEET, SOURCE_SHEET
 from xltool.model import Invalid, Return, Unit
-from xltool.report import escape_formula, scan
+from xltool.outcomes import Severity
+from xltool.roster import RosterEntry
 from xltool.sources import ReadError
 
-ROLLUP_KIND = "rollup"
-SOURCE_SHEET, DETAIL_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET = "来源", "明细", "未汇总", "说明汇总", "名册核对"
 SOURCE_HEADER = ["层级", "所属汇总", "文件", "SHA-256", "单位", "代码", "格式", "年度", "状态", "原因"]
 
 
@@ -78,51 +78,57 @@ class Inspected:
 
 
 def inspect_file(path: str) -> Inspected:
-    """Read, re-validate and hash one file (runs in worker processes)."""
-    from xltool.reader import read
+    """Read, re-validate and hash one file (runs in worker processes); the file's bytes are read once."""
+    from xltool.assemble import assemble, read_page
 
     out = Inspected(path)
     p = Path(path)
     try:
-        out.sha256 = hashlib.sha256(p.read_bytes()).hexdigest()
         out.mtime = p.stat().st_mtime
     except OSError as exc:
         out.error = (Code.UNREADABLE, f"无法打开文件：{exc.strerror or exc}")
         return out
     try:
-        ret = read(p)
+        page = read_page(p)
+        out.sha256 = page.sha256
+        ret = assemble(page)
     except ReadError as exc:
+        out.sha256 = out.sha256 or _stream_hash(p)
         out.error = (exc.code, exc.message)
         return out
+    out.sha256 = out.sha256 or _stream_hash(p)
     out.form_id, out.year, out.unit = ret.form.id, ret.year, vars(ret.unit).copy()
     out.row = tuple(_compact(ret.values.get(c.key)) for c in ret.form.inputs)
     out.no_items, out.explanations = sorted(ret.no_items), dict(ret.explanations)
     out.not_filled = ret.not_filled
     for problem in ret.check():
-        if problem.severity == "error":
+        if problem.severity is Severity.ERROR:
             out.errors.append(f"{problem.code}@{problem.where}: {problem.message}")
-        elif problem.severity == "warning":
+        elif problem.severity is Severity.WARNING:
             out.warnings += 1
     out.kind = ret.meta.get("kind", "template")
-    if out.kind == ROLLUP_KIND:
-        out.provenance = _read_provenance(p)
+    if out.kind == ROLLUP_KIND and SOURCE_SHEET in page.sheet_names:
+        rows = page.sheet(SOURCE_SHEET)
+        out.provenance = [[_text(v) for v in row] for row in rows[1:] if any(_text(v) for v in row)]
     return out
+
+
+def _stream_hash(path: Path) -> str:
+    """SHA-256 in chunks (a refused file may be huge); "" when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 def _compact(v: Decimal | Invalid | None) -> int | Decimal | Invalid | None:
     if isinstance(v, Decimal) and v == v.to_integral_value():
         return int(v)
     return v
-
-
-def _read_provenance(path: Path) -> list[list[str]]:
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(str(path))
-    if SOURCE_SHEET not in wb.sheet_names:
-        return []
-    rows = wb.get_sheet_by_name(SOURCE_SHEET).to_python(skip_empty_area=False)
-    return [[_text(v) for v in row] for row in rows[1:] if any(_text(v) for v in row)]
 
 
 def _text(v: object) -> str:
@@ -142,14 +148,6 @@ class Rejected:
     info: Inspected
     code: str
     reason: str
-
-
-@dataclass
-class RosterEntry:
-    name: str
-    code: str
-    type: str
-    status: str = "缺报"
 
 
 @dataclass
@@ -193,28 +191,19 @@ class RollUp:
         return pd.DataFrame(rows, columns=["unit", "code", "year", "key", "label", "value", "source"])
 
     def export(self, path: str | os.PathLike) -> Path:
-        """Write the long table as .csv (UTF-8 BOM, formula-safe), .json or .parquet."""
+        """Write the long table with the `export` writer the suffix names (.csv / .json / .parquet)."""
         path = Path(path)
-        frame = self.to_frame()
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            safe = frame.astype(object).map(lambda v: escape_formula(v) if isinstance(v, str) else v)
-            safe.to_csv(path, index=False, encoding="utf-8-sig")
-        elif suffix == ".json":
-            frame.assign(value=frame["value"].map(lambda v: None if v is None else str(v))).to_json(
-                path, orient="records", force_ascii=False, indent=1
-            )
-        elif suffix == ".parquet":
-            try:
-                frame.assign(value=frame["value"].map(lambda v: None if v is None else float(v))).to_parquet(path)
-            except ImportError as exc:
-                raise MergeError(f"导出 parquet 需要安装 pyarrow（pip install pyarrow）：{exc}") from None
-        else:
-            raise MergeError(f"不支持的导出格式 {suffix}（可用 .csv / .json / .parquet）")
-        return path
+        try:
+            writer = formats.writer_for("export", path)
+        except formats.FormatError as exc:
+            raise MergeError(str(exc)) from None
+        missing = formats.missing_needs(writer)
+        if missing:
+            raise MergeError(f"导出 {writer.name} 需要安装 {'、'.join(missing)}（pip install {' '.join(missing)}）")
+        return writer.write(self.to_frame(), path)
 
     def write(self, path: str | os.PathLike, password: str | None = None) -> Path:
-        from xltool.template import ExtraSheet, write_workbook
+        from xltool.template import ExtraSheet
 
         inputs = self.form.inputs
         detail = ExtraSheet(
@@ -256,7 +245,8 @@ class RollUp:
                 )
             )
         meta = {"kind": ROLLUP_KIND, "members": str(len(self.members)), "rejected": str(len(self.rejected))}
-        return write_workbook(self.total, path, password=password, extra=extra, meta=meta)  # .ods via LibreOffice
+        writer = formats.writer_for("workbook", path)  # .xlsx, or .ods via LibreOffice
+        return writer.write(self.total, Path(path), password=password, extra=extra, meta=meta)
 
     def _source_rows(self) -> list[list[object]]:
         rows: list[list[object]] = []
@@ -264,7 +254,7 @@ class RollUp:
             i = m.info
             rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year, m.status, ""])
             for nested in i.provenance:  # a roll-up's own sources, one level deeper
-                level = int(nested[0]) + 1 if nested and nested[0].isdigit() else 2
+                level = int(nested[0]) + 1 if nested and nested[0].isascii() and nested[0].isdigit() else 2
                 rows.append([level, nested[1] or i.name, *nested[2:10]])
         for r in self.rejected:
             i = r.info
@@ -291,44 +281,15 @@ def inspect_all(
     if workers <= 1 or len(paths) < 40:
         results: Iterable[Inspected] = map(inspect_file, paths)
         return list(progress(results, len(paths)) if progress else results)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    extra_forms = forms.registered_files()  # `--form` files: workers (spawned on Windows) must know them too
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(extra_forms,)) as pool:
         results = pool.map(inspect_file, paths, chunksize=max(1, min(64, len(paths) // (workers * 8))))
         return list(progress(results, len(paths)) if progress else results)
 
 
-def read_roster(path: Path) -> list[RosterEntry]:
-    """units.csv with columns name, code, type (or 单位, 代码, 类型); UTF-8 (with or without BOM) or GBK."""
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise MergeError(f"名册 {path} 的编码无法识别（请另存为 UTF-8 CSV）")
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        return []
-    header = [norm(h).lower() for h in rows[0]]
-    aliases = {
-        "name": ("name", "单位", "单位名称", "名称"),
-        "code": ("code", "代码", "单位代码", "统一社会信用代码"),
-        "type": ("type", "类型", "单位类型"),
-    }
-    index = {k: next((i for i, h in enumerate(header) if h in names), None) for k, names in aliases.items()}
-    if index["name"] is None:
-        raise MergeError(f"名册 {path} 缺少“单位”（name）列")
-    entries = []
-    for row in rows[1:]:
-
-        def col(k: str, row: list[str] = row) -> str:
-            i = index[k]
-            return row[i].strip() if i is not None and i < len(row) else ""
-
-        if col("name") or col("code"):
-            entries.append(RosterEntry(col("name"), col("code"), col("type")))
-    return entries
+def _init_worker(form_files: list[Path]) -> None:
+    for f in form_files:
+        forms.register_form_file(f)
 
 
 def merge(

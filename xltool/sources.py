@@ -7,6 +7,7 @@ encrypted and legacy containers.
 from __future__ import annotations
 
 import codecs
+import io
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class ReadError(Exception):
 class Source:
     path: Path
     kind: str  # xlsx | ods | xls
+    data: bytes = b""  # the file's bytes, read once: hashing, safety checks, structure and values all use them
 
 
 def check_size(path: Path, limit: int, hint: str) -> int:
@@ -53,20 +55,30 @@ def check_size(path: Path, limit: int, hint: str) -> int:
     return size
 
 
+def read_bytes(path: Path, limit: int, hint: str) -> bytes:
+    """The whole file, after the size checks; never more than `limit` bytes, even if the file grows meanwhile."""
+    check_size(path, limit, hint)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ReadError(Code.UNREADABLE, f"无法打开文件（{exc.strerror or exc}）") from None
+    if len(data) > limit:
+        raise ReadError(Code.TOO_LARGE, f"文件过大，超过 {limit // 1048576} MB 上限；{hint}")
+    return data
+
+
 def sniff(path: Path) -> Source:
-    """Classify a file by its bytes (not its name) and run the safety checks."""
-    size = check_size(path, MAX_FILE_BYTES, "统计表通常不到 1 MB，请检查是否误报了其他文件")
-    with path.open("rb") as fh:
-        head = fh.read(8)
-        if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            return Source(path, _zip_kind(path))
-        if head == OLE_MAGIC:
-            fh.seek(0)
-            if ENCRYPTED_MARK in fh.read(min(size, 4 * 1024 * 1024)):
-                raise ReadError(Code.ENCRYPTED, "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送")
-            return Source(path, "xls")
-        fh.seek(0)
-        start = fh.read(512).lstrip().lower()
+    """Classify a file by its bytes (not its name) and run the safety checks; the bytes are kept for the reader."""
+    data = read_bytes(path, MAX_FILE_BYTES, "统计表通常不到 1 MB，请检查是否误报了其他文件")
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return Source(path, _zip_kind(data), data)
+    if head == OLE_MAGIC:
+        if ENCRYPTED_MARK in data[: 4 * 1024 * 1024]:
+            raise ReadError(Code.ENCRYPTED, "文件设置了打开密码（已加密），无法读取；请取消打开密码后重新报送")
+        return Source(path, "xls", data)
+    start = data[:512].lstrip().lower()
     if start.startswith(b"%pdf"):
         raise ReadError(Code.NOT_SPREADSHEET, "这是 PDF 文件，不是电子表格；请报送填好的 Excel/WPS 统计表")
     if start.startswith(b"{\\rtf"):
@@ -76,37 +88,42 @@ def sniff(path: Path) -> Source:
     raise ReadError(Code.NOT_SPREADSHEET, "不是电子表格文件（无法识别的文件格式）")
 
 
-def check_zip(path: Path) -> set[str]:
+def check_zip(path_or_data: Path | bytes) -> set[str]:
     """Safety checks for any zip container (xlsx, ods, docx): entry count, sizes, lying sizes, encryption, DTDs.
 
     Returns the member names; raises ReadError (ZIP-BOMB, ENCRYPTED, XML-BOMB, CORRUPT) otherwise.
     """
+    target = io.BytesIO(path_or_data) if isinstance(path_or_data, bytes) else path_or_data
     try:
-        with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-            if len(infos) > MAX_ENTRIES:
-                raise ReadError(Code.ZIP_BOMB, f"压缩包内文件数异常（{len(infos)} 个），疑似恶意文件，已拒绝")
-            total = sum(i.file_size for i in infos)
-            if total > MAX_UNZIPPED_BYTES or any(
-                i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos
-            ):
-                raise ReadError(Code.ZIP_BOMB, "解压后体积异常巨大（疑似“zip 炸弹”），已拒绝读取")
-            # Deflate never makes data much larger: more compressed bytes than declared ones means the sizes lie.
-            if any(i.compress_size > i.file_size + i.file_size // 100 + 1024 for i in infos):
-                raise ReadError(Code.ZIP_BOMB, "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
-            names = {i.filename for i in infos}
-            if "EncryptedPackage" in names:
-                raise ReadError(Code.ENCRYPTED, "文件已加密，无法读取；请取消打开密码后重新报送")
-            for info in infos:  # every part, whatever its name: a parser may be pointed at any of them
-                if _has_dtd(z, info):
-                    raise ReadError(Code.XML_BOMB, f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
-            if "mimetype" in names:
-                names.add("mimetype:" + z.read("mimetype")[:80].decode("ascii", "replace"))
-            return names
+        with zipfile.ZipFile(target) as z:
+            return check_zip_file(z)
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise ReadError(Code.CORRUPT, "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise ReadError(Code.CORRUPT, f"文件无法解压：{exc}") from None
+
+
+def check_zip_file(z: zipfile.ZipFile) -> set[str]:
+    infos = z.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise ReadError(Code.ZIP_BOMB, f"压缩包内文件数异常（{len(infos)} 个），疑似恶意文件，已拒绝")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES or any(
+        i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos
+    ):
+        raise ReadError(Code.ZIP_BOMB, "解压后体积异常巨大（疑似“zip 炸弹”），已拒绝读取")
+    # Deflate never makes data much larger: more compressed bytes than declared ones means the sizes lie.
+    if any(i.compress_size > i.file_size + i.file_size // 100 + 1024 for i in infos):
+        raise ReadError(Code.ZIP_BOMB, "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
+    names = {i.filename for i in infos}
+    if "EncryptedPackage" in names:
+        raise ReadError(Code.ENCRYPTED, "文件已加密，无法读取；请取消打开密码后重新报送")
+    for info in infos:  # every part, whatever its name: a parser may be pointed at any of them
+        if _has_dtd(z, info):
+            raise ReadError(Code.XML_BOMB, f"{info.filename} 含有 DTD/实体声明（可能是 XML 炸弹），已拒绝读取")
+    if "mimetype" in names:
+        names.add("mimetype:" + z.read("mimetype")[:80].decode("ascii", "replace"))
+    return names
 
 
 def zip_kind(names: set[str]) -> str | None:
@@ -120,8 +137,8 @@ def zip_kind(names: set[str]) -> str | None:
     return None
 
 
-def _zip_kind(path: Path) -> str:
-    kind = zip_kind(check_zip(path))
+def _zip_kind(data: bytes) -> str:
+    kind = zip_kind(check_zip(data))
     if kind in ("xlsx", "ods"):
         return kind
     if kind == "docx":

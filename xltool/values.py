@@ -67,3 +67,23 @@ def normalize(raw: object, cell_type: CellType) -> tuple[Value | None, str | Non
 def _plain(v: Decimal) -> str:
     v = v.normalize()
     return format(v, "f") if v != 0 else "0"
+
+
+# --- text that stands for a number in a published report ---------------------------------------------------------
+
+BLANKS = " \t\r\n\u00a0\u2002\u2003\u2009\u3000\u200b\ufeff"
+_NUMBER_CELL = re.compile(r"^[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)\s*(?:万元|元|件|个|项|条)?$")
+
+
+def is_blank(text: object) -> bool:
+    return not isinstance(text, str) or not text.strip(BLANKS)
+
+
+def is_filled(v: object) -> bool:
+    return not is_blank(v) if isinstance(v, str) else v is not None
+
+
+def value_like(text: str) -> bool:
+    """A number as printed (padding, units, a stray '.0'), or a word clerks write instead of one (无, —)."""
+    s = unicodedata.normalize("NFKC", text).strip(BLANKS)
+    return bool(s) and (bool(_NUMBER_CELL.match(s)) or s.lower() in NOT_A_NUMBER_WORDS)

@@ -1,4 +1,4 @@
-"""Build the corpus of bad inputs that xltool.reader.read must refuse cleanly (or read with a problem).
+"""Build the corpus of bad inputs that xltool.read must refuse cleanly (or read with a problem).
 
 Every builder takes a directory, writes one file into it and returns its path; the same call writes the same bytes
 (zip timestamps and document dates are pinned, random bytes come from fixed seeds).

@@ -18,8 +18,9 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from xltool import __version__, layout, outcomes
+from xltool import layout, outcomes
 from xltool import rules as expr
+from xltool._version import __version__
 from xltool.check import RuleResult
 from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, col_letter, formula_of
 from xltool.model import Invalid, Return

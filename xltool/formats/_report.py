@@ -1,0 +1,95 @@
+"""What the published-report readers share: reading the file once, telling its content, stacking its tables.
+
+A report is read whatever its name says: a .txt holding HTML is read as HTML, a Word file under another name as Word.
+Old binary Office files and PDFs are refused with advice (PDF support belongs in a reader of its own).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import zipfile
+from pathlib import Path
+
+from xltool.codes import Code
+from xltool.formats.page import Grid, Page, report_page
+from xltool.sources import ReadError, read_bytes
+from xltool.values import is_filled
+
+MAX_REPORT_BYTES = 20 * 1024 * 1024  # a report with pictures is a few MB; a text or HTML report is well under 1 MB
+MAX_SPAN = 200  # rowspan/colspan beyond this is not a statistics table
+MAX_GRID_CELLS = 500_000
+
+
+def read_report(path: Path, prefer: str = "text") -> Page:
+    """Any published report; `prefer` is what the file's name suggests (text, md, html), the content decides."""
+    from xltool.formats import docx, html, text
+
+    data = read_bytes(path, MAX_REPORT_BYTES, "请检查是否选错了文件")
+    if data.startswith(b"PK\x03\x04"):
+        page = docx.docx_page(data)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ReadError(
+            Code.NOT_A_REPORT,
+            "这是旧版 Word（.doc）或 Excel（.xls）文件；报告请另存为 .docx 后导入，统计表请用 xltool check",
+        )
+    elif data.lstrip()[:5].lower() == b"%pdf-":
+        raise ReadError(Code.NOT_A_REPORT, "这是 PDF 文件；请把报告另存为文本、网页或 Word（.docx）后导入")
+    else:
+        decoded = decode(data)
+        page = html.html_page(decoded) if looks_html(data[:512]) or prefer == "html" else text.text_page(decoded)
+    page.path, page.data = path, data
+    return page
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (Chinese Windows text)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", "replace")
+    if b"\x00" in data[:4096]:
+        raise ReadError(Code.NOT_A_REPORT, "不是文本文件（含二进制内容）；请导入报告的文本、网页或 Word（.docx）文件")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace")
+
+
+def looks_html(head: bytes) -> bool:
+    start = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
+    return start.startswith((b"<!doctype html", b"<html")) or (start.startswith(b"<?xml") and b"<html" in start)
+
+
+def is_word_zip(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "word/document.xml" in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def stacked(kind: str, grids: list[tuple[Grid, set[tuple[int, int]]]], lines: list[str]) -> Page:
+    """All tables of a document one below the other, an empty row between them."""
+    page = report_page(kind, [], lines)
+    for t, (grid, covered) in enumerate(grids, 1):
+        width = max((len(row) for row in grid), default=0)
+        page.covered.update((len(page.grid) + r, c) for r, c in covered)
+        for r, row in enumerate(grid):
+            page.where.update(
+                {
+                    (len(page.grid), c): f"第 {t} 个表格第 {r + 1} 行第 {c + 1} 列"
+                    for c, v in enumerate(row)
+                    if is_filled(v)
+                }
+            )
+            page.grid.append(list(row) + [""] * (width - len(row)))
+        page.grid.append([])
+    return page
+
+
+# --- what the report is: year, unit, form version ------------------------------------------------------------------

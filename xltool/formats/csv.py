@@ -1,0 +1,72 @@
+"""CSV (UTF-8 with BOM, so Excel and WPS open the Chinese text; cells starting = + - @ escaped): check results and
+a roll-up's long table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from xltool.formats import Writer
+from xltool.outcomes import Severity
+
+
+def escape_formula(text: str) -> str:
+    """Prefix a quote so a spreadsheet opening the CSV shows the text instead of running it as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CSV_COLUMNS = ["文件", "状态", "级别", "编号", "位置", "说明", "数值"]
+CSV_COLUMNS_EN = ["file", "status", "severity", "code", "where", "message", "values"]
+
+
+def write_report(reports: list, lang: str = "zh", **_: object) -> str:
+    """UTF-8 with BOM so Excel and WPS open the Chinese text correctly; cells starting = + - @ are escaped."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS_EN if lang == "en" else CSV_COLUMNS)
+    for r in reports:
+        if r.error:
+            w.writerow(
+                _safe_row(
+                    [
+                        str(r.path),
+                        r.status_text(lang),
+                        Severity.ERROR.text(lang),
+                        r.error.code,
+                        "",
+                        r.error_text(lang),
+                        "",
+                    ]
+                )
+            )
+        for p in r.problems:
+            values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
+            w.writerow(
+                _safe_row(
+                    [str(r.path), r.status_text(lang), p.severity.text(lang), p.code, p.where, p.text(lang), values]
+                )
+            )
+    return buf.getvalue()
+
+
+def _safe_row(row: list[str]) -> list[str]:
+    return [escape_formula(v) for v in row]
+
+
+def _safe_row(row: list[str]) -> list[str]:
+    return [escape_formula(v) for v in row]
+
+
+def write_export(frame, path: Path) -> Path:
+    safe = frame.astype(object).map(lambda v: escape_formula(v) if isinstance(v, str) else v)
+    safe.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+WRITERS = [
+    Writer("report", "csv", ".csv", write_report, description="CSV（Excel/WPS 可直接打开）"),
+    Writer("export", "csv", ".csv", write_export, description="长表 CSV"),
+]

@@ -1,0 +1,211 @@
+"""Web pages (.html, .htm): read published reports (tables with rowspan/colspan, or text); write the report tables."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from xltool.codes import Code
+from xltool.formats import Reader, Writer
+from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, looks_html, read_report, stacked
+from xltool.formats.page import Grid as CellGrid
+from xltool.formats.page import Page
+from xltool.model import Return
+from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
+from xltool.render import (
+    SANS_FONTS,
+    SERIF_FONTS,
+    Grid,
+    GridCell,
+    column_widths,
+    page_subtitle,
+    page_title,
+    table_grid,
+    table_notes,
+)
+from xltool.sources import ReadError
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+_SKIP_TAGS = ("script", "style", "noscript", "template")
+_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "title", "li", "tr", "section", "article", "center")
+
+
+def html_page(text: str) -> Page:
+    import lxml.html
+    from lxml import etree
+
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str input that declares an encoding
+    parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
+    try:
+        root = lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError) as exc:
+        raise ReadError(Code.CORRUPT, f"网页文件无法解析（{str(exc)[:80]}）") from None
+    for el in list(root.iter(*_SKIP_TAGS)):
+        el.drop_tree()
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    # Innermost tables only: an outer layout table's text is its inner tables' text again.
+    grids = [_grid_of(t) for t in root.iter("table") if t.find(".//table") is None]  # (grid, covered) pairs
+    for table in list(root.iter("table")):
+        if table.getparent() is not None:
+            table.drop_tree()
+    for el in root.iter(*_BLOCK_TAGS):
+        el.tail = "\n" + (el.tail or "")
+    lines = root.text_content().splitlines()
+    return stacked("html", grids, lines)
+
+
+def _grid_of(table) -> tuple[CellGrid, set[tuple[int, int]]]:
+    trs = list(table.iter("tr"))
+    texts: dict[tuple[int, int], str] = {}
+    taken: set[tuple[int, int]] = set()
+    covered: set[tuple[int, int]] = set()
+    for r, tr in enumerate(trs):
+        c = 0
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            while (r, c) in taken:
+                c += 1
+            rows, cols = min(_span(td.get("rowspan")), len(trs) - r), _span(td.get("colspan"))
+            taken.update((r + dr, c + dc) for dr in range(rows) for dc in range(cols))
+            covered.update((r + dr, c + dc) for dr in range(rows) for dc in range(1, cols))
+            if len(taken) > MAX_GRID_CELLS:
+                raise ReadError(Code.TOO_LARGE, "网页中的表格大得不合常理（合并单元格跨度异常），已拒绝读取")
+            texts[(r, c)] = td.text_content()
+            c += cols
+    width = max((c for _, c in taken), default=-1) + 1
+    return [[texts.get((r, c), "") for c in range(width)] for r in range(len(trs))], covered
+
+
+def _span(value: str | None) -> int:
+    m = re.match(r"\s*(\d+)", value or "")
+    return min(max(int(m.group(1)), 1), MAX_SPAN) if m else 1
+
+
+# --- Word (.docx) ----------------------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> Page:
+    return read_report(path, "html")
+
+
+def _sniff(path: Path, head: bytes) -> bool:
+    return looks_html(head)
+
+
+# --- writing ------------------------------------------------------------------------------------------------------
+
+_CSS = f"""
+@page {{ size: A4 landscape; margin: 15mm; }}
+body {{ font-family: {SERIF_FONTS}; font-size: 10.5pt; color: #000; background: #fff; margin: 1.5em; }}
+h1 {{ font-family: {SANS_FONTS}; font-size: 16pt; text-align: center; margin: 0 0 .3em; }}
+p.meta {{ text-align: center; margin: 0 0 1.5em; }}
+h2 {{ font-family: {SANS_FONTS}; font-size: 14pt; font-weight: bold; margin: 1.4em 0 .6em; break-after: avoid; }}
+p.note {{ margin: 0 0 .8em; }}
+table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 1em; break-inside: auto; }}
+table.xltool th, table.xltool td {{ border: 1px solid #000; padding: 3px 4px; vertical-align: middle; }}
+table.xltool th {{ font-weight: normal; text-align: center; }}
+table.xltool th.row {{ text-align: left; }}
+table.xltool th.caption {{ font-weight: bold; }}
+table.xltool td {{ text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+table.xltool thead {{ display: table-header-group; }}
+table.xltool tr {{ break-inside: avoid; }}
+@media print {{ body {{ margin: 0; }} h2 {{ break-after: avoid; }} table.xltool {{ font-size: 9pt; }} }}
+"""
+
+# Inline styles for the fragment: content-management systems often drop <style> but keep style attributes.
+_CELL_STYLE = "border:1px solid #000;padding:3px 4px;vertical-align:middle;text-align:center"
+_TABLE_STYLE = "border-collapse:collapse;width:100%"
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _html_cell(cell: GridCell, inline: bool) -> str:
+    tag = "th" if cell.is_label else "td"
+    attrs = [f'class="{cell.kind}"']
+    if cell.rowspan > 1:
+        attrs.append(f'rowspan="{cell.rowspan}"')
+    if cell.colspan > 1:
+        attrs.append(f'colspan="{cell.colspan}"')
+    if cell.kind in ("header", "corner"):
+        attrs.append('scope="colgroup"' if cell.colspan > 1 else 'scope="col"')
+    elif cell.kind == "row":
+        attrs.append('scope="rowgroup"' if cell.rowspan > 1 else 'scope="row"')
+    if inline:
+        style = _CELL_STYLE
+        if cell.kind == "row":
+            style += ";text-align:left"
+        if cell.kind == "caption":
+            style += ";font-weight:bold"
+        elif cell.is_label:
+            style += ";font-weight:normal"
+        attrs.append(f'style="{style}"')
+    return f"<{tag} {' '.join(attrs)}>{_esc(cell.text)}</{tag}>"
+
+
+def _html_table(grid: Grid, inline: bool) -> str:
+    table = grid.table
+    style = f' style="{_TABLE_STYLE}"' if inline else ""
+    out = [f'<table class="xltool" id="table-{_esc(table.id)}" data-table="{_esc(table.number)}"{style}>', "<colgroup>"]
+    out += [f'<col style="width:{w:.2f}%">' for w in column_widths(table, 100)]
+    out.append("</colgroup>")
+    head = table.header_rows if table.layout == "matrix" else 0
+    for r, row in enumerate(grid.rows):
+        if r == 0 and head:
+            out.append("<thead>")
+        if r == head:
+            out.append("<tbody>")
+        out.append("<tr>" + "".join(_html_cell(c, inline) for c in row if c is not None) + "</tr>")
+        if r == head - 1:
+            out.append("</thead>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _html_sections(ret: Return, inline: bool) -> str:
+    parts = []
+    for table in ret.form.tables:
+        parts.append(f'<h2 id="section-{_esc(table.id)}">{_esc(table.title)}</h2>')
+        if table.id in ret.no_items:
+            parts.append(f'<p class="note">{_esc(TABLE_NONE)}</p>')
+        parts.append(_html_table(table_grid(table, ret), inline))
+        parts += [f'<p class="note">{_esc(note)}</p>' for note in table_notes(table)]
+    return "\n".join(parts)
+
+
+def render_html_fragment(ret: Return) -> str:
+    """The three sections (heading + table) only, with inline borders, for pasting into a CMS or a report editor."""
+    return f'<div class="xltool-report">\n{_html_sections(ret, inline=True)}\n</div>\n'
+
+
+def render_html(ret: Return) -> str:
+    """A complete, self-contained HTML page (UTF-8, print CSS for A4 landscape) with the three sections."""
+    title = page_title(ret)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="xltool">\n<title>{_esc(title)}</title>\n'
+        f"<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{_esc(title)}</h1>\n"
+        f'<p class="meta">{_esc(page_subtitle(ret))}</p>\n'
+        f"{_html_sections(ret, inline=False)}\n"
+        "</body>\n</html>\n"
+    )
+
+
+def write_html(ret: Return, path: Path | None = None, fragment: bool = False) -> str | Path:
+    text = render_html_fragment(ret) if fragment else render_html(ret)
+    if path is None:
+        return text
+    Path(path).write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+READERS = [Reader("html", (".html", ".htm"), "report", _read, sniff=_sniff, description="年度报告网页")]
+WRITERS = [Writer("render", "html", ".html", write_html, description="网页（可加 --fragment 只输出表格）")]

@@ -1,0 +1,100 @@
+"""Markdown (.md): read published reports with pipe tables; write the report tables as pipe tables."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from xltool.formats import Reader, Writer
+from xltool.formats._report import read_report, stacked
+from xltool.formats.page import Grid, Page
+from xltool.model import Return
+from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
+from xltool.render import Segment, page_subtitle, page_title, table_grid, table_notes
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+def pipe_page(lines: list[str]) -> Page:
+    """Markdown pipe tables keep their geometry, one line per row with covered cells empty: read like HTML tables."""
+    return stacked("text", [(grid, set()) for grid in _pipe_tables(lines)], lines)
+
+
+def _pipe_tables(lines: list[str]) -> list[Grid]:
+    """Markdown tables: consecutive |…| lines, the |---| rule under the header skipped."""
+    tables: list[Grid] = []
+    in_table = False
+    for line in lines:
+        if not line.lstrip().startswith("|"):
+            in_table = False
+            continue
+        cells: list[object] = [c.strip(" \t").replace("<br>", "\n") for c in line.strip().strip("|").split("|")]
+        if all(re.fullmatch(r"\s*:?-{3,}:?\s*", str(c)) for c in cells):
+            continue
+        if not in_table:
+            tables.append([])
+            in_table = True
+        tables[-1].append(cells)
+    return tables
+
+
+def _read(path: Path) -> Page:
+    return read_report(path, "md")
+
+
+# --- writing ------------------------------------------------------------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>|#"})
+
+
+def _md(text: str) -> str:
+    """Escape text for a GFM table cell (pipes, HTML brackets, emphasis); newlines become spaces."""
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").translate(_MD_SPECIAL)
+
+
+def _md_segment(seg: Segment) -> list[str]:
+    groups = seg.column_groups()
+    heads, aligns = [], []
+    for c0, c1 in groups:
+        heads.append(" / ".join(seg.path(range(seg.first, seg.body), range(c0, c1 + 1))))
+        is_label = any(seg.grid.owner(r, c0).is_label for r in range(seg.body, seg.end))
+        aligns.append("---" if is_label else "---:")
+    lines = ["| " + " | ".join(_md(h) for h in heads) + " |", "| " + " | ".join(aligns) + " |"]
+    for r in range(seg.body, seg.end):
+        row = []
+        for c0, c1 in groups:
+            owner = seg.grid.owner(r, c0)
+            if owner.is_label:
+                row.append(_md(" / ".join(seg.path(range(r, r + 1), range(c0, c1 + 1)))))
+            else:
+                row.append(_md(owner.text))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def render_markdown(ret: Return) -> str:
+    """GitHub-flavoured Markdown: merged headers flattened to paths joined by " / ", row label paths repeated."""
+    out = [f"# {_md(page_title(ret))}", "", _md(page_subtitle(ret)), ""]
+    for table in ret.form.tables:
+        out += [f"## {_md(table.title)}", ""]
+        if table.id in ret.no_items:
+            out += [TABLE_NONE, ""]
+        for seg in table_grid(table, ret).segments():
+            if seg.caption is not None:
+                out += [f"**{_md(seg.caption.text)}**", ""]
+            out += [*_md_segment(seg), ""]
+        for note in table_notes(table):
+            out += [_md(note), ""]
+    return "\n".join(out)
+
+
+def write_markdown(ret: Return, path: Path | None = None, **_: object) -> str | Path:
+    text = render_markdown(ret)
+    if path is None:
+        return text
+    Path(path).write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+READERS = [Reader("md", (".md",), "report", _read, description="年度报告 Markdown（管道表格）")]
+WRITERS = [Writer("render", "md", ".md", write_markdown, description="Markdown")]

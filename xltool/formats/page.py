@@ -1,0 +1,59 @@
+"""The page model every reader produces: grids of cell values with positions, plus what the container says.
+
+A spreadsheet page has one grid per sheet (loaded on demand) and structure facts (which cells hold formulas, which
+sheets are protected). A published report's page has one grid — its tables stacked one below the other, merged cells
+as in a spreadsheet (text in the top-left cell, covered cells "") — plus the report's text lines and, for each grid
+cell, where in the report it came from. `xltool.assemble` turns either into a Return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Grid = list[list[object]]
+REPORT_SHEET = "报告"  # the one grid of a published report
+
+
+@dataclass
+class SheetFacts:
+    formulas: set[str]  # A1 references of the cells holding formulas
+    protected: bool
+
+
+@dataclass
+class Page:
+    path: Path
+    format: str  # the reader's name: xlsx | ods | xls | text | md | html | docx
+    kind: str  # spreadsheet | report
+    sheet_names: list[str]
+    loader: Callable[[str], Grid] | None = None  # loads one sheet's grid on demand
+    grids: dict[str, Grid] = field(default_factory=dict)
+    structure: dict[str, SheetFacts] | None = None  # spreadsheets: None when the container cannot tell
+    data: bytes = b""  # the file's bytes as read (hashing uses them; no second read)
+    # Published reports only:
+    lines: list[str] = field(default_factory=list)  # the text, for the title
+    where: dict[tuple[int, int], str] = field(default_factory=dict)  # grid cell -> place, e.g. 第 131 行
+    tails: dict[int, int] | None = None  # text layouts: number of value cells each rebuilt row had
+    covered: set[tuple[int, int]] = field(default_factory=set)  # cells hidden by a merge from their left
+
+    def sheet(self, name: str) -> Grid:
+        if name not in self.grids:
+            assert self.loader is not None, name
+            self.grids[name] = self.loader(name)
+        return self.grids[name]
+
+    @property
+    def grid(self) -> Grid:
+        """A report's one grid."""
+        return self.sheet(self.sheet_names[0])
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest() if self.data else ""
+
+
+def report_page(fmt: str, grid: Grid, lines: list[str], **facts) -> Page:
+    return Page(Path(), fmt, "report", [REPORT_SHEET], grids={REPORT_SHEET: grid}, lines=lines, **facts)

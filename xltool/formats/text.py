@@ -1,0 +1,194 @@
+"""Published reports as plain text (.txt): tables flattened one cell per line, as copied from a portal.
+
+Flattened text has lost the table geometry, so its rows are rebuilt first:
+- tab layout: a cell is a line starting with a tab, a blank line ends a row, and a short untabbed line continues the
+  cell before it (a label broken over lines, even across a blank line);
+- paragraph layout: every cell is a paragraph of its own; a row starts at a caption, a row label or text after a
+  number;
+(Markdown pipe tables keep their geometry and are read by xltool.formats.md.)
+In a rebuilt row the labels stay on the left and the values are right-aligned, so they line up under their column
+headers. The merged headers of Tables 三 and 四, whose shape text cannot show, are checked label by label and replaced
+by the official header (the same in both versions, spec §4.1 and §5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltool.formats import Reader
+from xltool.formats._report import read_report
+from xltool.formats.page import Page, report_page
+from xltool.forms import TABLE_ROW, Table, all_forms
+from xltool.labels import norm
+from xltool.locate import known_labels
+from xltool.values import is_blank, value_like
+
+_HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+|\d+)\s*、")
+
+
+@dataclass
+class _TextCell:
+    text: str
+    line: int  # 1-based line number in the report
+    new_row: bool = False  # starts a row
+    alone: bool = False  # prose or a heading: a row of its own
+
+
+@dataclass
+class _TextRow:
+    cells: list[_TextCell]
+    header: Table | None = None  # a recognised merged header of Table 三/四, painted in its official shape
+    line: int = 0
+
+
+def text_page(text: str) -> Page:
+    lines = text.splitlines()
+    if sum(1 for line in lines if line.lstrip().startswith("|")) >= 10:
+        from xltool.formats.md import pipe_page
+
+        return pipe_page(lines)
+    tabbed = sum(1 for line in lines if line.startswith("\t")) >= 10
+    cells = _tab_cells(lines) if tabbed else _paragraph_cells(lines)
+    return _text_grid(_text_rows(cells), lines)
+
+
+def _tab_cells(lines: list[str]) -> list[_TextCell]:
+    cells: list[_TextCell] = []
+    row_break = True
+    for i, line in enumerate(lines):
+        if line.startswith("\t"):
+            for j, part in enumerate(line.split("\t")[1:]):
+                cells.append(_TextCell(part, i + 1, new_row=row_break and j == 0))
+            row_break = False
+        elif is_blank(line):
+            row_break = True
+        elif cells and not cells[-1].alone and _continues(lines, i, cells[-1]):
+            prev = cells[-1]
+            prev.text = line if is_blank(prev.text) else f"{prev.text}\n{line}"
+            row_break = False
+        else:
+            cells.append(_TextCell(line, i + 1, new_row=True, alone=True))
+            row_break = True
+    return cells
+
+
+def _continues(lines: list[str], i: int, prev: _TextCell) -> bool:
+    """Whether untabbed line i is the rest of the cell before it (e.g. 结/果/维/持, or （三）不予 / 公开)."""
+
+    def short(line: str) -> bool:
+        return not line[0].isspace() and len(line.strip()) <= 20 and not _HEADING.match(line)
+
+    if not short(lines[i]) or value_like(prev.text):
+        return False
+    following = next((line for line in lines[i + 1 :] if not is_blank(line)), "")
+    return following.startswith("\t") or (bool(following) and short(following))
+
+
+def _paragraph_cells(lines: list[str]) -> list[_TextCell]:
+    known = known_labels()
+    cells: list[_TextCell] = []
+    for i, line in enumerate(lines):
+        if is_blank(line):
+            continue
+        n = norm(line)
+        cell = _TextCell(line, i + 1)
+        cell.alone = n not in known.labels and (len(n) > 40 or bool(_HEADING.match(line)) or n in known.titles)
+        prev = cells[-1] if cells else None
+        cell.new_row = prev is None or prev.alone or cell.alone or _starts_row(cell.text, prev.text)
+        cells.append(cell)
+    return cells
+
+
+def _starts_row(text: str, prev: str) -> bool:
+    """Paragraph layout: whether a cell begins a new table row."""
+    known, n, p = known_labels(), norm(text), norm(prev)
+    if value_like(text):
+        return False
+    if value_like(prev) or p in known.captions:
+        return True
+    if n in known.captions or n in known.row_starts or n in known.anchors:
+        return True
+    return n in known.row_labels and p not in known.row_labels
+
+
+def _text_rows(cells: list[_TextCell]) -> list[_TextRow]:
+    rows: list[_TextRow] = []
+    i = 0
+    while i < len(cells):
+        cell = cells[i]
+        table = known_labels().anchors.get(norm(cell.text))
+        end = _header_run(cells, i, table) if table is not None else 0
+        if end:
+            rows.append(_TextRow([], table, cell.line))
+            i = end
+            if i < len(cells):
+                cells[i].new_row = True
+            continue
+        if cell.new_row or cell.alone or not rows or rows[-1].header is not None:
+            rows.append(_TextRow([], None, cell.line))
+        rows[-1].cells.append(cell)
+        i += 1
+    return rows
+
+
+def _header_run(cells: list[_TextCell], i: int, table: Table) -> int:
+    """End of the merged header of `table` starting at cell i, if every column label is there; else 0."""
+    allowed = {norm(lb.text) for lb in table.labels if lb.kind in ("header", "corner")}
+    j = i
+    while j < len(cells) and (is_blank(cells[j].text) or norm(cells[j].text) in allowed):
+        j += 1
+    while j > i and is_blank(cells[j - 1].text):
+        j -= 1
+    seen = Counter(norm(c.text) for c in cells[i:j])
+    needed = Counter(norm(t) for t in table.col_labels.values())
+    return j if not needed - seen else 0
+
+
+def _text_grid(rows: list[_TextRow], lines: list[str]) -> Page:
+    known = known_labels()
+    width = max([t.width for f in all_forms() for t in f.tables] + [len(r.cells) for r in rows])
+    page = report_page("text", [], lines, tails={})
+    for row in rows:
+        if row.header is not None:
+            for painted in _painted_header(row.header, width):
+                page.where.update(
+                    {(len(page.grid), c): f"第 {row.line} 行起的表头" for c, v in enumerate(painted) if v}
+                )
+                page.grid.append(painted)
+            continue
+        # Labels on the left, then the run of values (and Table 二 column headers) right-aligned.
+        k = len(row.cells)
+        while k and (is_blank(t := row.cells[k - 1].text) or value_like(t) or norm(t) in known.value_headers):
+            k -= 1
+        tail = row.cells[k:]
+        placed = list(enumerate(row.cells[:k])) + [(width - len(tail) + j, c) for j, c in enumerate(tail)]
+        r = len(page.grid)
+        out: list[object] = [""] * width
+        for col, cell in placed:
+            out[col] = cell.text
+            page.where[(r, col)] = f"第 {cell.line} 行"
+        page.grid.append(out)
+        page.tails[r] = len(tail)
+    return page
+
+
+def _painted_header(table: Table, width: int) -> list[list[object]]:
+    shift = width - table.width
+    rows: list[list[object]] = [[""] * width for _ in range(table.header_rows)]
+    for lb in table.labels:
+        if lb.kind in ("header", "corner"):
+            rows[lb.first_row - TABLE_ROW][lb.first_col + shift] = lb.text
+    return rows
+
+
+# --- HTML ------------------------------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> Page:
+    return read_report(path, "text")
+
+
+READERS = [Reader("text", (".txt", ".text"), "report", _read, description="年度报告纯文本（从网站复制）")]
