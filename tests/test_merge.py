@@ -107,7 +107,7 @@ def test_include_invalid_and_strict(county, tmp_path):
     """--include-invalid merges a unit with errors and marks it; --strict refuses the whole merge."""
     bad = unit_file(tmp_path, 60, broken=1)
     roll = merge([county[0], bad], include_invalid=True, workers=1)
-    assert sorted(m.status for m in roll.members) == ["已汇总", "已汇总（含错误）"]
+    assert sorted(m.status.zh for m in roll.members) == ["已汇总", "已汇总（含错误）"]
     with pytest.raises(MergeError, match="strict"):
         merge([county[0], bad], strict=True, workers=1)
 

@@ -11,7 +11,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool import layout
 from xltool.cli import app
-from xltool.distribute import safe_filename
+from xltool.filenames import safe_filename
 from xltool.forms import form_for_year
 from xltool.model import Return, Unit
 from xltool.template import write_xlsx

@@ -74,7 +74,7 @@ def template(
     form_files: FormFiles = None,
 ) -> None:
     """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
-    from xltool.distribute import safe_filename
+    from xltool.filenames import safe_filename
     from xltool.office import OfficeError
 
     custom = _use_forms(form_files)
@@ -276,33 +276,18 @@ def import_(
 
     退出码同 check：0 无错误；1 有错误；2 有文件无法读取。
     """
-    from xltool import checking
-    from xltool.discover import expand
-    from xltool.distribute import safe_filename
-    from xltool.template import ExtraSheet
+    from xltool import checking, importing
 
     _use_forms(form_files)
-    files = expand(reports)
-    if not files:
+    results = importing.import_reports(reports)
+    if not results:
         _err("错误：没有找到要导入的报告")
         raise typer.Exit(2)
-    results = [checking.check_file(f) for f in files]
     _render(results, fmt, lang)
     if out is not None:
         for r in results:
-            if r.ret is None:
-                continue
-            extra = [
-                ExtraSheet(
-                    "导入说明",
-                    ["级别", "编号", "说明"],
-                    [[p.severity, p.code, p.message] for p in r.ret.read_problems],
-                    [8, 22, 100],
-                )
-            ]
-            name = safe_filename(f"{r.ret.unit.name or r.path.stem}{r.ret.year or ''}年度统计表（导入）") + ".xlsx"
-            written = formats.writer("workbook", "xlsx").write(r.ret, out / name, extra=extra)
-            _err(f"已写出 {written}")
+            if r.ret is not None:
+                _err(f"已写出 {importing.save_workbook(r.ret, out, r.path)}")
     raise typer.Exit(checking.exit_code(results))
 
 

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from decimal import Decimal
 from pathlib import Path
 
 from xltool import formats
 from xltool.discover import LastYear, find_last_year
+from xltool.filenames import safe_filename
 from xltool.formats.csv import escape_formula
 from xltool.forms import Form, form_for_year
 from xltool.model import Return, Unit
 from xltool.roster import RosterEntry
 from xltool.template import Personal
-
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
-
-
-def safe_filename(name: str) -> str:
-    """A file name that cannot leave its folder and is legal on Windows (no /\\:*?"<>|, no CON/NUL…)."""
-    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")
-    if _RESERVED.match(cleaned):
-        cleaned = "_" + cleaned
-    return cleaned[:100] or "未命名"
 
 
 def personalise(

@@ -17,16 +17,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from xltool import formats, forms, layout
-from xltool.codes import Code
+from xltool.codes import Code, describe
 from xltool.discover import scan
 from xltool.forms import Form, form_by_id
 from xltool.labels import norm
 from xltool.layout import DETAIL_SHEET, NOTES_SHEET, REJECTED_SHEET, ROLLUP_KIND, ROSTER_SHEET, SOURCE_SHEET
 from xltool.model import Invalid, Return, Unit
-from xltool.outcomes import Severity
+from xltool.outcomes import MemberStatus, RosterStatus, Severity
 from xltool.roster import RosterEntry
 from xltool.sources import ReadError
 
+MERGED_TEXTS = {s.zh for s in MemberStatus}  # how a roll-up's 来源 sheet marks the files it summed
 SOURCE_HEADER = ["层级", "所属汇总", "文件", "SHA-256", "单位", "代码", "格式", "年度", "状态", "原因"]
 
 
@@ -140,7 +141,7 @@ def _text(v: object) -> str:
 @dataclass
 class Member:
     info: Inspected
-    status: str  # 已汇总 | 已汇总（含错误）
+    status: MemberStatus
 
 
 @dataclass
@@ -168,7 +169,7 @@ class RollUp:
 
     @property
     def missing(self) -> list[RosterEntry]:
-        return [e for e in self.roster if e.status == "缺报"]
+        return [e for e in self.roster if e.status is RosterStatus.MISSING]
 
     def to_frame(self):
         """Tidy long table for analysts: one row per unit and input cell."""
@@ -210,7 +211,7 @@ class RollUp:
             DETAIL_SHEET,
             ["单位", "代码", "来源文件", "状态"] + [f"{c.label}\n[{c.key}]" for c in inputs],
             [
-                [m.info.unit_name, m.info.unit_code, m.info.name, m.status] + [_cell(v) for v in m.info.row]
+                [m.info.unit_name, m.info.unit_code, m.info.name, m.status.zh] + [_cell(v) for v in m.info.row]
                 for m in self.members
             ],
             [24, 20, 28, 12],
@@ -239,7 +240,7 @@ class RollUp:
                 ExtraSheet(
                     ROSTER_SHEET,
                     ["单位", "代码", "类型", "状态"],
-                    [[e.name, e.code, e.type, e.status] for e in self.roster]
+                    [[e.name, e.code, e.type, e.status_text] for e in self.roster]
                     + [[m.info.unit_name, m.info.unit_code, "", "名册外单位"] for m in self.unexpected],
                     [30, 22, 12, 30],
                 )
@@ -252,7 +253,7 @@ class RollUp:
         rows: list[list[object]] = []
         for m in self.members:
             i = m.info
-            rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year, m.status, ""])
+            rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year, m.status.zh, ""])
             for nested in i.provenance:  # a roll-up's own sources, one level deeper
                 level = int(nested[0]) + 1 if nested and nested[0].isascii() and nested[0].isdigit() else 2
                 rows.append([level, nested[1] or i.name, *nested[2:10]])
@@ -347,7 +348,7 @@ def merge(
     candidates = _drop_double_counted(candidates, rejected)
     candidates = _drop_duplicates(candidates, rejected, prefer_newest)
     for info in sorted(candidates, key=_unit_order):
-        members.append(Member(info, "已汇总（含错误）" if info.errors else "已汇总"))
+        members.append(Member(info, MemberStatus.MERGED_WITH_ERRORS if info.errors else MemberStatus.MERGED))
     rejected.sort(key=lambda r: (r.info.name, r.info.sha256))
     form = form_by_id(form_id)
     unit = unit or Unit()
@@ -392,7 +393,7 @@ def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> li
     for info in infos:
         for row in info.provenance:
             status = row[8] if len(row) > 8 else ""
-            if status.startswith("已汇总"):
+            if status in MERGED_TEXTS:
                 inside.setdefault(row[3], info.name)  # SHA-256
                 if row[5]:
                     inside.setdefault("code:" + row[5], info.name)
@@ -454,9 +455,9 @@ def _apply_roster(roll: RollUp, roster: list[RosterEntry]) -> None:
         if entry is None:
             roll.unexpected.append(m)
         else:
-            entry.status = m.status
+            entry.status = RosterStatus(m.status.value)
     for r in roll.rejected:
         entry = by_code.get(r.info.unit_code) or by_name.get(norm(r.info.unit_name))
-        if entry is not None and entry.status == "缺报":
-            entry.status = f"未汇总（{r.code}）"
+        if entry is not None and entry.status is RosterStatus.MISSING:
+            entry.status, entry.reason = RosterStatus.REJECTED, describe(r.code)
     roll.roster = roster

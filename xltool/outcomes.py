@@ -106,6 +106,32 @@ class FileStatus(StrEnum):
         return self.en if lang == "en" else self.zh
 
 
+class MemberStatus(StrEnum):
+    """How a return entered a roll-up."""
+
+    MERGED = "merged"
+    MERGED_WITH_ERRORS = "merged_with_errors"  # --include-invalid
+
+    @property
+    def zh(self) -> str:
+        return {"merged": "已汇总", "merged_with_errors": "已汇总（含错误）"}[self.value]
+
+
+class RosterStatus(StrEnum):
+    """What became of a unit on the roster."""
+
+    MISSING = "missing"
+    MERGED = "merged"
+    MERGED_WITH_ERRORS = "merged_with_errors"
+    REJECTED = "rejected"
+
+    @property
+    def zh(self) -> str:
+        return {"missing": "缺报", "merged": "已汇总", "merged_with_errors": "已汇总（含错误）", "rejected": "未汇总"}[
+            self.value
+        ]
+
+
 # --- table status ------------------------------------------------------------------------------------------------
 
 NO_ITEMS_TEXT = "本年度无此类事项"  # the flag's label above each table and the status it gives

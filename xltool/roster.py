@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.labels import norm
+from xltool.outcomes import RosterStatus
 
 
 class RosterError(ValueError):
@@ -18,7 +19,12 @@ class RosterEntry:
     name: str
     code: str
     type: str
-    status: str = "缺报"
+    status: RosterStatus = RosterStatus.MISSING
+    reason: str = ""  # why a unit's return was not merged (a catalogued code's Chinese meaning)
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status.zh}（{self.reason}）" if self.reason else self.status.zh
 
 
 def read_roster(path: Path) -> list[RosterEntry]:

@@ -1,0 +1,34 @@
+"""Importing published reports: read each, check its printed arithmetic, and keep it as a filled workbook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from xltool import formats
+from xltool.checking import FileReport, check_file
+from xltool.discover import expand
+from xltool.filenames import safe_filename
+from xltool.model import Return
+
+NOTES_SHEET = "导入说明"
+
+
+def import_reports(paths: Iterable[str | Path]) -> list[FileReport]:
+    """Every report under `paths`, read and checked (a report that cannot be read is a FileReport with its error)."""
+    return [check_file(f) for f in expand(paths)]
+
+
+def save_workbook(ret: Return, out_dir: Path, source: Path | None = None) -> Path:
+    """The report as a filled workbook of its form, with what the import noted on a sheet of its own."""
+    from xltool.template import ExtraSheet
+
+    notes = ExtraSheet(
+        NOTES_SHEET,
+        ["级别", "编号", "说明"],
+        [[p.severity.zh, p.code, p.message] for p in ret.read_problems],
+        [8, 22, 100],
+    )
+    stem = ret.unit.name or (source.stem if source else "报告")
+    name = safe_filename(f"{stem}{ret.year or ''}年度统计表（导入）") + ".xlsx"
+    return formats.writer("workbook", "xlsx").write(ret, out_dir / name, extra=[notes])
