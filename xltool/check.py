@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xltool import outcomes
 from xltool import rules as expr
 from xltool.codes import Code
 from xltool.forms import PREV, Rule, formula_of
-from xltool.model import Invalid, Return, Undetermined
 from xltool.outcomes import Cause, Outcome, Severity, TableStatus
 from xltool.problems import Problem
+from xltool.values import Invalid, Undetermined
+
+if TYPE_CHECKING:
+    from xltool.model import Return
 
 
 @dataclass(frozen=True)

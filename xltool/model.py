@@ -8,17 +8,9 @@ from decimal import Decimal
 from xltool import rules as expr
 from xltool.forms import Cell, Form, formula_of
 from xltool.outcomes import TableState, TableStatus, table_state
+from xltool.values import Invalid, Undetermined, Value
 
-
-@dataclass(frozen=True)
-class Invalid:
-    """A cell whose content is not a usable number (text such as “无”, a negative count, …)."""
-
-    raw: str
-    reason: str
-
-
-Value = Decimal | Invalid  # a key absent from Return.values is blank, which is not the same as 0
+__all__ = ["Invalid", "Return", "Undetermined", "Unit", "Value"]  # Invalid and Value live with the values
 
 
 @dataclass
@@ -29,14 +21,6 @@ class Unit:
     filled_by: str = ""
     phone: str = ""
     date: str = ""
-
-
-class Undetermined(Exception):
-    """Raised while evaluating when an input is unusable, so the rule's outcome is 无法判断."""
-
-    def __init__(self, key: str, value: Invalid):
-        super().__init__(key)
-        self.key, self.value = key, value
 
 
 @dataclass

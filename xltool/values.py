@@ -8,10 +8,30 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from xltool.forms import CellType
-from xltool.model import Invalid, Value
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A cell whose content is not a usable number (text such as “无”, a negative count, …)."""
+
+    raw: str
+    reason: str
+
+
+Value = Decimal | Invalid  # a key absent from Return.values is blank, which is not the same as 0
+
+
+class Undetermined(Exception):
+    """Raised while evaluating when an input is unusable, so the rule's outcome is 无法判断."""
+
+    def __init__(self, key: str, value: Invalid):
+        super().__init__(key)
+        self.key, self.value = key, value
+
 
 MAX_MAGNITUDE = Decimal(10) ** 9  # more than a billion of anything in one cell is a typing accident
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")

@@ -32,6 +32,12 @@ class Reader:
     read: Callable[[Path], Any]  # path -> Page; raises ReadError
     sniff: Callable[[Path, bytes], bool] | None = None  # content test for a file under another name
     description: str = ""
+    parse: Callable[[bytes], Any] | None = None  # reports: the file's bytes (already read and checked) -> Page
+    structure: Callable[[Any], Any] | None = None  # zip spreadsheets: open ZipFile -> {sheet: SheetFacts}
+
+
+def reader_named(name: str) -> Reader:
+    return next(r for r in readers() if r.name == name)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from xltool.codes import Code
+from xltool.formats import reader_named
 from xltool.formats.page import Grid, Page, report_page
 from xltool.sources import ReadError, read_bytes
 from xltool.values import is_filled
@@ -23,11 +24,9 @@ MAX_GRID_CELLS = 500_000
 
 def read_report(path: Path, prefer: str = "text") -> Page:
     """Any published report; `prefer` is what the file's name suggests (text, md, html), the content decides."""
-    from xltool.formats import docx, html, text
-
     data = read_bytes(path, MAX_REPORT_BYTES, "请检查是否选错了文件")
     if data.startswith(b"PK\x03\x04"):
-        page = docx.docx_page(data)
+        kind = "docx"
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ReadError(
             Code.NOT_A_REPORT,
@@ -36,8 +35,10 @@ def read_report(path: Path, prefer: str = "text") -> Page:
     elif data.lstrip()[:5].lower() == b"%pdf-":
         raise ReadError(Code.NOT_A_REPORT, "这是 PDF 文件；请把报告另存为文本、网页或 Word（.docx）后导入")
     else:
-        decoded = decode(data)
-        page = html.html_page(decoded) if looks_html(data[:512]) or prefer == "html" else text.text_page(decoded)
+        kind = "html" if looks_html(data[:512]) or prefer == "html" else "text"
+    parse = reader_named(kind).parse
+    assert parse is not None, kind
+    page = parse(data)
     page.path, page.data = path, data
     return page
 

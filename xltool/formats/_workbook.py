@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from xltool.codes import Code
+from xltool.formats import reader_named
 from xltool.formats.page import Page, SheetFacts
 from xltool.sources import ReadError, sniff
 
@@ -48,9 +49,9 @@ def read_workbook(path: Path) -> Page:
 
 
 def _structure(kind: str, data: bytes) -> dict[str, SheetFacts] | None:
-    if kind not in ("xlsx", "ods"):
+    """The structure facts, from the scanner the reader of this kind registers (None: the format cannot tell)."""
+    scan = reader_named(kind).structure
+    if scan is None:
         return None
-    from xltool.formats import ods, xlsx
-
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return xlsx.structure(z) if kind == "xlsx" else ods.structure(z)
+        return scan(z)

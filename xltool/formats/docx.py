@@ -206,5 +206,5 @@ def write_docx(ret: Return, path: Path, **_: object) -> Path:
     return render_docx(ret, path)
 
 
-READERS = [Reader("docx", (".docx",), "report", _read, sniff=_sniff, description="年度报告 Word 文档")]
+READERS = [Reader("docx", (".docx",), "report", _read, sniff=_sniff, parse=docx_page, description="年度报告 Word 文档")]
 WRITERS = [Writer("render", "docx", ".docx", write_docx, description="Word 文档（宋体，宽表横排）")]

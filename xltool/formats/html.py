@@ -8,7 +8,7 @@ from pathlib import Path
 
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
-from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, looks_html, read_report, stacked
+from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, decode, looks_html, read_report, stacked
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
 from xltool.model import Return
@@ -207,5 +207,15 @@ def write_html(ret: Return, path: Path | None = None, fragment: bool = False) ->
     return Path(path)
 
 
-READERS = [Reader("html", (".html", ".htm"), "report", _read, sniff=_sniff, description="年度报告网页")]
+READERS = [
+    Reader(
+        "html",
+        (".html", ".htm"),
+        "report",
+        _read,
+        sniff=_sniff,
+        parse=lambda data: html_page(decode(data)),
+        description="年度报告网页",
+    )
+]
 WRITERS = [Writer("render", "html", ".html", write_html, description="网页（可加 --fragment 只输出表格）")]

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from xltool.formats import Reader, Writer
-from xltool.formats._report import read_report, stacked
-from xltool.formats.page import Grid, Page
+from xltool.formats._report import decode, read_report
+from xltool.formats.page import Page
+from xltool.formats.text import text_page
 from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
 from xltool.render import Segment, page_subtitle, page_title, table_grid, table_notes
 
 # --- reading ------------------------------------------------------------------------------------------------------
-
-
-def pipe_page(lines: list[str]) -> Page:
-    """Markdown pipe tables keep their geometry, one line per row with covered cells empty: read like HTML tables."""
-    return stacked("text", [(grid, set()) for grid in _pipe_tables(lines)], lines)
-
-
-def _pipe_tables(lines: list[str]) -> list[Grid]:
-    """Markdown tables: consecutive |…| lines, the |---| rule under the header skipped."""
-    tables: list[Grid] = []
-    in_table = False
-    for line in lines:
-        if not line.lstrip().startswith("|"):
-            in_table = False
-            continue
-        cells: list[object] = [c.strip(" \t").replace("<br>", "\n") for c in line.strip().strip("|").split("|")]
-        if all(re.fullmatch(r"\s*:?-{3,}:?\s*", str(c)) for c in cells):
-            continue
-        if not in_table:
-            tables.append([])
-            in_table = True
-        tables[-1].append(cells)
-    return tables
 
 
 def _read(path: Path) -> Page:
@@ -96,5 +73,14 @@ def write_markdown(ret: Return, path: Path | None = None, **_: object) -> str | 
     return Path(path)
 
 
-READERS = [Reader("md", (".md",), "report", _read, description="年度报告 Markdown（管道表格）")]
+READERS = [
+    Reader(
+        "md",
+        (".md",),
+        "report",
+        _read,
+        parse=lambda data: text_page(decode(data)),
+        description="年度报告 Markdown（管道表格）",
+    )
+]
 WRITERS = [Writer("render", "md", ".md", write_markdown, description="Markdown")]

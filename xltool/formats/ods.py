@@ -50,5 +50,7 @@ def write_workbook(ret, path: Path, **kw) -> Path:
     return write_ods(ret, path, **kw)
 
 
-READERS = [Reader("ods", (".ods",), "spreadsheet", read_workbook, description="LibreOffice 电子表格")]
+READERS = [
+    Reader("ods", (".ods",), "spreadsheet", read_workbook, structure=structure, description="LibreOffice 电子表格")
+]
 WRITERS = [Writer("workbook", "ods", ".ods", write_workbook, description="OpenDocument 工作簿（需要 LibreOffice）")]

@@ -5,7 +5,7 @@ Flattened text has lost the table geometry, so its rows are rebuilt first:
   cell before it (a label broken over lines, even across a blank line);
 - paragraph layout: every cell is a paragraph of its own; a row starts at a caption, a row label or text after a
   number;
-(Markdown pipe tables keep their geometry and are read by xltool.formats.md.)
+Markdown pipe tables (in .md files, or pasted into text) keep their geometry and are read like HTML tables.
 In a rebuilt row the labels stay on the left and the values are right-aligned, so they line up under their column
 headers. The merged headers of Tables 三 and 四, whose shape text cannot show, are checked label by label and replaced
 by the official header (the same in both versions, spec §4.1 and §5).
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.formats import Reader
-from xltool.formats._report import read_report
-from xltool.formats.page import Page, report_page
+from xltool.formats._report import decode, read_report, stacked
+from xltool.formats.page import Grid, Page, report_page
 from xltool.forms import TABLE_ROW, Table, all_forms
 from xltool.labels import norm
 from xltool.locate import known_labels
@@ -47,8 +47,6 @@ class _TextRow:
 def text_page(text: str) -> Page:
     lines = text.splitlines()
     if sum(1 for line in lines if line.lstrip().startswith("|")) >= 10:
-        from xltool.formats.md import pipe_page
-
         return pipe_page(lines)
     tabbed = sum(1 for line in lines if line.startswith("\t")) >= 10
     cells = _tab_cells(lines) if tabbed else _paragraph_cells(lines)
@@ -187,8 +185,40 @@ def _painted_header(table: Table, width: int) -> list[list[object]]:
 # --- HTML ------------------------------------------------------------------------------------------------------------
 
 
+def pipe_page(lines: list[str]) -> Page:
+    """Markdown pipe tables keep their geometry, one line per row with covered cells empty: read like HTML tables."""
+    return stacked("text", [(grid, set()) for grid in _pipe_tables(lines)], lines)
+
+
+def _pipe_tables(lines: list[str]) -> list[Grid]:
+    """Markdown tables: consecutive |…| lines, the |---| rule under the header skipped."""
+    tables: list[Grid] = []
+    in_table = False
+    for line in lines:
+        if not line.lstrip().startswith("|"):
+            in_table = False
+            continue
+        cells: list[object] = [c.strip(" \t").replace("<br>", "\n") for c in line.strip().strip("|").split("|")]
+        if all(re.fullmatch(r"\s*:?-{3,}:?\s*", str(c)) for c in cells):
+            continue
+        if not in_table:
+            tables.append([])
+            in_table = True
+        tables[-1].append(cells)
+    return tables
+
+
 def _read(path: Path) -> Page:
     return read_report(path, "text")
 
 
-READERS = [Reader("text", (".txt", ".text"), "report", _read, description="年度报告纯文本（从网站复制）")]
+READERS = [
+    Reader(
+        "text",
+        (".txt", ".text"),
+        "report",
+        _read,
+        parse=lambda data: text_page(decode(data)),
+        description="年度报告纯文本（从网站复制）",
+    )
+]

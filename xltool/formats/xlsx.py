@@ -77,7 +77,11 @@ def write_annotated(source: Path, problems: list, target: Path) -> Path | None:
     return target
 
 
-READERS = [Reader("xlsx", (".xlsx", ".xlsm"), "spreadsheet", read_workbook, description="Excel / WPS 工作簿")]
+READERS = [
+    Reader(
+        "xlsx", (".xlsx", ".xlsm"), "spreadsheet", read_workbook, structure=structure, description="Excel / WPS 工作簿"
+    )
+]
 WRITERS = [
     Writer("workbook", "xlsx", ".xlsx", write_workbook, description="锁定的 Excel 工作簿（Excel、WPS、LibreOffice）"),
     Writer("annotated", "xlsx", ".xlsx", write_annotated, description="标注了问题的副本"),
