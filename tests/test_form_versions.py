@@ -485,14 +485,6 @@ def test_example_pipeline_check_merge_render(example):
         assert text in html.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "xltool/render.py page_subtitle() hard-codes the official form's table numbers: "
-        "f'统计表（二至四）　格式：《{ret.form.name}》…' — the example form's tables are 一 and 二"
-    ),
-)
 def test_example_render_heading_names_its_own_tables(example, tmp_path):
     """The rendered heading line does not claim the official tables 二 to 四 for a form whose tables are 一 and 二."""
     out = tmp_path / "甲局.md"
@@ -503,14 +495,6 @@ def test_example_render_heading_names_its_own_tables(example, tmp_path):
     assert "二至四" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "xltool/check.py check_return() (NOT-FILLED) hard-codes the official form's three tables: "
-        "'未填报：三张表全部为空白。…' — the example form has two tables"
-    ),
-)
 def test_example_not_filled_message_fits_a_two_table_form(example):
     """An untouched example template is 未填报, and the message does not speak of three tables."""
     result = cli("check", "--form", EXAMPLE, "--format", "json", example.template)
@@ -520,15 +504,6 @@ def test_example_not_filled_message_fits_a_two_table_form(example):
     assert "三张表" not in problem["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "xltool/template/xlsx.py write_table() lays out the info row for tables at least 4 columns wide (the official "
-        "ones): the unit/year line is merged over A..last-3 only `if last - 3 > 0`, and the 本年度无此类事项 label is "
-        "then merged over last-2..last-1, on top of it; in a 3-column table the label overwrites the unit/year line"
-    ),
-)
 def test_a_three_column_table_keeps_its_unit_line_and_flag(tmp_path):
     """A form whose table is 3 columns wide still shows 填报单位/报告年度 and 本年度无此类事项 on row 2."""
     data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
@@ -544,6 +519,23 @@ def test_a_three_column_table_keeps_its_unit_line_and_flag(tmp_path):
     row2 = [c.value for c in openpyxl.load_workbook(tmp_path / "t.xlsx")["一、专栏建设"][2]]
     assert any("本年度无此类事项" in str(v) for v in row2)
     assert any("填报单位" in str(v) for v in row2)
+
+
+def test_a_two_column_table_keeps_its_flag_and_prints_the_unit_line(tmp_path):
+    """In a 2-column table the 本年度无此类事项 label and flag fill row 2; the unit line goes to the page header."""
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    (column,) = [t for t in data["tables"] if t["id"] == "column"]
+    column["value_columns"] = 1
+    column["blocks"] = [dict(b, columns=b["columns"][:1]) for b in column["blocks"] if b["id"] == "events"]
+    data["rules"] = [r for r in data["rules"] if not r["id"].startswith("C-")]
+    narrow = tmp_path / "narrow2.yaml"
+    narrow.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert forms.load_form(narrow).table("column").width == 2
+    result = cli("template", "--form", narrow, "--year", 2025, "--unit", "甲&乙局", "-o", tmp_path / "t.xlsx")
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["一、专栏建设"]
+    assert [c.value or None for c in ws[2]] == ["本年度无此类事项：", None]
+    assert "填报单位：甲&&乙局" in ws.oddHeader.left.text
 
 
 # --- listing forms and their origins ---------------------------------------------------------------------------------

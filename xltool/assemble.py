@@ -86,7 +86,7 @@ def _from_workbook(page: Page) -> Return:
         problems.append(
             Problem.of(
                 Code.LOCATED_BY_LABELS,
-                "此文件不是 xltool 模板（没有模板元数据），已按表格标签定位三张表；请核对读取结果",
+                f"此文件不是 xltool 模板（没有模板元数据），已按表格标签定位{form.table_names}；请核对读取结果",
             )
         )
     if year is not None and not form.covers(year):
@@ -145,7 +145,7 @@ def _identify(page: Page) -> tuple[Form, int | None]:
         if best is None or score > best[0]:
             best = (score, form)
     if best is None or best[0] < 20:
-        raise ReadError(Code.NOT_A_RETURN, "找不到政府信息公开年报统计表（表二、表三、表四的标签都没有找到）")
+        raise ReadError(Code.NOT_A_RETURN, "找不到年报统计表（任何一种已知表单的表格标签都没有找到）")
     years = [int(m) for t in [*texts, page.path.stem] for m in _YEAR_TEXT.findall(t)]
     years += [int(m) for m in re.findall(r"(20\d\d)", page.path.stem)]
     return best[1], (years[0] if years else None)
@@ -342,7 +342,7 @@ def _from_report(page: Page) -> Return:
     if not any(found):
         raise ReadError(
             Code.NOT_A_REPORT,
-            "没有找到政府信息公开年报的统计表（表二、表三、表四的标签都没有找到）；请确认这是年度报告原文",
+            "没有找到年报统计表（任何一种已知表单的表格标签都没有找到）；请确认这是年度报告原文",
         )
     ret.read_problems = problems
     return ret

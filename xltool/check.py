@@ -215,7 +215,8 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
             *out,
             Problem.of(
                 Code.NOT_FILLED,
-                "未填报：三张表全部为空白。请逐格填写（没有的填 0），或在无数据的表上选择“本年度无此类事项”。",
+                f"未填报：{form.table_names}全部为空白。请逐格填写（没有的填 0），"
+                "或在无数据的表上选择“本年度无此类事项”。",
             ),
         ]
     for table in form.tables:

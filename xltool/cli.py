@@ -73,7 +73,7 @@ def template(
     ] = None,
     form_files: FormFiles = None,
 ) -> None:
-    """生成锁定的填报模板（三张官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
+    """生成锁定的填报模板（官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
     from xltool.filenames import safe_filename
     from xltool.office import OfficeError
 
@@ -272,7 +272,7 @@ def import_(
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
     form_files: FormFiles = None,
 ) -> None:
-    """导入已发布的年度报告（文本、网页、Word），找出三张统计表，核对其中的算术关系。
+    """导入已发布的年度报告（文本、网页、Word），找出其中的统计表，核对算术关系。
 
     退出码同 check：0 无错误；1 有错误；2 有文件无法读取。
     """
@@ -306,10 +306,10 @@ def render(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="输出文件（docx 必填；html/md 缺省输出到标准输出）")
     ] = None,
-    fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出三张表（粘贴到网站编辑器）")] = False,
+    fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出统计表（粘贴到网站编辑器）")] = False,
     form_files: FormFiles = None,
 ) -> None:
-    """把报表渲染为年度报告的统计表部分（二、三、四），表样与官方表格一致。"""
+    """把报表渲染为年度报告的统计表部分，表样与官方表格一致。"""
     from xltool.assemble import read
     from xltool.sources import ReadError
 

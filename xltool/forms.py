@@ -166,6 +166,17 @@ class Form:
         return f"{self.form}-{self.version}"
 
     @property
+    def table_names(self) -> str:
+        """The tables as a clerk names them, e.g. 表二、表三、表四."""
+        return "、".join(f"表{t.number}" for t in self.tables)
+
+    @property
+    def tables_span(self) -> str:
+        """The table numbers as a range, e.g. 二至四 (or 一 for a one-table form)."""
+        first, last = self.tables[0].number, self.tables[-1].number
+        return first if first == last else f"{first}至{last}"
+
+    @property
     def years_text(self) -> str:
         if self.last_year is None:
             return f"{self.first_year} 年度起"

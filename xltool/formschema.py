@@ -98,6 +98,8 @@ class MatrixTable(_TableSpec):
         for i, row in enumerate(self.rows):
             if len(row.path) > self.label_columns:
                 raise ValueError(f"rows[{i}].path 有 {len(row.path)} 级，超过 label_columns（{self.label_columns}）")
+        if self.label_columns + len(self.columns) < 2:
+            raise ValueError("表格至少要有 2 列（本年度无此类事项的选择格与其说明需要位置）")
         if self.label_columns and not self.corner:
             raise ValueError("有行标签列（label_columns > 0）的表必须写 corner（左上角的说明文字）")
         return self

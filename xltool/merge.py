@@ -314,7 +314,7 @@ def merge(
         if info.error:
             rejected.append(Rejected(info, info.error[0], f"无法读取：{info.error[1]}"))
         elif info.not_filled:
-            rejected.append(Rejected(info, Code.NOT_FILLED, "未填报（三张表全部为空白）"))
+            rejected.append(Rejected(info, Code.NOT_FILLED, "未填报（各表全部为空白）"))
         else:
             usable.append(info)
     if not usable:

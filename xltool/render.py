@@ -1,6 +1,6 @@
 """The report's tables as one layout (grid of labelled, merged cells) that the HTML, Word and Markdown writers share.
 
-Sections 二、三、四 of the 政府信息公开工作年度报告 consist of a heading and one official table each. All three
+Each statistics section of the report (二、三、四 in the official form) is a heading and one table. All three
 renderers work from one layout, `table_grid(table, ret)`: a grid of (text, rowspan, colspan) cells built from the
 form's printed labels and cell positions (xltool.forms), so the merges are exactly those of our xlsx template and
 of the official tables (spec: official-format.md §3–§5). Only the presentation differs per output format.
@@ -253,7 +253,7 @@ def page_title(ret: Return) -> str:
 
 
 def page_subtitle(ret: Return) -> str:
-    text = f"统计表（二至四）　格式：《{ret.form.name}》（{ret.form.notice}）"
+    text = f"统计表（{ret.form.tables_span}）　格式：《{ret.form.name}》（{ret.form.notice}）"
     if ret.unit.scope:
         text += f"　数据范围：{ret.unit.scope}"
     return text

@@ -255,11 +255,20 @@ class _Writer:
         name_ref = f"{quote_sheet(layout.GUIDE_SHEET)}!$B${layout.UNIT_FIELDS[0][2] + 1}"
         info = f'"填报单位："&{name_ref}&"　　报告年度：{ret.year}"'
         cached = f"填报单位：{ret.unit.name}　　报告年度：{ret.year}"
-        if last - 3 > 0:
-            ws.merge_range(INFO_ROW, 0, INFO_ROW, last - 3, "", fmt["info"])
-        ws.write_formula(INFO_ROW, 0, "=" + info, fmt["info"], cached)
         flag_row, flag_col = layout.no_items_cell(table)
-        ws.merge_range(INFO_ROW, flag_col - 2, INFO_ROW, flag_col - 1, layout.NO_ITEMS_TEXT + "：", fmt["info_label"])
+        label_first = max(flag_col - 2, 1) if flag_col > 1 else 0  # the flag's label: two columns where there is room
+        if label_first > 0:
+            if label_first - 1 > 0:
+                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", fmt["info"])
+            ws.write_formula(INFO_ROW, 0, "=" + info, fmt["info"], cached)
+        else:  # a two-column table has no room for the unit line beside the flag: it is printed in the page header
+            ws.set_header(f"&L{_header_text(cached)}")
+        if label_first < flag_col - 1:
+            ws.merge_range(
+                INFO_ROW, label_first, INFO_ROW, flag_col - 1, layout.NO_ITEMS_TEXT + "：", fmt["info_label"]
+            )
+        else:
+            ws.write_string(INFO_ROW, label_first, layout.NO_ITEMS_TEXT + "：", fmt["info_label"])
         ws.write_string(flag_row, flag_col, layout.NO_ITEMS_YES if table.id in ret.no_items else "", fmt["flag"])
         _ok(
             ws.data_validation(
@@ -604,6 +613,11 @@ def row_heights(table: Table, widths: list[float]) -> dict[int, float]:
         for r in range(label.first_row, label.last_row + 1):
             heights[r] = max(heights.get(r, 16.0), need)
     return heights
+
+
+def _header_text(text: str) -> str:
+    """Text for a page header: & starts a header code, so it is doubled."""
+    return text.replace("&", "&&")[:200]
 
 
 def _plain(v: Decimal) -> int | float:
