@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from tests.fillings import random_return
+from tests.fillings import form_years, random_return
 from xltool import layout
 from xltool.forms import form_for_year
 from xltool.model import Invalid, Return, Unit
@@ -18,7 +18,7 @@ from xltool.template import write_xlsx
 
 pytestmark = pytest.mark.libreoffice
 
-YEARS = [2025, 2020]
+YEARS = form_years()  # every form in all_forms()
 
 
 @pytest.fixture(scope="module", params=["xlsx", "ods"])

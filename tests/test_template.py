@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from tests.fillings import form_years
 from xltool import layout
 from xltool.cli import app
 from xltool.filenames import safe_filename
@@ -16,7 +17,7 @@ from xltool.forms import form_for_year
 from xltool.model import Return, Unit
 from xltool.template import write_xlsx
 
-YEARS = [2025, 2020]
+YEARS = form_years()  # every form in all_forms()
 
 
 @pytest.fixture(scope="module", params=YEARS)
