@@ -25,6 +25,11 @@ class Code(StrEnum):
     NOT_A_REPORT = "NOT-A-REPORT"
     WRONG_FORM = "WRONG-FORM"
     UNREADABLE = "UNREADABLE"
+    NOT_REGULAR_FILE = "NOT-REGULAR-FILE"
+    DUPLICATE_PARTS = "DUPLICATE-PARTS"
+    TIME_LIMIT = "TIME-LIMIT"
+    MEMORY_LIMIT = "MEMORY-LIMIT"
+    WORKER_CRASHED = "WORKER-CRASHED"
     # reading
     YEAR_UNKNOWN = "YEAR-UNKNOWN"
     LOCATED_BY_LABELS = "LOCATED-BY-LABELS"
@@ -42,6 +47,19 @@ class Code(StrEnum):
     IMPORT_INCOMPLETE = "IMPORT-INCOMPLETE"
     IMPORT_EXTRA_ROWS = "IMPORT-EXTRA-ROWS"
     NO_PREVIOUS = "NO-PREVIOUS"
+    # untrusted content and tampering
+    STRAY_CELLS = "STRAY-CELLS"
+    FORMULA_IN_INPUT = "FORMULA-IN-INPUT"
+    UNSAFE_FORMULA = "UNSAFE-FORMULA"
+    EXTERNAL_LINK = "EXTERNAL-LINK"
+    MACROS = "MACROS"
+    EMBEDDED_OBJECTS = "EMBEDDED-OBJECTS"
+    HIDDEN_CELLS = "HIDDEN-CELLS"
+    MERGED_INPUT = "MERGED-INPUT"
+    SHEET_ADDED = "SHEET-ADDED"
+    SHEET_MISSING = "SHEET-MISSING"
+    META_VISIBLE = "META-VISIBLE"
+    TEXT_TRUNCATED = "TEXT-TRUNCATED"
     # checking
     NOT_FILLED = "NOT-FILLED"
     TABLE_NOT_FILLED = "TABLE-NOT-FILLED"
@@ -55,6 +73,9 @@ class Code(StrEnum):
     MIXED_FORMS = "MIXED-FORMS"
     DOUBLE_COUNTED = "DOUBLE-COUNTED"
     DUPLICATE = "DUPLICATE"
+    CONFLICT = "CONFLICT"
+    ROLLUP_NOT_ALLOWED = "ROLLUP-NOT-ALLOWED"
+    COPIED_RETURN = "COPIED-RETURN"
 
     @property
     def info(self) -> CodeInfo:
@@ -108,6 +129,30 @@ CATALOGUE: dict[Code, CodeInfo] = {
         E, "未知模板", "The workbook was made from an unknown template.", "用 xltool template 重新生成模板"
     ),
     Code.UNREADABLE: CodeInfo(E, "无法打开", "The file cannot be opened.", "检查文件是否存在、是否有读取权限"),
+    Code.NOT_REGULAR_FILE: CodeInfo(
+        E,
+        "不是普通文件",
+        "Not a regular file (a link, pipe, device or socket); not opened.",
+        "报送文件本身，不要报送快捷方式或设备",
+    ),
+    Code.DUPLICATE_PARTS: CodeInfo(
+        E,
+        "压缩包内有重名部件",
+        "The workbook holds two parts with the same name; which one counts is ambiguous, so it is refused.",
+        "用 Excel/WPS 重新保存后报送",
+    ),
+    Code.TIME_LIMIT: CodeInfo(
+        E, "读取超时", "Reading the file took longer than the time limit; refused.", "用原模板重新填报后报送"
+    ),
+    Code.MEMORY_LIMIT: CodeInfo(
+        E, "超出内存上限", "Reading the file needed more memory than the limit; refused.", "用原模板重新填报后报送"
+    ),
+    Code.WORKER_CRASHED: CodeInfo(
+        E,
+        "读取进程崩溃",
+        "The process reading this file crashed; the file was refused and the other files were still read.",
+        "用原模板重新填报后报送",
+    ),
     Code.YEAR_UNKNOWN: CodeInfo(E, "年度无法识别", "The report year cannot be determined.", "写明报告年度"),
     Code.LOCATED_BY_LABELS: CodeInfo(
         N,
@@ -175,6 +220,51 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "Last year's figures for this unit were not found; cross-year rules were not checked.",
         "提供该单位的上年报表",
     ),
+    Code.STRAY_CELLS: CodeInfo(
+        W, "表格外有内容", "Cells outside the table area hold content; they were not read.", "删除表格以外的内容"
+    ),
+    Code.FORMULA_IN_INPUT: CodeInfo(
+        E,
+        "填报格含公式",
+        "An input cell holds a formula; its cached result is not used.",
+        "在该格直接填写数字",
+    ),
+    Code.UNSAFE_FORMULA: CodeInfo(
+        E,
+        "不安全的公式",
+        "A formula refers to another workbook or calls DDE, a web service or similar; it is not trusted.",
+        "删除该公式，直接填写数字",
+    ),
+    Code.EXTERNAL_LINK: CodeInfo(
+        E,
+        "外部链接或数据连接",
+        "The workbook links to other files or data connections; nothing from them is used.",
+        "断开外部链接后重新保存",
+    ),
+    Code.MACROS: CodeInfo(W, "含有宏", "The workbook carries macros (VBA); they are never run.", "另存为 .xlsx 后报送"),
+    Code.EMBEDDED_OBJECTS: CodeInfo(
+        W,
+        "含有控件或嵌入对象",
+        "The workbook carries ActiveX controls or embedded OLE objects; ignored.",
+        "删除后重新保存",
+    ),
+    Code.HIDDEN_CELLS: CodeInfo(
+        W, "填报格被隐藏", "Rows or columns holding input cells are hidden.", "取消隐藏并核对数字"
+    ),
+    Code.MERGED_INPUT: CodeInfo(
+        E,
+        "填报格被合并",
+        "Input cells were merged; values under the merge may be hidden.",
+        "取消合并，使用原模板填报",
+    ),
+    Code.SHEET_ADDED: CodeInfo(W, "增加了工作表", "A sheet that is not in the template was added.", "删除多余的工作表"),
+    Code.SHEET_MISSING: CodeInfo(W, "缺少工作表", "A sheet of the template was deleted.", "使用原模板填报"),
+    Code.META_VISIBLE: CodeInfo(
+        W, "隐藏的元数据表被显示", "The hidden _meta sheet was made visible.", "使用原模板填报"
+    ),
+    Code.TEXT_TRUNCATED: CodeInfo(
+        W, "文字过长已截断", "A text field was longer than any real one; it was cut.", "核对该栏文字"
+    ),
     Code.NOT_FILLED: CodeInfo(
         E,
         "未填报",
@@ -217,6 +307,24 @@ CATALOGUE: dict[Code, CodeInfo] = {
     ),
     Code.DUPLICATE: CodeInfo(
         E, "同一单位多份", "The same unit was sent more than once.", "删除多余的一份，或用 --prefer-newest"
+    ),
+    Code.CONFLICT: CodeInfo(
+        E,
+        "单位重复出现",
+        "A unit appears both as its own return and inside a roll-up of this merge; neither was merged.",
+        "由县级主管部门决定采用哪一份，删去另一份",
+    ),
+    Code.ROLLUP_NOT_ALLOWED: CodeInfo(
+        E,
+        "无权报送汇总表",
+        "A roll-up came from a unit whose roster type is not 汇总.",
+        "核对名册中的单位类型",
+    ),
+    Code.COPIED_RETURN: CodeInfo(
+        W,
+        "数据雷同",
+        "Two returns of different units hold identical figures (not all zero); one may be a copy.",
+        "核实两单位的数据",
     ),
 }
 
