@@ -15,7 +15,7 @@ from pathlib import Path
 
 from xltool import formats, layout
 from xltool.codes import Code
-from xltool.formats.page import Grid, Page
+from xltool.formats.page import Grid, Page, SheetFacts
 from xltool.forms import Cell, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
 from xltool.labels import norm
 from xltool.locate import Located, known_labels, locate
@@ -30,7 +30,8 @@ def read(path: str | Path) -> Return:
     return assemble(read_page(Path(path)))
 
 
-def read_page(path: Path) -> Page:
+def read_page(path: str | Path) -> Page:
+    path = Path(path)
     reader = formats.reader_for(path)
     if reader is None:  # no reader by name or content: let the byte sniffer say what it is (or refuse it)
         kind = sniff(path).kind
@@ -101,9 +102,131 @@ def _from_workbook(page: Page) -> Return:
         _read_sheet_table(page, ret, table, templated=meta is not None, problems=problems)
     if meta is not None:
         _read_guide(page, ret, problems)
-        _read_explanations(page, ret)
+        _read_explanations(page, ret, problems)
+    problems += untrusted_content(page)
+    if meta is not None:
+        problems += tampering(page, form, meta, problems)
     ret.read_problems = problems
     return ret
+
+
+# --- what the file carries besides values: untrusted content, tampering -------------------------------------------
+
+MAX_LISTED = 10  # findings of one kind listed one by one; the rest are counted
+
+
+def untrusted_content(page: Page) -> list[Problem]:
+    """Formulas that reach outside, links, connections, macros, controls, objects, and cells far outside the tables."""
+    out: list[Problem] = []
+    facts = page.structure or {}
+    unsafe = [(name, a1, text) for name, f in facts.items() for a1, text in f.unsafe]
+    for name, a1, text in unsafe[:MAX_LISTED]:
+        out.append(
+            Problem.of(
+                Code.UNSAFE_FORMULA,
+                f"公式“={text[:200]}”引用其他文件或调用外部程序/网络（DDE、WEBSERVICE 等），不予信任；请删除该公式，直接填写数字",
+                sheet=name,
+                cell=a1,
+                values={"formula": text[:200]},
+            )
+        )
+    if len(unsafe) > MAX_LISTED:
+        out.append(Problem.of(Code.UNSAFE_FORMULA, f"另有 {len(unsafe) - MAX_LISTED} 处不安全的公式未逐一列出"))
+    parts = page.parts
+    links = sorted(p for p in parts if p.startswith("xl/externalLinks/") and p.endswith(".xml"))
+    if links or "xl/connections.xml" in parts:
+        what = "、".join(
+            filter(
+                None, [f"{len(links)} 个外部链接" if links else "", "数据连接" if "xl/connections.xml" in parts else ""]
+            )
+        )
+        out.append(
+            Problem.of(
+                Code.EXTERNAL_LINK, f"工作簿含有{what}（指向其他文件或网络），其内容一律不采用；请断开链接后重新保存"
+            )
+        )
+    if any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in parts):
+        out.append(
+            Problem.of(Code.MACROS, "工作簿含有宏（VBA/脚本），xltool 不会运行它；请另存为不含宏的 .xlsx 后报送")
+        )
+    embedded = [name for name, f in facts.items() if f.embedded]
+    if embedded or any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in parts):
+        where = f"（{'、'.join(embedded)}）" if embedded else ""
+        out.append(Problem.of(Code.EMBEDDED_OBJECTS, f"工作簿含有控件或嵌入对象{where}，已忽略；请删除后重新保存"))
+    for name, f in facts.items():
+        if f.stray:
+            out.append(
+                Problem.of(
+                    Code.STRAY_CELLS,
+                    f"{name} 在远离表格的位置有 {f.stray} 个单元格有内容（如 {'、'.join(f.stray_examples)}），未读取；请删除",
+                    sheet=name,
+                    cell=f.stray_examples[0] if f.stray_examples else None,
+                    values={"count": f.stray, "examples": f.stray_examples},
+                )
+            )
+    return out
+
+
+def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]) -> list[Problem]:
+    """Our own workbook changed where a township should not change it (hidden or merged input cells, sheets)."""
+    out: list[Problem] = []
+    facts = page.structure or {}
+    moved = {p.sheet for p in found if p.code in (Code.ROWS_MOVED, Code.SHEET_RENAMED)}
+    for table in form.tables:
+        f = facts.get(table.sheet)
+        if f is None or table.sheet in moved:
+            continue
+        inputs = [c for c in table.cells if c.is_input]
+        hidden = [c for c in inputs if c.row in f.hidden_rows or c.col in f.hidden_cols]
+        if hidden:
+            out.append(
+                Problem.of(
+                    Code.HIDDEN_CELLS,
+                    f"{table.sheet} 有 {len(hidden)} 个填报格所在的行或列被隐藏（如 {hidden[0].a1}）；请取消隐藏并核对数字",
+                    sheet=table.sheet,
+                    cell=hidden[0].a1,
+                )
+            )
+        own = {(lb.first_row, lb.first_col, lb.last_row, lb.last_col) for lb in table.labels}
+        own |= {(c.row, c.col, c.row, c.right) for c in table.cells if c.right > c.col}
+        merged = [
+            (m, c)
+            for m in f.merges
+            if m not in own
+            for c in inputs
+            if m[0] <= c.row <= m[2] and m[1] <= c.col <= m[3] and (m[0], m[1]) != (m[2], m[3])
+        ]
+        if merged:
+            (r0, c0, r1, c1), cell = merged[0]
+            out.append(
+                Problem.of(
+                    Code.MERGED_INPUT,
+                    f"{table.sheet} 的填报格被合并（{_a1(r0, c0)}:{_a1(r1, c1)}，含 {cell.a1}），合并区域中的数字可能被遮住；"
+                    "请取消合并，使用原模板填报",
+                    sheet=table.sheet,
+                    cell=cell.a1,
+                )
+            )
+    expected = {layout.GUIDE_SHEET, layout.CHECK_SHEET, layout.META_SHEET, *(t.sheet for t in form.tables)}
+    if meta.get("kind") == layout.ROLLUP_KIND:
+        expected |= set(layout.ROLLUP_SHEETS)  # a roll-up's review sheets
+    renamed = {p.sheet for p in found if p.code == Code.SHEET_RENAMED}
+    added = [n for n in page.sheet_names if n not in expected and n not in renamed]
+    if added:
+        out.append(
+            Problem.of(Code.SHEET_ADDED, f"增加了模板中没有的工作表：{'、'.join(added[:5])}；请删除", sheet=added[0])
+        )
+    if layout.CHECK_SHEET not in page.sheet_names:
+        out.append(Problem.of(Code.SHEET_MISSING, f"“{layout.CHECK_SHEET}”工作表被删除；请使用原模板填报"))
+    if page.sheet_states.get(layout.META_SHEET, "hidden") == "visible":
+        out.append(
+            Problem.of(
+                Code.META_VISIBLE,
+                f"隐藏的“{layout.META_SHEET}”工作表被取消隐藏；请使用原模板填报",
+                sheet=layout.META_SHEET,
+            )
+        )
+    return out
 
 
 # --- identification ---------------------------------------------------------------------------------------------
@@ -227,6 +350,8 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
         where = _a1(r, c)
         if not cell.is_input:
             if not templated:
+                if formulas is not None and where in formulas:
+                    continue  # a total computed by the township's own formula: Python recomputes it
                 value, _ = normalize(raw, cell.type)  # a typed total in an own copy: the rules check it
                 if value is not None:
                     ret.values[cell.key] = value
@@ -242,6 +367,12 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
                 value, _ = normalize(raw, cell.type)
                 if value is not None:
                     ret.values[cell.key] = value
+            continue
+        if facts is not None and where in facts.formulas:  # a formula where a number belongs: never its cached result
+            ret.values[cell.key] = Invalid(f"={facts.formulas[where]}", "是公式", Code.FORMULA_IN_INPUT)
+            continue
+        if facts is not None and where in facts.errors:  # #DIV/0!, #REF!: parsers read these as blank
+            ret.values[cell.key] = Invalid(facts.errors[where], "是错误值（公式或外部数据出错），不是数字")
             continue
         value, note = normalize(raw, cell.type)
         if value is None:
@@ -278,17 +409,44 @@ def _a1(r: int, c: int) -> str:
     return f"{col_letter(c)}{r + 1}"
 
 
+MAX_FIELD = 200  # characters of a 填报说明 field: the longest real unit name is under 60
+
+
 def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
     if layout.GUIDE_SHEET not in page.sheet_names:
         problems.append(Problem.of(Code.GUIDE_MISSING, "没有“填报说明”表，无法读取填报单位等信息"))
         return
     grid = page.sheet(layout.GUIDE_SHEET)
+    formulas = _facts(page, layout.GUIDE_SHEET).formulas
     fields = {}
-    for name, _, row in layout.UNIT_FIELDS:
+    for name, label, row in layout.UNIT_FIELDS:
+        where = f"B{row + 1}"
+        if where in formulas:  # a formula in a text field is never read (its cached text could be anything)
+            problems.append(
+                Problem.of(
+                    Code.FORMULA_IN_INPUT,
+                    f"“{label}”栏是公式“={formulas[where][:200]}”，不是填写的文字，未读取；请直接填写",
+                    sheet=layout.GUIDE_SHEET,
+                    cell=where,
+                )
+            )
+            fields[name] = ""
+            continue
         v = _at(grid, row, 1)
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        fields[name] = "" if v is None else str(v).strip()
+        text = "" if v is None else str(v).strip()
+        if len(text) > MAX_FIELD:
+            problems.append(
+                Problem.of(
+                    Code.TEXT_TRUNCATED,
+                    f"“{label}”栏有 {len(text)} 个字符，远超正常长度，只读取前 {MAX_FIELD} 个；请核对",
+                    sheet=layout.GUIDE_SHEET,
+                    cell=where,
+                )
+            )
+            text = text[:MAX_FIELD]
+        fields[name] = text
     ret.unit = Unit(**fields)
     if not ret.unit.name:
         problems.append(
@@ -301,15 +459,31 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
         )
 
 
-def _read_explanations(page: Page, ret: Return) -> None:
+def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None:
     if layout.CHECK_SHEET not in page.sheet_names:
         return
     warnings = {r.id for r in ret.form.rules if r.severity == "warning"}
-    for row in page.sheet(layout.CHECK_SHEET):
+    formulas = _facts(page, layout.CHECK_SHEET).formulas
+    for r, row in enumerate(page.sheet(layout.CHECK_SHEET)):
         if len(row) > layout.COL_NOTE and row[layout.COL_ID] in warnings:
+            where = _a1(r, layout.COL_NOTE)
+            if where in formulas:
+                problems.append(
+                    Problem.of(
+                        Code.FORMULA_IN_INPUT,
+                        f"说明栏是公式“={formulas[where][:200]}”，不是填写的说明，未采用；请直接填写文字",
+                        sheet=layout.CHECK_SHEET,
+                        cell=where,
+                    )
+                )
+                continue
             note = row[layout.COL_NOTE]
             if isinstance(note, str) and note.strip():
-                ret.explanations[row[layout.COL_ID]] = note.strip()
+                ret.explanations[row[layout.COL_ID]] = note.strip()[:2000]
+
+
+def _facts(page: Page, sheet: str) -> SheetFacts:
+    return (page.structure or {}).get(sheet) or SheetFacts()
 
 
 # --- published reports ---------------------------------------------------------------------------------------------

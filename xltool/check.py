@@ -253,15 +253,13 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
     for key, v in ret.values.items():
         if isinstance(v, Invalid) and v.raw:  # an empty raw is a cell missing from a cut-short report, reported once
             cell = form.cell[key]
-            out.append(
-                Problem.of(
-                    Code.INVALID_VALUE,
-                    f"{cell.label}：“{v.raw}” {v.reason}。请填写数字。",
-                    sheet=cell.sheet,
-                    cell=cell.a1,
-                    values={"raw": v.raw},
+            if v.code == Code.FORMULA_IN_INPUT:
+                text = (
+                    f"{cell.label}：该格是公式“{v.raw}”，不是填写的数字；文件中缓存的计算结果不予采用。请直接填写数字。"
                 )
-            )
+            else:
+                text = f"{cell.label}：“{v.raw}” {v.reason}。请填写数字。"
+            out.append(Problem.of(v.code, text, sheet=cell.sheet, cell=cell.a1, values={"raw": v.raw}))
     for r in evaluate_rules(ret, previous):
         if r.outcome is Outcome.PASS or r.cause is Cause.TABLE_NOT_FILLED:
             continue  # a blank table is reported once above, not once per rule

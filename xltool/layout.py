@@ -15,6 +15,7 @@ META_SHEET = "_meta"
 # A roll-up (xltool merge) is a workbook of the same form plus these sheets; its _meta says kind: rollup.
 ROLLUP_KIND = "rollup"
 SOURCE_SHEET, DETAIL_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET = "来源", "明细", "未汇总", "说明汇总", "名册核对"
+ROLLUP_SHEETS = (DETAIL_SHEET, SOURCE_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET)
 
 # 填报说明: (field, label, 0-based row); the value is in column B.
 UNIT_FIELDS = [

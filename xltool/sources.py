@@ -116,6 +116,11 @@ def check_zip_file(z: zipfile.ZipFile) -> set[str]:
     if any(i.compress_size > i.file_size + i.file_size // 100 + 1024 for i in infos):
         raise ReadError(Code.ZIP_BOMB, "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
     names = {i.filename for i in infos}
+    if len(names) != len(infos):  # two members of one name: readers disagree on which one counts
+        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})[:3]
+        raise ReadError(
+            Code.DUPLICATE_PARTS, f"文件内有重名的部件（{'、'.join(twice)}），内容不确定，已拒绝读取；请重新保存后报送"
+        )
     if "EncryptedPackage" in names:
         raise ReadError(Code.ENCRYPTED, "文件已加密，无法读取；请取消打开密码后重新报送")
     for info in infos:  # every part, whatever its name: a parser may be pointed at any of them

@@ -11,15 +11,17 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from xltool.codes import Code
 from xltool.forms import CellType
 
 
 @dataclass(frozen=True)
 class Invalid:
-    """A cell whose content is not a usable number (text such as “无”, a negative count, …)."""
+    """A cell whose content is not a usable number (text such as “无”, a negative count, a formula, …)."""
 
     raw: str
     reason: str
+    code: Code = Code.INVALID_VALUE  # FORMULA-IN-INPUT for a formula typed where a number belongs
 
 
 Value = Decimal | Invalid  # a key absent from Return.values is blank, which is not the same as 0
@@ -49,8 +51,8 @@ def normalize(raw: object, cell_type: CellType) -> tuple[Value | None, str | Non
         return Invalid(str(raw), "是日期或时间，不是数字（单元格格式可能被改成了日期）"), None
     note = None
     if isinstance(raw, (int, float)):
-        if isinstance(raw, float) and raw != raw:  # NaN
-            return None, None
+        if isinstance(raw, float) and (raw != raw or raw in (float("inf"), float("-inf"))):  # NaN, infinity
+            return Invalid(str(raw), "不是数字（NaN 或无穷大）"), None
         number = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
     else:
         text = str(raw)

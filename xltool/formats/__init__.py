@@ -32,8 +32,7 @@ class Reader:
     read: Callable[[Path], Any]  # path -> Page; raises ReadError
     sniff: Callable[[Path, bytes], bool] | None = None  # content test for a file under another name
     description: str = ""
-    parse: Callable[[bytes], Any] | None = None  # reports: the file's bytes (already read and checked) -> Page
-    structure: Callable[[Any], Any] | None = None  # zip spreadsheets: open ZipFile -> {sheet: SheetFacts}
+    parse: Callable[[bytes], Any] | None = None  # the file's bytes (already read and checked) -> Page
 
 
 def reader_named(name: str) -> Reader:

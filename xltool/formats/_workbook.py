@@ -1,28 +1,37 @@
-"""What the three spreadsheet readers share: the file's bytes read once, classified by content, values by calamine.
+"""What the three spreadsheet readers share: the file's bytes read once and classified by content, then parsed by the
+reader of that kind (whatever the file's name says), and calamine for the cell values of xlsx and xls.
 
 The bytes serve everything: the size cap (from stat, before reading), the zip-bomb and XML-bomb checks, the structure
-facts (formulas, protection) and the cell values, and the hash a merge records.
+facts (formulas, protection, hidden and merged cells), the cell values, and the hash a merge records.
 """
 
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 from xltool.codes import Code
 from xltool.formats import reader_named
-from xltool.formats.page import Page, SheetFacts
+from xltool.formats.page import Grid, Page
 from xltool.sources import ReadError, sniff
 
 
 def read_workbook(path: Path) -> Page:
     """Any spreadsheet (xlsx, xlsm, ods, xls), whatever its name says; ReadError when it is unusable."""
+    source = sniff(path)
+    parse = reader_named(source.kind).parse
+    assert parse is not None, source.kind
+    page = parse(source.data)
+    page.path, page.data = path, source.data
+    return page
+
+
+def calamine_page(fmt: str, data: bytes, window: dict[str, tuple[int, int]] | None = None) -> Page:
+    """Values by calamine; `window` bounds the grid returned per sheet (xls cannot be cut before parsing)."""
     from python_calamine import CalamineError, CalamineWorkbook
 
-    source = sniff(path)
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(source.data))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
         text = str(exc)
         if "password" in text.lower() or "encrypt" in text.lower():
@@ -31,27 +40,10 @@ def read_workbook(path: Path) -> Page:
             ) from None
         raise ReadError(Code.CORRUPT, f"文件已损坏，无法读取（{text[:80]}）") from None
 
-    def load(name: str):
+    def load(name: str) -> Grid:
         try:
             return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except CalamineError as exc:
+        except (CalamineError, ValueError) as exc:
             raise ReadError(Code.CORRUPT, f"文件内容损坏，无法读取（{str(exc)[:80]}）") from None
 
-    return Page(
-        path,
-        source.kind,
-        "spreadsheet",
-        list(workbook.sheet_names),
-        loader=load,
-        structure=_structure(source.kind, source.data),
-        data=source.data,
-    )
-
-
-def _structure(kind: str, data: bytes) -> dict[str, SheetFacts] | None:
-    """The structure facts, from the scanner the reader of this kind registers (None: the format cannot tell)."""
-    scan = reader_named(kind).structure
-    if scan is None:
-        return None
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return scan(z)
+    return Page(Path(), fmt, "spreadsheet", list(workbook.sheet_names), loader=load)

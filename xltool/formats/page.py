@@ -19,8 +19,18 @@ REPORT_SHEET = "报告"  # the one grid of a published report
 
 @dataclass
 class SheetFacts:
-    formulas: set[str]  # A1 references of the cells holding formulas
-    protected: bool
+    """What one sheet's XML says, apart from its values."""
+
+    formulas: dict[str, str] = field(default_factory=dict)  # A1 -> formula text, for cells inside the window
+    errors: dict[str, str] = field(default_factory=dict)  # A1 -> error value (#DIV/0!, #REF! …) inside the window
+    protected: bool = False
+    hidden_rows: set[int] = field(default_factory=set)  # 0-based, inside the window
+    hidden_cols: set[int] = field(default_factory=set)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row0, col0, row1, col1), 0-based
+    stray: int = 0  # cells outside the window (not read)
+    stray_examples: list[str] = field(default_factory=list)
+    unsafe: list[tuple[str, str]] = field(default_factory=list)  # (A1, formula) anywhere in the sheet
+    embedded: bool = False  # OLE objects or ActiveX controls placed on the sheet
 
 
 @dataclass
@@ -33,6 +43,8 @@ class Page:
     grids: dict[str, Grid] = field(default_factory=dict)
     structure: dict[str, SheetFacts] | None = None  # spreadsheets: None when the container cannot tell
     data: bytes = b""  # the file's bytes as read (hashing uses them; no second read)
+    parts: set[str] = field(default_factory=set)  # zip containers: the member names (macros, links, objects …)
+    sheet_states: dict[str, str] = field(default_factory=dict)  # sheet -> visible | hidden | veryHidden
     # Published reports only:
     lines: list[str] = field(default_factory=list)  # the text, for the title
     where: dict[tuple[int, int], str] = field(default_factory=dict)  # grid cell -> place, e.g. 第 131 行

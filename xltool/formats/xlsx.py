@@ -2,42 +2,48 @@
 
 from __future__ import annotations
 
-import re
+import io
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from xltool import layout
+from xltool.codes import Code
 from xltool.formats import Reader, Writer
-from xltool.formats._workbook import read_workbook
-from xltool.formats.page import SheetFacts
+from xltool.formats._bounded import LIST_WINDOW, bounded_copy
+from xltool.formats._workbook import calamine_page, read_workbook
+from xltool.formats.page import Page
+
+LIST_SHEETS = (layout.DETAIL_SHEET, layout.SOURCE_SHEET, layout.REJECTED_SHEET, layout.NOTES_SHEET, layout.ROSTER_SHEET)
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_CELL_WITH_FORMULA = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>\s*<f[ >/]')
-_SHEET_PROTECTION = re.compile(rb"<sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
 
 
-def structure(z: zipfile.ZipFile) -> dict[str, SheetFacts]:
-    """Which cells hold formulas and whether each sheet is protected (the DTD check ran first, so regex is safe)."""
+def parse(data: bytes) -> Page:
+    """An xlsx/xlsm return, bounded: stray cells cut out before calamine sees the file, facts gathered on the way."""
     from defusedxml import ElementTree as SafeET
 
-    out: dict[str, SheetFacts] = {}
-    names = set(z.namelist())
-    if "xl/workbook.xml" not in names:
-        return out
-    workbook = SafeET.fromstring(z.read("xl/workbook.xml"))
-    rels_name = "xl/_rels/workbook.xml.rels"
-    rels = SafeET.fromstring(z.read(rels_name)) if rels_name in names else None
-    targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
-    for sheet in workbook.iter(f"{_MAIN}sheet"):
-        target = targets.get(sheet.get(f"{_REL}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-        if part not in names:
-            continue
-        with z.open(part) as fh:  # bounded by the declared size, which the zip checks have accepted
-            xml = fh.read(z.getinfo(part).file_size + 1)
-        formulas = {m.decode() for m in _CELL_WITH_FORMULA.findall(xml)}
-        out[sheet.get("name")] = SheetFacts(formulas, bool(_SHEET_PROTECTION.search(xml)))
-    return out
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        sheets: dict[str, str] = {}
+        states: dict[str, str] = {}
+        if "xl/workbook.xml" in names:
+            workbook = SafeET.fromstring(z.read("xl/workbook.xml"))
+            rels_name = "xl/_rels/workbook.xml.rels"
+            rels = SafeET.fromstring(z.read(rels_name)) if rels_name in names else None
+            targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
+            for sheet in workbook.iter(f"{_MAIN}sheet"):
+                target = targets.get(sheet.get(f"{_REL}id"), "")
+                part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+                name = sheet.get("name") or ""
+                states[name] = sheet.get("state") or "visible"
+                if part in names:
+                    sheets[name] = part
+        windows = {name: LIST_WINDOW for name in LIST_SHEETS}
+        bounded, facts = bounded_copy(z, sheets, windows)
+    page = calamine_page("xlsx", bounded or data)
+    page.structure, page.parts, page.sheet_states = facts, names, states
+    return page
 
 
 def write_workbook(ret, path: Path, **kw) -> Path:
@@ -50,17 +56,33 @@ FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 
 
 def write_annotated(source: Path, problems: list, target: Path) -> Path | None:
-    """A copy of `source` with each located problem's cell coloured and commented; the original is never written."""
+    """A copy of `source` with each located problem's cell coloured and commented; the original is never written.
+
+    Nothing that runs on open survives: macros are dropped (the copy is always .xlsx), external links and data
+    connections removed, and every formula a township put in an input cell or that reaches outside the workbook is
+    replaced by its text, so only the template's own totals and checks recalculate.
+    """
     import openpyxl
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
+    from xltool.formats._bounded import unsafe_formula
+
     located = [p for p in problems if p.sheet and p.cell]
     if not located:
         return None
+    target = target.with_suffix(".xlsx")
     if target.resolve() == source.resolve():
         raise ValueError("标注副本不能覆盖原文件")
-    wb = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
+    wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
+    wb._external_links = []
+    defused = {(p.sheet, p.cell) for p in problems if p.code in (Code.FORMULA_IN_INPUT, Code.UNSAFE_FORMULA)}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                text = cell.value if isinstance(cell.value, str) and cell.data_type == "f" else None
+                if text is not None and ((ws.title, cell.coordinate) in defused or unsafe_formula(text)):
+                    cell.value = "（公式已移除）" + text.lstrip("=")
     notes: dict[tuple[str, str], list] = {}
     for p in located:
         if p.sheet in wb.sheetnames:
@@ -71,16 +93,14 @@ def write_annotated(source: Path, problems: list, target: Path) -> Path | None:
         spot.fill = PatternFill("solid", fgColor=FILLS[worst.severity])
         text = "\n".join(f"【{p.severity.zh}】{p.message}" for p in items)
         spot.comment = Comment(text, "xltool", width=360, height=40 + 18 * text.count("\n") + 18 * (len(text) // 24))
-    wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; make every viewer recalculate on open
+    wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; the template's own formulas recalculate
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
     return target
 
 
 READERS = [
-    Reader(
-        "xlsx", (".xlsx", ".xlsm"), "spreadsheet", read_workbook, structure=structure, description="Excel / WPS 工作簿"
-    )
+    Reader("xlsx", (".xlsx", ".xlsm"), "spreadsheet", read_workbook, parse=parse, description="Excel / WPS 工作簿")
 ]
 WRITERS = [
     Writer("workbook", "xlsx", ".xlsx", write_workbook, description="锁定的 Excel 工作簿（Excel、WPS、LibreOffice）"),

@@ -1,0 +1,148 @@
+"""Bounded reading of untrusted workbooks: only the cells inside a window are ever materialised.
+
+A spreadsheet parser builds one dense grid from the first to the last cell of a sheet, so a single cell at XFD1048576
+makes it allocate for 17 billion cells. Before any parser sees an xlsx, each sheet's XML is scanned as bytes (a linear
+pass, no grid): every cell outside the window is cut out of a private in-memory copy and only counted (STRAY-CELLS),
+and the same pass collects what the file says about itself — which cells hold formulas and what those formulas are,
+unsafe formulas anywhere (other workbooks, DDE, web services), hidden rows and columns, merged ranges, sheet
+protection. ODS content is streamed the same way (xltool.formats.ods).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import zipfile
+
+from xltool.formats.page import SheetFacts
+from xltool.forms import col_letter
+
+WINDOW = (1000, 64)  # rows, columns read from a sheet: a return's sheets use under 100 x 16
+LIST_WINDOW = (100_000, 256)  # a roll-up's list sheets (明细, 来源 …): one row per unit, one column per cell
+MAX_FORMULA_TEXT = 2000  # characters of a formula kept for messages
+MAX_FINDINGS = 50  # stray cells, unsafe formulas, merges … kept per sheet (counted beyond)
+
+UNSAFE_FUNCTIONS = re.compile(
+    r"\b(?:_xlfn\.|_xludf\.)?(WEBSERVICE|FILTERXML|HYPERLINK|CALL|REGISTER(?:\.ID)?|INDIRECT|RTD|EXEC|DDE|DDEAUTO|"
+    r"IMAGE|FOPEN|FWRITE|FREAD|URLDECODE|SHELL)\s*\(",
+    re.IGNORECASE,
+)
+EXTERNAL_REFERENCE = re.compile(r"\[[^\]]+\][^!]*!|\[\d+\]")  # [1]Sheet1!A1, '[book.xlsx]Sheet'!A1
+DDE = re.compile(r"[A-Za-z0-9_.\-]+\|")  # cmd|' /C calc'!A0
+
+
+def unsafe_formula(text: str) -> bool:
+    """A formula that reaches outside the workbook or runs something: never trusted, whatever it caches."""
+    return bool(UNSAFE_FUNCTIONS.search(text) or EXTERNAL_REFERENCE.search(text) or DDE.search(text))
+
+
+# --- xlsx sheet XML, as bytes --------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(rb"<row\b[^>]*>|<c\b[^>]*?/>|<c\b[^>]*>.*?</c>", re.DOTALL)
+_ATTR = re.compile(rb'([A-Za-z:]+)\s*=\s*"([^"]*)"')
+_REF = re.compile(rb"^([A-Z]{1,3})([0-9]{1,7})$")
+_FORMULA = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.DOTALL)
+_VALUE = re.compile(rb"<v>(.*?)</v>", re.DOTALL)
+_COL = re.compile(rb"<col\b[^>]*/?>")
+_MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+_PROTECTION = re.compile(rb"<sheetProtection\b[^>]*\bsheet=\"(?:1|true)\"")
+_EMBEDDED = re.compile(rb"<(?:oleObjects|controls)\b")
+_SHEET_DATA_END = re.compile(rb"</sheetData>")
+
+
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    return dict(_ATTR.findall(tag))
+
+
+def col_index(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters if isinstance(letters, str) else letters.decode("ascii"):
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def _position(ref: bytes) -> tuple[int, int] | None:
+    m = _REF.match(ref)
+    if not m:
+        return None
+    return int(m.group(2)) - 1, col_index(m.group(1))
+
+
+def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
+    """The sheet XML with every cell outside the window cut out, and the facts of the whole sheet."""
+    max_rows, max_cols = window
+    facts = SheetFacts(protected=bool(_PROTECTION.search(xml)), embedded=bool(_EMBEDDED.search(xml)))
+    kept: list[bytes] = []
+    last = 0
+    row, col = -1, -1
+    for m in _TOKEN.finditer(xml):
+        token = m.group(0)
+        if token.startswith(b"<row"):
+            attrs = _attrs(token[: token.index(b">") + 1])
+            r = attrs.get(b"r")
+            row = int(r) - 1 if r and r.isdigit() else row + 1
+            col = -1
+            if attrs.get(b"hidden") in (b"1", b"true") and row < max_rows:
+                facts.hidden_rows.add(row)
+            continue
+        head = token[: token.index(b">") + 1]
+        attrs = _attrs(head)
+        pos = _position(attrs.get(b"r", b""))
+        r, c = pos if pos else (row, col + 1)
+        row, col = r, c
+        formula = _FORMULA.search(token) if b"<f" in token else None
+        text = ""
+        if formula is not None:
+            text = html.unescape((formula.group(1) or b"").decode("utf-8", "replace"))[:MAX_FORMULA_TEXT]
+            if unsafe_formula(text) and len(facts.unsafe) < MAX_FINDINGS:
+                facts.unsafe.append((f"{col_letter(c)}{r + 1}", text))
+        if 0 <= r < max_rows and 0 <= c < max_cols:
+            if formula is not None:
+                facts.formulas[f"{col_letter(c)}{r + 1}"] = text
+            if attrs.get(b"t") == b"e":  # parsers read an error value as blank; it is not
+                value = _VALUE.search(token)
+                error = html.unescape(value.group(1).decode("utf-8", "replace")) if value else "#N/A"
+                facts.errors[f"{col_letter(c)}{r + 1}"] = error[:40]
+            continue
+        facts.stray += 1
+        if len(facts.stray_examples) < 5:
+            facts.stray_examples.append(f"{col_letter(max(c, 0))}{r + 1}")
+        kept.append(xml[last : m.start()])
+        last = m.end()
+    for tag in _COL.findall(xml):
+        attrs = _attrs(tag)
+        if attrs.get(b"hidden") in (b"1", b"true"):
+            first, end = int(attrs.get(b"min", b"1") or 1) - 1, int(attrs.get(b"max", b"1") or 1)
+            facts.hidden_cols.update(range(max(first, 0), min(end, max_cols)))
+    for ref in _MERGE.findall(xml)[: MAX_FINDINGS * 20]:
+        parts = [_position(p) for p in ref.split(b":")]
+        if all(parts):
+            (r0, c0), (r1, c1) = parts[0], parts[-1]
+            facts.merges.append((r0, c0, r1, c1))
+    if not facts.stray:
+        return xml, facts
+    kept.append(xml[last:])
+    return b"".join(kept), facts
+
+
+def bounded_copy(
+    z: zipfile.ZipFile, sheets: dict[str, str], windows: dict[str, tuple[int, int]]
+) -> tuple[bytes | None, dict[str, SheetFacts]]:
+    """Scan every sheet part (sheet name -> part name); a new xlsx with stray cells cut out, or None when none were."""
+    facts: dict[str, SheetFacts] = {}
+    replaced: dict[str, bytes] = {}
+    for name, part in sheets.items():
+        with z.open(part) as fh:  # bounded by the declared size, which the zip checks have accepted
+            xml = fh.read(z.getinfo(part).file_size + 1)
+        bounded, facts[name] = scan_sheet(xml, windows.get(name, WINDOW))
+        if bounded is not xml:
+            replaced[part] = bounded
+    if not replaced:
+        return None, facts
+    import io
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in z.infolist():
+            copy.writestr(info.filename, replaced.get(info.filename) or z.read(info.filename))
+    return out.getvalue(), facts
