@@ -349,3 +349,24 @@ def test_annotated_copy_carries_nothing_that_runs(tmp_path):
     (cell,) = re.findall(rf'<c r="{NEW.a1}"[^>]*>.*?</c>', xml, flags=re.DOTALL)
     assert "<f>" not in cell
     assert "<f>" in xml  # the template's own totals stay formulas
+
+
+def test_a_sheet_hundreds_of_megabytes_unzipped_is_refused_unread(tmp_path):
+    """A table sheet that unzips to 25 MB (a real one is under 100 KB) is TOO-LARGE, refused before it is parsed."""
+    import random
+
+    rng = random.Random(5)
+    padding = b"".join(b'<c r="Z999"><v>%d</v></c>' % rng.getrandbits(40) for _ in range(700_000))
+    path = mutate(
+        tmp_path,
+        "big.xlsx",
+        {
+            sheet_part(NEW.sheet): lambda x: x.replace(
+                b"<sheetData>", b'<sheetData><row r="999">' + padding + b"</row>", 1
+            )
+        },
+    )
+    assert path.stat().st_size < 15 * 1024 * 1024
+    with pytest.raises(ReadError) as err:
+        read(path)
+    assert err.value.code == "TOO-LARGE" and NEW.sheet in err.value.message

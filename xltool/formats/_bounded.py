@@ -14,11 +14,15 @@ import html
 import re
 import zipfile
 
+from xltool.codes import Code
 from xltool.formats.page import SheetFacts
 from xltool.forms import col_letter
+from xltool.sources import ReadError
 
 WINDOW = (1000, 64)  # rows, columns read from a sheet: a return's sheets use under 100 x 16
 LIST_WINDOW = (100_000, 256)  # a roll-up's list sheets (明细, 来源 …): one row per unit, one column per cell
+MAX_SHEET_BYTES = 20 * 1024 * 1024  # unzipped XML of one sheet of a return (a real one is under 100 KB)
+MAX_LIST_SHEET_BYTES = 200 * 1024 * 1024  # a roll-up's 明细 for 100,000 units is about 150 MB
 MAX_FORMULA_TEXT = 2000  # characters of a formula kept for messages
 MAX_FINDINGS = 50  # stray cells, unsafe formulas, merges … kept per sheet (counted beyond)
 
@@ -132,8 +136,15 @@ def bounded_copy(
     facts: dict[str, SheetFacts] = {}
     replaced: dict[str, bytes] = {}
     for name, part in sheets.items():
-        with z.open(part) as fh:  # bounded by the declared size, which the zip checks have accepted
-            xml = fh.read(z.getinfo(part).file_size + 1)
+        size = z.getinfo(part).file_size  # declared, and checked against the data by the zip checks
+        limit = MAX_LIST_SHEET_BYTES if windows.get(name) == LIST_WINDOW else MAX_SHEET_BYTES
+        if size > limit:
+            raise ReadError(
+                Code.TOO_LARGE,
+                f"工作表“{name}”解压后有 {size / 1048576:.0f} MB，远超统计表的正常大小，已拒绝读取；请用原模板重新填报",
+            )
+        with z.open(part) as fh:
+            xml = fh.read(size + 1)
         bounded, facts[name] = scan_sheet(xml, windows.get(name, WINDOW))
         if bounded is not xml:
             replaced[part] = bounded

@@ -32,6 +32,11 @@ def parse(data: bytes) -> Page:
         names = set(z.namelist())
         if "content.xml" not in names:
             raise ReadError(Code.CORRUPT, "OpenDocument 文件缺少 content.xml，已损坏")
+        size = z.getinfo("content.xml").file_size
+        if size > _bounded.MAX_LIST_SHEET_BYTES:
+            raise ReadError(
+                Code.TOO_LARGE, f"表格内容解压后有 {size / 1048576:.0f} MB，远超统计表的正常大小，已拒绝读取"
+            )
         grids: dict[str, Grid] = {}
         facts: dict[str, SheetFacts] = {}
         states: dict[str, str] = {}
