@@ -21,7 +21,12 @@ def read_workbook(path: Path) -> Page:
     source = sniff(path)
     parse = reader_named(source.kind).parse
     assert parse is not None, source.kind
-    page = parse(source.data)
+    try:
+        page = parse(source.data)
+    except ReadError:
+        raise
+    except Exception as exc:  # XML and zip parsers raise many kinds on a damaged file: it is CORRUPT, not a crash
+        raise ReadError(Code.CORRUPT, f"文件已损坏，无法读取（{type(exc).__name__}: {str(exc)[:80]}）") from None
     page.path, page.data = path, source.data
     return page
 
@@ -43,7 +48,7 @@ def calamine_page(fmt: str, data: bytes, window: dict[str, tuple[int, int]] | No
     def load(name: str) -> Grid:
         try:
             return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except (CalamineError, ValueError) as exc:
-            raise ReadError(Code.CORRUPT, f"文件内容损坏，无法读取（{str(exc)[:80]}）") from None
+        except Exception as exc:  # calamine's own errors, and whatever a damaged part makes it raise
+            raise ReadError(Code.CORRUPT, f"文件内容损坏，无法读取（{str(exc)[:80] or type(exc).__name__}）") from None
 
     return Page(Path(), fmt, "spreadsheet", list(workbook.sheet_names), loader=load)
