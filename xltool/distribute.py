@@ -16,6 +16,9 @@ from xltool.model import Return, Unit
 from xltool.roster import RosterEntry
 from xltool.template import Personal
 
+WRITTEN = "已生成"
+INDEX_COLUMNS = ["单位", "代码", "类型", "文件", "上年数据", "结果"]
+
 
 def personalise(
     roster: list[RosterEntry],
@@ -26,31 +29,41 @@ def personalise(
     password: str | None = None,
     form: Form | None = None,
 ) -> list[dict[str, str]]:
-    """Write one workbook per roster unit into out_dir; return the index rows (also written to 索引.csv)."""
+    """Write one workbook per roster unit into out_dir; return the index rows (also written to 索引.csv).
+
+    A workbook that cannot be written (a name the file system refuses, a full disk, text no workbook can hold) does
+    not stop the others: its row says why in 结果 (WRITTEN for the others). Only a folder or index that cannot be
+    written raises OSError.
+    """
     form = form or form_for_year(year)
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     index = []
     for entry in roster:
-        unit = Unit(name=entry.name, code=entry.code, scope="本机关")
-        ret = Return(form, year, unit)
-        personal = Personal(lock_unit=True)
-        # Never "only": a roster names its units, so a lone last-year file is not paired with every one of them.
-        last = find_last_year(previous, Unit(entry.name, entry.code), any_unit=False) if previous else None
-        if last is not None:
-            _prefill(ret, personal, last)
-        stem = safe_filename(entry.name or entry.code)
-        if stem.lower() in used:
-            stem = safe_filename(f"{entry.name}_{entry.code}") if entry.code else stem
-        n = 2
-        base = stem
-        while stem.lower() in used:
-            stem, n = f"{base}（{n}）", n + 1
-        used.add(stem.lower())
-        path = out_dir / f"{stem}.{fmt}"
-        if Path(os.path.abspath(path)).parent != Path(os.path.abspath(out_dir)):
-            raise ValueError(f"unsafe file name for {entry.name!r}")
-        formats.writer_for("workbook", path).write(ret, path, password=password, personal=personal)
+        last = None
+        path = out_dir / f"{_unique_stem(entry, used)}.{fmt}"
+        try:
+            unit = Unit(name=entry.name, code=entry.code, scope="本机关")
+            ret = Return(form, year, unit)
+            personal = Personal(lock_unit=True)
+            # Never "only": a roster names its units, so a lone last-year file is not paired with every one of them.
+            last = find_last_year(previous, Unit(entry.name, entry.code), any_unit=False) if previous else None
+            if last is not None:
+                _prefill(ret, personal, last)
+            if Path(os.path.abspath(path)).parent != Path(os.path.abspath(out_dir)):
+                raise ValueError("文件名不安全")
+            existed = path.exists()
+            try:
+                formats.writer_for("workbook", path).write(ret, path, password=password, personal=personal)
+            except BaseException:
+                if not existed:  # no half-written workbook left behind
+                    path.unlink(missing_ok=True)
+                raise
+            result = WRITTEN
+        except OSError as exc:  # one unit's workbook must not stop the others; the index says what happened
+            result = f"未生成：无法写出文件（{exc.strerror or exc}）"
+        except Exception as exc:  # text a workbook cannot hold, a writer's own error
+            result = f"未生成：{exc}"
         index.append(
             {
                 "单位": entry.name,
@@ -58,13 +71,27 @@ def personalise(
                 "类型": entry.type,
                 "文件": path.name,
                 "上年数据": last.source if last else "",
+                "结果": result,
             }
         )
     with (out_dir / "索引.csv").open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["单位", "代码", "类型", "文件", "上年数据"])
+        w = csv.DictWriter(fh, fieldnames=INDEX_COLUMNS)
         w.writeheader()
         w.writerows({k: escape_formula(v) for k, v in row.items()} for row in index)
     return index
+
+
+def _unique_stem(entry: RosterEntry, used: set[str]) -> str:
+    """The unit's file name (without suffix), distinct (ignoring case, as Windows does) from those already used."""
+    stem = safe_filename(entry.name or entry.code)
+    if stem.lower() in used:
+        stem = safe_filename(f"{entry.name}_{entry.code}") if entry.code else stem
+    n = 2
+    base = stem
+    while stem.lower() in used:
+        stem, n = f"{base}（{n}）", n + 1
+    used.add(stem.lower())
+    return stem
 
 
 def _prefill(ret: Return, personal: Personal, last: LastYear) -> None:
