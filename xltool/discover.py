@@ -5,12 +5,15 @@ Nothing vanishes: every file in a folder is either read or listed with the reaso
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from xltool import formats, layout
+from xltool.filenames import undecodable
 from xltool.labels import norm
 from xltool.model import Unit
 from xltool.sources import ReadError
@@ -26,19 +29,26 @@ IGNORED_REASONS = {
 def scan(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Files to read, and files found in folders that will not be read, each with the reason (nothing vanishes).
 
-    Files named explicitly are always read. In folders, every format a reader takes is read (recursively, sorted);
-    Office lock files, hidden files and other formats are listed as ignored.
+    Files named explicitly are always passed on (the reader refuses what is not a regular file, with its reason). In
+    folders, every regular file in a format a reader takes is read (recursively, sorted); links are never followed,
+    and links, pipes, devices, sockets, unreadable folders, names that are not valid UTF-8, Office lock files, hidden
+    files and other formats are listed as ignored. An ignored name that is not valid UTF-8 is listed in visible form
+    (each bad byte as \\xNN), since no workbook or terminal can carry it as it is.
     """
     readable = formats.suffixes()
     files: list[Path] = []
     ignored: list[tuple[Path, str]] = []
     for p in map(Path, paths):
-        if not p.is_dir():
+        if not p.is_dir():  # a folder named directly is entered even through a link: the user chose it
             files.append(p)
             continue
-        for f in sorted(f for f in p.rglob("*") if f.is_file()):
+        for f, special in sorted(_entries(p)):
             suffix = f.suffix.lower()
-            if f.name.startswith("~$"):
+            if special:
+                ignored.append((_visible_path(f), special))
+            elif undecodable(str(f)):
+                ignored.append((_visible_path(f), NOT_UTF8_NAME))
+            elif f.name.startswith("~$"):
                 ignored.append((f, "Office 临时锁定文件（文件正在被打开），不是报表"))
             elif f.name.startswith("."):
                 ignored.append((f, "隐藏文件，未读取"))
@@ -49,9 +59,165 @@ def scan(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]
     return files, ignored
 
 
+NOT_UTF8_NAME = (
+    "文件名不是有效的 UTF-8 编码（常见于在 Linux 上解压 Windows 压缩包，可用 unzip -O GBK 解压），未读取；请改名后重试"
+)
+
+
+def _visible_path(path: Path) -> Path:
+    """The path as text that can be shown and written: bytes that were not UTF-8 become \\xNN (for listing only)."""
+    text = str(path)
+    if not undecodable(text):
+        return path
+    return Path(text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "命名管道（FIFO）"),
+    (stat.S_ISCHR, "字符设备"),
+    (stat.S_ISBLK, "块设备"),
+    (stat.S_ISSOCK, "套接字（socket）"),
+)
+
+
+def _entries(folder: Path) -> Iterator[tuple[Path, str]]:
+    """Everything under `folder` that is not a folder, without following links: (path, "") for a regular file,
+    (path, why it is not read) for a link, pipe, device, socket, or a folder that cannot be listed."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = list(it)
+        except OSError as exc:
+            yield current, f"文件夹无法读取（{exc.strerror or exc}），其中的文件未读取"
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink() or getattr(entry, "is_junction", lambda: False)():
+                    yield path, _link_reason(path)
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    yield path, ""
+                else:
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                    kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "特殊文件")
+                    yield path, f"{kind}，不是普通文件，未读取"
+            except OSError as exc:
+                yield path, f"无法读取（{exc.strerror or exc}）"
+
+
+def _link_reason(path: Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    if not os.path.exists(path):
+        return f"失效的符号链接（指向的 {target} 不存在），未读取"
+    if os.path.isdir(path):
+        return f"指向文件夹 {target} 的符号链接，未跟随，其中的文件未读取"
+    return f"符号链接（指向 {target}），未跟随、未读取；请把文件本身放进文件夹"
+
+
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """The files `scan` would read."""
     return scan(paths)[0]
+
+
+# --- outputs ------------------------------------------------------------------------------------------------------
+
+
+class OutputError(ValueError):
+    """An output the command must not or cannot write; the message (Chinese) says why. Raised before any work."""
+
+
+def check_output(path: str | Path, purpose: str | None = None, inputs: Iterable[str | Path] = ()) -> Path:
+    """Refuse, before any work is done, an output file that cannot or must not be written: a name that is not valid
+    text, an existing folder, a file type no `purpose` writer handles, one of the `inputs`, a file inside an input
+    folder (it would be read as a return next time, and could overwrite one), a link, pipe or device, a read-only
+    file, or a folder that does not exist or cannot be written."""
+    path = Path(path)
+    if undecodable(str(path)):
+        raise OutputError(f"输出文件名 {_shown(path)} 含有无法识别的字符（不是有效的 UTF-8），请换一个文件名")
+    if path.is_dir():
+        raise OutputError(f"输出 {path} 是已有的文件夹，请指定文件名（如 {path / ('汇总' + _example(purpose))}）")
+    if purpose is not None:
+        try:
+            formats.writer_for(purpose, path)
+        except formats.FormatError as exc:
+            raise OutputError(f"输出文件 {path}：{exc}") from None
+    target = _resolve(path)
+    for given in map(Path, inputs):
+        if given.is_dir():
+            folder = _resolve(given)
+            if folder == target or folder in target.parents:
+                raise OutputError(
+                    f"输出文件 {path} 位于输入文件夹 {given} 中：下次汇总时会被当作报表读入，还可能覆盖某个单位的报表；"
+                    "请写到别的文件夹"
+                )
+        elif _resolve(given) == target or (given.exists() and path.exists() and os.path.samefile(given, path)):
+            raise OutputError(f"输出文件 {path} 就是输入文件之一，不能覆盖；请换一个文件名")
+    if os.path.lexists(path):
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            raise OutputError(f"输出文件 {path} 是符号链接，写入会改动它指向的文件；请换一个文件名")
+        if not stat.S_ISREG(mode):
+            raise OutputError(f"输出 {path} 不是普通文件（管道、设备等），不能写入")
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"输出文件 {path} 是只读的，无法覆盖")
+    folder = path.parent
+    if not folder.exists():
+        raise OutputError(f"输出文件夹 {folder} 不存在；请先创建，或换一个位置")
+    if not folder.is_dir():
+        raise OutputError(f"{folder} 不是文件夹，无法在其中写出 {path.name}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"没有写入文件夹 {folder} 的权限")
+    return path
+
+
+def check_output_dir(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """Refuse, before any work is done, an output folder that cannot be made or written, or that is (or lies inside)
+    one of the input folders (written files could overwrite inputs). It is not created here."""
+    path = Path(path)
+    if undecodable(str(path)):
+        raise OutputError(f"输出文件夹名 {_shown(path)} 含有无法识别的字符（不是有效的 UTF-8），请换一个名称")
+    if os.path.lexists(path) and not path.is_dir():
+        raise OutputError(f"{path} 已存在，但不是文件夹")
+    target = _resolve(path)
+    for given in map(Path, inputs):
+        if given.is_dir() and (_resolve(given) == target or _resolve(given) in target.parents):
+            raise OutputError(
+                f"输出文件夹 {path} 位于输入文件夹 {given} 中（或就是它），写出的文件可能覆盖输入；请换一个文件夹"
+            )
+    existing = path
+    while not existing.exists():  # the nearest folder that exists is where the new folders would be made
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if os.path.lexists(existing) and not existing.is_dir():
+        raise OutputError(f"无法创建文件夹 {path}：{existing} 不是文件夹")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"没有写入 {existing} 的权限，无法写出到 {path}")
+    return path
+
+
+def _resolve(path: Path) -> Path:
+    """The path with links resolved, as far as they can be (a link loop or an unreadable folder stops resolving)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def _example(purpose: str | None) -> str:
+    suffixes = [w.suffix for w in formats.writers(purpose) if w.suffix] if purpose else []
+    return ".xlsx" if ".xlsx" in suffixes or not suffixes else suffixes[0]
+
+
+def _shown(path: Path) -> str:
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # --- last year ----------------------------------------------------------------------------------------------------

@@ -41,13 +41,34 @@ class Source:
 
 
 def check_size(path: Path, limit: int, hint: str) -> int:
-    """The file's size, after refusing folders, missing, empty and oversized files (checked from metadata only)."""
-    if path.is_dir():
-        raise ReadError(Code.UNREADABLE, "这是文件夹，不是文件")
+    """The file's size, after refusing what is not a regular file (a link, pipe, device, socket or folder), missing,
+    empty and oversized files: from metadata only (lstat), before anything opens the file, so a pipe cannot block
+    and a device like /dev/zero cannot be read forever. Every reader calls this first."""
+    import os
+    import stat
+
     try:
-        size = path.stat().st_size
+        info = os.lstat(path)
     except OSError as exc:
         raise ReadError(Code.UNREADABLE, f"无法打开文件（{exc.strerror or exc}）") from None
+    except ValueError:  # a NUL byte in the name
+        raise ReadError(Code.UNREADABLE, "文件名中含有非法字符，无法打开") from None
+    mode, size = info.st_mode, info.st_size
+    if stat.S_ISLNK(mode):
+        if not os.path.exists(path):
+            raise ReadError(Code.NOT_REGULAR_FILE, "这是失效的符号链接（指向的文件不存在），未打开")
+        raise ReadError(Code.NOT_REGULAR_FILE, "这是符号链接（快捷方式），不是文件本身，未打开；请直接指定原文件")
+    if stat.S_ISDIR(mode):
+        raise ReadError(Code.UNREADABLE, "这是文件夹，不是文件")
+    if not stat.S_ISREG(mode):
+        kinds = (
+            (stat.S_ISFIFO, "命名管道（FIFO）"),
+            (stat.S_ISCHR, "字符设备"),
+            (stat.S_ISBLK, "块设备"),
+            (stat.S_ISSOCK, "套接字（socket）"),
+        )
+        kind = next((name for test, name in kinds if test(mode)), "特殊文件")
+        raise ReadError(Code.NOT_REGULAR_FILE, f"这是{kind}，不是普通文件，未打开")
     if size == 0:
         raise ReadError(Code.EMPTY_FILE, "空文件（0 字节），请重新导出后报送")
     if size > limit:
