@@ -9,6 +9,7 @@ from pathlib import Path
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
 from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, is_word_zip, read_report, stacked
+from xltool.formats.html import clean_text
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
 from xltool.model import Return
@@ -88,6 +89,20 @@ def _sniff(path: Path, head: bytes) -> bool:
 
 # --- writing ------------------------------------------------------------------------------------------------------
 
+CORE_PROPERTY_CHARS = 255  # python-docx (and Word) refuse a longer title, author or comment
+
+
+def _xml(text: object) -> str:
+    """Text as Word's XML may carry it: control characters, U+FFFE/U+FFFF and lone surrogates removed (python-docx
+    raises ValueError on them), as are bidi overrides (see formats.html.clean_text)."""
+    return clean_text(text)
+
+
+def _property(text: str) -> str:
+    """A document property (title, author): legal XML and at most 255 characters, cut with "…"."""
+    text = " ".join(_xml(text).split())
+    return text if len(text) <= CORE_PROPERTY_CHARS else text[: CORE_PROPERTY_CHARS - 1] + "…"
+
 
 def _east_asia(target, font: str) -> None:
     """Set the Latin and East Asian font of a style or run (python-docx sets only the Latin one)."""
@@ -145,7 +160,7 @@ def _docx_table(doc, grid: Grid, usable_mm: float) -> None:
         para.alignment = WD_ALIGN_PARAGRAPH.LEFT if g.kind == "row" else WD_ALIGN_PARAGRAPH.CENTER
         para.paragraph_format.space_before = para.paragraph_format.space_after = Pt(0)
         if g.text:
-            run = para.add_run(g.text)
+            run = para.add_run(_xml(g.text))
             run.font.size = size
             run.bold = g.kind == "caption"
     if table.layout == "matrix":  # repeat the column headers when the table breaks across pages
@@ -173,16 +188,16 @@ def render_docx(ret: Return, path: str | Path) -> Path:
         style.font.bold = name == "Heading 2"
         style.font.italic = False
         style.font.color.rgb = RGBColor(0, 0, 0)
-    doc.core_properties.title = page_title(ret)
-    doc.core_properties.author = ret.unit.name or "xltool"
+    doc.core_properties.title = _property(page_title(ret))
+    doc.core_properties.author = _property(ret.unit.name) or "xltool"
     doc.core_properties.comments = "xltool render"
 
     section = doc.sections[0]
     landscape = ret.form.tables[0].width > WIDE if ret.form.tables else False
     _page(section, landscape)
-    title = doc.add_paragraph(page_title(ret), style="Title")
+    title = doc.add_paragraph(_xml(page_title(ret)), style="Title")
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    meta = doc.add_paragraph(page_subtitle(ret))
+    meta = doc.add_paragraph(_xml(page_subtitle(ret)))
     meta.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for table in ret.form.tables:
         wide = table.width > WIDE
@@ -190,13 +205,13 @@ def render_docx(ret: Return, path: str | Path) -> Path:
             section = doc.add_section(WD_SECTION.NEW_PAGE)
             _page(section, wide)
             landscape = wide
-        doc.add_paragraph(table.title, style="Heading 2")
+        doc.add_paragraph(_xml(table.title), style="Heading 2")
         if table.id in ret.no_items:
             doc.add_paragraph(TABLE_NONE)
         usable = (section.page_width - section.left_margin - section.right_margin) / Mm(1)
         _docx_table(doc, table_grid(table, ret), usable)
         for note in table_notes(table):
-            doc.add_paragraph(note)
+            doc.add_paragraph(_xml(note))
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path

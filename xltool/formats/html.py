@@ -121,8 +121,19 @@ _CELL_STYLE = "border:1px solid #000;padding:3px 4px;vertical-align:middle;text-
 _TABLE_STYLE = "border-collapse:collapse;width:100%"
 
 
+# What no report should carry: control characters (C0 but tab, newline and CR; DEL; C1), bidi embeddings, overrides
+# and isolates (they reverse the text around them), the noncharacters U+FFFE/U+FFFF and lone surrogates (not valid
+# in XML or HTML, and not encodable). Unit names and cell text come from the townships' files.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
+
+
+def clean_text(text: object) -> str:
+    """Text as any written report may carry it (HTML, Markdown, Word XML): the characters above removed."""
+    return _NOT_TEXT.sub("", str(text))
+
+
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(clean_text(text), quote=True)
 
 
 def _html_cell(cell: GridCell, inline: bool) -> str:

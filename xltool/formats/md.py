@@ -6,6 +6,7 @@ from pathlib import Path
 
 from xltool.formats import Reader, Writer
 from xltool.formats._report import decode, read_report
+from xltool.formats.html import clean_text
 from xltool.formats.page import Page
 from xltool.formats.text import text_page
 from xltool.model import Return
@@ -26,6 +27,7 @@ _MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>|#"})
 
 def _md(text: str) -> str:
     """Escape text for a GFM table cell (pipes, HTML brackets, emphasis); newlines become spaces."""
+    text = clean_text(text)
     return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").translate(_MD_SPECIAL)
 
 
@@ -55,7 +57,7 @@ def render_markdown(ret: Return) -> str:
     for table in ret.form.tables:
         out += [f"## {_md(table.title)}", ""]
         if table.id in ret.no_items:
-            out += [TABLE_NONE, ""]
+            out += [_md(TABLE_NONE), ""]
         for seg in table_grid(table, ret).segments():
             if seg.caption is not None:
                 out += [f"**{_md(seg.caption.text)}**", ""]
