@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +13,7 @@ import typer
 from xltool import formats
 from xltool._version import __version__
 from xltool.codes import Code
+from xltool.formats.terminal import sanitise_for_terminal
 from xltool.forms import FormError, all_forms, form_for_year
 from xltool.model import Return, Unit
 
@@ -32,7 +35,73 @@ app = typer.Typer(
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    """A message on stderr; whatever it quotes from files or arguments reaches the terminal only as visible text."""
+    typer.echo(sanitise_for_terminal(message, keep_newlines=True), err=True)
+
+
+def _s(value: object) -> str:
+    """A file or unit name quoted in a message: shown literally, on one line (newlines and controls escaped)."""
+    return sanitise_for_terminal(value)
+
+
+def _text_args(values: dict[str, object]) -> None:
+    """Refuse command-line text that is not valid UTF-8 (it reaches Python as lone surrogates, which no workbook,
+    terminal or file system write can take): a clear message and exit 2 before any work."""
+    from xltool.filenames import undecodable
+
+    for option, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None and undecodable(str(item)):
+                _err(
+                    f"错误：{option} {_s(item)} 不是有效的 UTF-8 文本"
+                    "（可能是用 GBK 等其他编码输入或命名的）；请改用 UTF-8 输入，或把文件改名后重试"
+                )
+                raise typer.Exit(2)
+
+
+def _output(path: Path, purpose: str | None = None, inputs: list[Path] | None = None) -> Path:
+    """An output file checked before any work (xltool.discover.check_output); a refusal ends the command (exit 2)."""
+    from xltool.discover import OutputError, check_output
+
+    try:
+        return check_output(path, purpose, inputs or [])
+    except (OutputError, OSError) as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(2) from None
+
+
+def _output_dir(path: Path, inputs: list[Path] | None = None) -> Path:
+    """An output folder checked before any work (xltool.discover.check_output_dir); a refusal ends with exit 2."""
+    from xltool.discover import OutputError, check_output_dir
+
+    try:
+        return check_output_dir(path, inputs or [])
+    except (OutputError, OSError) as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(2) from None
+
+
+def _input_file(path: Path, what: str, limit: int = 10 * 1024 * 1024) -> Path:
+    """A small input file named on the command line (roster, form file): a regular file of sane size, checked before
+    it is opened (a pipe would block, /dev/zero never end); otherwise a clear message and exit 2."""
+    from xltool.sources import ReadError, check_size
+
+    try:
+        check_size(path, limit, f"{what}不应这么大")
+    except ReadError as exc:
+        _err(f"错误：{what} {path}：{exc.message}")
+        raise typer.Exit(2) from None
+    return path
+
+
+@contextmanager
+def _writing(what: object) -> Iterator[None]:
+    """Writing `what`: a file system error (disk full, permission, name too long) is a message and exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        _err(f"错误：无法写出 {_s(what)}：{exc.strerror or exc}")
+        raise typer.Exit(2) from None
 
 
 FormFiles = Annotated[
@@ -45,6 +114,8 @@ def _use_forms(files: list[Path] | None) -> list:
     """Register `--form` files; a broken one ends the command with its problems (exit 2), never a traceback."""
     from xltool.forms import register_form_file
 
+    for f in files or []:
+        _input_file(f, "表单文件")
     try:
         return [register_form_file(f) for f in files or []]
     except FormError as exc:
@@ -77,6 +148,18 @@ def template(
     from xltool.filenames import safe_filename
     from xltool.office import OfficeError
 
+    _text_args(
+        {
+            "--unit": unit,
+            "--code": code,
+            "--output": output,
+            "--password": password,
+            "--roster": roster,
+            "--out": out_dir,
+            "--previous": previous,
+            "--form": form_files,
+        }
+    )
     custom = _use_forms(form_files)
     try:
         form = custom[-1] if custom else form_for_year(year)
@@ -97,8 +180,10 @@ def template(
             return
         if output is None:
             output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + f".{suffix}")
+        target = _output(output.with_suffix(writer.suffix))
         blank = Return(form, year, Unit(name=unit, code=code))
-        written = writer.write(blank, output.with_suffix(writer.suffix), password=password)
+        with _writing(target):
+            written = writer.write(blank, target, password=password)
     except OfficeError as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
@@ -109,9 +194,11 @@ def _personalised(
     roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None, form
 ) -> None:
     from xltool.discover import load_previous
-    from xltool.distribute import personalise
+    from xltool.distribute import WRITTEN, personalise
     from xltool.roster import RosterError, read_roster
 
+    _output_dir(out_dir, [previous] if previous else [])
+    _input_file(roster, "名册")
     try:
         entries = read_roster(roster)
     except (RosterError, OSError) as exc:
@@ -120,11 +207,18 @@ def _personalised(
     last = load_previous(previous) if previous else None
     if previous and not last:
         _err(f"警告：{previous} 中没有读到上年数据，未预填")
-    index = personalise(entries, year, out_dir, last, suffix, password, form=form)
-    prefilled = sum(1 for row in index if row["上年数据"])
+    with _writing(out_dir):
+        index = personalise(entries, year, out_dir, last, suffix, password, form=form)
+    failed = [row for row in index if row["结果"] != WRITTEN]
+    prefilled = sum(1 for row in index if row["上年数据"] and row not in failed)
+    for row in failed:
+        _err(f"错误：{_s(row['单位'] or row['代码'])} 的模板{row['结果']}")
     _err(
-        f"已为 {len(index)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；按上年数据预填 {prefilled} 个）"
+        f"已为 {len(index) - len(failed)} 个单位生成模板，写入 {out_dir}（索引：{out_dir / '索引.csv'}；"
+        f"按上年数据预填 {prefilled} 个" + (f"；{len(failed)} 个未能生成" if failed else "") + "）"
     )
+    if failed:
+        raise typer.Exit(1)
 
 
 class Lang(StrEnum):
@@ -152,10 +246,13 @@ def check(
     from xltool import checking
     from xltool.discover import scan
 
+    _text_args({"文件参数": paths, "--previous": previous, "--annotate": annotate, "--form": form_files})
     _use_forms(form_files)
+    if annotate is not None:
+        _output_dir(annotate)
     files, ignored = scan(paths)
     for path, reason in ignored:  # listed, never dropped silently
-        _err(f"已忽略：{path}：{reason}")
+        _err(f"已忽略：{_s(path)}：{reason}")
     if not files:
         _err("错误：没有找到要检查的文件")
         raise typer.Exit(2)
@@ -170,8 +267,9 @@ def check(
     reports = [checking.check_file(f, last_year) for f in files]
     _render(reports, fmt, lang)
     if annotate is not None:
-        for written in checking.annotate(reports, annotate):
-            _err(f"已写出标注副本 {written}")
+        with _writing(annotate):
+            for written in checking.annotate(reports, annotate):
+                _err(f"已写出标注副本 {_s(written)}")
     raise typer.Exit(checking.exit_code(reports))
 
 
@@ -202,19 +300,28 @@ def merge(
     from xltool.merge import merge as do_merge
     from xltool.roster import RosterError, read_roster
 
+    _text_args(
+        {
+            "文件参数": paths,
+            "--output": output,
+            "--unit": unit,
+            "--code": code,
+            "--roster": roster,
+            "--export": export,
+            "--form": form_files,
+        }
+    )
     _use_forms(form_files)
     console = Console(stderr=True)
-    try:  # refuse an output nobody can write before any work is done
-        formats.writer_for("workbook", output)
-        if export:
-            missing = formats.missing_needs(formats.writer_for("export", export))
-            if missing:
-                raise formats.FormatError(
-                    f"导出 {export.suffix} 需要安装 {'、'.join(missing)}（pip install {' '.join(missing)}）"
-                )
-    except formats.FormatError as exc:
-        _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+    # Refuse, before any work, an output nobody can write or that would clobber (or later be read as) an input.
+    _output(output, "workbook", paths)
+    if export:
+        _output(export, "export", paths)
+    if roster:
+        _input_file(roster, "名册")
+    if export and (missing := formats.missing_needs(formats.writer_for("export", export))):
+        _err(f"错误：导出 {export.suffix} 需要安装 {'、'.join(missing)}（pip install {' '.join(missing)}）")
+        raise typer.Exit(2)
 
     def progress(results, total):
         if total < 20:
@@ -242,21 +349,23 @@ def merge(
     except (MergeError, RosterError) as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(1 if strict and isinstance(exc, MergeError) else 2) from None
-    roll.write(output)
+    with _writing(output):
+        roll.write(output)
     if export:
         try:
-            roll.export(export)
+            with _writing(export):
+                roll.export(export)
         except MergeError as exc:
             _err(f"错误：{exc}")
             raise typer.Exit(2) from None
     for r in roll.rejected:
-        _err(f"{'已忽略' if r.code == Code.IGNORED else '未汇总'}：{r.info.name}：{r.reason}")
+        _err(f"{'已忽略' if r.code == Code.IGNORED else '未汇总'}：{_s(r.info.name)}：{_s(r.reason)}")
     for e in roll.missing:
-        _err(f"缺报：{e.name}（{e.code}）")
+        _err(f"缺报：{_s(e.name)}（{_s(e.code)}）")
     for m in roll.unexpected:
-        _err(f"名册外单位：{m.info.unit_name}（{m.info.name}）")
+        _err(f"名册外单位：{_s(m.info.unit_name)}（{_s(m.info.name)}）")
     _err(
-        f"已写出 {output}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.not_merged)} 个文件，"
+        f"已写出 {_s(output)}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.not_merged)} 个文件，"
         f"名册缺报 {len(roll.missing)} 个"
     )
     raise typer.Exit(1 if roll.not_merged or roll.missing else 0)
@@ -278,17 +387,25 @@ def import_(
     """
     from xltool import checking, importing
 
+    _text_args({"文件参数": reports, "--out": out, "--form": form_files})
     _use_forms(form_files)
+    if out is not None:
+        _output_dir(out)
     results = importing.import_reports(reports)
     if not results:
         _err("错误：没有找到要导入的报告")
         raise typer.Exit(2)
     _render(results, fmt, lang)
+    code = checking.exit_code(results)
     if out is not None:
         for r in results:
             if r.ret is not None:
-                _err(f"已写出 {importing.save_workbook(r.ret, out, r.path)}")
-    raise typer.Exit(checking.exit_code(results))
+                try:
+                    _err(f"已写出 {_s(importing.save_workbook(r.ret, out, r.path))}")
+                except (OSError, ValueError) as exc:  # one report that cannot be saved does not stop the others
+                    _err(f"错误：{_s(r.path)} 未能写成统计表：{getattr(exc, 'strerror', None) or exc}")
+                    code = 2
+    raise typer.Exit(code)
 
 
 def _render(reports, fmt, lang: Lang) -> None:
@@ -313,21 +430,25 @@ def render(
     from xltool.assemble import read
     from xltool.sources import ReadError
 
+    _text_args({"文件参数": path, "--output": output, "--form": form_files})
     _use_forms(form_files)
-    try:
-        ret = read(path)
-    except ReadError as exc:
-        _err(f"错误：{path}：{exc.message}")
-        raise typer.Exit(2) from None
     writer = formats.writer("render", fmt.value)
     if output is None and writer.name == "docx":
         _err("错误：docx 输出需要 --output 文件名")
         raise typer.Exit(2)
-    result = writer.write(ret, output, fragment=fragment)
+    if output is not None:
+        _output(output, None, [path])
+    try:
+        ret = read(path)
+    except ReadError as exc:
+        _err(f"错误：{_s(path)}：{exc.message}")
+        raise typer.Exit(2) from None
+    with _writing(output):
+        result = writer.write(ret, output, fragment=fragment)
     if output is None:
         typer.echo(result, nl=False)
     else:
-        _err(f"已生成 {output}")
+        _err(f"已生成 {_s(output)}")
 
 
 @app.command()
@@ -335,6 +456,7 @@ def forms(form_files: FormFiles = None) -> None:
     """列出可用的报告格式：内置的、已安装插件提供的（入口点 xltool.forms）和 --form 指定的，及其来源。"""
     from xltool.forms import plugin_errors
 
+    _text_args({"--form": form_files})
     _use_forms(form_files)
     for f in all_forms():
         years = f"{f.first_year}—{f.last_year or ''}"

@@ -1,8 +1,49 @@
-"""The terminal: check results as a readable table on the console (rich), a summary line at the end."""
+"""The terminal: check results as a readable table on the console (rich), a summary line at the end.
+
+Everything a file brings (unit names, file names, messages, cell text) is shown literally: it never goes through
+rich markup, and control characters are shown as visible escapes (`sanitise_for_terminal`), so a hostile name cannot
+style the output, clear the screen, move the cursor, ring the bell or reverse the text.
+"""
 
 from __future__ import annotations
 
+import re
+
 from xltool.formats import Writer
+
+# C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates and marks, line/paragraph separators, BOM and
+# lone surrogates (an undecodable byte in a file name arrives as U+DC80–U+DCFF).
+_FORMAT = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
+_UNSAFE = re.compile(f"[\x00-\x1f{_FORMAT}]")
+_UNSAFE_KEEP_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_FORMAT}]")  # tab and newline kept
+
+
+def _visible(match: re.Match[str]) -> str:
+    ch = match.group()
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): show the byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def sanitise_for_terminal(text: object, keep_newlines: bool = False) -> str:
+    """`text` as it may reach a terminal: every control character shown as a visible escape (ESC as `\\x1b`, a
+    bidi override as `\\u202e`, an undecodable file-name byte as `\\xff`). Tabs and newlines are escaped too unless
+    `keep_newlines` (for messages xltool composes itself). Markup is not touched: print the result as rich `Text`
+    (or through `rich.markup.escape`), never as markup. Escapes are only added, so applying it twice changes nothing."""
+    pattern = _UNSAFE_KEEP_LINES if keep_newlines else _UNSAFE
+    return pattern.sub(_visible, str(text))
+
+
+def _text(*parts: tuple[object, str] | object):
+    """A rich Text from plain pieces and (piece, style) pairs; every piece sanitised, none parsed as markup."""
+    from rich.text import Text
+
+    out = Text()
+    for part in parts:
+        value, style = part if isinstance(part, tuple) else (part, "")
+        out.append(sanitise_for_terminal(value), style=style)
+    return out
 
 
 def write_report(reports: list, lang: str = "zh", summary: dict | None = None, console=None, **_: object) -> None:
@@ -13,9 +54,11 @@ def write_report(reports: list, lang: str = "zh", summary: dict | None = None, c
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for r in reports:
         unit = f"（{r.ret.unit.name}，{r.ret.year} 年度，{r.ret.form.notice}格式）" if r.ret and r.ret.unit.name else ""
-        console.print(f"[bold]{r.path}[/bold] {unit} → [bold]{r.status_text(lang)}[/bold]")
+        console.print(_text((r.path, "bold"), " ", unit, " → ", (r.status_text(lang), "bold")))
         if r.error:
-            console.print(f"  [red]{'error' if lang == 'en' else '错误'}[/red] {r.error.code}：{r.error_text(lang)}")
+            console.print(
+                _text("  ", ("error" if lang == "en" else "错误", "red"), " ", r.error.code, "：", r.error_text(lang))
+            )
             continue
         if not r.problems:
             continue
@@ -23,12 +66,16 @@ def write_report(reports: list, lang: str = "zh", summary: dict | None = None, c
         for col in ("severity", "code", "where", "message") if lang == "en" else ("级别", "编号", "位置", "说明"):
             table.add_column(col, overflow="fold")
         for p in r.problems:
-            table.add_row(f"[{colours[p.severity]}]{p.severity.text(lang)}[/]", p.code, p.where, p.text(lang))
+            table.add_row(
+                _text((p.severity.text(lang), colours[p.severity])), _text(p.code), _text(p.where), _text(p.text(lang))
+            )
         console.print(table)
     s = summary or {}
     console.print(
-        f"共 {s['files']} 个文件：通过 {s['passed']}，有错误 {s['with_errors']}，未填报 {s['not_filled']}，"
-        f"无法读取 {s['unreadable']}"
+        _text(
+            f"共 {s['files']} 个文件：通过 {s['passed']}，有错误 {s['with_errors']}，未填报 {s['not_filled']}，"
+            f"无法读取 {s['unreadable']}"
+        )
     )
 
 
