@@ -419,13 +419,6 @@ def test_check_given_a_fifo_or_dev_zero_answers_at_once(tmp_path):
 
 
 @POSIX
-@pytest.mark.xfail(
-    strict=True,
-    reason="hangs outside this change: xltool.formats.reader_for opens a file of unknown suffix before check_size, "
-    "and merge.inspect_file hashes a refused file with _stream_hash (a FIFO blocks, /dev/zero never ends); "
-    "remove this mark when fixed",
-    raises=subprocess.TimeoutExpired,
-)
 def test_no_command_hangs_on_a_fifo_or_device_given_directly(tmp_path):
     """check on a FIFO without suffix, and merge on a FIFO and /dev/zero, finish promptly with NOT-REGULAR-FILE."""
     fifo = tmp_path / "pipe"

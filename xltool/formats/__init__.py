@@ -16,7 +16,9 @@ The command line takes its format choices from here.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -92,6 +94,8 @@ def reader_for(path: Path) -> Reader | None:
     if by_suffix is not None:
         return by_suffix
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a pipe or device would block or never end: never opened here
+            return None
         with path.open("rb") as fh:
             head = fh.read(512)
     except OSError:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from xltool.formats import Writer
+from xltool.formats.terminal import sanitise_for_terminal
 from xltool.outcomes import Severity
 
 
@@ -53,11 +54,9 @@ def write_report(reports: list, lang: str = "zh", **_: object) -> str:
 
 
 def _safe_row(row: list[str]) -> list[str]:
-    return [escape_formula(v) for v in row]
-
-
-def _safe_row(row: list[str]) -> list[str]:
-    return [escape_formula(v) for v in row]
+    """Formula-safe for spreadsheets; control and bidi characters shown visibly (the report may be printed to a
+    terminal with `--format csv`)."""
+    return [escape_formula(sanitise_for_terminal(v, keep_newlines=True)) for v in row]
 
 
 def write_export(frame, path: Path) -> Path:
