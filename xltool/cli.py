@@ -398,10 +398,11 @@ def import_(
     _render(results, fmt, lang)
     code = checking.exit_code(results)
     if out is not None:
+        used: set[str] = set()
         for r in results:
             if r.ret is not None:
                 try:
-                    _err(f"已写出 {_s(importing.save_workbook(r.ret, out, r.path))}")
+                    _err(f"已写出 {_s(importing.save_workbook(r.ret, out, r.path, used))}")
                 except (OSError, ValueError) as exc:  # one report that cannot be saved does not stop the others
                     _err(f"错误：{_s(r.path)} 未能写成统计表：{getattr(exc, 'strerror', None) or exc}")
                     code = 2

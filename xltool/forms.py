@@ -7,6 +7,8 @@ reader cannot disagree about where a cell is.
 
 from __future__ import annotations
 
+import os
+import stat
 import string
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -287,6 +289,7 @@ def col_letter(col: int) -> str:
 
 # --- loading and the registry ----------------------------------------------------------------------------------------
 
+MAX_FORM_BYTES = 5 * 1024 * 1024  # a form file is a few tens of KB
 ENTRY_POINT_GROUP = "xltool.forms"  # packages ship forms (e.g. a province's 地方补充表) through this group
 OFFICIAL_FAMILY = "gov-info-disclosure"
 
@@ -386,6 +389,9 @@ def load_form(path: Path, origin: str = "内置") -> Form:
 
     path = Path(path)
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FORM_BYTES:  # never a pipe, device or huge file
+            raise FormError(f"{path.name}: 不是普通的表单文件（或大于 {MAX_FORM_BYTES // 1048576} MB）")
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise FormError(f"{path.name}: 无法读取表单文件（{exc.strerror or exc}）") from None

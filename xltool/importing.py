@@ -19,8 +19,9 @@ def import_reports(paths: Iterable[str | Path]) -> list[FileReport]:
     return [check_file(f) for f in expand(paths)]
 
 
-def save_workbook(ret: Return, out_dir: Path, source: Path | None = None) -> Path:
-    """The report as a filled workbook of its form, with what the import noted on a sheet of its own."""
+def save_workbook(ret: Return, out_dir: Path, source: Path | None = None, used: set[str] | None = None) -> Path:
+    """The report as a filled workbook of its form, with what the import noted on a sheet of its own; `used` holds
+    the names written so far in this run, so two reports of one unit and year never overwrite each other."""
     from xltool.template import ExtraSheet
 
     notes = ExtraSheet(
@@ -30,5 +31,10 @@ def save_workbook(ret: Return, out_dir: Path, source: Path | None = None) -> Pat
         [8, 22, 100],
     )
     stem = ret.unit.name or (source.stem if source else "报告")
-    name = safe_filename(f"{stem}{ret.year or ''}年度统计表（导入）") + ".xlsx"
+    base = safe_filename(f"{stem}{ret.year or ''}年度统计表（导入）")
+    name, n = base + ".xlsx", 2
+    while used is not None and name.lower() in used:
+        name, n = f"{base}（{n}）.xlsx", n + 1
+    if used is not None:
+        used.add(name.lower())
     return formats.writer("workbook", "xlsx").write(ret, out_dir / name, extra=[notes])

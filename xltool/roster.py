@@ -8,6 +8,9 @@ from pathlib import Path
 
 from xltool.labels import norm
 from xltool.outcomes import RosterStatus
+from xltool.sources import ReadError, read_bytes
+
+MAX_ROSTER_BYTES = 10 * 1024 * 1024
 
 
 class RosterError(ValueError):
@@ -29,7 +32,10 @@ class RosterEntry:
 
 def read_roster(path: Path) -> list[RosterEntry]:
     """units.csv with columns name, code, type (or 单位, 代码, 类型); UTF-8 (with or without BOM) or GBK."""
-    raw = path.read_bytes()
+    try:
+        raw = read_bytes(path, MAX_ROSTER_BYTES, "名册通常不到 1 MB")  # a regular file only: never a pipe or device
+    except ReadError as exc:
+        raise RosterError(f"名册 {path}：{exc.message}") from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)

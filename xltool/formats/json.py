@@ -11,7 +11,9 @@ from xltool.formats import Writer
 
 def write_report(reports: list, lang: str = "zh", summary: dict | None = None, version: str = "", **_: object) -> str:
     doc = {"xltool_version": version, "summary": summary or {}, "files": [r.as_dict(lang) for r in reports]}
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    return _UNSAFE.sub(
+        lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    )
 
 
 # C1 controls, bidi overrides and line separators stay escaped (\u202e): the JSON is the same, a terminal is safe.
