@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from xltool import formats
+from xltool import cli_zh, formats
 from xltool._version import __version__
 from xltool.codes import Code
 from xltool.formats.terminal import sanitise_for_terminal
@@ -27,11 +27,31 @@ TemplateFormat = _choices("TemplateFormat", "workbook")
 OutputFormat = _choices("OutputFormat", "report")
 RenderFormat = _choices("RenderFormat", "render")
 
+cli_zh.install()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xltool {__version__}")
+        raise typer.Exit()
+
+
 app = typer.Typer(
-    help="政府信息公开工作年度报告统计表工具：生成锁定模板、复核校验、汇总。",
+    help="政府信息公开工作年度报告统计表工具：生成锁定模板、复核校验、汇总，导入和渲染年度报告的统计表。\n\n"
+    "示例：xltool template --year 2025 --unit 某某镇人民政府 -o 某某镇.xlsx",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="显示版本并退出。")
+    ] = False,
+) -> None:
+    """政府信息公开工作年度报告统计表工具。"""
 
 
 def _err(message: str) -> None:
@@ -144,7 +164,14 @@ def template(
     ] = None,
     form_files: FormFiles = None,
 ) -> None:
-    """生成锁定的填报模板（官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。"""
+    """生成锁定的填报模板（官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。
+
+    示例：
+
+    xltool template --year 2025 --unit 某某镇人民政府 -o 某某镇2025年统计表.xlsx
+
+    xltool template --year 2025 --roster 单位名册.csv --out 分发/ --previous 2024年汇总.xlsx
+    """
     from xltool.filenames import safe_filename
     from xltool.office import OfficeError
 
@@ -241,6 +268,12 @@ def check(
 ) -> None:
     """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
 
+    示例：
+
+    xltool check 某某镇2025年统计表.xlsx
+
+    xltool check 乡镇报表/ --annotate 退回修改/ --format csv > 检查结果.csv
+
     退出码：0 无错误；1 有错误或未填报；2 有文件无法读取。
     """
     from xltool import checking
@@ -290,6 +323,10 @@ def merge(
     form_files: FormFiles = None,
 ) -> None:
     """汇总各单位报表：逐份复核后精确求和，按官方表样输出，并列出明细、来源和未汇总原因。
+
+    示例：
+
+    xltool merge 乡镇报表/ -o 某某县2025年汇总.xlsx --unit 某某县人民政府办公室 --roster 单位名册.csv
 
     退出码：0 全部汇总；1 有文件未汇总、名册缺报或 --strict 失败；2 没有可用的输入。
     """
@@ -383,6 +420,10 @@ def import_(
 ) -> None:
     """导入已发布的年度报告（文本、网页、Word），找出其中的统计表，核对算术关系。
 
+    示例：
+
+    xltool import 已发布的年报/ -o 导入的统计表/
+
     退出码同 check：0 无错误；1 有错误；2 有文件无法读取。
     """
     from xltool import checking, importing
@@ -427,7 +468,14 @@ def render(
     fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出统计表（粘贴到网站编辑器）")] = False,
     form_files: FormFiles = None,
 ) -> None:
-    """把报表渲染为年度报告的统计表部分，表样与官方表格一致。"""
+    """把报表渲染为年度报告的统计表部分，表样与官方表格一致。
+
+    示例：
+
+    xltool render 某某县2025年汇总.xlsx -f docx -o 统计表.docx
+
+    xltool render 某某镇2025年统计表.xlsx -f html --fragment > 统计表.html
+    """
     from xltool.assemble import read
     from xltool.sources import ReadError
 
@@ -454,7 +502,12 @@ def render(
 
 @app.command()
 def forms(form_files: FormFiles = None) -> None:
-    """列出可用的报告格式：内置的、已安装插件提供的（入口点 xltool.forms）和 --form 指定的，及其来源。"""
+    """列出可用的报告格式：内置的、已安装插件提供的（入口点 xltool.forms）和 --form 指定的，及其来源。
+
+    示例：
+
+    xltool forms --form 某省补充表.yaml
+    """
     from xltool.forms import plugin_errors
 
     _text_args({"--form": form_files})
@@ -470,7 +523,12 @@ def forms(form_files: FormFiles = None) -> None:
 
 @app.command()
 def version() -> None:
-    """显示版本。"""
+    """显示版本（同 xltool --version）。
+
+    示例：
+
+    xltool version
+    """
     typer.echo(__version__)
 
 

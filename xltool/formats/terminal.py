@@ -46,6 +46,9 @@ def _text(*parts: tuple[object, str] | object):
     return out
 
 
+WIDE = 100  # below this many columns problems are listed one under another instead of in a table
+
+
 def write_report(reports: list, lang: str = "zh", summary: dict | None = None, console=None, **_: object) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -62,12 +65,18 @@ def write_report(reports: list, lang: str = "zh", summary: dict | None = None, c
             continue
         if not r.problems:
             continue
+        if console.width < WIDE:  # a narrow terminal: each problem as a short block, nothing squeezed
+            for p in r.problems:
+                console.print(_text("  ", (p.severity.text(lang), colours[p.severity]), "  ", p.where or "—"))
+                console.print(_text("      ", p.text(lang)), overflow="fold")
+                console.print(_text(("      " + f"[{p.code}]", "dim")))
+            continue
         table = Table(show_header=True, header_style="bold", expand=False)
-        for col in ("severity", "code", "where", "message") if lang == "en" else ("级别", "编号", "位置", "说明"):
-            table.add_column(col, overflow="fold")
+        for col in ("severity", "where", "message", "code") if lang == "en" else ("级别", "位置", "说明", "编号"):
+            table.add_column(col, overflow="fold", no_wrap=col in ("级别", "severity"))
         for p in r.problems:
             table.add_row(
-                _text((p.severity.text(lang), colours[p.severity])), _text(p.code), _text(p.where), _text(p.text(lang))
+                _text((p.severity.text(lang), colours[p.severity])), _text(p.where), _text(p.text(lang)), _text(p.code)
             )
         console.print(table)
     s = summary or {}

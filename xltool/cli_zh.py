@@ -1,0 +1,156 @@
+"""The command line's framework words in Chinese: click's and typer's usage line, help option, panel titles and
+error messages. typer carries its own copy of click with the English text written in, so where no hook exists the
+finished English message is translated by pattern. Every patch is guarded: a typer or click version without the
+hook keeps its English, and nothing breaks."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+GETTEXT = {
+    "Usage:": "用法：",
+    "Show this message and exit.": "显示此帮助并退出。",
+    "Options": "选项",
+    "Commands": "命令",
+    "Aborted!": "已中止。",
+    "Error: {message}": "错误：{message}",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
+}
+
+# Finished English messages of typer's own click copy, and their Chinese.
+MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Missing argument (.+)\.$"), r"缺少参数 \1。"),
+    (re.compile(r"^Missing option (.+)\.$"), r"缺少选项 \1。"),
+    (re.compile(r"^Missing parameter: (.+)$"), r"缺少参数：\1"),
+    (re.compile(r"^No such option: (.+)$"), r"没有这个选项：\1"),
+    (re.compile(r"^No such command (.+)\.$"), r"没有这个命令：\1。"),
+    (re.compile(r"^Got unexpected extra arguments? \((.*)\)$"), r"多余的参数（\1）"),
+    (re.compile(r"^Invalid value for (.+?): (?:Value error, )?(.*)$", re.DOTALL), r"\1 的值无效：\2"),
+    (re.compile(r"^Invalid value: (.*)$", re.DOTALL), r"值无效：\1"),
+    (re.compile(r"(.+) is not one of (.+)\.$"), r"\1 不在可选范围内（\2）。"),
+    (re.compile(r"(.+) is not a valid integer\.?$"), r"\1 不是整数。"),
+    (re.compile(r"(.+) is not a valid float\.?$"), r"\1 不是数字。"),
+    (re.compile(r"(.+) does not exist\.$"), r"\1 不存在。"),
+]
+
+
+def translate_message(text: str) -> str:
+    for pattern, chinese in MESSAGES:
+        text = pattern.sub(chinese, text)
+    return text
+
+
+def _wrap(cls: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    original = getattr(cls, name, None)
+    if original is not None and not getattr(original, "_xltool_zh", False):
+        wrapped = make(original)
+        wrapped._xltool_zh = True  # type: ignore[attr-defined]
+        setattr(cls, name, wrapped)
+
+
+def install() -> None:
+    """Put the Chinese words in place (idempotent)."""
+    for package in ("click", "typer._click"):
+        for module in ("core", "exceptions", "formatting", "types", "parser", "decorators", "termui"):
+            try:
+                target = importlib.import_module(f"{package}.{module}")
+            except ImportError:
+                continue
+            if hasattr(target, "_"):
+                target._ = lambda text: GETTEXT.get(text, text)
+            for name in dir(target):
+                cls = getattr(target, name)
+                if isinstance(cls, type) and issubclass(cls, Exception) and "format_message" in vars(cls):
+                    _wrap(cls, "format_message", lambda f: lambda self: translate_message(f(self)))
+            if module == "core" and hasattr(target, "Command"):
+                _wrap(target.Command, "get_help_option", _chinese_help_option)
+            if module == "formatting" and hasattr(target, "HelpFormatter"):
+                _wrap(target.HelpFormatter, "write_usage", _chinese_usage)
+            if module == "exceptions" and hasattr(target, "UsageError"):
+                _wrap(target.UsageError, "show", _chinese_hint)
+    try:
+        import typer.core as typer_core
+        import typer.rich_utils as rich_help
+    except ImportError:
+        return
+    for cls in (getattr(typer_core, "TyperOption", None), getattr(typer_core, "TyperArgument", None)):
+        if cls is not None:
+            _wrap(cls, "__init__", _breakable_init)
+    for cls in (getattr(typer_core, "_TyperParameter", None), getattr(typer_core, "TyperOption", None)):
+        if cls is not None:
+            _wrap(cls, "display_type", _chinese_type)
+    rich_help.ARGUMENTS_PANEL_TITLE, rich_help.OPTIONS_PANEL_TITLE = "参数", "选项"
+    rich_help.COMMANDS_PANEL_TITLE, rich_help.ERRORS_PANEL_TITLE = "命令", "错误"
+    rich_help.REQUIRED_LONG_STRING, rich_help.DEFAULT_STRING = "[必填]", "[默认：{}]"
+    rich_help.ABORTED_TEXT, rich_help.ENVVAR_STRING = "已中止。", "[环境变量：{}]"
+    rich_help.RICH_HELP = "用 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+
+
+def _chinese_help_option(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_help_option(self, ctx):
+        option = original(self, ctx)
+        if option is not None:
+            option.help = "显示此帮助并退出。"
+        return option
+
+    return get_help_option
+
+
+def _chinese_usage(original: Callable[..., Any]) -> Callable[..., Any]:
+    def write_usage(self, prog, args="", prefix=None):
+        args = args.replace("[OPTIONS]", "[选项]").replace("COMMAND [ARGS]...", "命令 [参数]...")
+        return original(self, prog, args, "用法： " if prefix in (None, "Usage: ") else prefix)
+
+    return write_usage
+
+
+def _chinese_hint(original: Callable[..., Any]) -> Callable[..., Any]:
+    def show(self, file=None):
+        import io
+
+        buffer = io.StringIO()
+        original(self, buffer)
+        text = re.sub(r"Try '(.+?)' for help\.", r"用 '\1' 查看帮助。", buffer.getvalue())
+        text = text.replace("Usage: ", "用法： ")
+        import sys
+
+        (file or sys.stderr).write(text)
+
+    return show
+
+
+_BREAK_AFTER = re.compile(r"([，；：、]|）(?![，；：、）]))(?=\S)")
+TYPES = {"<path>": "<路径>", "<str>": "<文字>", "<int>": "<整数>", "<float>": "<数字>", "<list[Path]>": "<路径…>"}
+
+
+def breakable(text: str) -> str:
+    """Chinese help with a space after its punctuation: rich wraps table cells only at spaces and would otherwise cut
+    a long Chinese phrase with “…”."""
+    return _BREAK_AFTER.sub(r"\1 ", text)
+
+
+def _breakable_init(original: Callable[..., Any]) -> Callable[..., Any]:
+    def __init__(self, *args, **kwargs):
+        if isinstance(kwargs.get("help"), str):
+            kwargs["help"] = breakable(kwargs["help"])
+        original(self, *args, **kwargs)
+
+    return __init__
+
+
+def _chinese_type(original: Callable[..., Any]) -> Callable[..., Any]:
+    def display_type(self, ctx):
+        label = original(self, ctx)
+        if label == "<bool>":
+            return None  # a switch takes no value: no type to show
+        return TYPES.get(label, label)
+
+    return display_type
