@@ -1,16 +1,23 @@
 """Checking files: read each, re-run every rule in Python, and collect the results as FileReports.
 
-Rendering the results (terminal table, JSON, CSV) is done by the `report` writers in xltool.formats.
+`check_files` reads in isolated worker processes (xltool.workers), like merge: a file that hangs, crashes its worker
+or needs too much memory becomes an unreadable FileReport (TIME_LIMIT / WORKER_CRASHED / MEMORY_LIMIT) and every
+other file is still checked. Rendering the results (terminal table, JSON, CSV) is done by the `report` writers in
+xltool.formats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import functools
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xltool import formats
+from xltool import formats, forms
+from xltool import workers as pool
 from xltool._version import __version__
 from xltool.check import RuleResult, evaluate_rules
 from xltool.codes import Code, describe
@@ -97,6 +104,93 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
             )
         )
     return FileReport(path, ret, problems=problems, rules=evaluate_rules(ret, previous))
+
+
+def check_files(
+    files: Iterable[str | os.PathLike],
+    last_year: dict[str, LastYear] | None = None,
+    workers: int | None = None,
+    progress: Callable[[Iterable[FileReport], int], Iterable[FileReport]] | None = None,
+    time_limit: float | None = pool.TIME_LIMIT,
+    memory_limit: int | None = pool.MEMORY_LIMIT,
+) -> list[FileReport]:
+    """check_file for every file, in isolated worker processes, reports in input order.
+
+    `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
+    `time_limit` is seconds per file, `memory_limit` bytes per worker. A file whose worker hangs, crashes or runs out
+    of memory is a FileReport with error code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any
+    unreadable file). workers.WorkerError when no worker process can be started at all.
+    """
+    paths = [Path(f) for f in files]
+    # last_year goes to each worker once (bound into the function), not with every file
+    task = functools.partial(_check_for_wire, last_year=last_year) if last_year else _check_for_wire
+    wires = pool.run(
+        task,
+        [str(p) for p in paths],
+        _not_checked,
+        workers=workers,
+        time_limit=time_limit,
+        memory_limit=memory_limit,
+        initializer=_register_forms,
+        initargs=(forms.registered_files(),),
+    )
+    reports = (_from_wire(w) for w in wires)
+    return list(progress(reports, len(paths)) if progress else reports)
+
+
+def _register_forms(form_files: list[Path]) -> None:
+    for f in form_files:
+        forms.register_form_file(f)
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """A FileReport as it travels from a worker: the form by id and each rule by id (a Form is large, and every
+    report must not carry its own copy); ReadError as (code, message), since the exception does not pickle."""
+
+    path: str
+    error: tuple[str, str] | None = None
+    form_id: str = ""
+    ret: dict[str, Any] | None = None  # every Return field but the form
+    problems: tuple[Problem, ...] = ()
+    rules: tuple[tuple[str, RuleResult], ...] = ()  # (rule id, the result without its rule)
+
+
+def _check_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> _Wire:
+    return _to_wire(check_file(Path(path), last_year))
+
+
+def _not_checked(path: str, failure: pool.Failure) -> _Wire:
+    return _Wire(path, error=(failure.code, failure.message))
+
+
+def _to_wire(report: FileReport) -> _Wire:
+    if report.error is not None:
+        return _Wire(str(report.path), error=(report.error.code, report.error.message))
+    ret = report.ret
+    assert ret is not None
+    fields = {f.name: getattr(ret, f.name) for f in dataclasses.fields(ret) if f.name != "form"}
+    return _Wire(
+        str(report.path),
+        form_id=ret.form.id,
+        ret=fields,
+        problems=tuple(report.problems),
+        rules=tuple((r.rule.id, dataclasses.replace(r, rule=None)) for r in report.rules),
+    )
+
+
+def _from_wire(wire: _Wire) -> FileReport:
+    path = Path(wire.path)
+    if wire.error is not None:
+        return FileReport(path, error=ReadError(*wire.error))
+    form = form_by_id(wire.form_id)
+    rules = {r.id: r for r in form.rules}
+    return FileReport(
+        path,
+        Return(form, **(wire.ret or {})),
+        problems=list(wire.problems),
+        rules=[dataclasses.replace(r, rule=rules[rule_id]) for rule_id, r in wire.rules],
+    )
 
 
 def _previous_for(ret: Return, last_year: dict) -> Return | None:

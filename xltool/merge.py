@@ -1,22 +1,25 @@
 """Compile many returns into a roll-up in the same official layout, losing nothing and explaining every exclusion.
 
-Pipeline: inspect every file (in a process pool: read, re-validate, hash) → decide year and form → reject unreadable,
+Pipeline: inspect every file (in isolated worker processes, xltool.workers: read, re-validate, hash; a file that hangs,
+crashes or exhausts its worker costs only itself) → decide year and form → reject unreadable,
 invalid, 未填报, mismatched, double-counted and duplicate inputs with a reason → sum exactly (Decimal) → write the
 official tables plus 明细 / 来源 / 未汇总 / 说明 (and 名册) sheets. A roll-up is itself a valid return.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from xltool import formats, forms, layout
+from xltool import workers as pool
 from xltool.codes import Code, describe
 from xltool.discover import scan
 from xltool.forms import Form, form_by_id
@@ -29,6 +32,8 @@ from xltool.sources import ReadError
 
 MERGED_TEXTS = {s.zh for s in MemberStatus}  # how a roll-up's 来源 sheet marks the files it summed
 SOURCE_HEADER = ["层级", "所属汇总", "文件", "SHA-256", "单位", "代码", "格式", "年度", "状态", "原因"]
+TIME_LIMIT, MEMORY_LIMIT = pool.TIME_LIMIT, pool.MEMORY_LIMIT  # per file (seconds), per worker (bytes)
+HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are listed without a SHA-256 (reading them is pointless)
 
 
 class MergeError(Exception):
@@ -115,9 +120,12 @@ def inspect_file(path: str) -> Inspected:
 
 
 def _stream_hash(path: Path) -> str:
-    """SHA-256 in chunks (a refused file may be huge); "" when it cannot be read."""
+    """SHA-256 in chunks of a regular file up to HASH_LIMIT; "" when it is larger, not a file, or cannot be read."""
     digest = hashlib.sha256()
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > HASH_LIMIT:
+            return ""
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
@@ -275,22 +283,46 @@ def inspect_all(
     files: list[Path],
     workers: int | None = None,
     progress: Callable[[Iterable[Inspected], int], Iterable[Inspected]] | None = None,
+    time_limit: float | None = TIME_LIMIT,
+    memory_limit: int | None = MEMORY_LIMIT,
 ) -> list[Inspected]:
-    """Inspect files in a process pool (sequentially for small batches, where pool start-up would dominate)."""
+    """Inspect files in isolated worker processes, results in input order (xltool.workers).
+
+    `workers`: None = one per CPU core; 0 = in this process (no isolation and no time limit: tests, debugging). A
+    file that hangs, crashes its worker or needs too much memory is an Inspected with error TIME_LIMIT,
+    WORKER_CRASHED or MEMORY_LIMIT; every other file is still read. MergeError when no worker can start at all.
+    """
     paths = [str(f) for f in files]
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(paths) < 40:
-        results: Iterable[Inspected] = map(inspect_file, paths)
+    results = pool.run(
+        inspect_file,
+        paths,
+        _not_inspected,
+        workers=workers,
+        time_limit=time_limit,
+        memory_limit=memory_limit,
+        initializer=register_forms,
+        initargs=(forms.registered_files(),),  # `--form` files: spawned workers must know them too
+    )
+    try:
         return list(progress(results, len(paths)) if progress else results)
-    extra_forms = forms.registered_files()  # `--form` files: workers (spawned on Windows) must know them too
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(extra_forms,)) as pool:
-        results = pool.map(inspect_file, paths, chunksize=max(1, min(64, len(paths) // (workers * 8))))
-        return list(progress(results, len(paths)) if progress else results)
+    except pool.WorkerError as exc:
+        raise MergeError(str(exc)) from None
 
 
-def _init_worker(form_files: list[Path]) -> None:
+def register_forms(form_files: list[Path]) -> None:
+    """Worker initializer: the `--form` files of the parent process."""
     for f in form_files:
         forms.register_form_file(f)
+
+
+def _not_inspected(path: str, failure: pool.Failure) -> Inspected:
+    """A file whose worker hung, crashed or ran out of memory: listed with the reason, its bytes hashed here."""
+    out = Inspected(path, error=(failure.code, failure.message))
+    p = Path(path)
+    with contextlib.suppress(OSError):
+        out.mtime = p.stat().st_mtime
+    out.sha256 = _stream_hash(p)
+    return out
 
 
 def merge(
@@ -302,11 +334,17 @@ def merge(
     prefer_newest: bool = False,
     workers: int | None = None,
     progress=None,
+    time_limit: float | None = TIME_LIMIT,
+    memory_limit: int | None = MEMORY_LIMIT,
 ) -> RollUp:
+    """Merge the returns and roll-ups under `paths` (see the module docstring).
+
+    `workers`, `time_limit` (seconds per file) and `memory_limit` (bytes per worker) are passed to inspect_all.
+    """
     files, ignored = scan(paths)
     if not files:
         raise MergeError("没有找到要汇总的文件")
-    infos = inspect_all(files, workers, progress)
+    infos = inspect_all(files, workers, progress, time_limit, memory_limit)
     # Files in the folders that are not returns are listed too (code IGNORED), so nothing vanishes.
     rejected: list[Rejected] = [Rejected(Inspected(str(f)), Code.IGNORED, reason) for f, reason in ignored]
     usable: list[Inspected] = []

@@ -1,0 +1,251 @@
+"""Operating-system specifics, in one place: memory limits, parent-death detection, quiet crashes, signals.
+
+Everything that differs between Windows (where counties run xltool) and POSIX (Linux CI) is decided here, so the
+rest of the package never tests `os.name` or `sys.platform`. The functions are called by xltool.workers: in each
+worker process at start (`prepare_worker`), and in the parent around starting workers and while a pool runs.
+
+- Memory: POSIX caps the address space (`RLIMIT_AS`); Windows puts the worker in a Job Object with
+  `JOB_OBJECT_LIMIT_PROCESS_MEMORY`. Either way an allocation past the limit fails (Python raises MemoryError; native
+  code usually aborts) instead of the machine swapping.
+- Parent death: a daemon thread waits on multiprocessing's parent sentinel (a pipe on POSIX, a process handle on
+  Windows) and ends the worker when the parent is gone, even while the worker is stuck inside a file; on Linux the
+  kernel also sends SIGKILL (`PR_SET_PDEATHSIG`).
+- Quiet crashes: Windows shows no error-report dialog for a crashing worker (it would hold the process open); the
+  worker's stderr (Python tracebacks, a native allocator's last words) goes to a log file the parent reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import faulthandler
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+WINDOWS = os.name == "nt"
+LINUX = sys.platform.startswith("linux")
+# multiprocessing.connection.wait on Windows waits on at most 63 handles, and a worker needs two (pipe, process)
+MAX_WORKERS = 30 if WINDOWS else 512
+
+# --- memory limit ----------------------------------------------------------------------------------------------------
+
+_JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS = 9  # JobObjectExtendedLimitInformation
+JOB_OBJECT_LIMIT_PROCESS_MEMORY = 0x00000100
+JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION = 0x00000400
+_job_handles: list[int] = []  # kept open for the life of the process (closing the handle is harmless, but explicit)
+
+
+class IO_COUNTERS(ctypes.Structure):  # the Windows SDK's names
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "ReadOperationCount",
+            "WriteOperationCount",
+            "OtherOperationCount",
+            "ReadTransferCount",
+            "WriteTransferCount",
+            "OtherTransferCount",
+        )
+    ]
+
+
+class JOBOBJECT_BASIC_LIMIT_INFORMATION(ctypes.Structure):
+    _fields_ = [
+        ("PerProcessUserTimeLimit", ctypes.c_int64),  # LARGE_INTEGER
+        ("PerJobUserTimeLimit", ctypes.c_int64),
+        ("LimitFlags", ctypes.c_uint32),  # DWORD
+        ("MinimumWorkingSetSize", ctypes.c_size_t),  # SIZE_T
+        ("MaximumWorkingSetSize", ctypes.c_size_t),
+        ("ActiveProcessLimit", ctypes.c_uint32),
+        ("Affinity", ctypes.c_size_t),  # ULONG_PTR
+        ("PriorityClass", ctypes.c_uint32),
+        ("SchedulingClass", ctypes.c_uint32),
+    ]
+
+
+class JOBOBJECT_EXTENDED_LIMIT_INFORMATION(ctypes.Structure):
+    _fields_ = [
+        ("BasicLimitInformation", JOBOBJECT_BASIC_LIMIT_INFORMATION),
+        ("IoInfo", IO_COUNTERS),
+        ("ProcessMemoryLimit", ctypes.c_size_t),
+        ("JobMemoryLimit", ctypes.c_size_t),
+        ("PeakProcessMemoryUsed", ctypes.c_size_t),
+        ("PeakJobMemoryUsed", ctypes.c_size_t),
+    ]
+
+
+def _kernel32():  # pragma: no cover - Windows only (tests replace it)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32.CreateJobObjectW.restype = ctypes.c_void_p
+    kernel32.CreateJobObjectW.argtypes = (ctypes.c_void_p, ctypes.c_wchar_p)
+    kernel32.SetInformationJobObject.restype = ctypes.c_int
+    kernel32.SetInformationJobObject.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
+    kernel32.AssignProcessToJobObject.restype = ctypes.c_int
+    kernel32.AssignProcessToJobObject.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+    kernel32.GetCurrentProcess.restype = ctypes.c_void_p
+    kernel32.SetErrorMode.restype = ctypes.c_uint32
+    kernel32.SetErrorMode.argtypes = (ctypes.c_uint32,)
+    kernel32.SetStdHandle.restype = ctypes.c_int
+    kernel32.SetStdHandle.argtypes = (ctypes.c_uint32, ctypes.c_void_p)
+    return kernel32
+
+
+def limit_memory(limit: int) -> bool:
+    """Cap this process's memory at `limit` bytes; False when the system refused (the worker then runs uncapped)."""
+    if limit <= 0:
+        return False
+    return _limit_memory_windows(limit) if WINDOWS else _limit_memory_posix(limit)
+
+
+def _limit_memory_posix(limit: int) -> bool:
+    import resource
+
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ValueError, OSError):  # e.g. macOS refuses RLIMIT_AS
+        return False
+    return True
+
+
+def _limit_memory_windows(limit: int) -> bool:
+    """A Job Object holding only this process, with a per-process memory limit; crashes die without a dialog."""
+    kernel32 = _kernel32()
+    job = kernel32.CreateJobObjectW(None, None)
+    if not job:
+        return False
+    info = JOBOBJECT_EXTENDED_LIMIT_INFORMATION()
+    info.BasicLimitInformation.LimitFlags = (
+        JOB_OBJECT_LIMIT_PROCESS_MEMORY | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION
+    )
+    info.ProcessMemoryLimit = limit
+    if not kernel32.SetInformationJobObject(
+        job, _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS, ctypes.pointer(info), ctypes.sizeof(info)
+    ):
+        return False
+    if not kernel32.AssignProcessToJobObject(job, kernel32.GetCurrentProcess()):
+        return False  # e.g. an old Windows where the parent's job forbids nesting
+    _job_handles.append(job)
+    return True
+
+
+# --- parent death ----------------------------------------------------------------------------------------------------
+
+_PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent(parent_pid: int, poll: float = 1.0) -> None:
+    """End this process (exit status 1) as soon as the parent is gone, whatever the main thread is doing."""
+    if LINUX:
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if not WINDOWS and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the line above took effect
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+
+    def watch() -> None:
+        if sentinel is not None:
+            multiprocessing.connection.wait([sentinel])  # readable (EOF) / signalled once the parent has exited
+            os._exit(1)
+        while WINDOWS or os.getppid() == parent_pid:  # no sentinel: POSIX reparents orphans, so the ppid changes
+            threading.Event().wait(poll)
+        os._exit(1)
+
+    if sentinel is not None or not WINDOWS:
+        threading.Thread(target=watch, name="xltool-parent-watch", daemon=True).start()
+
+
+# --- signals ---------------------------------------------------------------------------------------------------------
+
+
+def ignore_interrupts() -> None:
+    """Ctrl-C reaches every process of the console; workers leave it to the parent, which stops them."""
+    with contextlib.suppress(ValueError, OSError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def children_ignore_interrupts() -> Iterator[None]:
+    """Processes started inside ignore Ctrl-C from their first instruction (POSIX keeps an ignored disposition across
+    exec, and Python then installs no KeyboardInterrupt handler); on Windows the worker ignores it at start instead."""
+    if WINDOWS or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Terminated(SystemExit):
+    """SIGTERM/SIGHUP arrived while workers were running: unwinds like Ctrl-C (workers are stopped), exit 128+N."""
+
+
+@contextlib.contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """While inside, SIGTERM (and SIGHUP on POSIX) raise Terminated in the main thread, so cleanup code runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ["SIGTERM"] if WINDOWS else ["SIGTERM", "SIGHUP"]
+    previous = {}
+
+    def handler(signum, _frame):
+        raise Terminated(128 + signum)
+
+    for name in names:
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            with contextlib.suppress(ValueError, OSError):
+                previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, old)
+
+
+# --- worker start-up -------------------------------------------------------------------------------------------------
+
+_SEM_FAILCRITICALERRORS, _SEM_NOGPFAULTERRORBOX = 0x0001, 0x0002
+_STD_ERROR_HANDLE = 0xFFFFFFF4  # (DWORD)-12
+
+
+def redirect_stderr(path: str) -> None:
+    """Send this process's stderr (Python's and native code's) to `path`, and dump a traceback there on a crash."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    if WINDOWS:  # native code writes to the Win32 standard handle, not to the C runtime's fd 2
+        import msvcrt
+
+        _kernel32().SetStdHandle(_STD_ERROR_HANDLE, msvcrt.get_osfhandle(2))
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    faulthandler.enable(sys.stderr)
+
+
+def quiet_crashes() -> None:
+    """Windows: no 'python has stopped working' dialog, which would keep a crashed worker alive until dismissed."""
+    if WINDOWS:
+        _kernel32().SetErrorMode(_SEM_FAILCRITICALERRORS | _SEM_NOGPFAULTERRORBOX)
+
+
+def prepare_worker(parent_pid: int, memory_limit: int, log_path: str | None) -> bool:
+    """Everything a worker does first: stderr to its log, no crash dialogs, ignore Ctrl-C, die with the parent, cap
+    memory. Returns whether the memory limit is in force."""
+    if log_path:
+        redirect_stderr(log_path)
+    quiet_crashes()
+    ignore_interrupts()
+    exit_with_parent(parent_pid)
+    return limit_memory(memory_limit)

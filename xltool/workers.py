@@ -1,0 +1,393 @@
+"""A process pool that survives its workers: one file per worker at a time, with a time and a memory limit.
+
+`run(fn, items, failed=...)` yields `fn(item)` for every item, in input order. Each worker process holds one item at a
+time, so the parent always knows which file a worker is reading:
+
+- a worker past the time limit is killed; its item becomes `failed(item, Failure(Code.TIME_LIMIT, …))`;
+- a worker that dies (native abort, segfault, killed) costs only its item: `Code.WORKER_CRASHED`, or
+  `Code.MEMORY_LIMIT` when it reported a MemoryError or its last words were an allocation failure;
+- `fn` raising is `Code.WORKER_CRASHED` for that item (an internal error, with the exception's type);
+- a replacement worker is started while items remain, so every other item is still processed.
+
+Workers are started with the `spawn` method everywhere (as on Windows): a fresh interpreter that imports only what
+`fn` needs. Each sets its memory limit, ignores Ctrl-C and watches its parent at start (xltool.system); their stderr
+goes to a log file in a temporary folder, read by the parent to explain a crash. Ctrl-C, SIGTERM or an error in the
+parent kills every worker before the exception goes on; a dead parent is noticed by the workers themselves.
+
+`workers=0` runs in this process (no isolation, no time limit): for tests and debugging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from xltool import system
+from xltool.codes import Code
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+TIME_LIMIT = 60.0  # seconds per file; a return takes milliseconds, a 50 MB workbook a few seconds
+MEMORY_LIMIT = 1 << 30  # bytes per worker; reading a return needs tens of MB
+STARTUP_LIMIT = 120.0  # seconds for a worker to start (Windows with an antivirus scanning python.exe can be slow)
+RETIRE_LIMIT = 10.0  # seconds for a worker that hit the memory limit to exit by itself
+MAX_FAILED_STARTS = 3  # workers in a row that die before taking any file: the pool cannot work at all
+_MEMORY_WORDS = ("memoryerror", "memory allocation of", "out of memory", "cannot allocate memory", "bad_alloc")
+
+_READY, _OK, _ERROR, _MEMORY = "ready", "ok", "error", "memory"
+_TASK_MARK = b"\n--- xltool: next file ---\n"  # written to the worker's log before each item
+
+
+class WorkerError(RuntimeError):
+    """Worker processes cannot be started at all (the message says why, in Chinese)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an item has no result: a catalogued code, a sentence for the clerk, and technical detail (log tail)."""
+
+    code: Code
+    message: str
+    detail: str = ""
+
+
+def default_workers(items: int) -> int:
+    """One worker per CPU core, never more than there are items (nor than the system can watch)."""
+    return max(1, min(os.cpu_count() or 1, items, system.MAX_WORKERS))
+
+
+def run(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    failed: Callable[[T, Failure], R],
+    *,
+    workers: int | None = None,
+    time_limit: float | None = TIME_LIMIT,
+    memory_limit: int | None = MEMORY_LIMIT,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple = (),
+) -> Iterator[R]:
+    """`fn(item)` for each item, in input order, each in an isolated worker (see the module docstring).
+
+    `fn`, `initializer` and the items must be picklable (module-level functions, functools.partial of them); `fn` is
+    sent once per worker, so large bound arguments cost nothing per item. `workers`: None = one per CPU core (at most
+    one per item); 0 = in this process. `time_limit` in seconds and `memory_limit` in bytes apply per item and per
+    worker; None or 0 switches a limit off.
+    """
+    items = list(items)
+    if not items:
+        return iter(())
+    if workers is not None and workers <= 0:
+        return _in_process(fn, items, failed, initializer, initargs)
+    count = min(workers, len(items), system.MAX_WORKERS) if workers else default_workers(len(items))
+    return _Pool(fn, count, time_limit or 0.0, memory_limit or 0, initializer, initargs).map(items, failed)
+
+
+def _in_process(fn, items, failed, initializer, initargs) -> Iterator:
+    if initializer is not None:
+        initializer(*initargs)
+    for item in items:
+        try:
+            result = fn(item)
+        except MemoryError:
+            result = failed(item, _memory_failure(0))
+        except Exception as exc:
+            result = failed(item, _error_failure(_describe(exc)))
+        yield result
+
+
+# --- failures --------------------------------------------------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _error_failure(what: str) -> Failure:
+    return Failure(Code.WORKER_CRASHED, f"读取该文件时出现内部错误（{what.splitlines()[0][:120]}），已跳过该文件", what)
+
+
+def _memory_failure(limit: int, detail: str = "") -> Failure:
+    bound = f"（{limit // (1 << 20)} MB）" if limit else ""
+    return Failure(Code.MEMORY_LIMIT, f"读取该文件所需内存超过上限{bound}，已停止读取该文件", detail)
+
+
+def _time_failure(limit: float) -> Failure:
+    return Failure(Code.TIME_LIMIT, f"读取该文件超过 {limit:g} 秒仍未完成，已停止读取该文件")
+
+
+def _crash_failure(exitcode: int | None, detail: str) -> Failure:
+    how = _exit_text(exitcode)
+    return Failure(
+        Code.WORKER_CRASHED, f"读取该文件时读取进程异常退出（{how}），已跳过该文件；其他文件不受影响", detail
+    )
+
+
+def _exit_text(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "原因不明"
+    if exitcode < 0:
+        import signal
+
+        try:
+            return f"信号 {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"信号 {-exitcode}"
+    if exitcode > 0xFFFF:  # Windows NTSTATUS, e.g. 0xC0000005 access violation
+        return f"退出码 0x{exitcode & 0xFFFFFFFF:08X}"
+    return f"退出码 {exitcode}"
+
+
+# --- the worker process ----------------------------------------------------------------------------------------------
+
+
+def _worker_main(conn, fn, initializer, initargs, memory_limit: int, log_path: str, parent_pid: int) -> None:
+    """Runs in the worker: prepare, then take one item at a time until told to stop or the pipe closes."""
+    system.prepare_worker(parent_pid, memory_limit, log_path)
+    if initializer is not None:
+        initializer(*initargs)
+    reserve = bytearray(1 << 20)  # given back on MemoryError, so the report can still be sent
+    conn.send((_READY,))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent closed the pipe (or died)
+        if task is None:
+            return
+        index, item = task
+        with contextlib.suppress(OSError):
+            os.write(2, _TASK_MARK)  # the parent reads only what follows: the last words about this item
+        try:
+            message: tuple = (_OK, index, fn(item))
+        except MemoryError:
+            del reserve
+            conn.send((_MEMORY, index, ""))
+            return  # a fresh worker replaces this one: its heap may be in pieces
+        except BaseException as exc:
+            message = (_ERROR, index, _describe(exc))
+        try:
+            conn.send(message)
+        except MemoryError:
+            del reserve
+            conn.send((_MEMORY, index, ""))
+            return
+        except Exception as exc:  # the result could not be pickled
+            conn.send((_ERROR, index, "结果无法传回：" + _describe(exc)))
+
+
+# --- the parent ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: Any
+    log: str
+    started: float
+    ready: bool = False
+    retiring: bool = False  # reported a MemoryError and is exiting: gets no more work
+    task: tuple[int, Any] | None = None
+    since: float = 0.0  # when the current task was sent
+    dead: bool = False
+
+
+class _Pool:
+    def __init__(self, fn, count: int, time_limit: float, memory_limit: int, initializer, initargs):
+        self.fn, self.count = fn, count
+        self.time_limit, self.memory_limit = time_limit, memory_limit
+        self.initializer, self.initargs = initializer, initargs
+        self.context = multiprocessing.get_context("spawn")
+        self.slots: list[_Slot] = []
+        self.folder = ""
+        self.started = 0
+        self.failed_starts = 0
+        self.last_start_log = ""
+
+    # -- lifecycle --
+    def map(self, items: list, failed: Callable) -> Iterator:
+        results: dict[int, Any] = {}
+        pending = deque(enumerate(items))
+        total, next_out = len(items), 0
+        self.folder = tempfile.mkdtemp(prefix="xltool-workers-")
+        clean = False
+        try:
+            with system.terminate_as_exit():
+                for _ in range(self.count):
+                    self._start()
+                while next_out < total:
+                    while next_out in results:
+                        yield results.pop(next_out)
+                        next_out += 1
+                    if next_out >= total:
+                        break
+                    self._step(pending, results, failed)
+            clean = True
+        finally:
+            self._shutdown(graceful=clean)
+
+    def _start(self) -> None:
+        parent_end, child_end = self.context.Pipe(duplex=True)
+        self.started += 1
+        log = os.path.join(self.folder, f"worker-{self.started}.log")
+        process = self.context.Process(
+            target=_worker_main,
+            args=(child_end, self.fn, self.initializer, self.initargs, self.memory_limit, log, os.getpid()),
+            name=f"xltool-worker-{self.started}",
+            daemon=True,
+        )
+        with system.children_ignore_interrupts():
+            process.start()
+        child_end.close()
+        self.slots.append(_Slot(process, parent_end, log, time.monotonic()))
+
+    def _shutdown(self, graceful: bool) -> None:
+        for slot in self.slots:
+            if graceful and slot.process.is_alive():
+                with contextlib.suppress(OSError, ValueError):
+                    slot.conn.send(None)
+            else:
+                _kill(slot)
+        deadline = time.monotonic() + 5
+        for slot in self.slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                _kill(slot)
+            _close(slot)
+        self.slots.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- one round: hand out work, wait for something to happen, deal with it --
+    def _step(self, pending: deque, results: dict, failed: Callable) -> None:
+        for slot in self.slots:
+            if slot.ready and not slot.retiring and slot.task is None and pending:
+                slot.task, slot.since = pending.popleft(), time.monotonic()
+                try:
+                    slot.conn.send(slot.task)
+                except (OSError, ValueError):
+                    slot.dead = True  # noticed below; the item is charged to this worker's death
+        ready = multiprocessing.connection.wait(
+            [s.conn for s in self.slots if not s.dead] + [s.process.sentinel for s in self.slots],
+            self._timeout(),
+        )
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.conn in ready or slot.process.sentinel in ready or slot.dead:
+                self._receive(slot, results, failed)
+            if not slot.dead and slot.process.sentinel in ready:
+                slot.process.join(1)
+                slot.dead = not slot.process.is_alive()
+            if slot.dead:
+                continue
+            if slot.task is not None and self.time_limit and now - slot.since > self.time_limit:
+                _kill(slot)
+                index, item = slot.task
+                results[index] = failed(item, _time_failure(self.time_limit))
+                slot.task, slot.dead = None, True
+            elif (not slot.ready and now - slot.started > STARTUP_LIMIT) or (
+                slot.retiring and now - slot.since > RETIRE_LIMIT
+            ):
+                _kill(slot)  # stuck starting, or stuck exiting after a MemoryError
+                slot.dead = True
+        for slot in [s for s in self.slots if s.dead]:
+            self._bury(slot, results, failed)
+        while len(self.slots) < min(self.count, len(pending) + sum(s.task is not None for s in self.slots)):
+            self._start()
+
+    def _timeout(self) -> float | None:
+        deadlines = [s.started + STARTUP_LIMIT for s in self.slots if not s.ready]
+        deadlines += [s.since + RETIRE_LIMIT for s in self.slots if s.retiring]
+        if self.time_limit:
+            deadlines += [s.since + self.time_limit for s in self.slots if s.task is not None]
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic()) + 0.01
+
+    def _receive(self, slot: _Slot, results: dict, failed: Callable) -> None:
+        """Every message the worker has sent; a closed pipe marks it dead."""
+        try:
+            while slot.conn.poll():
+                message = slot.conn.recv()
+                kind = message[0]
+                if kind == _READY:
+                    slot.ready, self.failed_starts = True, 0
+                    continue
+                index = message[1]
+                if slot.task is None or slot.task[0] != index:
+                    continue  # cannot happen: one task at a time
+                item = slot.task[1]
+                if kind == _OK:
+                    results[index] = message[2]
+                elif kind == _MEMORY:
+                    results[index] = failed(item, _memory_failure(self.memory_limit, _tail(slot.log)))
+                    slot.retiring, slot.since = True, time.monotonic()
+                else:
+                    results[index] = failed(item, _error_failure(message[2]))
+                slot.task = None
+        except (EOFError, OSError):
+            slot.dead = True
+        except Exception as exc:  # a result that cannot be unpickled here
+            if slot.task is not None:
+                results[slot.task[0]] = failed(slot.task[1], _error_failure("结果无法读取：" + _describe(exc)))
+                slot.task = None
+
+    def _bury(self, slot: _Slot, results: dict, failed: Callable) -> None:
+        """A dead worker: its item (if any) fails with the likeliest reason; a worker dying at start is counted."""
+        _kill(slot)
+        slot.process.join(5)
+        log = _tail(slot.log)
+        if slot.task is not None:
+            index, item = slot.task
+            if any(word in log.lower() for word in _MEMORY_WORDS):
+                results[index] = failed(item, _memory_failure(self.memory_limit, log))
+            else:
+                results[index] = failed(item, _crash_failure(slot.process.exitcode, log))
+            slot.task = None
+        elif not slot.ready:
+            self.failed_starts += 1
+            self.last_start_log = log
+        _close(slot)
+        self.slots.remove(slot)
+        if self.failed_starts >= MAX_FAILED_STARTS:
+            last = self.last_start_log.strip().splitlines()[-1:] or ["没有输出"]
+            raise WorkerError(
+                f"无法启动读取进程（连续 {self.failed_starts} 次启动失败：{last[0][:200]}）；"
+                "在脚本中调用时，请把调用放在 if __name__ == '__main__': 之下，或用 workers=0 在本进程内读取"
+            )
+
+
+def _kill(slot: _Slot) -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if slot.process.is_alive():
+            slot.process.kill()
+
+
+def _close(slot: _Slot) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        slot.conn.close()
+    with contextlib.suppress(ValueError, AttributeError):
+        slot.process.join(0)
+        if slot.process.exitcode is not None:
+            slot.process.close()
+
+
+def _tail(path: str, size: int = 4096) -> str:
+    """The end of a worker's stderr log (what a crashing worker said last)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - size))
+            data = fh.read()
+    except OSError:
+        return ""
+    return data.rsplit(_TASK_MARK, 1)[-1].decode("utf-8", "replace").strip()
