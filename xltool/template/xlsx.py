@@ -6,6 +6,7 @@ for the same values, so viewers that do not recalculate still show the right num
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import re
@@ -62,6 +63,11 @@ class Personal:
     prefilled: dict[str, str] = field(default_factory=dict)  # input key -> note; value from Return.values, locked
     references: dict[str, Decimal] = field(default_factory=dict)  # key -> last year's figure shown beside the table
     reference_title: str = "上年数（参考）"
+
+
+def _document_date(year: int) -> datetime.datetime:
+    """The workbook's created/modified date, derived from the data: 1 January after the report year."""
+    return datetime.datetime(year + 1 if 1900 <= year < 9999 else 2000, 1, 1, tzinfo=datetime.UTC)
 
 
 class _Writer:
@@ -151,6 +157,8 @@ class _Writer:
         self.write_meta()
         self.wb.set_properties(
             {
+                # Never the clock: the same inputs give the same bytes (XlsxWriter's zip entries are dated 1980).
+                "created": _document_date(self.ret.year),
                 "title": f"{self.ret.year}年度政府信息公开工作年度报告统计表",
                 "subject": f"{self.form.name}（{self.form.notice}）",
                 "author": "xltool",
