@@ -1,9 +1,10 @@
 """Compile many returns into a roll-up in the same official layout, losing nothing and explaining every exclusion.
 
 Pipeline: inspect every file (in isolated worker processes, xltool.workers: read, re-validate, hash; a file that hangs,
-crashes or exhausts its worker costs only itself) → decide year and form → reject unreadable,
-invalid, 未填报, mismatched, double-counted and duplicate inputs with a reason → sum exactly (Decimal) → write the
-official tables plus 明细 / 来源 / 未汇总 / 说明 (and 名册) sheets. A roll-up is itself a valid return.
+crashes or exhausts its worker costs only itself) → decide year and form → reject unreadable, invalid, 未填报,
+mismatched, unauthorised roll-ups (with a roster), double-counted, conflicting and duplicate inputs with a reason →
+sum exactly (Decimal) → flag copied returns → write the official tables plus 明细 / 来源 / 未汇总 / 说明 (and 名册)
+sheets. A roll-up is itself a valid return, and the same inputs always give the same bytes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,7 +35,11 @@ from xltool.sources import ReadError
 MERGED_TEXTS = {s.zh for s in MemberStatus}  # how a roll-up's 来源 sheet marks the files it summed
 SOURCE_HEADER = ["层级", "所属汇总", "文件", "SHA-256", "单位", "代码", "格式", "年度", "状态", "原因"]
 TIME_LIMIT, MEMORY_LIMIT = pool.TIME_LIMIT, pool.MEMORY_LIMIT  # per file (seconds), per worker (bytes)
+ROLLUP_TYPE_WORD = "汇总"  # with --roster, only a unit whose 类型 contains this word may send a roll-up
+COPY_MIN_NONZERO = 5  # identical returns are flagged only with at least this many non-zero cells (zeros are common)
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are listed without a SHA-256 (reading them is pointless)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_LEVEL = re.compile(r"[1-9][0-9]?")  # a 来源 level: ASCII digits, 1-99
 
 
 class MergeError(Exception):
@@ -160,6 +166,15 @@ class Rejected:
 
 
 @dataclass
+class Notice:
+    """Something the county should look at about a merged return (it was still merged), e.g. COPIED_RETURN."""
+
+    info: Inspected
+    code: Code
+    reason: str
+
+
+@dataclass
 class RollUp:
     form: Form
     year: int
@@ -169,6 +184,7 @@ class RollUp:
     total: Return
     roster: list[RosterEntry] = field(default_factory=list)
     unexpected: list[Member] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # warnings on merged returns, listed in 说明汇总
 
     @property
     def not_merged(self) -> list[Rejected]:
@@ -239,7 +255,8 @@ class RollUp:
                 for m in self.members
                 for rule in self.form.rules
                 if rule.id in m.info.explanations
-            ],
+            ]
+            + [[n.info.unit_name, n.info.unit_code, n.code, describe(n.code), n.reason] for n in self.notices],
             [24, 20, 24, 60, 60],
         )
         extra = [detail, sources, rejected, notes]
@@ -263,8 +280,8 @@ class RollUp:
             i = m.info
             rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year, m.status.zh, ""])
             for nested in i.provenance:  # a roll-up's own sources, one level deeper
-                level = int(nested[0]) + 1 if nested and nested[0].isascii() and nested[0].isdigit() else 2
-                rows.append([level, nested[1] or i.name, *nested[2:10]])
+                level = int(nested[0]) + 1 if nested and _LEVEL.fullmatch(nested[0]) else 2  # ASCII digits only
+                rows.append([level, (nested[1] if len(nested) > 1 else "") or i.name, *nested[2:10]])
         for r in self.rejected:
             i = r.info
             rows.append(
@@ -340,6 +357,7 @@ def merge(
     """Merge the returns and roll-ups under `paths` (see the module docstring).
 
     `workers`, `time_limit` (seconds per file) and `memory_limit` (bytes per worker) are passed to inspect_all.
+    With `roster`, a roll-up is accepted only from a unit whose roster type contains 汇总 (ROLLUP_TYPE_WORD).
     """
     files, ignored = scan(paths)
     if not files:
@@ -383,11 +401,14 @@ def merge(
             rejected.append(Rejected(info, Code.HAS_ERRORS, f"有 {len(info.errors)} 个错误，例如 {info.errors[0]}"))
         else:
             candidates.append(info)
+    if roster is not None:
+        candidates = _drop_unauthorised_rollups(candidates, rejected, roster)
     candidates = _drop_double_counted(candidates, rejected)
+    candidates = _drop_conflicts(candidates, rejected)
     candidates = _drop_duplicates(candidates, rejected, prefer_newest)
     for info in sorted(candidates, key=_unit_order):
         members.append(Member(info, MemberStatus.MERGED_WITH_ERRORS if info.errors else MemberStatus.MERGED))
-    rejected.sort(key=lambda r: (r.info.name, r.info.sha256))
+    rejected.sort(key=lambda r: (r.info.name, r.info.sha256, r.code, r.reason))
     form = form_by_id(form_id)
     unit = unit or Unit()
     unit = Unit(
@@ -405,7 +426,7 @@ def merge(
         values=_sum(form, members),
         no_items={t.id for t in form.tables if members and all(t.id in m.info.no_items for m in members)},
     )
-    roll = RollUp(form, year, unit, members, rejected, total)
+    roll = RollUp(form, year, unit, members, rejected, total, notices=_copied_returns(members))
     if roster is not None:
         _apply_roster(roll, roster)
     return roll
@@ -425,23 +446,97 @@ def _sum(form: Form, members: list[Member]) -> dict[str, Decimal]:
     return {cell.key: total for cell, total in zip(form.inputs, totals, strict=True)}
 
 
+def _row(row: list[str]) -> tuple[str, str, str, str]:
+    """(SHA-256, unit name, unit code, status) of a 来源 row (short rows padded: it is read from a file)."""
+    row = [*row, *[""] * (9 - len(row))]
+    return row[3].strip().lower(), row[4].strip(), row[5].strip(), row[8].strip()
+
+
+def _merged_rows(info: Inspected) -> list[tuple[str, str, str]]:
+    """(SHA-256, unit name, unit code) of every file a roll-up says it summed, at any depth."""
+    return [(sha, name, code) for sha, name, code, status in map(_row, info.provenance) if status in MERGED_TEXTS]
+
+
+def _label(name: str, code: str) -> str:
+    return f"{name}（{code}）" if name and code else name or code or "未署名单位"
+
+
 def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> list[Inspected]:
-    """A unit whose file (or unit code) is already inside a roll-up being merged would be counted twice."""
-    inside: dict[str, str] = {}
+    """A file that is itself inside a roll-up being merged (same SHA-256 in its 来源 sheet) would be counted twice:
+    the file is rejected and the roll-up kept, since they are the same data."""
+    infos = sorted(infos, key=_unit_order)  # the roll-up named in a reason must not depend on the input order
+    holders: dict[str, list[Inspected]] = defaultdict(list)
     for info in infos:
-        for row in info.provenance:
-            status = row[8] if len(row) > 8 else ""
-            if status in MERGED_TEXTS:
-                inside.setdefault(row[3], info.name)  # SHA-256
-                if row[5]:
-                    inside.setdefault("code:" + row[5], info.name)
+        for sha, _name, _code in _merged_rows(info):
+            if _SHA256.fullmatch(sha) and info not in holders[sha]:
+                holders[sha].append(info)
+    held = {id(i) for i in infos if any(h is not i for h in holders.get(i.sha256, []))}
     out = []
     for info in infos:
-        holder = inside.get(info.sha256) or (inside.get("code:" + info.unit_code) if info.unit_code else None)
-        if holder and holder != info.name:
-            rejected.append(Rejected(info, Code.DOUBLE_COUNTED, f"已包含在汇总表 {holder} 中，再次汇总会重复计算"))
+        # name the outermost roll-up (one not itself inside another input) when there is a choice
+        holder = next(
+            (h for h in sorted(holders.get(info.sha256, []), key=lambda h: id(h) in held) if h is not info), None
+        )
+        if holder is not None:
+            rejected.append(Rejected(info, Code.DOUBLE_COUNTED, f"已包含在汇总表 {holder.name} 中，再次汇总会重复计算"))
         else:
             out.append(info)
+    return out
+
+
+class _Units:
+    """Units found by code (when both sides have one), else by normalised name."""
+
+    def __init__(self) -> None:
+        self.by_code: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        self.by_name: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+
+    def add(self, owner: int, name: str, code: str) -> None:
+        if code:
+            self.by_code[code].append((owner, name, code))
+        if norm(name):
+            self.by_name[norm(name)].append((owner, name, code))
+
+    def find(self, name: str, code: str) -> list[tuple[int, str, str]]:
+        hits = list(self.by_code.get(code, ())) if code else []
+        if norm(name):
+            hits += [h for h in self.by_name.get(norm(name), ()) if not (code and h[2])]
+        return hits
+
+
+def _drop_conflicts(infos: list[Inspected], rejected: list[Rejected]) -> list[Inspected]:
+    """A unit inside a roll-up that is also given as its own return (another file: the same file is double
+    counting), or inside two roll-ups: nobody can tell which figures are right, so every file involved is rejected
+    (CONFLICT, naming the others) and the county decides."""
+    inside = _Units()  # the units each roll-up summed, by the roll-up's position in infos
+    for k, info in enumerate(infos):
+        for _sha, name, code in _merged_rows(info):
+            inside.add(k, name, code)
+    phrases: dict[int, set[str]] = defaultdict(set)
+    for k, info in enumerate(infos):
+        for owner, name, code in inside.find(info.unit_name, info.unit_code):  # its own unit, inside a roll-up
+            if owner != k:
+                label, holder = _label(info.unit_name, info.unit_code), infos[owner]
+                phrases[k].add(f"本单位（{label}）也包含在汇总表 {holder.name} 中")
+                phrases[owner].add(f"其中的 {_label(name, code)} 另有报表 {info.name}")
+        for _sha, name, code in _merged_rows(info):  # a unit it summed, inside another roll-up
+            for owner, _n, _c in inside.find(name, code):
+                if owner != k:
+                    phrases[k].add(f"其中的 {_label(name, code)} 也包含在汇总表 {infos[owner].name} 中")
+    out = []
+    for k, info in enumerate(infos):
+        if k not in phrases:
+            out.append(info)
+            continue
+        listed = sorted(phrases[k])
+        more = f"等 {len(listed)} 处" if len(listed) > 5 else ""
+        rejected.append(
+            Rejected(
+                info,
+                Code.CONFLICT,
+                "；".join(listed[:5]) + more + "。为免重复计算，两份都未汇总；请确定采用哪一份，删去另一份后重新汇总",
+            )
+        )
     return out
 
 
@@ -485,17 +580,78 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
     return out
 
 
-def _apply_roster(roll: RollUp, roster: list[RosterEntry]) -> None:
+def _roster_lookup(roster: list[RosterEntry]) -> Callable[[Inspected], RosterEntry | None]:
+    """The roster entry of a file's unit: by code, else by normalised name."""
     by_code = {e.code: e for e in roster if e.code}
     by_name = {norm(e.name): e for e in roster if e.name}
+    return lambda info: by_code.get(info.unit_code) or by_name.get(norm(info.unit_name))
+
+
+def _drop_unauthorised_rollups(
+    infos: list[Inspected], rejected: list[Rejected], roster: list[RosterEntry]
+) -> list[Inspected]:
+    """With a roster, a roll-up counts only when it comes from a unit whose 类型 contains 汇总 (e.g. 汇总, 县级汇总,
+    市级汇总单位): a township's file claiming to be a roll-up could carry any figures."""
+    entry_of = _roster_lookup(roster)
+    rule = f"名册中类型含“{ROLLUP_TYPE_WORD}”的单位才可报送汇总表"
+    out = []
+    for info in infos:
+        entry = entry_of(info) if info.kind == ROLLUP_KIND else None
+        if info.kind != ROLLUP_KIND or (entry is not None and ROLLUP_TYPE_WORD in norm(entry.type)):
+            out.append(info)
+        elif entry is None:
+            label = _label(info.unit_name, info.unit_code)
+            rejected.append(Rejected(info, Code.ROLLUP_NOT_ALLOWED, f"汇总表的单位 {label} 不在名册中；{rule}"))
+        else:
+            reason = f"名册中 {entry.name} 的类型为“{entry.type or '（空白）'}”，不是汇总单位；{rule}"
+            rejected.append(Rejected(info, Code.ROLLUP_NOT_ALLOWED, reason))
+    return out
+
+
+def _row_digest(row: tuple) -> str:
+    """SHA-256 of a compact value row, the same for equal values however they were typed (1, 1.0, 1.00)."""
+
+    def canon(v: object) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, Invalid):
+            return "\x00" + v.raw
+        if isinstance(v, Decimal):
+            return format(v.normalize(), "f")
+        return str(v)
+
+    return hashlib.sha256("\x1f".join(map(canon, row)).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _copied_returns(members: list[Member]) -> list[Notice]:
+    """Returns of different units with identical values (at least COPY_MIN_NONZERO non-zero cells): one may be a
+    copy of the other. Both stay merged; each gets a COPIED_RETURN notice naming the others."""
+    groups: dict[str, list[Inspected]] = defaultdict(list)
+    for m in members:  # members are distinct units (duplicates were rejected) in a fixed order
+        if sum(isinstance(v, (int, Decimal)) and v != 0 for v in m.info.row) >= COPY_MIN_NONZERO:
+            groups[_row_digest(m.info.row)].append(m.info)
+    notices = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        nonzero = sum(isinstance(v, (int, Decimal)) and v != 0 for v in group[0].row)
+        for info in group:
+            others = "、".join(f"{_label(o.unit_name, o.unit_code)}（{o.name}）" for o in group if o is not info)
+            reason = f"与 {others} 的填报数据完全相同（{nonzero} 个非零数），可能是照抄；已汇总，请核实"
+            notices.append(Notice(info, Code.COPIED_RETURN, reason))
+    return notices
+
+
+def _apply_roster(roll: RollUp, roster: list[RosterEntry]) -> None:
+    entry_of = _roster_lookup(roster)
     for m in roll.members:
-        entry = by_code.get(m.info.unit_code) or by_name.get(norm(m.info.unit_name))
+        entry = entry_of(m.info)
         if entry is None:
             roll.unexpected.append(m)
         else:
             entry.status = RosterStatus(m.status.value)
     for r in roll.rejected:
-        entry = by_code.get(r.info.unit_code) or by_name.get(norm(r.info.unit_name))
+        entry = entry_of(r.info)
         if entry is not None and entry.status is RosterStatus.MISSING:
             entry.status, entry.reason = RosterStatus.REJECTED, describe(r.code)
     roll.roster = roster
