@@ -615,7 +615,7 @@ def _row_digest(row: tuple) -> str:
         if v is None:
             return ""
         if isinstance(v, Invalid):
-            return "\x00" + v.raw
+            return "\x00" + str(v.raw)
         if isinstance(v, Decimal):
             return format(v.normalize(), "f")
         return str(v)
