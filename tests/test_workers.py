@@ -167,6 +167,30 @@ def test_windows_memory_limit_is_a_job_object(monkeypatch):
     ]
 
 
+def test_windows_workers_die_with_the_parent_through_a_kill_on_close_job(monkeypatch):
+    """On Windows each started worker joins one job of the parent with KILL_ON_JOB_CLOSE (the kernel ends the
+    workers when the parent ends, even if one hangs in native code); on POSIX nothing is done in the parent."""
+
+    class Started:
+        def __init__(self, handle):
+            self.sentinel = handle  # a Windows Process's sentinel is its process handle
+
+    if os.name != "nt":
+        assert system.kill_with_parent(Started(5)) is False
+    kernel = FakeKernel32()
+    monkeypatch.setattr(system, "WINDOWS", True)
+    monkeypatch.setattr(system, "_kernel32", lambda: kernel)
+    monkeypatch.setattr(system, "_kill_job", [])
+    assert system.kill_with_parent(Started(77)) and system.kill_with_parent(Started(78))
+    size = ctypes.sizeof(system.JOBOBJECT_EXTENDED_LIMIT_INFORMATION)
+    assert kernel.calls == [
+        ("create", None, None),
+        ("set", 0x1234, 9, system.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, 0, size),
+        ("assign", 0x1234, 77),
+        ("assign", 0x1234, 78),
+    ]
+
+
 def test_windows_job_object_structure_has_the_sdk_layout():
     """JOBOBJECT_EXTENDED_LIMIT_INFORMATION has the Windows SDK size (144 bytes on 64-bit, 112 on 32-bit), so the
     memory limit lands in ProcessMemoryLimit and not in a neighbouring field."""

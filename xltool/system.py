@@ -8,8 +8,10 @@ worker process at start (`prepare_worker`), and in the parent around starting wo
   `JOB_OBJECT_LIMIT_PROCESS_MEMORY`. Either way an allocation past the limit fails (Python raises MemoryError; native
   code usually aborts) instead of the machine swapping.
 - Parent death: a daemon thread waits on multiprocessing's parent sentinel (a pipe on POSIX, a process handle on
-  Windows) and ends the worker when the parent is gone, even while the worker is stuck inside a file; on Linux the
-  kernel also sends SIGKILL (`PR_SET_PDEATHSIG`).
+  Windows) and ends the worker when the parent is gone, even while the worker is stuck inside a file. Since native
+  code that hangs holding the GIL stops that thread too, the kernel also ends the workers: on Linux with SIGKILL
+  (`PR_SET_PDEATHSIG`), on Windows by a Job Object of the parent with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE` (its only
+  handle closes when the parent ends, however it ends).
 - Quiet crashes: Windows shows no error-report dialog for a crashing worker (it would hold the process open); the
   worker's stderr (Python tracebacks, a native allocator's last words) goes to a log file the parent reads.
 """
@@ -37,7 +39,9 @@ MAX_WORKERS = 30 if WINDOWS else 512
 _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS = 9  # JobObjectExtendedLimitInformation
 JOB_OBJECT_LIMIT_PROCESS_MEMORY = 0x00000100
 JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION = 0x00000400
+JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x00002000
 _job_handles: list[int] = []  # kept open for the life of the process (closing the handle is harmless, but explicit)
+_kill_job: list[int] = []  # the parent's job whose closing kills its workers (created on first use, never closed)
 
 
 class IO_COUNTERS(ctypes.Structure):  # the Windows SDK's names
@@ -114,19 +118,25 @@ def _limit_memory_posix(limit: int) -> bool:
     return True
 
 
+def _set_limits(kernel32, job, flags: int, memory: int = 0) -> bool:
+    info = JOBOBJECT_EXTENDED_LIMIT_INFORMATION()
+    info.BasicLimitInformation.LimitFlags = flags
+    info.ProcessMemoryLimit = memory
+    return bool(
+        kernel32.SetInformationJobObject(
+            job, _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS, ctypes.pointer(info), ctypes.sizeof(info)
+        )
+    )
+
+
 def _limit_memory_windows(limit: int) -> bool:
     """A Job Object holding only this process, with a per-process memory limit; crashes die without a dialog."""
     kernel32 = _kernel32()
     job = kernel32.CreateJobObjectW(None, None)
     if not job:
         return False
-    info = JOBOBJECT_EXTENDED_LIMIT_INFORMATION()
-    info.BasicLimitInformation.LimitFlags = (
-        JOB_OBJECT_LIMIT_PROCESS_MEMORY | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION
-    )
-    info.ProcessMemoryLimit = limit
-    if not kernel32.SetInformationJobObject(
-        job, _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS, ctypes.pointer(info), ctypes.sizeof(info)
+    if not _set_limits(
+        kernel32, job, JOB_OBJECT_LIMIT_PROCESS_MEMORY | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION, limit
     ):
         return False
     if not kernel32.AssignProcessToJobObject(job, kernel32.GetCurrentProcess()):
@@ -136,6 +146,22 @@ def _limit_memory_windows(limit: int) -> bool:
 
 
 # --- parent death ----------------------------------------------------------------------------------------------------
+
+
+def kill_with_parent(process) -> bool:
+    """Called by the parent right after starting a worker (a multiprocessing Process). Windows: the worker joins the
+    parent's kill-on-close job, so the kernel ends it when the parent ends. The worker's own memory job, created a
+    moment later, nests inside (Windows 8 and later). POSIX: nothing to do here (see exit_with_parent)."""
+    if not WINDOWS:
+        return False
+    kernel32 = _kernel32()
+    if not _kill_job:
+        job = kernel32.CreateJobObjectW(None, None)  # not inheritable: no worker holds it open
+        if not job or not _set_limits(kernel32, job, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE):
+            return False
+        _kill_job.append(job)
+    return bool(kernel32.AssignProcessToJobObject(_kill_job[0], process.sentinel))  # on Windows: the process handle
+
 
 _PR_SET_PDEATHSIG = 1
 

@@ -248,6 +248,7 @@ class _Pool:
         )
         with system.children_ignore_interrupts():
             process.start()
+        system.kill_with_parent(process)
         child_end.close()
         self.slots.append(_Slot(process, parent_end, log, time.monotonic()))
 
