@@ -370,3 +370,23 @@ def test_a_sheet_hundreds_of_megabytes_unzipped_is_refused_unread(tmp_path):
     with pytest.raises(ReadError) as err:
         read(path)
     assert err.value.code == "TOO-LARGE" and NEW.sheet in err.value.message
+
+
+@pytest.mark.parametrize("sample", ["sample-return-2025.xlsx", "sample-return-2020.xlsx"])
+def test_fast_and_full_sheet_scans_agree(sample):
+    """The regex fast path and the cell-by-cell walk find the same formulas and error values in every sheet."""
+    from xltool.formats import _bounded
+    from xltool.formats.page import SheetFacts
+
+    with zipfile.ZipFile(ROOT / "examples" / sample) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        for name in sheets:
+            xml = z.read(name)
+            if name == sheet_part(NEW.sheet):
+                xml = set_cell(NEW.a1, b"<v>#REF!</v>", b' t="e"')(xml)
+            fast = SheetFacts()
+            assert _bounded._scan_inside(xml, _bounded.WINDOW, fast)
+            full = SheetFacts()
+            assert _bounded._scan_cells(xml, _bounded.WINDOW, full) is xml
+            assert (fast.formulas, fast.errors) == (full.formulas, full.errors), name
+            assert fast.formulas or name.endswith(("sheet1.xml", "sheet6.xml"))
