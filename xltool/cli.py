@@ -124,6 +124,13 @@ def _writing(what: object) -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", help="读取进程数（默认 CPU 核数；0 = 在本进程内读取，不隔离、无时限）"),
+]
+TimeLimit = Annotated[float, typer.Option("--time-limit", help="每个文件的读取时限（秒），超时的文件记为 TIME-LIMIT")]
+
+
 FormFiles = Annotated[
     list[Path] | None,
     typer.Option("--form", help="自定义或地方补充表单文件（YAML，可多次指定）；格式见 docs/forms.md"),
@@ -265,6 +272,8 @@ def check(
     ] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
     form_files: FormFiles = None,
+    workers: Workers = None,
+    time_limit: TimeLimit = 60.0,
 ) -> None:
     """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
 
@@ -297,7 +306,14 @@ def check(
         if not last_year:
             _err(f"错误：上年度报表无法读取或没有数据：{previous}")
             raise typer.Exit(2)
-    reports = [checking.check_file(f, last_year) for f in files]
+    from xltool.workers import WorkerError
+
+    try:  # one file is read here; several in worker processes, so a file that crashes or hangs costs only itself
+        isolated = 0 if len(files) == 1 and workers is None else workers
+        reports = checking.check_files(files, last_year, workers=isolated, time_limit=time_limit)
+    except WorkerError as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(2) from None
     _render(reports, fmt, lang)
     if annotate is not None:
         with _writing(annotate):
@@ -319,7 +335,8 @@ def merge(
     ] = False,
     prefer_newest: Annotated[bool, typer.Option("--prefer-newest", help="同一单位报送多份时采用最新的一份")] = False,
     export: Annotated[Path | None, typer.Option("--export", help="另导出长表：.csv / .json / .parquet")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="并行进程数（默认 CPU 核数）")] = None,
+    workers: Workers = None,
+    time_limit: TimeLimit = 60.0,
     form_files: FormFiles = None,
 ) -> None:
     """汇总各单位报表：逐份复核后精确求和，按官方表样输出，并列出明细、来源和未汇总原因。
@@ -381,6 +398,7 @@ def merge(
             include_invalid=include_invalid,
             prefer_newest=prefer_newest,
             workers=workers,
+            time_limit=time_limit,
             progress=progress,
         )
     except (MergeError, RosterError) as exc:
@@ -397,6 +415,8 @@ def merge(
             raise typer.Exit(2) from None
     for r in roll.rejected:
         _err(f"{'已忽略' if r.code == Code.IGNORED else '未汇总'}：{_s(r.info.name)}：{_s(r.reason)}")
+    for n in roll.notices:  # merged, but worth a look (e.g. two units with identical figures)
+        _err(f"提醒：{_s(n.info.name)}：{_s(n.reason)}")
     for e in roll.missing:
         _err(f"缺报：{_s(e.name)}（{_s(e.code)}）")
     for m in roll.unexpected:
