@@ -43,34 +43,50 @@ def fill_requests(ret: Return) -> list[dict]:
     for table_id in ret.no_items:
         table = ret.form.table(table_id)
         sets.append({"sheet": table.sheet, "cell": xl_rowcol_to_cell(*layout.no_items_cell(table)), "value": "是"})
-    for index, rule in enumerate(ret.form.local_rules):
+    for rule in ret.form.local_rules:
         if rule.id in ret.explanations:
-            cell = xl_rowcol_to_cell(layout.check_rule_row(ret.form, index), layout.COL_NOTE)
+            cell = xl_rowcol_to_cell(layout.check_rule_row(ret.form, rule), layout.COL_NOTE)
             sets.append({"sheet": layout.CHECK_SHEET, "cell": cell, "value": ret.explanations[rule.id]})
     return sets
 
 
 def check_cells(form) -> list[dict]:
     reads = []
-    for index, _ in enumerate(form.local_rules):
-        row = layout.check_rule_row(form, index)
+    for rule in form.local_rules:
+        row = layout.check_rule_row(form, rule)
         reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(row, layout.COL_RESULT)})
     for table in form.tables:
         reads.append(
             {"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.check_status_row(form, table.id), 1)}
         )
     reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.CHECK_SUMMARY_ROW, 0)})
+    reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.CHECK_VERDICT_ROW, 0)})
+    for table in form.tables:  # the status line above each table
+        reads.append({"sheet": table.sheet, "cell": "A2"})
     return reads
 
 
 def assert_agree(lo, path, ret: Return) -> None:
-    from xltool.template.xlsx import summary_text
-
     got = [c["string"] for c in lo.recalc(path, set=fill_requests(ret), read=check_cells(ret.form))]
+    assert_same_checks(got, ret)
+
+
+def expected_checks(ret: Return) -> tuple[list[str], list[str]]:
+    """What the 校验 sheet and the table status lines must show, computed in Python, with labels."""
+    from xltool.template.xlsx import status_lines, summary_text, verdict_for
+
     results = ret.rule_results()
     expected = [r.display for r in results]
-    expected += [ret.table_status(t.id) for t in ret.form.tables] + [summary_text(results)]
-    labels = [r.rule.id for r in results] + [f"status:{t.id}" for t in ret.form.tables] + ["summary"]
+    expected += [ret.table_status(t.id) for t in ret.form.tables] + [summary_text(ret), verdict_for(ret)]
+    expected += status_lines(ret)
+    labels = [r.rule.id for r in results] + [f"status:{t.id}" for t in ret.form.tables] + ["summary", "verdict"]
+    labels += [f"line:{t.id}" for t in ret.form.tables]
+    return expected, labels
+
+
+def assert_same_checks(got: list[str], ret: Return) -> None:
+    expected, labels = expected_checks(ret)
+    got = [g.split("　　填报单位")[0] if lbl.startswith("line:") else g for lbl, g in zip(labels, got, strict=True)]
     mismatches = [(lbl, g, e) for lbl, g, e in zip(labels, got, expected, strict=True) if g != e]
     assert not mismatches, mismatches
 

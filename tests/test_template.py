@@ -34,8 +34,8 @@ def expected_unlocked(form) -> set[tuple[str, str]]:
     cells |= {(layout.GUIDE_SHEET, f"B{row + 1}") for _, _, row in layout.UNIT_FIELDS}
     cells |= {(t.sheet, xl_rowcol_to_cell(*layout.no_items_cell(t))) for t in form.tables}
     cells |= {
-        (layout.CHECK_SHEET, xl_rowcol_to_cell(layout.check_rule_row(form, i), layout.COL_NOTE))
-        for i, r in enumerate(form.local_rules)
+        (layout.CHECK_SHEET, xl_rowcol_to_cell(layout.check_rule_row(form, r), layout.COL_NOTE))
+        for r in form.local_rules
         if r.severity == "warning"
     }
     return cells

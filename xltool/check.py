@@ -42,9 +42,8 @@ class RuleResult:
     @property
     def display(self) -> str:
         """The text of the template's 校验 result cell (the spreadsheet formula produces the same)."""
-        if self.outcome is not Outcome.FAIL:
-            return self.outcome.zh
-        return outcomes.fail_display(self.comparison, self.difference, format_number)
+        shown = outcomes.display(self.outcome, self.cause)
+        return shown if shown is not None else outcomes.fail_display(self.comparison, self.difference, format_number)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,19 @@ META_SHEET = "_meta"
 # A roll-up (xltool merge) is a workbook of the same form plus these sheets; its _meta says kind: rollup.
 ROLLUP_KIND = "rollup"
 SOURCE_SHEET, DETAIL_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET = "来源", "明细", "未汇总", "说明汇总", "名册核对"
-ROLLUP_SHEETS = (DETAIL_SHEET, SOURCE_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET)
+SUMMARY_SHEET, OVERVIEW_SHEET = "汇总说明", "概览"
+ROLLUP_SHEETS = (SUMMARY_SHEET, OVERVIEW_SHEET, DETAIL_SHEET, SOURCE_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET)
+
+
+def rollup_line(meta: dict[str, str]) -> str:
+    """What a roll-up contains, in one line: 汇总 N 个单位（应报 M，缺报 K，未汇总 J）; the counts come from its _meta
+    (written by xltool merge). Expected and missing are named only when a roster was given."""
+    members, not_merged = meta.get("members", "0"), meta.get("not_merged", meta.get("rejected", "0"))
+    parts = []
+    if meta.get("expected"):
+        parts += [f"应报 {meta['expected']}", f"缺报 {meta.get('missing', '0')}"]
+    parts.append(f"未汇总 {not_merged}")
+    return f"汇总 {members} 个单位（{'，'.join(parts)}）"
 
 # 填报说明: (field, label, 0-based row); the value is in column B.
 UNIT_FIELDS = [
@@ -35,31 +47,49 @@ def no_items_cell(table: Table) -> tuple[int, int]:
     return INFO_ROW, table.width - 1
 
 
-# 校验 sheet
-CHECK_COLUMNS = [
-    "规则编号",
-    "检查内容",
-    "类别",
-    "级别",
-    "左边",
-    "右边",
-    "差额",
-    "结果",
-    "说明（警告可填写原因）",
-    "依据",
-]
-COL_ID, COL_TITLE, COL_LEVEL, COL_SEVERITY, COL_LEFT, COL_RIGHT, COL_DIFF, COL_RESULT, COL_NOTE, COL_BASIS = range(10)
-CHECK_SUMMARY_ROW = 1
-CHECK_STATUS_HEADER_ROW = 3  # then one row per table
+# 校验 sheet: a verdict first, then the problems only, the table statuses, and the full rule list. The printed
+# columns come first; the rule id and basis follow outside the print area; hidden helper columns after them let every
+# spreadsheet count without array formulas (Gnumeric evaluates those differently).
+CHECK_COLUMNS = ["检查内容", "结果", "说明（警告可填写原因）", "级别", "规则编号", "依据"]
+COL_TITLE, COL_RESULT, COL_NOTE, COL_SEVERITY, COL_ID, COL_BASIS = range(6)
+COL_LEFT, COL_RIGHT, COL_ERROR, COL_WARNING, COL_RANK = range(6, 11)  # hidden helpers
+CHECK_PRINTED = COL_SEVERITY  # last printed column
+CHECK_VERDICT_ROW, CHECK_SUMMARY_ROW, CHECK_PROBLEMS_HEADER_ROW = 1, 2, 4
+FIXED_HEADING = "以下各项为合计公式，模板未被改动时总是通过（Python 复核时同样检查）"
 
 
-def check_rule_header_row(form: Form) -> int:
-    return CHECK_STATUS_HEADER_ROW + len(form.tables) + 2
+def check_rule_order(form: Form) -> list:
+    """Rules as the 校验 sheet lists them: those a clerk's entries can break first, then the total formulas."""
+    rules = form.local_rules
+    return [r for r in rules if not r.defines] + [r for r in rules if r.defines]
 
 
-def check_rule_row(form: Form, index: int) -> int:
-    return check_rule_header_row(form) + 1 + index
+def check_problem_rows(form: Form) -> int:
+    """Rows of the problems list: one per rule that can fail in an untouched template."""
+    return sum(1 for r in form.local_rules if not r.defines)
+
+
+def check_status_header_row(form: Form) -> int:
+    return CHECK_PROBLEMS_HEADER_ROW + check_problem_rows(form) + 2
 
 
 def check_status_row(form: Form, table_id: str) -> int:
-    return CHECK_STATUS_HEADER_ROW + 1 + [t.id for t in form.tables].index(table_id)
+    return check_status_header_row(form) + 1 + [t.id for t in form.tables].index(table_id)
+
+
+def check_rule_header_row(form: Form) -> int:
+    return check_status_header_row(form) + len(form.tables) + 2
+
+
+def check_rule_row(form: Form, rule) -> int:
+    """The row of a rule (a Rule or its id); the total-formula rules come after a heading row of their own."""
+    rule_id = rule if isinstance(rule, str) else rule.id
+    order = [r.id for r in check_rule_order(form)]
+    index = order.index(rule_id)
+    return check_rule_header_row(form) + 1 + index + (1 if index >= check_problem_rows(form) else 0)
+
+
+def helper_offset(table: Table) -> int:
+    """Columns between an input cell and its hidden validity flag on the same sheet (past the printed table and the
+    reference column of personalised workbooks)."""
+    return table.width + 2

@@ -190,13 +190,20 @@ class Step:
     condition: str  # a name the callers supply a value or formula for
     outcome: Outcome
     cause: Cause | None = None
+    text: str | None = None  # what the 校验 sheet shows, when it is not the outcome's own word
 
+    @property
+    def display(self) -> str:
+        return self.text or self.outcome.zh
+
+
+INVALID_TEXT = "数值无效"  # an input the rule reads is not a usable number: shown as such, never as an imbalance
 
 LADDER: tuple[Step, ...] = (
     Step("table_not_filled", Outcome.UNDETERMINED, Cause.TABLE_NOT_FILLED),  # a table the rule reads is wholly blank
     Step("no_previous_cell", Outcome.UNDETERMINED, Cause.NO_PREVIOUS_CELL),  # cross-year: last year's form lacks it
     Step("previous_not_filled", Outcome.UNDETERMINED, Cause.PREVIOUS_NOT_FILLED),  # cross-year: last year blank
-    Step("invalid_input", Outcome.UNDETERMINED, Cause.INVALID_INPUT),  # an input is text, negative, fractional …
+    Step("invalid_input", Outcome.UNDETERMINED, Cause.INVALID_INPUT, INVALID_TEXT),  # text, negative, fractional …
     Step("blank_input", Outcome.UNDETERMINED, Cause.BLANK_INPUT),  # only for rules with `blank: undetermined`
     Step("holds", Outcome.PASS),
     Step("explained", Outcome.EXPLAINED),  # only warnings can be explained
@@ -221,8 +228,16 @@ def outcome_formula(conditions: Mapping[str, str], fail_text: str) -> str:
     for step in reversed(LADDER):
         test = conditions.get(step.condition)
         if test is not None:
-            formula = f'IF({test},"{step.outcome.zh}",{formula})'
+            formula = f'IF({test},"{step.display}",{formula})'
     return formula
+
+
+def display(outcome: Outcome, cause: Cause | None) -> str | None:
+    """The 校验 text of a non-failing outcome (None for a failure, whose text carries its difference)."""
+    if outcome is Outcome.FAIL:
+        return None
+    step = next((s for s in LADDER if s.outcome is outcome and s.cause is cause), None)
+    return step.display if step else outcome.zh
 
 
 def fail_word(comparison: str | None) -> str:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from xltool import layout, outcomes
 from xltool import rules as expr
@@ -25,6 +25,7 @@ from xltool._version import __version__
 from xltool.check import RuleResult
 from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, col_letter, formula_of
 from xltool.model import Invalid, Return
+from xltool.outcomes import Outcome
 
 FONT = "宋体"  # present on Windows (Excel, WPS); LibreOffice substitutes a CJK font of the same metrics
 INPUT_FILL = "#FFF2CC"
@@ -47,12 +48,20 @@ def quote_sheet(name: str) -> str:
 
 @dataclass
 class ExtraSheet:
-    """A plain read-only list sheet after the official tables (roll-up 明细, 来源, 未汇总 …)."""
+    """A plain read-only list sheet after the official tables (roll-up 明细, 来源, 未汇总 …).
+
+    Any object with `name`, `front` (placed before the official tables) and `write_to(writer)` can stand in its place:
+    the roll-up's review sheets (xltool.template.review) draw themselves with the writer's workbook and formats.
+    """
 
     name: str
     header: list[str]
     rows: list[list[object]]
     widths: list[float] = field(default_factory=list)
+    front: bool = False
+
+    def write_to(self, writer: _Writer) -> None:
+        writer.write_extra(self)
 
 
 @dataclass
@@ -95,6 +104,7 @@ class _Writer:
         )
         self.ret, self.form, self.password = ret, ret.form, password or ""
         self.extra, self.meta = extra or [], dict(meta or {})
+        self.rollup = self.meta.get("kind") == layout.ROLLUP_KIND  # a roll-up: read-only tables, no clerk guidance
         if ret.prefilled:
             self.meta["prefilled"] = ",".join(sorted(ret.prefilled))
         self.wb = xlsxwriter.Workbook(
@@ -120,7 +130,7 @@ class _Writer:
             "flag": f(box, locked=False, bg_color=INPUT_FILL, align="center"),
             "caption": f(box, bold=True, align="left"),
             "header": f(box, bold=True, align="center"),
-            "corner": f(box, font_size=9, align="left"),
+            "corner": f(box, align="left"),
             "row": f(box, align="left"),
             "text": f(base, text_wrap=True),
             "text_bold": f(base, bold=True),
@@ -130,11 +140,24 @@ class _Writer:
             "check": f(box),
             "check_num": f(box, num_format="General"),
             "note": f(box, locked=False, bg_color=INPUT_FILL),
+            "check_small": f(box, font_size=9, font_color="#595959"),
+            "section": f(box, bold=True, bg_color="#F2F2F2", align="left"),
+            "verdict": f(base, bold=True, font_size=14, align="center", border=1),
+            "status": f(base, bold=True, align="left"),
+            "unit_note": f(base, font_color="#C00000", bold=True),
+            "helper": f(base, font_color="#808080"),
+            "cf_invalid": self.wb.add_format({"bg_color": "#FF7C80", "font_color": "#7F0000", "bold": True}),
+            "cf_failing": self.wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+            "cf_blank": self.wb.add_format({"bg_color": "#E4DFEC"}),
+            "cf_status_bad": self.wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+            "cf_status_warn": self.wb.add_format({"bg_color": "#FCE4D6", "font_color": "#833C0B"}),
+            "cf_status_good": self.wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"}),
         }
         for type_name, num in (("count", "0"), ("signed_count", "0"), ("amount", "0.0000")):
             fmts[f"input_{type_name}"] = f(box, locked=False, bg_color=INPUT_FILL, num_format=num, align="right")
             fmts[f"total_{type_name}"] = f(box, bg_color=TOTAL_FILL, num_format=num, align="right", bold=True)
             fmts[f"prefilled_{type_name}"] = f(box, bg_color=PREFILL_FILL, num_format=num, align="right")
+            fmts[f"rollup_{type_name}"] = f(box, num_format=num, align="right")
         return fmts
 
     # --- cell references -------------------------------------------------------------------------------------------
@@ -148,12 +171,18 @@ class _Writer:
 
     # --- the whole workbook ----------------------------------------------------------------------------------------
     def write(self) -> None:
+        front = [s for s in self.extra if getattr(s, "front", False)]
+        for sheet in front:
+            sheet.write_to(self)
         self.write_guide()
         for table in self.form.tables:
             self.write_table(table)
         self.write_checks()
         for sheet in self.extra:
-            self.write_extra(sheet)
+            if sheet not in front:
+                sheet.write_to(self)
+        if front:
+            self.wb.worksheets()[0].activate()
         self.write_meta()
         self.wb.set_properties(
             {
@@ -177,11 +206,13 @@ class _Writer:
         )
 
     def print_setup(self, ws, last_col: int, last_row: int, repeat: tuple[int, int] | None) -> None:
+        """A4 landscape, one page wide: column widths are chosen so that fitting shrinks the 10 pt text by at most a
+        few percent (glyphs stay at 9 pt or more); long sheets run on to further pages with their headers repeated."""
         ws.set_paper(9)  # A4
         ws.set_landscape()
-        ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
+        ws.fit_to_pages(1, 0)
         ws.center_horizontally()
-        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.set_footer("&C第 &P 页，共 &N 页")
         ws.print_area(0, 0, last_row, last_col)
         if repeat:
@@ -200,7 +231,7 @@ class _Writer:
         ws.write_number(layout.YEAR_ROW, 1, ret.year, fmt["locked_value"])
         for name, label, row in layout.UNIT_FIELDS:
             ws.write_string(row, 0, label, fmt["field_label"])
-            locked = self.personal.lock_unit and name in ("name", "code")
+            locked = (self.personal.lock_unit and name in ("name", "code")) or self.rollup
             ws.write_string(row, 1, getattr(ret.unit, name), fmt["locked_value" if locked else "field"])
         _, _, scope_row = next(f for f in layout.UNIT_FIELDS if f[0] == "scope")
         _ok(
@@ -239,14 +270,22 @@ class _Writer:
             "单位代码校验",
         )
         row = layout.UNIT_FIELDS[-1][2] + 2
-        ws.write_string(row, 0, "填报须知", fmt["text_bold"])
-        for line in form.guide_lines():
+        if self.rollup:  # a roll-up is read, not filled in: what it is instead of the clerk's instructions
+            heading = "汇总表说明"
+            lines = [
+                f"本工作簿是 xltool merge 生成的汇总表：{layout.rollup_line(self.meta)}。",
+                "各表数字为已汇总单位的精确合计，全部单元格已锁定；各单位数字见“明细”，文件来源见“来源”，"
+                "未汇总的文件及原因见“未汇总”。",
+            ]
+        else:
+            heading, lines = "填报须知", form.guide_lines()
+        ws.write_string(row, 0, heading, fmt["text_bold"])
+        for line in lines:
             row += 1
             ws.merge_range(row, 0, row, 3, line, fmt["text"])
-            ws.set_row(row, 15 * max(1, math.ceil(_text_width(line) / 96)))  # A:D is ~100 character units wide
+            ws.set_row(row, 15 * max(1, math.ceil(_text_width(line) / 100)))  # A:D is ~104 character units wide
         self.protect(ws)
         self.print_setup(ws, 3, row, None)
-        ws.set_portrait()
         ws.activate()
 
     # --- the official tables ---------------------------------------------------------------------------------------
@@ -259,40 +298,41 @@ class _Writer:
         last = table.width - 1
         ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last, table.title, fmt["title"])
         ws.set_row(TITLE_ROW, 26)
-        # Info row: unit and year (from 填报说明), and the 本年度无此类事项 flag.
-        name_ref = f"{quote_sheet(layout.GUIDE_SHEET)}!$B${layout.UNIT_FIELDS[0][2] + 1}"
-        info = f'"填报单位："&{name_ref}&"　　报告年度：{ret.year}"'
-        cached = f"填报单位：{ret.unit.name}　　报告年度：{ret.year}"
+        # Info row: this table's status (校验 at a glance) with unit and year, and the 本年度无此类事项 flag.
         flag_row, flag_col = layout.no_items_cell(table)
         label_first = max(flag_col - 2, 1) if flag_col > 1 else 0  # the flag's label: two columns where there is room
+        formula, cached = self.table_line(table)
         if label_first > 0:
             if label_first - 1 > 0:
-                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", fmt["info"])
-            ws.write_formula(INFO_ROW, 0, "=" + info, fmt["info"], cached)
-        else:  # a two-column table has no room for the unit line beside the flag: it is printed in the page header
-            ws.set_header(f"&L{_header_text(cached)}")
+                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", fmt["status"])
+            ws.write_formula(INFO_ROW, 0, formula, fmt["status"], cached)
+            self.colour_status(ws, INFO_ROW, 0)
+        else:  # a two-column table has no room for the status beside the flag: the unit line goes to the page header
+            ws.set_header(f"&L{_header_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")
         if label_first < flag_col - 1:
             ws.merge_range(
                 INFO_ROW, label_first, INFO_ROW, flag_col - 1, layout.NO_ITEMS_TEXT + "：", fmt["info_label"]
             )
         else:
             ws.write_string(INFO_ROW, label_first, layout.NO_ITEMS_TEXT + "：", fmt["info_label"])
-        ws.write_string(flag_row, flag_col, layout.NO_ITEMS_YES if table.id in ret.no_items else "", fmt["flag"])
-        _ok(
-            ws.data_validation(
-                flag_row,
-                flag_col,
-                flag_row,
-                flag_col,
-                {
-                    "validate": "list",
-                    "source": ["是", "否"],
-                    "input_title": layout.NO_ITEMS_TEXT,
-                    "input_message": "本表全年确无任何数据时选“是”（按全部为 0 处理）；否则留空，逐格填写。",
-                },
-            ),
-            "无此类事项下拉",
-        )
+        flag_text = layout.NO_ITEMS_YES if table.id in ret.no_items else ""
+        ws.write_string(flag_row, flag_col, flag_text, fmt["locked_value" if self.rollup else "flag"])
+        if not self.rollup:
+            _ok(
+                ws.data_validation(
+                    flag_row,
+                    flag_col,
+                    flag_row,
+                    flag_col,
+                    {
+                        "validate": "list",
+                        "source": ["是", "否"],
+                        "input_title": layout.NO_ITEMS_TEXT,
+                        "input_message": "本表全年确无任何数据时选“是”（按全部为 0 处理）；否则留空，逐格填写。",
+                    },
+                ),
+                "无此类事项下拉",
+            )
         for label in table.labels:
             style = fmt[{"caption": "caption", "header": "header", "corner": "corner"}.get(label.kind, "row")]
             if (label.first_row, label.first_col) == (label.last_row, label.last_col):
@@ -301,9 +341,13 @@ class _Writer:
                 ws.merge_range(label.first_row, label.first_col, label.last_row, label.last_col, label.text, style)
         for cell in table.cells:
             if cell.right > cell.col:  # a value cell merged across (Table 二 blocks with fewer columns)
-                ws.merge_range(cell.row, cell.col, cell.row, cell.right, "", fmt[f"input_{cell.type.name}"])
+                ws.merge_range(cell.row, cell.col, cell.row, cell.right, "", self.input_format(cell))
             self.write_cell(ws, cell)
-        self.validate_inputs(ws, table)
+        self.write_unit_notes(ws, table)
+        if not self.rollup:
+            self.validate_inputs(ws, table)
+            self.write_validity(ws, table)
+            self.mark_problems(ws, table)
         self.write_references(ws, table)
         for row, height in row_heights(table, widths).items():
             ws.set_row(row, height)
@@ -313,9 +357,97 @@ class _Writer:
         repeat = (TABLE_ROW, table.first_data_row - 1) if table.header_rows else None
         self.print_setup(ws, last, table.last_row, repeat)
 
+    def input_format(self, cell: Cell):
+        """Inputs are tinted and unlocked for the clerk; in a roll-up they are plain locked numbers."""
+        return self.fmt[f"{'rollup' if self.rollup else 'input'}_{cell.type.name}"]
+
+    def write_unit_notes(self, ws, table: Table) -> None:
+        """An amount whose official label names no unit (2019 采购总金额) says its unit beside the table."""
+        for cell in table.cells:
+            if cell.type.unit and cell.type.unit not in cell.label_path[-1]:
+                ws.write_string(cell.row, table.width, f"单位：{cell.type.unit}", self.fmt["unit_note"])
+
+    # --- live checks on the table sheets --------------------------------------------------------------------------
+    def validity_ref(self, cell: Cell, from_sheet: str) -> str:
+        """The hidden cell that is 1 when `cell` holds no usable number (text, negative, fraction, absurd size)."""
+        a1 = xl_rowcol_to_cell(cell.row, cell.col + layout.helper_offset(self.form.table(cell.table)), True, True)
+        return a1 if cell.sheet == from_sheet else f"{quote_sheet(cell.sheet)}!{a1}"
+
+    def write_validity(self, ws, table: Table) -> None:
+        """One hidden validity flag per input cell, right of the table: the same test as Python's value reading, so
+        that rules and marks say 数值无效 instead of computing with a bad entry (no array formulas needed)."""
+        offset = layout.helper_offset(table)
+        inputs = [c for c in table.cells if c.is_input]
+        for cell in inputs:
+            ws.write_formula(
+                cell.row,
+                cell.col + offset,
+                "=" + validity_formula(cell, xl_rowcol_to_cell(cell.row, cell.col)),
+                self.fmt["helper"],
+                1 if isinstance(self.ret.values.get(cell.key), Invalid) else 0,
+            )
+        first = min(c.col for c in inputs) + offset
+        ws.set_column(first, max(c.col for c in inputs) + offset, 4, None, {"hidden": True})
+
+    def mark_problems(self, ws, table: Table) -> None:
+        """Conditional formats (plain formulas, no extension lists): invalid entries in red with the entry visible,
+        the cells of a failing error rule in rose, blank cells of a partly filled table in lavender."""
+        inputs = [c for c in table.cells if c.is_input]
+        first = inputs[0]
+        where = " ".join(c.a1 for c in inputs)
+        helper = xl_rowcol_to_cell(first.row, first.col + layout.helper_offset(table))  # relative: moves per cell
+        self.conditional(ws, first, where, f"={helper}>0", "invalid")
+        for rule in self.form.local_rules:
+            refs = [self.form.cell[k] for k in expr.refs(rule.node)]
+            if rule.defines or rule.severity != "error" or any(c.sheet != table.sheet for c in refs):
+                continue
+            test = expr.render(rule.node, lambda k: self.ref(k, table.sheet), rule.tolerance)
+            self.conditional(ws, refs[0], " ".join(c.a1 for c in refs), f"=NOT({test})", "failing")
+        own = [c.key for c in inputs if c.key not in self.ret.prefilled]
+        if own:
+            flag = xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)
+            filled = f"COUNTA({self.input_ranges(own, table.sheet)})"
+            test = f'=AND(LEN({first.a1})=0,{filled}>0,{flag}<>"{layout.NO_ITEMS_YES}")'
+            self.conditional(ws, first, where, test, "blank")
+
+    def conditional(self, ws, anchor: Cell, where: str, formula: str, kind: str) -> None:
+        _ok(
+            ws.conditional_format(
+                anchor.row,
+                anchor.col,
+                anchor.row,
+                anchor.col,
+                {"type": "formula", "criteria": formula, "format": self.fmt[f"cf_{kind}"], "multi_range": where},
+            ),
+            f"{ws.name} 条件格式",
+        )
+
+    def table_line(self, table: Table) -> tuple[str, str]:
+        """The status line above a table: formula and the text Python computes for the same entries."""
+        unit = f"　　填报单位：{self.ret.unit.name}　　报告年度：{self.ret.year}"
+        name_ref = f"{quote_sheet(layout.GUIDE_SHEET)}!$B${layout.UNIT_FIELDS[0][2] + 1}"
+        unit_formula = f'"　　填报单位："&{name_ref}&"　　报告年度：{self.ret.year}"'
+        if self.rollup:
+            line = layout.rollup_line(self.meta)
+            return f'="{line}"&{unit_formula}', line + unit
+        counts = self.table_counts(table)
+        return "=" + status_line_formula(self.table_count_formulas(table)) + "&" + unit_formula, (
+            status_line_text(counts) + unit
+        )
+
+    def colour_status(self, ws, row: int, col: int) -> None:
+        for text, kind in (
+            ("项错误", "status_bad"),
+            ("项警告", "status_warn"),
+            ("格空白", "status_warn"),
+            ("校验通过", "status_good"),
+        ):
+            options = {"type": "text", "criteria": "containing", "value": text, "format": self.fmt[f"cf_{kind}"]}
+            _ok(ws.conditional_format(row, col, row, col, options), "状态行颜色")
+
     def write_cell(self, ws, cell: Cell) -> None:
         if cell.is_input:
-            style = self.fmt[f"input_{cell.type.name}"]
+            style = self.input_format(cell)
             note = self.personal.prefilled.get(cell.key)
             if note:
                 style = self.fmt[f"prefilled_{cell.type.name}"]
@@ -366,18 +498,57 @@ class _Writer:
             options["multi_range"] = " ".join(c.a1 for c in cells)
             _ok(ws.data_validation(first.row, first.col, first.row, first.col, options), f"{table.sheet} 数据有效性")
 
+    # --- counts behind the status lines and the verdict (Python and formula side by side) ---------------------------
+    def table_counts(self, table: Table) -> dict[str, int | bool]:
+        rules = [self.results[r.id] for r in self.form.local_rules if table.id in r.tables]
+        own = [c for c in table.cells if c.is_input and c.key not in self.ret.prefilled]
+        state = self.ret.table_state(table.id)
+        return {
+            "not_filled": state.status is outcomes.TableStatus.NOT_FILLED,
+            "errors": sum(r.outcome is Outcome.FAIL and r.rule.severity == "error" for r in rules),
+            "invalid": sum(isinstance(self.ret.values.get(c.key), Invalid) for c in table.cells if c.is_input),
+            "warnings": sum(r.outcome is Outcome.FAIL and r.rule.severity == "warning" for r in rules),
+            "blank": state.blank if state.status is outcomes.TableStatus.PARTIAL else 0,
+            "inputs": len(own),
+        }
+
+    def table_count_formulas(self, table: Table) -> dict[str, str]:
+        check = quote_sheet(layout.CHECK_SHEET)
+        rows = [layout.check_rule_row(self.form, r) for r in self.form.local_rules if table.id in r.tables]
+
+        def flags(col: int) -> str:
+            cells = [f"{check}!{xl_rowcol_to_cell(r, col, True, True)}" for r in rows]
+            return f"SUM({','.join(expr._ranges(cells))})" if cells else "0"
+
+        own = [c.key for c in table.cells if c.is_input and c.key not in self.ret.prefilled]
+        filled = f"COUNTA({self.input_ranges(own, layout.CHECK_SHEET)})" if own else "0"
+        flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
+        helpers = [self.validity_ref(c, layout.CHECK_SHEET) for c in table.cells if c.is_input]
+        not_filled = f'AND({filled}=0,{flag}<>"{layout.NO_ITEMS_YES}")'
+        return {
+            "not_filled": not_filled,
+            "errors": flags(layout.COL_ERROR),
+            "invalid": f"SUM({','.join(expr._ranges(helpers))})",
+            "warnings": flags(layout.COL_WARNING),
+            "blank": f'IF(OR({flag}="{layout.NO_ITEMS_YES}",{filled}=0),0,{len(own)}-{filled})',
+        }
+
     # --- 校验 -------------------------------------------------------------------------------------------------------
     def write_checks(self) -> None:
         form, ret, fmt = self.form, self.ret, self.fmt
         ws = self.wb.add_worksheet(layout.CHECK_SHEET)
         sheet = layout.CHECK_SHEET
-        for col, width in enumerate([26, 56, 8, 6, 10, 10, 10, 18, 30, 44]):
+        for col, width in enumerate([54, 22, 24, 6, 24, 44]):
             ws.set_column(col, col, width)
-        ncol = len(layout.CHECK_COLUMNS) - 1
-        ws.merge_range(TITLE_ROW, 0, TITLE_ROW, ncol, "校验结果（随填随算；报送前请确保没有“错误”）", fmt["title"])
+        ws.set_column(layout.COL_LEFT, layout.COL_RANK, 6, None, {"hidden": True})
+        last_printed = layout.CHECK_PRINTED
+        ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last_printed, "校验结果（随填随算）", fmt["title"])
+        order = layout.check_rule_order(form)
+        first, last = layout.check_rule_row(form, order[0]), layout.check_rule_row(form, order[-1])
         # Table status
-        ws.write_string(layout.CHECK_STATUS_HEADER_ROW, 0, "表", fmt["header"])
-        ws.write_string(layout.CHECK_STATUS_HEADER_ROW, 1, "填报状态", fmt["header"])
+        status_header = layout.check_status_header_row(form)
+        ws.write_string(status_header, 0, "表", fmt["header"])
+        ws.write_string(status_header, 1, "填报状态", fmt["header"])
         status_ref: dict[str, str] = {}
         for table in form.tables:
             row = layout.check_status_row(form, table.id)
@@ -388,62 +559,117 @@ class _Writer:
             ws.write_string(row, 0, table.sheet, fmt["check"])
             ws.write_formula(row, 1, formula, fmt["check"], ret.table_status(table.id))
             status_ref[table.id] = xl_rowcol_to_cell(row, 1, True, True)
-        # Rules
+        # Every rule, those a clerk's entries can break first
         header = layout.check_rule_header_row(form)
         for col, text in enumerate(layout.CHECK_COLUMNS):
             ws.write_string(header, col, text, fmt["header"])
-        first = layout.check_rule_row(form, 0)
-        last = layout.check_rule_row(form, len(form.local_rules) - 1)
-        for index, rule in enumerate(form.local_rules):
-            self.write_rule_row(ws, layout.check_rule_row(form, index), rule, status_ref)
-        # Summary
-        sev = f"$D${first + 1}:$D${last + 1}"
-        res = f"$H${first + 1}:$H${last + 1}"
+        for col, text in zip(
+            range(layout.COL_LEFT, layout.COL_RANK + 1), ["左边", "右边", "错误", "警告", "序号"], strict=True
+        ):
+            ws.write_string(header, col, text, fmt["header"])
+        fixed = next((r for r in order if r.defines), None)
+        if fixed is not None:
+            heading = layout.check_rule_row(form, fixed) - 1
+            ws.merge_range(heading, 0, heading, last_printed, layout.FIXED_HEADING, fmt["section"])
+        for rule in order:
+            self.write_rule_row(ws, layout.check_rule_row(form, rule), rule, status_ref, first)
+        rank = f"${xl_col_to_name(layout.COL_RANK)}${first + 1}:${xl_col_to_name(layout.COL_RANK)}${last + 1}"
+        # The problems only, in rule order: the n-th listed rule found by its rank (INDEX/MATCH, no arrays)
+        top = layout.CHECK_PROBLEMS_HEADER_ROW
+        for col, text in enumerate(["需要处理的问题", "结果", "数值", "级别"]):
+            ws.write_string(top, col, text, fmt["header"])
+        listed = [r for r in (self.results[x.id] for x in order) if listed_problem(r)]
+        for n in range(1, layout.check_problem_rows(form) + 1):
+            row = top + n
+            found = f"MATCH({n},{rank},0)"
+            for col, source in ((0, layout.COL_TITLE), (1, layout.COL_RESULT), (3, layout.COL_SEVERITY)):
+                column = xl_col_to_name(source)
+                pick = f"INDEX(${column}${first + 1}:${column}${last + 1},{found})"
+                empty = '"（无）"' if (n, col) == (1, 0) else '""'
+                ws.write_formula(row, col, f"=IFERROR({pick},{empty})", fmt["check"], _listed_text(listed, n, col))
+            left, right = (xl_col_to_name(c) for c in (layout.COL_LEFT, layout.COL_RIGHT))
+            values = (
+                f'=IFERROR(IF(INDEX(${left}${first + 1}:${left}${last + 1},{found})="","",'
+                f'"左边 "&INDEX(${left}${first + 1}:${left}${last + 1},{found})&"，右边 "'
+                f'&INDEX(${right}${first + 1}:${right}${last + 1},{found})),"")'
+            )
+            ws.write_formula(row, 2, values, fmt["check"], _listed_text(listed, n, 2))
+        # Verdict and counts
+        counts = {t.id: self.table_count_formulas(t) for t in form.tables}
+        col_error, col_warning = (xl_col_to_name(c) for c in (layout.COL_ERROR, layout.COL_WARNING))
+        res = f"$B${first + 1}:$B${last + 1}"
+        errors = (
+            f"(SUM(${col_error}${first + 1}:${col_error}${last + 1})+{'+'.join(c['invalid'] for c in counts.values())})"
+        )
+        warnings = f"(SUM(${col_warning}${first + 1}:${col_warning}${last + 1})+{'+'.join(c['blank'] for c in counts.values())})"
+        nothing = "AND(" + ",".join(outcomes.not_filled_test(status_ref[t.id]) for t in form.tables) + ")"
+        verdict = (
+            f'=IF({nothing},"{VERDICTS["empty"]}",IF({errors}>0,"有 "&{errors}&" 项错误，请修改后报送",'
+            f'IF({warnings}>0,"有 "&{warnings}&" 项警告，请填写说明或核实","{VERDICTS["ok"]}")))'
+        )
+        python = self.sheet_counts()
+        ws.merge_range(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, last_printed, "", fmt["verdict"])
+        ws.write_formula(layout.CHECK_VERDICT_ROW, 0, verdict, fmt["verdict"], verdict_text(python))
+        ws.set_row(layout.CHECK_VERDICT_ROW, 30)
+        for text, kind in (("错误", "status_bad"), ("警告", "status_warn"), ("可以报送", "status_good")):
+            options = {"type": "text", "criteria": "containing", "value": text, "format": fmt[f"cf_{kind}"]}
+            _ok(ws.conditional_format(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, 0, options), "结论颜色")
         summary = (
-            f'="错误 "&SUMPRODUCT(({sev}="错误")*(LEFT({res},1)="不"))&" 项；警告 "'
-            f'&SUMPRODUCT(({sev}="警告")*(LEFT({res},1)="不"))&" 项；已说明 "&COUNTIF({res},"已说明")'
+            f'="错误 "&{errors}&" 项；警告 "&{warnings}&" 项；已说明 "&COUNTIF({res},"已说明")'
             f'&" 项；无法判断 "&COUNTIF({res},"无法判断")&" 项"'
         )
-        ws.merge_range(layout.CHECK_SUMMARY_ROW, 0, layout.CHECK_SUMMARY_ROW, ncol, "", fmt["text_bold"])
-        ws.write_formula(layout.CHECK_SUMMARY_ROW, 0, summary, fmt["text_bold"], summary_text(self.results.values()))
-        # Colours: red for 不平衡/不通过, green for 通过, amber for 已说明, grey for 无法判断
+        ws.merge_range(layout.CHECK_SUMMARY_ROW, 0, layout.CHECK_SUMMARY_ROW, last_printed, "", fmt["text_bold"])
+        ws.write_formula(layout.CHECK_SUMMARY_ROW, 0, summary, fmt["text_bold"], summary_line(python))
+        # Colours of results: red for 不平衡/不通过/数值无效, green for 通过, amber for 已说明, grey for 无法判断
         for text, colour, criteria in (
             ("不", "#FFC7CE", "begins with"),
+            (outcomes.INVALID_TEXT, "#FFC7CE", "begins with"),
             ("通过", "#C6EFCE", "begins with"),
             ("已说明", "#FFEB9C", "begins with"),
             ("无法判断", "#D9D9D9", "begins with"),
         ):
-            ws.conditional_format(
-                first,
-                layout.COL_RESULT,
-                last,
-                layout.COL_RESULT,
-                {
-                    "type": "text",
-                    "criteria": criteria,
-                    "value": text,
-                    "format": self.wb.add_format({"bg_color": colour}),
-                },
-            )
-        ws.freeze_panes(header + 1, 2)
+            options = {
+                "type": "text",
+                "criteria": criteria,
+                "value": text,
+                "format": self.wb.add_format({"bg_color": colour}),
+            }
+            for r0, r1 in ((first, last), (top + 1, top + layout.check_problem_rows(form))):
+                _ok(ws.conditional_format(r0, layout.COL_RESULT, r1, layout.COL_RESULT, options), "结果颜色")
+        ws.freeze_panes(layout.CHECK_PROBLEMS_HEADER_ROW, 0)
         self.protect(ws)
-        self.print_setup(ws, ncol, last, (header, header))
+        self.print_setup(ws, last_printed, last, None)
 
-    def write_rule_row(self, ws, row: int, rule, status_ref: dict[str, str]) -> None:
+    @staticmethod
+    def counts_for(ret: Return) -> dict[str, int]:
+        """sheet_counts for a return, without writing anything (tests compare it with a recalculated workbook)."""
+        writer = _Writer.__new__(_Writer)
+        writer.ret, writer.form = ret, ret.form
+        writer.results = {r.rule.id: r for r in ret.rule_results()}
+        return writer.sheet_counts()
+
+    def sheet_counts(self) -> dict[str, int]:
+        """The 校验 verdict's numbers in Python (the same arithmetic as its formulas)."""
+        results = [self.results[r.id] for r in self.form.local_rules]
+        tables = [self.table_counts(t) for t in self.form.tables]
+        return {
+            "empty": all(c["not_filled"] for c in tables),
+            "errors": sum(r.outcome is Outcome.FAIL and r.rule.severity == "error" for r in results)
+            + sum(c["invalid"] for c in tables),
+            "warnings": sum(r.outcome is Outcome.FAIL and r.rule.severity == "warning" for r in results)
+            + sum(c["blank"] for c in tables),
+            "explained": sum(r.outcome is Outcome.EXPLAINED for r in results),
+            "undetermined": sum(r.display == Outcome.UNDETERMINED.zh for r in results),
+        }
+
+    def write_rule_row(self, ws, row: int, rule, status_ref: dict[str, str], first: int) -> None:
         fmt, result, sheet = self.fmt, self.results[rule.id], layout.CHECK_SHEET
         r1 = lambda col: xl_rowcol_to_cell(row, col)  # noqa: E731 - a short local alias reads better here
-        ws.write_string(row, layout.COL_ID, rule.id, fmt["check"])
+        ws.write_string(row, layout.COL_ID, rule.id, fmt["check_small"])
         ws.write_string(row, layout.COL_TITLE, rule.title, fmt["check"])
-        ws.write_string(row, layout.COL_LEVEL, rule.level, fmt["check"])
         ws.write_string(row, layout.COL_SEVERITY, outcomes.Severity(rule.severity).zh, fmt["check"])
-        ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check"])
-        lines = max(
-            math.ceil(_text_width(rule.title) / 54),
-            math.ceil(_text_width(rule.basis) / 42),
-            math.ceil(_text_width(rule.id) / 24),
-            1,
-        )
-        ws.set_row(row, 14 * lines + 2)
+        ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check_small"])
+        ws.set_row(row, 14 * max(math.ceil(_text_width(rule.title) / 52), 1) + 3)
         ref = lambda k: self.ref(k, sheet)  # noqa: E731
         node = rule.node
         if isinstance(node, expr.Compare):
@@ -452,17 +678,11 @@ class _Writer:
                 (layout.COL_RIGHT, node.right, result.right),
             ):
                 ws.write_formula(row, col, f'=IFERROR({expr.render(side, ref)},"")', fmt["check_num"], _cached(cached))
-            ws.write_formula(
-                row,
-                layout.COL_DIFF,
-                f'=IFERROR(ROUND({r1(layout.COL_LEFT)}-{r1(layout.COL_RIGHT)},4),"")',
-                fmt["check_num"],
-                _cached(result.difference),
-            )
-            failed = outcomes.fail_display_formula(node.op, r1(layout.COL_DIFF))
+            difference = f"ROUND({r1(layout.COL_LEFT)}-{r1(layout.COL_RIGHT)},4)"
+            failed = outcomes.fail_display_formula(node.op, difference)
         else:
-            for col in (layout.COL_LEFT, layout.COL_RIGHT, layout.COL_DIFF):
-                ws.write_blank(row, col, None, fmt["check"])
+            for col in (layout.COL_LEFT, layout.COL_RIGHT):
+                ws.write_string(row, col, "", fmt["check"])
             failed = outcomes.fail_display_formula(None, None)
         conditions: dict[str, str] = {}
         if rule.severity == "warning":
@@ -471,11 +691,11 @@ class _Writer:
         else:
             ws.write_blank(row, layout.COL_NOTE, None, fmt["check"])
         closure = self.form.input_closure(expr.refs(node))
-        counted = self.input_ranges(closure, sheet)
         if rule.tables:
             tests = ",".join(outcomes.not_filled_test(status_ref[t]) for t in rule.tables)
             conditions["table_not_filled"] = f"OR({tests})"
-        conditions["invalid_input"] = f"COUNTA({counted})<>COUNT({counted})"
+        helpers = expr._ranges([self.validity_ref(self.form.cell[k], sheet) for k in closure])
+        conditions["invalid_input"] = f"SUM({','.join(helpers)})>0"
         if rule.blank == "undetermined":  # any blank input (outside a table marked 无此类事项) makes it 无法判断
             complete = []
             for table_id in rule.tables:
@@ -489,6 +709,33 @@ class _Writer:
         conditions["holds"] = expr.render(node, ref, rule.tolerance)
         formula = "=" + outcomes.outcome_formula(conditions, failed)
         ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
+        # Hidden flags: failed error, failed warning, and the rank of this rule in the problems list
+        error = f'IF(LEFT({r1(layout.COL_RESULT)},1)="不",1,0)' if rule.severity == "error" else "0"
+        warning = f'IF(LEFT({r1(layout.COL_RESULT)},1)="不",1,0)' if rule.severity == "warning" else "0"
+        ws.write_formula(
+            row,
+            layout.COL_ERROR,
+            "=" + error,
+            fmt["helper"],
+            int(result.outcome is Outcome.FAIL and rule.severity == "error"),
+        )
+        ws.write_formula(
+            row,
+            layout.COL_WARNING,
+            "=" + warning,
+            fmt["helper"],
+            int(result.outcome is Outcome.FAIL and rule.severity == "warning"),
+        )
+        listed = f'OR(LEFT({r1(layout.COL_RESULT)},1)="不",{r1(layout.COL_RESULT)}="{outcomes.INVALID_TEXT}")'
+        rank_col = xl_col_to_name(layout.COL_RANK)
+        before = f"MAX(${rank_col}${first + 1}:{rank_col}{row})" if row > first else "0"
+        ws.write_formula(row, layout.COL_RANK, f"=IF({listed},{before}+1,0)", fmt["helper"], self.rank(rule))
+
+    def rank(self, rule) -> int:
+        """The position of `rule` in the problems list (0 when it is not a problem), as the rank formulas compute."""
+        order = [self.results[r.id] for r in layout.check_rule_order(self.form)]
+        listed = [r.rule.id for r in order if listed_problem(r)]
+        return listed.index(rule.id) + 1 if rule.id in listed else 0
 
     # --- _meta ------------------------------------------------------------------------------------------------------
     def write_extra(self, sheet: ExtraSheet) -> None:
@@ -549,13 +796,114 @@ def meta_items(ret: Return) -> list[tuple[str, str]]:
     ]
 
 
-def summary_text(results) -> str:
-    results = list(results)
-    errors = sum(1 for r in results if r.rule.severity == "error" and r.outcome == "fail")
-    warnings = sum(1 for r in results if r.rule.severity == "warning" and r.outcome == "fail")
-    explained = sum(1 for r in results if r.outcome == "explained")
-    unknown = sum(1 for r in results if r.outcome == "undetermined")
-    return f"错误 {errors} 项；警告 {warnings} 项；已说明 {explained} 项；无法判断 {unknown} 项"
+VERDICTS = {"empty": "尚未填报：请在各表中填写数字（没有的填 0）", "ok": "可以报送"}
+
+
+def verdict_text(counts: dict[str, int]) -> str:
+    """The 校验 sheet's verdict, as its formula gives it."""
+    if counts["empty"]:
+        return VERDICTS["empty"]
+    if counts["errors"]:
+        return f"有 {counts['errors']} 项错误，请修改后报送"
+    if counts["warnings"]:
+        return f"有 {counts['warnings']} 项警告，请填写说明或核实"
+    return VERDICTS["ok"]
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    return (
+        f"错误 {counts['errors']} 项；警告 {counts['warnings']} 项；已说明 {counts['explained']} 项；"
+        f"无法判断 {counts['undetermined']} 项"
+    )
+
+
+def summary_text(ret: Return) -> str:
+    """The 校验 summary line for a return (the sheet computes the same)."""
+    return summary_line(_Writer.counts_for(ret))
+
+
+def verdict_for(ret: Return) -> str:
+    return verdict_text(_Writer.counts_for(ret))
+
+
+def status_lines(ret: Return) -> list[str]:
+    """The status part of the line above each table (before the unit and year), as its formula gives it."""
+    writer = _Writer.__new__(_Writer)
+    writer.ret, writer.form = ret, ret.form
+    writer.results = {r.rule.id: r for r in ret.rule_results()}
+    return [status_line_text(writer.table_counts(t)) for t in ret.form.tables]
+
+
+STATUS_LINES = {
+    "not_filled": "本表尚未填报",
+    "errors": "本表有 {n} 项错误，红色单元格需核对",
+    "warnings": "本表有 {n} 项警告，请在“校验”表填写说明或核实",
+    "blank": "本表有 {n} 格空白，没有数据请填 0",
+    "ok": "本表校验通过",
+}
+
+
+def status_line_text(counts: dict) -> str:
+    if counts["not_filled"]:
+        return STATUS_LINES["not_filled"]
+    if counts["errors"] + counts["invalid"]:
+        return STATUS_LINES["errors"].format(n=counts["errors"] + counts["invalid"])
+    if counts["warnings"]:
+        return STATUS_LINES["warnings"].format(n=counts["warnings"])
+    if counts["blank"]:
+        return STATUS_LINES["blank"].format(n=counts["blank"])
+    return STATUS_LINES["ok"]
+
+
+def status_line_formula(f: dict[str, str]) -> str:
+    def line(kind: str, n: str) -> str:
+        before, after = STATUS_LINES[kind].split("{n}")
+        return f'"{before}"&{n}&"{after}"'
+
+    errors = f"({f['errors']}+{f['invalid']})"
+    return (
+        f'IF({f["not_filled"]},"{STATUS_LINES["not_filled"]}",IF({errors}>0,{line("errors", errors)},'
+        f"IF({f['warnings']}>0,{line('warnings', f['warnings'])},IF({f['blank']}>0,{line('blank', f['blank'])},"
+        f'"{STATUS_LINES["ok"]}"))))'
+    )
+
+
+def listed_problem(result: RuleResult) -> bool:
+    """A rule shown in the 校验 problems list: failed, or reading an unusable entry."""
+    return result.outcome is Outcome.FAIL or result.display == outcomes.INVALID_TEXT
+
+
+def _listed_text(listed: list[RuleResult], n: int, col: int) -> str:
+    """The cached text of the n-th row of the problems list (what its INDEX/MATCH formulas give)."""
+    if n > len(listed):
+        return "（无）" if (n, col) == (1, 0) else ""
+    r = listed[n - 1]
+    if col == 0:
+        return r.rule.title
+    if col == 1:
+        return r.display
+    if col == 3:
+        return outcomes.Severity(r.rule.severity).zh
+    if r.left is None or r.right is None or not isinstance(r.rule.node, expr.Compare):
+        return ""
+    return f"左边 {_general(r.left)}，右边 {_general(r.right)}"
+
+
+def _general(v: Decimal) -> str:
+    """A number as a spreadsheet's General format turns it into text."""
+    return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
+
+
+def validity_formula(cell: Cell, a1: str) -> str:
+    """1 when the entry is no usable number, as Python's value reading decides (xltool.values.normalize)."""
+    checks = [f"ABS({a1})>=1E9"]
+    if not cell.type.signed:
+        checks.append(f"{a1}<0")
+    if cell.type.whole:
+        checks.append(f"ABS({a1}-ROUND({a1},0))>1E-9")
+    else:
+        checks.append(f"ABS(ROUND({a1},{cell.type.places})-{a1})>1E-9")  # engines' binary rounding differs a hair
+    return f"IF(ISNUMBER({a1}),IF(OR({','.join(checks)}),1,0),IF(LEN({a1})=0,0,1))"
 
 
 def validation_options(cell: Cell) -> dict:
@@ -596,11 +944,14 @@ def validation_options(cell: Cell) -> dict:
 
 
 def column_widths(table: Table) -> list[float]:
+    """Widths that fit A4 landscape at (nearly) full size: about 104 character units in all, so 10 pt text prints at
+    9 pt or more (LibreOffice measured: one unit is 7.6 pt; the printable width is 790 pt)."""
     if table.layout == "blocks":
         return [30.0] + [18.0] * (table.width - 1)
     label_cols = table.width - len(table.col_keys)
-    labels = {0: [10.0], 1: [10.0], 2: [12.0, 16.0], 3: [10.0, 16.0, 38.0]}[label_cols] if label_cols else []
-    return labels + [9.0] * len(table.col_keys)
+    labels = {0: [], 1: [10.0], 2: [10.0, 16.0], 3: [8.0, 12.0, 30.0]}[label_cols]
+    value = max(6.0, min(9.0, (104 - sum(labels)) / len(table.col_keys)))
+    return labels + [value] * len(table.col_keys)
 
 
 def _text_width(text: str) -> int:
