@@ -390,3 +390,36 @@ def test_fast_and_full_sheet_scans_agree(sample):
             assert _bounded._scan_cells(xml, _bounded.WINDOW, full) is xml
             assert (fast.formulas, fast.errors) == (full.formulas, full.errors), name
             assert fast.formulas or name.endswith(("sheet1.xml", "sheet6.xml"))
+
+
+def test_annotated_copy_marks_every_cell_of_a_failing_balance(tmp_path):
+    """A column imbalance marks that column's 一、二、（七）、四 (not just one cell), in an error colour far from the
+    input tint, and a 问题清单 sheet comes first listing every problem with its place."""
+    import openpyxl
+
+    from xltool.checking import annotate, check_file
+
+    path = mutate(tmp_path, "broken.xlsx", {sheet_part(NEW.sheet): set_cell(NEW.a1, b"<v>99</v>")})
+    report = check_file(path)
+    ((_, written, _),) = list(annotate([report], tmp_path / "out"))
+    wb = openpyxl.load_workbook(written)
+    assert wb.sheetnames[0] == "问题清单"
+    listed = [row[1].value for row in wb["问题清单"].iter_rows(min_row=2)]
+    assert f"{NEW.sheet}!{NEW.a1}" in listed
+    balance = next(r for r in report.rules if r.rule.id == "T3-BAL-NATURAL_PERSON")
+    assert balance.outcome == "fail" and len(balance.cells) == 4
+    for where in balance.cells:
+        sheet, _, a1 = where.rpartition("!")
+        fill = wb[sheet][a1].fill.fgColor.rgb
+        assert fill and fill.upper().endswith("FF7C80"), (where, fill)
+
+
+def test_ods_input_gets_a_stated_reason_instead_of_a_copy(tmp_path):
+    """An .ods return with problems gets no annotated copy but a reason saying so."""
+    from xltool.checking import FileReport, annotate
+    from xltool.codes import Code
+    from xltool.problems import Problem
+
+    report = FileReport(tmp_path / "x.ods", problems=[Problem.of(Code.BLANK_CELL, "空白")])
+    ((_, written, reason),) = list(annotate([report], tmp_path / "out"))
+    assert written is None and ".xlsx" in reason

@@ -229,13 +229,23 @@ def write_report(reports: list[FileReport], fmt: str, lang: str = "zh", console=
     )
 
 
-def annotate(reports: list[FileReport], out_dir: Path) -> Iterator[Path]:
-    """`<name>（已标注）.xlsx` copies of the readable Excel returns with problems, written into out_dir."""
+def annotate(reports: list[FileReport], out_dir: Path) -> Iterator[tuple[FileReport, Path | None, str]]:
+    """`<name>（已标注）.xlsx` copies of the readable returns with problems, written into out_dir: every cell a failing
+    rule reads is marked, and a printed 问题清单 sheet comes first. Yields (report, written file or None, reason)."""
+    from xltool.filenames import safe_filename
+
     writer = formats.writer("annotated", "xlsx")
+    used: set[str] = set()
     for r in reports:
-        if r.error or r.path.suffix.lower() not in (".xlsx", ".xlsm"):
+        if r.error or not r.problems:
             continue
-        target = out_dir / f"{r.path.stem}（已标注）{r.path.suffix}"
-        written = writer.write(r.path, r.problems, target)
-        if written:
-            yield written
+        if r.path.suffix.lower() not in (".xlsx", ".xlsm"):
+            yield r, None, "只为 Excel 文件（.xlsx）生成标注副本；此文件的问题请见上面的清单"
+            continue
+        stem, n = safe_filename(f"{r.path.stem}（已标注）"), 2
+        while stem.lower() in used:
+            stem, n = safe_filename(f"{r.path.stem}（已标注{n}）"), n + 1
+        used.add(stem.lower())
+        cells = {x.rule.id: list(x.cells) for x in r.rules if x.outcome is not Outcome.PASS}
+        written = writer.write(r.path, r.problems, out_dir / f"{stem}.xlsx", rule_cells=cells)
+        yield r, written, "" if written else "没有可标注的单元格"

@@ -317,8 +317,11 @@ def check(
     _render(reports, fmt, lang)
     if annotate is not None:
         with _writing(annotate):
-            for written in checking.annotate(reports, annotate):
-                _err(f"已写出标注副本 {_s(written)}")
+            for report, written, reason in checking.annotate(reports, annotate):
+                if written is not None:
+                    _err(f"已写出标注副本 {_s(written)}")
+                else:
+                    _err(f"未生成标注副本：{_s(report.path)}：{reason}")
     raise typer.Exit(checking.exit_code(reports))
 
 

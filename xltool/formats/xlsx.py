@@ -52,10 +52,13 @@ def write_workbook(ret, path: Path, **kw) -> Path:
     return write_xlsx(ret, path, **kw)
 
 
-FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
+FILLS = {"error": "FF7C80", "warning": "F4B084", "info": "BDD7EE"}  # far from the input tint (FFF2CC)
+LIST_SHEET = "问题清单"
 
 
-def write_annotated(source: Path, problems: list, target: Path) -> Path | None:
+def write_annotated(
+    source: Path, problems: list, target: Path, rule_cells: dict[str, list[str]] | None = None
+) -> Path | None:
     """A copy of `source` with each located problem's cell coloured and commented; the original is never written.
 
     Nothing that runs on open survives: macros are dropped (the copy is always .xlsx), external links and data
@@ -87,16 +90,53 @@ def write_annotated(source: Path, problems: list, target: Path) -> Path | None:
     for p in located:
         if p.sheet in wb.sheetnames:
             notes.setdefault((p.sheet, p.cell), []).append(p)
+    for p in problems:  # every cell a failing rule reads, not only the first (`rule_cells`: rule id -> 表!A1 …)
+        for where in (rule_cells or {}).get(p.code, []):
+            sheet, _, cell = where.rpartition("!")
+            if sheet in wb.sheetnames and (sheet, cell) not in notes:
+                notes[(sheet, cell)] = [p]
     for (sheet, cell), items in notes.items():
         worst = min(items, key=lambda p: p.severity.rank)
         spot = wb[sheet][cell]
+        if type(spot).__name__ == "MergedCell":  # a cell covered by a merge: mark the merge's own cell
+            spot = next(
+                (wb[sheet].cell(m.min_row, m.min_col) for m in wb[sheet].merged_cells.ranges if spot.coordinate in m),
+                None,
+            )
+            if spot is None:
+                continue
         spot.fill = PatternFill("solid", fgColor=FILLS[worst.severity])
         text = "\n".join(f"【{p.severity.zh}】{p.message}" for p in items)
         spot.comment = Comment(text, "xltool", width=360, height=40 + 18 * text.count("\n") + 18 * (len(text) // 24))
+    _problem_list(wb, problems)
     wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; the template's own formulas recalculate
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
     return target
+
+
+def _problem_list(wb, problems: list) -> None:
+    """A first sheet that prints: every problem in Chinese with its place, errors first."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    ws = wb.create_sheet(LIST_SHEET, 0)
+    ws.append(["级别", "位置", "说明", "编号"])
+    for p in sorted(problems, key=lambda p: p.severity.rank):
+        ws.append([p.severity.zh, p.where, p.message, str(p.code)])
+    for col, width in zip("ABCD", (6, 22, 80, 26), strict=True):
+        ws.column_dimensions[col].width = width
+    kinds = {"错误": "error", "警告": "warning"}
+    for row in ws.iter_rows(min_row=2):
+        row[0].fill = PatternFill("solid", fgColor=FILLS[kinds.get(row[0].value, "info")])
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.page_setup.paperSize, ws.page_setup.orientation = ws.PAPERSIZE_A4, "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    wb.active = 0
 
 
 READERS = [
