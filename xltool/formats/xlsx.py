@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -112,7 +114,82 @@ def write_annotated(
     wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; the template's own formulas recalculate
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
+    shared_strings(target)
     return target
+
+
+_INLINE = re.compile(rb'<c ([^>]*?)t="inlineStr"([^>]*)><is><t(?: xml:space="preserve")?>(.*?)</t></is></c>', re.DOTALL)
+_SST_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+_FONT = re.compile(rb"<font>((?:<[A-Za-z]+(?: [^>]*)?/>)*)</font>")
+_FONT_ORDER = [
+    b"b",
+    b"i",
+    b"strike",
+    b"condense",
+    b"extend",
+    b"outline",
+    b"shadow",
+    b"u",
+    b"vertAlign",
+    b"sz",
+    b"color",
+    b"name",
+    b"family",
+    b"charset",
+    b"scheme",
+]
+
+
+def _ordered_font(m: re.Match[bytes]) -> bytes:
+    children = re.findall(rb"<([A-Za-z]+)(?: [^>]*)?/>", m.group(1))
+    items = re.findall(rb"<[A-Za-z]+(?: [^>]*)?/>", m.group(1))
+    rank = {name: i for i, name in enumerate(_FONT_ORDER)}
+    ordered = [item for _, item in sorted(zip(children, items, strict=True), key=lambda p: rank.get(p[0], 99))]
+    return b"<font>" + b"".join(ordered) + b"</font>"
+
+
+def shared_strings(path: Path) -> None:
+    """openpyxl writes text as inline strings, which older WPS versions reject and Excel silently rewrites: move them
+    into a shared-string table, as Excel itself writes workbooks."""
+    strings: dict[bytes, int] = {}
+
+    def shared(m: re.Match[bytes]) -> bytes:
+        index = strings.setdefault(m.group(3), len(strings))
+        return b"<c " + m.group(1) + b't="s"' + m.group(2) + b"><v>" + str(index).encode() + b"</v></c>"
+
+    tmp = path.with_suffix(".sst.tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
+        parts = {n: src.read(n) for n in names}
+        for name in names if "xl/sharedStrings.xml" not in names else []:
+            if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
+                parts[name] = _INLINE.sub(shared, parts[name])
+        if "xl/styles.xml" in parts:  # openpyxl writes font properties out of the schema's order
+            parts["xl/styles.xml"] = _FONT.sub(_ordered_font, parts["xl/styles.xml"])
+        if strings:
+            items = b"".join(b'<si><t xml:space="preserve">' + s + b"</t></si>" for s in strings)
+            parts["xl/sharedStrings.xml"] = (
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">'
+                % (len(strings), len(strings))
+                + items
+                + b"</sst>"
+            )
+            parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+                b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="' + _SST_TYPE + b'"/></Types>'
+            )
+            parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdXltoolSst" Type="'
+                + _SST_REL
+                + b'" Target="sharedStrings.xml"/></Relationships>',
+            )
+        for name in [*names, *(["xl/sharedStrings.xml"] if strings else [])]:
+            dst.writestr(name, parts[name])
+    os.replace(tmp, path)
 
 
 def _problem_list(wb, problems: list) -> None:
