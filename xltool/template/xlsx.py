@@ -154,10 +154,11 @@ class _Writer:
             "cf_status_good": self.wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"}),
         }
         for type_name, num in (("count", "0"), ("signed_count", "0"), ("amount", "0.0000")):
-            fmts[f"input_{type_name}"] = f(box, locked=False, bg_color=INPUT_FILL, num_format=num, align="right")
-            fmts[f"total_{type_name}"] = f(box, bg_color=TOTAL_FILL, num_format=num, align="right", bold=True)
-            fmts[f"prefilled_{type_name}"] = f(box, bg_color=PREFILL_FILL, num_format=num, align="right")
-            fmts[f"rollup_{type_name}"] = f(box, num_format=num, align="right")
+            number = {"num_format": num, "align": "right", "indent": 1}  # a little air against the right border
+            fmts[f"input_{type_name}"] = f(box, locked=False, bg_color=INPUT_FILL, **number)
+            fmts[f"total_{type_name}"] = f(box, bg_color=TOTAL_FILL, bold=True, **number)
+            fmts[f"prefilled_{type_name}"] = f(box, bg_color=PREFILL_FILL, **number)
+            fmts[f"rollup_{type_name}"] = f(box, **number)
         return fmts
 
     # --- cell references -------------------------------------------------------------------------------------------
