@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -209,3 +210,21 @@ def test_guide_explains_the_rules(book):
         "本年度无此类事项",
     ):
         assert phrase in text, phrase
+
+
+def test_rollup_tables_have_no_unlocked_cell(tmp_path):
+    """A roll-up's official tables, 填报说明 and 校验 are read-only: not one unlocked cell, no input tint."""
+    import openpyxl
+
+    from xltool.merge import merge
+
+    root = Path(__file__).resolve().parent.parent
+    roll = merge([root / "examples" / "county-2025"], Unit(name="示例县"), workers=0)
+    wb = openpyxl.load_workbook(roll.write(tmp_path / "county.xlsx"))
+    form = roll.form
+    for name in [layout.GUIDE_SHEET, layout.CHECK_SHEET, *(t.sheet for t in form.tables)]:
+        ws = wb[name]
+        unlocked = [c.coordinate for row in ws.iter_rows() for c in row if c.protection and not c.protection.locked]
+        assert not unlocked, (name, unlocked[:5])
+    tints = {wb[c.sheet][c.a1].fill.fgColor.rgb for c in form.inputs}
+    assert not any(str(t).upper().endswith("FFF2CC") for t in tints)

@@ -688,7 +688,8 @@ class _Writer:
         conditions: dict[str, str] = {}
         if rule.severity == "warning":
             conditions["explained"] = f"LEN(TRIM({r1(layout.COL_NOTE)}))>0"
-            ws.write_string(row, layout.COL_NOTE, self.ret.explanations.get(rule.id, ""), fmt["note"])
+            note_format = fmt["check"] if self.rollup else fmt["note"]  # a roll-up has nothing to fill in
+            ws.write_string(row, layout.COL_NOTE, self.ret.explanations.get(rule.id, ""), note_format)
         else:
             ws.write_blank(row, layout.COL_NOTE, None, fmt["check"])
         closure = self.form.input_closure(expr.refs(node))
