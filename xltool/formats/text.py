@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from xltool.formats import Reader
+from xltool.formats import Reader, _scraped
 from xltool.formats._report import decode, read_report, stacked
 from xltool.formats.page import Grid, Page, report_page
 from xltool.forms import TABLE_ROW, Table, all_forms
@@ -45,6 +45,8 @@ class _TextRow:
 
 
 def text_page(text: str) -> Page:
+    if _scraped.is_scraped(text):  # a portal's text extraction: the body on one line, digits run together
+        return _scraped.page(text)
     lines = text.splitlines()
     if sum(1 for line in lines if line.lstrip().startswith("|")) >= 10:
         return pipe_page(lines)

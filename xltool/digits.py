@@ -1,0 +1,193 @@
+"""Splitting run-together digits back into table cells by constraint solving.
+
+Scraped report pages often lose the cell borders of the statistics tables: a Table 三 row printed as 41 | 2 | 0 | 0 |
+0 | 0 | 43 arrives as ``412000043``, sometimes with stray spaces (``10 0 00 0 1``). A run of digits and spaces is split
+into exactly ``n`` numbers: spaces always separate cells, a token may hold several cells, a number has no leading zero
+(except a lone 0) and at most ``MAX_DIGITS`` digits.
+
+`splits()` enumerates the candidates of one run; `solve()` chooses one split per row so that every constraint holds
+(each constraint says: the sum of some cells equals another cell). Only a unique answer is kept: when several
+combinations fit, the cells they disagree on stay unknown and the alternatives are listed; when none fits, the
+printed table does not add up (a printed error), and each row is then split by its own row-sum constraint alone if
+that is unique, else left unknown. Nothing is ever guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+MAX_DIGITS = 5  # a count in these tables rarely has more digits
+MAX_SPLITS = 2000  # candidates kept per run (more: the run is left unknown)
+MAX_COMBINATIONS = 200_000  # combinations tried across rows
+
+Cell = tuple[int, int]  # (row index, column index)
+Constraint = tuple[tuple[Cell, ...], "Cell | tuple[Cell, ...]"]  # sum of the cells on the left == those on the right
+
+
+def splits(run: str, n: int, max_digits: int = MAX_DIGITS) -> list[tuple[int, ...]]:
+    """Every way to read `run` (digits and spaces) as exactly `n` numbers; spaces always separate numbers."""
+    tokens = run.split()
+    if not tokens or any(not t.isdigit() for t in tokens):
+        return []
+    out: list[tuple[int, ...]] = []
+
+    def token_parts(tok: str) -> list[tuple[int, ...]]:
+        res: list[tuple[int, ...]] = []
+
+        def rec(i: int, acc: tuple[int, ...]) -> None:
+            if i == len(tok):
+                res.append(acc)
+                return
+            for j in range(i + 1, min(len(tok), i + max_digits) + 1):
+                piece = tok[i:j]
+                if len(piece) > 1 and piece[0] == "0":
+                    break
+                rec(j, acc + (int(piece),))
+
+        rec(0, ())
+        return res
+
+    per_token = [token_parts(t) for t in tokens]
+
+    def rec(k: int, acc: tuple[int, ...]) -> None:
+        if len(out) > MAX_SPLITS or len(acc) > n:
+            return
+        if k == len(per_token):
+            if len(acc) == n:
+                out.append(acc)
+            return
+        remaining_digits = sum(len(t) for t in tokens[k:])
+        remaining_tokens = len(tokens) - k
+        if len(acc) + remaining_tokens > n or len(acc) + remaining_digits < n:
+            return
+        for parts in per_token[k]:
+            rec(k + 1, acc + parts)
+
+    rec(0, ())
+    return out
+
+
+def row_sum_ok(values: tuple[int, ...]) -> bool:
+    """A Table 三 row: the six applicant columns add up to the 总计 column."""
+    return sum(values[:-1]) == values[-1]
+
+
+@dataclass
+class Solved:
+    """The chosen numbers: `values[row]` is a tuple of n ints, or None when the row stays unknown (or blank)."""
+
+    values: list[tuple[int, ...] | None]
+    unknown: dict[int, list[tuple[int, ...]]] = field(default_factory=dict)  # row -> alternatives still possible
+    unknown_cells: set[Cell] = field(default_factory=set)  # cells the alternatives disagree on
+    inconsistent: bool = False  # no combination satisfies every constraint (a printed error)
+    notes: list[str] = field(default_factory=list)
+
+
+def _holds(constraints: list[Constraint], pick: dict[int, tuple[int, ...]]) -> bool:
+    for left, right in constraints:
+        rights = _cells(right)
+        rows = {r for r, _ in left} | {r for r, _ in rights}
+        if not rows <= pick.keys():
+            continue
+        if sum(pick[r][c] for r, c in left) != sum(pick[r][c] for r, c in rights):
+            return False
+    return True
+
+
+def _cells(side) -> tuple[Cell, ...]:
+    return (side,) if isinstance(side[0], int) else tuple(side)
+
+
+def solve(
+    runs: list[str | None],
+    n: int,
+    constraints: list[Constraint],
+    row_check=row_sum_ok,
+    names: list[str] | None = None,
+) -> Solved:
+    """One split per run (None = a blank row) such that every row passes `row_check` and every constraint holds.
+
+    Unique combination -> kept. Several -> the cells they disagree on are unknown (alternatives listed). None -> a
+    printed error: each row keeps its unique row-checked split if it has one, else it is unknown.
+    """
+    names = names or [f"第 {i + 1} 行" for i in range(len(runs))]
+    allsplits = [splits(r, n) if r is not None and r.strip() else [] for r in runs]
+    checked = [[s for s in ss if row_check(s)] for ss in allsplits]
+    notes: list[str] = []
+    cands: list[list[tuple[int, ...]]] = []
+    for i, run in enumerate(runs):
+        if run is None or not run.strip():
+            cands.append([])
+        elif checked[i]:
+            cands.append(checked[i])
+        else:
+            if allsplits[i]:
+                notes.append(f"{names[i]}“{run.strip()}”：没有一种拆分能使本行各列之和等于总计（原报告本行不平衡）")
+            else:
+                notes.append(f"{names[i]}“{run.strip()}”：无法拆成 {n} 个数")
+            cands.append(allsplits[i])
+    live = [i for i, c in enumerate(cands) if c]
+    total = 1
+    for i in live:
+        total *= len(cands[i])
+    solutions: list[dict[int, tuple[int, ...]]] = []
+    if 0 < total <= MAX_COMBINATIONS:
+        for combo in itertools.product(*(cands[i] for i in live)):
+            pick = dict(zip(live, combo, strict=True))
+            if all(row_check(pick[i]) for i in live) and _holds(constraints, pick):
+                solutions.append(pick)
+                if len(solutions) > 50:
+                    break
+    elif total > MAX_COMBINATIONS:
+        notes.append(f"可能的拆分组合过多（{total} 种），未求解")
+    out = Solved([None] * len(runs), notes=notes)
+    if len(solutions) == 1:
+        for i, v in solutions[0].items():
+            out.values[i] = v
+        return out
+    if solutions:
+        for i in live:
+            seen = sorted({s[i] for s in solutions})
+            if len(seen) == 1:
+                out.values[i] = seen[0]
+            else:
+                out.unknown[i] = seen
+                out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in seen}) > 1}
+                out.values[i] = seen[0]  # only the agreed cells are used; see unknown_cells
+        out.notes.append(f"有 {len(solutions)} 种拆分都满足全部勾稽关系，无法唯一确定的格按无法判断处理")
+        return out
+    if live:
+        out.inconsistent = True
+        out.notes.append("没有一种拆分能同时满足全部勾稽关系：原报告的数字本身不平衡，各行只按本行合计拆分")
+    for i in live:
+        row_ok = checked[i]
+        if len(row_ok) == 1:
+            out.values[i] = row_ok[0]
+        elif len(cands[i]) == 1:
+            out.values[i] = cands[i][0]
+        else:
+            alts = row_ok or cands[i]
+            out.unknown[i] = alts
+            if alts:
+                out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in alts}) > 1}
+                out.values[i] = alts[0]
+            else:
+                out.unknown_cells |= {(i, c) for c in range(n)}
+    return out
+
+
+def solve_with(runs, n, constraints, row_identities, row_check=row_sum_ok, names=None) -> Solved:
+    """`solve` with identities between whole rows too: ((a, b), (c, d)) means row a + row b == row c + row d in every
+    column (一＋二＝（七）＋四)."""
+    extra = [
+        (tuple((r, col) for r in left), tuple((r, col) for r in right))
+        for left, right in row_identities
+        for col in range(n)
+    ]
+    return solve(runs, n, list(constraints) + extra, row_check=row_check, names=names)
+
+
+def alternatives_text(alts: list[tuple[int, ...]], limit: int = 4) -> str:
+    shown = " 或 ".join("|".join(str(x) for x in a) for a in alts[:limit])
+    return shown + (f" 等 {len(alts)} 种" if len(alts) > limit else "")
