@@ -162,7 +162,7 @@ def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt):
     group = "corpus" if should_fail is None else "seeds"
     try:
         ret = read(path)
-    except Exception as exc:  # noqa: BLE001 - a report that cannot be read scores all unknown
+    except Exception as exc:  # a report that cannot be read scores all unknown
         return (path.name, 0, 0, len(expected), f"unread ({type(exc).__name__})", False, False, False, False, [],
                 group)  # fmt: skip
     right, wrong, unknown, wrongs = score_cells(ret, expected)

@@ -43,7 +43,7 @@ def splits(run: str, n: int, max_digits: int = MAX_DIGITS) -> list[tuple[int, ..
                 piece = tok[i:j]
                 if len(piece) > 1 and piece[0] == "0":
                     break
-                rec(j, acc + (int(piece),))
+                rec(j, (*acc, int(piece)))
 
         rec(0, ())
         return res

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from xltool.digits import Solved, alternatives_text, solve, splits
+from xltool.digits import Solved, alternatives_text, solve, solve_with, splits
 from xltool.formats._report import stacked
 from xltool.formats.page import Page
 from xltool.forms import TABLE_ROW, Table, all_forms
@@ -36,8 +36,8 @@ _PUNCT = {
     "，": "[，,、]?",
     ",": "[，,、]?",
     "、": "[、，,]?",
-    "“": "[\"“”「『]?",
-    "”": "[\"“”」』]?",
+    "“": '["“”「『]?',
+    "”": '["“”」』]?',
     "：": "[：:]",
     "/": "[/／]",
 }
@@ -50,7 +50,15 @@ def is_scraped(text: str) -> bool:
     for line in text.splitlines():
         if len(line) >= 1500:
             flat = re.sub(r"\s+", "", line)
-            hits = sum(k in flat for k in ("本年新收政府信息公开申请数量", "上年结转政府信息公开申请数量", "予以公开", "结转下年度继续办理"))
+            hits = sum(
+                k in flat
+                for k in (
+                    "本年新收政府信息公开申请数量",
+                    "上年结转政府信息公开申请数量",
+                    "予以公开",
+                    "结转下年度继续办理",
+                )
+            )
             if hits >= 3:
                 return True
     return False
@@ -123,7 +131,7 @@ class _Scan:
             return m.start(), m.end()
         hit = _near_miss(self.text, label, pos, min(len(self.text), pos + 200))
         if hit:
-            self.notes.append(f"标签“{label}”在报告中印作“{self.text[hit[0]:hit[1]]}”（近似匹配）")
+            self.notes.append(f"标签“{label}”在报告中印作“{self.text[hit[0] : hit[1]]}”（近似匹配）")
         return hit
 
 
@@ -134,8 +142,11 @@ def _rows(table: Table) -> list[tuple[str, int, bool]]:
     for lb in sorted(table.labels, key=lambda lb: (lb.first_row, lb.first_col)):
         if lb.kind not in ("row", "caption"):
             continue
-        own = lb.kind == "row" and lb.first_row == lb.last_row and lb.first_row in data_rows and lb.last_col == max(
-            x.last_col for x in table.labels if x.kind == "row" and x.first_row == lb.first_row
+        own = (
+            lb.kind == "row"
+            and lb.first_row == lb.last_row
+            and lb.first_row in data_rows
+            and lb.last_col == max(x.last_col for x in table.labels if x.kind == "row" and x.first_row == lb.first_row)
         )
         out.append((lb.text, lb.first_row, own))
     return out
@@ -144,10 +155,8 @@ def _rows(table: Table) -> list[tuple[str, int, bool]]:
 def _runs(scan: _Scan, table: Table, start: int, stop: int, headers: bool = False) -> tuple[dict[int, str | None], int]:
     """The text after each data row's label up to the next label: form row -> run (None: label not found)."""
     labels = _rows(table)
-    if headers:  # Table 二: captions and column headers end the run before them too
-        extra = {lb.text for lb in table.labels if lb.kind == "header"}
-    else:
-        extra = set()
+    # Table 二: column headers and the next 第二十条 caption end a run too
+    extra = {lb.text for lb in table.labels if lb.kind == "header"} if headers else set()
     found: list[tuple[int, int, int, bool]] = []  # (start, end, row, own)
     pos = start
     for text, row, own in labels:
@@ -156,14 +165,14 @@ def _runs(scan: _Scan, table: Table, start: int, stop: int, headers: bool = Fals
             found.append((hit[0], hit[1], row, own))
             pos = hit[1]
     runs: dict[int, str | None] = {}
-    for k, (s, e, row, own) in enumerate(found):
+    for k, (_, e, row, own) in enumerate(found):
         if not own:
             continue
         nxt = found[k + 1][0] if k + 1 < len(found) else min(stop, e + 120)
         seg = scan.text[e:nxt]
         if extra:
             cut = min((m.start() for h in extra if (m := label_regex(h).search(seg))), default=len(seg))
-            cut = min([cut] + [m.start() for m in re.finditer("第\s*二\s*十\s*条", seg)])
+            cut = min([cut] + [m.start() for m in re.finditer(r"第\s*二\s*十\s*条", seg)])
             seg = seg[:cut]
         runs[row] = seg
     end = found[-1][1] if found else start
@@ -236,24 +245,19 @@ def _apply_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dict
     for col in range(n):
         constraints.append((tuple((i, col) for i in results), (key_row["apply.result_total"], col)))
     names = [next(lb.text for lb in table.labels if lb.first_row == r and lb.last_col == 2) for r in rows]
-    solved = solve(texts, n, constraints, names=names)
-    # 一＋二＝（七）＋四 per column: checked on the chosen values; a failure there is left to the rules to report.
-    solved2 = _with_balance(texts, n, constraints, key_row, names, solved)
-    scan.notes.extend(f"表三：{x}" for x in solved2.notes)
+    solved = solve_with(texts, n, constraints, _balance(key_row), names=names)
+    scan.notes.extend(f"表三：{x}" for x in solved.notes)
     values: dict[str, str] = {}
-    _fill_solved(cells_by_row, rows, {r: texts[i] for i, r in enumerate(rows)}, solved2, values)
+    _fill_solved(cells_by_row, rows, {r: texts[i] for i, r in enumerate(rows)}, solved, values)
     return values, len(runs), end
 
 
-def _with_balance(texts, n, constraints, key_row, names, solved: Solved) -> Solved:
-    """Add 一＋二＝（七）＋四 as constraints (sum form: 一 + 二 − 四 = （七） cannot be written as a plain sum, so the
-    check is done on candidate combinations through a wrapped solve)."""
-    new, carried, total, over = (key_row[k] for k in ("apply.new", "apply.carried_in", "apply.result_total", "apply.carried_over"))
-    # Rewrite as (七) + 四 = 一 + 二: introduce it as two constraints over a virtual check in solve via row_check? Keep
-    # it simple: solve again with the extra identity expressed on the selected combos.
-    from xltool.digits import solve_with
-
-    return solve_with(texts, n, constraints, [((total, over), (new, carried))], names=names)
+def _balance(key_row: dict[str, int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """一＋二＝（七）＋四, in every column."""
+    new, carried, total, over = (
+        key_row[k] for k in ("apply.new", "apply.carried_in", "apply.result_total", "apply.carried_over")
+    )
+    return [((total, over), (new, carried))]
 
 
 def _digits_only(run: str | None) -> str | None:
@@ -337,7 +341,6 @@ def page(text: str) -> Page:
     """The clean page of a scraped report: one official-layout grid per table found."""
     lines = text.splitlines()
     title = [re.sub(r"^\s*(标题|标\s*题)\s*[:：]\s*", "", line) for line in lines[:5]]
-    scan = _Scan(text)
     best = None
     for form in all_forms():
         t2, t3, t4 = (next(t for t in form.tables if t.number == n) for n in "二三四")
@@ -347,7 +350,7 @@ def page(text: str) -> Page:
         v3, found3, end3 = _apply_table(trial, t3, s3, len(text))
         m2 = label_regex("第二十条第（一）项").search(text)
         v2, found2 = _active_table(trial, t2, m2.start(), s3) if m2 and m2.start() < s3 else ({}, 0)
-        v4, ok4 = _appeal_table(trial, t4, end3, len(text))
+        v4, _ = _appeal_table(trial, t4, end3, len(text))
         own = {lb.text for lb in t2.labels + t3.labels} - {
             lb.text for f in all_forms() if f is not form for t in f.tables for lb in t.labels
         }
@@ -357,7 +360,7 @@ def page(text: str) -> Page:
     assert best is not None
     _, form, tables, notes = best
     grids = [_grid(t, v) for t, v in tables if v]
-    out = stacked("text", grids, title + ["", *lines[5:]] if False else title)
+    out = stacked("text", grids, title)
     out.scrape_notes = notes  # type: ignore[attr-defined]
     out.scrape_form = form.id  # type: ignore[attr-defined]
     return out
