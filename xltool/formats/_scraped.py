@@ -48,7 +48,7 @@ _TABLE4_HEAD = re.compile(r"行\s*政\s*复\s*议[、,，\s]*行\s*政\s*诉\s*�
 def is_scraped(text: str) -> bool:
     """The body sits on a very long line holding several Table 三 row labels."""
     for line in text.splitlines():
-        if len(line) >= 1500:
+        if len(line) >= 600:
             flat = re.sub(r"\s+", "", line)
             hits = sum(
                 k in flat
@@ -108,7 +108,7 @@ def _near_miss(text: str, label: str, start: int, stop: int) -> tuple[int, int] 
     best: tuple[float, int, int] | None = None
     chunk = text[start:stop]
     for i in range(len(chunk)):
-        if chunk[i].isdigit() or chunk[i].isspace():
+        if chunk[i].isdigit() or chunk[i].isspace() or chunk[i] in ".．、()（）":
             continue
         for length in range(len(body) - 2, len(body) + 2):
             cand = chunk[i : i + length]
@@ -117,7 +117,15 @@ def _near_miss(text: str, label: str, start: int, stop: int) -> tuple[int, int] 
             d2 = d + (0 if after[:1].isdigit() or after[:1].isspace() else 0.5)
             if d <= 2 and (best is None or d2 < best[0]):
                 best = (d2, start + i, start + i + length)
-    return (best[1], best[2]) if best else None
+    if best is None:
+        return None
+    s, e = best[1], best[2]
+    pre, _ = _prefix(label)
+    if pre:  # the numbering before the label belongs to it, not to the run of the row before
+        m = re.search("(?:" + pre + ")$", text[max(0, s - 8) : s])
+        if m:
+            s -= len(m.group(0))
+    return s, e
 
 
 class _Scan:
@@ -313,7 +321,7 @@ def _active_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dic
         tokens = text.split()
         if len(tokens) == len(cells):
             got = tokens
-        elif "." not in text:
+        elif "." not in text and all(c.type.whole for c in cells):  # an amount has no digit bound: never split
             alts = splits(text, len(cells))
             if len(alts) == 1:
                 got = [str(x) for x in alts[0]]
@@ -325,7 +333,7 @@ def _active_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dic
                 continue
         else:
             for c in cells:
-                values[c.key] = _unknown(None, 0, f"“{text}”含小数，无法确定各格的分界")
+                values[c.key] = _unknown(None, 0, f"“{text}”含金额，无法确定各格的分界")
             continue
         for c, t in zip(cells, got, strict=True):
             values[c.key] = t
