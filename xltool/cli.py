@@ -424,10 +424,10 @@ def merge(
         _err(f"缺报：{_s(e.name)}（{_s(e.code)}）")
     for m in roll.unexpected:
         _err(f"名册外单位：{_s(m.info.unit_name)}（{_s(m.info.name)}）")
-    _err(
-        f"已写出 {_s(output)}：汇总 {len(roll.members)} 个单位，未汇总 {len(roll.not_merged)} 个文件，"
-        f"名册缺报 {len(roll.missing)} 个"
-    )
+    # The roll-up's own summary line (its 汇总说明 sheet and `xltool render` say the same) when anything is missing.
+    summary = roll.line if roll.roster or roll.not_merged else f"汇总 {len(roll.members)} 个单位"
+    ignored = f"；另有 {len(roll.ignored)} 个文件不是报表，已忽略" if roll.ignored else ""
+    _err(f"已写出 {_s(output)}：{summary}{ignored}")
     raise typer.Exit(1 if roll.not_merged or roll.missing else 0)
 
 

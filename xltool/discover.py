@@ -6,6 +6,7 @@ Nothing vanishes: every file in a folder is either read or listed with the reaso
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -270,14 +271,41 @@ def _index(out: dict[str, LastYear], unit: Unit, last: LastYear) -> None:
 
 
 def _detail_rows(rows: list[list[object]]) -> list[tuple[Unit, dict[str, Decimal]]]:
-    """A roll-up's 明细 sheet: one row per unit, a column per input key (the key in brackets in the header)."""
-    if not rows:
+    """A roll-up's 明细 sheet: one row per unit (name and code in the first two columns), a column per input key.
+
+    The keys are found in brackets at the end of header cells: either a hidden row of bare keys (`[apply.new.total]`)
+    followed by the Chinese header row, or (roll-ups of earlier versions) the header itself (`label\n[key]`). The unit
+    rows follow the header.
+    """
+    found = next(((i, row) for i, row in enumerate(rows[:10]) if any(map(_bracket_key, row))), None)
+    if found is None:
         return []
-    keys = [h.rsplit("[", 1)[-1].rstrip("]") if isinstance(h, str) and "[" in h else None for h in rows[0]]
+    index, header = found
+    keys = [_bracket_key(h) for h in header]
+    bare = all(_BARE_KEY.fullmatch(h.strip()) for h, k in zip(header, keys, strict=False) if k and isinstance(h, str))
+    first = index + 2 if bare else index + 1  # bare keys: the Chinese header row comes next
     out = []
-    for row in rows[1:]:
+    for row in rows[first:]:
+        if not row or not any(v not in (None, "") for v in row):
+            continue
         code = row[1] if len(row) > 1 else ""
         code = str(int(code)) if isinstance(code, float) else str(code or "")
-        values = {k: Decimal(repr(v)) for k, v in zip(keys, row, strict=False) if k and isinstance(v, (int, float))}
+        values = {
+            k: Decimal(repr(v))
+            for k, v in zip(keys, row, strict=False)
+            if k and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
         out.append((Unit(name=str(row[0] or ""), code=code), values))
     return out
+
+
+_BARE_KEY = re.compile(r"\[[A-Za-z0-9_.\-]+\]")
+_KEY_AT_END = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")
+
+
+def _bracket_key(header: object) -> str | None:
+    """The cell key in brackets at the end of a 明细 header cell, if any."""
+    if not isinstance(header, str):
+        return None
+    found = _KEY_AT_END.search(header)
+    return found.group(1) if found else None

@@ -3,8 +3,9 @@
 Pipeline: inspect every file (in isolated worker processes, xltool.workers: read, re-validate, hash; a file that hangs,
 crashes or exhausts its worker costs only itself) → decide year and form → reject unreadable, invalid, 未填报,
 mismatched, unauthorised roll-ups (with a roster), double-counted, conflicting and duplicate inputs with a reason →
-sum exactly (Decimal) → flag copied returns → write the official tables plus 明细 / 来源 / 未汇总 / 说明 (and 名册)
-sheets. A roll-up is itself a valid return, and the same inputs always give the same bytes.
+sum exactly (Decimal) → flag copied returns → write the official tables with the review sheets (xltool.template.review:
+汇总说明 and 概览 in front; 明细 / 来源 / 未汇总 / 说明汇总 (and 名册核对) after them). A roll-up is itself a valid
+return, and the same inputs always give the same bytes: nothing in it comes from the clock.
 """
 
 from __future__ import annotations
@@ -26,20 +27,21 @@ from xltool.codes import Code, describe
 from xltool.discover import scan
 from xltool.forms import Form, form_by_id
 from xltool.labels import norm
-from xltool.layout import DETAIL_SHEET, NOTES_SHEET, REJECTED_SHEET, ROLLUP_KIND, ROSTER_SHEET, SOURCE_SHEET
+from xltool.layout import NOTES_SHEET, REJECTED_SHEET, ROLLUP_KIND, ROSTER_SHEET, SOURCE_SHEET
 from xltool.model import Invalid, Return, Unit
-from xltool.outcomes import MemberStatus, RosterStatus, Severity
+from xltool.outcomes import MemberStatus, Outcome, RosterStatus, Severity
 from xltool.roster import RosterEntry
 from xltool.sources import ReadError
 
 MERGED_TEXTS = {s.zh for s in MemberStatus}  # how a roll-up's 来源 sheet marks the files it summed
-SOURCE_HEADER = ["层级", "所属汇总", "文件", "SHA-256", "单位", "代码", "格式", "年度", "状态", "原因"]
+SOURCE_HEADER = ["层级", "所属汇总", "文件", "单位", "代码", "格式", "年度", "填报日期", "状态", "原因", "SHA-256"]
 TIME_LIMIT, MEMORY_LIMIT = pool.TIME_LIMIT, pool.MEMORY_LIMIT  # per file (seconds), per worker (bytes)
 ROLLUP_TYPE_WORD = "汇总"  # with --roster, only a unit whose 类型 contains this word may send a roll-up
 COPY_MIN_NONZERO = 5  # identical returns are flagged only with at least this many non-zero cells (zeros are common)
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are listed without a SHA-256 (reading them is pointless)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _LEVEL = re.compile(r"[1-9][0-9]?")  # a 来源 level: ASCII digits, 1-99
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")  # a 填报日期 as clerks type it
 
 
 class MergeError(Exception):
@@ -61,8 +63,9 @@ class Inspected:
     row: tuple[int | Decimal | Invalid | None, ...] = ()
     no_items: list[str] = field(default_factory=list)
     explanations: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)  # "code@where: message" of each error
+    errors: list[str] = field(default_factory=list)  # each error in Chinese: where (sheet, cell) and what
     warnings: int = 0
+    explained: int = 0  # warnings the unit explained (已说明)
     not_filled: bool = False
     kind: str = "template"
     provenance: list[list[str]] = field(default_factory=list)  # a roll-up's own 来源 rows
@@ -115,14 +118,45 @@ def inspect_file(path: str) -> Inspected:
     out.not_filled = ret.not_filled
     for problem in ret.check():
         if problem.severity is Severity.ERROR:
-            out.errors.append(f"{problem.code}@{problem.where}: {problem.message}")
+            out.errors.append(_error_text(problem))
         elif problem.severity is Severity.WARNING:
             out.warnings += 1
+        elif problem.outcome is Outcome.EXPLAINED:
+            out.explained += 1
     out.kind = ret.meta.get("kind", "template")
     if out.kind == ROLLUP_KIND and SOURCE_SHEET in page.sheet_names:
-        rows = page.sheet(SOURCE_SHEET)
-        out.provenance = [[_text(v) for v in row] for row in rows[1:] if any(_text(v) for v in row)]
+        out.provenance = _provenance(page.sheet(SOURCE_SHEET))
     return out
+
+
+def _error_text(problem) -> str:
+    """An error as a person reads it: the place in Chinese (“三、依申请公开”表 D6 格), then the message, which names
+    the rule's title or the cell's labels (never the bare rule id)."""
+    if problem.sheet and problem.cell:
+        return f"“{problem.sheet}”表 {problem.cell} 格：{problem.message}"
+    if problem.sheet:
+        return f"“{problem.sheet}”表：{problem.message}"
+    return problem.message
+
+
+def _provenance(rows: list[list[object]]) -> list[list[str]]:
+    """A roll-up's 来源 rows in SOURCE_HEADER order; a 来源 sheet with other columns (a roll-up written by an earlier
+    version: SHA-256 fourth, no 填报日期) is read by its header names."""
+    if not rows:
+        return []
+    header = [_text(v).strip() for v in rows[0]]
+    if "SHA-256" in header and header[: len(SOURCE_HEADER)] != SOURCE_HEADER:
+        where = [header.index(name) if name in header else None for name in SOURCE_HEADER]
+
+        def pick(row: list[object]) -> list[str]:
+            return [_text(row[i]) if i is not None and i < len(row) else "" for i in where]
+
+    else:
+
+        def pick(row: list[object]) -> list[str]:
+            return [_text(v) for v in row]
+
+    return [pick(row) for row in rows[1:] if any(_text(v) for v in row)]
 
 
 def _stream_hash(path: Path) -> str:
@@ -164,6 +198,11 @@ class Rejected:
     code: str
     reason: str
 
+    @property
+    def text(self) -> str:
+        """The reason in Chinese: the catalogue's meaning of the code, then the particulars."""
+        return f"{describe(self.code)}：{self.reason}"
+
 
 @dataclass
 class Notice:
@@ -185,6 +224,7 @@ class RollUp:
     roster: list[RosterEntry] = field(default_factory=list)
     unexpected: list[Member] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)  # warnings on merged returns, listed in 说明汇总
+    roster_rejected: dict[int, Rejected] = field(default_factory=dict)  # roster index -> why its file was left out
 
     @property
     def not_merged(self) -> list[Rejected]:
@@ -192,8 +232,48 @@ class RollUp:
         return [r for r in self.rejected if r.code != Code.IGNORED]
 
     @property
+    def ignored(self) -> list[Rejected]:
+        """Files in the input folders that are not returns (listed, never read)."""
+        return [r for r in self.rejected if r.code == Code.IGNORED]
+
+    @property
     def missing(self) -> list[RosterEntry]:
         return [e for e in self.roster if e.status is RosterStatus.MISSING]
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """The roll-up's _meta: kind and the counts that layout.rollup_line turns into 汇总 N 个单位（应报 M，缺报 K，
+        未汇总 J）; expected and missing only when a roster was given."""
+        out = {
+            "kind": ROLLUP_KIND,
+            "members": str(len(self.members)),
+            "rejected": str(len(self.rejected)),
+            "not_merged": str(len(self.not_merged)),
+        }
+        if self.roster:
+            out |= {"expected": str(len(self.roster)), "missing": str(len(self.missing))}
+        return out
+
+    @property
+    def line(self) -> str:
+        """汇总 N 个单位（应报 M，缺报 K，未汇总 J）."""
+        return layout.rollup_line(self.meta)
+
+    @property
+    def data_date(self) -> str:
+        """The latest 填报日期 of the members (as 2026年1月20日), "" when none is a readable date: the roll-up's
+        date comes from its data, so the same inputs give the same bytes."""
+        dates = []
+        for m in self.members:
+            found = _DATE.search(m.info.unit.get("date", "") or "")
+            if found:
+                y, mo, d = map(int, found.groups())
+                if 1900 <= y <= 9999 and 1 <= mo <= 12 and 1 <= d <= 31:
+                    dates.append((y, mo, d))
+        if not dates:
+            return ""
+        y, mo, d = max(dates)
+        return f"{y}年{mo}月{d}日"
 
     def to_frame(self):
         """Tidy long table for analysts: one row per unit and input cell."""
@@ -228,72 +308,153 @@ class RollUp:
         return writer.write(self.to_frame(), path)
 
     def write(self, path: str | os.PathLike, password: str | None = None) -> Path:
-        from xltool.template import ExtraSheet
+        writer = formats.writer_for("workbook", path)  # .xlsx, or .ods via LibreOffice
+        return writer.write(self.total, Path(path), password=password, extra=self.sheets(), meta=self.meta)
 
-        inputs = self.form.inputs
-        detail = ExtraSheet(
-            DETAIL_SHEET,
-            ["单位", "代码", "来源文件", "状态"] + [f"{c.label}\n[{c.key}]" for c in inputs],
+    def sheets(self) -> list:
+        """The review sheets (xltool.template.review): 汇总说明 and 概览 in front, then 明细, 来源, 未汇总, 说明汇总
+        and, with a roster, 名册核对."""
+        from xltool.template import review
+
+        members = self.members
+        summary = review.Summary(
+            self.meta,
+            data_date=self.data_date,
+            with_errors=sum(m.status is MemberStatus.MERGED_WITH_ERRORS for m in members),
+            ignored=len(self.ignored),
+            unexpected=len(self.unexpected),
+            notices=len(self.notices),
+            roster=bool(self.roster),
+            missing=[[e.name, e.code, e.type] for e in self.missing],
+            refused=[[r.info.name, r.info.unit_name, r.text, r.code] for r in self.not_merged],
+        )
+        overview = review.OverviewSheet(
             [
-                [m.info.unit_name, m.info.unit_code, m.info.name, m.status.zh] + [_cell(v) for v in m.info.row]
-                for m in self.members
+                review.OverviewRow(
+                    m.info.unit_name,
+                    m.info.unit_code,
+                    m.status.zh,
+                    m.info.row,
+                    len(m.info.errors),
+                    m.info.warnings,
+                    m.info.explained,
+                )
+                for m in members
+            ]
+        )
+        detail = review.DetailSheet(
+            [
+                review.DetailRow(m.info.unit_name, m.info.unit_code, m.info.name, m.status.zh, m.info.row)
+                for m in members
+            ]
+        )
+        Col = review.Column
+        sources = review.ListSheet(
+            SOURCE_SHEET,
+            [
+                Col("层级", 5, "number"),
+                Col("所属汇总", 12),
+                Col("文件", 16),
+                Col("单位", 16),
+                Col("代码", 20, "code"),
+                Col("格式", 12, "code"),
+                Col("年度", 6, "number"),
+                Col("填报日期", 11),
+                Col("状态", 9, "status"),
+                Col("原因", 26),
+                Col("SHA-256", 34, "code"),
             ],
-            [24, 20, 28, 12],
+            self._source_rows(),
+            repeat_cols=3,
         )
-        sources = ExtraSheet(SOURCE_SHEET, SOURCE_HEADER, self._source_rows(), [6, 24, 30, 66, 24, 20, 26, 6, 16, 40])
-        rejected = ExtraSheet(
+        rejected = review.ListSheet(
             REJECTED_SHEET,
-            ["文件", "SHA-256", "单位", "原因代码", "原因"],
-            [[r.info.name, r.info.sha256, r.info.unit_name, r.code, r.reason] for r in self.rejected],
-            [30, 66, 24, 22, 80],
+            [
+                Col("文件", 18),
+                Col("单位", 16),
+                Col("原因", 36),
+                Col("原因代码", 11, "code"),
+                Col("SHA-256", 34, "code"),
+            ],
+            [[r.info.name, r.info.unit_name, r.text, r.code, r.info.sha256] for r in self.rejected],
+            repeat_cols=1,
         )
-        notes = ExtraSheet(
+        notes = review.ListSheet(
             NOTES_SHEET,
-            ["单位", "代码", "规则编号", "检查内容", "说明"],
+            [
+                Col("单位", 18),
+                Col("代码", 20, "code"),
+                Col("规则编号", 12, "code"),
+                Col("检查内容", 30),
+                Col("说明", 30),
+            ],
             [
                 [m.info.unit_name, m.info.unit_code, rule.id, rule.title, m.info.explanations[rule.id]]
-                for m in self.members
+                for m in members
                 for rule in self.form.rules
                 if rule.id in m.info.explanations
             ]
             + [[n.info.unit_name, n.info.unit_code, n.code, describe(n.code), n.reason] for n in self.notices],
-            [24, 20, 24, 60, 60],
+            repeat_cols=1,
         )
-        extra = [detail, sources, rejected, notes]
+        out = [summary, overview, detail, sources, rejected, notes]
         if self.roster:
-            extra.append(
-                ExtraSheet(
+            rows = []
+            for i, e in enumerate(self.roster):
+                refused = self.roster_rejected.get(i)
+                file = refused.info.name if refused else self._file_of(e)
+                rows.append(
+                    [e.name, e.code, e.type, e.status.zh, file, refused.text if refused else "", _code(refused)]
+                )
+            rows += [
+                [m.info.unit_name, m.info.unit_code, "", "名册外单位", m.info.name, "", ""] for m in self.unexpected
+            ]
+            out.append(
+                review.ListSheet(
                     ROSTER_SHEET,
-                    ["单位", "代码", "类型", "状态"],
-                    [[e.name, e.code, e.type, e.status_text] for e in self.roster]
-                    + [[m.info.unit_name, m.info.unit_code, "", "名册外单位"] for m in self.unexpected],
-                    [30, 22, 12, 30],
+                    [
+                        Col("单位", 20),
+                        Col("代码", 20, "code"),
+                        Col("类型", 8),
+                        Col("状态", 10, "status"),
+                        Col("文件", 16),
+                        Col("原因", 30),
+                        Col("原因代码", 11, "code"),
+                    ],
+                    rows,
+                    repeat_cols=1,
                 )
             )
-        meta = {"kind": ROLLUP_KIND, "members": str(len(self.members)), "rejected": str(len(self.rejected))}
-        writer = formats.writer_for("workbook", path)  # .xlsx, or .ods via LibreOffice
-        return writer.write(self.total, Path(path), password=password, extra=extra, meta=meta)
+        return out
+
+    def _file_of(self, entry: RosterEntry) -> str:
+        """The file merged for a roster unit ("" when none was)."""
+        if entry.status not in (RosterStatus.MERGED, RosterStatus.MERGED_WITH_ERRORS):
+            return ""
+        entry_of = _roster_lookup([entry])
+        return next((m.info.name for m in self.members if entry_of(m.info) is entry), "")
 
     def _source_rows(self) -> list[list[object]]:
         rows: list[list[object]] = []
         for m in self.members:
             i = m.info
-            rows.append([1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year, m.status.zh, ""])
+            date = i.unit.get("date", "")
+            rows.append([1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year, date, m.status.zh, "", i.sha256])
             for nested in i.provenance:  # a roll-up's own sources, one level deeper
                 level = int(nested[0]) + 1 if nested and _LEVEL.fullmatch(nested[0]) else 2  # ASCII digits only
-                rows.append([level, (nested[1] if len(nested) > 1 else "") or i.name, *nested[2:10]])
+                rows.append([level, (nested[1] if len(nested) > 1 else "") or i.name, *nested[2 : len(SOURCE_HEADER)]])
         for r in self.rejected:
             i = r.info
+            status = "已忽略" if r.code == Code.IGNORED else "未汇总"
+            date = i.unit.get("date", "")
             rows.append(
-                [1, "", i.name, i.sha256, i.unit_name, i.unit_code, i.form_id, i.year or "", "未汇总", r.reason]
+                [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year or "", date, status, r.text, i.sha256]
             )
         return rows
 
 
-def _cell(v: int | Decimal | Invalid | None) -> object:
-    if v is None:
-        return None
-    return v.raw if isinstance(v, Invalid) else v
+def _code(refused: Rejected | None) -> str:
+    return refused.code if refused else ""
 
 
 def inspect_all(
@@ -392,13 +553,15 @@ def merge(
     if strict and invalid:
         raise MergeError(
             "--strict：以下单位有错误，未生成汇总表："
-            + "；".join(f"{i.unit_name or i.name}（{i.errors[0].split(':', 1)[0]}）" for i in invalid)
+            + "；".join(f"{i.unit_name or i.name}（{len(i.errors)} 个错误，例如 {i.errors[0]}）" for i in invalid[:5])
+            + (f"；等 {len(invalid)} 个单位" if len(invalid) > 5 else "")
         )
     members: list[Member] = []
     candidates: list[Inspected] = []
     for info in kept:
         if info.errors and not include_invalid:
-            rejected.append(Rejected(info, Code.HAS_ERRORS, f"有 {len(info.errors)} 个错误，例如 {info.errors[0]}"))
+            first = info.errors[0]
+            rejected.append(Rejected(info, Code.HAS_ERRORS, f"有 {len(info.errors)} 个错误，例如{first}"))
         else:
             candidates.append(info)
     if roster is not None:
@@ -447,9 +610,10 @@ def _sum(form: Form, members: list[Member]) -> dict[str, Decimal]:
 
 
 def _row(row: list[str]) -> tuple[str, str, str, str]:
-    """(SHA-256, unit name, unit code, status) of a 来源 row (short rows padded: it is read from a file)."""
-    row = [*row, *[""] * (9 - len(row))]
-    return row[3].strip().lower(), row[4].strip(), row[5].strip(), row[8].strip()
+    """(SHA-256, unit name, unit code, status) of a 来源 row in SOURCE_HEADER order (short rows padded: it is read
+    from a file)."""
+    row = [*row, *[""] * (len(SOURCE_HEADER) - len(row))]
+    return row[10].strip().lower(), row[3].strip(), row[4].strip(), row[8].strip()
 
 
 def _merged_rows(info: Inspected) -> list[tuple[str, str, str]]:
@@ -650,8 +814,10 @@ def _apply_roster(roll: RollUp, roster: list[RosterEntry]) -> None:
             roll.unexpected.append(m)
         else:
             entry.status = RosterStatus(m.status.value)
+    index = {id(e): i for i, e in enumerate(roster)}
     for r in roll.rejected:
         entry = entry_of(r.info)
         if entry is not None and entry.status is RosterStatus.MISSING:
             entry.status, entry.reason = RosterStatus.REJECTED, describe(r.code)
+            roll.roster_rejected[index[id(entry)]] = r
     roll.roster = roster

@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from xltool import layout
 from xltool.check import format_number
 from xltool.forms import TABLE_ROW, Cell, Table
 from xltool.model import Invalid, Return
@@ -257,3 +258,21 @@ def page_subtitle(ret: Return) -> str:
     if ret.unit.scope:
         text += f"　数据范围：{ret.unit.scope}"
     return text
+
+
+_COUNT_KEYS = ("members", "not_merged", "rejected", "expected", "missing")
+
+
+def rollup_summary(ret: Return) -> str | None:
+    """For a roll-up (its _meta says kind: rollup) merged with a roster or with files left out, what it contains:
+    汇总 N 个单位（应报 M，缺报 K，未汇总 J）, the line its 汇总说明 sheet and `xltool merge` print. None for a plain
+    return, a complete roll-up without a roster, or counts that are not plain numbers (the file is untrusted)."""
+    meta = ret.meta
+    if meta.get("kind") != layout.ROLLUP_KIND:
+        return None
+    if any(not (meta[k].isascii() and meta[k].isdigit() and len(meta[k]) <= 9) for k in _COUNT_KEYS if k in meta):
+        return None
+    not_merged = meta.get("not_merged", meta.get("rejected", "0"))
+    if not meta.get("expected") and int(not_merged or "0") == 0:
+        return None
+    return layout.rollup_line(meta)

@@ -22,6 +22,7 @@ from xltool.render import (
     column_widths,
     page_subtitle,
     page_title,
+    rollup_summary,
     table_grid,
     table_notes,
 )
@@ -199,6 +200,9 @@ def render_docx(ret: Return, path: str | Path) -> Path:
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     meta = doc.add_paragraph(_xml(page_subtitle(ret)))
     meta.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if line := rollup_summary(ret):  # a roll-up: how many units it holds, and who is missing
+        counts = doc.add_paragraph(_xml(line))
+        counts.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for table in ret.form.tables:
         wide = table.width > WIDE
         if wide != landscape:

@@ -21,6 +21,7 @@ from xltool.render import (
     column_widths,
     page_subtitle,
     page_title,
+    rollup_summary,
     table_grid,
     table_notes,
 )
@@ -204,10 +205,16 @@ def render_html(ret: Return) -> str:
         f'<meta name="generator" content="xltool">\n<title>{_esc(title)}</title>\n'
         f"<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{_esc(title)}</h1>\n"
-        f'<p class="meta">{_esc(page_subtitle(ret))}</p>\n'
+        f'<p class="meta">{_esc(page_subtitle(ret))}{_rollup_html(ret)}</p>\n'
         f"{_html_sections(ret, inline=False)}\n"
         "</body>\n</html>\n"
     )
+
+
+def _rollup_html(ret: Return) -> str:
+    """A roll-up's 汇总 N 个单位（…） on a line of its own under the subtitle."""
+    line = rollup_summary(ret)
+    return f'<br>\n<span class="rollup">{_esc(line)}</span>' if line else ""
 
 
 def write_html(ret: Return, path: Path | None = None, fragment: bool = False) -> str | Path:

@@ -11,7 +11,7 @@ from xltool.formats.page import Page
 from xltool.formats.text import text_page
 from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
-from xltool.render import Segment, page_subtitle, page_title, table_grid, table_notes
+from xltool.render import Segment, page_subtitle, page_title, rollup_summary, table_grid, table_notes
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -54,6 +54,8 @@ def _md_segment(seg: Segment) -> list[str]:
 def render_markdown(ret: Return) -> str:
     """GitHub-flavoured Markdown: merged headers flattened to paths joined by " / ", row label paths repeated."""
     out = [f"# {_md(page_title(ret))}", "", _md(page_subtitle(ret)), ""]
+    if line := rollup_summary(ret):  # a roll-up: how many units it holds, and who is missing
+        out += [_md(line), ""]
     for table in ret.form.tables:
         out += [f"## {_md(table.title)}", ""]
         if table.id in ret.no_items:
