@@ -1,7 +1,7 @@
 """What the published-report readers share: reading the file once, telling its content, stacking its tables.
 
 A report is read whatever its name says: a .txt holding HTML is read as HTML, a Word file under another name as Word.
-Old binary Office files and PDFs are refused with advice (PDF support belongs in a reader of its own).
+A PDF is read by the PDF reader; old binary Office files are refused with advice.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MAX_GRID_CELLS = 500_000
 
 
 def read_report(path: Path, prefer: str = "text") -> Page:
-    """Any published report; `prefer` is what the file's name suggests (text, md, html), the content decides."""
+    """Any published report; `prefer` is what the file's name suggests (text, md, html, pdf), the content decides."""
     data = read_bytes(path, MAX_REPORT_BYTES, "请检查是否选错了文件")
     if data.startswith(b"PK\x03\x04"):
         kind = "docx"
@@ -33,7 +33,7 @@ def read_report(path: Path, prefer: str = "text") -> Page:
             "这是旧版 Word（.doc）或 Excel（.xls）文件；报告请另存为 .docx 后导入，统计表请用 xltool check",
         )
     elif data.lstrip()[:5].lower() == b"%pdf-":
-        raise ReadError(Code.NOT_A_REPORT, "这是 PDF 文件；请把报告另存为文本、网页或 Word（.docx）后导入")
+        kind = "pdf"
     else:
         kind = "html" if looks_html(data[:512]) or prefer == "html" else "text"
     parse = reader_named(kind).parse

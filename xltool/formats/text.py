@@ -51,8 +51,101 @@ def text_page(text: str) -> Page:
     if sum(1 for line in lines if line.lstrip().startswith("|")) >= 10:
         return pipe_page(lines)
     tabbed = sum(1 for line in lines if line.startswith("\t")) >= 10
+    if not tabbed and sum(1 for line in lines if _is_row_line(line)) >= MIN_ROW_LINES:
+        return row_page(lines)
     cells = _tab_cells(lines) if tabbed else _paragraph_cells(lines)
     return _text_grid(_text_rows(cells), lines)
+
+
+# --- one table row per line: `label n n n n n n n` ----------------------------------------------------------------
+
+MIN_ROW_LINES = 5  # lines of `label n n …` that make a text a row-per-line layout
+
+
+def _is_row_line(line: str) -> bool:
+    """`一、本年新收政府信息公开申请数量 1520 31 0 0 12 2 1565`: a label, then at least two numbers."""
+    tokens = line.split()
+    k = _tail_start(tokens)
+    return 0 < k <= len(tokens) - 2
+
+
+def _tail_start(tokens: list[str]) -> int:
+    k = len(tokens)
+    while k and value_like(tokens[k - 1]):
+        k -= 1
+    return k
+
+
+def row_page(lines: list[str], fmt: str = "text") -> Page:
+    """Text with one table row per line (cells separated by spaces), as typed or as a PDF's text layer gives it."""
+    page = _text_grid(_text_rows(_row_cells(lines)), lines)
+    page.format = fmt
+    return page
+
+
+def _row_cells(lines: list[str]) -> list[_TextCell]:
+    """Each line a row: its numbers at the end are value cells; the words before them are split into the known
+    labels they spell (a label broken by spaces, `1. 属于国家秘密`, is joined), other words kept together. A line
+    wrapped by a narrow page is joined back: a line of numbers only continues the row above it, and a label cut at
+    the line end is joined with the start of the next line when together they spell a known label."""
+    known = known_labels()
+    cells: list[_TextCell] = []
+    carry: list[str] = []  # the cut end of a label, for the next line
+    prev_values = False
+    for i, line in enumerate(lines):
+        tokens = line.split()
+        if not tokens:
+            prev_values = False
+            continue
+        k = _tail_start(tokens)
+        if k == 0 and prev_values and cells and not carry:  # the numbers of the row above, wrapped
+            cells += [_TextCell(t, i + 1) for t in tokens]
+            continue
+        if carry:
+            tokens = [*carry[:-1], carry[-1] + tokens[0], *tokens[1:]]
+            k += len(carry) - 1
+            carry = []
+        words = _split_labels(tokens[:k], known.labels)
+        if k == len(tokens) and i + 1 < len(lines) and _cut_label(words, lines[i + 1], known.labels):
+            carry = tokens
+            continue
+        if k == len(tokens) and not any(norm(w) in known.labels for w in words):  # prose, a heading, a title
+            cells.append(_TextCell(line.strip(), i + 1, new_row=True, alone=True))
+            prev_values = False
+            continue
+        for j, text in enumerate(words + tokens[k:]):
+            cells.append(_TextCell(text, i + 1, new_row=j == 0))
+        prev_values = k < len(tokens)
+    return cells
+
+
+def _cut_label(words: list[str], following: str, labels: set[str]) -> bool:
+    """Whether the last words of a line and the first words of the next spell a known label only together."""
+    nxt = following.split()
+    nxt = nxt[: _tail_start(nxt)]
+    if not words or not nxt or norm(words[-1]) in labels:
+        return False
+    return any(norm(words[-1] + "".join(nxt[:j])) in labels for j in range(1, len(nxt) + 1))
+
+
+def _split_labels(tokens: list[str], labels: set[str]) -> list[str]:
+    out: list[str] = []
+    pending: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = next((j for j in range(len(tokens), i, -1) if norm("".join(tokens[i:j])) in labels), 0)
+        if j:
+            if pending:
+                out.append(" ".join(pending))
+                pending = []
+            out.append(" ".join(tokens[i:j]))
+            i = j
+        else:
+            pending.append(tokens[i])
+            i += 1
+    if pending:
+        out.append(" ".join(pending))
+    return out
 
 
 def _tab_cells(lines: list[str]) -> list[_TextCell]:

@@ -1,0 +1,188 @@
+"""Published reports as PDF (ruled tables and row-per-line text) and as row-per-line plain text."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.row_fixtures import write_row_text
+from tests.seed_data import SEEDS
+from xltool import formats, office
+from xltool.assemble import is_report, read, read_page
+from xltool.sources import ReadError
+
+SEED_DIR = Path(__file__).parent / "fixtures" / "seeds"
+PDF_DIR = Path(__file__).parent / "fixtures" / "pdf"
+CORPUS = Path(__file__).parent / "corpus" / "files"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+IDS = sorted(SEEDS)
+SEED0 = "000_f7ae2b9bd63a851c"
+
+
+def seed_values(seed_id: str) -> dict[str, Decimal]:
+    seed = SEEDS[seed_id]
+    out = {k: Decimal(str(v)) for k, v in seed["values"].items()}
+    out.update({k: Decimal(0) for k in seed["odd"]})  # the seeds' odd cells are all printed zeros (“ .0”)
+    return out
+
+
+def not_info(ret) -> list[str]:
+    return [p.code for p in ret.read_problems if p.severity != "info"]
+
+
+def minimal_pdf(content: bytes = b"0 0 0 rg 72 72 200 100 re f") -> bytes:
+    """A one-page PDF whose page only paints a rectangle: what a scan looks like to a text extractor (no text)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# --- row-per-line text ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed_id", IDS)
+def test_row_per_line_text_imports_every_number(seed_id, tmp_path):
+    """`label n n n n n n n` rows (headers one band per line, split rows of 北京 included) read every printed number,
+    the version, the year and the unit, with no error or warning; the prose sentence never becomes the unit."""
+    ret = read(write_row_text(seed_id, SEEDS[seed_id], tmp_path / "report.txt"))
+    seed = SEEDS[seed_id]
+    assert (ret.form.version, ret.year, ret.unit.name) == (seed["form_version"], seed["year"], seed["unit"])
+    assert ret.values == seed_values(seed_id)
+    assert not_info(ret) == []
+
+
+def test_row_per_line_with_a_number_missing_is_not_guessed(tmp_path):
+    """A row that lost one of its seven numbers is reported by its label and left unknown, not shifted."""
+    path = write_row_text(SEED0, SEEDS[SEED0], tmp_path / "report.txt")
+    text = path.read_text(encoding="utf-8").replace(
+        "一、本年新收政府信息公开申请数量 0 0 0 0 0 0 0", "一、本年新收政府信息公开申请数量 0 0 0 0 0 0"
+    )
+    path.write_text(text, encoding="utf-8")
+    ret = read(path)
+    (p,) = [p for p in ret.read_problems if p.code == "IMPORT-INCOMPLETE"]
+    assert "一、本年新收政府信息公开申请数量" in p.message and "有 6 个数" in p.message
+    assert type(ret.values["apply.new.natural_person"]).__name__ == "Invalid"
+
+
+def test_row_per_line_labels_broken_by_spaces(tmp_path):
+    """`1. 属于国家秘密` and `（三） 不予公开` (a space inside the label) are still the known labels."""
+    path = write_row_text(SEED0, SEEDS[SEED0], tmp_path / "report.txt")
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace("1.属于国家秘密", "1. 属于国家秘密")
+        .replace("（三）不予公开", "（三） 不予公开")
+    )
+    path.write_text(text, encoding="utf-8")
+    ret = read(path)
+    assert ret.values == seed_values(SEED0) and not_info(ret) == []
+
+
+# --- PDF -----------------------------------------------------------------------------------------------------------
+
+
+def test_committed_ruled_pdf_imports_every_number():
+    """A PDF of xltool's Word render (ruled tables, converted by LibreOffice) reads every number, year and unit."""
+    ret = read(PDF_DIR / "ruled-000.pdf")
+    seed = SEEDS[SEED0]
+    assert (ret.form.version, ret.year, ret.unit.name) == (seed["form_version"], seed["year"], seed["unit"])
+    assert ret.values == seed_values(SEED0)
+    assert ret.meta["source_format"] == "pdf" and not_info(ret) == []
+
+
+def test_committed_text_pdf_reads_one_row_per_line():
+    """A PDF without ruling lines (a .txt printed by LibreOffice) is read one table row per text line."""
+    page = read_page(PDF_DIR / "rows-000.pdf")
+    assert page.format == "pdf" and page.tails is not None  # the row path, not the ruled tables
+    ret = read(PDF_DIR / "rows-000.pdf")
+    assert (ret.year, ret.unit.name) == (2020, "方正县大罗密镇")
+    assert ret.values == seed_values(SEED0) and not_info(ret) == []
+
+
+def test_scanned_pdf_is_refused_without_a_guess(tmp_path):
+    """A PDF whose pages carry no text (a scan) is refused as 扫描件 with NOT-A-REPORT, under any name."""
+    for name in ("scan.pdf", "scan.bin"):
+        path = tmp_path / name
+        path.write_bytes(minimal_pdf())
+        with pytest.raises(ReadError) as exc:
+            read(path)
+        assert exc.value.code == "NOT-A-REPORT" and "扫描件，没有文字层，无法读取" in str(exc.value)
+
+
+def test_damaged_pdf_is_refused(tmp_path):
+    """A truncated PDF is a ReadError (CORRUPT or NOT-A-REPORT), never a crash."""
+    path = tmp_path / "cut.pdf"
+    path.write_bytes((PDF_DIR / "ruled-000.pdf").read_bytes()[:3000])
+    with pytest.raises(ReadError) as exc:
+        read(path)
+    assert exc.value.code in ("CORRUPT", "NOT-A-REPORT")
+
+
+def test_pdf_routes_to_the_report_reader_and_sheets_never_do(tmp_path):
+    """A .pdf, or PDF bytes under another name, is a report; a spreadsheet return is never one."""
+    renamed = tmp_path / "report.dat"
+    shutil.copy(PDF_DIR / "ruled-000.pdf", renamed)
+    assert is_report(PDF_DIR / "ruled-000.pdf") and is_report(renamed)
+    assert read(renamed).values == seed_values(SEED0)
+    assert not any(is_report(p) for p in (CORPUS / "salary-table.xlsx", EXAMPLES / "sample-return-2025.xlsx"))
+
+
+def _pdf_of_render(src: Path, tmp_path: Path):
+    ret = read(src)
+    docx = formats.render(ret, "docx", tmp_path / f"{src.stem}.docx")
+    pdf = tmp_path / f"{src.stem}.pdf"
+    shutil.copy(office.convert(Path(docx), "pdf"), pdf)
+    return ret, read(pdf)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize(
+    "src",
+    [SEED_DIR / f"{s}.txt" for s in IDS] + [EXAMPLES / "sample-return-2025.xlsx", EXAMPLES / "sample-return-2020.xlsx"],
+    ids=lambda p: p.stem,
+)
+def test_pdf_of_the_word_render_reads_back(src, tmp_path):
+    """Each seed report and example return, rendered to Word by xltool and printed to PDF by LibreOffice, imports
+    back with the same version, year, unit and every value (tables split across pages joined back)."""
+    ret, back = _pdf_of_render(src, tmp_path)
+    assert (back.form.id, back.year, back.unit.name) == (ret.form.id, ret.year, ret.unit.name)
+    assert {k: v for k, v in back.values.items() if k in ret.values} == ret.values  # a workbook has no totals
+    assert not_info(back) == []  # the printed totals agree with the values
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("seed_id", IDS)
+def test_pdf_of_row_per_line_text_reads_back(seed_id, tmp_path):
+    """Row-per-line text printed to PDF by LibreOffice (no ruling lines) imports every number of the seed."""
+    txt = write_row_text(seed_id, SEEDS[seed_id], tmp_path / f"{seed_id}.txt")
+    pdf = tmp_path / "report.pdf"
+    shutil.copy(office.convert(txt, "pdf"), pdf)
+    ret = read(pdf)
+    seed = SEEDS[seed_id]
+    assert (ret.form.version, ret.year, ret.unit.name) == (seed["form_version"], seed["year"], seed["unit"])
+    assert ret.values == seed_values(seed_id)
+
+
+def test_row_per_line_wrapped_lines_are_joined(tmp_path):
+    """A row whose last number wrapped to the next line, and a label cut at the line end, are joined back."""
+    path = write_row_text(SEED0, SEEDS[SEED0], tmp_path / "report.txt")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("2.重复申请 0 0 0 0 0 0 0", "2.重复申请 0 0 0 0 0 0\n0")
+    text = text.replace("二、上年结转政府信息公开申请数量 0", "二、上年结转政府信息\n公开申请数量 0")
+    path.write_text(text, encoding="utf-8")
+    ret = read(path)
+    assert ret.values == seed_values(SEED0) and not_info(ret) == []
