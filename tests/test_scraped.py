@@ -220,3 +220,25 @@ def test_full_page_reads_as_the_fixture(name):
     part = read(CORPUS / name)
     keys = _expected(EXPECTED[name])
     assert {k: str(full.values.get(k)) for k in keys} == {k: str(part.values.get(k)) for k in keys}
+
+
+def test_table_two_blocks():
+    """Table 二 runs: a run with as many digits as cells is forced (417 -> 4, 1, 7), one-cell blocks keep the whole
+    number (157), and a run that splits several ways (6856 into three cells) stays unknown, never guessed."""
+    gong = read(CORPUS / "pingtan_gonganju_2022_scrapedtxt.txt").values
+    assert [gong[f"active.rules.normative.{c}"] for c in ("issued", "repealed", "in_force")] == [4, 1, 7]
+    assert gong["active.enforcement.penalty.decisions"] == 157
+    assert gong["active.rules.regulation.in_force"] == 0
+    shi = read(CORPUS / "pingtan_shichangjianduguanliju_2024_scrapedtxt.txt").values
+    assert all(isinstance(shi[f"active.rules.normative.{c}"], Invalid) for c in ("issued", "in_force"))
+    assert shi["active.enforcement.coercion.decisions"] == 58
+
+
+def test_amount_never_split_by_digit_bound():
+    """A 2019 采购 run '1912762137元' could be 19 | 12762137 or many other splits: both cells stay unknown; '00' is
+    forced to 0 | 0."""
+    soc = read(CORPUS / "pingtan_shehuishiyeju_2020_scrapedtxt.txt").values
+    assert isinstance(soc["active.procurement.central.projects"], Invalid)
+    assert isinstance(soc["active.procurement.central.amount"], Invalid)
+    adm = read(CORPUS / "pingtan_xingzhengshenpiju_2020_scrapedtxt.txt").values
+    assert (adm["active.procurement.central.projects"], adm["active.procurement.central.amount"]) == (0, 0)

@@ -14,12 +14,11 @@ that is unique, else left unknown. Nothing is ever guessed.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 MAX_DIGITS = 5  # a count in these tables rarely has more digits
 MAX_SPLITS = 2000  # candidates kept per run (more: the run is left unknown)
-MAX_COMBINATIONS = 200_000  # combinations tried across rows
+MAX_COMBINATIONS = 200_000  # candidate choices tried across rows
 
 Cell = tuple[int, int]  # (row index, column index)
 Constraint = tuple[tuple[Cell, ...], "Cell | tuple[Cell, ...]"]  # sum of the cells on the left == those on the right
@@ -128,20 +127,19 @@ def solve(
                 notes.append(f"{names[i]}“{run.strip()}”：无法拆成 {n} 个数")
             cands.append(allsplits[i])
     live = [i for i, c in enumerate(cands) if c]
-    total = 1
-    for i in live:
-        total *= len(cands[i])
-    solutions: list[dict[int, tuple[int, ...]]] = []
-    if 0 < total <= MAX_COMBINATIONS:
-        for combo in itertools.product(*(cands[i] for i in live)):
-            pick = dict(zip(live, combo, strict=True))
-            if all(row_check(pick[i]) for i in live) and _holds(constraints, pick):
-                solutions.append(pick)
-                if len(solutions) > 50:
-                    break
-    elif total > MAX_COMBINATIONS:
-        notes.append(f"可能的拆分组合过多（{total} 种），未求解")
+    solutions, exhausted = _search(cands, live, constraints, row_check)
+    if exhausted:
+        notes.append("可能的拆分组合过多，未能穷举；有多种拆分的行按无法判断处理")
     out = Solved([None] * len(runs), notes=notes)
+    if exhausted:
+        for i in live:
+            if len(cands[i]) == 1 and row_check(cands[i][0]):
+                out.values[i] = cands[i][0]
+            else:
+                out.unknown[i] = cands[i]
+                out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in cands[i]}) > 1}
+                out.values[i] = cands[i][0]
+        return out
     if len(solutions) == 1:
         for i, v in solutions[0].items():
             out.values[i] = v
@@ -175,6 +173,56 @@ def solve(
             else:
                 out.unknown_cells |= {(i, c) for c in range(n)}
     return out
+
+
+def _search(cands, live, constraints, row_check) -> tuple[list[dict[int, tuple[int, ...]]], bool]:
+    """Every combination (up to 50) of one candidate per live row satisfying the row check and the constraints, by
+    backtracking: rows with fewest candidates first; a constraint is checked as soon as its rows are chosen, and a
+    partial sum larger than its fully chosen other side prunes (counts are never negative). Second value: the
+    search budget ran out before the answer was certain."""
+    order = sorted(live, key=lambda i: len(cands[i]))
+    sides = [(left, _cells(right)) for left, right in constraints]
+    watch: dict[int, list[int]] = {i: [] for i in live}
+    for k, (left, right) in enumerate(sides):
+        for r in {r for r, _ in left} | {r for r, _ in right}:
+            if r in watch:
+                watch[r].append(k)
+    solutions: list[dict[int, tuple[int, ...]]] = []
+    budget = [MAX_COMBINATIONS]
+    pick: dict[int, tuple[int, ...]] = {}
+
+    def ok(row: int) -> bool:
+        for k in watch[row]:
+            left, right = sides[k]
+            lrows = {r for r, _ in left}
+            rrows = {r for r, _ in right}
+            ldone, rdone = lrows <= pick.keys(), rrows <= pick.keys()
+            lsum = sum(pick[r][c] for r, c in left if r in pick)
+            rsum = sum(pick[r][c] for r, c in right if r in pick)
+            if (ldone and rdone and lsum != rsum) or (rdone and lsum > rsum) or (ldone and rsum > lsum):
+                return False
+        return True
+
+    def rec(k: int) -> bool:
+        if k == len(order):
+            solutions.append(dict(pick))
+            return len(solutions) > 50
+        row = order[k]
+        for cand in cands[row]:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return True
+            if not row_check(cand):
+                continue
+            pick[row] = cand
+            if ok(row) and rec(k + 1):
+                del pick[row]
+                return True
+            del pick[row]
+        return False
+
+    rec(0)
+    return solutions, budget[0] < 0
 
 
 def solve_with(runs, n, constraints, row_identities, row_check=row_sum_ok, names=None) -> Solved:

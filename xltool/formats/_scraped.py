@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from xltool.digits import Solved, alternatives_text, solve, solve_with, splits
+from xltool.digits import MAX_DIGITS, Solved, alternatives_text, solve, solve_with, splits
 from xltool.formats._report import stacked
 from xltool.formats.page import Page
 from xltool.forms import TABLE_ROW, Table, all_forms
@@ -321,8 +321,8 @@ def _active_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dic
         tokens = text.split()
         if len(tokens) == len(cells):
             got = tokens
-        elif "." not in text and all(c.type.whole for c in cells):  # an amount has no digit bound: never split
-            alts = splits(text, len(cells))
+        elif "." not in text:  # an amount has no digit bound: only a split forced whatever the lengths is kept
+            alts = splits(text, len(cells), MAX_DIGITS if all(c.type.whole for c in cells) else len(text))
             if len(alts) == 1:
                 got = [str(x) for x in alts[0]]
             else:
