@@ -107,11 +107,14 @@ def _near_miss(text: str, label: str, start: int, stop: int) -> tuple[int, int] 
         return None
     best: tuple[float, int, int] | None = None
     chunk = text[start:stop]
+    chars = set(body)
     for i in range(len(chunk)):
         if chunk[i].isdigit() or chunk[i].isspace() or chunk[i] in ".．、()（）":
             continue
         for length in range(len(body) - 2, len(body) + 2):
             cand = chunk[i : i + length]
+            if sum(ch in chars for ch in cand) < len(body) - 2:
+                continue  # cannot be within 2 edits: skip the quadratic distance
             d = _edit_distance(cand, body)
             after = chunk[i + length : i + length + 1]
             d2 = d + (0 if after[:1].isdigit() or after[:1].isspace() else 0.5)
