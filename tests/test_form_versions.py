@@ -324,17 +324,6 @@ def test_2026_import_reads_the_html_render_back(v2026, rendered_2026, tmp_path):
     _same_inputs(v2026, imported)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "import cannot read xltool's own Markdown render, for any form (the built-in 2021 form too): "
-        "xltool/formats/md.py render_markdown() flattens merged headers and row label paths into one cell joined "
-        "by ' / ' (e.g. '三、本年度办理结果 / （三）不予公开 / 1.属于国家秘密'), while the Markdown reader "
-        "(xltool/formats/md.py _pipe_tables()/pipe_page()) expects a published table's geometry (one label per "
-        "cell, merged cells left empty); `xltool import` exits 2 with NOT-A-REPORT. Not about form versions."
-    ),
-)
 def test_2026_import_reads_the_markdown_render_back(v2026, rendered_2026, tmp_path):
     """import --form of the Markdown render reads back every input of the roll-up."""
     imported = _imported(v2026, rendered_2026.md_file, tmp_path)

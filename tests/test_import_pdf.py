@@ -186,3 +186,75 @@ def test_row_per_line_wrapped_lines_are_joined(tmp_path):
     path.write_text(text, encoding="utf-8")
     ret = read(path)
     assert ret.values == seed_values(SEED0) and not_info(ret) == []
+
+
+# --- Markdown: xltool's own render, missing or generic headers ----------------------------------------------------
+
+
+def _render_md(src: Path, tmp_path: Path):
+    ret = read(src)
+    path = tmp_path / f"{src.stem}.md"
+    path.write_text(formats.render(ret, "md"), encoding="utf-8")
+    return ret, path
+
+
+@pytest.mark.parametrize(
+    "src", [SEED_DIR / f"{s}.txt" for s in IDS] + [EXAMPLES / "sample-return-2025.xlsx"], ids=lambda p: p.stem
+)
+def test_markdown_render_reads_back(src, tmp_path):
+    """xltool's own Markdown render (headers and row labels flattened into “a / b / c”, captions in bold above the
+    Table 二 blocks) imports back: same form, year, unit and values, no error or warning."""
+    ret, path = _render_md(src, tmp_path)
+    back = read(path)
+    assert (back.form.id, back.year, back.unit.name) == (ret.form.id, ret.year, ret.unit.name)
+    assert {k: v for k, v in back.values.items() if k in ret.values} == ret.values
+    assert not_info(back) == []
+
+
+def test_markdown_without_header_rows_reads_by_column_order(tmp_path):
+    """Table 三 with its header line and rule deleted and Table 四 under a generic 数据1…数据15 header are read by
+    the official column count and order, and the import says so (LOCATED-BY-LABELS naming the lines)."""
+    ret, path = _render_md(EXAMPLES / "sample-return-2025.xlsx", tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    three = next(i for i, line in enumerate(lines) if line.startswith("| （本列数据的勾稽关系"))
+    del lines[three : three + 2]
+    four = next(i for i, line in enumerate(lines) if line.startswith("| 行政复议 / 结果维持"))
+    lines[four] = "| " + " | ".join(f"数据{i}" for i in range(1, 16)) + " |"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    back = read(path)
+    assert {k: v for k, v in back.values.items() if k in ret.values} == ret.values
+    assert not_info(back) == []
+    (note,) = [p for p in back.read_problems if "没有表头" in p.message]
+    assert note.severity == "info"
+
+
+def test_row_per_line_without_headers_reads_by_column_order(tmp_path):
+    """Row-per-line text without the header lines of Tables 三 and 四 reads every number by the official order."""
+    lines = write_row_text(SEED0, SEEDS[SEED0], tmp_path / "r.txt").read_text(encoding="utf-8").splitlines()
+    three = lines.index("三、收到和处理政府信息公开申请情况")
+    del lines[three + 1 : three + 4]
+    four = lines.index("四、政府信息公开行政复议、行政诉讼情况")
+    del lines[four + 1 : four + 4]
+    (tmp_path / "r.txt").write_text("\n".join(lines), encoding="utf-8")
+    back = read(tmp_path / "r.txt")
+    assert back.values == seed_values(SEED0) and not_info(back) == []
+    (note,) = [p for p in back.read_problems if "没有表头" in p.message]
+    assert note.message.startswith(f"第 {three + 2} 行前、第 {four + 2} 行前：")  # the tables' first rows
+
+
+@pytest.mark.parametrize(
+    ("official", "printed"),
+    [
+        ("1.属于国家秘密", "1、属于国家秘密"),
+        ("1.属于国家秘密", "(1)属于国家秘密"),
+        ("1.属于国家秘密", "⑴属于国家秘密"),
+        ("（一）予以公开", "一、予以公开"),
+        ("一、本年新收政府信息公开申请数量", "1.本年新收政府信息公开申请数量"),
+    ],
+)
+def test_row_labels_with_other_numbering(official, printed, tmp_path):
+    """A row label numbered another way (1、 (1) ⑴ 一、) is its official row; every number stays in place."""
+    path = write_row_text(SEED0, SEEDS[SEED0], tmp_path / "r.txt")
+    path.write_text(path.read_text(encoding="utf-8").replace(official, printed), encoding="utf-8")
+    back = read(path)
+    assert back.values == seed_values(SEED0) and not_info(back) == []

@@ -16,6 +16,7 @@ from pathlib import Path
 from xltool import formats, layout
 from xltool.codes import Code
 from xltool.formats.page import Grid, Page, SheetFacts
+from xltool.formats.text import NO_HEADER
 from xltool.forms import Cell, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
 from xltool.labels import norm
 from xltool.locate import Located, known_labels, locate
@@ -513,6 +514,15 @@ def _from_report(page: Page) -> Return:
         problems.append(Problem.of(Code.UNIT_MISSING, "无法从报告标题中识别报告单位；请核对标题"))
     ret = Return(form, year or 0, Unit(name=unit), source=str(page.path), meta={"source_format": page.format})
     found = [_read_report_table(page, table, ret, problems) for table in form.tables]
+    supplied = sorted({w.split("（", 1)[0] for w in page.where.values() if w.endswith(NO_HEADER)})
+    if supplied:
+        problems.append(
+            Problem.of(
+                Code.LOCATED_BY_LABELS,
+                f"{'、'.join(supplied)}：表格没有表头（或只有“数据1…”这样的通用表头），已按官方表头的列数和顺序读取；"
+                "请核对各列是否与官方表格一致",
+            )
+        )
     if not any(found):
         raise ReadError(
             Code.NOT_A_REPORT,

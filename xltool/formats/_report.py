@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 import zipfile
+from functools import cache
 from pathlib import Path
 
 from xltool.codes import Code
 from xltool.formats import reader_named
 from xltool.formats.page import Grid, Page, report_page
+from xltool.forms import all_forms
+from xltool.labels import norm
+from xltool.locate import known_labels
 from xltool.sources import ReadError, read_bytes
 from xltool.values import is_filled
 
@@ -88,9 +93,60 @@ def stacked(kind: str, grids: list[tuple[Grid, set[tuple[int, int]]]], lines: li
                     if is_filled(v)
                 }
             )
-            page.grid.append(list(row) + [""] * (width - len(row)))
+            page.grid.append([official_label(v) or v for v in row] + [""] * (width - len(row)))
         page.grid.append([])
     return page
 
 
 # --- what the report is: year, unit, form version ------------------------------------------------------------------
+
+
+# --- label numbering variants ----------------------------------------------------------------------------------------
+
+_CN = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
+_NUMBERING = re.compile(
+    r"^\s*(?:[（(]\s*(?P<a>[一二三四五六七八九十]+|\d+)\s*[)）]|(?P<b>[一二三四五六七八九十]+|\d+)\s*[、.．,，]"
+    r"|(?P<c>[⑴-⒇])|(?P<d>[①-⑳]))\s*(?P<body>\S.*)$",
+    re.S,
+)
+
+
+def _number(text: str) -> tuple[int, str] | None:
+    m = _NUMBERING.match(text)
+    if not m:
+        return None
+    if m["c"]:
+        n = ord(m["c"]) - ord("⑴") + 1
+    elif m["d"]:
+        n = ord(m["d"]) - ord("①") + 1
+    else:
+        s = m["a"] or m["b"]
+        if s.isdigit():
+            n = int(s)
+        elif len(s) == 1:
+            n = _CN[s]
+        else:  # 十一 … 十九, 二十
+            n = (_CN[s[0]] if s[0] != "十" else 1) * 10 + (_CN[s[-1]] if s[-1] != "十" else 0)
+    return n, norm(m["body"])
+
+
+@cache
+def _numbered_labels() -> dict[tuple[int, str], str | None]:
+    """Every numbered label of every known form by (number, text after the number); None where two differ."""
+    out: dict[tuple[int, str], str | None] = {}
+    for f in all_forms():
+        for t in f.tables:
+            for lb in t.labels:
+                key = _number(lb.text)
+                if key is not None:
+                    out[key] = lb.text if out.get(key, lb.text) == lb.text else None
+    return out
+
+
+def official_label(text: object) -> str | None:
+    """The official label a differently numbered one stands for (`1、属于国家秘密`, `(1)属于国家秘密`, `⑴…`,
+    `一、予以公开` → `1.属于国家秘密`, `（一）予以公开`); None when it is already official, not numbered or unknown."""
+    if not isinstance(text, str) or len(text) > 80 or norm(text) in known_labels().labels:
+        return None
+    key = _number(text)
+    return _numbered_labels().get(key) if key is not None else None

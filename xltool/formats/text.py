@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.formats import Reader, _scraped
-from xltool.formats._report import decode, read_report, stacked
+from xltool.formats._report import decode, official_label, read_report, stacked
 from xltool.formats.page import Grid, Page, report_page
 from xltool.forms import TABLE_ROW, Table, all_forms
 from xltool.labels import norm
 from xltool.locate import known_labels
-from xltool.values import is_blank, value_like
+from xltool.values import is_blank, is_filled, value_like
 
 _HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+|\d+)\s*、")
 
@@ -42,6 +42,11 @@ class _TextRow:
     cells: list[_TextCell]
     header: Table | None = None  # a recognised merged header of Table 三/四, painted in its official shape
     line: int = 0
+    supplied: bool = False  # the report printed no header (or a generic one): the official one is put in
+
+
+NO_HEADER = "（报告没有表头，按官方表头的列数和顺序读取）"  # marks the cells of a supplied header (xltool.assemble)
+_GENERIC_HEADER = re.compile(r"(?:数据|数值|第|列)\d+列?|\d+列|[A-Z]")  # 数据1 … 数据6, 第1列, 列1, A B C
 
 
 def text_page(text: str) -> Page:
@@ -109,7 +114,7 @@ def _row_cells(lines: list[str]) -> list[_TextCell]:
         if k == len(tokens) and i + 1 < len(lines) and _cut_label(words, lines[i + 1], known.labels):
             carry = tokens
             continue
-        if k == len(tokens) and not any(norm(w) in known.labels for w in words):  # prose, a heading, a title
+        if k == len(tokens) and not any(_known(w, known.labels) for w in words):  # prose, a heading, a title
             cells.append(_TextCell(line.strip(), i + 1, new_row=True, alone=True))
             prev_values = False
             continue
@@ -119,13 +124,17 @@ def _row_cells(lines: list[str]) -> list[_TextCell]:
     return cells
 
 
+def _known(text: str, labels: set[str]) -> bool:
+    return norm(text) in labels or official_label(text) is not None
+
+
 def _cut_label(words: list[str], following: str, labels: set[str]) -> bool:
     """Whether the last words of a line and the first words of the next spell a known label only together."""
     nxt = following.split()
     nxt = nxt[: _tail_start(nxt)]
-    if not words or not nxt or norm(words[-1]) in labels:
+    if not words or not nxt or _known(words[-1], labels):
         return False
-    return any(norm(words[-1] + "".join(nxt[:j])) in labels for j in range(1, len(nxt) + 1))
+    return any(_known(words[-1] + "".join(nxt[:j]), labels) for j in range(1, len(nxt) + 1))
 
 
 def _split_labels(tokens: list[str], labels: set[str]) -> list[str]:
@@ -133,7 +142,7 @@ def _split_labels(tokens: list[str], labels: set[str]) -> list[str]:
     pending: list[str] = []
     i = 0
     while i < len(tokens):
-        j = next((j for j in range(len(tokens), i, -1) if norm("".join(tokens[i:j])) in labels), 0)
+        j = next((j for j in range(len(tokens), i, -1) if _known("".join(tokens[i:j]), labels)), 0)
         if j:
             if pending:
                 out.append(" ".join(pending))
@@ -227,6 +236,43 @@ def _text_rows(cells: list[_TextCell]) -> list[_TextRow]:
     return rows
 
 
+def _headers_supplied(rows: list[_TextRow]) -> list[_TextRow]:
+    """Tables 三 and 四 without a header band, or with a generic one (数据1 … 数据6): the official header is put in
+    front of the table's first row — Table 三's first row label, or Table 四's one row of numbers under its heading —
+    so its columns are known by their count and order. Nothing is supplied when the report prints its header."""
+    matrix = {t.id: t for f in reversed(all_forms()) for t in f.tables if t.layout == "matrix"}
+    titles = {norm(t.title): t for t in matrix.values()}
+    known = known_labels()
+    out: list[_TextRow] = []
+    expect: Table | None = None  # the matrix table whose heading was seen, header not yet
+    done: set[str] = set()
+    for row in rows:
+        texts = [c.text for c in row.cells]
+        if row.header is not None:
+            done.add(row.header.id)
+            expect = None
+        elif len(texts) == 1 and norm(texts[0]) in titles:
+            expect = titles[norm(texts[0])] if titles[norm(texts[0])].id not in done else None
+        elif expect is not None and texts and all(_GENERIC_HEADER.fullmatch(norm(t)) for t in texts):
+            continue  # a generic header line: replaced by the official one
+        elif expect is not None and texts:
+            first_label = next((norm(t) for t in texts if not value_like(t)), "")
+            values = sum(1 for t in texts if value_like(t))
+            apply_start = {
+                norm(lb.text)
+                for lb in expect.labels
+                if lb.kind == "row" and lb.first_row == min(x.first_row for x in expect.labels if x.kind == "row")
+            }
+            if (first_label and first_label in apply_start) or (not first_label and values == len(expect.cells)):
+                out.append(_TextRow([], expect, row.line, supplied=True))
+                done.add(expect.id)
+                expect = None
+            elif first_label in known.labels:
+                expect = None  # a header of the report's own, read as printed
+        out.append(row)
+    return out
+
+
 def _header_run(cells: list[_TextCell], i: int, table: Table) -> int:
     """End of the merged header of `table` starting at cell i, if every column label is there; else 0."""
     allowed = {norm(lb.text) for lb in table.labels if lb.kind in ("header", "corner")}
@@ -244,7 +290,15 @@ def _text_grid(rows: list[_TextRow], lines: list[str]) -> Page:
     known = known_labels()
     width = max([t.width for f in all_forms() for t in f.tables] + [len(r.cells) for r in rows])
     page = report_page("text", [], lines, tails={})
+    rows = _headers_supplied(rows)
     for row in rows:
+        if row.header is not None and row.supplied:
+            for painted in _painted_header(row.header, width):
+                page.where.update(
+                    {(len(page.grid), c): f"第 {row.line} 行前{NO_HEADER}" for c, v in enumerate(painted) if v}
+                )
+                page.grid.append(painted)
+            continue
         if row.header is not None:
             for painted in _painted_header(row.header, width):
                 page.where.update(
@@ -261,7 +315,7 @@ def _text_grid(rows: list[_TextRow], lines: list[str]) -> Page:
         r = len(page.grid)
         out: list[object] = [""] * width
         for col, cell in placed:
-            out[col] = cell.text
+            out[col] = official_label(cell.text) or cell.text
             page.where[(r, col)] = f"第 {cell.line} 行"
         page.grid.append(out)
         page.tails[r] = len(tail)
@@ -281,26 +335,152 @@ def _painted_header(table: Table, width: int) -> list[list[object]]:
 
 
 def pipe_page(lines: list[str]) -> Page:
-    """Markdown pipe tables keep their geometry, one line per row with covered cells empty: read like HTML tables."""
-    return stacked("text", [(grid, set()) for grid in _pipe_tables(lines)], lines)
+    """Markdown pipe tables keep their geometry, one line per row with covered cells empty: read like HTML tables.
+
+    Tables whose merged headers and row labels were flattened into paths joined by " / " (xltool's own Markdown
+    render, and other tools that flatten) are unfolded back into header bands and label columns; a bold caption line
+    just above a table (`**第二十条第（一）项**`) becomes its first row."""
+    tables = _pipe_tables(lines)
+    page = stacked("text", [(grid, set()) for grid, _ in tables], lines)
+    top = 0
+    for grid, supplied in tables:  # a header put in by _pipe_header: said so where its cells are named
+        for r in range(top, top + supplied):
+            page.where.update(
+                {(r, c): f"第 {r - top + 1} 行{NO_HEADER}" for c in range(len(grid[0])) if (r, c) in page.where}
+            )
+        top += len(grid) + 1
+    return page
 
 
-def _pipe_tables(lines: list[str]) -> list[Grid]:
-    """Markdown tables: consecutive |…| lines, the |---| rule under the header skipped."""
+_RULE = re.compile(r"\s*:?-{3,}:?\s*")
+_PATH_SEP = " / "
+_UNESCAPE = re.compile(r"\\([\\`*_\[\]<>|#])")
+
+
+def _pipe_cells(line: str) -> list[str]:
+    """The cells of one |…| line: `\\|` is a pipe inside a cell; Markdown escapes and <br> are undone."""
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    cells = re.split(r"(?<!\\)\|", body)
+    return [_UNESCAPE.sub(r"\1", c.strip(" \t")).replace("<br>", "\n") for c in cells]
+
+
+def _pipe_tables(lines: list[str]) -> list[tuple[Grid, int]]:
+    """Markdown tables: consecutive |…| lines, the |---| rule under the header noted and skipped."""
     tables: list[Grid] = []
+    heads: list[int] = []  # rows above the rule (the header), per table
     in_table = False
+    caption = ""
     for line in lines:
         if not line.lstrip().startswith("|"):
             in_table = False
+            if line.strip():
+                m = re.fullmatch(r"\s*(\*\*|__)(.+?)\1\s*", line)
+                caption = _UNESCAPE.sub(r"\1", m.group(2)) if m else ""
             continue
-        cells: list[object] = [c.strip(" \t").replace("<br>", "\n") for c in line.strip().strip("|").split("|")]
-        if all(re.fullmatch(r"\s*:?-{3,}:?\s*", str(c)) for c in cells):
+        cells: list[object] = list(_pipe_cells(line))
+        if all(_RULE.fullmatch(str(c)) for c in cells):
+            if in_table:
+                heads[-1] = len(tables[-1])
             continue
         if not in_table:
             tables.append([])
+            heads.append(0)
+            if caption and norm(caption) in known_labels().captions:
+                tables[-1].append([caption])
+            caption = ""
             in_table = True
         tables[-1].append(cells)
-    return tables
+    return [_pipe_header(_unfolded(t, h), h) for t, h in zip(tables, heads, strict=True)]
+
+
+def _pipe_header(grid: Grid, head: int) -> tuple[Grid, int]:
+    """A pipe table of Table 三 or 四 whose header line is missing or generic (项目 | 数据1 | … ): the official header
+    is put in its place, so the columns are known by their count and order."""
+    body = grid[head:] if head else grid
+    if not body:
+        return grid, 0
+    if head and not all(
+        _GENERIC_HEADER.fullmatch(norm(v)) or not is_filled(v) or i == 0 for r in grid[:head] for i, v in enumerate(r)
+    ):
+        return grid, 0  # the report's own header, read as printed
+    for table in {t.id: t for f in reversed(all_forms()) for t in f.tables if t.layout == "matrix"}.values():
+        first = body[0]
+        labels = [norm(v) for v in first if is_filled(v) and not value_like(str(v))]
+        values = sum(1 for v in first if is_filled(v) and value_like(str(v)))
+        first_row = (
+            min(lb.first_row for lb in table.labels if lb.kind == "row")
+            if any(lb.kind == "row" for lb in table.labels)
+            else None
+        )
+        starts = {norm(lb.text) for lb in table.labels if lb.kind == "row" and lb.first_row == first_row}
+        if (labels and labels[0] in starts) or (not labels and values == len(table.cells)):
+            width = max(len(r) for r in body)
+            full = max(width, table.width)
+            header = _painted_header(table, full)
+            return header + [_right_aligned(r, full) for r in body], len(header)
+    return grid, 0
+
+
+def _unfolded(grid: Grid, head: int) -> Grid:
+    """Undo " / " paths: a header cell `a / b / c` becomes a, b, c in header bands one below the other, a row label
+    `a / b / c` becomes a, b, c in label columns side by side; a repeated part is shown once, as a merge shows it."""
+    if not any(_PATH_SEP in str(v) for row in grid for v in row):
+        return grid
+    first = 1 if grid and len(grid[0]) == 1 and head != 1 else 0  # a caption row
+    head = max(head, first)  # no rule: no header, the rows are all body
+    header, body = grid[first:head], grid[head:]
+    width = max(len(r) for r in grid[first:])
+    depth = [
+        max([len(_parts(r[c])) if c < len(r) and not value_like(str(r[c])) else 1 for r in body] or [1])
+        for c in range(width)
+    ]
+    out: Grid = [list(r) for r in grid[:first]]
+    bands = max((len(_parts(v)) for r in header for v in r), default=0)
+    for row in header:
+        rows: list[list[object]] = [[] for _ in range(bands)]
+        for c in range(width):
+            parts = _parts(row[c]) if c < len(row) else [""]
+            for b in range(bands):
+                text = parts[b] if b < len(parts) else ""
+                rows[b] += [text] + [""] * (depth[c] - 1)
+        out += [_merged_left(r) for r in rows]
+    previous: list[object] = []
+    for row in body:
+        flat: list[object] = []
+        for c in range(width):
+            v = row[c] if c < len(row) else ""
+            parts = _parts(v) if depth[c] > 1 and not value_like(str(v)) else [v]
+            flat += parts + [""] * (depth[c] - len(parts))
+        shown = [
+            "" if c < len(previous) and v == previous[c] and not value_like(str(v)) and is_filled(v) else v
+            for c, v in enumerate(flat)
+        ]
+        # A label repeated from the row above is merged with it, but only while the labels left of it are too.
+        for c, v in enumerate(flat):
+            if shown[c] == "" and is_filled(v) and any(shown[x] != "" for x in range(c) if is_filled(flat[x])):
+                shown[c] = v
+        out.append(shown)
+        previous = flat
+    return out
+
+
+def _right_aligned(row: list[object], width: int) -> list[object]:
+    """A row widened to `width` with its run of values kept at the right edge, under the official columns."""
+    k = len(row)
+    while k and (not is_filled(row[k - 1]) or value_like(str(row[k - 1]))):
+        k -= 1
+    return list(row[:k]) + [""] * (width - len(row)) + list(row[k:])
+
+
+def _parts(v: object) -> list[str]:
+    return [p.strip() for p in str(v).split(_PATH_SEP)]
+
+
+def _merged_left(row: list[object]) -> list[object]:
+    """A header band: a text repeated in the cells right of it is one merged cell."""
+    return ["" if c and v and v == row[c - 1] else v for c, v in enumerate(row)]
 
 
 def _read(path: Path) -> Page:
