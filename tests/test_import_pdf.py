@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.row_fixtures import write_row_text
+from tests.row_fixtures import row_text, write_row_text
 from tests.seed_data import SEEDS
 from xltool import formats, office
 from xltool.assemble import is_report, read, read_page
@@ -258,3 +258,30 @@ def test_row_labels_with_other_numbering(official, printed, tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace(official, printed), encoding="utf-8")
     back = read(path)
     assert back.values == seed_values(SEED0) and not_info(back) == []
+
+
+# --- metadata: unit and year from the title, never from a sentence ---------------------------------------------------
+
+SENTENCE = "本年度报告根据《中华人民共和国政府信息公开条例》和方正县2020年政府信息公开工作年度报告格式要求编制。"
+
+
+def test_a_sentence_is_never_the_unit_the_file_name_is(tmp_path):
+    """Without a title line, a first sentence naming the report does not give the unit; the file name does."""
+    text = row_text(SEED0, SEEDS[SEED0], title=SENTENCE)
+    path = tmp_path / "方正县大罗密镇2020年政府信息公开工作年度报告.txt"
+    path.write_text(text, encoding="utf-8")
+    ret = read(path)
+    assert (ret.year, ret.unit.name) == (2020, "方正县大罗密镇")
+    unnamed = tmp_path / "report.txt"
+    unnamed.write_text(text, encoding="utf-8")
+    ret = read(unnamed)
+    assert ret.unit.name == "" and "UNIT-MISSING" in [p.code for p in ret.read_problems]
+
+
+def test_title_label_line_gives_unit_and_year(tmp_path):
+    """A `标题：…` line names the unit and the year; the format version comes from the labels (2019 tables)."""
+    text = row_text(SEED0, SEEDS[SEED0], title="标题：方正县大罗密镇2020年度政府信息公开工作年度报告")
+    path = tmp_path / "r.txt"
+    path.write_text(SENTENCE + "\n" + text, encoding="utf-8")
+    ret = read(path)
+    assert (ret.year, ret.unit.name, ret.form.version) == (2020, "方正县大罗密镇", "2019")

@@ -496,7 +496,7 @@ _TITLE_LATE_YEAR = re.compile(r"(?:政府信息公开|政务公开).*?(20\d\d)�
 
 def _from_report(page: Page) -> Return:
     """A published report's tables; ReadError when none of them is there."""
-    year, unit = _title(page.lines)
+    year, unit = _title(page.lines, page.path.stem)
     form = _choose_form(page.grid, year)
     problems = [
         Problem.of(
@@ -532,17 +532,35 @@ def _from_report(page: Page) -> Return:
     return ret
 
 
-def _title(lines: list[str]) -> tuple[int | None, str]:
-    """Year and unit from the title, e.g. 贺兰县立岗镇2022年政府信息公开工作年度报告 (the unit may be on the line before)."""
+_SENTENCE = re.compile(r"根据|按照|依据|依照|《|》|。|，|,|；|;|：|:|本年度|本报告|现将|特此|编制")
+_TITLE_LABEL = re.compile(r"^(?:标题|题目|名称)[:：]")
+
+
+def _title(lines: list[str], name: str = "") -> tuple[int | None, str]:
+    """Year and unit from the title, e.g. 贺兰县立岗镇2022年政府信息公开工作年度报告 (the unit may be on the line before):
+    a 标题： line, the page title or first heading, a title line; else the file name. A sentence that names the
+    report (本年度报告根据《中华人民共和国政府信息公开条例》…编制) is never a title: its words are not the unit."""
     texts = [t for t in (re.sub(r"\s+", "", line).lstrip("#>*") for line in lines[:300]) if t][:40]
+    texts = [_TITLE_LABEL.sub("", t) for t in texts]
+    year, unit = _title_in(texts)
+    if (year is None or not unit) and name:
+        by_name = _title_in([re.sub(r"\s+", "", name)], need_report=False)
+        year, unit = year if year is not None else by_name[0], unit or by_name[1]
+    return year, unit
+
+
+def _title_in(texts: list[str], need_report: bool = True) -> tuple[int | None, str]:
     for pattern in (_TITLE, _TITLE_LATE_YEAR):
         for i, t in enumerate(texts):
             m = pattern.search(t)
-            if m and re.search("报告|年报", "".join(texts[i : i + 2])):
-                unit = t[: min(m.start(), m.start(1))].strip("《》“”\"'")
-                if not unit and i and len(texts[i - 1]) <= 30 and not re.search(r"\d", texts[i - 1]):
-                    unit = texts[i - 1]
-                return int(m.group(1)), unit
+            if not m or (need_report and not re.search("报告|年报", "".join(texts[i : i + 2]))):
+                continue
+            unit = t[: min(m.start(), m.start(1))].strip("《》“”\"'")
+            if _SENTENCE.search(unit) or len(unit) > 40:
+                continue  # a sentence naming the report, not its title
+            if not unit and i and len(texts[i - 1]) <= 30 and not re.search(r"\d", texts[i - 1]):
+                unit = "" if _SENTENCE.search(texts[i - 1]) else texts[i - 1]
+            return int(m.group(1)), unit
     return None, ""
 
 
