@@ -285,3 +285,64 @@ def test_title_label_line_gives_unit_and_year(tmp_path):
     path.write_text(SENTENCE + "\n" + text, encoding="utf-8")
     ret = read(path)
     assert (ret.year, ret.unit.name, ret.form.version) == (2020, "方正县大罗密镇", "2019")
+
+
+# --- printed versus computed -----------------------------------------------------------------------------------------
+
+SEED1 = "001_5f44b5de1c5f047b"
+
+
+def _wrong_total(tmp_path: Path) -> Path:
+    """Seed 001 as row-per-line text with 行政复议 总计 printed 2 where its parts add up to 1."""
+    path = write_row_text(SEED1, SEEDS[SEED1], tmp_path / "report.txt")
+    text = path.read_text(encoding="utf-8")
+    assert "\n0 1 0 0 1 0 0 0 0 0 0 0 0 0 0\n" in text
+    path.write_text(text.replace("\n0 1 0 0 1 0 0", "\n0 1 0 0 2 0 0", 1), encoding="utf-8")
+    return path
+
+
+def test_wrong_printed_total_survives_the_written_workbook(tmp_path):
+    """A wrong printed 总计 fails its rule on import; `import -o` keeps every printed number on 原文数值, so checking
+    the written workbook fails the same rule with the same difference, without a SHEET-ADDED complaint."""
+    from xltool.importing import PRINTED_SHEET, save_workbook
+
+    ret = read(_wrong_total(tmp_path))
+    assert ret.values["appeal.review.total"] == 2
+    failed = {r.rule.id: r.difference for r in ret.rule_results() if r.outcome == "fail"}
+    assert failed == {"T4-SUM-REVIEW": Decimal(1)}
+    out = tmp_path / "out"
+    book = save_workbook(ret, out, tmp_path / "report.txt", set())
+    back = read(book)
+    assert PRINTED_SHEET in read_page(book).sheet_names
+    assert back.values["appeal.review.total"] == 2
+    assert {r.rule.id: r.difference for r in back.rule_results() if r.outcome == "fail"} == failed
+    assert "SHEET-ADDED" not in [p.code for p in back.read_problems]
+
+
+def test_printed_blank_is_blank_not_zero(tmp_path):
+    """A cell printed blank is reported (IMPORT-INCOMPLETE naming its row) and its rules are 无法判断, never 0."""
+    _, path = _render_md(EXAMPLES / "sample-return-2025.xlsx", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    row = "| 一、本年新收政府信息公开申请数量 | 3 | 3 |"
+    assert row in text
+    path.write_text(text.replace(row, "| 一、本年新收政府信息公开申请数量 |  | 3 |"), encoding="utf-8")
+    back = read(path)
+    assert type(back.values["apply.new.natural_person"]).__name__ == "Invalid"
+    (p,) = [p for p in back.read_problems if p.code == "IMPORT-INCOMPLETE"]
+    assert "1 格印为空白" in p.message and "一、本年新收政府信息公开申请数量" in p.message
+    outcomes = {r.rule.id: r.outcome for r in back.rule_results()}
+    assert outcomes["T3-ROWSUM-NEW"] == "undetermined"
+
+
+def test_amount_in_yuan_becomes_wan_yuan_with_a_note(tmp_path):
+    """`46037元` in the 万元 fee column is read as 4.6037 with a VALUE-NORMALISED note quoting it; `19件` as 19."""
+    _, path = _render_md(EXAMPLES / "sample-return-2025.xlsx", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "| 行政事业性收费 | 4.6037 |" in text and "| 行政许可 | 19 |" in text
+    text = text.replace("| 行政事业性收费 | 4.6037 |", "| 行政事业性收费 | 46037元 |")
+    path.write_text(text.replace("| 行政许可 | 19 |", "| 行政许可 | 19件 |"), encoding="utf-8")
+    back = read(path)
+    assert back.values["active.fees.admin_fee.amount"] == Decimal("4.6037")
+    assert back.values["active.licensing.permit.decisions"] == 19
+    notes = [p.message for p in back.read_problems if p.code == "VALUE-NORMALISED"]
+    assert any("“46037元”按 4.6037 万元读取" in n for n in notes) and any("“19件”" in n for n in notes)

@@ -11,6 +11,8 @@ taken from cached results — except that a published report's printed totals ar
 from __future__ import annotations
 
 import re
+import unicodedata
+from decimal import Decimal
 from pathlib import Path
 
 from xltool import formats, layout
@@ -104,6 +106,7 @@ def _from_workbook(page: Page) -> Return:
     if meta is not None:
         _read_guide(page, ret, problems)
         _read_explanations(page, ret, problems)
+        _printed_totals(page, ret, problems)
     problems += untrusted_content(page)
     if meta is not None:
         problems += tampering(page, form, meta, problems)
@@ -211,6 +214,8 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
     expected = {layout.GUIDE_SHEET, layout.CHECK_SHEET, layout.META_SHEET, *(t.sheet for t in form.tables)}
     if meta.get("kind") == layout.ROLLUP_KIND:
         expected |= set(layout.ROLLUP_SHEETS)  # a roll-up's review sheets
+    if meta.get("printed_sheet") == PRINTED_SHEET:
+        expected |= {IMPORT_NOTES_SHEET, PRINTED_SHEET}  # a workbook imported from a report
     renamed = {p.sheet for p in found if p.code == Code.SHEET_RENAMED}
     added = [n for n in page.sheet_names if n not in expected and n not in renamed]
     if added:
@@ -489,7 +494,55 @@ def _facts(page: Page, sheet: str) -> SheetFacts:
 
 # --- published reports ---------------------------------------------------------------------------------------------
 
-_KIND_TEXT = {"text": "纯文本", "md": "Markdown", "html": "网页", "docx": "Word 文档"}
+IMPORT_NOTES_SHEET = "导入说明"  # an imported report's workbook (xltool.importing): what the import noted
+PRINTED_SHEET = "原文数值"  # … and every number as the report printed it, totals included
+
+
+def printed_rows(ret: Return) -> list[list[object]]:
+    """The 原文数值 sheet: table, row, column, key, the number as printed (text, exact), 填报/合计."""
+    rows: list[list[object]] = []
+    for table in ret.form.tables:
+        for cell in table.cells:
+            if cell.key not in ret.values:
+                continue
+            v = ret.values[cell.key]
+            text = v.raw if isinstance(v, Invalid) else format(v, "f")
+            kind = "填报" if cell.is_input else "合计"
+            rows.append([table.title, _row_name(table, cell.key), cell.label_path[-1], cell.key, text, kind])
+    return rows
+
+
+def _printed_totals(page: Page, ret: Return, problems: list[Problem]) -> None:
+    """A workbook xltool wrote from a report: its printed totals come back from 原文数值, so the report's own
+    arithmetic is checked again (the tables' total cells are formulas over the inputs)."""
+    if ret.meta.get("printed_sheet") != PRINTED_SHEET or PRINTED_SHEET not in page.sheet_names:
+        return
+    grid = page.sheet(PRINTED_SHEET)
+    header = [str(v) for v in (grid[0] if grid else [])]
+    if "编号" not in header or "原文数值" not in header:
+        return
+    k, t = header.index("编号"), header.index("原文数值")
+    kept = 0
+    for r in range(1, len(grid)):
+        key = str(_at(grid, r, k) or "")
+        cell = ret.form.cell.get(key)
+        if cell is None or cell.is_input:
+            continue
+        value, _ = normalize(str(_at(grid, r, t) or ""), cell.type)
+        if value is not None:
+            ret.values[key] = value
+            kept += 1
+    if kept:
+        problems.append(
+            Problem.of(
+                Code.LOCATED_BY_LABELS,
+                f"此工作簿由报告原文导入（{_KIND_TEXT.get(ret.meta.get('imported_from', ''), '报告')}）：{kept} 个合计按报告原文印的数值"
+                f"（“{PRINTED_SHEET}”工作表）核对，不按公式重算",
+            )
+        )
+
+
+_KIND_TEXT = {"text": "纯文本", "md": "Markdown", "html": "网页", "docx": "Word 文档", "pdf": "PDF"}
 _TITLE = re.compile(r"(20\d\d)年度?(?:政府信息公开|政务公开)")
 _TITLE_LATE_YEAR = re.compile(r"(?:政府信息公开|政务公开).*?(20\d\d)年")  # 政府信息公开工作年度报告（2022年度）
 
@@ -608,6 +661,19 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
         used |= _sub_rows(page, table, positions, values, problems)
     if page.tails is not None:
         used |= _miscounted_rows(page, table, positions, values, name, problems)
+    blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
+    if blank:
+        where = _where(page, positions[blank[0].key])
+        problems.append(
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
+                f"{where}：{name}有 {len(blank)} 格印为空白（如「{_row_name(table, blank[0].key)}」"
+                f"{blank[0].label_path[-1]}），按空白处理，不按 0 计算，相关校验无法判断；请核对原报告",
+                values={"table": table.number, "blank": [c.key for c in blank]},
+            )
+        )
+        for c in blank:
+            values[c.key] = Invalid("", "报告中此格为空白（没有印数字）")
     missing = [c for c in table.cells if c.key not in positions]
     if missing:
         labels = located.missing or sorted({" / ".join(c.label_path[:-1]) for c in missing})
@@ -647,7 +713,9 @@ def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, t
 def _value(page: Page, cell: Cell, pos: tuple[int, int], name: str, problems: list[Problem]) -> Value | None:
     raw = _at(page.grid, *pos, blank_as_none=False)
     text = raw.strip(BLANKS) if isinstance(raw, str) else raw  # padding around a number is layout
+    text, unit_note = _unit(text, cell)
     value, note = normalize(text, cell.type)
+    note = "；".join(filter(None, [unit_note, note])) or None
     if note and not isinstance(value, Invalid):
         problems.append(
             Problem.of(
@@ -657,6 +725,27 @@ def _value(page: Page, cell: Cell, pos: tuple[int, int], name: str, problems: li
             )
         )
     return value
+
+
+_WITH_UNIT = re.compile(r"^([+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+))\s*(万元|元|件|个|项|条)$")
+
+
+def _unit(text: object, cell: Cell) -> tuple[object, str | None]:
+    """A number printed with its unit: 万元 and 件/个/项/条 dropped, an amount in 元 turned into 万元 (the form's unit),
+    each with a note; anything else unchanged (and read, or refused, as it is)."""
+    if not isinstance(text, str):
+        return text, None
+    m = _WITH_UNIT.match(unicodedata.normalize("NFKC", text))
+    if m is None:
+        return text, None
+    number, unit = m.group(1).replace(",", ""), m.group(2)
+    amount = cell.type.name == "amount" and cell.type.unit == "万元"
+    if unit == "元" and amount:
+        wan = (Decimal(number) / 10000).normalize()
+        return format(wan, "f"), f"“{text}”按 {format(wan, 'f')} 万元读取（原文单位为元，已换算为万元）"
+    if (unit == "万元") == amount:
+        return number, f"“{text}”去掉单位“{unit}”后读取"
+    return text, None  # a unit the cell does not take: read as printed (and refused)
 
 
 def _sub_rows(page: Page, table: Table, positions: dict, values: dict, problems: list[Problem]) -> set:

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xltool import formats
+from xltool.assemble import IMPORT_NOTES_SHEET as NOTES_SHEET
+from xltool.assemble import PRINTED_SHEET, printed_rows
 from xltool.checking import FileReport, check_file
 from xltool.discover import expand
 from xltool.filenames import safe_filename
 from xltool.model import Return
-
-NOTES_SHEET = "导入说明"
 
 
 def import_reports(paths: Iterable[str | Path]) -> list[FileReport]:
@@ -20,8 +20,10 @@ def import_reports(paths: Iterable[str | Path]) -> list[FileReport]:
 
 
 def save_workbook(ret: Return, out_dir: Path, source: Path | None = None, used: set[str] | None = None) -> Path:
-    """The report as a filled workbook of its form, with what the import noted on a sheet of its own; `used` holds
-    the names written so far in this run, so two reports of one unit and year never overwrite each other."""
+    """The report as a filled workbook of its form, with what the import noted on a sheet of its own and every
+    number as the report printed it on another (原文数值: printed totals included, so checking the workbook still
+    finds a report whose own arithmetic is wrong); `used` holds the names written so far in this run, so two reports
+    of one unit and year never overwrite each other."""
     from xltool.template import ExtraSheet
 
     notes = ExtraSheet(
@@ -30,6 +32,9 @@ def save_workbook(ret: Return, out_dir: Path, source: Path | None = None, used: 
         [[p.severity.zh, p.code, p.message] for p in ret.read_problems],
         [8, 22, 100],
     )
+    printed = ExtraSheet(
+        PRINTED_SHEET, ["表", "行", "列", "编号", "原文数值", "类别"], printed_rows(ret), [34, 60, 30, 40, 14, 8]
+    )
     stem = ret.unit.name or (source.stem if source else "报告")
     base = safe_filename(f"{stem}{ret.year or ''}年度统计表（导入）")
     name, n = base + ".xlsx", 2
@@ -37,4 +42,5 @@ def save_workbook(ret: Return, out_dir: Path, source: Path | None = None, used: 
         name, n = f"{base}（{n}）.xlsx", n + 1
     if used is not None:
         used.add(name.lower())
-    return formats.writer("workbook", "xlsx").write(ret, out_dir / name, extra=[notes])
+    meta = {"imported_from": ret.meta.get("source_format", "report"), "printed_sheet": PRINTED_SHEET}
+    return formats.writer("workbook", "xlsx").write(ret, out_dir / name, extra=[notes, printed], meta=meta)
