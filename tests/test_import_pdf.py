@@ -346,3 +346,44 @@ def test_amount_in_yuan_becomes_wan_yuan_with_a_note(tmp_path):
     assert back.values["active.licensing.permit.decisions"] == 19
     notes = [p.message for p in back.read_problems if p.code == "VALUE-NORMALISED"]
     assert any("“46037元”按 4.6037 万元读取" in n for n in notes) and any("“19件”" in n for n in notes)
+
+
+# --- prose figures and every cell in the JSON -----------------------------------------------------------------------
+
+
+def test_prose_figures_differing_from_the_tables_are_warnings(tmp_path):
+    """“收到政府信息公开申请5件” and “行政诉讼3件” against tables that print 0 are warnings quoting both; the
+    “行政复议1件” that agrees with its table is not reported."""
+    prose = "本年度共收到政府信息公开申请5件，办结5件。发生政府信息公开行政复议1件、行政诉讼3件。"
+    text = row_text(SEED1, SEEDS[SEED1]).replace("本年度报告根据《中华人民共和国政府信息公开条例》编制。", prose)
+    path = tmp_path / "r.txt"
+    path.write_text(text, encoding="utf-8")
+    ret = read(path)
+    found = [
+        (p.severity, p.values["text"], p.values["prose"], p.values["table"])
+        for p in ret.read_problems
+        if p.code == "IMPORT-PROSE-MISMATCH"
+    ]
+    assert found == [("warning", "收到政府信息公开申请5件", 5, 0), ("warning", "行政诉讼3件", 3, 0)]
+
+
+def test_import_json_lists_every_cell_read(tmp_path):
+    """`import --format json` gives each report's cells: table, row, column, key, value, printed text, where."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from xltool.cli import app
+
+    result = CliRunner().invoke(app, ["import", "--format", "json", str(PDF_DIR / "ruled-000.pdf")])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["files"]
+    cells = {c["key"]: c for c in entry["cells"]}
+    assert {k: Decimal(str(c["value"])) for k, c in cells.items()} == seed_values(SEED0)
+    review = cells["appeal.review.total"]
+    assert (review["table"], review["column"], review["printed"]) == (
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "总计",
+        "0",
+    )
+    assert all(c["where"].startswith("第 ") for c in entry["cells"])

@@ -10,6 +10,7 @@ taken from cached results — except that a published report's printed totals ar
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from decimal import Decimal
@@ -494,6 +495,7 @@ def _facts(page: Page, sheet: str) -> SheetFacts:
 
 # --- published reports ---------------------------------------------------------------------------------------------
 
+CELLS_META = "cells"  # a report's Return: every cell read, as JSON (table, row, column, key, value, printed, where)
 IMPORT_NOTES_SHEET = "导入说明"  # an imported report's workbook (xltool.importing): what the import noted
 PRINTED_SHEET = "原文数值"  # … and every number as the report printed it, totals included
 
@@ -581,8 +583,51 @@ def _from_report(page: Page) -> Return:
             Code.NOT_A_REPORT,
             "没有找到年报统计表（任何一种已知表单的表格标签都没有找到）；请确认这是年度报告原文",
         )
+    problems += _prose_figures(page, ret)
     ret.read_problems = problems
     return ret
+
+
+# (what the text says, its pattern, the table cells it must equal)
+_PROSE = [
+    (
+        "收到政府信息公开申请",
+        re.compile(r"(?:收到|受理|新收)[^，。；、\d]{0,10}?申请\D{0,4}?(\d+)\s*(?:件|份|个|宗)"),
+        ("apply.new.total",),
+    ),
+    ("行政复议", re.compile(r"行政复议[^，。；、\d]{0,6}?(\d+)\s*(?:件|起|宗|个)"), ("appeal.review.total",)),
+    (
+        "行政诉讼",
+        re.compile(r"行政诉讼[^，。；、\d]{0,6}?(\d+)\s*(?:件|起|宗|个)"),
+        ("appeal.direct.total", "appeal.after_review.total"),
+    ),
+]
+
+
+def _prose_figures(page: Page, ret: Return) -> list[Problem]:
+    """Figures quoted in the report's sentences compared with its tables: a difference is a warning quoting both."""
+    out: list[Problem] = []
+    for i, line in enumerate(page.lines[:2000]):
+        text = re.sub(r"\s+", "", line)
+        if len(text) < 12 or not re.search(r"[。，；]", text):  # table rows and headings are not sentences
+            continue
+        for what, pattern, keys in _PROSE:
+            m = pattern.search(text)
+            if m is None or not all(k in ret.form.cell for k in keys) or any(k not in ret.values for k in keys):
+                continue
+            if any(isinstance(ret.values[k], Invalid) for k in keys):
+                continue  # an unknown cell: nothing to compare
+            table = sum(ret.values[k] for k in keys)
+            if table == int(m.group(1)):
+                continue
+            out.append(
+                Problem.of(
+                    Code.IMPORT_PROSE_MISMATCH,
+                    f"第 {i + 1} 行正文“{m.group(0)}”，统计表中{what}为 {_plain(table)} 件；请核对正文与统计表",
+                    values={"text": m.group(0), "prose": int(m.group(1)), "table": _plain(table), "keys": list(keys)},
+                )
+            )
+    return out
 
 
 _SENTENCE = re.compile(r"根据|按照|依据|依照|《|》|。|，|,|；|;|：|:|本年度|本报告|现将|特此|编制")
@@ -688,6 +733,25 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
         for c in missing:
             values[c.key] = Invalid("", "报告中没有这一项（表格不完整）")
     ret.values.update({k: v for k, v in values.items() if v is not None})
+    cells = json.loads(ret.meta.get(CELLS_META, "[]"))
+    for cell in table.cells:
+        if cell.key in positions:
+            pos = positions[cell.key]
+            raw = _at(page.grid, *pos, blank_as_none=False)
+            cells.append(
+                {
+                    "table": table.title,
+                    "row": _row_name(table, cell.key),
+                    "column": cell.label_path[-1],
+                    "key": cell.key,
+                    "value": _plain(ret.values.get(cell.key))
+                    if not isinstance(ret.values.get(cell.key), Invalid)
+                    else None,
+                    "printed": "" if raw is None else str(raw).strip(BLANKS),
+                    "where": page.where.get(pos) or _where(page, pos),
+                }
+            )
+    ret.meta[CELLS_META] = json.dumps(cells, ensure_ascii=False)
     _unplaced(page, table, used, name, problems)
     return True
 

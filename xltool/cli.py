@@ -433,7 +433,9 @@ def merge(
 
 @app.command("import")
 def import_(
-    reports: Annotated[list[Path], typer.Argument(help="已发布的年度报告：.txt / .html / .docx（文件或文件夹）")],
+    reports: Annotated[
+        list[Path], typer.Argument(help="已发布的年度报告：.txt / .md / .html / .docx / .pdf（文件或文件夹）")
+    ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
     ] = None,
@@ -441,7 +443,7 @@ def import_(
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
     form_files: FormFiles = None,
 ) -> None:
-    """导入已发布的年度报告（文本、网页、Word），找出其中的统计表，核对算术关系。
+    """导入已发布的年度报告（文本、Markdown、网页、Word、带文字层的 PDF），找出其中的统计表，核对算术关系。
 
     示例：
 
@@ -459,7 +461,10 @@ def import_(
     if not results:
         _err("错误：没有找到要导入的报告")
         raise typer.Exit(2)
-    _render(results, fmt, lang)
+    if fmt.value == "json":  # every cell read from each report, besides the check results
+        typer.echo(importing.json_with_cells(results, lang.value))
+    else:
+        _render(results, fmt, lang)
     code = checking.exit_code(results)
     if out is not None:
         used: set[str] = set()

@@ -46,6 +46,7 @@ class Code(StrEnum):
     IMPORT_UNPLACED = "IMPORT-UNPLACED"
     IMPORT_INCOMPLETE = "IMPORT-INCOMPLETE"
     IMPORT_EXTRA_ROWS = "IMPORT-EXTRA-ROWS"
+    IMPORT_PROSE_MISMATCH = "IMPORT-PROSE-MISMATCH"
     NO_PREVIOUS = "NO-PREVIOUS"
     # untrusted content and tampering
     STRAY_CELLS = "STRAY-CELLS"
@@ -207,6 +208,12 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "表格不完整",
         "A table is missing or cut short, or a row has the wrong number of values; those cells are unknown, not zero.",
         "核对原报告是否被截断",
+    ),
+    Code.IMPORT_PROSE_MISMATCH: CodeInfo(
+        W,
+        "正文与统计表不一致",
+        "A figure quoted in the report's text (applications received, reviews, lawsuits) differs from its table.",
+        "核对报告正文和统计表",
     ),
     Code.IMPORT_EXTRA_ROWS: CodeInfo(
         N,

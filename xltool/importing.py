@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from xltool import formats
+from xltool.assemble import CELLS_META, PRINTED_SHEET, printed_rows
 from xltool.assemble import IMPORT_NOTES_SHEET as NOTES_SHEET
-from xltool.assemble import PRINTED_SHEET, printed_rows
 from xltool.checking import FileReport, check_file
 from xltool.discover import expand
 from xltool.filenames import safe_filename
@@ -17,6 +18,20 @@ from xltool.model import Return
 def import_reports(paths: Iterable[str | Path]) -> list[FileReport]:
     """Every report under `paths`, read and checked (a report that cannot be read is a FileReport with its error)."""
     return [check_file(f) for f in expand(paths)]
+
+
+def json_with_cells(reports: list[FileReport], lang: str = "zh") -> str:
+    """The check results as JSON (`check --format json`), each report with every cell read from it: table, row and
+    column labels, key, value (null when unusable), the text as printed and where in the report it was found."""
+    from xltool.checking import write_report
+
+    data = json.loads(write_report(reports, "json", lang) or "{}")
+    by_path = {str(r.path): r for r in reports}
+    for entry in data.get("files", []):
+        r = by_path.get(str(entry.get("file")))
+        ret = getattr(r, "ret", None)
+        entry["cells"] = json.loads(ret.meta.get(CELLS_META, "[]")) if ret is not None else []
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def save_workbook(ret: Return, out_dir: Path, source: Path | None = None, used: set[str] | None = None) -> Path:
