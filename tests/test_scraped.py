@@ -63,7 +63,9 @@ def _score(ret, expected):
     right, wrong, unknown = [], [], []
     for key, want in expected.items():
         got = ret.values.get(key)
-        if isinstance(got, Invalid) or (got is None and want is not None):
+        if want is None and isinstance(got, Invalid) and got.raw == "":
+            right.append(key)  # printed blank, kept blank (never 0)
+        elif isinstance(got, Invalid) or (got is None and want is not None):
             unknown.append(key)
         elif (got is None and want is None) or (got is not None and want is not None and Decimal(got) == want):
             right.append(key)
@@ -242,3 +244,20 @@ def test_amount_never_split_by_digit_bound():
     assert isinstance(soc["active.procurement.central.amount"], Invalid)
     adm = read(CORPUS / "pingtan_xingzhengshenpiju_2020_scrapedtxt.txt").values
     assert (adm["active.procurement.central.projects"], adm["active.procurement.central.amount"]) == (0, 0)
+
+
+def test_table_four_groups_force_the_totals():
+    """Table 四 run '11263221107523317011': the group totals are forced by their members, and the splits that remain
+    (1|12 or 11|2, 1|10 or 11|0) leave exactly those cells unknown; the certain ones are kept."""
+    groups = [(tuple(g * 5 + k for k in range(4)), g * 5 + 4) for g in range(3)]
+    out = solve(["11263221107523317011"], 15, [], row_check=lambda v: True, groups=groups)
+    assert out.unknown_cells == {(0, 0), (0, 1), (0, 5), (0, 6)}
+    assert out.values[0][2:5] == (6, 3, 22) and out.values[0][7:] == (7, 5, 23, 3, 1, 7, 0, 11)
+
+
+def test_too_many_splits_is_unknown_not_a_claim():
+    """A run with more candidate splits than are enumerated proves nothing: every cell of that row stays unknown."""
+    assert len(splits("1" * 30, 15)) == 2000  # the enumeration stops there
+    out = solve(["1" * 30], 15, [], row_check=lambda v: True, groups=[])
+    assert out.unknown_cells == {(0, c) for c in range(15)}
+    assert any("过多" in n for n in out.notes)

@@ -18,53 +18,64 @@ from dataclasses import dataclass, field
 
 MAX_DIGITS = 5  # a count in these tables rarely has more digits
 MAX_SPLITS = 2000  # candidates kept per run (more: the run is left unknown)
-MAX_COMBINATIONS = 200_000  # candidate choices tried across rows
+MAX_COMBINATIONS = 50_000  # candidate choices tried across rows
 
 Cell = tuple[int, int]  # (row index, column index)
 Constraint = tuple[tuple[Cell, ...], "Cell | tuple[Cell, ...]"]  # sum of the cells on the left == those on the right
 
 
-def splits(run: str, n: int, max_digits: int = MAX_DIGITS) -> list[tuple[int, ...]]:
-    """Every way to read `run` (digits and spaces) as exactly `n` numbers; spaces always separate numbers."""
+Group = tuple[tuple[int, ...], int]  # (member positions, total position) within one run: members add up to the total
+
+
+def splits(run: str, n: int, max_digits: int = MAX_DIGITS, groups: list[Group] | None = None) -> list[tuple[int, ...]]:
+    """Every way to read `run` (digits and spaces) as exactly `n` numbers; spaces always separate numbers. With
+    `groups`, only the splits where each group's members add up to its total (the total is then forced)."""
+    return split_run(run, n, max_digits, groups)[0]
+
+
+def split_run(
+    run: str, n: int, max_digits: int = MAX_DIGITS, groups: list[Group] | None = None
+) -> tuple[list[tuple[int, ...]], bool]:
+    """`splits`, and whether the enumeration stopped at MAX_SPLITS (then the list proves nothing)."""
     tokens = run.split()
     if not tokens or any(not t.isdigit() for t in tokens):
-        return []
+        return [], False
+    digits = "".join(tokens)
+    ends: list[int] = []  # token boundaries: a number never crosses one
+    k = 0
+    for t in tokens:
+        k += len(t)
+        ends.append(k)
+    totals = {total: members for members, total in (groups or [])}
     out: list[tuple[int, ...]] = []
+    capped = [False]
 
-    def token_parts(tok: str) -> list[tuple[int, ...]]:
-        res: list[tuple[int, ...]] = []
-
-        def rec(i: int, acc: tuple[int, ...]) -> None:
-            if i == len(tok):
-                res.append(acc)
-                return
-            for j in range(i + 1, min(len(tok), i + max_digits) + 1):
-                piece = tok[i:j]
-                if len(piece) > 1 and piece[0] == "0":
-                    break
-                rec(j, (*acc, int(piece)))
-
-        rec(0, ())
-        return res
-
-    per_token = [token_parts(t) for t in tokens]
-
-    def rec(k: int, acc: tuple[int, ...]) -> None:
-        if len(out) > MAX_SPLITS or len(acc) > n:
+    def rec(pos: int, acc: tuple[int, ...]) -> None:
+        if capped[0]:
             return
-        if k == len(per_token):
+        if pos == len(digits):
             if len(acc) == n:
                 out.append(acc)
+                capped[0] = len(out) >= MAX_SPLITS
             return
-        remaining_digits = sum(len(t) for t in tokens[k:])
-        remaining_tokens = len(tokens) - k
-        if len(acc) + remaining_tokens > n or len(acc) + remaining_digits < n:
+        i = len(acc)
+        bound = next(e for e in ends if e > pos)
+        later_tokens = sum(1 for e in ends if e > bound)
+        if i >= n or n - i > len(digits) - pos or n - i < 1 + later_tokens:
             return
-        for parts in per_token[k]:
-            rec(k + 1, acc + parts)
+        if i in totals:
+            want = str(sum(acc[m] for m in totals[i]))
+            if digits.startswith(want, pos) and pos + len(want) <= bound:
+                rec(pos + len(want), (*acc, int(want)))
+            return
+        for j in range(pos + 1, min(bound, pos + max_digits) + 1):
+            piece = digits[pos:j]
+            if len(piece) > 1 and piece[0] == "0":
+                break
+            rec(j, (*acc, int(piece)))
 
     rec(0, ())
-    return out
+    return out, capped[0]
 
 
 def row_sum_ok(values: tuple[int, ...]) -> bool:
@@ -104,6 +115,7 @@ def solve(
     constraints: list[Constraint],
     row_check=row_sum_ok,
     names: list[str] | None = None,
+    groups: list[Group] | None = None,
 ) -> Solved:
     """One split per run (None = a blank row) such that every row passes `row_check` and every constraint holds.
 
@@ -111,12 +123,18 @@ def solve(
     printed error: each row keeps its unique row-checked split if it has one, else it is unknown.
     """
     names = names or [f"第 {i + 1} 行" for i in range(len(runs))]
-    allsplits = [splits(r, n) if r is not None and r.strip() else [] for r in runs]
-    checked = [[s for s in ss if row_check(s)] for ss in allsplits]
+    groups = groups if groups is not None else ([(tuple(range(n - 1)), n - 1)] if row_check is row_sum_ok else [])
+    enumerated = [split_run(r, n) if r is not None and r.strip() else ([], False) for r in runs]
+    grouped = [split_run(r, n, groups=groups) if r is not None and r.strip() else ([], False) for r in runs]
+    allsplits = [ss for ss, _ in enumerated]
+    capped = {i for i, (a, b) in enumerate(zip(enumerated, grouped, strict=True)) if b[1] or (a[1] and not b[0])}
+    checked = [[s for s in ss if row_check(s)] for ss, _ in grouped]
     notes: list[str] = []
     cands: list[list[tuple[int, ...]]] = []
     for i, run in enumerate(runs):
-        if run is None or not run.strip():
+        if run is None or not run.strip() or i in capped:
+            if i in capped:
+                notes.append(f"{names[i]}“{run.strip()}”：可能的拆分过多，按无法判断处理")
             cands.append([])
         elif checked[i]:
             cands.append(checked[i])
@@ -131,6 +149,9 @@ def solve(
     if exhausted:
         notes.append("可能的拆分组合过多，未能穷举；有多种拆分的行按无法判断处理")
     out = Solved([None] * len(runs), notes=notes)
+    for i in capped:
+        out.unknown[i] = []
+        out.unknown_cells |= {(i, c) for c in range(n)}
     if exhausted:
         for i in live:
             if len(cands[i]) == 1 and row_check(cands[i][0]):
@@ -206,7 +227,10 @@ def _search(cands, live, constraints, row_check) -> tuple[list[dict[int, tuple[i
     def rec(k: int) -> bool:
         if k == len(order):
             solutions.append(dict(pick))
-            return len(solutions) > 50
+            if len(solutions) > 50:  # too many to list: agreement among them proves nothing
+                budget[0] = -1
+                return True
+            return False
         row = order[k]
         for cand in cands[row]:
             budget[0] -= 1
@@ -225,7 +249,7 @@ def _search(cands, live, constraints, row_check) -> tuple[list[dict[int, tuple[i
     return solutions, budget[0] < 0
 
 
-def solve_with(runs, n, constraints, row_identities, row_check=row_sum_ok, names=None) -> Solved:
+def solve_with(runs, n, constraints, row_identities, row_check=row_sum_ok, names=None, groups=None) -> Solved:
     """`solve` with identities between whole rows too: ((a, b), (c, d)) means row a + row b == row c + row d in every
     column (一＋二＝（七）＋四)."""
     extra = [
@@ -233,7 +257,7 @@ def solve_with(runs, n, constraints, row_identities, row_check=row_sum_ok, names
         for left, right in row_identities
         for col in range(n)
     ]
-    return solve(runs, n, list(constraints) + extra, row_check=row_check, names=names)
+    return solve(runs, n, list(constraints) + extra, row_check=row_check, names=names, groups=groups)
 
 
 def alternatives_text(alts: list[tuple[int, ...]], limit: int = 4) -> str:

@@ -292,7 +292,8 @@ def _appeal_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dic
     run = _digits_only(scan.text[pos : pos + 200]) or ""
     cells = sorted(table.cells, key=lambda c: c.col)
     constraints = [(tuple((0, g * 5 + k) for k in range(4)), (0, g * 5 + 4)) for g in range(3)]
-    solved = solve([run], len(cells), constraints, row_check=lambda v: True, names=["表四"])
+    groups = [(tuple(g * 5 + k for k in range(4)), g * 5 + 4) for g in range(3)]
+    solved = solve([run], len(cells), constraints, row_check=lambda v: True, names=["表四"], groups=groups)
     scan.notes.extend(f"表四：{x}" for x in solved.notes)
     values: dict[str, str] = {}
     _fill_solved({0: cells}, [0], {0: run}, solved, values)
