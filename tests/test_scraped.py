@@ -116,7 +116,20 @@ def test_haitan_printed_total_error_is_reported_by_the_rules():
     ret = read(CORPUS / name)
     assert ret.values["apply.result_total.total"] == 0
     assert ret.values["apply.new.total"] == 4
-    assert any(r.outcome == "fail" for r in ret.rule_results())
+    failed = {r.rule.id: r.difference for r in ret.rule_results() if r.outcome == "fail"}
+    assert failed == {"T3-RESULT-TOTAL-NATURAL_PERSON": -4, "T3-BAL-NATURAL_PERSON": 4, "T3-BAL-TOTAL": 4}
+
+
+def test_ziran_stray_one_is_kept_and_flagged():
+    """自然资源 prints （二）部分公开 as '8100008' (8 + 1 ≠ 8): seven digits for seven cells force the split, the stray 1
+    is kept as printed and the row-sum rule reports it; the 9-digit （七）总计 that no split makes add up stays
+    partly unknown instead of being guessed."""
+    ret = read(CORPUS / "pingtan_ziranziyuanshengtaihuanjingju_2023_scrapedtxt.txt")
+    assert [ret.values[f"apply.result.partial.{c}"] for c in COLS] == [8, 1, 0, 0, 0, 0, 8]
+    failed = {r.rule.id: r.difference for r in ret.rule_results() if r.outcome == "fail"}
+    assert failed == {"T3-ROWSUM-RESULT-PARTIAL": -1}
+    assert isinstance(ret.values["apply.result_total.natural_person"], Invalid)
+    assert ret.values["apply.result_total.nonprofit"] == 0  # every candidate split agrees on it
 
 
 def test_scraped_dispatch_only_for_one_line_bodies():
@@ -210,7 +223,7 @@ def test_ambiguous_cell_imported_as_invalid_with_alternatives():
     # 予以公开 printed 0000000 -> make it an ambiguous '112000013' and the 总计/new rows can no longer decide
     page = _scraped.page(text.replace("（二）部分公开（区分处理的，只计这一情形，不计其他情形）1000001",
                                       "（二）部分公开（区分处理的，只计这一情形，不计其他情形）112000013"))  # fmt: skip
-    cells = [v for row in page.grid for v in row if isinstance(v, str) and v.startswith("无法确定")]
+    cells = [v for row in page.grid for v in row if isinstance(v, str) and v.startswith("数字粘连无法确定")]
     assert cells and all("或" in v for v in cells)
 
 

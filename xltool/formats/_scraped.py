@@ -41,7 +41,7 @@ _PUNCT = {
     "：": "[：:]",
     "/": "[/／]",
 }
-_UNKNOWN = "无法确定"
+_UNKNOWN = "数字粘连无法确定"
 _TABLE4_HEAD = re.compile(r"行\s*政\s*复\s*议[、,，\s]*行\s*政\s*诉\s*讼\s*情\s*况")
 
 
