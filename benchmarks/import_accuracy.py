@@ -89,12 +89,14 @@ def score_cells(ret, expected: dict[str, object]) -> tuple[int, int, int, list[s
     return right, wrong, unknown, wrongs
 
 
-def verdict(ret, should_fail: set[str] | None, inconsistent: bool) -> str:
-    results = ret.rule_results()
+def verdict(ret, should_fail: set[str] | None, inconsistent: bool, tables: tuple[str, ...] = ()) -> str:
+    """right / wrong / unknown; with `tables` (rule id prefixes such as T3, T4) only those rules count."""
+    results = [r for r in ret.rule_results() if not tables or r.rule.id.startswith(tables)]
     failed = {r.rule.id for r in results if r.outcome == "fail" and r.rule.severity == "error"}
     undetermined = any(r.outcome == "undetermined" for r in results)
     if should_fail is not None:  # seeds: the exact rules worked out by hand
-        return "right" if {r.rule.id for r in results if r.outcome == "fail"} == should_fail else "wrong"
+        wanted = {x for x in should_fail if not tables or x.startswith(tables)}
+        return "right" if {r.rule.id for r in results if r.outcome == "fail"} == wanted else "wrong"
     if inconsistent:
         return "right" if failed else ("unknown" if undetermined else "wrong")
     return "wrong" if failed else ("unknown" if undetermined else "right")
@@ -132,12 +134,13 @@ def main(shared: Path) -> int:
     if not rows:
         print(f"nothing to score: neither {corpus} nor {seeds} is there")
         return 0
-    head = ("report", "right", "wrong", "unknown", "verdict", "unit", "year", "format", "source")
+    head = ("report", "right", "wrong", "unknown", "verdict", "verdict 三/四", "unit", "year", "form", "source fmt")
     print(" | ".join(head))
-    totals = {"corpus": [0, 0, 0, 0, 0, 0, 0, 0, 0], "seeds": [0, 0, 0, 0, 0, 0, 0, 0, 0]}
+    totals = {"corpus": [0] * 10, "seeds": [0] * 10}
     for row in rows:
-        name, right, wrong, unknown, verd, unit_ok, year_ok, fmt_ok, src_ok, wrongs, group = row
-        print(" | ".join(map(str, (name[:40], right, wrong, unknown, verd, unit_ok, year_ok, fmt_ok, src_ok))))
+        name, right, wrong, unknown, verd, verd34, unit_ok, year_ok, fmt_ok, src_ok, wrongs, group = row
+        print(" | ".join(map(str, (name[:40], right, wrong, unknown, verd, verd34, unit_ok, year_ok, fmt_ok,
+                                   src_ok))))  # fmt: skip
         for w in wrongs[:5]:
             print(f"    wrong: {w}")
         t = totals[group]
@@ -150,11 +153,13 @@ def main(shared: Path) -> int:
         t[6] += year_ok
         t[7] += fmt_ok
         t[8] += src_ok
+        t[9] += verd34 == "right"
     for group, t in totals.items():
         if t[4]:
             cells = t[0] + t[1] + t[2]
             print(
-                f"{group}: cells {t[0]}/{cells} right, {t[1]} wrong, {t[2]} unknown; verdicts {t[3]}/{t[4]} right; "
+                f"{group}: cells {t[0]}/{cells} right, {t[1]} wrong, {t[2]} unknown; verdicts {t[3]}/{t[4]} right "
+                f"(on the 三/四 rules alone {t[9]}/{t[4]}); "
                 f"unit {t[5]}/{t[4]}, year {t[6]}/{t[4]}, form version {t[7]}/{t[4]}, source format {t[8]}/{t[4]}"
             )
     return 0
@@ -165,16 +170,18 @@ def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt):
     try:
         ret = read(path)
     except Exception as exc:  # a report that cannot be read scores all unknown
-        return (path.name, 0, 0, len(expected), f"unread ({type(exc).__name__})", False, False, False, False, [],
-                group)  # fmt: skip
+        unread = f"unread ({type(exc).__name__})"
+        return (path.name, 0, 0, len(expected), unread, unread, False, False, False, False, [], group)
     right, wrong, unknown, wrongs = score_cells(ret, expected)
     verd = verdict(ret, should_fail, bool(inconsistent))
+    verd34 = verdict(ret, should_fail, bool(inconsistent), ("T3", "T4"))
     return (
         path.name,
         right,
         wrong,
         unknown,
         verd,
+        verd34,
         ret.unit.name == unit,
         ret.year == year,
         str(ret.form.version) == str(version),
