@@ -118,6 +118,14 @@ class FormatError(ValueError):
     """An output format or file type that no writer handles."""
 
 
+def text_result(text: str, path: str | Path | None) -> str | Path:
+    """What a text writer gives back: the text itself, or the file it was written to."""
+    if path is None:
+        return text
+    Path(path).write_text(text, encoding="utf-8")
+    return Path(path)
+
+
 def render(ret: Any, fmt: str, path: str | Path | None = None, **options: Any) -> Any:
     """The report's tables in format `fmt`: text (html, md) is returned, and written to `path` when given; docx
     needs `path`."""

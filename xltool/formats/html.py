@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from xltool.codes import Code
-from xltool.formats import Reader, Writer
+from xltool.formats import Reader, Writer, text_result
 from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, decode, looks_html, read_report, stacked
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
@@ -218,11 +218,7 @@ def _rollup_html(ret: Return) -> str:
 
 
 def write_html(ret: Return, path: Path | None = None, fragment: bool = False) -> str | Path:
-    text = render_html_fragment(ret) if fragment else render_html(ret)
-    if path is None:
-        return text
-    Path(path).write_text(text, encoding="utf-8")
-    return Path(path)
+    return text_result(render_html_fragment(ret) if fragment else render_html(ret), path)
 
 
 READERS = [

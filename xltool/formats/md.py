@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xltool.formats import Reader, Writer
+from xltool.formats import Reader, Writer, text_result
 from xltool.formats._report import decode, read_report
 from xltool.formats.html import clean_text
 from xltool.formats.page import Page
@@ -70,11 +70,7 @@ def render_markdown(ret: Return) -> str:
 
 
 def write_markdown(ret: Return, path: Path | None = None, **_: object) -> str | Path:
-    text = render_markdown(ret)
-    if path is None:
-        return text
-    Path(path).write_text(text, encoding="utf-8")
-    return Path(path)
+    return text_result(render_markdown(ret), path)
 
 
 READERS = [
