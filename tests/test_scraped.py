@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from xltool.assemble import read
+from xltool.assemble import assemble, read
 from xltool.digits import solve, solve_with, splits
 from xltool.formats import _scraped
 from xltool.formats.text import text_page
@@ -274,3 +274,19 @@ def test_too_many_splits_is_unknown_not_a_claim():
     out = solve(["1" * 30], 15, [], row_check=lambda v: True, groups=[])
     assert out.unknown_cells == {(0, c) for c in range(15)}
     assert any("过多" in n for n in out.notes)
+
+
+def test_table_found_far_from_its_header_and_without_it():
+    """Prose between the 申请人情况 header and the first row, or no header at all, still finds Table 三."""
+    name = "pingtan_gonganju_2022_scrapedtxt.txt"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    base = read(CORPUS / name).values
+    filler = "本表按照国务院办公厅通知要求填报，数据截至年底。" * 40
+    for changed in (
+        text.replace("法律服务机构其他一、本年新收", "法律服务机构其他" + filler + "一、本年新收"),
+        text.replace("申请人情况", ""),
+    ):
+        ret = assemble(text_page(changed))
+        assert {k: v for k, v in ret.values.items() if k.startswith("apply.")} == {
+            k: v for k, v in base.items() if k.startswith("apply.")
+        }

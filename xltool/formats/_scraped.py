@@ -137,7 +137,7 @@ class _Scan:
         self.notes: list[str] = []
 
     def find(self, label: str, pos: int, window: int = 700) -> tuple[int, int] | None:
-        m = label_regex(label).search(self.text, pos, pos + window)
+        m = label_regex(label).search(self.text, pos, pos + max(window, 0))
         if m:
             return m.start(), m.end()
         hit = _near_miss(self.text, label, pos, min(len(self.text), pos + 200))
@@ -171,7 +171,7 @@ def _runs(scan: _Scan, table: Table, start: int, stop: int, headers: bool = Fals
     found: list[tuple[int, int, int, bool]] = []  # (start, end, row, own)
     pos = start
     for text, row, own in labels:
-        hit = scan.find(text, pos)
+        hit = scan.find(text, pos, 700 if found else stop - pos)  # the first label may be far from the heading
         if hit and hit[0] < stop:
             found.append((hit[0], hit[1], row, own))
             pos = hit[1]
@@ -356,7 +356,7 @@ def page(text: str) -> Page:
     best = None
     for form in all_forms():
         t2, t3, t4 = (next(t for t in form.tables if t.number == n) for n in "二三四")
-        m3 = label_regex("申请人情况").search(text)
+        m3 = label_regex("申请人情况").search(text) or label_regex("一、本年新收政府信息公开申请数量").search(text)
         s3 = m3.start() if m3 else 0
         trial = _Scan(text)
         v3, found3, end3 = _apply_table(trial, t3, s3, len(text))
