@@ -290,3 +290,14 @@ def test_table_found_far_from_its_header_and_without_it():
         assert {k: v for k, v in ret.values.items() if k.startswith("apply.")} == {
             k: v for k, v in base.items() if k.startswith("apply.")
         }
+
+
+def test_signed_change_in_2019_table_two():
+    """A 2019 本年增/减 printed with a sign and spaces ('8 -1 1') is read cell by cell, the sign kept."""
+    name = "pingtan_jiaotongyujiansheju_2019_scrapedtxt.txt"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    assert "行政许可8801" in text
+    ret = assemble(text_page(text.replace("行政许可8801", "行政许可8 -1 1")))
+    got = [ret.values[f"active.licensing.permit.{c}"] for c in ("items_last_year", "change", "decisions")]
+    assert got == [8, -1, 1]
+    assert isinstance(read(CORPUS / name).values["active.licensing.permit.change"], Invalid)  # '8801': 3 ways

@@ -191,7 +191,7 @@ def _runs(scan: _Scan, table: Table, start: int, stop: int, headers: bool = Fals
 
 
 def _leading_number_text(seg: str) -> str:
-    m = re.match(r"[\s\d.]*(?:万元|元)?", seg)
+    m = re.match(r"[\s\d.+\-－]*(?:万元|元)?", seg)  # 本年增/减 may carry a sign
     return m.group(0) if m else ""
 
 
