@@ -301,3 +301,13 @@ def test_signed_change_in_2019_table_two():
     got = [ret.values[f"active.licensing.permit.{c}"] for c in ("items_last_year", "change", "decisions")]
     assert got == [8, -1, 1]
     assert isinstance(read(CORPUS / name).values["active.licensing.permit.change"], Invalid)  # '8801': 3 ways
+
+
+def test_missing_row_is_unknown_and_located():
+    """The 2024 report prints no 规章 row in Table 二: its cells are unknown (not blank, not 0), and problems point
+    at the table and row of the scraped body, not at a table number the page never had."""
+    ret = read(CORPUS / "pingtan_shichangjianduguanliju_2024_scrapedtxt.txt")
+    v = ret.values["active.rules.regulation.issued"]
+    assert isinstance(v, Invalid) and "没有找到此行" in v.raw
+    page = text_page((CORPUS / "pingtan_gonganju_2022_scrapedtxt.txt").read_text(encoding="utf-8"))
+    assert set(page.where.values()) >= {"正文表二“行政处罚”一行", "正文表三“（七）总计”一行", "正文表四"}

@@ -227,7 +227,7 @@ def _fill_solved(
         run = runs.get(row)
         if run is None:
             for c in cells:
-                values[c.key] = f"{_UNKNOWN}（报告中没有找到此行）"
+                values[c.key] = "无法读取（报告中没有找到此行）"
             continue
         if not run.strip():
             continue  # printed blank
@@ -309,7 +309,9 @@ def _active_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dic
     for row, cells in cells_by_row.items():
         seg = runs.get(row)
         if seg is None:
-            scan.notes.append(f"表二：没有找到“{cells[0].label_path[-2]}”一行，按空白处理")
+            scan.notes.append(f"表二：报告中没有“{cells[0].label_path[-2]}”一行")
+            for c in cells:
+                values[c.key] = "无法读取（报告中没有找到此行）"
             continue
         text = _leading_number_text(seg).strip()
         unit = ""
@@ -371,8 +373,18 @@ def page(text: str) -> Page:
             best = (score, form, [(t2, v2), (t3, v3), (t4, v4)], trial.notes)
     assert best is not None
     _, form, tables, notes = best
-    grids = [_grid(t, v) for t, v in tables if v]
-    out = stacked("text", grids, title)
+    kept = [(t, v) for t, v in tables if v]
+    out = stacked("text", [_grid(t, v) for t, v in kept], title)
+    # Where a cell came from: the scraped body has no tables or lines to point at, only the table and its row.
+    top = 0
+    for t, _ in kept:
+        rows = {lb.first_row: lb.text for lb in sorted(t.labels, key=lambda lb: lb.first_col) if lb.kind == "row"}
+        for (r, c), _where in list(out.where.items()):
+            if top <= r < top + t.last_row - TABLE_ROW + 1:
+                row = rows.get(r - top + TABLE_ROW)
+                data = r - top + TABLE_ROW in {cell.row for cell in t.cells}
+                out.where[(r, c)] = f"正文表{t.number}" + (f"“{row}”一行" if row else "" if data else "表头")
+        top += t.last_row - TABLE_ROW + 2
     out.scrape_notes = notes  # type: ignore[attr-defined]
     out.scrape_form = form.id  # type: ignore[attr-defined]
     return out
