@@ -311,3 +311,15 @@ def test_missing_row_is_unknown_and_located():
     assert isinstance(v, Invalid) and "没有找到此行" in v.raw
     page = text_page((CORPUS / "pingtan_gonganju_2022_scrapedtxt.txt").read_text(encoding="utf-8"))
     assert set(page.where.values()) >= {"正文表二“行政处罚”一行", "正文表三“（七）总计”一行", "正文表四"}
+
+
+def test_numbering_of_an_unrecognised_label_is_not_a_digit():
+    """When the label after a row is not recognised at all, its numbering ('2.') is not read as a digit of the row
+    before: that row is not turned into a wrong split, and the unrecognised row is unknown."""
+    name = "pingtan_gonganju_2022_scrapedtxt.txt"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    old = "2.其他法律行政法规禁止公开"
+    assert old in text
+    ret = assemble(text_page(text.replace(old, "2.甲乙丙丁戊己庚辛")))
+    assert [ret.values[f"apply.result.withheld.state_secret.{c}"] for c in COLS] == [0] * 7
+    assert all(isinstance(ret.values[f"apply.result.withheld.prohibited.{c}"], Invalid) for c in COLS)

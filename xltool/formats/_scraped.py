@@ -276,6 +276,9 @@ def _digits_only(run: str | None) -> str | None:
         return None
     m = re.match(r"[\d\s]*", run)
     lead = m.group(0) if m else ""
+    if run[len(lead) : len(lead) + 1] in (".", "．", "、"):
+        # the numbering of a label that was not recognised ('…00000002.其他…'): not a digit of this row
+        lead = re.sub(r"\d$", "", lead)  # the forms number sub-rows 1–8
     return lead
 
 
