@@ -323,3 +323,15 @@ def test_numbering_of_an_unrecognised_label_is_not_a_digit():
     ret = assemble(text_page(text.replace(old, "2.甲乙丙丁戊己庚辛")))
     assert [ret.values[f"apply.result.withheld.state_secret.{c}"] for c in COLS] == [0] * 7
     assert all(isinstance(ret.values[f"apply.result.withheld.prohibited.{c}"], Invalid) for c in COLS)
+
+
+def test_table_four_without_its_header_words():
+    """Table 四 whose column headers were lost (heading, then the digits) is still read from the first long run."""
+    name = "pingtan_gonganju_2022_scrapedtxt.txt"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    start = text.index("行政复议行政诉讼结果维持")
+    end = text.index("000000000000000", start)
+    page = text_page(text[:start] + " " + text[end:])
+    ret = assemble(page)
+    assert [ret.values[k] for k in APPEAL] == [0] * 15
+    assert any("表头不完整" in n for n in page.scrape_notes)

@@ -289,8 +289,13 @@ def _appeal_table(scan: _Scan, table: Table, start: int, stop: int) -> tuple[dic
     pos = head.end()
     for _ in range(3):
         m = re.compile(r"总\s*计").search(scan.text, pos, pos + 400)
-        if not m:
-            return {}, False
+        if not m:  # header words lost: the first long run of digits after the heading is the row
+            run = re.compile(r"\d[\d\s]{13,}").search(scan.text, head.end(), head.end() + 600)
+            if not run:
+                return {}, False
+            scan.notes.append("表四：表头不完整，按标题后的第一串数字读取")
+            pos = run.start()
+            break
         pos = m.end()
     run = _digits_only(scan.text[pos : pos + 200]) or ""
     cells = sorted(table.cells, key=lambda c: c.col)
