@@ -335,3 +335,9 @@ def test_table_four_without_its_header_words():
     ret = assemble(page)
     assert [ret.values[k] for k in APPEAL] == [0] * 15
     assert any("表头不完整" in n for n in page.scrape_notes)
+
+
+@pytest.mark.parametrize("seed", sorted((HERE / "fixtures" / "seeds").glob("*.txt")), ids=lambda p: p.stem)
+def test_cell_per_line_reports_do_not_take_the_scraped_path(seed):
+    """The five seed reports (one cell per line) are not mistaken for scraped pages."""
+    assert not _scraped.is_scraped(seed.read_text(encoding="utf-8"))
