@@ -343,15 +343,20 @@ class DetailSheet:
             lines = max(lines, lines_needed(text, DETAIL_VALUE_WIDTH))
         _height(ws, DETAIL_HEADER, lines, name)
         value_fmt = [fmt.amount if c.type.name == "amount" else fmt.count for c in inputs]
+        write_number = ws.write_number
         for r, row in enumerate(self.rows, start=DETAIL_FIRST):
             lines = 1
             for c, value in enumerate((row.unit, row.code, row.file, row.status)):
                 style = fmt.code if c == 1 else fmt.mark(row.status) if c == 3 else fmt.text
                 _write(ws, r, c, value, style, name)
                 lines = max(lines, lines_needed(value, widths[c]) if value else 1)
-            for c, value in enumerate(row.inputs):
-                style = fmt.text if isinstance(value, Invalid) else value_fmt[c]
-                _write(ws, r, lead + c, value, style, name)
+            for c, value in enumerate(row.inputs):  # the bulk of a big roll-up: whole numbers written directly
+                if value is None:
+                    continue
+                if type(value) is int:
+                    _ok(write_number(r, lead + c, value, value_fmt[c]), name)
+                else:
+                    _write(ws, r, lead + c, value, fmt.text if isinstance(value, Invalid) else value_fmt[c], name)
             _height(ws, r, lines, name)
         ws.freeze_panes(DETAIL_FIRST, 1)
         if self.rows:
