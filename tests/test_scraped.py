@@ -341,3 +341,14 @@ def test_table_four_without_its_header_words():
 def test_cell_per_line_reports_do_not_take_the_scraped_path(seed):
     """The five seed reports (one cell per line) are not mistaken for scraped pages."""
     assert not _scraped.is_scraped(seed.read_text(encoding="utf-8"))
+
+
+def test_prose_figures_compared_on_the_true_line():
+    """The scraped text is kept as the page's lines, so a figure quoted in the prose that differs from the table is
+    warned about, at the body's real line number."""
+    name = "pingtan_gonganju_2022_scrapedtxt.txt"
+    lines = (CORPUS / name).read_text(encoding="utf-8").splitlines()
+    lines[-1] = "2022年，我局收到政府信息公开申请5件，均已办结。" + lines[-1]
+    ret = assemble(text_page("\n".join(lines)))
+    prose = [p.message for p in ret.read_problems if p.code.value == "IMPORT-PROSE-MISMATCH"]
+    assert len(prose) == 1 and prose[0].startswith(f"第 {len(lines)} 行正文“收到政府信息公开申请5件”")

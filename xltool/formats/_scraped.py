@@ -382,7 +382,8 @@ def page(text: str) -> Page:
     assert best is not None
     _, form, tables, notes = best
     kept = [(t, v) for t, v in tables if v]
-    out = stacked("text", [_grid(t, v) for t, v in kept], title)
+    # The text as it is (line numbers stay true): figures quoted in the prose can be compared with the tables.
+    out = stacked("text", [_grid(t, v) for t, v in kept], [*title, *lines[5:]])
     # Where a cell came from: the scraped body has no tables or lines to point at, only the table and its row.
     top = 0
     for t, _ in kept:
