@@ -21,7 +21,7 @@ _O = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _S = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 _X = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 MAX_TEXT = 32767  # a spreadsheet cell holds at most this many characters
-LIST_SHEETS = (layout.DETAIL_SHEET, layout.SOURCE_SHEET, layout.REJECTED_SHEET, layout.NOTES_SHEET, layout.ROSTER_SHEET)
+LIST_SHEETS = layout.ROLLUP_SHEETS  # a roll-up's review sheets: one row per unit or file
 
 
 def parse(data: bytes) -> Page:

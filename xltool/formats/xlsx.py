@@ -15,7 +15,7 @@ from xltool.formats._bounded import LIST_WINDOW, bounded_copy
 from xltool.formats._workbook import calamine_page, read_workbook
 from xltool.formats.page import Page
 
-LIST_SHEETS = (layout.DETAIL_SHEET, layout.SOURCE_SHEET, layout.REJECTED_SHEET, layout.NOTES_SHEET, layout.ROSTER_SHEET)
+LIST_SHEETS = layout.ROLLUP_SHEETS  # a roll-up's review sheets: one row per unit or file
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
