@@ -3,7 +3,7 @@
 - Tables drawn with ruling lines are read as tables (`page.extract_tables()`): merged cells as in a spreadsheet (text
   in the top-left cell, covered cells ""), a table cut by a page break joined back to the part before it when both
   have the same number of columns.
-- Without ruling lines the text is read line by line, one table row per line with cells separated by spaces
+- Without ruling lines (or when the ruled boxes hold none of the tables' labels) the text is read line by line, one table row per line with cells separated by spaces
   (`一、本年新收政府信息公开申请数量 1520 31 0 0 12 2 1565`), by the plain-text reader's row layout.
 - A scan (pages without any text) is refused: “扫描件，没有文字层，无法读取”; nothing is guessed.
 """
@@ -18,6 +18,8 @@ from xltool.codes import Code
 from xltool.formats import Reader
 from xltool.formats._report import MAX_GRID_CELLS, read_report, stacked
 from xltool.formats.page import Grid, Page
+from xltool.labels import norm
+from xltool.locate import known_labels
 from xltool.sources import ReadError
 
 MAX_PAGES = 200  # an annual report is 5–30 pages
@@ -73,7 +75,8 @@ def pdf_page(data: bytes) -> Page:
         raise ReadError(
             Code.NOT_A_REPORT, "扫描件，没有文字层，无法读取；请向发布单位索取带文字的 PDF、网页或 Word 版本"
         )
-    if tables:
+    known = known_labels().labels
+    if any(norm(v) in known for grid, _ in tables for row in grid for v in row if v):  # ruled statistics tables
         page_ = stacked("pdf", tables, lines)
     else:
         from xltool.formats.text import row_page
