@@ -331,6 +331,14 @@ def test_source_sheet_lists_every_file_with_the_hash_last(county):
     assert next(r for r in rows if r[2] == "01-城关镇.xlsx")[7] == "2026-01-11"
 
 
+def test_an_empty_notes_sheet_says_there_is_nothing(county):
+    """说明汇总 of a roll-up without explanations or notices says so under its header instead of printing blank."""
+    _, out = county
+    rows = sheet_rows(out, layout.NOTES_SHEET)
+    assert rows[0] == ["单位", "代码", "规则编号", "检查内容", "说明"]
+    assert rows[1][0].startswith("无：各单位没有为警告填写说明") and len(rows) == 2
+
+
 def test_provenance_of_an_earlier_rollup_is_read_by_its_header(tmp_path):
     """A roll-up written before the SHA-256 moved last (SHA-256 fourth, no 填报日期) still tells which files it
     summed: merged together with one of them, that file is DOUBLE-COUNTED."""

@@ -396,6 +396,7 @@ class RollUp:
             ]
             + [[n.info.unit_name, n.info.unit_code, n.code, describe(n.code), n.reason] for n in self.notices],
             repeat_cols=1,
+            empty="无：各单位没有为警告填写说明，也没有数据雷同等提醒",
         )
         out = [summary, overview, detail, sources, rejected, notes]
         if self.roster:

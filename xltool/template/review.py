@@ -216,6 +216,7 @@ class ListSheet:
     columns: list[Column]
     rows: list[list[object]]
     repeat_cols: int = 0  # leading columns repeated on every printed page and frozen on screen
+    empty: str = ""  # said under the header when there are no rows ("" leaves the sheet with its header only)
     front: bool = False
 
     def write_to(self, writer) -> None:
@@ -239,6 +240,8 @@ class ListSheet:
                 if isinstance(value, str) and value:
                     lines = max(lines, lines_needed(_clip(value), widths[c]))
             _height(ws, r, lines, name)
+        if not self.rows and self.empty:
+            _merge(ws, 1, 0, 1, len(self.columns) - 1, self.empty, fmt.text, name)
         ws.freeze_panes(1, self.repeat_cols)
         if self.rows:
             _ok(ws.autofilter(0, 0, len(self.rows), len(self.columns) - 1), name)
