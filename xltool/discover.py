@@ -23,7 +23,7 @@ IGNORED_REASONS = {
     ".et": "WPS 表格专用格式（.et），请在 WPS 中另存为 .xlsx 后再报送",
     ".wps": "WPS 文字专用格式（.wps），请另存为 .docx",
     ".doc": "旧版 Word 格式（.doc），请另存为 .docx",
-    ".pdf": "PDF 文件无法读取表格数字，请报送 .xlsx 或 .docx",
+    ".pdf": "PDF 文件不参与检查和汇总；如需核对已发布报告中的统计表，请用 xltool import 直接指定该文件",
 }
 
 
