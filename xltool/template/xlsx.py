@@ -287,7 +287,8 @@ class _Writer:
             ws.set_row(row, 15 * max(1, math.ceil(_text_width(line) / 100)))  # A:D is ~104 character units wide
         self.protect(ws)
         self.print_setup(ws, 3, row, None)
-        ws.activate()
+        if not any(getattr(s, "front", False) for s in self.extra):  # else the front sheet opens (one tab selected)
+            ws.activate()
 
     # --- the official tables ---------------------------------------------------------------------------------------
     def write_table(self, table: Table) -> None:
