@@ -29,6 +29,7 @@ def rollup_line(meta: dict[str, str]) -> str:
     parts.append(f"未汇总 {not_merged}")
     return f"汇总 {members} 个单位（{'，'.join(parts)}）"
 
+
 # 填报说明: (field, label, 0-based row); the value is in column B.
 UNIT_FIELDS = [
     ("name", "填报单位（全称）", 3),
