@@ -288,3 +288,24 @@ def test_year_and_form_disagree(tmp_path):
     ret = import_report(path)
     assert ret.year == 2021 and ret.form.version == "2019" and "FORM-YEAR-MISMATCH" in codes(ret, "error")
     assert form_for_year(2021).version == "2021"
+
+
+def test_reports_of_one_unit_for_two_years_are_checked_across_years(tmp_path):
+    """A folder with two years of one unit's reports: the later one is checked against the earlier (X-CARRY rules);
+    --previous does the same with last year's report given explicitly."""
+    import re as _re
+
+    from xltool.importing import import_reports
+
+    text = (Path(__file__).parent / "fixtures" / "seeds" / "000_f7ae2b9bd63a851c.txt").read_text(encoding="utf-8")
+    year = int(_re.search(r"(20\d\d)年", text).group(1))
+    folder = tmp_path / "历年报告"
+    folder.mkdir()
+    (folder / f"{year}.txt").write_text(text, encoding="utf-8")
+    (folder / f"{year + 1}.txt").write_text(text.replace(f"{year}年", f"{year + 1}年"), encoding="utf-8")
+    by_year = {r.ret.year: r for r in import_reports([folder])}
+    later = {x.rule.id for x in by_year[year + 1].rules if x.rule.cross_year}
+    earlier = {x.rule.id for x in by_year[year].rules if x.rule.cross_year}
+    assert later and all(i.startswith("X-") for i in later) and not earlier
+    explicit = import_reports([folder / f"{year + 1}.txt"], previous=folder / f"{year}.txt")
+    assert {x.rule.id for x in explicit[0].rules if x.rule.cross_year} == later

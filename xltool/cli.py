@@ -442,6 +442,13 @@ def import_(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="校验结果的输出格式")] = OutputFormat.table,
     lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
     form_files: FormFiles = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="上年度的报告、报表或汇总表（或其文件夹），用于跨年度核对；不指定时，同一单位相邻年度的报告互相核对",
+        ),
+    ] = None,
 ) -> None:
     """导入已发布的年度报告（文本、Markdown、网页、Word、带文字层的 PDF），找出其中的统计表，核对算术关系。
 
@@ -457,7 +464,7 @@ def import_(
     _use_forms(form_files)
     if out is not None:
         _output_dir(out)
-    results = importing.import_reports(reports)
+    results = importing.import_reports(reports, previous)
     if not results:
         _err("错误：没有找到要导入的报告")
         raise typer.Exit(2)

@@ -10,14 +10,42 @@ from xltool import formats
 from xltool.assemble import CELLS_META, PRINTED_SHEET, printed_rows
 from xltool.assemble import IMPORT_NOTES_SHEET as NOTES_SHEET
 from xltool.checking import FileReport, check_file
-from xltool.discover import expand
+from xltool.discover import LastYear, expand
 from xltool.filenames import safe_filename
-from xltool.model import Return
+from xltool.labels import norm
+from xltool.model import Invalid, Return
 
 
-def import_reports(paths: Iterable[str | Path]) -> list[FileReport]:
-    """Every report under `paths`, read and checked (a report that cannot be read is a FileReport with its error)."""
-    return [check_file(f) for f in expand(paths)]
+def import_reports(paths: Iterable[str | Path], previous: Path | None = None) -> list[FileReport]:
+    """Every report under `paths`, read and checked (a report that cannot be read is a FileReport with its error).
+
+    Across years: with `previous` (last year's report, return or roll-up, or a folder of them) each report is also
+    checked against last year's figures of its unit; without it, reports of one unit for consecutive years among the
+    inputs are checked against each other (a folder holding several years of one unit).
+    """
+    files = expand(paths)
+    if previous is not None:
+        from xltool.discover import load_previous
+
+        last_year = load_previous(previous)
+        return [check_file(f, last_year) for f in files]
+    reports = [check_file(f) for f in files]
+    by_unit_year = {(_unit_key(r.ret), r.ret.year): r for r in reports if r.ret is not None and r.ret.year}
+    out = []
+    for r in reports:
+        earlier = by_unit_year.get((_unit_key(r.ret), r.ret.year - 1)) if r.ret is not None and r.ret.year else None
+        if earlier is None:
+            out.append(r)
+            continue
+        values = {k: v for k, v in earlier.ret.values.items() if not isinstance(v, Invalid)}
+        out.append(check_file(r.path, {"only": LastYear(values, earlier.path.name, earlier.ret.form.id)}))
+    return out
+
+
+def _unit_key(ret: Return | None) -> str:
+    if ret is None:
+        return ""
+    return ret.unit.code or norm(ret.unit.name)
 
 
 def json_with_cells(reports: list[FileReport], lang: str = "zh") -> str:
