@@ -162,7 +162,7 @@ def test_label_variants(old, new):
     base = text_page(text)
     assert page.grid == base.grid
     if "3方" in new:
-        assert any("近似" in n for n in page.scrape_notes)
+        assert any("近似" in n for n in page.notes)
 
 
 def test_splits_respect_bounds():
@@ -334,7 +334,7 @@ def test_table_four_without_its_header_words():
     page = text_page(text[:start] + " " + text[end:])
     ret = assemble(page)
     assert [ret.values[k] for k in APPEAL] == [0] * 15
-    assert any("表头不完整" in n for n in page.scrape_notes)
+    assert any("表头不完整" in n for n in page.notes)
 
 
 @pytest.mark.parametrize("seed", sorted((HERE / "fixtures" / "seeds").glob("*.txt")), ids=lambda p: p.stem)
@@ -352,3 +352,15 @@ def test_prose_figures_compared_on_the_true_line():
     ret = assemble(text_page("\n".join(lines)))
     prose = [p.message for p in ret.read_problems if p.code.value == "IMPORT-PROSE-MISMATCH"]
     assert len(prose) == 1 and prose[0].startswith(f"第 {len(lines)} 行正文“收到政府信息公开申请5件”")
+
+
+def test_reading_notes_reach_the_user(tmp_path):
+    """What the scraped reader had to interpret (here a near-miss label) is listed among the import's problems."""
+    from xltool.assemble import read
+
+    name = "pingtan_gonganju_2022_scrapedtxt.txt"
+    text = (CORPUS / name).read_text(encoding="utf-8").replace("4.保护第三方合法权益", "4.保护第3方合法权益", 1)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    notes = [p.message for p in read(path).read_problems if p.message.startswith("读取说明")]
+    assert any("近似匹配" in n and "保护第3方" in n for n in notes), notes

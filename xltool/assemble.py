@@ -584,6 +584,7 @@ def _from_report(page: Page) -> Return:
             "没有找到年报统计表（任何一种已知表单的表格标签都没有找到）；请确认这是年度报告原文",
         )
     problems += _prose_figures(page, ret)
+    problems += [Problem.of(Code.LOCATED_BY_LABELS, f"读取说明：{note}") for note in page.notes]
     ret.read_problems = problems
     return ret
 

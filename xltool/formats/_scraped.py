@@ -14,7 +14,7 @@ borders: ``…一、本年新收政府信息公开申请数量412000043二、上
    `xltool.assemble` reads it like any other report table.
 
 Notes on what could not be read (near-miss labels, ambiguous or impossible splits) are kept on the page as
-``page.scrape_notes``.
+``page.notes``.
 """
 
 from __future__ import annotations
@@ -394,6 +394,6 @@ def page(text: str) -> Page:
                 data = r - top + TABLE_ROW in {cell.row for cell in t.cells}
                 out.where[(r, c)] = f"正文表{t.number}" + (f"“{row}”一行" if row else "" if data else "表头")
         top += t.last_row - TABLE_ROW + 2
-    out.scrape_notes = notes  # type: ignore[attr-defined]
+    out.notes = notes
     out.scrape_form = form.id  # type: ignore[attr-defined]
     return out

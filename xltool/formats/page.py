@@ -50,6 +50,7 @@ class Page:
     where: dict[tuple[int, int], str] = field(default_factory=dict)  # grid cell -> place, e.g. 第 131 行
     tails: dict[int, int] | None = None  # text layouts: number of value cells each rebuilt row had
     covered: set[tuple[int, int]] = field(default_factory=set)  # cells hidden by a merge from their left
+    notes: list[str] = field(default_factory=list)  # what the reader had to interpret (near-miss labels, splits …)
 
     def sheet(self, name: str) -> Grid:
         if name not in self.grids:
