@@ -24,11 +24,13 @@ YEARS = form_years()  # every form in all_forms()
 @pytest.fixture(scope="module", params=["xlsx", "ods"])
 def templates(request, tmp_path_factory):
     """Blank templates per year, as xlsx and as ods (every agreement test runs on both)."""
-    from xltool.template import write_workbook
+    from xltool.formats import writer_for
 
     folder = tmp_path_factory.mktemp("templates")
     return {
-        y: write_workbook(Return(form_for_year(y), y, Unit(name="测试镇")), folder / f"t{y}.{request.param}")
+        y: writer_for("workbook", folder / f"t{y}.{request.param}").write(
+            Return(form_for_year(y), y, Unit(name="测试镇")), folder / f"t{y}.{request.param}"
+        )
         for y in YEARS
     }
 

@@ -13,11 +13,10 @@ pytestmark = pytest.mark.libreoffice
 
 @pytest.fixture(scope="module", params=["xlsx", "ods"])
 def template(request, tmp_path_factory):
-    from xltool.template import write_workbook
+    from xltool.formats import writer_for
 
-    return write_workbook(
-        Return(form_for_year(2025), 2025, Unit(name="测试镇")), tmp_path_factory.mktemp("s") / f"t.{request.param}"
-    )
+    path = tmp_path_factory.mktemp("s") / f"t.{request.param}"
+    return writer_for("workbook", path).write(Return(form_for_year(2025), 2025, Unit(name="测试镇")), path)
 
 
 def test_sheets_protected_and_meta_hidden(lo, template):

@@ -1,4 +1,6 @@
-"""Template writers: the official tables as a locked workbook (xlsx written directly; ods converted from it)."""
+"""Template writers: the official tables as a locked workbook (xlsx written directly; ods converted from it).
+
+Which one a file name asks for is decided by the `workbook` writers in xltool.formats."""
 
 from __future__ import annotations
 
@@ -26,10 +28,4 @@ def write_ods(ret: Return, path: str | os.PathLike, password: str | None = None,
     return path
 
 
-def write_workbook(ret: Return, path: str | os.PathLike, password: str | None = None, **kw) -> Path:
-    """Pick the writer from the file name: .ods → write_ods, anything else → write_xlsx."""
-    writer = write_ods if str(path).lower().endswith(".ods") else write_xlsx
-    return writer(ret, path, password=password, **kw)
-
-
-__all__ = ["ExtraSheet", "Personal", "write_ods", "write_workbook", "write_xlsx"]
+__all__ = ["ExtraSheet", "Personal", "write_ods", "write_xlsx"]
