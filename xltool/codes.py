@@ -48,6 +48,10 @@ class Code(StrEnum):
     IMPORT_EXTRA_ROWS = "IMPORT-EXTRA-ROWS"
     IMPORT_PROSE_MISMATCH = "IMPORT-PROSE-MISMATCH"
     NO_PREVIOUS = "NO-PREVIOUS"
+    # the annual report (xltool report)
+    REPORT_TEXT_MISMATCH = "REPORT-TEXT-MISMATCH"
+    REPORT_PLACEHOLDER = "REPORT-PLACEHOLDER"
+    REPORT_RETURN_PROBLEMS = "REPORT-RETURN-PROBLEMS"
     # untrusted content and tampering
     STRAY_CELLS = "STRAY-CELLS"
     FORMULA_IN_INPUT = "FORMULA-IN-INPUT"
@@ -220,6 +224,24 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "细分行已相加",
         "A row was split into local sub-rows; they were added into the official row and are listed here.",
         "核对细分行",
+    ),
+    Code.REPORT_TEXT_MISMATCH: CodeInfo(
+        W,
+        "正文数字与统计表不一致",
+        "A figure in the clerk's text of the annual report differs from the tables it is generated with.",
+        "改正正文文件（--text）或统计表后重新生成",
+    ),
+    Code.REPORT_PLACEHOLDER: CodeInfo(
+        W,
+        "报告尚有待填写的部分",
+        "The generated report still holds placeholders that only the unit can write; it is not ready to publish.",
+        "在正文文件（--text）中写好这些章节后重新生成",
+    ),
+    Code.REPORT_RETURN_PROBLEMS: CodeInfo(
+        W,
+        "统计表有错误",
+        "The return the report was made from has errors; the report repeats them.",
+        "先用 xltool check 核对并改正统计表，再生成报告",
     ),
     Code.NO_PREVIOUS: CodeInfo(
         W,

@@ -8,6 +8,7 @@ reader cannot disagree about where a cell is.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import string
 from dataclasses import dataclass, field, replace
@@ -148,6 +149,91 @@ class Table:
         return max(c.row for c in self.cells)
 
 
+# --- what the annual report says for a form (the form file's `report:` section) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure a report's sentence may quote, and the cells it must equal (their sum): the prose audit's mapping."""
+
+    what: str  # 收到政府信息公开申请 — how the warning names it
+    pattern: str  # a regular expression whose group 1 is the number
+    keys: tuple[str, ...]
+    unit: str = "件"
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A sub-section of 一、总体情况: its heading, the sentences generated from the return, the clerk's prompt."""
+
+    name: str  # 主动公开 — the key of the narrative file
+    heading: str  # （一）主动公开
+    sentences: tuple[str, ...] = ()  # with {cell.key}, {a+b}, {a.*.total} sums and {key|yoy} (比上年增加 N 件)
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """An item of 六、其他需要报告的事项 the form version requires."""
+
+    title: str
+    fields: tuple[str, ...] = ()  # extra 填报说明 fields the item is written from
+    text: str = ""  # with {unit.KEY}; used when every field is filled
+    none: str = ""  # when every field is 0, or when the cells in `none_when_zero` are all 0
+    none_when_zero: tuple[str, ...] = ()  # e.g. no applications at all: no fee can have been charged
+    fixed: str = ""  # a text that needs no field
+    prompt: str = ""  # what the clerk must write when nothing above applies
+
+
+@dataclass(frozen=True)
+class UnitField:
+    """An optional input on the 填报说明 sheet that the report needs and the tables lack (address, fees charged)."""
+
+    key: str
+    label: str
+    contact: bool = False  # shown with the contact in the preface
+    hint: str = ""  # the input message in the workbook
+
+
+DEFAULT_FIGURES = (
+    Figure(
+        "收到政府信息公开申请",
+        r"(?:收到|受理|新收)[^，。；、\d]{0,10}?申请\D{0,4}?(\d[\d,]*)\s*(?:件|份|个|宗)",
+        ("apply.new.total",),
+    ),
+    Figure("行政复议", r"行政复议[^，。；、\d]{0,6}?(\d[\d,]*)\s*(?:件|起|宗|个)", ("appeal.review.total",)),
+    Figure(
+        "行政诉讼",
+        r"行政诉讼[^，。；、\d]{0,6}?(\d[\d,]*)\s*(?:件|起|宗|个)",
+        ("appeal.direct.total", "appeal.after_review.total"),
+    ),
+)
+DEFAULT_SECTIONS = (
+    ReportSection("主动公开", "（一）主动公开"),
+    ReportSection("依申请公开", "（二）依申请公开"),
+    ReportSection("政府信息管理", "（三）政府信息管理"),
+    ReportSection("平台建设", "（四）政府信息公开平台建设"),
+    ReportSection("监督保障", "（五）监督保障"),
+)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    notice_title: str = ""  # the notice's full title, 《…》; the preface names it with the notice number
+    overview_heading: str = "一、总体情况"
+    sections: tuple[ReportSection, ...] = DEFAULT_SECTIONS
+    problems_heading: str = "五、存在的主要问题及改进情况"
+    problems_prompt: str = "本年度政府信息公开工作存在的主要问题，以及上一年度报告所列问题的改进情况"
+    other_heading: str = "六、其他需要报告的事项"
+    other: tuple[ReportItem, ...] = ()
+    unit_fields: tuple[UnitField, ...] = ()
+    figures: tuple[Figure, ...] = DEFAULT_FIGURES
+
+
 @dataclass
 class Form:
     form: str
@@ -162,6 +248,7 @@ class Form:
     guide: list[str] = field(default_factory=list)  # 填报须知 paragraphs, placeholders filled by guide_lines()
     aliases: dict[str, str] = field(default_factory=dict)  # printed variant -> official label (both normalised)
     origin: str = "内置"  # 内置 | 插件 <distribution> | 文件
+    report: ReportSpec = field(default_factory=ReportSpec)  # what the annual report says (`report:` in the file)
 
     @property
     def id(self) -> str:
@@ -432,7 +519,93 @@ def _build_form(data: dict, path: Path, origin: str) -> Form:
     labels.add_aliases(form.aliases)
     _no_duplicates(path.name, "单元格键", [c.key for c in form.cells])
     _build_rules(form, data["rules"])
+    form.report = _build_report(form, data.get("report"), path.name)
     return form
+
+
+_REPORT_PLACE = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
+
+
+def expand_keys(form: Form, spec: str) -> list[str]:
+    """The cells a report figure names: `a.b.c`, sums `a+b`, and `*` standing for one key segment."""
+    out: list[str] = []
+    for part in spec.split("+"):
+        if "*" in part:
+            pattern = re.compile("^" + re.escape(part).replace(r"\*", "[a-z0-9_]+") + "$")
+            out += [c.key for c in form.cells if pattern.match(c.key)]
+        else:
+            out.append(part)
+    return out
+
+
+def _build_report(form: Form, data: dict | None, file: str) -> ReportSpec:
+    """The report section as a ReportSpec; every cell a sentence or figure names must exist (FormError otherwise)."""
+    if not data:
+        return ReportSpec()
+    keys = set(form.cell)
+    fields = tuple(UnitField(**f) for f in data.get("unit_fields") or ())
+    field_keys = {f.key for f in fields}
+
+    def known(spec: str, where: str) -> None:
+        if spec.startswith("unit."):
+            if spec[5:] not in field_keys:
+                raise FormError(f"{file}: {where} 中的 {{{spec}}} 不是 report.unit_fields 中的字段")
+            return
+        expanded = expand_keys(form, spec)
+        bad = [k for k in expanded if k not in keys]
+        if bad or not expanded:
+            raise FormError(f"{file}: {where} 中的 {{{spec}}} 不是本表单的单元格键")
+
+    sections = []
+    for i, s in enumerate(data.get("sections") or ()):
+        for j, sentence in enumerate(s.get("sentences") or ()):
+            for m in _REPORT_PLACE.finditer(sentence):
+                if m.group(2) not in (None, "yoy"):
+                    raise FormError(
+                        f"{file}: report.sections[{i}].sentences[{j}] 中的 |{m.group(2)} 不认识（只有 |yoy）"
+                    )
+                known(m.group(1), f"report.sections[{i}].sentences[{j}]")
+        sections.append(ReportSection(s["name"], s["heading"], tuple(s.get("sentences") or ()), s.get("prompt") or ""))
+    items = []
+    for i, item in enumerate(data.get("other") or ()):
+        for k in item.get("fields") or ():
+            if k not in field_keys:
+                raise FormError(f"{file}: report.other[{i}].fields 中的 {k} 不是 report.unit_fields 中的字段")
+        for k in item.get("none_when_zero") or ():
+            known(k, f"report.other[{i}].none_when_zero")
+        items.append(
+            ReportItem(
+                **{
+                    **item,
+                    "fields": tuple(item.get("fields") or ()),
+                    "none_when_zero": tuple(item.get("none_when_zero") or ()),
+                }
+            )
+        )
+    figures = []
+    for i, f in enumerate(data.get("figures") or ()):
+        for k in f["keys"]:
+            known(k, f"report.figures[{i}].keys")
+        try:
+            regex = re.compile(f["pattern"])
+        except re.error as exc:
+            raise FormError(f"{file}: report.figures[{i}].pattern 不是有效的正则表达式（{exc}）") from None
+        if regex.groups < 1:
+            raise FormError(f"{file}: report.figures[{i}].pattern 应有一个括号分组（数字）")
+        expanded = tuple(k for spec in f["keys"] for k in expand_keys(form, spec))
+        figures.append(Figure(f["what"], f["pattern"], expanded, f.get("unit") or "件"))
+    defaults = ReportSpec()
+    return ReportSpec(
+        notice_title=data.get("notice_title") or "",
+        overview_heading=data.get("overview_heading") or defaults.overview_heading,
+        sections=tuple(sections) or defaults.sections,
+        problems_heading=data.get("problems_heading") or defaults.problems_heading,
+        problems_prompt=data.get("problems_prompt") or defaults.problems_prompt,
+        other_heading=data.get("other_heading") or defaults.other_heading,
+        other=tuple(items),
+        unit_fields=fields,
+        figures=tuple(figures) or defaults.figures,
+    )
 
 
 _TYPES = {"count", "signed_count", "amount"}

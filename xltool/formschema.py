@@ -138,6 +138,62 @@ class Years(_Strict):
     last: Annotated[int | None, Field(ge=2000, le=2100)]
 
 
+class ReportFigure(_Strict):
+    what: Annotated[str, Field(min_length=1)]  # how a warning names the figure: 收到政府信息公开申请
+    pattern: Annotated[str, Field(min_length=1)]  # a regular expression; group 1 is the number
+    keys: Annotated[list[str], Field(min_length=1)]  # cells whose sum it must equal (`*` for one key segment)
+    unit: str = "件"
+
+
+class ReportSubsection(_Strict):
+    name: Annotated[str, Field(min_length=1)]  # the narrative file's key: 主动公开
+    heading: Annotated[str, Field(min_length=1)]  # （一）主动公开
+    sentences: list[str] = []  # {cell.key}, {a+b}, {a.*.b}, {key|yoy}
+    prompt: str = ""
+
+
+class ReportOtherItem(_Strict):
+    title: Annotated[str, Field(min_length=1)]
+    fields: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
+    text: str = ""
+    none: str = ""
+    none_when_zero: list[str] = []
+    fixed: str = ""
+    prompt: str = ""
+
+
+class ReportUnitField(_Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
+    label: Annotated[str, Field(min_length=1, max_length=60)]
+    contact: bool = False
+    hint: str = ""
+
+
+class ReportSpec(_Strict):
+    """What the annual report (xltool report) says for this form version; every part has a default."""
+
+    notice_title: str = ""
+    overview_heading: str = ""
+    sections: list[ReportSubsection] = []
+    problems_heading: str = ""
+    problems_prompt: str = ""
+    other_heading: str = ""
+    other: list[ReportOtherItem] = []
+    unit_fields: Annotated[list[ReportUnitField], Field(max_length=12)] = []
+    figures: list[ReportFigure] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> ReportSpec:
+        for what, names in (
+            ("sections", [s.name for s in self.sections]),
+            ("unit_fields", [f.key for f in self.unit_fields]),
+        ):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"report.{what} 中 {dup} 重复")
+        return self
+
+
 class FormSpec(_Strict):
     form: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     version: str
@@ -148,6 +204,7 @@ class FormSpec(_Strict):
     aliases: dict[str, str] = {}  # printed variants and known typos of labels -> the official label
     tables: Annotated[list[TableSpec], Field(min_length=1)]
     rules: list[RuleSpec]
+    report: ReportSpec | None = None  # the annual report's sentences, 六 items, extra 填报说明 fields, prose figures
 
     @field_validator("version", mode="before")
     @classmethod

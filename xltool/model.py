@@ -21,6 +21,7 @@ class Unit:
     filled_by: str = ""
     phone: str = ""
     date: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # optional 填报说明 fields the form's report declares
 
 
 @dataclass
