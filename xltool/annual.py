@@ -343,6 +343,7 @@ def other_items(ret: Return, items: tuple[ReportItem, ...]) -> list[Block]:
     extra = ret.unit.extra
     for i, item in enumerate(items):
         out.append(Block("heading", f"（{_CN[i]}）{item.title}", level=2, section=OTHER))
+        nothing = item.none_when_zero and all(_sum(ret, [k]) == 0 for k in item.none_when_zero)
         if item.fields and all(extra.get(k, "").strip() for k in item.fields):
             values = [extra[k].strip() for k in item.fields]
             if item.none and all(_is_zero(v) for v in values):
@@ -352,6 +353,8 @@ def other_items(ret: Return, items: tuple[ReportItem, ...]) -> list[Block]:
                 for k in item.fields:
                     text = text.replace("{unit." + k + "}", extra[k].strip())
                 out.append(Block("paragraph", text, section=OTHER))
+        elif nothing and item.none:  # e.g. no application at all: no fee can have been charged
+            out.append(Block("paragraph", item.none, section=OTHER))
         elif item.fixed:
             out.append(Block("paragraph", item.fixed, section=OTHER))
         else:
