@@ -5,17 +5,20 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltool.codes import Code
 from xltool.formats import Reader, Writer, text_result
 from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, decode, looks_html, read_report, stacked
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
+from xltool.forms import Table
 from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
 from xltool.render import (
     SANS_FONTS,
     SERIF_FONTS,
+    WIDE,
     Grid,
     GridCell,
     column_widths,
@@ -26,6 +29,9 @@ from xltool.render import (
     table_notes,
 )
 from xltool.sources import ReadError
+
+if TYPE_CHECKING:
+    from xltool.annual import AnnualReport
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -183,11 +189,18 @@ def _html_sections(ret: Return, inline: bool) -> str:
     parts = []
     for table in ret.form.tables:
         parts.append(f'<h2 id="section-{_esc(table.id)}">{_esc(table.title)}</h2>')
-        if table.id in ret.no_items:
-            parts.append(f'<p class="note">{_esc(TABLE_NONE)}</p>')
-        parts.append(_html_table(table_grid(table, ret), inline))
-        parts += [f'<p class="note">{_esc(note)}</p>' for note in table_notes(table)]
+        parts += _html_table_parts(ret, table, inline)
     return "\n".join(parts)
+
+
+def _html_table_parts(ret: Return, table: Table, inline: bool) -> list[str]:
+    """One official table as `render` lays it out: the 本年度无此类事项 note, the table, the notes under it."""
+    parts = []
+    if table.id in ret.no_items:
+        parts.append(f'<p class="note">{_esc(TABLE_NONE)}</p>')
+    parts.append(_html_table(table_grid(table, ret), inline))
+    parts += [f'<p class="note">{_esc(note)}</p>' for note in table_notes(table)]
+    return parts
 
 
 def render_html_fragment(ret: Return) -> str:
@@ -221,6 +234,86 @@ def write_html(ret: Return, path: Path | None = None, fragment: bool = False) ->
     return text_result(render_html_fragment(ret) if fragment else render_html(ret), path)
 
 
+# --- the annual report -------------------------------------------------------------------------------------------
+
+# Portrait A4 for the text; the wide Tables 三 and 四 on landscape pages of their own (named pages).
+_ANNUAL_CSS = f"""
+@page {{ size: A4; margin: 25mm 20mm; }}
+@page wide {{ size: A4 landscape; margin: 15mm; }}
+body {{ font-family: {SERIF_FONTS}; font-size: 12pt; line-height: 1.7; color: #000; background: #fff;
+       max-width: 60em; margin: 1.5em auto; padding: 0 1em; }}
+h1 {{ font-family: {SANS_FONTS}; font-size: 18pt; text-align: center; margin: 0 0 1em; line-height: 1.4; }}
+h2 {{ font-family: {SANS_FONTS}; font-size: 14pt; font-weight: bold; margin: 1.4em 0 .5em; break-after: avoid; }}
+h3 {{ font-size: 12pt; font-weight: bold; margin: 1em 0 .3em; break-after: avoid; }}
+p {{ text-indent: 2em; margin: 0 0 .5em; text-align: justify; }}
+p.note {{ text-indent: 0; font-size: 10.5pt; }}
+p.placeholder {{ text-indent: 0; border: 2px dashed #c00; background: #fff3cd; color: #900; font-weight: bold;
+                 padding: .4em .6em; }}
+section.table {{ margin: 0 0 1em; }}
+section.table.wide {{ page: wide; }}
+table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 .6em; font-size: 10.5pt; line-height: 1.3; }}
+table.xltool th, table.xltool td {{ border: 1px solid #000; padding: 3px 4px; vertical-align: middle; }}
+table.xltool th {{ font-weight: normal; text-align: center; }}
+table.xltool th.row {{ text-align: left; }}
+table.xltool th.caption {{ font-weight: bold; }}
+table.xltool td {{ text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+table.xltool thead {{ display: table-header-group; }}
+table.xltool tr {{ break-inside: avoid; }}
+@media print {{ body {{ margin: 0; max-width: none; padding: 0; }} p.placeholder {{ border-color: #c00; }}
+               table.xltool {{ font-size: 9pt; }} }}
+"""
+_P_STYLE = "text-indent:2em;margin:0 0 .5em"
+_PLACEHOLDER_STYLE = "border:2px dashed #c00;background:#fff3cd;color:#900;font-weight:bold;padding:.4em .6em"
+
+
+def _annual_body(report: AnnualReport, inline: bool) -> str:
+    ret, parts, anchors = report.ret, [], set()
+    for block in report.blocks:
+        text = _esc(block.text)
+        if block.kind == "heading":
+            tag = ("h1", "h2", "h3")[min(block.level, 2)]
+            anchor = ""
+            if block.section and block.level and block.section not in anchors:
+                anchors.add(block.section)
+                anchor = f' id="section-{_esc(block.section)}"'
+            parts.append(f"<{tag}{anchor}>{text}</{tag}>")
+        elif block.kind == "table":
+            table = ret.form.table(block.table_id or "")
+            wide = " wide" if table.width > WIDE else ""
+            parts.append(f'<section class="table{wide}" data-table="{_esc(table.id)}">')
+            parts += _html_table_parts(ret, table, inline)
+            parts.append("</section>")
+        elif block.kind == "placeholder":
+            style = f' style="{_PLACEHOLDER_STYLE}"' if inline else ""
+            parts.append(f'<p class="placeholder" role="note"{style}>{text}</p>')
+        elif block.kind == "note":
+            parts.append(f'<p class="note">{text}</p>')
+        else:
+            style = f' style="{_P_STYLE}"' if inline else ""
+            parts.append(f"<p{style}>{text}</p>")
+    return "\n".join(parts)
+
+
+def render_annual_html(report: AnnualReport, fragment: bool = False) -> str:
+    """The whole annual report as a self-contained page (print CSS: A4 portrait, wide tables on landscape pages),
+    or with `fragment` only the body with inline styles, for a portal's editor."""
+    if fragment:
+        return f'<div class="xltool-annual-report">\n{_annual_body(report, inline=True)}\n</div>\n'
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="xltool">\n<title>{_esc(report.title)}</title>\n'
+        f"<style>{_ANNUAL_CSS}</style>\n</head>\n<body>\n"
+        f"{_annual_body(report, inline=False)}\n"
+        "</body>\n</html>\n"
+    )
+
+
+def write_annual_html(report: AnnualReport, path: Path | None = None, fragment: bool = False) -> str | Path:
+    return text_result(render_annual_html(report, fragment=fragment), path)
+
+
 READERS = [
     Reader(
         "html",
@@ -232,4 +325,7 @@ READERS = [
         description="年度报告网页",
     )
 ]
-WRITERS = [Writer("render", "html", ".html", write_html, description="网页（可加 --fragment 只输出表格）")]
+WRITERS = [
+    Writer("render", "html", ".html", write_html, description="网页（可加 --fragment 只输出表格）"),
+    Writer("annual", "html", ".html", write_annual_html, description="网页（年度报告全文；可加 --fragment）"),
+]

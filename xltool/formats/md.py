@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltool.formats import Reader, Writer, text_result
 from xltool.formats._report import decode, read_report
 from xltool.formats.html import clean_text
 from xltool.formats.page import Page
 from xltool.formats.text import text_page
+from xltool.forms import Table
 from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
 from xltool.render import Segment, page_subtitle, page_title, rollup_summary, table_grid, table_notes
+
+if TYPE_CHECKING:
+    from xltool.annual import AnnualReport
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -57,20 +63,58 @@ def render_markdown(ret: Return) -> str:
     if line := rollup_summary(ret):  # a roll-up: how many units it holds, and who is missing
         out += [_md(line), ""]
     for table in ret.form.tables:
-        out += [f"## {_md(table.title)}", ""]
-        if table.id in ret.no_items:
-            out += [_md(TABLE_NONE), ""]
-        for seg in table_grid(table, ret).segments():
-            if seg.caption is not None:
-                out += [f"**{_md(seg.caption.text)}**", ""]
-            out += [*_md_segment(seg), ""]
-        for note in table_notes(table):
-            out += [_md(note), ""]
+        out += [f"## {_md(table.title)}", "", *_md_table(ret, table)]
     return "\n".join(out)
+
+
+def _md_table(ret: Return, table: Table) -> list[str]:
+    """One official table as `render` lays it out: the 本年度无此类事项 note, its pipe tables, the notes under it."""
+    out: list[str] = []
+    if table.id in ret.no_items:
+        out += [_md(TABLE_NONE), ""]
+    for seg in table_grid(table, ret).segments():
+        if seg.caption is not None:
+            out += [f"**{_md(seg.caption.text)}**", ""]
+        out += [*_md_segment(seg), ""]
+    for note in table_notes(table):
+        out += [_md(note), ""]
+    return out
 
 
 def write_markdown(ret: Return, path: Path | None = None, **_: object) -> str | Path:
     return text_result(render_markdown(ret), path)
+
+
+# --- the annual report -------------------------------------------------------------------------------------------
+
+_MD_LINE_START = re.compile(r"^([ \t]*)([-+=>~]|\d+[.)])")
+
+
+def _md_text(text: str) -> str:
+    """Escape a paragraph of the report: Markdown syntax anywhere, a list / quote / setext marker at its start."""
+    text = _md(text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def render_annual_markdown(report: AnnualReport) -> str:
+    """The whole annual report as Markdown: headings `#`/`##`/`###`, paragraphs, placeholders in bold, and the
+    official tables exactly as `xltool render -f md` lays them out."""
+    ret = report.ret
+    out: list[str] = []
+    for block in report.blocks:
+        if block.kind == "heading":
+            out += [f"{'#' * (block.level + 1)} {_md(block.text)}", ""]
+        elif block.kind == "table":
+            out += _md_table(ret, ret.form.table(block.table_id or ""))
+        elif block.kind == "placeholder":
+            out += [f"**{_md_text(block.text)}**", ""]
+        else:
+            out += [_md_text(block.text), ""]
+    return "\n".join(out)
+
+
+def write_annual_markdown(report: AnnualReport, path: Path | None = None, **_: object) -> str | Path:
+    return text_result(render_annual_markdown(report), path)
 
 
 READERS = [
@@ -83,4 +127,7 @@ READERS = [
         description="年度报告 Markdown（管道表格）",
     )
 ]
-WRITERS = [Writer("render", "md", ".md", write_markdown, description="Markdown")]
+WRITERS = [
+    Writer("render", "md", ".md", write_markdown, description="Markdown"),
+    Writer("annual", "md", ".md", write_annual_markdown, description="Markdown（年度报告全文）"),
+]

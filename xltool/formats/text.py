@@ -17,14 +17,21 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xltool.formats import Reader, _scraped
+from xltool.formats import Reader, Writer, _scraped, text_result
 from xltool.formats._report import decode, official_label, read_report, stacked
+from xltool.formats.html import clean_text
 from xltool.formats.page import Grid, Page, report_page
 from xltool.forms import TABLE_ROW, Table, all_forms
 from xltool.labels import norm
 from xltool.locate import known_labels
+from xltool.outcomes import NO_ITEMS_TEXT
+from xltool.render import table_grid, table_notes
 from xltool.values import is_blank, is_filled, value_like
+
+if TYPE_CHECKING:
+    from xltool.annual import AnnualReport
 
 _HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+|\d+)\s*、")
 
@@ -486,6 +493,40 @@ def _merged_left(row: list[object]) -> list[object]:
 def _read(path: Path) -> Page:
     return read_report(path, "text")
 
+
+# --- writing: the annual report as plain text ------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    """One line of text: control characters dropped, tabs and line breaks as spaces (tabs separate table cells)."""
+    return re.sub(r"[\t\r\n\v\f\u2028\u2029\x85]+", " ", clean_text(text)).strip()
+
+
+def render_annual_text(report: AnnualReport) -> str:
+    """The annual report as plain text: one paragraph per line, and each official table one row per line (the
+    labels starting the row, then its numbers, separated by tabs), the way `xltool import` reads row-per-line text."""
+    ret, out = report.ret, []
+    for block in report.blocks:
+        if block.kind != "table":
+            out += [_plain(block.text), ""]
+            continue
+        table = ret.form.table(block.table_id or "")
+        if table.id in ret.no_items:
+            out += [NO_ITEMS_TEXT, ""]
+        for row in table_grid(table, ret).rows:
+            cells = [_plain(c.text) for c in row if c is not None and (c.text or c.kind == "value")]
+            if any(cells):
+                out.append("\t".join(cells))
+        out.append("")
+        out += [line for note in table_notes(table) for line in (_plain(note), "")]
+    return "\n".join(out)
+
+
+def write_annual_text(report: AnnualReport, path: Path | None = None, **_: object) -> str | Path:
+    return text_result(render_annual_text(report), path)
+
+
+WRITERS = [Writer("annual", "txt", ".txt", write_annual_text, description="纯文本（年度报告全文，表格每行一行）")]
 
 READERS = [
     Reader(
