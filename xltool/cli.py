@@ -26,6 +26,7 @@ def _choices(name: str, purpose: str) -> type[StrEnum]:
 TemplateFormat = _choices("TemplateFormat", "workbook")
 OutputFormat = _choices("OutputFormat", "report")
 RenderFormat = _choices("RenderFormat", "render")
+AnnualFormat = _choices("AnnualFormat", "annual")
 
 cli_zh.install()
 
@@ -533,6 +534,77 @@ def render(
         typer.echo(result, nl=False)
     else:
         _err(f"已生成 {_s(output)}")
+
+
+@app.command()
+def report(
+    path: Annotated[Path, typer.Argument(help="填好的报表、xltool merge 生成的汇总表，或已导入的报告")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="输出文件（缺省为当前文件夹下的“<单位><年度>年政府信息公开工作年度报告.<格式>”）"
+        ),
+    ] = None,
+    fmt: Annotated[
+        AnnualFormat | None, typer.Option("--format", "-f", help="输出格式（缺省按 -o 的扩展名，否则 docx）")
+    ] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="上年度的报表或汇总表：正文写明“比上年增加/减少 N 件”")
+    ] = None,
+    text: Annotated[
+        Path | None,
+        typer.Option(
+            "--text",
+            help="各章节的正文（YAML“章节名: 正文”，或 Markdown，用“# 章节名”分节），替换相应的待填写提示",
+        ),
+    ] = None,
+    fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出正文部分（粘贴到网站编辑器）")] = False,
+    form_files: FormFiles = None,
+) -> None:
+    """生成完整的政府信息公开工作年度报告：标题、前言、一至六部分；统计表与 render 一致，正文数字由报表生成。
+
+    只有填报单位才能写的内容（工作做法、存在的问题等）在报告中显示为醒目的“【待填写：…】”提示，
+    可写在正文文件中（--text），改正报表后重新生成即可；正文中引用的数字与统计表不一致时给出警告。
+
+    示例：
+
+    xltool report 某某镇2025年统计表.xlsx -o 某某镇2025年年度报告.docx --text 正文.yaml
+
+    xltool report 某某县2025年汇总.xlsx -f html --previous 某某县2024年汇总.xlsx
+
+    退出码：0 已生成（可能有警告，如尚有待填写的部分）；1 已生成，但报表有错误；2 输入无法使用，未生成。
+    """
+    from xltool import publish
+    from xltool.sources import ReadError
+
+    _text_args({"文件参数": path, "--output": output, "--previous": previous, "--text": text, "--form": form_files})
+    _use_forms(form_files)
+    for given, what in ((previous, "上年度文件"), (text, "正文文件")):
+        if given is not None:
+            _input_file(given, what, 50 * 1024 * 1024 if given is previous else publish.annual.MAX_NARRATIVE_BYTES)
+    to_stdout = output is not None and str(output) == "-"
+    if output is not None and not to_stdout:
+        _output(output, None if fmt is not None else publish.PURPOSE, [p for p in (path, previous, text) if p])
+    try:
+        done = publish.write_annual_report(
+            path, "-" if to_stdout else output, fmt.value if fmt else None, previous, text, fragment
+        )
+    except ReadError as exc:
+        _err(f"错误：{_s(path)}：{exc.message}")
+        raise typer.Exit(2) from None
+    except (publish.PublishError, formats.FormatError) as exc:
+        _err(f"错误：{exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        _err(f"错误：无法写出 {_s(output or '报告')}：{exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    if to_stdout:
+        typer.echo(done.path, nl=False)
+    for w in done.warnings:
+        _err(f"{w.severity.text('zh')}：{w.message}")
+    if not to_stdout:
+        _err(f"已生成 {_s(done.path)}")
+    raise typer.Exit(1 if done.errors else 0)
 
 
 @app.command()

@@ -1,3 +1,114 @@
-"""Write the annual report of a return or roll-up (`xltool report`): read, check, build, write."""
+"""Write the annual report of a return or roll-up (`xltool report`): read, check, build, write.
+
+The return (a filled workbook, a roll-up, or an imported report) is read like `xltool check` reads it and checked;
+its errors do not stop the report, but are warned about loudly (a report repeats its tables' mistakes). Last year's
+return (`previous`) adds the year-over-year changes and the cross-year rules; the clerk's narrative file (`text`)
+fills the sections only the unit can write, and every figure it quotes is compared with the tables.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xltool import annual, formats
+from xltool.assemble import read
+from xltool.codes import Code
+from xltool.filenames import safe_filename
+from xltool.model import Return
+from xltool.outcomes import Severity
+from xltool.problems import Problem
+
+PURPOSE = "annual"  # the writers of xltool.formats that write the whole report
+
+
+class PublishError(ValueError):
+    """An input of `xltool report` that cannot be used (last year's file, the narrative file); Chinese message."""
+
+
+@dataclass
+class Published:
+    path: Path | str  # the file written, or the text when no path was given (html, md, txt to standard output)
+    report: annual.AnnualReport
+    warnings: list[Problem] = field(default_factory=list)  # the report's own, then one for the return's errors
+    errors: list[Problem] = field(default_factory=list)  # the return's errors (the report was still written)
+
+
+def default_format() -> str:
+    """Word when its writer is installed, else the web page."""
+    names = [w.name for w in formats.writers(PURPOSE)]
+    return "docx" if "docx" in names else "html"
+
+
+def default_name(ret: Return, fmt: str) -> str:
+    """<单位><年度>年政府信息公开工作年度报告.<fmt>, safe as a file name on every system."""
+    suffix = formats.writer(PURPOSE, fmt).suffix
+    return safe_filename(f"{ret.unit.name or '未命名单位'}{ret.year}年政府信息公开工作年度报告") + suffix
+
+
+def read_previous(path: str | Path) -> Return:
+    from xltool.sources import ReadError
+
+    try:
+        return read(path)
+    except ReadError as exc:
+        raise PublishError(f"上年度文件 {Path(path).name}：{exc.message}") from None
+
+
+def build(
+    ret: Return, previous: Return | None = None, text: str | Path | None = None
+) -> tuple[annual.AnnualReport, list[Problem]]:
+    """The report of `ret` and the return's errors (its check, with last year's return when given)."""
+    narrative = None
+    if text is not None:
+        try:
+            narrative = annual.read_narrative(text, ret.form)
+        except annual.NarrativeError as exc:
+            raise PublishError(str(exc)) from None
+    report = annual.build_report(ret, previous, narrative)
+    errors = [p for p in ret.check(previous) if p.severity is Severity.ERROR]
+    if ret.not_filled or errors:
+        shown = "；".join(p.message for p in errors[:3])
+        more = f"等 {len(errors)} 项" if len(errors) > 3 else ""
+        report.warnings.insert(
+            0,
+            Problem.of(
+                Code.REPORT_RETURN_PROBLEMS,
+                f"统计表有 {len(errors)} 项错误（{shown}{more}），报告中的表格和数字照原样引用了它们；"
+                "请先用 xltool check 核对并改正统计表，再生成报告",
+                values={"errors": len(errors)},
+            ),
+        )
+    return report, errors
+
+
+def write_annual_report(
+    path_in: str | Path,
+    out: str | Path | None = None,
+    fmt: str | None = None,
+    previous: str | Path | None = None,
+    text: str | Path | None = None,
+    fragment: bool = False,
+) -> Published:
+    """Read the return at `path_in`, build its report and write it to `out` (or return the text when `out` is "-").
+
+    The format is `fmt`, else the suffix of `out`, else the default (docx when available). Without `out` the file is
+    named <单位><年度>年政府信息公开工作年度报告.<fmt> in the current folder. Raises ReadError (xltool.sources) when
+    the return cannot be read, PublishError for an unusable last-year or narrative file, FormatError for a format
+    no writer handles."""
+    if fmt is None:
+        fmt = formats.writer_for(PURPOSE, out).name if out not in (None, "-") else default_format()
+    writer = formats.writer(PURPOSE, fmt)
+    ret = read(path_in)
+    last = read_previous(previous) if previous is not None else None
+    report, errors = build(ret, last, text)
+    options = {"fragment": True} if fragment else {}
+    if out == "-":
+        if writer.name == "docx":
+            raise formats.FormatError("docx 输出需要指定文件路径")
+        result = writer.write(report, None, **options)
+    else:
+        target = Path(out) if out is not None else Path(default_name(ret, writer.name))
+        writer.write(report, target, **options)
+        result = target
+    return Published(result, report, list(report.warnings), errors)
