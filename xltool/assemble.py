@@ -16,7 +16,7 @@ import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
-from xltool import formats, layout
+from xltool import formats, layout, prose
 from xltool.codes import Code
 from xltool.formats.page import Grid, Page, SheetFacts
 from xltool.formats.text import NO_HEADER
@@ -589,46 +589,22 @@ def _from_report(page: Page) -> Return:
     return ret
 
 
-# (what the text says, its pattern, the table cells it must equal)
-_PROSE = [
-    (
-        "收到政府信息公开申请",
-        re.compile(r"(?:收到|受理|新收)[^，。；、\d]{0,10}?申请\D{0,4}?(\d+)\s*(?:件|份|个|宗)"),
-        ("apply.new.total",),
-    ),
-    ("行政复议", re.compile(r"行政复议[^，。；、\d]{0,6}?(\d+)\s*(?:件|起|宗|个)"), ("appeal.review.total",)),
-    (
-        "行政诉讼",
-        re.compile(r"行政诉讼[^，。；、\d]{0,6}?(\d+)\s*(?:件|起|宗|个)"),
-        ("appeal.direct.total", "appeal.after_review.total"),
-    ),
-]
-
-
 def _prose_figures(page: Page, ret: Return) -> list[Problem]:
-    """Figures quoted in the report's sentences compared with its tables: a difference is a warning quoting both."""
-    out: list[Problem] = []
-    for i, line in enumerate(page.lines[:2000]):
-        text = re.sub(r"\s+", "", line)
-        if len(text) < 12 or not re.search(r"[。，；]", text):  # table rows and headings are not sentences
-            continue
-        for what, pattern, keys in _PROSE:
-            m = pattern.search(text)
-            if m is None or not all(k in ret.form.cell for k in keys) or any(k not in ret.values for k in keys):
-                continue
-            if any(isinstance(ret.values[k], Invalid) for k in keys):
-                continue  # an unknown cell: nothing to compare
-            table = sum(ret.values[k] for k in keys)
-            if table == int(m.group(1)):
-                continue
-            out.append(
-                Problem.of(
-                    Code.IMPORT_PROSE_MISMATCH,
-                    f"第 {i + 1} 行正文“{m.group(0)}”，统计表中{what}为 {_plain(table)} 件；请核对正文与统计表",
-                    values={"text": m.group(0), "prose": int(m.group(1)), "table": _plain(table), "keys": list(keys)},
-                )
-            )
-    return out
+    """Figures quoted in the report's sentences compared with its tables (the form's `report.figures`, xltool.prose):
+    a difference is a warning quoting both."""
+    return [
+        Problem.of(
+            Code.IMPORT_PROSE_MISMATCH,
+            f"第 {hit.line + 1} 行正文“{hit.quoted}”，统计表中{hit.what}为 {hit.table_text} {hit.unit}；请核对正文与统计表",
+            values={
+                "text": hit.quoted,
+                "prose": _plain(hit.prose),
+                "table": _plain(hit.table),
+                "keys": list(hit.figure.keys),
+            },
+        )
+        for hit in prose.quoted_figures(ret, page.lines)
+    ]
 
 
 _SENTENCE = re.compile(r"根据|按照|依据|依照|《|》|。|，|,|；|;|：|:|本年度|本报告|现将|特此|编制")
