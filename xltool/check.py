@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from xltool import outcomes
 from xltool import rules as expr
 from xltool.codes import Code
-from xltool.forms import PREV, Rule, formula_of
+from xltool.forms import PREV, Form, Rule, formula_of
 from xltool.outcomes import Cause, Outcome, Severity, TableStatus
 from xltool.problems import Problem
 from xltool.values import Invalid, Undetermined
@@ -98,9 +98,8 @@ def evaluate_rule(
         return bool(blank)
 
     def previous_cell_missing() -> bool:
-        missing = [k for k in expr.refs(rule.node) if k.startswith(PREV) and k[len(PREV) :] not in previous.form.cell]
         reasons[Cause.NO_PREVIOUS_CELL] = f"上年报表（{previous.form.notice}格式）没有此项"
-        return bool(missing)
+        return _previous_missing(rule, previous)
 
     def previous_blank() -> bool:
         reasons[Cause.PREVIOUS_NOT_FILLED] = "上年报表未填报"
@@ -138,9 +137,20 @@ def evaluate_rule(
         conditions["explained"] = lambda: bool(explanation)
     outcome, cause = outcomes.decide(conditions)
     left = right = None
-    if isinstance(rule.node, expr.Compare) and cause not in (Cause.NO_PREVIOUS_CELL, Cause.PREVIOUS_NOT_FILLED):
+    if (
+        isinstance(rule.node, expr.Compare)
+        and cause not in (Cause.NO_PREVIOUS_CELL, Cause.PREVIOUS_NOT_FILLED)
+        and not (rule.cross_year and _previous_missing(rule, previous))  # e.g. a blank table and an older form
+    ):
         left, right = _try(value, rule.node.left), _try(value, rule.node.right)
     return RuleResult(rule, outcome, left, right, cells, explanation, reasons.get(cause, "") if cause else "", cause)
+
+
+def _previous_missing(rule: Rule, previous: Return | None) -> bool:
+    """A cross-year rule reads a cell last year's form does not have."""
+    return previous is not None and any(
+        k.startswith(PREV) and k[len(PREV) :] not in previous.form.cell for k in expr.refs(rule.node)
+    )
 
 
 def _closure(ret: Return, keys: tuple[str, ...]) -> list[str]:
@@ -195,21 +205,213 @@ def _try(value, node: expr.Node) -> Decimal | None:
     return v if isinstance(v, Decimal) else None
 
 
-def evaluate_rules(ret: Return, previous: Return | None = None) -> list[RuleResult]:
-    """Every rule of the form; cross-year rules only when last year's return is given."""
-    statuses = {t.id: ret.table_state(t.id).status for t in ret.form.tables}
+def evaluate_rules(ret: Return, previous: Return | None = None, *, reference: bool = False) -> list[RuleResult]:
+    """Every rule of the form; cross-year rules only when last year's return is given.
+
+    The form's rules are compiled once (`_plan`); `reference=True` walks each rule's tree instead (`evaluate_rule`),
+    which the tests compare with the compiled path.
+    """
+    return _results(ret, previous, _statuses(ret), reference, skip_pass=False)
+
+
+def _statuses(ret: Return) -> dict[str, TableStatus]:
+    return {t.id: ret.table_state(t.id).status for t in ret.form.tables}
+
+
+def _results(
+    ret: Return, previous: Return | None, statuses: dict[str, TableStatus], reference: bool, skip_pass: bool
+) -> list[RuleResult]:
+    """The rules' results in form order (without the passed ones when `skip_pass`)."""
+    if not reference:
+        plan = _plan(ret.form)
+        out = _compiled(ret, plan, previous, statuses, skip_pass) if plan is not None else None
+        if out is not None:
+            return out
     value = _lookup(ret, previous)
-    return [
+    results = [
         evaluate_rule(ret, r, previous, statuses, value)
         for r in ret.form.rules
         if previous is not None or not r.cross_year
     ]
+    return [r for r in results if not (skip_pass and r.outcome is Outcome.PASS)]
 
 
-def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
+# --- the compiled path: each form's rules turned into one Python function, evidence built only for what is reported
+
+
+@dataclass(frozen=True)
+class _RulePlan:
+    at: int  # the rule's place in the evaluator's results
+    warning: bool
+    compare: bool
+    blank_undetermined: bool
+    cells: tuple[str, ...]  # where the rule's cells are (RuleResult.cells)
+    own: tuple[str, ...]  # keys the rule reads directly
+    closure: tuple[str, ...]  # the inputs it depends on when the return gives no total of its own (the usual case)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    rules: list[Rule]  # the form's rule list it was built from
+    slots: dict[str, int]
+    empty: list  # the slots of a blank return: 0 for an input, None for a total (computed by the evaluator)
+    inputs: int
+    run: expr.Evaluator
+    plans: tuple[_RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by evaluate_rule)
+
+
+_PLANS: dict[int, tuple[Form, _Plan | None]] = {}
+
+
+def _plan(form: Form) -> _Plan | None:
+    """The form's compiled rules, built on first use (cached by identity: a form lives as long as the process);
+    None when the form's rules cannot be compiled (the straightforward path then checks it)."""
+    hit = _PLANS.get(id(form))
+    if hit is not None and hit[0] is form and hit[1] is not None and hit[1].rules is form.rules:
+        return hit[1]
+    if hit is not None and hit[0] is form and hit[1] is None:
+        return None
+    try:
+        plan = _build_plan(form)
+    except (TypeError, KeyError, ValueError, RecursionError):
+        plan = None
+    _PLANS[id(form)] = (form, plan)
+    return plan
+
+
+def _build_plan(form: Form) -> _Plan:
+    slots = {c.key: i for i, c in enumerate(form.cells)}
+    totals: list[tuple[str, expr.Node]] = []
+    state: dict[str, bool] = {}  # False while a total's formula is being visited, True once placed
+
+    def place(key: str) -> None:
+        if state.get(key) is True:
+            return
+        if key in state:
+            raise ValueError(f"{key}: circular totals")
+        state[key] = False
+        formula = formula_of(form, form.cell[key])
+        for k in expr.refs(formula):
+            if not form.cell[k].is_input:
+                place(k)
+        state[key] = True
+        totals.append((key, formula))
+
+    for cell in form.cells:
+        if not cell.is_input:
+            place(cell.key)
+    tests: list[tuple[expr.Node, Decimal]] = []
+    plans: list[_RulePlan | None] = []
+    for rule in form.rules:
+        if rule.cross_year:
+            plans.append(None)
+            continue
+        own = expr.refs(rule.node)
+        plans.append(
+            _RulePlan(
+                at=len(tests),
+                warning=rule.severity == Severity.WARNING,
+                compare=isinstance(rule.node, expr.Compare),
+                blank_undetermined=rule.blank == "undetermined",
+                cells=tuple(form.cell[k].where for k in own),
+                own=own,
+                closure=tuple(_input_closure(form, own)),
+            )
+        )
+        tests.append((rule.node, rule.tolerance))
+    empty = [None if not c.is_input else Decimal(0) for c in form.cells]
+    run = expr.compile_evaluator(slots, totals, tests)
+    return _Plan(form.rules, slots, empty, sum(c.is_input for c in form.cells), run, tuple(plans))
+
+
+def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
+    """`_closure` of a return that gives no total of its own: inputs, in order, repeated as the formulas repeat them."""
+    out: list[str] = []
+    for key in keys:
+        cell = form.cell[key]
+        out.extend([key] if cell.is_input else _input_closure(form, expr.refs(formula_of(form, cell))))
+    return out
+
+
+def _compiled(
+    ret: Return, plan: _Plan, previous: Return | None, statuses: dict[str, TableStatus], skip_pass: bool
+) -> list[RuleResult] | None:
+    """The same results as `evaluate_rule` for every rule; None when the return holds a key the form lacks."""
+    form, values, slots = ret.form, ret.values, plan.slots
+    v = plan.empty.copy()
+    given = 0  # inputs given (typed, read or invalid)
+    totals_given = False
+    for key, x in values.items():
+        i = slots.get(key)
+        if i is None:
+            return None
+        if v[i] is None:
+            totals_given = True
+        else:
+            given += 1
+        v[i] = expr.UNUSABLE if isinstance(x, Invalid) else x
+    any_blank = given < plan.inputs
+    tested = plan.run(v)
+    not_filled = [t for t, s in statuses.items() if s is TableStatus.NOT_FILLED]
+    explanations = ret.explanations
+    value = None
+    out: list[RuleResult] = []
+    for rule, rp in zip(form.rules, plan.plans, strict=True):
+        if rp is None:
+            if previous is not None:
+                value = value or _lookup(ret, previous)
+                result = evaluate_rule(ret, rule, previous, statuses, value)
+                if not (skip_pass and result.outcome is Outcome.PASS):
+                    out.append(result)
+            continue
+        left, right, holds = tested[rp.at]
+        explanation = explanations.get(rule.id, "").strip() if rp.warning else ""
+        cause, reason = None, ""
+        if not_filled and (blank := [t for t in rule.tables if statuses[t] is TableStatus.NOT_FILLED]):
+            outcome, cause = Outcome.UNDETERMINED, Cause.TABLE_NOT_FILLED
+            reason = "、".join(form.table(t).sheet for t in blank) + " 未填报"
+        elif holds is None:
+            inputs = _closure(ret, rp.own) if totals_given else rp.closure
+            bad = next((k for k in inputs if isinstance(values.get(k), Invalid)), None)
+            if bad is None:
+                return None  # cannot happen: an unusable value reached the rule through its closure
+            outcome, cause = Outcome.UNDETERMINED, Cause.INVALID_INPUT
+            reason = f"{form.cell[bad].where} 不是有效数字（{values[bad].raw}）"
+        elif (
+            rp.blank_undetermined
+            and any_blank
+            and (empty := _blank(ret, _closure(ret, rp.own) if totals_given else rp.closure))
+        ):
+            outcome, cause = Outcome.UNDETERMINED, Cause.BLANK_INPUT
+            reason = f"{form.cell[empty].where} 为空白"
+        elif holds:
+            if skip_pass:
+                continue
+            outcome = Outcome.PASS
+        elif explanation:
+            outcome = Outcome.EXPLAINED
+        else:
+            outcome = Outcome.FAIL
+        if rp.compare:
+            left = left if isinstance(left, Decimal) else None
+            right = right if isinstance(right, Decimal) else None
+        else:
+            left = right = None
+        out.append(RuleResult(rule, outcome, left, right, rp.cells, explanation, reason, cause))
+    return out
+
+
+def _blank(ret: Return, inputs: tuple[str, ...] | list[str]) -> str | None:
+    """The first input a rule reads that is blank (a table ticked 本年度无此类事项 counts as zeros)."""
+    values, cell = ret.values, ret.form.cell
+    return next((k for k in inputs if k not in values and cell[k].table not in ret.no_items), None)
+
+
+def check_return(ret: Return, previous: Return | None = None, *, reference: bool = False) -> list[Problem]:
     """Every problem of a return: 未填报, unusable values, blank cells, and each rule that did not pass."""
     form, out = ret.form, list(ret.read_problems)
-    if ret.not_filled:
+    statuses = _statuses(ret)
+    if all(s is TableStatus.NOT_FILLED for s in statuses.values()):
         return [
             *out,
             Problem.of(
@@ -219,7 +421,7 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
             ),
         ]
     for table in form.tables:
-        if ret.table_state(table.id).status is TableStatus.NOT_FILLED:
+        if statuses[table.id] is TableStatus.NOT_FILLED:
             out.append(
                 Problem.of(
                     Code.TABLE_NOT_FILLED,
@@ -259,7 +461,7 @@ def check_return(ret: Return, previous: Return | None = None) -> list[Problem]:
             else:
                 text = f"{cell.label}：“{v.raw}” {v.reason}。请填写数字。"
             out.append(Problem.of(v.code, text, sheet=cell.sheet, cell=cell.a1, values={"raw": v.raw}))
-    for r in evaluate_rules(ret, previous):
+    for r in _results(ret, previous, statuses, reference, skip_pass=True):
         if r.outcome is Outcome.PASS or r.cause is Cause.TABLE_NOT_FILLED:
             continue  # a blank table is reported once above, not once per rule
         first = form.cell[r.rule.defines or expr.refs(r.rule.node)[0]]
