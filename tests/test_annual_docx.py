@@ -152,6 +152,20 @@ def test_tables_use_table_text_and_no_glyph_under_9pt(sample):
     assert min(s for s in sizes if s > 1) >= 9  # the section-break paragraph's 1 pt mark holds no text
 
 
+def test_table_two_kept_together_with_its_note(tmp_path):
+    """Table 二 is kept on one page with the 2019 万元 note right under it (no row split, no lone note)."""
+    doc = Document(str(make(read(EXAMPLES / "sample-return-2020.xlsx"), tmp_path / "r.docx")))
+    body = list(doc.element.body)
+    table = doc.tables[0]._tbl
+    note = body[body.index(table) + 1]
+    assert "".join(t.text for t in note.iter(qn("w:t"))).startswith("注：“采购总金额”单位为万元")
+    for tr in table.tr_lst:
+        assert tr.trPr.find(qn("w:cantSplit")) is not None
+        assert all(p.pPr.keepNext_val for p in tr.iter(qn("w:p")))
+    for t in doc.tables[1:]:  # the long tables run on across pages
+        assert not any(p.pPr.keepNext_val for p in t._tbl.tr_lst[0].iter(qn("w:p")))
+
+
 def test_wide_tables_on_landscape_sections(sample):
     """三 and 四 (wider than render.WIDE) with their headings on landscape A4; portrait again for 五、六."""
     ret, path = sample
@@ -289,8 +303,11 @@ def test_printed_pages(rollup, tmp_path, which):
         assert title == f"{ret.unit.name}{ret.year}年政府信息公开工作年度报告"
         portrait_sizes = [round(c["size"]) for p in pages if p.width < p.height for c in p.chars]
         assert max(set(portrait_sizes), key=portrait_sizes.count) == 16  # the body
+        texts = [page.extract_text() or "" for page in pages]
+        if which == "2020":  # the 万元 note on the page of the table's last row
+            assert any("政府集中采购" in t and "单位为万元" in t for t in texts)
         for n, page in enumerate(pages, 1):
-            text = page.extract_text() or ""
+            text = texts[n - 1]
             assert re.search(rf"—\s*{n}\s*—\s*$", text), (n, text[-40:])
             number = [c for c in page.chars if c["text"] == str(n)[-1] and c["top"] > page.height - 100]
             assert number and ((number[-1]["x0"] > page.width / 2) == (n % 2 == 1)), n

@@ -492,6 +492,18 @@ def _landscape_blocks(blocks, tables: dict) -> set[int]:
     return out
 
 
+def _keep_table(t, together: bool, with_next: bool) -> None:
+    """No row split across pages; a table shorter than a page (二) kept on one page, and the last row kept with the
+    note under the table, so a note never stands alone at the top of a page."""
+    rows = t._tbl.tr_lst
+    for n, tr in enumerate(rows):
+        trpr = tr.get_or_add_trPr()
+        trpr.insert(0, trpr.makeelement(_qn("w:cantSplit"), {}))
+        if (together and n < len(rows) - 1) or (with_next and n == len(rows) - 1):
+            for p in tr.iter(_qn("w:p")):
+                p.get_or_add_pPr().keepNext_val = True
+
+
 def _section_break_paragraph(doc) -> None:
     """The paragraph that carries a section break takes no room (it would otherwise push a page-long table on)."""
     para = doc.paragraphs[-1]
@@ -569,13 +581,12 @@ def write_annual_docx(report: AnnualReport, path: Path, **_: object) -> Path:
             style_id = doc.styles[TABLE_STYLE].style_id
             for p in t._tbl.iter(_qn("w:p")):
                 p.style = style_id
-            for row in t.rows:  # a row is never split across pages
-                trpr = row._tr.get_or_add_trPr()
-                trpr.insert(0, trpr.makeelement(_qn("w:cantSplit"), {}))
             printed = {b.text for b in report.blocks[i + 1 :] if b.kind == "note"}
-            for note in table_notes(table):
-                if note not in printed:
-                    doc.add_paragraph(_xml(note), style=TABLE_NOTE_STYLE)
+            notes = [note for note in table_notes(table) if note not in printed]
+            noted = bool(notes) or (i + 1 < len(report.blocks) and report.blocks[i + 1].kind == "note")
+            _keep_table(t, together=table.width <= WIDE, with_next=noted)
+            for note in notes:
+                doc.add_paragraph(_xml(note), style=TABLE_NOTE_STYLE)
         after_table = block.kind == "table" or (block.kind == "note" and after_table)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
