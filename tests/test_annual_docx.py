@@ -278,6 +278,30 @@ def test_package_passes_the_ooxml_validator(rollup, tmp_path):
         assert result.is_valid, (which, [str(e) for e in list(result.errors)[:10]])
 
 
+def test_render_docx_passes_the_ooxml_validator(tmp_path):
+    """`xltool render -f docx` shares the table code: its document is valid too (header rows as a plain w:tblHeader)."""
+    audit = pytest.importorskip("openxml_audit")
+    from xltool.formats.docx import render_docx
+
+    for sample in ("sample-return-2025.xlsx", "sample-return-2020.xlsx"):
+        result = audit.OpenXmlValidator().validate(str(render_docx(read(EXAMPLES / sample), tmp_path / "r.docx")))
+        assert result.is_valid, [str(e) for e in list(result.errors)[:10]]
+
+
+def test_title_lines():
+    """One line when it fits (20 characters of 2号 in 156 mm); else broken before the year; a given break is kept."""
+    from xltool.formats.docx import _title_lines
+
+    assert _title_lines("某镇2025年政府信息公开工作年度报告") == ["某镇2025年政府信息公开工作年度报告"]
+    assert _title_lines("示例县城关镇人民政府2025年政府信息公开工作年度报告") == [
+        "示例县城关镇人民政府",
+        "2025年政府信息公开工作年度报告",
+    ]
+    long_unit = "某某省某某市某某县某某乡镇人民政府办公室综合科"  # too long for one line: Word wraps it
+    assert _title_lines(f"{long_unit}2025年政府信息公开工作年度报告") == [f"{long_unit}2025年政府信息公开工作年度报告"]
+    assert _title_lines("某镇\n2025年报告\x07") == ["某镇", "2025年报告"]
+
+
 # --- what is printed (LibreOffice → PDF) ------------------------------------------------------------------------------
 
 

@@ -185,6 +185,7 @@ def render_docx(ret: Return, path: str | Path) -> Path:
 
     path = Path(path)
     doc = Document()
+    _drop_styles_with_effects(doc)
     normal = doc.styles["Normal"]
     _east_asia(normal, DOCX_FONT)
     normal.font.size = Pt(10.5)
