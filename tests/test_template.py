@@ -33,6 +33,7 @@ def book(request, tmp_path_factory):
 def expected_unlocked(form) -> set[tuple[str, str]]:
     cells = {(c.sheet, c.a1) for c in form.inputs}
     cells |= {(layout.GUIDE_SHEET, f"B{row + 1}") for _, _, row in layout.UNIT_FIELDS}
+    cells |= {(layout.GUIDE_SHEET, f"B{row + 1}") for _, _, row, _ in layout.extra_fields(form)}
     cells |= {(t.sheet, xl_rowcol_to_cell(*layout.no_items_cell(t))) for t in form.tables}
     cells |= {
         (layout.CHECK_SHEET, xl_rowcol_to_cell(layout.check_rule_row(form, r), layout.COL_NOTE))

@@ -289,10 +289,11 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
     positions: dict[str, tuple[int, int]] | None = None
     if templated and sheet is not None:
         grid = page.sheet(sheet)
-        changed = [lb for lb in table.labels if _at(grid, lb.first_row, lb.first_col) != lb.text]
-        if not changed:
-            positions = {c.key: (c.row, c.col) for c in table.cells}
+        shape = _shape(table)
+        if _labels_intact(grid, shape.labels):
+            positions, changed = shape.positions, []
         else:
+            changed = [lb for lb in table.labels if _at(grid, lb.first_row, lb.first_col) != lb.text]
             located = locate(grid, table)
             moved = _moved(table, located)
             if located.positions and moved:
@@ -351,10 +352,27 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
         flag_row, flag_col = layout.no_items_cell(table)
         if norm(_at(grid, flag_row, flag_col)) == layout.NO_ITEMS_YES:
             ret.no_items.add(table.id)
-    for cell in table.cells:
-        r, c = positions[cell.key]
-        raw = _at(grid, r, c)
-        where = _a1(r, c)
+    shape = _shape(table)
+    spots = shape.spots if positions is shape.positions else [(c, *positions[c.key], None) for c in table.cells]
+    values, rows = ret.values, len(grid)
+    for cell, r, c, where in spots:
+        line = grid[r] if r < rows else ()
+        raw = line[c] if c < len(line) else None
+        if raw == "":
+            raw = None
+        if cell.is_input and facts is not None and (raw is None or type(raw) is float):
+            # The common case, a number or a blank: unless the XML holds a formula or an error value there, the
+            # number is the value (normalize's own fast path) and a blank is blank.
+            where = where or _a1(r, c)
+            if where not in facts.formulas and where not in facts.errors:
+                if raw is not None:
+                    value, note = normalize(raw, cell.type)
+                    if note is None:
+                        values[cell.key] = value  # type: ignore[assignment]
+                        continue
+                else:
+                    continue
+        where = where or _a1(r, c)
         if not cell.is_input:
             if not templated:
                 if formulas is not None and where in formulas:
@@ -395,6 +413,38 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
                     values={"raw": str(raw)},
                 )
             )
+
+
+class _Shape:
+    """A table as our template lays it out, listed once per table: where its labels and cells are."""
+
+    def __init__(self, table: Table):
+        self.table, self.cells = table, table.cells
+        self.labels = [(lb.first_row, lb.first_col, lb.text) for lb in table.labels]
+        self.positions = {c.key: (c.row, c.col) for c in table.cells}
+        self.spots = [(c, c.row, c.col, c.a1) for c in table.cells]
+
+
+_SHAPES: dict[int, _Shape] = {}
+
+
+def _shape(table: Table) -> _Shape:
+    shape = _SHAPES.get(id(table))
+    if shape is None or shape.table is not table or shape.cells is not table.cells:
+        shape = _SHAPES[id(table)] = _Shape(table)
+    return shape
+
+
+def _labels_intact(grid: Grid, labels: list[tuple[int, int, str]]) -> bool:
+    """Every label of the table where the template put it, unchanged (the same test as `_at(...) != lb.text`)."""
+    rows = len(grid)
+    for r, c, text in labels:
+        if r >= rows:
+            return False
+        line = grid[r]
+        if c >= len(line) or line[c] != text or text == "":
+            return False
+    return True
 
 
 def _moved(table: Table, located: Located) -> str:
@@ -454,7 +504,7 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
             )
             text = text[:MAX_FIELD]
         fields[name] = text
-    ret.unit = Unit(**fields)
+    ret.unit = Unit(**fields, extra=_extra_fields(grid, formulas, ret))
     if not ret.unit.name:
         problems.append(
             Problem.of(
@@ -464,6 +514,22 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
                 cell=f"B{layout.UNIT_FIELDS[0][2] + 1}",
             )
         )
+
+
+def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str, str]:
+    """The optional 填报说明 fields the form's report declares, found by their label in column A (a workbook made
+    before the form declared them has none); formulas are never read."""
+    out: dict[str, str] = {}
+    for key, label, row, _ in layout.extra_fields(ret.form):
+        if norm(str(_at(grid, row, 0) or "")) != norm(label) or f"B{row + 1}" in formulas:
+            continue
+        v = _at(grid, row, 1)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        text = "" if v is None else str(v).strip()[:MAX_FIELD]
+        if text:
+            out[key] = text
+    return out
 
 
 def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None:

@@ -40,6 +40,22 @@ UNIT_FIELDS = [
     ("date", "填报日期", 8),
 ]
 YEAR_ROW = 2  # 填报说明!B3 holds the report year (locked)
+
+
+def extra_fields(form: Form) -> list[tuple[str, str, int, str]]:
+    """Optional 填报说明 inputs the form's report declares (通讯地址, 收取信息处理费金额 …): (key, label, 0-based row,
+    input message), in rows right below the unit fields; the value is in column B, the label in A (the reader finds
+    a field by its label, so a workbook made before the form declared it is read without it)."""
+    first = UNIT_FIELDS[-1][2] + 1
+    return [(f.key, f.label, first + i, f.hint) for i, f in enumerate(form.report.unit_fields)]
+
+
+def guide_text_row(form: Form) -> int:
+    """The row of the 填报须知 heading: one empty row after the unit fields and the extra fields."""
+    fields = extra_fields(form)
+    return (fields[-1][2] if fields else UNIT_FIELDS[-1][2]) + 2
+
+
 SCOPES = ["本机关", "本行政区域汇总"]
 
 

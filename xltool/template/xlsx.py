@@ -270,7 +270,17 @@ class _Writer:
             ),
             "单位代码校验",
         )
-        row = layout.UNIT_FIELDS[-1][2] + 2
+        for key, label, row, hint in layout.extra_fields(form):  # optional fields the report needs
+            ws.write_string(row, 0, label, fmt["field_label"])
+            ws.write_string(row, 1, ret.unit.extra.get(key, ""), fmt["locked_value" if self.rollup else "field"])
+            if hint and not self.rollup:
+                _ok(
+                    ws.data_validation(
+                        row, 1, row, 1, {"validate": "any", "input_title": label[:32], "input_message": hint[:255]}
+                    ),
+                    f"{label}提示",
+                )
+        row = layout.guide_text_row(form)
         if self.rollup:  # a roll-up is read, not filled in: what it is instead of the clerk's instructions
             heading = "汇总表说明"
             lines = [
