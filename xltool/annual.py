@@ -294,7 +294,7 @@ def build_report(ret: Return, previous: Return | None = None, narrative: Narrati
     clerk(PROBLEMS, spec.problems_prompt)
     # 六
     blocks.append(Block("heading", spec.other_heading, level=1, section=OTHER))
-    blocks.extend(other_items(ret, spec.other))
+    blocks.extend(other_items(ret, spec.other, written=bool(texts.get(OTHER))))
     if texts.get(OTHER):
         clerk(OTHER, "")
     elif not spec.other:
@@ -337,8 +337,9 @@ def preface(ret: Return) -> list[str]:
     return out
 
 
-def other_items(ret: Return, items: tuple[ReportItem, ...]) -> list[Block]:
-    """六、其他需要报告的事项: each item the form requires, from the return's fields where it can be, else a prompt."""
+def other_items(ret: Return, items: tuple[ReportItem, ...], written: bool = False) -> list[Block]:
+    """六、其他需要报告的事项: each item the form requires, from the return's fields where it can be, else a prompt
+    (none when the clerk has `written` the section: the narrative follows the items)."""
     out: list[Block] = []
     extra = ret.unit.extra
     for i, item in enumerate(items):
@@ -357,6 +358,8 @@ def other_items(ret: Return, items: tuple[ReportItem, ...]) -> list[Block]:
             out.append(Block("paragraph", item.none, section=OTHER))
         elif item.fixed:
             out.append(Block("paragraph", item.fixed, section=OTHER))
+        elif written:
+            out.pop()  # the clerk's text covers this item: no empty sub-heading
         else:
             out.append(Block("placeholder", placeholder(item.prompt or item.title), section=OTHER))
     return out
@@ -378,7 +381,7 @@ def _is_zero(text: str) -> bool:
 def audit(ret: Return, section: str, text: str) -> list[Problem]:
     """Figures the clerk's text quotes compared with the tables: each contradiction names both."""
     out = []
-    for hit in prose.quoted_figures(ret, text):
+    for hit in prose.quoted_figures(ret, paragraphs(text), sentences_only=False):
         out.append(
             Problem.of(
                 Code.REPORT_TEXT_MISMATCH,
