@@ -1,13 +1,20 @@
-"""A process pool that survives its workers: one file per worker at a time, with a time and a memory limit.
+"""A process pool that survives its workers: items sent in chunks, each item with a time and a memory limit.
 
-`run(fn, items, failed=...)` yields `fn(item)` for every item, in input order. Each worker process holds one item at a
-time, so the parent always knows which file a worker is reading:
+`run(fn, items, failed=...)` yields `fn(item)` for every item, in input order. A worker is sent a chunk of items at a
+time (CHUNK_MAX at most, fewer as the work runs out, so both workers finish together) and sends one result back per
+item as soon as it has it, so the parent always knows which item a worker is reading (the first of its chunk without
+a result) and since when:
 
-- a worker past the time limit is killed; its item becomes `failed(item, Failure(Code.TIME_LIMIT, …))`;
-- a worker that dies (native abort, segfault, killed) costs only its item: `Code.WORKER_CRASHED`, or
-  `Code.MEMORY_LIMIT` when it reported a MemoryError or its last words were an allocation failure;
+- a worker past the time limit on one item is killed; that item becomes `failed(item, Failure(Code.TIME_LIMIT, …))`
+  and the rest of its chunk goes back to the front of the queue;
+- a worker that dies (native abort, segfault, killed) costs only the item it was reading: `Code.WORKER_CRASHED`, or
+  `Code.MEMORY_LIMIT` when it reported a MemoryError or its last words were an allocation failure; the rest of its
+  chunk is read by another worker;
 - `fn` raising is `Code.WORKER_CRASHED` for that item (an internal error, with the exception's type);
 - a replacement worker is started while items remain, so every other item is still processed.
+
+Chunks save a round trip per item (a worker never waits for its next item), and a result is whatever `fn` returns:
+callers keep results small (xltool.merge returns a few index fields and the rest already pickled).
 
 Workers are started with the `spawn` method everywhere (as on Windows): a fresh interpreter that imports only what
 `fn` needs. Each sets its memory limit, ignores Ctrl-C and watches its parent at start (xltool.system); their stderr
@@ -28,7 +35,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from xltool import system
@@ -41,6 +48,8 @@ TIME_LIMIT = 60.0  # seconds per file; a return takes milliseconds, a 50 MB work
 MEMORY_LIMIT = 1 << 30  # bytes per worker; reading a return needs tens of MB
 STARTUP_LIMIT = 120.0  # seconds for a worker to start (Windows with an antivirus scanning python.exe can be slow)
 RETIRE_LIMIT = 10.0  # seconds for a worker that hit the memory limit to exit by itself
+CHUNK_MAX = 32  # items per message to a worker
+CHUNK_SPREAD = 4  # chunks per worker over what is left: the last chunks are small, so no worker idles at the end
 MAX_FAILED_STARTS = 3  # workers in a row that die before taking any file: the pool cannot work at all
 _MEMORY_WORDS = ("memoryerror", "memory allocation of", "out of memory", "cannot allocate memory", "bad_alloc")
 
@@ -152,7 +161,8 @@ def _exit_text(exitcode: int | None) -> str:
 
 
 def _worker_main(conn, fn, initializer, initargs, memory_limit: int, log_path: str, parent_pid: int) -> None:
-    """Runs in the worker: prepare, then take one item at a time until told to stop or the pipe closes."""
+    """Runs in the worker: prepare, then take a chunk of items at a time until told to stop or the pipe closes; one
+    message back per item, in chunk order."""
     system.prepare_worker(parent_pid, memory_limit, log_path)
     if initializer is not None:
         initializer(*initargs)
@@ -160,30 +170,30 @@ def _worker_main(conn, fn, initializer, initargs, memory_limit: int, log_path: s
     conn.send((_READY,))
     while True:
         try:
-            task = conn.recv()
+            chunk = conn.recv()
         except (EOFError, OSError):
             return  # the parent closed the pipe (or died)
-        if task is None:
+        if chunk is None:
             return
-        index, item = task
-        with contextlib.suppress(OSError):
-            os.write(2, _TASK_MARK)  # the parent reads only what follows: the last words about this item
-        try:
-            message: tuple = (_OK, index, fn(item))
-        except MemoryError:
-            del reserve
-            conn.send((_MEMORY, index, ""))
-            return  # a fresh worker replaces this one: its heap may be in pieces
-        except BaseException as exc:
-            message = (_ERROR, index, _describe(exc))
-        try:
-            conn.send(message)
-        except MemoryError:
-            del reserve
-            conn.send((_MEMORY, index, ""))
-            return
-        except Exception as exc:  # the result could not be pickled
-            conn.send((_ERROR, index, "结果无法传回：" + _describe(exc)))
+        for index, item in chunk:
+            with contextlib.suppress(OSError):
+                os.write(2, _TASK_MARK)  # the parent reads only what follows: the last words about this item
+            try:
+                message: tuple = (_OK, index, fn(item))
+            except MemoryError:
+                del reserve
+                conn.send((_MEMORY, index, ""))
+                return  # a fresh worker replaces this one (and reads the rest of the chunk): its heap may be in pieces
+            except BaseException as exc:
+                message = (_ERROR, index, _describe(exc))
+            try:
+                conn.send(message)
+            except MemoryError:
+                del reserve
+                conn.send((_MEMORY, index, ""))
+                return
+            except Exception as exc:  # the result could not be pickled
+                conn.send((_ERROR, index, "结果无法传回：" + _describe(exc)))
 
 
 # --- the parent ------------------------------------------------------------------------------------------------------
@@ -197,9 +207,13 @@ class _Slot:
     started: float
     ready: bool = False
     retiring: bool = False  # reported a MemoryError and is exiting: gets no more work
-    task: tuple[int, Any] | None = None
-    since: float = 0.0  # when the current task was sent
+    tasks: deque = field(default_factory=deque)  # (index, item) sent and not yet answered; the first is being read
+    since: float = 0.0  # when the worker started on the first of its tasks
     dead: bool = False
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.tasks)
 
 
 class _Pool:
@@ -213,11 +227,12 @@ class _Pool:
         self.started = 0
         self.failed_starts = 0
         self.last_start_log = ""
+        self.pending: deque = deque()
 
     # -- lifecycle --
     def map(self, items: list, failed: Callable) -> Iterator:
         results: dict[int, Any] = {}
-        pending = deque(enumerate(items))
+        self.pending = pending = deque(enumerate(items))
         total, next_out = len(items), 0
         self.folder = tempfile.mkdtemp(prefix="xltool-workers-")
         clean = False
@@ -268,15 +283,26 @@ class _Pool:
         self.slots.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def _chunk(self, pending: deque) -> list:
+        """The next chunk: CHUNK_MAX items, fewer as the queue runs out (CHUNK_SPREAD chunks per worker left)."""
+        size = max(1, min(CHUNK_MAX, len(pending) // (self.count * CHUNK_SPREAD)))
+        return [pending.popleft() for _ in range(min(size, len(pending)))]
+
+    def _requeue(self, slot: _Slot) -> None:
+        """The unread rest of a dead worker's chunk goes back to the front of the queue, in order."""
+        self.pending.extendleft(reversed(slot.tasks))
+        slot.tasks = deque()
+
     # -- one round: hand out work, wait for something to happen, deal with it --
     def _step(self, pending: deque, results: dict, failed: Callable) -> None:
         for slot in self.slots:
-            if slot.ready and not slot.retiring and slot.task is None and pending:
-                slot.task, slot.since = pending.popleft(), time.monotonic()
+            if slot.ready and not slot.retiring and not slot.tasks and pending:
+                chunk = self._chunk(pending)
+                slot.tasks, slot.since = deque(chunk), time.monotonic()
                 try:
-                    slot.conn.send(slot.task)
+                    slot.conn.send(chunk)
                 except (OSError, ValueError):
-                    slot.dead = True  # noticed below; the item is charged to this worker's death
+                    slot.dead = True  # noticed below; the first item is charged to this worker's death
         ready = multiprocessing.connection.wait(
             [s.conn for s in self.slots if not s.dead] + [s.process.sentinel for s in self.slots],
             self._timeout(),
@@ -290,11 +316,13 @@ class _Pool:
                 slot.dead = not slot.process.is_alive()
             if slot.dead:
                 continue
-            if slot.task is not None and self.time_limit and now - slot.since > self.time_limit:
+            now = time.monotonic()
+            if slot.tasks and self.time_limit and now - slot.since > self.time_limit:
                 _kill(slot)
-                index, item = slot.task
+                index, item = slot.tasks.popleft()
                 results[index] = failed(item, _time_failure(self.time_limit))
-                slot.task, slot.dead = None, True
+                self._requeue(slot)
+                slot.dead = True
             elif (not slot.ready and now - slot.started > STARTUP_LIMIT) or (
                 slot.retiring and now - slot.since > RETIRE_LIMIT
             ):
@@ -302,20 +330,21 @@ class _Pool:
                 slot.dead = True
         for slot in [s for s in self.slots if s.dead]:
             self._bury(slot, results, failed)
-        while len(self.slots) < min(self.count, len(pending) + sum(s.task is not None for s in self.slots)):
+        while len(self.slots) < min(self.count, len(pending) + sum(s.busy for s in self.slots)):
             self._start()
 
     def _timeout(self) -> float | None:
         deadlines = [s.started + STARTUP_LIMIT for s in self.slots if not s.ready]
         deadlines += [s.since + RETIRE_LIMIT for s in self.slots if s.retiring]
         if self.time_limit:
-            deadlines += [s.since + self.time_limit for s in self.slots if s.task is not None]
+            deadlines += [s.since + self.time_limit for s in self.slots if s.tasks]
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - time.monotonic()) + 0.01
 
     def _receive(self, slot: _Slot, results: dict, failed: Callable) -> None:
-        """Every message the worker has sent; a closed pipe marks it dead."""
+        """Every message the worker has sent; a closed pipe marks it dead. Each answer starts the clock on the next
+        item of the chunk."""
         try:
             while slot.conn.poll():
                 message = slot.conn.recv()
@@ -324,36 +353,39 @@ class _Pool:
                     slot.ready, self.failed_starts = True, 0
                     continue
                 index = message[1]
-                if slot.task is None or slot.task[0] != index:
-                    continue  # cannot happen: one task at a time
-                item = slot.task[1]
+                if not slot.tasks or slot.tasks[0][0] != index:
+                    continue  # cannot happen: answers come in chunk order
+                item = slot.tasks.popleft()[1]
+                slot.since = time.monotonic()
                 if kind == _OK:
                     results[index] = message[2]
                 elif kind == _MEMORY:
                     results[index] = failed(item, _memory_failure(self.memory_limit, _tail(slot.log)))
-                    slot.retiring, slot.since = True, time.monotonic()
+                    slot.retiring = True
+                    self._requeue(slot)
                 else:
                     results[index] = failed(item, _error_failure(message[2]))
-                slot.task = None
         except (EOFError, OSError):
             slot.dead = True
         except Exception as exc:  # a result that cannot be unpickled here
-            if slot.task is not None:
-                results[slot.task[0]] = failed(slot.task[1], _error_failure("结果无法读取：" + _describe(exc)))
-                slot.task = None
+            if slot.tasks:
+                index, item = slot.tasks.popleft()
+                results[index] = failed(item, _error_failure("结果无法读取：" + _describe(exc)))
+                slot.since = time.monotonic()
 
     def _bury(self, slot: _Slot, results: dict, failed: Callable) -> None:
-        """A dead worker: its item (if any) fails with the likeliest reason; a worker dying at start is counted."""
+        """A dead worker: the item it was reading (if any) fails with the likeliest reason, the rest of its chunk is
+        queued again; a worker dying at start is counted."""
         _kill(slot)
         slot.process.join(5)
         log = _tail(slot.log)
-        if slot.task is not None:
-            index, item = slot.task
+        if slot.tasks:
+            index, item = slot.tasks.popleft()
             if any(word in log.lower() for word in _MEMORY_WORDS):
                 results[index] = failed(item, _memory_failure(self.memory_limit, log))
             else:
                 results[index] = failed(item, _crash_failure(slot.process.exitcode, log))
-            slot.task = None
+            self._requeue(slot)
         elif not slot.ready:
             self.failed_starts += 1
             self.last_start_log = log
