@@ -11,12 +11,16 @@ return, and the same inputs always give the same bytes: nothing in it comes from
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import pickle
 import re
 import stat
+import sys
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -44,32 +48,137 @@ _LEVEL = re.compile(r"[1-9][0-9]?")  # a 来源 level: ASCII digits, 1-99
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")  # a 填报日期 as clerks type it
 
 
+class Rows:
+    """`count` rows made on demand by `make()` (each time the sheet iterates them): a review sheet of a large roll-up
+    is streamed from the spool, never held."""
+
+    def __init__(self, count: int, make: Callable[[], Iterable]) -> None:
+        self.count, self.make = count, make
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator:
+        return iter(self.make())
+
+
 class MergeError(Exception):
     """The merge as a whole cannot go on (no usable input, or --strict with errors)."""
 
 
-@dataclass
-class Inspected:
-    """What one input file contributes; small and picklable so a process pool can produce it."""
+_HEAVY = ("row", "no_items", "explanations", "errors", "provenance", "unit")  # kept in the spool, not in memory
+_LIGHT = (
+    "path", "sha256", "error", "form_id", "year", "unit_name", "unit_code", "date", "error_count", "first_error",
+    "warnings", "explained", "not_filled", "kind", "mtime", "merged", "digest", "nonzero", "notes", "sources",
+)  # fmt: skip
 
-    path: str
-    sha256: str = ""
-    error: tuple[str, str] | None = None  # (code, message) when the file cannot be read
-    form_id: str = ""
-    year: int = 0
-    unit: dict[str, str] = field(default_factory=dict)
-    # One entry per input cell of the form, in form order: int for whole numbers (small ints are shared objects),
-    # Decimal for amounts, Invalid, or None for blank. Kept compact: 10,000 units stay in memory at once.
-    row: tuple[int | Decimal | Invalid | None, ...] = ()
-    no_items: list[str] = field(default_factory=list)
-    explanations: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)  # each error in Chinese: where (sheet, cell) and what
-    warnings: int = 0
-    explained: int = 0  # warnings the unit explained (已说明)
-    not_filled: bool = False
-    kind: str = "template"
-    provenance: list[list[str]] = field(default_factory=list)  # a roll-up's own 来源 rows
-    mtime: float = 0.0
+
+class Spool:
+    """The inspected files' full records (value rows, explanations, errors, a roll-up's 来源), pickled one after the
+    other in an anonymous temporary file; the merge keeps only offsets, so its memory does not grow with the rows."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(prefix="xltool-spool-")  # noqa: SIM115 - lives as long as the roll-up
+        self.end = 0
+        self.reading = False
+
+    def add(self, blob: bytes) -> int:
+        if self.reading:
+            self.file.seek(self.end)
+            self.reading = False
+        offset = self.end
+        self.file.write(blob)
+        self.end += len(blob)
+        return offset
+
+    def load(self, offset: int) -> dict:
+        if not self.reading:
+            self.file.flush()
+            self.reading = True
+        self.file.seek(offset)
+        return pickle.load(self.file)
+
+
+class Inspected:
+    """What one input file contributes. In memory only the few fields that deciding year, form, duplicates,
+    conflicts, copies and the roster need (`_LIGHT`); the value row and the other long fields (`_HEAVY`) are read
+    from the spool when used (and may be set, e.g. in tests: a set field is kept with the object)."""
+
+    __slots__ = (*_LIGHT, "_spool", "_offset", "_heavy")
+
+    def __init__(self, path: str, sha256: str = "", error: tuple[str, str] | None = None, **fields) -> None:
+        self.path, self.sha256, self.error = path, sha256, error
+        self.form_id, self.year, self.unit_name, self.unit_code, self.date = "", 0, "", "", ""
+        self.error_count, self.first_error, self.warnings, self.explained = 0, "", 0, 0
+        self.not_filled, self.kind, self.mtime = False, "template", 0.0
+        self.merged: tuple = ()  # (SHA-256, unit, code) of each file a roll-up says it summed
+        self.digest: bytes | None = None  # the value row's fingerprint when it has COPY_MIN_NONZERO non-zero cells
+        self.nonzero = self.notes = self.sources = 0  # non-zero cells; 说明汇总 rows; a roll-up's 来源 rows
+        self._spool: Spool | None = None
+        self._offset = 0
+        self._heavy: dict | None = None
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"Inspected({self.path!r}, unit={self.unit_name!r}, error={self.error!r})"
+
+    def __copy__(self) -> Inspected:
+        other = Inspected.__new__(Inspected)
+        for key in self.__slots__:
+            setattr(other, key, getattr(self, key))
+        return other
+
+    def __getstate__(self):
+        return {key: getattr(self, key) for key in self.__slots__ if key != "_spool"} | {"_heavy": self.heavy()}
+
+    def __setstate__(self, state) -> None:
+        self._spool, self._offset = None, 0
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def heavy(self) -> dict:
+        """Every long field: from the spool, with the ones set on this object on top."""
+        base = self._spool.load(self._offset) if self._spool is not None else {}
+        return base | (self._heavy or {})
+
+    def _get(self, key: str, default):
+        if self._heavy is not None and key in self._heavy:
+            return self._heavy[key]
+        if self._spool is not None:
+            return self._spool.load(self._offset).get(key, default)
+        return default
+
+    def _set(self, key: str, value) -> None:
+        self._heavy = {**(self._heavy or {}), key: value}  # copy on write: copies share nothing they change
+
+    row = property(lambda self: self._get("row", ()), lambda self, v: self._set("row", tuple(v)))
+    no_items = property(lambda self: self._get("no_items", []), lambda self, v: self._set("no_items", v))
+    explanations = property(lambda self: self._get("explanations", {}), lambda self, v: self._set("explanations", v))
+    errors = property(lambda self: self._get("errors", []), lambda self, v: self._set("errors", v))
+
+    @property
+    def unit(self) -> dict[str, str]:
+        found = self._get("unit", None)
+        if found is not None:
+            return found
+        return {k: v for k, v in (("name", self.unit_name), ("code", self.unit_code), ("date", self.date)) if v}
+
+    @unit.setter
+    def unit(self, value: dict[str, str]) -> None:
+        self._set("unit", dict(value))
+        self.unit_name, self.unit_code, self.date = value.get("name", ""), value.get("code", ""), value.get("date", "")
+
+    @property
+    def provenance(self) -> list[list[str]]:
+        """A roll-up's own 来源 rows."""
+        return self._get("provenance", [])
+
+    @provenance.setter
+    def provenance(self, rows: list[list[str]]) -> None:
+        self._set("provenance", rows)
+        self.sources = len(rows)
+        self.merged = tuple((sha, name, code) for sha, name, code, status in map(_row, rows) if status in MERGED_TEXTS)
 
     @property
     def name(self) -> str:
@@ -83,13 +192,24 @@ class Inspected:
             k: Decimal(v) if isinstance(v, int) else v for k, v in zip(keys, self.row, strict=False) if v is not None
         }
 
-    @property
-    def unit_name(self) -> str:
-        return self.unit.get("name", "")
+    def pack(self) -> tuple[tuple, bytes]:
+        """(light fields, pickled long fields): what a worker sends back; the parent spools the bytes unread."""
+        heavy = self.heavy()
+        return tuple(getattr(self, k) for k in _LIGHT), pickle.dumps(heavy, protocol=pickle.HIGHEST_PROTOCOL)
 
-    @property
-    def unit_code(self) -> str:
-        return self.unit.get("code", "")
+    @classmethod
+    def unpack(cls, light: tuple, spool: Spool, blob: bytes) -> Inspected:
+        out = cls.__new__(cls)
+        for key, value in zip(_LIGHT, light, strict=True):
+            setattr(out, key, value)
+        out._spool, out._offset, out._heavy = spool, spool.add(blob), None
+        return out
+
+
+def _packed(inspect: Callable[[str], Inspected], path: str) -> tuple[tuple, bytes]:
+    """Runs in the worker: inspect one file and pack the result (`inspect` is passed in, so a replaced
+    inspect_file reaches the workers)."""
+    return inspect(path).pack()
 
 
 def inspect_file(path: str) -> Inspected:
@@ -112,17 +232,23 @@ def inspect_file(path: str) -> Inspected:
         out.error = (exc.code, exc.message)
         return out
     out.sha256 = out.sha256 or _stream_hash(p)
-    out.form_id, out.year, out.unit = ret.form.id, ret.year, vars(ret.unit).copy()
-    out.row = tuple(_compact(ret.values.get(c.key)) for c in ret.form.inputs)
+    out.form_id, out.year, out.unit = sys.intern(ret.form.id), ret.year, vars(ret.unit).copy()
+    row = tuple(_compact(ret.values.get(c.key)) for c in ret.form.inputs)
+    out.row = row
+    out.nonzero = sum(isinstance(v, (int, Decimal)) and v != 0 for v in row)
+    out.digest = _row_digest(row) if out.nonzero >= COPY_MIN_NONZERO else None
     out.no_items, out.explanations = sorted(ret.no_items), dict(ret.explanations)
+    out.notes = sum(rule.id in ret.explanations for rule in ret.form.rules)
     out.not_filled = ret.not_filled
+    errors = []
     for problem in ret.check():
         if problem.severity is Severity.ERROR:
-            out.errors.append(_error_text(problem))
+            errors.append(_error_text(problem))
         elif problem.severity is Severity.WARNING:
             out.warnings += 1
         elif problem.outcome is Outcome.EXPLAINED:
             out.explained += 1
+    out.errors, out.error_count, out.first_error = errors, len(errors), errors[0] if errors else ""
     out.kind = ret.meta.get("kind", "template")
     if out.kind == ROLLUP_KIND and SOURCE_SHEET in page.sheet_names:
         out.provenance = _provenance(page.sheet(SOURCE_SHEET))
@@ -265,7 +391,7 @@ class RollUp:
         date comes from its data, so the same inputs give the same bytes."""
         dates = []
         for m in self.members:
-            found = _DATE.search(m.info.unit.get("date", "") or "")
+            found = _DATE.search(m.info.date or "")
             if found:
                 y, mo, d = map(int, found.groups())
                 if 1900 <= y <= 9999 and 1 <= mo <= 12 and 1 <= d <= 31:
@@ -329,24 +455,30 @@ class RollUp:
             refused=[[r.info.name, r.info.unit_name, r.text, r.code] for r in self.not_merged],
         )
         overview = review.OverviewSheet(
-            [
-                review.OverviewRow(
-                    m.info.unit_name,
-                    m.info.unit_code,
-                    m.status.zh,
-                    m.info.row,
-                    len(m.info.errors),
-                    m.info.warnings,
-                    m.info.explained,
-                )
-                for m in members
-            ]
+            Rows(
+                len(members),
+                lambda: (
+                    review.OverviewRow(
+                        m.info.unit_name,
+                        m.info.unit_code,
+                        m.status.zh,
+                        m.info.row,
+                        m.info.error_count,
+                        m.info.warnings,
+                        m.info.explained,
+                    )
+                    for m in members
+                ),
+            )
         )
         detail = review.DetailSheet(
-            [
-                review.DetailRow(m.info.unit_name, m.info.unit_code, m.info.name, m.status.zh, m.info.row)
-                for m in members
-            ]
+            Rows(
+                len(members),
+                lambda: (
+                    review.DetailRow(m.info.unit_name, m.info.unit_code, m.info.name, m.status.zh, m.info.row)
+                    for m in members
+                ),
+            )
         )
         Col = review.Column
         sources = review.ListSheet(
@@ -364,7 +496,10 @@ class RollUp:
                 Col("原因", 26),
                 Col("SHA-256", 34, "code"),
             ],
-            self._source_rows(),
+            Rows(
+                sum(1 + m.info.sources for m in members) + len(self.rejected),
+                self._source_rows,
+            ),
             repeat_cols=3,
         )
         rejected = review.ListSheet(
@@ -376,7 +511,10 @@ class RollUp:
                 Col("原因代码", 11, "code"),
                 Col("SHA-256", 34, "code"),
             ],
-            [[r.info.name, r.info.unit_name, r.text, r.code, r.info.sha256] for r in self.rejected],
+            Rows(
+                len(self.rejected),
+                lambda: ([r.info.name, r.info.unit_name, r.text, r.code, r.info.sha256] for r in self.rejected),
+            ),
             repeat_cols=1,
         )
         notes = review.ListSheet(
@@ -388,13 +526,7 @@ class RollUp:
                 Col("检查内容", 30),
                 Col("说明", 30),
             ],
-            [
-                [m.info.unit_name, m.info.unit_code, rule.id, rule.title, m.info.explanations[rule.id]]
-                for m in members
-                for rule in self.form.rules
-                if rule.id in m.info.explanations
-            ]
-            + [[n.info.unit_name, n.info.unit_code, n.code, describe(n.code), n.reason] for n in self.notices],
+            Rows(sum(m.info.notes for m in members) + len(self.notices), self._note_rows),
             repeat_cols=1,
             empty="无：各单位没有为警告填写说明，也没有数据雷同等提醒",
         )
@@ -435,23 +567,32 @@ class RollUp:
         entry_of = _roster_lookup([entry])
         return next((m.info.name for m in self.members if entry_of(m.info) is entry), "")
 
-    def _source_rows(self) -> list[list[object]]:
-        rows: list[list[object]] = []
+    def _note_rows(self) -> Iterator[list[object]]:
+        """说明汇总: every explanation a member wrote (read from the spool), then the notices."""
+        rules = self.form.rules
+        for m in self.members:
+            if not m.info.notes:
+                continue
+            explanations = m.info.explanations
+            for rule in rules:
+                if rule.id in explanations:
+                    yield [m.info.unit_name, m.info.unit_code, rule.id, rule.title, explanations[rule.id]]
+        for n in self.notices:
+            yield [n.info.unit_name, n.info.unit_code, n.code, describe(n.code), n.reason]
+
+    def _source_rows(self) -> Iterator[list[object]]:
         for m in self.members:
             i = m.info
-            date = i.unit.get("date", "")
-            rows.append([1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year, date, m.status.zh, "", i.sha256])
+            yield [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year, i.date, m.status.zh, "", i.sha256]
+            if not i.sources:
+                continue
             for nested in i.provenance:  # a roll-up's own sources, one level deeper
                 level = int(nested[0]) + 1 if nested and _LEVEL.fullmatch(nested[0]) else 2  # ASCII digits only
-                rows.append([level, (nested[1] if len(nested) > 1 else "") or i.name, *nested[2 : len(SOURCE_HEADER)]])
+                yield [level, (nested[1] if len(nested) > 1 else "") or i.name, *nested[2 : len(SOURCE_HEADER)]]
         for r in self.rejected:
             i = r.info
             status = "已忽略" if r.code == Code.IGNORED else "未汇总"
-            date = i.unit.get("date", "")
-            rows.append(
-                [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year or "", date, status, r.text, i.sha256]
-            )
-        return rows
+            yield [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year or "", i.date, status, r.text, i.sha256]
 
 
 def _code(refused: Rejected | None) -> str:
@@ -472,8 +613,9 @@ def inspect_all(
     WORKER_CRASHED or MEMORY_LIMIT; every other file is still read. MergeError when no worker can start at all.
     """
     paths = [str(f) for f in files]
+    spool = Spool()
     results = pool.run(
-        inspect_file,
+        functools.partial(_packed, inspect_file),  # looked up now: a replaced inspect_file reaches the workers
         paths,
         _not_inspected,
         workers=workers,
@@ -482,8 +624,9 @@ def inspect_all(
         initializer=register_forms,
         initargs=(forms.registered_files(),),  # `--form` files: spawned workers must know them too
     )
+    entries = (r if isinstance(r, Inspected) else Inspected.unpack(r[0], spool, r[1]) for r in results)
     try:
-        return list(progress(results, len(paths)) if progress else results)
+        return list(progress(entries, len(paths)) if progress else entries)
     except pool.WorkerError as exc:
         raise MergeError(str(exc)) from None
 
@@ -550,19 +693,19 @@ def merge(
             rejected.append(Rejected(info, Code.MIXED_FORMS, f"报表格式 {info.form_id} 与本次汇总的 {form_id} 不一致"))
         else:
             kept.append(info)
-    invalid = [i for i in kept if i.errors]
+    invalid = [i for i in kept if i.error_count]
     if strict and invalid:
         raise MergeError(
             "--strict：以下单位有错误，未生成汇总表："
-            + "；".join(f"{i.unit_name or i.name}（{len(i.errors)} 个错误，例如 {i.errors[0]}）" for i in invalid[:5])
+            + "；".join(f"{i.unit_name or i.name}（{i.error_count} 个错误，例如 {i.first_error}）" for i in invalid[:5])
             + (f"；等 {len(invalid)} 个单位" if len(invalid) > 5 else "")
         )
     members: list[Member] = []
     candidates: list[Inspected] = []
     for info in kept:
-        if info.errors and not include_invalid:
-            first = info.errors[0]
-            rejected.append(Rejected(info, Code.HAS_ERRORS, f"有 {len(info.errors)} 个错误，例如{first}"))
+        if info.error_count and not include_invalid:
+            first = info.first_error
+            rejected.append(Rejected(info, Code.HAS_ERRORS, f"有 {info.error_count} 个错误，例如{first}"))
         else:
             candidates.append(info)
     if roster is not None:
@@ -571,7 +714,7 @@ def merge(
     candidates = _drop_conflicts(candidates, rejected)
     candidates = _drop_duplicates(candidates, rejected, prefer_newest)
     for info in sorted(candidates, key=_unit_order):
-        members.append(Member(info, MemberStatus.MERGED_WITH_ERRORS if info.errors else MemberStatus.MERGED))
+        members.append(Member(info, MemberStatus.MERGED_WITH_ERRORS if info.error_count else MemberStatus.MERGED))
     rejected.sort(key=lambda r: (r.info.name, r.info.sha256, r.code, r.reason))
     form = form_by_id(form_id)
     unit = unit or Unit()
@@ -583,13 +726,8 @@ def merge(
         phone=unit.phone,
         date=unit.date,
     )
-    total = Return(
-        form,
-        year,
-        unit,
-        values=_sum(form, members),
-        no_items={t.id for t in form.tables if members and all(t.id in m.info.no_items for m in members)},
-    )
+    values, no_items = _sum(form, members)
+    total = Return(form, year, unit, values=values, no_items=no_items)
     roll = RollUp(form, year, unit, members, rejected, total, notices=_copied_returns(members))
     if roster is not None:
         _apply_roster(roll, roster)
@@ -600,14 +738,23 @@ def _unit_order(info: Inspected) -> tuple:
     return (info.unit_code == "", info.unit_code, norm(info.unit_name), info.sha256)
 
 
-def _sum(form: Form, members: list[Member]) -> dict[str, Decimal]:
-    """Exact sums of every input cell over the members (blank counts as 0; unusable values are left out)."""
-    totals = [Decimal(0)] * len(form.inputs)
+def _sum(form: Form, members: list[Member]) -> tuple[dict[str, Decimal], set[str]]:
+    """Exact sums of every input cell over the members (blank counts as 0; unusable values are left out): whole
+    numbers added as Python ints, amounts as Decimal, one spooled record at a time; and the tables every member
+    marked 本年度无此类事项."""
+    whole = [0] * len(form.inputs)
+    exact = [Decimal(0)] * len(form.inputs)
+    no_items = {t.id for t in form.tables} if members else set()
     for m in members:
-        for i, v in enumerate(m.info.row):
-            if isinstance(v, (int, Decimal)):
-                totals[i] += v
-    return {cell.key: total for cell, total in zip(form.inputs, totals, strict=True)}
+        record = m.info.heavy() if m.info._heavy is None else {"row": m.info.row, "no_items": m.info.no_items}
+        no_items &= set(record.get("no_items", ()))
+        for i, v in enumerate(record.get("row", ())):
+            if type(v) is int:
+                whole[i] += v
+            elif isinstance(v, Decimal):
+                exact[i] += v
+    totals = [exact[i] + whole[i] for i in range(len(form.inputs))]
+    return {cell.key: total for cell, total in zip(form.inputs, totals, strict=True)}, no_items
 
 
 def _row(row: list[str]) -> tuple[str, str, str, str]:
@@ -617,9 +764,9 @@ def _row(row: list[str]) -> tuple[str, str, str, str]:
     return row[10].strip().lower(), row[3].strip(), row[4].strip(), row[8].strip()
 
 
-def _merged_rows(info: Inspected) -> list[tuple[str, str, str]]:
-    """(SHA-256, unit name, unit code) of every file a roll-up says it summed, at any depth."""
-    return [(sha, name, code) for sha, name, code, status in map(_row, info.provenance) if status in MERGED_TEXTS]
+def _merged_rows(info: Inspected) -> tuple[tuple[str, str, str], ...]:
+    """(SHA-256, unit name, unit code) of every file a roll-up says it summed, at any depth (kept in memory)."""
+    return info.merged
 
 
 def _label(name: str, code: str) -> str:
@@ -724,7 +871,7 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
             continue
         label = group[0].unit_code or next(iter(names))
         if prefer_newest:
-            newest = max(group, key=lambda i: (i.unit.get("date", ""), i.mtime, i.sha256))
+            newest = max(group, key=lambda i: (i.date, i.mtime, i.sha256))
             out.append(newest)
             for info in group:
                 if info is not newest:
@@ -773,7 +920,7 @@ def _drop_unauthorised_rollups(
     return out
 
 
-def _row_digest(row: tuple) -> str:
+def _row_digest(row: tuple) -> bytes:
     """SHA-256 of a compact value row, the same for equal values however they were typed (1, 1.0, 1.00)."""
 
     def canon(v: object) -> str:
@@ -785,21 +932,21 @@ def _row_digest(row: tuple) -> str:
             return format(v.normalize(), "f")
         return str(v)
 
-    return hashlib.sha256("\x1f".join(map(canon, row)).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256("\x1f".join(map(canon, row)).encode("utf-8", "surrogatepass")).digest()[:16]
 
 
 def _copied_returns(members: list[Member]) -> list[Notice]:
     """Returns of different units with identical values (at least COPY_MIN_NONZERO non-zero cells): one may be a
     copy of the other. Both stay merged; each gets a COPIED_RETURN notice naming the others."""
-    groups: dict[str, list[Inspected]] = defaultdict(list)
+    groups: dict[bytes, list[Inspected]] = defaultdict(list)
     for m in members:  # members are distinct units (duplicates were rejected) in a fixed order
-        if sum(isinstance(v, (int, Decimal)) and v != 0 for v in m.info.row) >= COPY_MIN_NONZERO:
-            groups[_row_digest(m.info.row)].append(m.info)
+        if m.info.digest is not None and m.info.nonzero >= COPY_MIN_NONZERO:
+            groups[m.info.digest].append(m.info)
     notices = []
     for group in groups.values():
         if len(group) < 2:
             continue
-        nonzero = sum(isinstance(v, (int, Decimal)) and v != 0 for v in group[0].row)
+        nonzero = group[0].nonzero
         for info in group:
             others = "、".join(f"{_label(o.unit_name, o.unit_code)}（{o.name}）" for o in group if o is not info)
             reason = f"与 {others} 的填报数据完全相同（{nonzero} 个非零数），可能是照抄；已汇总，请核实"

@@ -18,6 +18,7 @@ xltool.discover reads last year's figures back from it.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from xltool import layout
 from xltool._version import __version__
 from xltool.forms import Cell, Form, Table
 from xltool.model import Invalid, Return
+from xltool.template import stream
 from xltool.template.xlsx import FONT, TemplateError
 
 BODY_PT = 10.5  # every text on these sheets (五号); titles are larger
@@ -108,6 +110,10 @@ class _Formats:
         self.hidden_key = f(font_size=BODY_PT, num_format="@")
         self._wb, self._base, self._marked = wb, base, {}
 
+    def marks(self) -> list:
+        """Every format `mark` can give (streamed rows need their styles fixed before the workbook closes)."""
+        return [self.text] + [self.mark(word) for word, _ in MARKS]
+
     def mark(self, text: object):
         """Wrapped text, tinted when it says something went wrong (未汇总, 缺报) or needs a look (含错误, 名册外)."""
         colour = next((c for word, c in MARKS if isinstance(text, str) and word in text), None)
@@ -132,6 +138,25 @@ def _write(ws, row: int, col: int, value: object, fmt, what: str) -> None:
         _ok(ws.write_number(row, col, value, fmt), what)
     else:
         _ok(ws.write_string(row, col, _clip(value), fmt), what)
+
+
+def _height_pt(lines: int) -> float | None:
+    """The height _height gives a row of `lines` lines (None: the default height)."""
+    return LINE_PT * lines + 4 if lines > 1 else None
+
+
+def _rows(writer, ws, first: int, count: int, last_col: int, produce, formats) -> None:
+    """Rows first .. first+count-1 of `ws` from `produce()` ((height, cells) per row, see xltool.template.stream):
+    streamed into the zip after the workbook closes (a roll-up's lists are never held), or written here when the
+    writer cannot stream."""
+    if hasattr(writer, "streams"):
+        stream.register(writer, ws, first, count, last_col, produce, formats)
+        return
+    for r, (height, cells) in enumerate(produce(), start=first):  # pragma: no cover - every writer streams today
+        for col, value, fmt in cells:
+            _write(ws, r, col, value, fmt, ws.name)
+        if height is not None:
+            _ok(ws.set_row(r, height), ws.name)
 
 
 def _merge(ws, first_row: int, first_col: int, last_row: int, last_col: int, text: str, fmt, what: str) -> None:
@@ -233,13 +258,18 @@ class ListSheet:
         styles = [
             fmt.code if c.kind == "code" else fmt.number if c.kind == "number" else fmt.text for c in self.columns
         ]
-        for r, row in enumerate(self.rows, start=1):
-            lines = 1
-            for c, value in enumerate(row[: len(self.columns)]):
-                _write(ws, r, c, value, styles[c], name)
-                if isinstance(value, str) and value:
-                    lines = max(lines, lines_needed(_clip(value), widths[c]))
-            _height(ws, r, lines, name)
+        width = len(self.columns)
+
+        def produce():
+            for row in self.rows:
+                lines, cells = 1, []
+                for c, value in enumerate(row[:width]):
+                    cells.append((c, value, styles[c]))
+                    if isinstance(value, str) and value:
+                        lines = max(lines, lines_needed(_clip(value), widths[c]))
+                yield _height_pt(lines), cells
+
+        _rows(writer, ws, 1, len(self.rows), width - 1, produce, styles)
         if not self.rows and self.empty:
             _merge(ws, 1, 0, 1, len(self.columns) - 1, self.empty, fmt.text, name)
         ws.freeze_panes(1, self.repeat_cols)
@@ -346,21 +376,20 @@ class DetailSheet:
             lines = max(lines, lines_needed(text, DETAIL_VALUE_WIDTH))
         _height(ws, DETAIL_HEADER, lines, name)
         value_fmt = [fmt.amount if c.type.name == "amount" else fmt.count for c in inputs]
-        write_number = ws.write_number
-        for r, row in enumerate(self.rows, start=DETAIL_FIRST):
-            lines = 1
-            for c, value in enumerate((row.unit, row.code, row.file, row.status)):
-                style = fmt.code if c == 1 else fmt.mark(row.status) if c == 3 else fmt.text
-                _write(ws, r, c, value, style, name)
-                lines = max(lines, lines_needed(value, widths[c]) if value else 1)
-            for c, value in enumerate(row.inputs):  # the bulk of a big roll-up: whole numbers written directly
-                if value is None:
-                    continue
-                if type(value) is int:
-                    _ok(write_number(r, lead + c, value, value_fmt[c]), name)
-                else:
-                    _write(ws, r, lead + c, value, fmt.text if isinstance(value, Invalid) else value_fmt[c], name)
-            _height(ws, r, lines, name)
+
+        def produce():
+            for row in self.rows:
+                lines, cells = 1, []
+                for c, value in enumerate((row.unit, row.code, row.file, row.status)):
+                    style = fmt.code if c == 1 else fmt.mark(row.status) if c == 3 else fmt.text
+                    cells.append((c, value, style))
+                    lines = max(lines, lines_needed(value, widths[c]) if value else 1)
+                for c, value in enumerate(row.inputs, start=lead):  # the bulk of a big roll-up
+                    if value is not None:
+                        cells.append((c, value, fmt.text if isinstance(value, Invalid) else value_fmt[c - lead]))
+                yield _height_pt(lines), cells
+
+        _rows(writer, ws, DETAIL_FIRST, len(self.rows), len(widths) - 1, produce, [fmt.code, *fmt.marks(), *value_fmt])
         ws.freeze_panes(DETAIL_FIRST, 1)
         if self.rows:
             _ok(ws.autofilter(DETAIL_HEADER, 0, DETAIL_HEADER + len(self.rows), len(widths) - 1), name)
@@ -458,6 +487,7 @@ class OverviewSheet:
     rows: list[OverviewRow]
     name: str = layout.OVERVIEW_SHEET
     front: bool = True
+    units_with_new: int = 0  # units with a number of new applications (counted when the chart is drawn)
 
     def write_to(self, writer) -> None:
         wb, form, name = writer.wb, writer.form, self.name
@@ -478,20 +508,25 @@ class OverviewSheet:
             lines = max(lines, lines_needed(column.title, column.width))
         _height(ws, 1, lines, name)
         inputs, first, n = form.inputs, 2, len(head)
-        new_values: list[tuple[str, Decimal]] = []
-        for r, row in enumerate(self.rows, start=first):
-            ret = Return(form, writer.ret.year, values=_values(inputs, row.inputs))
-            unit = row.unit or row.code or "（未署名单位）"
-            _write(ws, r, 0, unit, fmt.text, name)
-            _write(ws, r, 1, row.status, fmt.mark(row.status), name)
-            for i, (_, keys, amount) in enumerate(figures):
-                value = _sum(ret, keys)
-                _write(ws, r, n + i, value, fmt.amount if amount else fmt.count, name)
-                if keys == [NEW_APPLICATIONS] and value is not None:
-                    new_values.append((unit, value))
-            for i, value in enumerate((row.errors, row.warnings, row.explained)):
-                _ok(ws.write_number(r, n + len(figures) + i, value, fmt.count), name)
-            _height(ws, r, max(lines_needed(unit, widths[0]), lines_needed(row.status, widths[1])), name)
+        year = writer.ret.year
+
+        def figures_of(row: OverviewRow) -> tuple[str, list[Decimal | None]]:
+            ret = Return(form, year, values=_values(inputs, row.inputs))
+            return row.unit or row.code or "（未署名单位）", [_sum(ret, keys) for _, keys, _ in figures]
+
+        def produce():
+            for row in self.rows:
+                unit, values = figures_of(row)
+                cells = [(0, unit, fmt.text), (1, row.status, fmt.mark(row.status))]
+                cells += [(n + i, v, fmt.amount if figures[i][2] else fmt.count) for i, v in enumerate(values)]
+                cells += [
+                    (n + len(figures) + i, v, fmt.count)
+                    for i, v in enumerate((row.errors, row.warnings, row.explained))
+                ]
+                yield _height_pt(max(lines_needed(unit, widths[0]), lines_needed(row.status, widths[1]))), cells
+
+        _rows(writer, ws, first, len(self.rows), last, produce, [fmt.count, fmt.amount, *fmt.marks()])
+        new_values = self._chart_units(form, year)
         total_row = first + len(self.rows)
         _merge(ws, total_row, 0, total_row, n - 1, "合计（本汇总表）", fmt.total_text, name)
         for i, (_, keys, amount) in enumerate(figures):
@@ -506,6 +541,27 @@ class OverviewSheet:
         _print(ws, name, widths, (1, 1), (0, 0))
         _protect(writer, ws, lists=True)
 
+    def _chart_units(self, form: Form, year: int) -> list[tuple[str, Decimal]]:
+        """(unit, new applications) for the by-unit chart: every unit up to CHART_UNITS, else the CHART_UNITS with
+        the most (ties in the roll-up's unit order); one pass over the rows holding at most CHART_UNITS of them."""
+        if NEW_APPLICATIONS not in form.cell:
+            return []
+        picked: list[tuple[Decimal, int, str]] = []  # a heap of (value, -order, unit): the smallest kept goes first
+        self.units_with_new = 0
+        for order, row in enumerate(self.rows):
+            value = Return(form, year, values=_values(form.inputs, row.inputs)).safe_value(NEW_APPLICATIONS)
+            if value is None:
+                continue
+            self.units_with_new += 1
+            entry = (value, -order, row.unit or row.code or "（未署名单位）")
+            if len(picked) < CHART_UNITS:
+                heapq.heappush(picked, entry)
+            else:
+                heapq.heappushpop(picked, entry)
+        if self.units_with_new <= CHART_UNITS:
+            return [(unit, value) for value, _, unit in sorted(picked, key=lambda e: -e[1])]
+        return [(unit, value) for value, _, unit in sorted(picked, reverse=True)]
+
     def _charts(self, writer, ws, fmt, top: int, new_values: list[tuple[str, Decimal]]) -> None:
         """Each chart on a page of its own (rows of a fixed 15 pt under it, so it keeps its size in every
         spreadsheet), then the tables they are drawn from on the next page."""
@@ -513,13 +569,10 @@ class OverviewSheet:
         groups = result_groups(form)
         charts: list[tuple[str, str, list, int]] = []  # title, what the bars are, (label, value), pixels a bar
         if new_values:
-            picked = new_values
             title = "各单位本年新收政府信息公开申请数量（件）"
-            if len(new_values) > CHART_UNITS:  # the most first; ties in the roll-up's unit order
-                order = {id(v): i for i, v in enumerate(new_values)}
-                picked = sorted(new_values, key=lambda v: (-v[1], order[id(v)]))[:CHART_UNITS]
+            if self.units_with_new > CHART_UNITS:  # the most first; ties in the roll-up's unit order
                 title = f"本年新收申请最多的 {CHART_UNITS} 个单位（件）"
-            charts.append((title, "单位", picked, 24))
+            charts.append((title, "单位", new_values, 24))
         if groups:
             composition = [(label, _sum(writer.ret, keys)) for label, keys in groups]
             charts.append(("汇总：本年度办理结果构成（件）", "办理结果", composition, 40))

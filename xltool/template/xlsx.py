@@ -104,6 +104,7 @@ class _Writer:
         )
         self.ret, self.form, self.password = ret, ret.form, password or ""
         self.extra, self.meta = extra or [], dict(meta or {})
+        self.streams: list = []  # rows a review sheet leaves to xltool.template.stream (written after close)
         self.rollup = self.meta.get("kind") == layout.ROLLUP_KIND  # a roll-up: read-only tables, no clerk guidance
         if ret.prefilled:
             self.meta["prefilled"] = ",".join(sorted(ret.prefilled))
@@ -1003,15 +1004,20 @@ def _cached(v: Decimal | None) -> int | float | str:
 _BOOK_VIEWS = re.compile(rb"<bookViews>")
 
 
+def lock_workbook_xml(data: bytes, password_hash: str | None) -> bytes:
+    """xl/workbook.xml with <workbookProtection lockStructure="1"> (and the password hash) before <bookViews>."""
+    attrs = b'lockStructure="1"' + (f' workbookPassword="{password_hash}"'.encode() if password_hash else b"")
+    return _BOOK_VIEWS.sub(b"<workbookProtection " + attrs + b"/><bookViews>", data, count=1)
+
+
 def lock_structure(path: Path, password_hash: str | None) -> None:
     """XlsxWriter has no workbook-structure protection: add <workbookProtection> to xl/workbook.xml."""
-    attrs = b'lockStructure="1"' + (f' workbookPassword="{password_hash}"'.encode() if password_hash else b"")
     tmp = path.with_suffix(".tmp.xlsx")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "xl/workbook.xml":
-                data = _BOOK_VIEWS.sub(b"<workbookProtection " + attrs + b"/><bookViews>", data, count=1)
+                data = lock_workbook_xml(data, password_hash)
             dst.writestr(item, data)
     os.replace(tmp, path)
 
@@ -1031,10 +1037,17 @@ def write_xlsx(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _Writer(ret, tmp, password, extra, meta, personal).write()
+        writer = _Writer(ret, tmp, password, extra, meta, personal)
+        writer.write()
         from xlsxwriter.worksheet import Worksheet
 
-        lock_structure(tmp, Worksheet()._encode_password(password) if password else None)
+        password_hash = Worksheet()._encode_password(password) if password else None
+        if writer.streams:  # per-unit rows of a roll-up's review sheets, written in the same pass as the lock
+            from xltool.template import stream
+
+            stream.finish(tmp, writer.wb, writer.streams, lambda xml: lock_workbook_xml(xml, password_hash))
+        else:
+            lock_structure(tmp, password_hash)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,242 @@
+"""Rows written straight into the xlsx zip: a roll-up's per-unit sheets without holding them in memory.
+
+XlsxWriter (in its normal mode) keeps every cell of a workbook until it closes, so a roll-up of 100,000 units would
+hold 明细's 17 million cells; its constant_memory mode writes inline strings, which some older WPS versions reject.
+So a review sheet (xltool.template.review) draws everything but its per-unit rows with XlsxWriter (header rows,
+widths, frozen panes, filters over the final range, print setup, protection, and rows after the list such as
+概览's total and charts) and registers a `Stream`: the first row of the list, how many rows, and a function yielding
+each row as (height in points or None, cells as (column, value, format)). After XlsxWriter has closed the workbook,
+`finish` rewrites the zip once:
+
+- each streamed sheet's XML is copied with the rows inserted at their place inside <sheetData>, one row at a time,
+  straight into the compressed zip entry;
+- text goes to the shared-string table like XlsxWriter's own (never inline strings): a string already in XlsxWriter's
+  table or among the last STRINGS_KEPT new ones reuses its index, any other is appended (a repeat beyond that window is
+  stored twice, which the format allows), new <si> items are spooled to a temporary file and copied in last;
+- the workbook-structure lock (xltool.template.xlsx.lock_workbook_xml) is applied on the way.
+
+The zip is written without zip64 extensions (allowZip64=False: a part over 4 GB is an error, not a silently different
+file), entries keep XlsxWriter's names, dates and attributes, and nothing depends on the clock or on memory
+addresses, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
+
+from xltool.model import Invalid
+
+STRINGS_KEPT = 50_000  # new distinct strings remembered for reuse (memory stays flat whatever the number of rows)
+CELL_LIMIT = 32_000  # as review.CELL_LIMIT: a cell holds 32,767 characters
+STREAM_LEVEL = 1  # deflate level of streamed sheets (large, repetitive XML: level 1 is 3× faster and nearly as small)
+SST_PART = "xl/sharedStrings.xml"
+
+Row = tuple[float | None, Iterable[tuple[int, object, object]]]  # (height in points or None, (col, value, format))
+
+_CONTROL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_ROW_START = re.compile(rb'<row r="(\d+)"')
+_SST_COUNTS = re.compile(rb'<sst ([^>]*?)count="\d+" uniqueCount="\d+"')
+
+
+class StreamError(RuntimeError):
+    """A streamed sheet could not be written (a value XlsxWriter would also refuse)."""
+
+
+@dataclass
+class Stream:
+    """Rows `first` .. `first + count - 1` (0-based) of worksheet `ws`, produced by `rows()` when the zip is
+    rewritten (so the caller holds none of them); `last_col` is the widest column (for the sheet's dimension)."""
+
+    ws: object
+    first: int
+    count: int
+    last_col: int
+    rows: Callable[[], Iterator[Row]]
+
+
+def register(writer, ws, first: int, count: int, last_col: int, rows: Callable[[], Iterator[Row]], formats) -> None:
+    """Leave rows first .. first+count-1 of `ws` to `finish`; `formats` are every format those rows use (their style
+    indexes are fixed now). The sheet's dimension covers the rows, so readers see the whole range."""
+    for fmt in formats:
+        fmt._get_xf_index()
+    if count and (ws._check_dimensions(first + count - 1, last_col) or ws._check_dimensions(first, 0)):
+        raise StreamError(f"“{ws.name}”表的行数超过工作表上限（{first + count} 行）")
+    writer.streams.append(Stream(ws, first, count, last_col, rows))
+
+
+def _escape(text: str) -> str:
+    """As XlsxWriter writes a shared string: control characters as _xHHHH_ (and a literal _xHHHH_ escaped), then XML."""
+    if "_x" in text:
+        text = _CONTROL_ESCAPE.sub(r"_x005F\1", text)
+    text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Strings:
+    """The shared-string table: XlsxWriter's strings, then the new ones, deduplicated within a bounded window."""
+
+    def __init__(self, table, spool) -> None:
+        self.base: dict[str, int] = table.string_table
+        self.unique = table.unique_count
+        self.count = table.count
+        self.recent: dict[str, int] = {}
+        self.spool = spool
+
+    def index(self, text: str) -> int:
+        self.count += 1
+        found = self.base.get(text)
+        if found is None:
+            found = self.recent.get(text)
+        if found is not None:
+            return found
+        if len(self.recent) >= STRINGS_KEPT:
+            self.recent.clear()
+        found = self.recent[text] = self.unique
+        self.unique += 1
+        space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+        self.spool.write(f"<si><t{space}>{_escape(text)}</t></si>".encode())
+        return found
+
+
+def _number(value: float | int) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise StreamError(f"无法写入数值 {value}")
+    return f"{value:.16G}"
+
+
+def _plain(v: Decimal) -> int | float:
+    return int(v) if v == v.to_integral_value() else float(v)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
+
+
+class _Letters(dict):
+    def __missing__(self, col: int) -> str:
+        self[col] = name = xl_col_to_name(col)
+        return name
+
+
+def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
+    """The <row> elements of a stream, as XlsxWriter would write the same cells (numbers as numbers, text as shared
+    strings, never a formula)."""
+    letters = _Letters()
+    styles: dict[int, int] = {}  # id(format) -> style index (a format equal to an earlier one shares its index)
+    r = stream.first
+    for height, cells in stream.rows():
+        r += 1
+        parts = []
+        for col, value, fmt in cells:
+            xf = styles.get(id(fmt))
+            if xf is None:
+                xf = styles[id(fmt)] = fmt._get_xf_index()
+            kind = type(value)
+            if kind is int:
+                parts.append(f'<c r="{letters[col]}{r}" s="{xf}"><v>{_number(value)}</v></c>')
+                continue
+            if value is None or value == "":
+                continue
+            if isinstance(value, Invalid):
+                value = value.raw
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            if isinstance(value, Decimal):
+                value = _plain(value)
+            if isinstance(value, (int, float)):
+                parts.append(f'<c r="{letters[col]}{r}" s="{xf}"><v>{_number(value)}</v></c>')
+            else:
+                index = strings.index(_clip(str(value)))
+                parts.append(f'<c r="{letters[col]}{r}" s="{xf}" t="s"><v>{index}</v></c>')
+        if height is not None:
+            pixels = int(height * 4.0 / 3.0 + 0.5)  # XlsxWriter's set_row: points to whole pixels and back
+            yield f'<row r="{r}" ht="{pixels * 0.75:.16g}" customHeight="1">{"".join(parts)}</row>'
+        else:
+            yield f'<row r="{r}">{"".join(parts)}</row>'
+    if r != stream.first + stream.count:
+        raise StreamError(f"应写 {stream.count} 行，实际 {r - stream.first} 行")
+
+
+def _sheet_part(wb, ws) -> str:
+    index = [s for s in wb.worksheets() if not s.is_chartsheet].index(ws)
+    return f"xl/worksheets/sheet{index + 1}.xml"
+
+
+def _write_sheet(dst: zipfile.ZipFile, item: zipfile.ZipInfo, skeleton: bytes, stream: Stream, strings) -> None:
+    """The skeleton's XML with the streamed rows inserted in row order inside <sheetData>."""
+    if b"<sheetData/>" in skeleton:
+        skeleton = skeleton.replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
+    start = skeleton.index(b"<sheetData>") + len(b"<sheetData>")
+    end = skeleton.index(b"</sheetData>")
+    at = end
+    for found in _ROW_START.finditer(skeleton, start, end):
+        if int(found.group(1)) > stream.first:  # 1-based row numbers: the first row after the list's place
+            at = found.start()
+            break
+    item.compress_type = zipfile.ZIP_DEFLATED
+    item._compresslevel = STREAM_LEVEL
+    with dst.open(item, "w") as out:
+        out.write(skeleton[:at])
+        buffer: list[str] = []
+        size = 0
+        for xml in rows_xml(stream, strings):
+            buffer.append(xml)
+            size += len(xml)
+            if size > 1 << 20:
+                out.write("".join(buffer).encode())
+                buffer, size = [], 0
+        out.write("".join(buffer).encode())
+        out.write(skeleton[at:])
+
+
+def finish(path: Path, wb, streams: list[Stream], lock: Callable[[bytes], bytes]) -> None:
+    """Rewrite the closed workbook at `path`: streamed rows in place, new shared strings appended, `lock` applied to
+    xl/workbook.xml."""
+    parts = {_sheet_part(wb, s.ws): s for s in streams}
+    tmp = path.with_suffix(".tmp.xlsx")
+    with (
+        tempfile.TemporaryFile() as spool,
+        zipfile.ZipFile(path) as src,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=False) as dst,
+    ):
+        strings = Strings(wb.str_table, spool)
+        sst_item = None
+        for item in src.infolist():
+            if item.filename == SST_PART:
+                sst_item = item
+                continue
+            data = src.read(item.filename)
+            if item.filename in parts:
+                _write_sheet(dst, item, data, parts[item.filename], strings)
+                continue
+            if item.filename == "xl/workbook.xml":
+                data = lock(data)
+            dst.writestr(item, data)
+        if sst_item is None:
+            raise StreamError("工作簿缺少共享字符串表")
+        sst = src.read(SST_PART)
+        counts = f'count="{strings.count}" uniqueCount="{strings.unique}"'.encode()
+        sst = _SST_COUNTS.sub(lambda m: b"<sst " + m.group(1) + counts, sst, count=1)
+        end = sst.rindex(b"</sst>")
+        with dst.open(sst_item, "w") as out:
+            out.write(sst[:end])
+            spool.seek(0)
+            shutil.copyfileobj(spool, out, 1 << 20)
+            out.write(sst[end:])
+    os.replace(tmp, path)
+
+
+__all__ = ["Stream", "StreamError", "finish", "register"]
