@@ -181,8 +181,13 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
         f = facts.get(table.sheet)
         if f is None or table.sheet in moved:
             continue
-        inputs = [c for c in table.cells if c.is_input]
-        hidden = [c for c in inputs if c.row in f.hidden_rows or c.col in f.hidden_cols]
+        shape = _shape(table)
+        inputs = shape.input_cells
+        hidden = (
+            [c for c in inputs if c.row in f.hidden_rows or c.col in f.hidden_cols]
+            if f.hidden_rows or f.hidden_cols
+            else []
+        )
         if hidden:
             out.append(
                 Problem.of(
@@ -192,12 +197,11 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
                     cell=hidden[0].a1,
                 )
             )
-        own = {(lb.first_row, lb.first_col, lb.last_row, lb.last_col) for lb in table.labels}
-        own |= {(c.row, c.col, c.row, c.right) for c in table.cells if c.right > c.col}
+        own, (top, left, bottom, right) = shape.own_merges, shape.input_box
         merged = [
             (m, c)
             for m in f.merges
-            if m not in own
+            if m not in own and m[0] <= bottom and m[2] >= top and m[1] <= right and m[3] >= left
             for c in inputs
             if m[0] <= c.row <= m[2] and m[1] <= c.col <= m[3] and (m[0], m[1]) != (m[2], m[3])
         ]
@@ -308,7 +312,7 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
                 positions = located.positions
                 changed = [lb for lb in changed if norm(lb.text) not in {norm(v) for v in _texts(grid)}]
             else:
-                positions = {c.key: (c.row, c.col) for c in table.cells}
+                positions = shape.positions
             for lb in changed[:10]:
                 problems.append(
                     Problem.of(
@@ -353,26 +357,13 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
         if norm(_at(grid, flag_row, flag_col)) == layout.NO_ITEMS_YES:
             ret.no_items.add(table.id)
     shape = _shape(table)
-    spots = shape.spots if positions is shape.positions else [(c, *positions[c.key], None) for c in table.cells]
-    values, rows = ret.values, len(grid)
-    for cell, r, c, where in spots:
-        line = grid[r] if r < rows else ()
-        raw = line[c] if c < len(line) else None
-        if raw == "":
-            raw = None
-        if cell.is_input and facts is not None and (raw is None or type(raw) is float):
-            # The common case, a number or a blank: unless the XML holds a formula or an error value there, the
-            # number is the value (normalize's own fast path) and a blank is blank.
-            where = where or _a1(r, c)
-            if where not in facts.formulas and where not in facts.errors:
-                if raw is not None:
-                    value, note = normalize(raw, cell.type)
-                    if note is None:
-                        values[cell.key] = value  # type: ignore[assignment]
-                        continue
-                else:
-                    continue
-        where = where or _a1(r, c)
+    if templated and facts is not None and positions is shape.positions and shape.untouched(facts):
+        _read_inputs(grid, ret, shape, problems)
+        return
+    for cell in table.cells:
+        r, c = positions[cell.key]
+        raw = _at(grid, r, c)
+        where = _a1(r, c)
         if not cell.is_input:
             if not templated:
                 if formulas is not None and where in formulas:
@@ -422,7 +413,54 @@ class _Shape:
         self.table, self.cells = table, table.cells
         self.labels = [(lb.first_row, lb.first_col, lb.text) for lb in table.labels]
         self.positions = {c.key: (c.row, c.col) for c in table.cells}
-        self.spots = [(c, c.row, c.col, c.a1) for c in table.cells]
+        self.inputs = [(c, c.key, c.row, c.col) for c in table.cells if c.is_input]
+        self.input_cells = [c for c in table.cells if c.is_input]
+        self.input_a1 = frozenset(c.a1 for c in self.input_cells)
+        inputs = self.input_cells
+        self.input_box = (  # a merge outside this box covers no input (an empty box when there is none)
+            min((c.row for c in inputs), default=0),
+            min((c.col for c in inputs), default=0),
+            max((c.row for c in inputs), default=-1),
+            max((c.col for c in inputs), default=-1),
+        )
+        self.own_merges = {(lb.first_row, lb.first_col, lb.last_row, lb.last_col) for lb in table.labels}
+        self.own_merges |= {(c.row, c.col, c.row, c.right) for c in table.cells if c.right > c.col}
+        self.total_a1 = frozenset(c.a1 for c in table.cells if not c.is_input)
+
+    def untouched(self, facts: SheetFacts) -> bool:
+        """No formula or error value over an input, and every total still a formula (the sheet as we wrote it)."""
+        formulas = facts.formulas
+        return (
+            self.input_a1.isdisjoint(formulas)
+            and self.input_a1.isdisjoint(facts.errors)
+            and all(a1 in formulas for a1 in self.total_a1)
+        )
+
+
+def _read_inputs(grid: Grid, ret: Return, shape: _Shape, problems: list[Problem]) -> None:
+    """The input cells of an untouched template table: what the general loop in `_read_sheet_table` does for them
+    when no formula, error value or overwritten total is involved (totals are left to the checker)."""
+    values, rows = ret.values, len(grid)
+    sheet = shape.table.sheet
+    for cell, key, r, c in shape.inputs:
+        line = grid[r] if r < rows else ()
+        raw = line[c] if c < len(line) else None
+        if raw is None or raw == "":
+            continue
+        value, note = normalize(raw, cell.type)
+        if value is None:
+            continue
+        values[key] = value
+        if note and not isinstance(value, Invalid):
+            problems.append(
+                Problem.of(
+                    Code.VALUE_NORMALISED,
+                    f"{cell.label}：{note}",
+                    sheet=sheet,
+                    cell=cell.a1,
+                    values={"raw": str(raw)},
+                )
+            )
 
 
 _SHAPES: dict[int, _Shape] = {}

@@ -19,13 +19,25 @@ def add_aliases(aliases: dict[str, str]) -> None:
     _ALIASES.update(aliases)
 
 
+_SEEN: dict[str, str] = {}  # text -> its canonical form without aliases (labels recur in every file)
+_SEEN_MAX = 20_000  # a hostile file cannot grow it without bound
+_SHORT = 200  # longer texts are not remembered
+
+
 def norm(text: object, aliases: bool = True) -> str:
     """Canonical form: NFKC (full-width → ASCII punctuation and digits), no whitespace, straight quotes, aliases."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFKC", str(text)).translate(_QUOTES)
-    s = _SPACE.sub("", s).replace("\u200b", "")
-    s = s.replace("【", "[").replace("】", "]")
+    text = str(text)
+    s = _SEEN.get(text)
+    if s is None:
+        s = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+        s = _SPACE.sub("", s).replace("\u200b", "")
+        s = s.replace("【", "[").replace("】", "]")
+        if len(text) <= _SHORT:
+            if len(_SEEN) >= _SEEN_MAX:
+                _SEEN.clear()
+            _SEEN[text] = s
     return _ALIASES.get(s, s) if aliases else s
 
 

@@ -6,11 +6,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from xltool import rules as expr
-from xltool.forms import Cell, Form, formula_of
+from xltool.forms import Cell, Form, Table, formula_of
 from xltool.outcomes import TableState, TableStatus, table_state
 from xltool.values import Invalid, Undetermined, Value
 
 __all__ = ["Invalid", "Return", "Undetermined", "Unit", "Value"]  # Invalid and Value live with the values
+
+
+_INPUTS: dict[int, tuple[Table, list[Cell], list[Cell]]] = {}
+
+
+def _inputs(table: Table) -> list[Cell]:
+    """A table's input cells, listed once per table (forms live as long as the process; never mutate the list)."""
+    hit = _INPUTS.get(id(table))
+    if hit is not None and hit[0] is table and hit[1] is table.cells:
+        return hit[2]
+    inputs = [c for c in table.cells if c.is_input]
+    _INPUTS[id(table)] = (table, table.cells, inputs)
+    return inputs
 
 
 @dataclass
@@ -39,7 +52,8 @@ class Return:
 
     def _own_inputs(self, table_id: str) -> list[Cell]:
         """The inputs the unit itself fills: pre-filled cells say nothing about whether the unit has reported."""
-        return [c for c in self.form.table(table_id).cells if c.is_input and c.key not in self.prefilled]
+        inputs = _inputs(self.form.table(table_id))
+        return [c for c in inputs if c.key not in self.prefilled] if self.prefilled else inputs
 
     # --- values ---------------------------------------------------------------------------------------------------
     def value(self, key: str) -> Decimal:
@@ -61,13 +75,15 @@ class Return:
             return None
 
     def blank_inputs(self, table_id: str) -> list[Cell]:
-        return [c for c in self._own_inputs(table_id) if c.key not in self.values]
+        values = self.values
+        return [c for c in self._own_inputs(table_id) if c.key not in values]
 
     def table_state(self, table_id: str) -> TableState:
         """未填报 / 本年度无此类事项 / 部分空白（N 格） / 已填报, by the ladder the template's 校验 sheet also uses."""
         inputs = self._own_inputs(table_id)
-        blank = len(self.blank_inputs(table_id))
-        return table_state(table_id in self.no_items, len(inputs) - blank, len(inputs))
+        values = self.values
+        filled = sum(1 for c in inputs if c.key in values)
+        return table_state(table_id in self.no_items, filled, len(inputs))
 
     def table_status(self, table_id: str) -> str:
         """The table status as the 校验 sheet shows it."""

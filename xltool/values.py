@@ -42,7 +42,27 @@ _SPACES = " \t\r\n\u3000\u00a0\u2002\u2003\u2009\u200b\ufeff"
 NOT_A_NUMBER_WORDS = {"无", "没有", "-", "—", "－", "--", "/", "／", "空", "null", "none", "n/a", "na", "×", "x"}
 
 
+_SMALL = [Decimal(i) for i in range(1000)]  # the counts most cells hold, made once
+
+
 def normalize(raw: object, cell_type: CellType) -> tuple[Value | None, str | None]:
+    kind = type(raw)
+    if (kind is float or kind is int) and cell_type.name != "amount":
+        # The common case, a whole count the spreadsheet already holds as a number: the same Decimal the general
+        # path below gives (5.0 -> 5), without its text round trip. Zero signs, fractions, NaN, infinities, negatives
+        # and huge numbers take the general path.
+        if kind is float:
+            whole = raw.is_integer() and (0.0 < raw < 1e9 or (raw == 0.0 and str(raw) == "0.0"))  # type: ignore[union-attr]
+        else:
+            whole = 0 <= raw < 1_000_000_000  # type: ignore[operator]
+        if whole:
+            n = int(raw)  # type: ignore[call-overload]
+            return (_SMALL[n] if n < 1000 else Decimal(n)), None
+    return _normalize(raw, cell_type)
+
+
+def _normalize(raw: object, cell_type: CellType) -> tuple[Value | None, str | None]:
+    """The general path (every type, text read leniently)."""
     if raw is None or raw == "":
         return None, None
     if isinstance(raw, bool):
