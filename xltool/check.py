@@ -94,7 +94,7 @@ def evaluate_rule(
 
     def tables_blank() -> bool:
         blank = [t for t in rule.tables if statuses[t] is TableStatus.NOT_FILLED]
-        reasons[Cause.TABLE_NOT_FILLED] = "、".join(form.table(t).sheet for t in blank) + " 未填报"
+        reasons[Cause.TABLE_NOT_FILLED] = _tables_text(form, blank)
         return bool(blank)
 
     def previous_cell_missing() -> bool:
@@ -108,19 +108,19 @@ def evaluate_rule(
     def invalid() -> bool:
         bad = next((k for k in inputs if isinstance(ret.values.get(k), Invalid)), None)
         if bad is not None:
-            reasons[Cause.INVALID_INPUT] = f"{form.cell[bad].where} 不是有效数字（{ret.values[bad].raw}）"
+            reasons[Cause.INVALID_INPUT] = _invalid_text(form.cell[bad].where, ret.values[bad])
             return True
         try:
             holds["value"] = bool(expr.evaluate(rule.node, value, rule.tolerance))
         except Undetermined as exc:  # last year's cell, or a printed total, is unusable
-            reasons[Cause.INVALID_INPUT] = f"{_where(ret, previous, exc.key)} 不是有效数字（{exc.value.raw}）"
+            reasons[Cause.INVALID_INPUT] = _invalid_text(_where(ret, previous, exc.key), exc.value)
             return True
         return False
 
     def blank() -> bool:
         empty = [k for k in inputs if k not in ret.values and form.cell[k].table not in ret.no_items]
         if empty:
-            reasons[Cause.BLANK_INPUT] = f"{form.cell[empty[0]].where} 为空白"
+            reasons[Cause.BLANK_INPUT] = _blank_text(form.cell[empty[0]].where)
         return bool(empty)
 
     holds: dict[str, bool] = {}
@@ -144,6 +144,18 @@ def evaluate_rule(
     ):
         left, right = _try(value, rule.node.left), _try(value, rule.node.right)
     return RuleResult(rule, outcome, left, right, cells, explanation, reasons.get(cause, "") if cause else "", cause)
+
+
+def _tables_text(form: Form, blank: list[str]) -> str:
+    return "、".join(form.table(t).sheet for t in blank) + " 未填报"
+
+
+def _invalid_text(where: str, value: Invalid) -> str:
+    return f"{where} 不是有效数字（{value.raw}）"
+
+
+def _blank_text(where: str) -> str:
+    return f"{where} 为空白"
 
 
 def _previous_missing(rule: Rule, previous: Return | None) -> bool:
@@ -262,10 +274,25 @@ class _Plan:
 
 _PLANS: dict[int, tuple[Form, _Plan | None]] = {}
 
+# `_compiled` walks the outcome ladder in this order, taking each step's outcome and cause from outcomes.LADDER;
+# should the ladder change, the forms are checked by `evaluate_rule` (through outcomes.decide) until it follows.
+_LADDER_ORDER = (
+    "table_not_filled",
+    "no_previous_cell",
+    "previous_not_filled",
+    "invalid_input",
+    "blank_input",
+    "holds",
+    "explained",
+)
+_STEP = {step.condition: (step.outcome, step.cause) for step in outcomes.LADDER}
+
 
 def _plan(form: Form) -> _Plan | None:
     """The form's compiled rules, built on first use (cached by identity: a form lives as long as the process);
     None when the form's rules cannot be compiled (the straightforward path then checks it)."""
+    if tuple(step.condition for step in outcomes.LADDER) != _LADDER_ORDER:
+        return None
     hit = _PLANS.get(id(form))
     if hit is not None and hit[0] is form and hit[1] is not None and hit[1].rules is form.rules:
         return hit[1]
@@ -368,30 +395,30 @@ def _compiled(
         explanation = explanations.get(rule.id, "").strip() if rp.warning else ""
         cause, reason = None, ""
         if not_filled and (blank := [t for t in rule.tables if statuses[t] is TableStatus.NOT_FILLED]):
-            outcome, cause = Outcome.UNDETERMINED, Cause.TABLE_NOT_FILLED
-            reason = "、".join(form.table(t).sheet for t in blank) + " 未填报"
+            outcome, cause = _STEP["table_not_filled"]
+            reason = _tables_text(form, blank)
         elif holds is None:
             inputs = _closure(ret, rp.own) if totals_given else rp.closure
             bad = next((k for k in inputs if isinstance(values.get(k), Invalid)), None)
             if bad is None:
                 return None  # cannot happen: an unusable value reached the rule through its closure
-            outcome, cause = Outcome.UNDETERMINED, Cause.INVALID_INPUT
-            reason = f"{form.cell[bad].where} 不是有效数字（{values[bad].raw}）"
+            outcome, cause = _STEP["invalid_input"]
+            reason = _invalid_text(form.cell[bad].where, values[bad])  # type: ignore[arg-type]
         elif (
             rp.blank_undetermined
             and any_blank
             and (empty := _blank(ret, _closure(ret, rp.own) if totals_given else rp.closure))
         ):
-            outcome, cause = Outcome.UNDETERMINED, Cause.BLANK_INPUT
-            reason = f"{form.cell[empty].where} 为空白"
+            outcome, cause = _STEP["blank_input"]
+            reason = _blank_text(form.cell[empty].where)
         elif holds:
             if skip_pass:
                 continue
-            outcome = Outcome.PASS
+            outcome = _STEP["holds"][0]
         elif explanation:
-            outcome = Outcome.EXPLAINED
+            outcome = _STEP["explained"][0]
         else:
-            outcome = Outcome.FAIL
+            outcome = outcomes.FALLBACK
         if rp.compare:
             left = left if isinstance(left, Decimal) else None
             right = right if isinstance(right, Decimal) else None
