@@ -8,10 +8,13 @@ xltool.formats.
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterable, Iterator
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,20 +116,25 @@ def check_files(
     progress: Callable[[Iterable[FileReport], int], Iterable[FileReport]] | None = None,
     time_limit: float | None = pool.TIME_LIMIT,
     memory_limit: int | None = pool.MEMORY_LIMIT,
-) -> list[FileReport]:
-    """check_file for every file, in isolated worker processes, reports in input order.
+) -> Reports:
+    """check_file for every file, in isolated worker processes (chunks of files, xltool.workers), reports in input
+    order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
     `time_limit` is seconds per file, `memory_limit` bytes per worker. A file whose worker hangs, crashes or runs out
     of memory is a FileReport with error code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any
     unreadable file). workers.WorkerError when no worker process can be started at all.
+
+    The reports come back as `Reports`: a sequence whose reports are spooled to a temporary file as the workers send
+    them and rebuilt one at a time when read, so checking 100,000 files holds only their statuses.
     """
-    paths = [Path(f) for f in files]
-    # last_year goes to each worker once (bound into the function), not with every file
-    task = functools.partial(_check_for_wire, last_year=last_year) if last_year else _check_for_wire
+    paths = [str(f) for f in files]
+    # last_year goes to each worker once (bound into the function), not with every file; _check_for_wire is looked up
+    # now, so a replaced one reaches the workers
+    task = functools.partial(_packed, _check_for_wire, last_year)
     wires = pool.run(
         task,
-        [str(p) for p in paths],
+        paths,
         _not_checked,
         workers=workers,
         time_limit=time_limit,
@@ -134,8 +142,68 @@ def check_files(
         initializer=_register_forms,
         initargs=(forms.registered_files(),),
     )
-    reports = (_from_wire(w) for w in wires)
-    return list(progress(reports, len(paths)) if progress else reports)
+    reports = Reports()
+
+    def added() -> Iterator[FileReport]:
+        for wire in wires:
+            if isinstance(wire, _Wire):
+                wire = _pack(wire)
+            yield reports.add(*wire)
+
+    for _ in progress(added(), len(paths)) if progress else added():
+        pass
+    return reports
+
+
+class Reports(Sequence):
+    """FileReports kept in a temporary file (pickled wires) with their statuses in memory: a sequence in input order
+    whose items are rebuilt when read (xltool.checking.summary and exit_code read only the statuses)."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(prefix="xltool-check-")  # noqa: SIM115 - lives as long as the reports
+        self.offsets = array.array("q")
+        self.statuses: list[FileStatus] = []
+        self.errors = bytearray()  # has_errors per report
+        self.end = 0
+
+    def add(self, light: tuple[FileStatus, bool], blob: bytes) -> _Light:
+        self.file.seek(self.end)
+        self.file.write(blob)
+        self.offsets.append(self.end)
+        self.end += len(blob)
+        self.statuses.append(light[0])
+        self.errors.append(light[1])
+        return _Light(*light)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        offset = self.offsets[index]
+        self.file.flush()
+        self.file.seek(offset)
+        return _from_wire(pickle.load(self.file))
+
+
+@dataclass(frozen=True)
+class _Light:
+    """What progress sees of a report as it arrives."""
+
+    status: FileStatus
+    has_errors: bool
+
+
+def _packed(check: Callable, last_year: dict[str, LastYear] | None, path: str) -> tuple[tuple[FileStatus, bool], bytes]:
+    """Runs in the worker: check one file and send (status, has errors) with the pickled wire."""
+    wire = check(path, last_year) if last_year else check(path)
+    return _pack(wire)
+
+
+def _pack(wire: _Wire) -> tuple[tuple[FileStatus, bool], bytes]:
+    report = _from_wire(wire)
+    return (report.status, report.has_errors), pickle.dumps(wire, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _register_forms(form_files: list[Path]) -> None:
@@ -205,31 +273,36 @@ def _with_file(p: Problem, path: Path) -> Problem:
     return Problem(p.severity, p.code, p.message, p.sheet, p.cell, p.values, str(path))
 
 
-def summary(reports: list[FileReport]) -> dict[str, int]:
+def summary(reports: Sequence[FileReport]) -> dict[str, int]:
+    statuses = reports.statuses if isinstance(reports, Reports) else [r.status for r in reports]
     return {
-        "files": len(reports),
-        "passed": sum(r.status in (FileStatus.PASSED, FileStatus.WARNINGS) for r in reports),
-        "with_errors": sum(r.status is FileStatus.ERRORS for r in reports),
-        "not_filled": sum(r.status is FileStatus.NOT_FILLED for r in reports),
-        "unreadable": sum(r.error is not None for r in reports),
+        "files": len(statuses),
+        "passed": sum(s in (FileStatus.PASSED, FileStatus.WARNINGS) for s in statuses),
+        "with_errors": sum(s is FileStatus.ERRORS for s in statuses),
+        "not_filled": sum(s is FileStatus.NOT_FILLED for s in statuses),
+        "unreadable": sum(s is FileStatus.UNREADABLE for s in statuses),
     }
 
 
-def exit_code(reports: list[FileReport]) -> int:
+def exit_code(reports: Sequence[FileReport]) -> int:
     """0 no errors (warnings allowed); 1 errors or 未填报; 2 some input could not be read at all."""
-    if any(r.error for r in reports):
+    if isinstance(reports, Reports):
+        statuses, errors = reports.statuses, reports.errors
+    else:
+        statuses, errors = [r.status for r in reports], [r.has_errors for r in reports]
+    if any(s is FileStatus.UNREADABLE for s in statuses):
         return 2
-    return 1 if any(r.has_errors for r in reports) else 0
+    return 1 if any(errors) else 0
 
 
-def write_report(reports: list[FileReport], fmt: str, lang: str = "zh", console=None) -> str | None:
+def write_report(reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None) -> str | None:
     """Render the results with the `report` writer `fmt` (table goes to the console, json/csv return text)."""
     return formats.writer("report", fmt).write(
         reports, lang=lang, summary=summary(reports), version=__version__, console=console
     )
 
 
-def annotate(reports: list[FileReport], out_dir: Path) -> Iterator[tuple[FileReport, Path | None, str]]:
+def annotate(reports: Sequence[FileReport], out_dir: Path) -> Iterator[tuple[FileReport, Path | None, str]]:
     """`<name>（已标注）.xlsx` copies of the readable returns with problems, written into out_dir: every cell a failing
     rule reads is marked, and a printed 问题清单 sheet comes first. Yields (report, written file or None, reason)."""
     from xltool.filenames import safe_filename

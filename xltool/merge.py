@@ -41,6 +41,7 @@ MERGED_TEXTS = {s.zh for s in MemberStatus}  # how a roll-up's 来源 sheet mark
 SOURCE_HEADER = ["层级", "所属汇总", "文件", "单位", "代码", "格式", "年度", "填报日期", "状态", "原因", "SHA-256"]
 TIME_LIMIT, MEMORY_LIMIT = pool.TIME_LIMIT, pool.MEMORY_LIMIT  # per file (seconds), per worker (bytes)
 ROLLUP_TYPE_WORD = "汇总"  # with --roster, only a unit whose 类型 contains this word may send a roll-up
+COPY_NAMED = 5  # other units named in a COPIED-RETURN notice; more are counted
 COPY_MIN_NONZERO = 5  # identical returns are flagged only with at least this many non-zero cells (zeros are common)
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are listed without a SHA-256 (reading them is pointless)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -948,7 +949,11 @@ def _copied_returns(members: list[Member]) -> list[Notice]:
             continue
         nonzero = group[0].nonzero
         for info in group:
-            others = "、".join(f"{_label(o.unit_name, o.unit_code)}（{o.name}）" for o in group if o is not info)
+            # at most COPY_NAMED others by name (a folder of 10,000 copies must not write 10,000 names 10,000 times)
+            named = [o for o in group[: COPY_NAMED + 1] if o is not info][:COPY_NAMED]
+            others = "、".join(f"{_label(o.unit_name, o.unit_code)}（{o.name}）" for o in named)
+            if len(group) - 1 > len(named):
+                others += f"等 {len(group) - 1} 个单位"
             reason = f"与 {others} 的填报数据完全相同（{nonzero} 个非零数），可能是照抄；已汇总，请核实"
             notices.append(Notice(info, Code.COPIED_RETURN, reason))
     return notices
