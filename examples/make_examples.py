@@ -79,6 +79,9 @@ def town(form, year: int, i: int, name: str) -> Return:
         phone="0000-1234567",
         date=f"{year + 1}-01-1{i % 10}",
     )
+    # The optional 填报说明 fields the form's annual report asks for (xltool report): address, no fees charged.
+    extra = {"address": f"{COUNTY}{name}人民路{i + 1}号", "postcode": f"75100{i}", "fee_cases": "0", "fee_amount": "0"}
+    unit.extra = {f.key: extra[f.key] for f in form.report.unit_fields if f.key in extra}
     return Return(form, year, unit, township_values(form, rng))
 
 
