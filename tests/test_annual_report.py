@@ -197,6 +197,26 @@ def test_year_over_year_across_form_versions():
     assert "行政规范性文件6件，" in text  # 制发 has no 2019 counterpart: no comparison
 
 
+def test_previous_found_by_unit_in_a_folder(tmp_path):
+    """`--previous FOLDER` picks this unit's file among others (by code, then name) and adds the cross-year rules to
+    the check; a folder without the unit is exit 2."""
+    import shutil
+
+    folder = tmp_path / "2024"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "sample-return-2020.xlsx", folder / "a.xlsx")
+    shutil.copy(EXAMPLES / "county-2025" / "03-西河乡.xlsx", folder / "b.xlsx")
+    out = tmp_path / "r.md"
+    args = ["report", str(EXAMPLES / "sample-return-2025.xlsx"), "-o", str(out), "--previous"]
+    result = runner.invoke(app, [*args, str(folder)])
+    assert "新收政府信息公开申请6件，比上年增加1件" in out.read_text(encoding="utf-8")
+    # the examples' 上年结转 does not follow last year's 结转下年度: the cross-year rule is an error, exit 1
+    assert result.exit_code == 1 and "跨年度" in result.output, result.output
+    (folder / "a.xlsx").unlink()
+    result = runner.invoke(app, [*args, str(folder)])
+    assert result.exit_code == 2 and "没有找到" in result.output
+
+
 def test_blank_figure_is_never_quoted():
     """A blank or unusable cell gives a note naming it instead of a sentence with a made-up number."""
     ret = read(EXAMPLES / "sample-return-2025.xlsx")

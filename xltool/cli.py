@@ -549,7 +549,10 @@ def report(
         AnnualFormat | None, typer.Option("--format", "-f", help="输出格式（缺省按 -o 的扩展名，否则 docx）")
     ] = None,
     previous: Annotated[
-        Path | None, typer.Option("--previous", help="上年度的报表或汇总表：正文写明“比上年增加/减少 N 件”")
+        Path | None,
+        typer.Option(
+            "--previous", help="上年度的报表、报告或汇总表（或其文件夹，按单位查找）：正文写明“比上年增加/减少 N 件”"
+        ),
     ] = None,
     text: Annotated[
         Path | None,
@@ -579,9 +582,10 @@ def report(
 
     _text_args({"文件参数": path, "--output": output, "--previous": previous, "--text": text, "--form": form_files})
     _use_forms(form_files)
-    for given, what in ((previous, "上年度文件"), (text, "正文文件")):
-        if given is not None:
-            _input_file(given, what, 50 * 1024 * 1024 if given is previous else publish.annual.MAX_NARRATIVE_BYTES)
+    if text is not None:
+        _input_file(text, "正文文件", publish.annual.MAX_NARRATIVE_BYTES)
+    if previous is not None and not previous.is_dir():
+        _input_file(previous, "上年度文件", 50 * 1024 * 1024)
     to_stdout = output is not None and str(output) == "-"
     if output is not None and not to_stdout:
         _output(output, None if fmt is not None else publish.PURPOSE, [p for p in (path, previous, text) if p])

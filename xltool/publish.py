@@ -46,13 +46,19 @@ def default_name(ret: Return, fmt: str) -> str:
     return safe_filename(f"{ret.unit.name or '未命名单位'}{ret.year}年政府信息公开工作年度报告") + suffix
 
 
-def read_previous(path: str | Path) -> Return:
-    from xltool.sources import ReadError
+def previous_for(path: str | Path, ret: Return) -> Return:
+    """This unit's return of last year from `path` — its own return or report, a roll-up (its 明细 row, or the roll-up
+    itself for the county's report), or a folder of them — matched by code, then by name, as `xltool check` does."""
+    from xltool.discover import find_last_year, load_previous
+    from xltool.forms import form_by_id
 
-    try:
-        return read(path)
-    except ReadError as exc:
-        raise PublishError(f"上年度文件 {Path(path).name}：{exc.message}") from None
+    path = Path(path)
+    last = find_last_year(load_previous(path), ret.unit)
+    if last is None:
+        raise PublishError(
+            f"上年度文件 {path.name} 中没有找到“{ret.unit.name or '本单位'}”的数据（文件无法读取，或单位名称、代码不同）"
+        )
+    return Return(form_by_id(last.form_id), ret.year - 1, ret.unit, values=dict(last.values))
 
 
 def build(
@@ -100,7 +106,7 @@ def write_annual_report(
         fmt = formats.writer_for(PURPOSE, out).name if out not in (None, "-") else default_format()
     writer = formats.writer(PURPOSE, fmt)
     ret = read(path_in)
-    last = read_previous(previous) if previous is not None else None
+    last = previous_for(previous, ret) if previous is not None else None
     report, errors = build(ret, last, text)
     options = {"fragment": True} if fragment else {}
     if out == "-":
