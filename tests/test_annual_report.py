@@ -206,6 +206,7 @@ def test_previous_found_by_unit_in_a_folder(tmp_path):
     folder.mkdir()
     shutil.copy(EXAMPLES / "sample-return-2020.xlsx", folder / "a.xlsx")
     shutil.copy(EXAMPLES / "county-2025" / "03-西河乡.xlsx", folder / "b.xlsx")
+    shutil.copy(EXAMPLES / "county-2025" / "04-南山镇.xlsx", folder / "c.xlsx")
     out = tmp_path / "r.md"
     args = ["report", str(EXAMPLES / "sample-return-2025.xlsx"), "-o", str(out), "--previous"]
     result = runner.invoke(app, [*args, str(folder)])
