@@ -110,7 +110,7 @@ def render_annual_markdown(report: AnnualReport) -> str:
             out += [f"**{_md_text(block.text)}**", ""]
         else:
             out += [_md_text(block.text), ""]
-    return "\n".join(out)
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def write_annual_markdown(report: AnnualReport, path: Path | None = None, **_: object) -> str | Path:

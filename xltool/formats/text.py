@@ -519,7 +519,7 @@ def render_annual_text(report: AnnualReport) -> str:
                 out.append("\t".join(cells))
         out.append("")
         out += [line for note in table_notes(table) for line in (_plain(note), "")]
-    return "\n".join(out)
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def write_annual_text(report: AnnualReport, path: Path | None = None, **_: object) -> str | Path:
