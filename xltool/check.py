@@ -266,7 +266,8 @@ class _RulePlan:
 class _Plan:
     rules: list[Rule]  # the form's rule list it was built from
     slots: dict[str, int]
-    empty: list  # the slots of a blank return: 0 for an input, None for a total (computed by the evaluator)
+    defaults: list[tuple[str, Decimal | None]]  # each slot's key and its blank value: 0 for an input, None for a total
+    totals: frozenset[str]
     inputs: int
     run: expr.Evaluator
     plans: tuple[_RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by evaluate_rule)
@@ -346,9 +347,10 @@ def _build_plan(form: Form) -> _Plan:
             )
         )
         tests.append((rule.node, rule.tolerance))
-    empty = [None if not c.is_input else Decimal(0) for c in form.cells]
+    defaults = [(c.key, Decimal(0) if c.is_input else None) for c in form.cells]
     run = expr.compile_evaluator(slots, totals, tests)
-    return _Plan(form.rules, slots, empty, sum(c.is_input for c in form.cells), run, tuple(plans))
+    totals_keys = frozenset(c.key for c in form.cells if not c.is_input)
+    return _Plan(form.rules, slots, defaults, totals_keys, len(slots) - len(totals_keys), run, tuple(plans))
 
 
 def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
@@ -364,19 +366,15 @@ def _compiled(
     ret: Return, plan: _Plan, previous: Return | None, statuses: dict[str, TableStatus], skip_pass: bool
 ) -> list[RuleResult] | None:
     """The same results as `evaluate_rule` for every rule; None when the return holds a key the form lacks."""
-    form, values, slots = ret.form, ret.values, plan.slots
-    v = plan.empty.copy()
-    given = 0  # inputs given (typed, read or invalid)
-    totals_given = False
-    for key, x in values.items():
-        i = slots.get(key)
-        if i is None:
-            return None
-        if v[i] is None:
-            totals_given = True
-        else:
-            given += 1
-        v[i] = expr.UNUSABLE if isinstance(x, Invalid) else x
+    form, values = ret.form, ret.values
+    if not plan.slots.keys() >= values.keys():
+        return None
+    get = values.get
+    v = [get(key, empty) for key, empty in plan.defaults]
+    if Invalid in map(type, values.values()):
+        v = [expr.UNUSABLE if isinstance(x, Invalid) else x for x in v]
+    totals_given = not plan.totals.isdisjoint(values)
+    given = len(values) - (sum(map(values.__contains__, plan.totals)) if totals_given else 0)  # inputs given
     any_blank = given < plan.inputs
     tested = plan.run(v)
     not_filled = [t for t, s in statuses.items() if s is TableStatus.NOT_FILLED]

@@ -13,17 +13,18 @@ from xltool.values import Invalid, Undetermined, Value
 __all__ = ["Invalid", "Return", "Undetermined", "Unit", "Value"]  # Invalid and Value live with the values
 
 
-_INPUTS: dict[int, tuple[Table, list[Cell], list[Cell]]] = {}
+_INPUTS: dict[int, tuple[Table, list[Cell], list[Cell], list[str]]] = {}
 
 
-def _inputs(table: Table) -> list[Cell]:
-    """A table's input cells, listed once per table (forms live as long as the process; never mutate the list)."""
+def _inputs(table: Table) -> tuple[list[Cell], list[str]]:
+    """A table's input cells and their keys, listed once per table (forms live as long as the process; the lists are
+    shared: never change them)."""
     hit = _INPUTS.get(id(table))
     if hit is not None and hit[0] is table and hit[1] is table.cells:
-        return hit[2]
+        return hit[2], hit[3]
     inputs = [c for c in table.cells if c.is_input]
-    _INPUTS[id(table)] = (table, table.cells, inputs)
-    return inputs
+    _INPUTS[id(table)] = (table, table.cells, inputs, [c.key for c in inputs])
+    return inputs, _INPUTS[id(table)][3]
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Return:
 
     def _own_inputs(self, table_id: str) -> list[Cell]:
         """The inputs the unit itself fills: pre-filled cells say nothing about whether the unit has reported."""
-        inputs = _inputs(self.form.table(table_id))
+        inputs, _ = _inputs(self.form.table(table_id))
         return [c for c in inputs if c.key not in self.prefilled] if self.prefilled else inputs
 
     # --- values ---------------------------------------------------------------------------------------------------
@@ -80,10 +81,11 @@ class Return:
 
     def table_state(self, table_id: str) -> TableState:
         """未填报 / 本年度无此类事项 / 部分空白（N 格） / 已填报, by the ladder the template's 校验 sheet also uses."""
-        inputs = self._own_inputs(table_id)
-        values = self.values
-        filled = sum(1 for c in inputs if c.key in values)
-        return table_state(table_id in self.no_items, filled, len(inputs))
+        _, keys = _inputs(self.form.table(table_id))
+        if self.prefilled:
+            keys = [k for k in keys if k not in self.prefilled]
+        filled = sum(map(self.values.__contains__, keys))
+        return table_state(table_id in self.no_items, filled, len(keys))
 
     def table_status(self, table_id: str) -> str:
         """The table status as the 校验 sheet shows it."""
