@@ -273,7 +273,7 @@ class _Plan:
     plans: tuple[_RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by evaluate_rule)
 
 
-_PLANS: dict[int, tuple[Form, _Plan | None]] = {}
+_PLANS: dict[int, tuple[tuple, tuple, _Plan | None]] = {}  # id(form) -> (form, rules, cells), their sizes, plan
 
 # `_compiled` walks the outcome ladder in this order, taking each step's outcome and cause from outcomes.LADDER;
 # should the ladder change, the forms are checked by `evaluate_rule` (through outcomes.decide) until it follows.
@@ -294,16 +294,15 @@ def _plan(form: Form) -> _Plan | None:
     None when the form's rules cannot be compiled (the straightforward path then checks it)."""
     if tuple(step.condition for step in outcomes.LADDER) != _LADDER_ORDER:
         return None
+    objects, sizes = (form, form.rules, form.cells), (len(form.rules), len(form.cells))
     hit = _PLANS.get(id(form))
-    if hit is not None and hit[0] is form and hit[1] is not None and hit[1].rules is form.rules:
-        return hit[1]
-    if hit is not None and hit[0] is form and hit[1] is None:
-        return None
+    if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)) and hit[1] == sizes:
+        return hit[2]
     try:
         plan = _build_plan(form)
     except (TypeError, KeyError, ValueError, RecursionError):
         plan = None
-    _PLANS[id(form)] = (form, plan)
+    _PLANS[id(form)] = (objects, sizes, plan)
     return plan
 
 
