@@ -327,6 +327,8 @@ def test_wrong_figure_in_narrative_is_a_warning_naming_both(tmp_path):
     ret = read(EXAMPLES / "sample-return-2025.xlsx")
     good = parse_narrative("依申请公开: 本年度共收到政府信息公开申请6件，予以公开3件。\n", ret.form, "a.yaml")
     assert not [w for w in build_report(ret, narrative=good).warnings if w.code == "REPORT-TEXT-MISMATCH"]
+    last_year = parse_narrative("依申请公开: 上年收到政府信息公开申请5件，本年度收到申请6件。\n", ret.form, "a.yaml")
+    assert not [w for w in build_report(ret, narrative=last_year).warnings if w.code == "REPORT-TEXT-MISMATCH"]
     bad = parse_narrative(
         "依申请公开: 本年度共收到政府信息公开申请 99 件，其中部分公开 7 件。\n"
         "监督保障: 全年发生行政复议2起。\n"

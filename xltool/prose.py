@@ -17,6 +17,7 @@ from xltool.forms import Figure
 from xltool.model import Invalid, Return
 
 _SENTENCE_MARK = re.compile(r"[。，；,;]")
+_LAST_YEAR = re.compile(r"上年|去年|上一年|上年度|同期")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ def quoted_figures(ret: Return, lines: list[str], sentences_only: bool = True) -
         for figure in figures:
             table = None
             for m in figure.regex.finditer(text):
+                if _LAST_YEAR.search(text[max(0, m.start() - 6) : m.start()]):
+                    continue  # 上年收到申请5件: last year's figure, not this table's
                 prose = _number(m.group(1))
                 if prose is None:
                     continue
