@@ -142,6 +142,25 @@ def test_fragment_and_standard_output(tmp_path):
     assert 'style="border:1px solid #000' in body and "示例县城关镇人民政府2020年政府信息公开工作年度报告" in body
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_tables_exactly_as_render_lays_them_out(case, fmt):
+    """Sections 二、三、四 of the report are `xltool render`'s output verbatim (headings, tables, notes)."""
+    _, ret = case
+    report = build_report(ret)
+    if fmt == "md":
+        rendered = formats.render(ret, "md")
+        tables = rendered[rendered.index("## " + ret.form.tables[0].title) :]
+        whole = formats.writer("annual", "md").write(report, None)
+    else:
+        rendered = formats.render(ret, "html")
+        whole = formats.writer("annual", "html").write(report, None)
+        blocks = re.findall(r"<table.*?</table>|<p class=\"note\">.*?</p>", rendered, re.S)
+        assert len(blocks) >= len(ret.form.tables)
+        assert all(b in whole for b in blocks)
+        return
+    assert tables.strip() in whole
+
+
 # --- generated sentences ---------------------------------------------------------------------------------------------
 
 
