@@ -247,6 +247,27 @@ def test_blank_figure_is_never_quoted():
     assert not any("新收政府信息公开申请" in b.text for b in blocks if b.kind == "paragraph")
 
 
+@pytest.mark.parametrize("fmt", ANNUAL)
+def test_blank_cell_is_never_read_back_as_a_number(fmt, tmp_path):
+    """A blank cell stays blank (md, html, docx) or makes its row unknown (txt, which cannot show a blank); no other
+    cell changes and no blank turns into 0 or into its neighbour's number."""
+    from xltool.render import cell_text
+
+    ret = read(EXAMPLES / "sample-return-2025.xlsx")
+    ret.values.pop("apply.new.business")
+    back = read(_written(build_report(ret), fmt, tmp_path))
+    row = {c.key for c in ret.form.table("apply").cells if c.key.startswith("apply.new.")}
+    for c in ret.form.cells:
+        printed = cell_text(ret, c)  # as the published table shows it (a total of partly blank inputs is shown)
+        got = back.values.get(c.key)
+        if c.key in row and fmt == "txt":
+            assert got is None or not isinstance(got, Decimal) or str(got) == printed, c.key
+        else:
+            assert (format_value(got, c.type.name, c.type.places) if isinstance(got, Decimal) else "") == printed, c.key
+    assert not isinstance(back.values.get("apply.new.business"), Decimal)
+    assert any(p.code == "IMPORT-INCOMPLETE" for p in back.read_problems)
+
+
 # --- placeholders ----------------------------------------------------------------------------------------------------
 
 
