@@ -439,6 +439,10 @@ def test_rollup_report_says_what_it_aggregates(rollup_path):
     assert report.title == "示例县人民政府办公室2025年政府信息公开工作年度报告"
     preface = "".join(b.text for b in report.blocks if b.section == "前言")
     assert layout.rollup_line(ret.meta) in preface and "本行政区域汇总" in preface
+    own = read(EXAMPLES / "sample-return-2025.xlsx")
+    assert "汇总" not in "".join(b.text for b in build_report(own).blocks if b.section == "前言")
+    own.unit.scope = "本行政区域汇总"
+    assert "本行政区域汇总数据" in "".join(b.text for b in build_report(own).blocks if b.section == "前言")
 
 
 def test_extra_fields_fill_contact_and_fees():

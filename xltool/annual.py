@@ -323,6 +323,8 @@ def preface(ret: Return) -> list[str]:
     ]
     if ret.meta.get("kind") == layout.ROLLUP_KIND:
         out.append(f"本报告统计表数据为本行政区域汇总数据：{layout.rollup_line(ret.meta)}。")
+    elif unit.scope == layout.SCOPES[1]:  # a return the unit filled as 本行政区域汇总
+        out.append("本报告统计表数据为本行政区域汇总数据。")
     contact = []
     extra = unit.extra
     if unit.filled_by:
