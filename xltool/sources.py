@@ -184,29 +184,41 @@ def _decode(head: bytes) -> str:
 
 
 def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """A DTD can only appear in the prolog, before the root element; office files never carry one."""
+    """A DTD can only appear in the prolog, before the root element; office files never carry one. The first 2 KB
+    settle almost every part (only that much is decompressed); a longer prolog is read up to 64 KB."""
     with z.open(info) as fh:
-        head = fh.read(PROLOG_BYTES)
-    text = _decode(head)
+        head = fh.read(2048)
+        found = _prolog(_decode(head))
+        if found in ("open", "end") and len(head) == 2048:
+            head += fh.read(PROLOG_BYTES - len(head))
+            found = _prolog(_decode(head))
+    if found == "end":
+        return len(head) == PROLOG_BYTES  # a prolog longer than 64 KB is itself suspicious
+    return found in ("dtd", "open")  # an unterminated comment or declaration is refused too
+
+
+def _prolog(text: str) -> str:
+    """What the prolog holds: "dtd" (a DTD or entity declaration), "root" (the root element starts first, or not
+    XML), "open" (a comment or declaration left open), "end" (the text ends inside the prolog)."""
     if not text.lstrip().startswith("<"):
-        return False  # not XML (images, binary parts)
+        return "root"  # not XML (images, binary parts)
     i = 0
     while True:
         j = text.find("<", i)
         if j < 0 or j + 1 >= len(text):
-            return len(head) == PROLOG_BYTES  # a prolog longer than 64 KB is itself suspicious
+            return "end"
         nxt = text[j + 1]
         if nxt == "!":
             if text.startswith("<!DOCTYPE", j) or text.startswith("<!ENTITY", j):
-                return True
+                return "dtd"
             end = text.find("-->", j) if text.startswith("<!--", j) else text.find(">", j)
             if end < 0:
-                return True
+                return "open"
             i = end + 1
         elif nxt == "?":
             end = text.find("?>", j)
             if end < 0:
-                return True
+                return "open"
             i = end + 2
         else:
-            return False
+            return "root"

@@ -97,7 +97,10 @@ def _position(ref: bytes) -> tuple[int, int] | None:
     return int(m.group(2)) - 1, col_index(m.group(1))
 
 
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_COLS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"')
+_CELL_ROWS = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+_FIRST_FORMULA = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*(?<!/)>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)', re.DOTALL)
+_FORMULA_OPEN = re.compile(rb"<f[\s>/]")
 _CELL_OPEN = re.compile(rb"<c[\s>/]")
 _FORMULA_CELL = re.compile(
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*(?<!/)>(?:(?!</c>).)*?<f\b[^>]*?(?:/>|>(.*?)</f>)', re.DOTALL
@@ -107,34 +110,103 @@ _ERROR_CELL = re.compile(
 )
 
 
+# A cell as Excel, WPS, XlsxWriter and LibreOffice write it: r, then s, then t; an optional formula (the schema puts
+# it first); an optional value. Groups: reference, column, row, style, type, the formula element, its text, the value.
+SIMPLE_CELL = re.compile(
+    rb'<c r="(([A-Z]{1,3})([0-9]{1,7}))"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
+    rb"(?:/>|>(<f\b[^>]*?(?:/>|>([^<]*)</f>))?(?:<v>([^<]*)</v>|<v/>)?</c>)"
+)
+_CELL_START = re.compile(rb"<c[\s>/]")
+# The function names UNSAFE_FUNCTIONS can match are whole words: a formula text's words (letters, digits, "_",
+# lower-cased by one translate) that include none of them, and no "|" or "[", cannot be unsafe.
+_WORD_TABLE = bytes(
+    (b + 32 if 65 <= b <= 90 else b) if (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122 or b == 95) else 32
+    for b in range(256)
+)
+_TRIGGER_WORDS = frozenset(t.encode() for t in _TRIGGERS if t.isalpha())
+
+
+def _maybe_unsafe(raw: bytes) -> bool:
+    return b"|" in raw or b"[" in raw or not _TRIGGER_WORDS.isdisjoint(raw.translate(_WORD_TABLE).split())
+
+
+def xml_text(raw: bytes) -> str:
+    """Element text as bytes -> str: the five XML entities replaced at C speed, numeric references by html."""
+    if b"&" in raw:
+        if b"&#" in raw:
+            return html.unescape(raw.decode("utf-8", "replace"))
+        raw = raw.replace(b"&lt;", b"<").replace(b"&gt;", b">").replace(b"&quot;", b'"').replace(b"&apos;", b"'")
+        raw = raw.replace(b"&amp;", b"&")
+    return raw.decode("utf-8", "replace")
+
+
 def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
     """The sheet XML with every cell outside the window cut out, and the facts of the whole sheet."""
-    facts = SheetFacts(protected=bool(_PROTECTION.search(xml)), embedded=bool(_EMBEDDED.search(xml)))
-    fast = _scan_inside(xml, window, facts)
-    if not fast:
+    facts = SheetFacts(
+        protected=_PROTECTION.match(xml, max(xml.find(b"<sheetProtection"), 0)) is not None,
+        embedded=(b"<oleObjects" in xml or b"<controls" in xml) and bool(_EMBEDDED.search(xml)),
+    )
+    facts.cells = _scan_simple(xml, window, facts)
+    facts.plain = facts.cells is not None or _scan_inside(xml, window, facts)
+    if not facts.plain:
         xml = _scan_cells(xml, window, facts)
     _scan_layout(xml, window, facts)
     return xml, facts
 
 
+def _scan_simple(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> list[tuple[bytes, ...]] | None:
+    """The commonest case in one regex pass: every cell written the simple way and inside the window. Returns the
+    cells (for their values, xltool.formats._xlsxcells) with the formulas and error values noted; None otherwise."""
+    cells = SIMPLE_CELL.findall(xml)
+    if len(cells) != len(_CELL_START.findall(xml)):
+        return None
+    max_rows, max_cols = window
+    if cells and (
+        max(map(int, [c[2] for c in cells])) > max_rows
+        or max(col_index(letters) for letters in {c[1] for c in cells}) >= max_cols
+    ):
+        return None
+    formulas = {c[0].decode("ascii"): c[6] for c in cells if c[5]}  # raw bytes, decoded when looked at
+    if formulas:
+        facts.formulas.update(formulas)
+        if _maybe_unsafe(b"\n".join(formulas.values())):  # rare: then each formula is looked at
+            found = [(where, facts.formulas[where]) for where in formulas]
+            facts.unsafe = [(where, text) for where, text in found if unsafe_formula(text)][:MAX_FINDINGS]
+    if b't="e"' in xml:  # parsers read an error value as blank; it is not
+        for c in cells:
+            if c[4] == b"e":
+                facts.errors[c[0].decode("ascii")] = xml_text(c[7])[:40]
+    return cells
+
+
 def _scan_inside(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> bool:
     """The common case, at regex speed: every cell names its place first (as Excel, WPS and LibreOffice write) and
     lies inside the window. False when a cell lacks its reference or lies outside (then every cell is walked)."""
-    refs = _CELL_REF.findall(xml)
+    refs = _CELL_COLS.findall(xml)
     if len(refs) != len(_CELL_OPEN.findall(xml)):
         return False
     max_rows, max_cols = window
-    if refs and (
-        max(int(r) for _, r in refs) > max_rows or max(col_index(c) for c in {c for c, _ in refs}) >= max_cols
-    ):
+    if refs and (max(map(int, _CELL_ROWS.findall(xml))) > max_rows or max(col_index(c) for c in set(refs)) >= max_cols):
         return False
-    for m in _FORMULA_CELL.finditer(xml):
-        raw = (m.group(2) or b"")[: MAX_FORMULA_TEXT * 4].decode("utf-8", "replace")
-        facts.formulas[m.group(1).decode("ascii")] = (html.unescape(raw) if "&" in raw else raw)[:MAX_FORMULA_TEXT]
+    if b"<f" in xml:
+        found = _FIRST_FORMULA.findall(xml)
+        if len(found) == len(_FORMULA_OPEN.findall(xml)):  # the schema puts <f> first in its cell: one match each
+            for where, raw in found:
+                text = raw[: MAX_FORMULA_TEXT * 4].decode("utf-8", "replace")
+                facts.formulas[where.decode("ascii")] = (html.unescape(text) if "&" in text else text)[
+                    :MAX_FORMULA_TEXT
+                ]
+        else:  # a writer that puts the value first: the slower pattern that looks anywhere in the cell
+            for m in _FORMULA_CELL.finditer(xml):
+                raw = (m.group(2) or b"")[: MAX_FORMULA_TEXT * 4].decode("utf-8", "replace")
+                facts.formulas[m.group(1).decode("ascii")] = (html.unescape(raw) if "&" in raw else raw)[
+                    :MAX_FORMULA_TEXT
+                ]
     if unsafe_formula("\n".join(facts.formulas.values())):  # one pass over all formulas; the rare hit is located
         facts.unsafe = [(where, text) for where, text in facts.formulas.items() if unsafe_formula(text)][:MAX_FINDINGS]
-    for m in _ERROR_CELL.finditer(xml):  # parsers read an error value as blank; it is not
-        facts.errors[m.group(1).decode("ascii")] = html.unescape(m.group(2).decode("utf-8", "replace"))[:40]
+    if b't="e"' in xml:
+        for m in _ERROR_CELL.finditer(xml):  # parsers read an error value as blank; it is not
+            facts.errors[m.group(1).decode("ascii")] = html.unescape(m.group(2).decode("utf-8", "replace"))[:40]
     return True
 
 
@@ -188,16 +260,19 @@ _HIDDEN_ROW = re.compile(rb'<row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
 def _scan_layout(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> None:
     """Hidden rows and columns inside the window, and merged ranges."""
     max_rows, max_cols = window
-    for tag in _HIDDEN_ROW.findall(xml):
+    data = xml.find(b"<sheetData")
+    for tag in _HIDDEN_ROW.findall(xml, max(data, 0)) if xml.find(b"hidden=", max(data, 0)) >= 0 else ():
         r = _attrs(tag).get(b"r")
         if r and r.isdigit() and int(r) <= max_rows:
             facts.hidden_rows.add(int(r) - 1)
-    for tag in _COL.findall(xml):
+    cols = xml.find(b"<cols")
+    for tag in _COL.findall(xml, cols, xml.find(b"</cols>", cols) + 7) if cols >= 0 else ():
         attrs = _attrs(tag)
         if attrs.get(b"hidden") in (b"1", b"true"):
             first, end = int(attrs.get(b"min", b"1") or 1) - 1, int(attrs.get(b"max", b"1") or 1)
             facts.hidden_cols.update(range(max(first, 0), min(end, max_cols)))
-    for ref in _MERGE.findall(xml)[: MAX_FINDINGS * 20]:
+    merges = xml.find(b"<mergeCells")
+    for ref in (_MERGE.findall(xml, merges) if merges >= 0 else [])[: MAX_FINDINGS * 20]:
         parts = [_position(p) for p in ref.split(b":")]
         if all(parts):
             (r0, c0), (r1, c1) = parts[0], parts[-1]
@@ -205,9 +280,15 @@ def _scan_layout(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> None
 
 
 def bounded_copy(
-    z: zipfile.ZipFile, sheets: dict[str, str], windows: dict[str, tuple[int, int]]
+    z: zipfile.ZipFile,
+    sheets: dict[str, str],
+    windows: dict[str, tuple[int, int]],
+    plain: dict[str, bytes | list] | None = None,
 ) -> tuple[bytes | None, dict[str, SheetFacts]]:
-    """Scan every sheet part (sheet name -> part name); a new xlsx with stray cells cut out, or None when none were."""
+    """Scan every sheet part (sheet name -> part name); a new xlsx with stray cells cut out, or None when none were.
+
+    `plain` collects the XML of each sheet whose cells all name their place inside the window (nothing was cut), so
+    its values can be read from these bytes without a second unzip (xltool.formats._xlsxcells)."""
     facts: dict[str, SheetFacts] = {}
     replaced: dict[str, bytes] = {}
     for name, part in sheets.items():
@@ -223,6 +304,9 @@ def bounded_copy(
         bounded, facts[name] = scan_sheet(xml, windows.get(name, WINDOW))
         if bounded is not xml:
             replaced[part] = bounded
+        elif plain is not None and facts[name].plain:
+            plain[name] = facts[name].cells if facts[name].cells is not None else xml
+            facts[name].cells = None
     if not replaced:
         return None, facts
     import io

@@ -17,11 +17,40 @@ Grid = list[list[object]]
 REPORT_SHEET = "报告"  # the one grid of a published report
 
 
+class Formulas(dict):
+    """A1 -> formula text. The fast xlsx scan stores each formula's raw XML bytes and decodes one only when it is
+    looked at (a return's 校验 sheet has hundreds of formulas; only a few cells are ever asked about)."""
+
+    def __getitem__(self, key: str) -> str:
+        value = dict.__getitem__(self, key)
+        return _decoded(value) if isinstance(value, bytes) else value
+
+    def get(self, key: str, default=None):  # type: ignore[override]
+        return self[key] if key in self else default  # noqa: SIM401  (self.get is this method)
+
+    def values(self):  # type: ignore[override]
+        return [self[k] for k in self]
+
+    def items(self):  # type: ignore[override]
+        return [(k, self[k]) for k in self]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _decoded(raw: bytes) -> str:
+    from xltool.formats._bounded import MAX_FORMULA_TEXT, xml_text
+
+    return xml_text(raw[: MAX_FORMULA_TEXT * 4])[:MAX_FORMULA_TEXT]
+
+
 @dataclass
 class SheetFacts:
     """What one sheet's XML says, apart from its values."""
 
-    formulas: dict[str, str] = field(default_factory=dict)  # A1 -> formula text, for cells inside the window
+    formulas: dict[str, str] = field(default_factory=Formulas)  # A1 -> formula text, for cells inside the window
     errors: dict[str, str] = field(default_factory=dict)  # A1 -> error value (#DIV/0!, #REF! …) inside the window
     protected: bool = False
     hidden_rows: set[int] = field(default_factory=set)  # 0-based, inside the window
@@ -31,6 +60,8 @@ class SheetFacts:
     stray_examples: list[str] = field(default_factory=list)
     unsafe: list[tuple[str, str]] = field(default_factory=list)  # (A1, formula) anywhere in the sheet
     embedded: bool = False  # OLE objects or ActiveX controls placed on the sheet
+    plain: bool = False  # every cell names its place and lies inside the window (the common, fast case)
+    cells: list | None = None  # while reading: the cells as the one-pass scan found them (xltool.formats._bounded)
 
 
 @dataclass

@@ -42,10 +42,42 @@ def parse(data: bytes) -> Page:
                 if part in names:
                     sheets[name] = part
         windows = {name: LIST_WINDOW for name in LIST_SHEETS}
-        bounded, facts = bounded_copy(z, sheets, windows)
-    page = calamine_page("xlsx", bounded or data)
+        plain: dict[str, bytes | list] = {}
+        bounded, facts = bounded_copy(z, sheets, windows, plain)
+        if bounded is None and plain:  # values from the bytes already scanned; calamine only for what they cannot give
+            strings_xml = z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
+            styles_xml = z.read("xl/styles.xml") if "xl/styles.xml" in names else None
+            page = _direct_page(data, list(states), plain, strings_xml, styles_xml)
+        else:
+            page = calamine_page("xlsx", bounded or data)
     page.structure, page.parts, page.sheet_states = facts, names, states
     return page
+
+
+def _direct_page(
+    data: bytes,
+    sheet_names: list[str],
+    plain: dict[str, bytes | list],
+    strings_xml: bytes | None,
+    styles_xml: bytes | None,
+) -> Page:
+    """A page whose sheets are read from their scanned XML (xltool.formats._xlsxcells); a sheet that module cannot
+    reproduce exactly (dates, unknown cell types) and any sheet not scanned plainly are read by calamine."""
+    from xltool.formats import _xlsxcells
+
+    strings = _xlsxcells.shared_strings(strings_xml)
+    dates = _xlsxcells.date_styles(styles_xml)
+    fallback: list[Page] = []
+
+    def load(name: str):
+        grid = _xlsxcells.sheet_grid(plain[name], strings, dates) if name in plain else None
+        if grid is not None:
+            return grid
+        if not fallback:
+            fallback.append(calamine_page("xlsx", data))
+        return fallback[0].sheet(name)
+
+    return Page(Path(), "xlsx", "spreadsheet", sheet_names, loader=load)
 
 
 def write_workbook(ret, path: Path, **kw) -> Path:

@@ -1,0 +1,134 @@
+"""The one-pass xlsx reading (values taken from the scanned sheet XML) agrees with calamine and with the slow scan."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+from tests.fillings import random_return
+from xltool.formats import _bounded, _xlsxcells, xlsx
+from xltool.formats.page import SheetFacts
+from xltool.forms import form_for_year
+from xltool.template import write_xlsx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _calamine_grids(data: bytes) -> dict[str, list]:
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return {n: wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in wb.sheet_names}
+
+
+def _our_grids(data: bytes) -> dict[str, list]:
+    page = xlsx.parse(data)
+    return {n: page.sheet(n) for n in page.sheet_names}
+
+
+def _workbooks(tmp_path: Path) -> list[Path]:
+    files = sorted((ROOT / "examples").rglob("*.xlsx")) + sorted((ROOT / "tests" / "fixtures").rglob("*.xlsx"))
+    for year in (2025, 2020):
+        for seed in range(3):
+            p = tmp_path / f"r{year}-{seed}.xlsx"
+            write_xlsx(random_return(form_for_year(year), year, random.Random(seed)), p)
+            files.append(p)
+    return files
+
+
+def test_direct_grids_equal_calamine(tmp_path):
+    """Every sheet of every workbook we have reads the same by the one-pass path as by calamine."""
+    checked = 0
+    for path in _workbooks(tmp_path):
+        data = path.read_bytes()
+        try:
+            ours = _our_grids(data)
+        except Exception:  # files the suite keeps because they are refused (corrupt, bombs …)
+            continue
+        assert ours == _calamine_grids(data), path.name
+        checked += 1
+    assert checked >= 10
+
+
+def test_other_writers_and_cell_types(tmp_path):
+    """Text, numbers, booleans, formulas, rich text, dates (left to calamine) and openpyxl's inline strings agree."""
+    p = tmp_path / "xw.xlsx"
+    wb = xlsxwriter.Workbook(p)
+    ws = wb.add_worksheet("表")
+    bold = wb.add_format({"bold": True})
+    ws.write("A1", "文字 & <b>")
+    ws.write("B2", 12)
+    ws.write("C3", 1.25)
+    ws.write("D4", True)
+    ws.write_formula("E5", "=B2*2", None, 24)
+    ws.write_formula("F6", '="x"&"y"', None, "xy")
+    ws.write_rich_string("G7", "富", bold, "文本")
+    ws.write("H8", "")
+    ws.write("A20", " 0")
+    wb.close()
+    q = tmp_path / "opx.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"], sheet["B1"], sheet["C1"] = "inline", 3, datetime.date(2026, 1, 20)
+    book.save(q)
+    for f in (p, q):
+        data = f.read_bytes()
+        assert _our_grids(data) == _calamine_grids(data), f.name
+
+
+def test_one_pass_scan_matches_the_slow_scan():
+    """The one-regex scan finds the same formulas and error values as the cell-by-cell walk."""
+    data = (ROOT / "examples" / "sample-return-2025.xlsx").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    hostile = (
+        b'<worksheet><sheetData><row r="1"><c r="A1" t="e"><v>#DIV/0!</v></c>'
+        b'<c r="B1"><f>WEBSERVICE("http://x")</f><v>1</v></c><c r="C1"><f>A1&amp;"&lt;"</f><v>0</v></c>'
+        b"</row></sheetData></worksheet>"
+    )
+    for xml in [*sheets, hostile]:
+        fast = SheetFacts()
+        assert _bounded._scan_simple(xml, _bounded.WINDOW, fast) is not None
+        slow = SheetFacts()
+        _bounded._scan_cells(xml, _bounded.WINDOW, slow)
+        assert dict(fast.formulas.items()) == slow.formulas
+        assert fast.errors == slow.errors
+        assert [w for w, _ in fast.unsafe] == [w for w, _ in slow.unsafe]
+
+
+@pytest.mark.parametrize(
+    ("cell", "plain"),
+    [
+        (b'<c s="1" r="A1"><v>1</v></c>', False),  # the reference not first: walked cell by cell, calamine reads
+        (b'<c r="A1" t="n" cm="1"><v>1</v></c>', True),  # an attribute the simple pattern does not know
+        (b'<c r="A1"><v>1</v><f>SUM(B1)</f></c>', True),  # value before formula
+    ],
+)
+def test_unusual_cells_take_the_general_path(cell, plain):
+    """A cell written another way is not read by the one-regex pass; the general scan still finds its formula."""
+    xml = b'<worksheet><sheetData><row r="1">' + cell + b"</row></sheetData></worksheet>"
+    assert _bounded._scan_simple(xml, _bounded.WINDOW, SheetFacts()) is None
+    _, facts = _bounded.scan_sheet(xml, _bounded.WINDOW)
+    assert facts.plain is plain
+    assert ("A1" in facts.formulas) is (b"<f>" in cell)
+    if plain:
+        assert _xlsxcells.sheet_grid(xml, [], frozenset()) == [[1.0]]
+
+
+def test_a_date_cell_is_left_to_calamine():
+    """A number styled as a date makes the direct reader step aside (calamine converts it)."""
+    styles = (
+        b'<styleSheet><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>'
+        b"</styleSheet>"
+    )
+    dates = _xlsxcells.date_styles(styles)
+    assert dates == {1}
+    cells = _bounded.SIMPLE_CELL.findall(b'<c r="A1" s="1"><v>46000</v></c>')
+    assert _xlsxcells.sheet_grid(cells, [], dates) is None
+    assert _xlsxcells.sheet_grid(_bounded.SIMPLE_CELL.findall(b'<c r="A1" s="0"><v>4</v></c>'), [], dates) == [[4.0]]

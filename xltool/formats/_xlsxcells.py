@@ -1,0 +1,178 @@
+"""Cell values straight from a sheet's XML bytes, for the sheets the bounded scan has already walked.
+
+The bounded scan (xltool.formats._bounded) decompresses and scans every sheet anyway; for a sheet written the way
+Excel, WPS, LibreOffice and XlsxWriter write (every cell names its place, all inside the window) the values can be
+taken in the same pass, so calamine need not unzip and parse the file a second time. The grid is exactly what
+python-calamine's `to_python(skip_empty_area=False)` returns (tests compare the two on every workbook we have): rows
+and columns from A1 to the last cell holding a value, "" for empty cells, numbers as float, booleans as bool, text as
+str (shared, inline and formula strings), error values as "". A sheet this module cannot reproduce exactly —
+a number styled as a date or time (calamine converts those), a `t="d"` cell, an unknown cell type — returns None and
+the caller asks calamine.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from xltool.formats.page import Grid
+
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
+_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
+_STYLE = re.compile(rb'\bs="([0-9]+)"')
+_V = re.compile(rb"<v>(.*?)</v>|<v/>", re.DOTALL)
+_IS_TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.DOTALL)
+_PLAIN_SI = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
+_SI = re.compile(rb"<si>(.*?)</si>|<si/>", re.DOTALL)
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.DOTALL)
+_XF = re.compile(rb"<xf\b([^>]*?)(?:/>|>)")
+_NUMFMT = re.compile(rb'<numFmt\b[^>]*?numFmtId="([0-9]+)"[^>]*?formatCode="([^"]*)"')
+_CELL_XFS = re.compile(rb"<cellXfs\b.*?</cellXfs>", re.DOTALL)
+_NUMFMT_ID = re.compile(rb'\bnumFmtId="([0-9]+)"')
+_DATE_CODES = re.compile(r"[dmyhsDMYHS]")
+_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # literal text, escaped characters, colours and conditions
+BUILTIN_DATES = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}  # incl. the CJK date formats
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    return html.unescape(text) if "&" in text else text
+
+
+def shared_strings(xml: bytes | None) -> list[str]:
+    """The shared-string table: each item's text runs joined, phonetic guides (rPh) left out, as calamine does."""
+    if not xml:
+        return []
+    plain = _PLAIN_SI.findall(xml)  # the common case: each item one run of text
+    if len(plain) == xml.count(b"<si>") + xml.count(b"<si/>"):
+        return [_text(t) for t in plain]
+    out = []
+    for m in _SI.finditer(xml):
+        body = m.group(1) or b""
+        if b"<rPh" in body:
+            body = _PHONETIC.sub(b"", body)
+        out.append("".join(_text(t.group(1) or b"") for t in _IS_TEXT.finditer(body)))
+    return out
+
+
+def date_styles(styles_xml: bytes | None) -> frozenset[int]:
+    """Indices of the cell formats (cellXfs) whose number format shows a date or time: calamine turns such numbers
+    into dates, so a sheet that uses one is left to calamine."""
+    if not styles_xml:
+        return frozenset()
+    custom = {}
+    for fid, code in _NUMFMT.findall(styles_xml):
+        plain = _QUOTED.sub("", html.unescape(code.decode("utf-8", "replace")))
+        custom[int(fid)] = bool(_DATE_CODES.search(plain.replace("General", "")))
+    xfs = _CELL_XFS.search(styles_xml)
+    out = set()
+    for i, m in enumerate(_XF.finditer(xfs.group(0) if xfs else b"")):
+        fid = _NUMFMT_ID.search(m.group(1))
+        n = int(fid.group(1)) if fid else 0
+        if custom.get(n, n in BUILTIN_DATES):
+            out.add(i)
+    return frozenset(out)
+
+
+def col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
+    """The sheet's values as calamine's dense grid, or None when only calamine can say (see the module docstring).
+
+    Takes the cells the bounded scan's one-pass regex found (`_bounded.SIMPLE_CELL` tuples), or the XML of a sheet
+    whose cells all carry their reference (the scan's slower path has checked that)."""
+    if isinstance(cells_or_xml, bytes):
+        return _general_grid(cells_or_xml, strings, dates)
+    values: list[tuple[int, int, object]] = []
+    for _ref, letters, row, style, kind, _formula, _text_of_formula, raw in cells_or_xml:
+        if not raw or not raw.strip():
+            continue  # an empty styled cell, or a formula's empty result
+        if not kind or kind == b"n":
+            if dates and style and int(style) in dates:
+                return None
+            try:
+                value: object = float(raw)
+            except ValueError:
+                return None
+        elif kind == b"s":
+            try:
+                value = strings[int(raw)]
+            except (ValueError, IndexError):
+                return None
+        elif kind == b"str":
+            value = _text(raw)
+        elif kind == b"b":
+            value = raw.strip() in (b"1", b"true")
+        elif kind == b"e":
+            continue
+        else:
+            return None
+        if value != "":
+            values.append((int(row) - 1, col_number(letters), value))
+    return _dense(values)
+
+
+def _dense(cells: list[tuple[int, int, object]]) -> Grid:
+    if not cells:
+        return []
+    width = max(c[1] for c in cells) + 1
+    grid: Grid = [[""] * width for _ in range(max(c[0] for c in cells) + 1)]
+    for r, c, value in cells:
+        grid[r][c] = value
+    return grid
+
+
+def _general_grid(xml: bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
+    cells: list[tuple[int, int, object]] = []
+    for letters, row, attrs, body in _CELL.findall(xml):
+        if not body:
+            continue  # a styled empty cell
+        t = _TYPE.search(attrs)
+        kind = t.group(1) if t else b"n"
+        if kind == b"inlineStr":
+            m = _IS_TEXT.search(body.split(b"</is>")[0]) if b"<is" in body else None
+            if m is None:
+                continue
+            runs = body[body.index(b"<is") : body.rindex(b"</is>")] if b"</is>" in body else body
+            if b"<rPh" in runs:
+                runs = _PHONETIC.sub(b"", runs)
+            value: object = "".join(_text(x.group(1) or b"") for x in _IS_TEXT.finditer(runs))
+            cells.append((int(row) - 1, col_number(letters), value))
+            continue
+        v = _V.search(body)
+        if v is None or v.group(1) is None:
+            continue
+        raw = v.group(1)
+        if not raw.strip() and kind != b"str":
+            continue  # `<v></v>`: a formula's empty result
+        if kind == b"n":
+            if dates:
+                s = _STYLE.search(attrs)
+                if s and int(s.group(1)) in dates:
+                    return None
+            try:
+                value = float(raw)
+            except ValueError:
+                return None
+        elif kind == b"s":
+            try:
+                value = strings[int(raw)]
+            except (ValueError, IndexError):
+                return None
+        elif kind == b"str":
+            value = _text(raw)
+        elif kind == b"b":
+            value = raw.strip() in (b"1", b"true")
+        elif kind == b"e":
+            continue  # calamine reads an error value as empty; the scan records it (SheetFacts.errors)
+        else:
+            return None  # t="d" (ISO dates) and anything unknown
+        if value == "":
+            continue
+        cells.append((int(row) - 1, col_number(letters), value))
+    return _dense(cells)
