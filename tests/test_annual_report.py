@@ -340,6 +340,33 @@ def test_narrative_yaml_and_markdown():
     assert [b.text for b in report.blocks if b.section == "主动公开" and b.kind == "paragraph"][-1] == "通过网站公开。"
 
 
+def test_example_narrative_makes_a_finished_report(tmp_path):
+    """examples/narrative-2025.yaml with the 2025 example: every section written, no warning, folded YAML lines
+    joined without stray spaces between Chinese characters; `xltool report` exits 0 with nothing on stderr but done."""
+    ret = read(EXAMPLES / "sample-return-2025.xlsx")
+    narrative = annual.read_narrative(EXAMPLES / "narrative-2025.yaml", ret.form)
+    report = build_report(ret, narrative=narrative)
+    assert report.placeholders == [] and report.warnings == []
+    assert any(
+        b.text.startswith("2025年，示例县城关镇人民政府认真贯彻") and "重点领域，不断" in b.text for b in report.blocks
+    )
+    other = [b.text for b in report.blocks if b.section == "其他需要报告的事项" and b.kind == "paragraph"]
+    assert other[0].endswith("收取信息处理费情况：无。") and "工作要点" in other[1]
+    out = tmp_path / "r.md"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(EXAMPLES / "sample-return-2025.xlsx"),
+            "--text",
+            str(EXAMPLES / "narrative-2025.yaml"),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0 and "警告" not in result.output and "待填写" not in out.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("text,name", [("总结: 全年顺利。\n", "x.yaml"), ("# 工作亮点\n很多。\n", "x.md")])
 def test_unknown_section_is_refused(text, name):
     """An unknown section name is an error naming it and every valid name (text is never dropped silently)."""

@@ -164,11 +164,16 @@ def read_narrative(path: str | Path, form: Form) -> Narrative:
     return parse_narrative(text, form, path.name)
 
 
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef\u2018-\u201d"
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t]+(?=[{_CJK}])")
+
+
 def paragraphs(text: str) -> list[str]:
-    """A narrative text as paragraphs: blank lines separate them; lines inside one are joined."""
+    """A narrative text as paragraphs: blank lines separate them; lines inside one are joined, and a space between
+    two Chinese characters (a YAML folded block joins its lines with one) is dropped."""
     out = []
     for part in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
-        joined = "".join(line.strip() for line in part.splitlines())
+        joined = _CJK_SPACE.sub("", "".join(line.strip() for line in part.splitlines()))
         if joined:
             out.append(joined)
     return out
