@@ -87,6 +87,11 @@ def _mess(ret: Return, rng: random.Random, how: str) -> Return:
     elif how == "zeros":
         for c in form.inputs:
             ret.values[c.key] = Decimal(0)
+    elif how == "ints":  # a library user's plain ints: counted as numbers, shown as neither left nor right
+        for c in rng.sample(form.inputs, 20):
+            v = ret.values.get(c.key)
+            if isinstance(v, Decimal) and v == v.to_integral_value():
+                ret.values[c.key] = int(v)
     elif how == "amount_places":
         for c in form.inputs:
             if c.type.name == "amount":
@@ -94,7 +99,17 @@ def _mess(ret: Return, rng: random.Random, how: str) -> Return:
     return ret
 
 
-MESSES = ["none", "blank_table", "no_items", "typed_total", "invalid_total", "prefilled", "zeros", "amount_places"]
+MESSES = [
+    "none",
+    "blank_table",
+    "no_items",
+    "typed_total",
+    "invalid_total",
+    "prefilled",
+    "zeros",
+    "ints",
+    "amount_places",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

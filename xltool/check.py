@@ -264,7 +264,6 @@ class _RulePlan:
 
 @dataclass(frozen=True)
 class _Plan:
-    rules: list[Rule]  # the form's rule list it was built from
     slots: dict[str, int]
     defaults: list[tuple[str, Decimal | None]]  # each slot's key and its blank value: 0 for an input, None for a total
     totals: frozenset[str]
@@ -349,7 +348,7 @@ def _build_plan(form: Form) -> _Plan:
     defaults = [(c.key, Decimal(0) if c.is_input else None) for c in form.cells]
     run = expr.compile_evaluator(slots, totals, tests)
     totals_keys = frozenset(c.key for c in form.cells if not c.is_input)
-    return _Plan(form.rules, slots, defaults, totals_keys, len(slots) - len(totals_keys), run, tuple(plans))
+    return _Plan(slots, defaults, totals_keys, len(slots) - len(totals_keys), run, tuple(plans))
 
 
 def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
@@ -364,7 +363,8 @@ def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
 def _compiled(
     ret: Return, plan: _Plan, previous: Return | None, statuses: dict[str, TableStatus], skip_pass: bool
 ) -> list[RuleResult] | None:
-    """The same results as `evaluate_rule` for every rule; None when the return holds a key the form lacks."""
+    """The same results as `evaluate_rule` for every rule, from one call of the form's compiled function; None when
+    the return holds something the compiled path does not take (a key the form lacks, a value of another type)."""
     form, values = ret.form, ret.values
     if not plan.slots.keys() >= values.keys():
         return None
@@ -375,7 +375,10 @@ def _compiled(
     totals_given = not plan.totals.isdisjoint(values)
     given = len(values) - (sum(map(values.__contains__, plan.totals)) if totals_given else 0)  # inputs given
     any_blank = given < plan.inputs
-    tested = plan.run(v)
+    try:
+        tested = plan.run(v)
+    except TypeError:  # a value that is neither a number nor Invalid: the tree walk says what becomes of it
+        return None
     not_filled = [t for t, s in statuses.items() if s is TableStatus.NOT_FILLED]
     explanations = ret.explanations
     value = None
