@@ -370,7 +370,7 @@ def _compiled(
         return None
     get = values.get
     v = [get(key, empty) for key, empty in plan.defaults]
-    if Invalid in map(type, values.values()):
+    if any(isinstance(x, Invalid) for x in values.values()):
         v = [expr.UNUSABLE if isinstance(x, Invalid) else x for x in v]
     totals_given = not plan.totals.isdisjoint(values)
     given = len(values) - (sum(map(values.__contains__, plan.totals)) if totals_given else 0)  # inputs given
@@ -469,6 +469,8 @@ def check_return(ret: Return, previous: Return | None = None, *, reference: bool
                     )
                 )
             continue
+        if statuses[table.id] is TableStatus.FILLED:
+            continue  # no blank cell
         for cell in ret.blank_inputs(table.id):
             out.append(
                 Problem.of(
