@@ -132,3 +132,22 @@ def test_a_date_cell_is_left_to_calamine():
     cells = _bounded.SIMPLE_CELL.findall(b'<c r="A1" s="1"><v>46000</v></c>')
     assert _xlsxcells.sheet_grid(cells, [], dates) is None
     assert _xlsxcells.sheet_grid(_bounded.SIMPLE_CELL.findall(b'<c r="A1" s="0"><v>4</v></c>'), [], dates) == [[4.0]]
+
+
+@pytest.mark.parametrize("padding", [0, 3000, 70_000])
+def test_a_dtd_after_a_long_prolog_is_still_found(tmp_path, padding):
+    """The DTD check reads 2 KB of a part first and more when the prolog goes on: a DTD behind a long comment is
+    refused, and a prolog longer than 64 KB is refused too."""
+    from xltool.codes import Code
+    from xltool.sources import ReadError, check_zip
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0"?><!--' + "x" * padding + '--><!DOCTYPE w [<!ENTITY a "b">]><workbook/>',
+        )
+    with pytest.raises(ReadError) as err:
+        check_zip(buf.getvalue())
+    assert err.value.code == Code.XML_BOMB

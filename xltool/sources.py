@@ -186,15 +186,38 @@ def _decode(head: bytes) -> str:
 def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """A DTD can only appear in the prolog, before the root element; office files never carry one. The first 2 KB
     settle almost every part (only that much is decompressed); a longer prolog is read up to 64 KB."""
-    with z.open(info) as fh:
-        head = fh.read(2048)
+    head = _first_bytes(z, info, 2048)
+    found = _prolog(_decode(head)) if head is not None else "open"
+    if head is None or (found in ("open", "end") and len(head) == 2048):
+        with z.open(info) as fh:
+            head = fh.read(PROLOG_BYTES)
         found = _prolog(_decode(head))
-        if found in ("open", "end") and len(head) == 2048:
-            head += fh.read(PROLOG_BYTES - len(head))
-            found = _prolog(_decode(head))
     if found == "end":
         return len(head) == PROLOG_BYTES  # a prolog longer than 64 KB is itself suspicious
     return found in ("dtd", "open")  # an unterminated comment or declaration is refused too
+
+
+def _first_bytes(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes | None:
+    """The first `size` bytes of a stored or deflated member, decompressing no more than that (a member is otherwise
+    opened through zipfile, which checks its CRC on the whole); None when that shortcut does not apply."""
+    fp = z.fp
+    if not isinstance(fp, io.BytesIO) or info.flag_bits & 1 or info.compress_type not in (0, 8):
+        return None
+    data = fp.getbuffer()
+    start = info.header_offset
+    header = bytes(data[start : start + 30])
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return None
+    start += 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+    chunk = data[start : start + min(info.compress_size, size * 1032 + 64)]  # deflate never shrinks more than 1032:1
+    try:
+        if info.compress_type == 0:
+            return bytes(chunk[:size])
+        return zlib.decompressobj(-15).decompress(chunk, size)
+    except zlib.error:
+        return None
+    finally:
+        del chunk, data
 
 
 def _prolog(text: str) -> str:

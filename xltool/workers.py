@@ -31,6 +31,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import deque
@@ -216,6 +217,26 @@ class _Slot:
         return bool(self.tasks)
 
 
+@contextlib.contextmanager
+def _main_script_hidden(fn) -> Iterator[None]:
+    """A spawned interpreter first re-runs the parent's main script (for `xltool` that imports the whole CLI: about
+    half a second per worker). The workers need only xltool's own modules, so the script is hidden while a worker
+    starts — unless the task itself lives in that script."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(fn, "__module__", "") == "__main__":
+        yield
+        return
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
+        if "__spec__" not in saved:
+            del main.__spec__
+
+
 class _Pool:
     def __init__(self, fn, count: int, time_limit: float, memory_limit: int, initializer, initargs):
         self.fn, self.count = fn, count
@@ -261,7 +282,7 @@ class _Pool:
             name=f"xltool-worker-{self.started}",
             daemon=True,
         )
-        with system.children_ignore_interrupts():
+        with system.children_ignore_interrupts(), _main_script_hidden(self.fn):
             process.start()
         system.kill_with_parent(process)
         child_end.close()

@@ -89,15 +89,16 @@ def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[
     if isinstance(cells_or_xml, bytes):
         return _general_grid(cells_or_xml, strings, dates)
     values: list[tuple[int, int, object]] = []
-    for _ref, letters, row, style, kind, _formula, _text_of_formula, raw in cells_or_xml:
-        if not raw or not raw.strip():
-            continue  # an empty styled cell, or a formula's empty result
-        if not kind or kind == b"n":
+    columns = _COLUMNS
+    for _ref, letters, row, style, kind, _formula, _text_of_formula, raw in [c for c in cells_or_xml if c[7]]:
+        if not kind:
             if dates and style and int(style) in dates:
                 return None
             try:
                 value: object = float(raw)
             except ValueError:
+                if not raw.strip():
+                    continue  # a formula's empty result
                 return None
         elif kind == b"s":
             try:
@@ -106,6 +107,15 @@ def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[
                 return None
         elif kind == b"str":
             value = _text(raw)
+        elif kind == b"n":
+            if dates and style and int(style) in dates:
+                return None
+            try:
+                value = float(raw)
+            except ValueError:
+                if not raw.strip():
+                    continue
+                return None
         elif kind == b"b":
             value = raw.strip() in (b"1", b"true")
         elif kind == b"e":
@@ -113,8 +123,14 @@ def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[
         else:
             return None
         if value != "":
-            values.append((int(row) - 1, col_number(letters), value))
+            col = columns.get(letters)
+            if col is None:
+                col = columns.setdefault(letters, col_number(letters))
+            values.append((int(row) - 1, col, value))
     return _dense(values)
+
+
+_COLUMNS: dict[bytes, int] = {}  # column letters -> 0-based index, filled as met (at most 16,384 entries)
 
 
 def _dense(cells: list[tuple[int, int, object]]) -> Grid:
