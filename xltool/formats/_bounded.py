@@ -272,11 +272,19 @@ def _scan_layout(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> None
             first, end = int(attrs.get(b"min", b"1") or 1) - 1, int(attrs.get(b"max", b"1") or 1)
             facts.hidden_cols.update(range(max(first, 0), min(end, max_cols)))
     merges = xml.find(b"<mergeCells")
-    for ref in (_MERGE.findall(xml, merges) if merges >= 0 else [])[: MAX_FINDINGS * 20]:
-        parts = [_position(p) for p in ref.split(b":")]
-        if all(parts):
-            (r0, c0), (r1, c1) = parts[0], parts[-1]
-            facts.merges.append((r0, c0, r1, c1))
+    for c0, r0, c1, r1 in (_MERGE_PARTS.findall(xml, merges) if merges >= 0 else [])[: MAX_FINDINGS * 20]:
+        first = (int(r0) - 1, _column(c0))
+        r1, c1 = (int(r1) - 1, _column(c1)) if r1 else first
+        facts.merges.append((*first, r1, c1))
+
+
+_MERGE_PARTS = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+_COLUMNS: dict[bytes, int] = {}  # column letters -> 0-based index, filled as met (at most 16,384 entries)
+
+
+def _column(letters: bytes) -> int:
+    col = _COLUMNS.get(letters)
+    return col if col is not None else _COLUMNS.setdefault(letters, col_index(letters))
 
 
 def bounded_copy(
