@@ -28,7 +28,7 @@ from pathlib import Path
 from xltool import formats, forms, layout
 from xltool import workers as pool
 from xltool.codes import Code, describe
-from xltool.discover import scan
+from xltool.discover import scan_names
 from xltool.forms import Form, form_by_id
 from xltool.labels import norm
 from xltool.layout import NOTES_SHEET, REJECTED_SHEET, ROLLUP_KIND, ROSTER_SHEET, SOURCE_SHEET
@@ -67,10 +67,12 @@ class MergeError(Exception):
     """The merge as a whole cannot go on (no usable input, or --strict with errors)."""
 
 
-_HEAVY = ("row", "no_items", "explanations", "errors", "provenance", "unit")  # kept in the spool, not in memory
+# Kept in the spool, not in memory: the value row and the other long fields, and what is only shown (path, unit name,
+# date) or rarely compared (mtime); read back when used, one record cached.
+_HEAVY = ("row", "no_items", "explanations", "errors", "provenance", "unit", "path", "mtime")
 _LIGHT = (
-    "path", "sha256", "error", "form_id", "year", "unit_name", "unit_code", "date", "error_count", "first_error",
-    "warnings", "explained", "not_filled", "kind", "mtime", "merged", "digest", "nonzero", "notes", "sources",
+    "_sha", "error", "form_id", "year", "unit_code", "name_key", "error_count", "first_error", "warnings",
+    "explained", "not_filled", "kind", "merged", "digest", "nonzero", "notes", "sources",
 )  # fmt: skip
 
 
@@ -82,6 +84,7 @@ class Spool:
         self.file = tempfile.TemporaryFile(prefix="xltool-spool-")  # noqa: SIM115 - lives as long as the roll-up
         self.end = 0
         self.reading = False
+        self.last: tuple[int, dict] = (-1, {})
 
     def add(self, blob: bytes) -> int:
         if self.reading:
@@ -93,11 +96,16 @@ class Spool:
         return offset
 
     def load(self, offset: int) -> dict:
+        """The record at `offset` (the last one read is kept: a sheet row reads several fields of one file)."""
+        if self.reading and offset == self.last[0]:
+            return self.last[1]
         if not self.reading:
             self.file.flush()
             self.reading = True
         self.file.seek(offset)
-        return pickle.load(self.file)
+        record = pickle.load(self.file)
+        self.last = (offset, record)
+        return record
 
 
 class Inspected:
@@ -108,16 +116,17 @@ class Inspected:
     __slots__ = (*_LIGHT, "_spool", "_offset", "_heavy")
 
     def __init__(self, path: str, sha256: str = "", error: tuple[str, str] | None = None, **fields) -> None:
-        self.path, self.sha256, self.error = path, sha256, error
-        self.form_id, self.year, self.unit_name, self.unit_code, self.date = "", 0, "", "", ""
-        self.error_count, self.first_error, self.warnings, self.explained = 0, "", 0, 0
-        self.not_filled, self.kind, self.mtime = False, "template", 0.0
-        self.merged: tuple = ()  # (SHA-256, unit, code) of each file a roll-up says it summed
-        self.digest: bytes | None = None  # the value row's fingerprint when it has COPY_MIN_NONZERO non-zero cells
-        self.nonzero = self.notes = self.sources = 0  # non-zero cells; 说明汇总 rows; a roll-up's 来源 rows
         self._spool: Spool | None = None
         self._offset = 0
         self._heavy: dict | None = None
+        self.path, self.error = path, error
+        self.sha256 = sha256  # kept as 32 bytes
+        self.form_id, self.year, self.unit_code, self.name_key = "", 0, "", ""
+        self.error_count, self.first_error, self.warnings, self.explained = 0, "", 0, 0
+        self.not_filled, self.kind = False, "template"
+        self.merged: tuple = ()  # (SHA-256, unit, code) of each file a roll-up says it summed
+        self.digest: bytes | None = None  # the value row's fingerprint when it has COPY_MIN_NONZERO non-zero cells
+        self.nonzero = self.notes = self.sources = 0  # non-zero cells; 说明汇总 rows; a roll-up's 来源 rows
         for key, value in fields.items():
             setattr(self, key, value)
 
@@ -158,17 +167,26 @@ class Inspected:
     explanations = property(lambda self: self._get("explanations", {}), lambda self, v: self._set("explanations", v))
     errors = property(lambda self: self._get("errors", []), lambda self, v: self._set("errors", v))
 
+    path = property(lambda self: self._get("path", ""), lambda self, v: self._set("path", v))
+    mtime = property(lambda self: self._get("mtime", 0.0), lambda self, v: self._set("mtime", v))
+
     @property
     def unit(self) -> dict[str, str]:
-        found = self._get("unit", None)
-        if found is not None:
-            return found
-        return {k: v for k, v in (("name", self.unit_name), ("code", self.unit_code), ("date", self.date)) if v}
+        return self._get("unit", {})
 
     @unit.setter
     def unit(self, value: dict[str, str]) -> None:
         self._set("unit", dict(value))
-        self.unit_name, self.unit_code, self.date = value.get("name", ""), value.get("code", ""), value.get("date", "")
+        self.unit_code = value.get("code", "")
+        self.name_key = "" if self.unit_code else norm(value.get("name", ""))  # what finds a unit without a code
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit.get("name", "")
+
+    @property
+    def date(self) -> str:
+        return self.unit.get("date", "")
 
     @property
     def provenance(self) -> list[list[str]]:
@@ -180,6 +198,14 @@ class Inspected:
         self._set("provenance", rows)
         self.sources = len(rows)
         self.merged = tuple((sha, name, code) for sha, name, code, status in map(_row, rows) if status in MERGED_TEXTS)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha.hex()
+
+    @sha256.setter
+    def sha256(self, value: str) -> None:
+        self._sha = bytes.fromhex(value) if value else b""
 
     @property
     def name(self) -> str:
@@ -204,6 +230,7 @@ class Inspected:
         for key, value in zip(_LIGHT, light, strict=True):
             setattr(out, key, value)
         out._spool, out._offset, out._heavy = spool, spool.add(blob), None
+        out.form_id, out.kind = sys.intern(out.form_id), sys.intern(out.kind)  # one string for 100,000 files
         return out
 
 
@@ -313,7 +340,7 @@ def _text(v: object) -> str:
     return "" if v is None else str(v)
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     info: Inspected
     status: MemberStatus
@@ -665,7 +692,7 @@ def merge(
     `workers`, `time_limit` (seconds per file) and `memory_limit` (bytes per worker) are passed to inspect_all.
     With `roster`, a roll-up is accepted only from a unit whose roster type contains 汇总 (ROLLUP_TYPE_WORD).
     """
-    files, ignored = scan(paths)
+    files, ignored = scan_names(paths)
     if not files:
         raise MergeError("没有找到要汇总的文件")
     infos = inspect_all(files, workers, progress, time_limit, memory_limit)
@@ -736,7 +763,7 @@ def merge(
 
 
 def _unit_order(info: Inspected) -> tuple:
-    return (info.unit_code == "", info.unit_code, norm(info.unit_name), info.sha256)
+    return (info.unit_code == "", info.unit_code, info.name_key, info._sha)  # bytes sort as their hex
 
 
 def _sum(form: Form, members: list[Member]) -> tuple[dict[str, Decimal], set[str]]:
@@ -825,6 +852,8 @@ def _drop_conflicts(infos: list[Inspected], rejected: list[Rejected]) -> list[In
     for k, info in enumerate(infos):
         for _sha, name, code in _merged_rows(info):
             inside.add(k, name, code)
+    if not inside.by_code and not inside.by_name:
+        return infos  # no roll-up among the inputs (nothing to read back from the spool)
     phrases: dict[int, set[str]] = defaultdict(set)
     for k, info in enumerate(infos):
         for owner, name, code in inside.find(info.unit_name, info.unit_code):  # its own unit, inside a roll-up
@@ -859,8 +888,8 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
     for info in infos:  # by code, else by name, else by identical bytes
         if info.unit_code:
             key = "code:" + info.unit_code
-        elif info.unit_name:
-            key = "name:" + norm(info.unit_name)
+        elif info.name_key:
+            key = "name:" + info.name_key
         else:
             key = "sha:" + info.sha256
         groups.setdefault(key, []).append(info)

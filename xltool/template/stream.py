@@ -37,7 +37,7 @@ from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 
 from xltool.model import Invalid
 
-STRINGS_KEPT = 50_000  # new distinct strings remembered for reuse (memory stays flat whatever the number of rows)
+STRINGS_KEPT = 20_000  # new distinct strings remembered for reuse (memory stays flat whatever the number of rows)
 CELL_LIMIT = 32_000  # as review.CELL_LIMIT: a cell holds 32,767 characters
 STREAM_LEVEL = 1  # deflate level of streamed sheets (large, repetitive XML: level 1 is 3× faster and nearly as small)
 SST_PART = "xl/sharedStrings.xml"
