@@ -587,3 +587,43 @@ def test_import_audit_reads_the_form_figures(tmp_path):
     path.write_text(text, encoding="utf-8")
     found = [p for p in read(path).read_problems if p.code == "IMPORT-PROSE-MISMATCH"]
     assert len(found) == 1 and "予以公开30件" in found[0].message and "为 3 件" in found[0].message
+
+
+# --- printing the web page -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("name", ["sample-return-2025", "sample-return-2020"])
+def test_html_prints_text_portrait_and_wide_tables_landscape(name, tmp_path):
+    """Chromium prints the page on A4: the text portrait, Tables 三 and 四 on landscape pages (三 on one page, opening
+    with its heading), no glyph under 9 pt."""
+    import os
+    import shutil
+    import subprocess
+
+    binary = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    if binary is None:
+        msg = "chromium not installed (apt-get install -y --no-install-recommends chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + " (CI=true: Chromium tests must run)")
+        pytest.skip(msg)
+    pdfplumber = pytest.importorskip("pdfplumber")
+    page = tmp_path / "report.html"
+    page.write_text(formats.writer("annual", "html").write(build_report(read(EXAMPLES / f"{name}.xlsx")), None))
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-pdf-header-footer",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    with pdfplumber.open(pdf) as doc:
+        pages = [(round(p.width), p.extract_text() or "", min(c["size"] for c in p.chars)) for p in doc.pages]
+    assert pages[0][0] == 595 and pages[0][1].startswith(f"示例县城关镇人民政府{name[-4:]}年政府信息公开工作年度报告")
+    for heading in ("三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况"):
+        (wide,) = [p for p in pages if heading in p[1]]
+        assert wide[0] == 842  # 四 follows 三 on its page when both fit (the 2019 Table 三 is shorter)
+    assert next(p for p in pages if p[0] == 842)[1].startswith("三、收到和处理政府信息公开申请情况")
+    assert pages[-1][0] == 595 and "六、其他需要报告的事项" in pages[-1][1]
+    assert min(size for *_, size in pages) >= 8.99
+    (apply,) = [p for p in pages if "三、收到和处理政府信息公开申请情况" in p[1]]
+    assert "四、结转下年度继续办理" in apply[1]  # Table 三 fits one page, last row included

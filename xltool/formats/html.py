@@ -260,7 +260,8 @@ table.xltool td {{ text-align: center; font-variant-numeric: tabular-nums; white
 table.xltool thead {{ display: table-header-group; }}
 table.xltool tr {{ break-inside: avoid; }}
 @media print {{ body {{ margin: 0; max-width: none; padding: 0; }} p.placeholder {{ border-color: #c00; }}
-               table.xltool {{ font-size: 9pt; }} }}
+               table.xltool {{ font-size: 9pt; line-height: 1.15; }}
+               table.xltool th, table.xltool td {{ padding: 1px 3px; }} }}
 """
 _P_STYLE = "text-indent:2em;margin:0 0 .5em"
 _PLACEHOLDER_STYLE = "border:2px dashed #c00;background:#fff3cd;color:#900;font-weight:bold;padding:.4em .6em"
@@ -268,9 +269,20 @@ _PLACEHOLDER_STYLE = "border:2px dashed #c00;background:#fff3cd;color:#900;font-
 
 def _annual_body(report: AnnualReport, inline: bool) -> str:
     ret, parts, anchors = report.ret, [], set()
-    for block in report.blocks:
+    blocks = report.blocks
+    for i, block in enumerate(blocks):
         text = _esc(block.text)
-        if block.kind == "heading":
+        table_next = i + 1 < len(blocks) and blocks[i + 1].kind == "table"
+        if block.kind == "heading" and table_next:  # a table's heading goes on the table's (landscape) page
+            table = ret.form.table(blocks[i + 1].table_id or "")
+            wide = " wide" if table.width > WIDE else ""
+            parts.append(f'<section class="table{wide}" data-table="{_esc(table.id)}">')
+            parts.append(f"<h2>{text}</h2>")
+            parts += _html_table_parts(ret, table, inline)
+            parts.append("</section>")
+        elif block.kind == "table" and i and blocks[i - 1].kind == "heading":
+            continue  # written with its heading
+        elif block.kind == "heading":
             tag = ("h1", "h2", "h3")[min(block.level, 2)]
             anchor = ""
             if block.section and block.level and block.section not in anchors:
