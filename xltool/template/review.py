@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -153,9 +153,13 @@ def _rows(writer, ws, first: int, count: int, last_col: int, produce, formats) -
     if STREAM_ROWS and hasattr(writer, "streams"):
         stream.register(writer, ws, first, count, last_col, produce, formats)
         return
-    for r, (height, cells) in enumerate(produce(), start=first):  # the held path (tests compare the two)
+    for r, (height, cells, *dense) in enumerate(produce(), start=first):  # the held path (tests compare the two)
         for col, value, fmt in cells:
             _write(ws, r, col, value, fmt, ws.name)
+        for run in dense:
+            for k, value in enumerate(run.values):
+                fmt = run.other if isinstance(value, Invalid) else run.formats[k]
+                _write(ws, r, run.first + k, value, fmt, ws.name)
         if height is not None:
             _ok(ws.set_row(r, height), ws.name)
 
@@ -385,10 +389,10 @@ class DetailSheet:
                     style = fmt.code if c == 1 else fmt.mark(row.status) if c == 3 else fmt.text
                     cells.append((c, value, style))
                     lines = max(lines, lines_needed(value, widths[c]) if value else 1)
-                for c, value in enumerate(row.inputs, start=lead):  # the bulk of a big roll-up
-                    if value is not None:
-                        cells.append((c, value, fmt.text if isinstance(value, Invalid) else value_fmt[c - lead]))
-                yield _height_pt(lines), cells
+                yield _height_pt(lines), cells, dense(row.inputs)  # the bulk of a big roll-up
+
+        def dense(values: tuple) -> stream.Dense:
+            return stream.Dense(lead, values, value_fmt, fmt.text)
 
         _rows(writer, ws, DETAIL_FIRST, len(self.rows), len(widths) - 1, produce, [fmt.code, *fmt.marks(), *value_fmt])
         ws.freeze_panes(DETAIL_FIRST, 1)
@@ -511,9 +515,19 @@ class OverviewSheet:
         inputs, first, n = form.inputs, 2, len(head)
         year = writer.ret.year
 
-        def figures_of(row: OverviewRow) -> tuple[str, list[Decimal | None]]:
-            ret = Return(form, year, values=_values(inputs, row.inputs))
-            return row.unit or row.code or "（未署名单位）", [_sum(ret, keys) for _, keys, _ in figures]
+        index = {c.key: i for i, c in enumerate(inputs)}
+        linear = [linear_figure(form, keys) for _, keys, _ in figures]
+
+        def figures_of(row: OverviewRow) -> tuple[str, list[Decimal | int | None]]:
+            values: list[Decimal | int | None] = []
+            ret = None
+            for (_, keys, _), fast in zip(figures, linear, strict=True):
+                if fast is not None:
+                    values.append(_linear_value(fast, row.inputs))
+                    continue
+                ret = ret or Return(form, year, values=_RowValues(index, row.inputs))  # type: ignore[arg-type]
+                values.append(_sum(ret, keys))
+            return row.unit or row.code or "（未署名单位）", values
 
         def produce():
             for row in self.rows:
@@ -549,8 +563,13 @@ class OverviewSheet:
             return []
         picked: list[tuple[Decimal, int, str]] = []  # a heap of (value, -order, unit): the smallest kept goes first
         self.units_with_new = 0
+        index = {c.key: i for i, c in enumerate(form.inputs)}
+        fast = linear_figure(form, [NEW_APPLICATIONS])
         for order, row in enumerate(self.rows):
-            value = Return(form, year, values=_values(form.inputs, row.inputs)).safe_value(NEW_APPLICATIONS)
+            if fast is not None:
+                value = _linear_value(fast, row.inputs)
+            else:
+                value = Return(form, year, values=_RowValues(index, row.inputs)).safe_value(NEW_APPLICATIONS)  # type: ignore[arg-type]
             if value is None:
                 continue
             self.units_with_new += 1
@@ -614,6 +633,99 @@ def _abs(row: int, col: int) -> str:
 
 def _values(inputs: Sequence[Cell], row: tuple) -> dict:
     return {c.key: Decimal(v) if isinstance(v, int) else v for c, v in zip(inputs, row, strict=False) if v is not None}
+
+
+class _Probe(Mapping):
+    """Return.values for working out a figure's formula: the given cells, recording every input the formula reads."""
+
+    def __init__(self, values: dict[str, Decimal]) -> None:
+        self.values, self.read = values, set()
+
+    def __getitem__(self, key: str) -> Decimal:
+        self.read.add(key)
+        return self.values[key]
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(key)
+        return key in self.values
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def linear_figure(form: Form, keys: list[str]) -> tuple[Decimal, list[tuple[int, int | Decimal]]] | None:
+    """A 概览 figure (the sum of `keys`, totals by their formulas) as constant + Σ coefficient × input, so a row of a
+    large roll-up costs a few additions; None when the formulas are not of that shape (the figure is then computed
+    through Return, as for the roll-up's own total). The rule language adds and subtracts only, so the check on
+    random values holds for every formula the forms have."""
+    import random
+
+    def figure(values: dict[str, Decimal]) -> tuple[Decimal | None, set]:
+        probe = _Probe(values)
+        return _sum(Return(form, 0, values=probe), keys), probe.read  # type: ignore[arg-type]
+
+    base, read = figure({})
+    if base is None:
+        return None
+    index = {c.key: i for i, c in enumerate(form.inputs)}
+    inputs = sorted(k for k in read if k in index and form.cell[k].is_input)
+    terms = []
+    for key in inputs:
+        value, _ = figure({key: Decimal(1)})
+        if value is None:
+            return None
+        coefficient = value - base
+        terms.append((index[key], int(coefficient) if coefficient == coefficient.to_integral_value() else coefficient))
+    rng = random.Random(len(inputs))
+    trial = {k: Decimal(rng.randint(-999, 999)) for k in inputs}
+    expected = base + sum((trial[form.inputs[i].key] * c for i, c in terms), Decimal(0))
+    if figure(trial)[0] != expected:
+        return None
+    return base, terms
+
+
+def _linear_value(figure: tuple[Decimal, list[tuple[int, int | Decimal]]], row: tuple) -> int | Decimal | None:
+    """A linear figure of one compact row: None when an input it reads is unusable (as Return.safe_value)."""
+    base, terms = figure
+    total = 0
+    for i, c in terms:
+        v = row[i] if i < len(row) else None
+        if v is None:
+            continue
+        if isinstance(v, Invalid):
+            return None
+        total += v * c
+    return base + total if base else total
+
+
+class _RowValues(Mapping):
+    """A compact value row seen as Return.values, converting only the cells a figure reads (a 概览 row of a large
+    roll-up reads a few dozen of its 170 cells)."""
+
+    __slots__ = ("index", "row")
+
+    def __init__(self, index: dict[str, int], row: tuple) -> None:
+        self.index, self.row = index, row
+
+    def __getitem__(self, key: str):
+        i = self.index[key]
+        v = self.row[i] if i < len(self.row) else None
+        if v is None:
+            raise KeyError(key)
+        return Decimal(v) if type(v) is int else v
+
+    def __contains__(self, key: object) -> bool:
+        i = self.index.get(key)  # type: ignore[arg-type]
+        return i is not None and i < len(self.row) and self.row[i] is not None
+
+    def __iter__(self):
+        return (key for key, i in self.index.items() if i < len(self.row) and self.row[i] is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _bar_chart(wb, title: str, categories: str, values: str):
