@@ -7,14 +7,40 @@ roll = xltool.merge(["县/乡镇/"])        # -> RollUp; roll.write("县.xlsx")
 report = xltool.build_report(ret)        # -> AnnualReport (blocks); xltool.write_annual_report("某镇.xlsx", "报告.html")
 """
 
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 from xltool._version import __version__
-from xltool.annual import build_report
-from xltool.assemble import read
-from xltool.forms import Form, all_forms, form_by_id, form_for_year
-from xltool.merge import merge
-from xltool.model import Invalid, Return, Unit
-from xltool.problems import Problem
-from xltool.publish import write_annual_report
+
+if TYPE_CHECKING:
+    from xltool.annual import build_report
+    from xltool.assemble import read
+    from xltool.forms import Form, all_forms, form_by_id, form_for_year
+    from xltool.merge import merge
+    from xltool.model import Invalid, Return, Unit
+    from xltool.problems import Problem
+    from xltool.publish import write_annual_report
+
+# The public names are imported on first use (`xltool.read`, `from xltool import merge`), so importing xltool, or one
+# of its modules such as the command line, does not load every reader, writer and workflow.
+_PUBLIC = {
+    "Form": "xltool.forms",
+    "Invalid": "xltool.model",
+    "Problem": "xltool.problems",
+    "Return": "xltool.model",
+    "Unit": "xltool.model",
+    "all_forms": "xltool.forms",
+    "build_report": "xltool.annual",
+    "form_by_id": "xltool.forms",
+    "form_for_year": "xltool.forms",
+    "merge": "xltool.merge",
+    "read": "xltool.assemble",
+    "write_annual_report": "xltool.publish",
+}
 
 __all__ = [
     "Form",
@@ -31,3 +57,29 @@ __all__ = [
     "read",
     "write_annual_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+class _Package(ModuleType):
+    """`xltool.merge` is the function `merge`, as it always was, even once the module of the same name is imported
+    (the import system then sets the package's attribute to the module; here it gets the module's function)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and _PUBLIC.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -12,10 +12,10 @@ import typer
 
 from xltool import cli_zh, formats
 from xltool._version import __version__
-from xltool.codes import Code
 from xltool.formats.terminal import sanitise_for_terminal
-from xltool.forms import FormError, all_forms, form_for_year
-from xltool.model import Return, Unit
+
+# Everything else is imported by the command that needs it: `xltool --help` or `xltool check FILE` loads no reader,
+# writer or workflow it does not use (benchmarks/startup_bench.py, tests/test_startup.py).
 
 
 def _choices(name: str, purpose: str) -> type[StrEnum]:
@@ -140,7 +140,7 @@ FormFiles = Annotated[
 
 def _use_forms(files: list[Path] | None) -> list:
     """Register `--form` files; a broken one ends the command with its problems (exit 2), never a traceback."""
-    from xltool.forms import register_form_file
+    from xltool.forms import FormError, register_form_file
 
     for f in files or []:
         _input_file(f, "表单文件")
@@ -181,6 +181,8 @@ def template(
     xltool template --year 2025 --roster 单位名册.csv --out 分发/ --previous 2024年汇总.xlsx
     """
     from xltool.filenames import safe_filename
+    from xltool.forms import FormError, form_for_year
+    from xltool.model import Return, Unit
     from xltool.office import OfficeError
 
     _text_args(
@@ -354,8 +356,10 @@ def merge(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from xltool.codes import Code
     from xltool.merge import MergeError
     from xltool.merge import merge as do_merge
+    from xltool.model import Unit
     from xltool.roster import RosterError, read_roster
 
     _text_args(
@@ -619,7 +623,7 @@ def forms(form_files: FormFiles = None) -> None:
 
     xltool forms --form 某省补充表.yaml
     """
-    from xltool.forms import plugin_errors
+    from xltool.forms import all_forms, plugin_errors
 
     _text_args({"--form": form_files})
     _use_forms(form_files)

@@ -1,13 +1,22 @@
 """The command line's framework words in Chinese: click's and typer's usage line, help option, panel titles and
 error messages. typer carries its own copy of click with the English text written in, so where no hook exists the
 finished English message is translated by pattern. Every patch is guarded: a typer or click version without the
-hook keeps its English, and nothing breaks."""
+hook keeps its English, and nothing breaks.
+
+Nothing here imports a module only to patch it: a module not yet loaded (typer's rich help, which loads rich, markdown
+and pygments; click's modules typer has not loaded) is patched the moment it is first imported, so `xltool check FILE`
+never pays for rich's help formatting and `xltool --help` gets the Chinese words all the same.
+
+One patch is about time, not words: typer builds a pydantic adapter for every parameter it processes, even for an
+option left out (whose value stays None without it); here the adapter is built only for a value, so `xltool --help`
+and `xltool version` never import pydantic."""
 
 from __future__ import annotations
 
-import importlib
 import re
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 GETTEXT = {
@@ -57,41 +66,135 @@ def _wrap(cls: Any, name: str, make: Callable[[Callable[..., Any]], Callable[...
 
 
 def install() -> None:
-    """Put the Chinese words in place (idempotent)."""
-    for package in ("click", "typer._click"):
-        for module in ("core", "exceptions", "formatting", "types", "parser", "decorators", "termui"):
-            try:
-                target = importlib.import_module(f"{package}.{module}")
-            except ImportError:
-                continue
-            if hasattr(target, "_"):
-                target._ = lambda text: GETTEXT.get(text, text)
-            for name in dir(target):
-                cls = getattr(target, name)
-                if isinstance(cls, type) and issubclass(cls, Exception) and "format_message" in vars(cls):
-                    _wrap(cls, "format_message", lambda f: lambda self: translate_message(f(self)))
-            if module == "core" and hasattr(target, "Command"):
-                _wrap(target.Command, "get_help_option", _chinese_help_option)
-            if module == "formatting" and hasattr(target, "HelpFormatter"):
-                _wrap(target.HelpFormatter, "write_usage", _chinese_usage)
-            if module == "exceptions" and hasattr(target, "UsageError"):
-                _wrap(target.UsageError, "show", _chinese_hint)
+    """Put the Chinese words in place (idempotent): now in the modules already loaded, on first import in the rest."""
+    # typer >= 0.17 carries its own click (typer._click); click itself then never runs and is left alone.
+    package = "typer._click" if _exists("typer._click") else "click"
+    for module in ("core", "exceptions", "formatting", "types", "parser", "decorators", "termui"):
+        when_imported(f"{package}.{module}", _patch_click)
+    when_imported("typer.core", _patch_typer_core)
+    when_imported("typer.rich_utils", _patch_rich_help)
+
+
+def _exists(name: str) -> bool:
+    import importlib.util
+
     try:
-        import typer.core as typer_core
-        import typer.rich_utils as rich_help
+        return importlib.util.find_spec(name) is not None
     except ImportError:
-        return
+        return False
+
+
+def _patch_click(target: ModuleType) -> None:
+    if hasattr(target, "_"):
+        target._ = lambda text: GETTEXT.get(text, text)
+    for name in dir(target):
+        cls = getattr(target, name)
+        if isinstance(cls, type) and issubclass(cls, Exception) and "format_message" in vars(cls):
+            _wrap(cls, "format_message", lambda f: lambda self: translate_message(f(self)))
+    module = target.__name__.rpartition(".")[2]
+    if module == "core" and hasattr(target, "Command"):
+        _wrap(target.Command, "get_help_option", _chinese_help_option)
+    if module == "formatting" and hasattr(target, "HelpFormatter"):
+        _wrap(target.HelpFormatter, "write_usage", _chinese_usage)
+    if module == "exceptions" and hasattr(target, "UsageError"):
+        _wrap(target.UsageError, "show", _chinese_hint)
+
+
+def _patch_typer_core(typer_core: ModuleType) -> None:
     for cls in (getattr(typer_core, "TyperOption", None), getattr(typer_core, "TyperArgument", None)):
         if cls is not None:
             _wrap(cls, "__init__", _breakable_init)
     for cls in (getattr(typer_core, "_TyperParameter", None), getattr(typer_core, "TyperOption", None)):
         if cls is not None:
             _wrap(cls, "display_type", _chinese_type)
+    parameter = getattr(typer_core, "_TyperParameter", None)
+    if parameter is not None and "get_runtime_param" in vars(parameter):
+        _wrap(parameter, "get_runtime_param", _deferred_coercion)
+
+
+class _Deferred:
+    """typer's coercion of one parameter, built only when there is a value to coerce. A missing value gives what
+    typer's own `RuntimeParam.coerce` gives for it (None, or () for a list) without building anything."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        return self._build().coerce(value, param=param, ctx=ctx)
+
+
+def _deferred_coercion(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_runtime_param(self):
+        if getattr(self, "_runtime_param", None) is not None:  # already built (and cached by typer)
+            return self._runtime_param
+        return _Deferred(lambda: original(self))
+
+    return get_runtime_param
+
+
+def _patch_rich_help(rich_help: ModuleType) -> None:
     rich_help.ARGUMENTS_PANEL_TITLE, rich_help.OPTIONS_PANEL_TITLE = "参数", "选项"
     rich_help.COMMANDS_PANEL_TITLE, rich_help.ERRORS_PANEL_TITLE = "命令", "错误"
     rich_help.REQUIRED_LONG_STRING, rich_help.DEFAULT_STRING = "[必填]", "[默认：{}]"
     rich_help.ABORTED_TEXT, rich_help.ENVVAR_STRING = "已中止。", "[环境变量：{}]"
     rich_help.RICH_HELP = "用 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+
+
+def when_imported(name: str, patch: Callable[[ModuleType], None]) -> None:
+    """Run `patch(module)` on module `name`: now if it is loaded, else right after it is first imported (before the
+    importer gets it back). Only the patches of modules never imported cost nothing but a name lookup per import."""
+    module = sys.modules.get(name)
+    if module is not None:
+        patch(module)
+        return
+    finder = next((f for f in sys.meta_path if isinstance(f, _PatchOnImport)), None)
+    if finder is None:
+        finder = _PatchOnImport()
+        sys.meta_path.insert(0, finder)
+    finder.patches[name] = patch
+
+
+class _PatchOnImport:
+    """A meta path finder that finds nothing itself: for a module with a pending patch it asks the other finders,
+    and wraps the loader they return so the patch runs once the module has executed."""
+
+    def __init__(self) -> None:
+        self.patches: dict[str, Callable[[ModuleType], None]] = {}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        patch = self.patches.pop(fullname, None)
+        if patch is None:
+            return None
+        if not self.patches and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader, patch)
+                return spec
+        return None
+
+
+class _PatchingLoader:
+    """The module's own loader, with `patch` run after the module executes."""
+
+    def __init__(self, loader: Any, patch: Callable[[ModuleType], None]) -> None:
+        self._loader, self._patch = loader, patch
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._patch(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, is_package, ... as the loader has them
+        return getattr(self._loader, name)
 
 
 def _chinese_help_option(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -17,8 +17,6 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from xltool import labels
 from xltool import rules as expr
 
@@ -472,16 +470,24 @@ def form_by_id(form_id: str) -> Form:
 
 def load_form(path: Path, origin: str = "内置") -> Form:
     """Load and validate one form file; FormError names the file and the place of every problem."""
-    from xltool import formschema
-
     path = Path(path)
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FORM_BYTES:  # never a pipe, device or huge file
             raise FormError(f"{path.name}: 不是普通的表单文件（或大于 {MAX_FORM_BYTES // 1048576} MB）")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise FormError(f"{path.name}: 无法读取表单文件（{exc.strerror or exc}）") from None
+    cached = _cached_form(raw, path, origin)
+    if cached is not None:
+        labels.add_aliases(cached.aliases)  # what building the form registers beside it
+        return cached
+    import yaml  # imported here: a cached form needs neither YAML nor pydantic
+
+    from xltool import formschema
+
+    try:
+        data = yaml.safe_load(raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))  # as read_text gives
     except UnicodeDecodeError:
         raise FormError(f"{path.name}: 表单文件应为 UTF-8 编码") from None
     except yaml.YAMLError as exc:
@@ -493,9 +499,74 @@ def load_form(path: Path, origin: str = "内置") -> Form:
     except ValueError as exc:
         raise FormError(str(exc)) from None
     try:
-        return _build_form(spec, path, origin)
+        form = _build_form(spec, path, origin)
     except (KeyError, IndexError) as exc:
         raise FormError(f"{path.name}: 表单定义不一致（{exc}）") from None
+    _cache_form(form, raw, origin)
+    return form
+
+
+# A validated built-in form is kept in the user's cache folder (xltool.system.cache_dir), so a command that reads one
+# return does not parse YAML and validate it with pydantic every time (~0.2 s): keyed by the file's bytes and name,
+# its origin, the Python and xltool versions, and the state of the modules that build forms (a changed module is a new
+# key). Forms from plugins and --form files are built each time (they come and go; the cache would only grow).
+# Anything wrong with the cache (unwritable, corrupt, another class) is ignored and the form built as usual.
+_BUILDERS = ("forms.py", "formschema.py", "rules.py", "labels.py")
+
+
+def _cache_file(raw: bytes, path: Path, origin: str) -> Path | None:
+    import hashlib
+    import sys
+
+    from xltool._version import __version__
+    from xltool.system import cache_dir
+
+    folder = cache_dir()
+    if folder is None or path.parent != templates_dir():
+        return None
+    key = hashlib.sha256(raw)
+    here = Path(__file__).parent
+    for part in (str(path), origin, sys.version, __version__):
+        key.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    for name in _BUILDERS:
+        info = os.stat(here / name)
+        key.update(f"\0{name}:{info.st_mtime_ns}:{info.st_size}".encode())
+    return Path(folder) / "forms" / f"{key.hexdigest()}.pickle"
+
+
+def _cached_form(raw: bytes, path: Path, origin: str) -> Form | None:
+    import pickle
+
+    try:
+        file = _cache_file(raw, path, origin)
+        if file is None:
+            return None
+        with open(file, "rb") as fh:
+            form = pickle.load(fh)
+    except Exception:  # no cache yet, or one that cannot be used: build the form
+        return None
+    return form if isinstance(form, Form) else None
+
+
+def _cache_form(form: Form, raw: bytes, origin: str) -> None:
+    import pickle
+    import tempfile
+
+    try:
+        file = _cache_file(raw, form.path, origin)
+        if file is None:
+            return
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(form, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, file)  # whole or not at all, even with several processes writing at once
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+    except Exception:  # a cache that cannot be written (read-only home, disk full) only costs time
+        return
 
 
 def _build_form(data: dict, path: Path, origin: str) -> Form:

@@ -14,6 +14,8 @@ worker process at start (`prepare_worker`), and in the parent around starting wo
   handle closes when the parent ends, however it ends).
 - Quiet crashes: Windows shows no error-report dialog for a crashing worker (it would hold the process open); the
   worker's stderr (Python tracebacks, a native allocator's last words) goes to a log file the parent reads.
+- Cache folder: where xltool may keep what is slow to rebuild (validated forms), per user: %LOCALAPPDATA%\\xltool\\Cache on
+  Windows, ~/Library/Caches/xltool on macOS, $XDG_CACHE_HOME/xltool (~/.cache/xltool) elsewhere.
 """
 
 from __future__ import annotations
@@ -275,3 +277,23 @@ def prepare_worker(parent_pid: int, memory_limit: int, log_path: str | None) -> 
     ignore_interrupts()
     exit_with_parent(parent_pid)
     return limit_memory(memory_limit)
+
+
+# --- cache folder ----------------------------------------------------------------------------------------------------
+
+CACHE_ENV = "XLTOOL_CACHE_DIR"  # a folder to use instead; "" or "off" turns caching off
+
+
+def cache_dir() -> str | None:
+    """This user's cache folder for xltool (not created here), or None when caching is off or no home is known."""
+    override = os.environ.get(CACHE_ENV)
+    if override is not None:
+        return None if override.strip().lower() in ("", "off") else override
+    if WINDOWS:
+        base = os.environ.get("LOCALAPPDATA") or os.environ.get("APPDATA")
+        return os.path.join(base, "xltool", "Cache") if base else None
+    home = os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", "xltool")
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if home != "~" else "")
+    return os.path.join(base, "xltool") if os.path.isabs(base) else None
