@@ -151,3 +151,19 @@ def test_a_dtd_after_a_long_prolog_is_still_found(tmp_path, padding):
     with pytest.raises(ReadError) as err:
         check_zip(buf.getvalue())
     assert err.value.code == Code.XML_BOMB
+
+
+def test_column_view_equals_the_grid(tmp_path):
+    """Two columns read without the whole grid equal those columns of the grid, for every sheet of a filled return."""
+    data = (ROOT / "examples" / "sample-return-2025.xlsx").read_bytes()
+    fast, full = xlsx.parse(data), xlsx.parse(data)
+    for name in fast.sheet_names:
+        for cols in ((2, 4), (0,), (1, 3, 5)):
+            quick = fast.columns(name, cols)
+            grid = full.sheet(name)
+            expected = {
+                r: {c: row[c] for c in cols if c < len(row) and row[c] != ""}
+                for r, row in enumerate(grid)
+                if any(c < len(row) and row[c] != "" for c in cols)
+            }
+            assert quick == expected, (name, cols)

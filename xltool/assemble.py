@@ -575,8 +575,8 @@ def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None
         return
     warnings = {r.id for r in ret.form.rules if r.severity == "warning"}
     formulas = _facts(page, layout.CHECK_SHEET).formulas
-    for r, row in enumerate(page.sheet(layout.CHECK_SHEET)):
-        if len(row) > layout.COL_NOTE and row[layout.COL_ID] in warnings:
+    for r, row in page.columns(layout.CHECK_SHEET, (layout.COL_NOTE, layout.COL_ID)).items():
+        if row.get(layout.COL_ID) in warnings:
             where = _a1(r, layout.COL_NOTE)
             if where in formulas:
                 problems.append(
@@ -588,7 +588,7 @@ def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None
                     )
                 )
                 continue
-            note = row[layout.COL_NOTE]
+            note = row.get(layout.COL_NOTE)
             if isinstance(note, str) and note.strip():
                 ret.explanations[row[layout.COL_ID]] = note.strip()[:2000]
 

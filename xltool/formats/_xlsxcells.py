@@ -16,6 +16,7 @@ import html
 import re
 
 from xltool.formats.page import Grid
+from xltool.forms import col_letter
 
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
 _TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
@@ -131,6 +132,19 @@ def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[
 
 
 _COLUMNS: dict[bytes, int] = {}  # column letters -> 0-based index, filled as met (at most 16,384 entries)
+
+
+def column_cells(
+    cells: list, cols: tuple[int, ...], strings: list[str], dates: frozenset[int]
+) -> dict[int, dict[int, object]] | None:
+    """Only the cells of some columns, as row -> column -> value, from the scan's cell tuples (None: ask calamine)."""
+    letters = {col_letter(c).encode(): c for c in cols}
+    picked = [c for c in cells if c[1] in letters and c[7]]
+    grid = sheet_grid(picked, strings, dates)
+    if grid is None:
+        return None
+    out = {r: {c: row[c] for c in cols if c < len(row) and row[c] != ""} for r, row in enumerate(grid)}
+    return {r: got for r, got in out.items() if got}
 
 
 def _dense(cells: list[tuple[int, int, object]]) -> Grid:

@@ -71,6 +71,7 @@ class Page:
     kind: str  # spreadsheet | report
     sheet_names: list[str]
     loader: Callable[[str], Grid] | None = None  # loads one sheet's grid on demand
+    column_loader: Callable[[str, tuple[int, ...]], dict[int, dict[int, object]] | None] | None = None  # see columns
     grids: dict[str, Grid] = field(default_factory=dict)
     structure: dict[str, SheetFacts] | None = None  # spreadsheets: None when the container cannot tell
     data: bytes = b""  # the file's bytes as read (hashing uses them; no second read)
@@ -82,6 +83,20 @@ class Page:
     tails: dict[int, int] | None = None  # text layouts: number of value cells each rebuilt row had
     covered: set[tuple[int, int]] = field(default_factory=set)  # cells hidden by a merge from their left
     notes: list[str] = field(default_factory=list)  # what the reader had to interpret (near-miss labels, splits …)
+
+    def columns(self, name: str, cols: tuple[int, ...]) -> dict[int, dict[int, object]]:
+        """Only some columns of a sheet, as row -> column -> value (non-empty cells): what a reader that needs two
+        columns of a large sheet asks for. A reader may answer without building the sheet's whole grid."""
+        if self.column_loader is not None and name not in self.grids:
+            found = self.column_loader(name, cols)
+            if found is not None:
+                return found
+        out: dict[int, dict[int, object]] = {}
+        for r, row in enumerate(self.sheet(name)):
+            got = {c: row[c] for c in cols if c < len(row) and row[c] != ""}
+            if got:
+                out[r] = got
+        return out
 
     def sheet(self, name: str) -> Grid:
         if name not in self.grids:

@@ -77,7 +77,11 @@ def _direct_page(
             fallback.append(calamine_page("xlsx", data))
         return fallback[0].sheet(name)
 
-    return Page(Path(), "xlsx", "spreadsheet", sheet_names, loader=load)
+    def columns(name: str, cols: tuple[int, ...]):
+        found = plain.get(name)
+        return _xlsxcells.column_cells(found, cols, strings, dates) if isinstance(found, list) else None
+
+    return Page(Path(), "xlsx", "spreadsheet", sheet_names, loader=load, column_loader=columns)
 
 
 def write_workbook(ret, path: Path, **kw) -> Path:
