@@ -198,3 +198,25 @@ def test_a_hang_or_crash_inside_a_chunk_costs_only_that_item():
         Code.TIME_LIMIT if i == 3 else Code.WORKER_CRASHED if i == 17 else "ok" for i in range(40)
     ]
     assert [r for r in results if not isinstance(r, tuple)] == [i.upper() for i in items if i.startswith("ok")]
+
+
+def test_check_reports_are_spooled_and_json_streams_the_same_text(tmp_path):
+    """check_files keeps its reports in a spool (a sequence read back one at a time), and the JSON report written
+    file by file is the same text as the whole document."""
+    import io
+
+    from xltool.checking import Reports, check_files, exit_code, summary, write_report
+
+    files = sorted(COUNTY.glob("*.xlsx"))
+    reports = check_files(files, workers=0)
+    assert isinstance(reports, Reports) and len(reports) == len(files)
+    assert [r.path for r in reports] == files and reports[-1].path == files[-1]
+    as_list = list(reports)
+    assert summary(reports) == summary(as_list) and exit_code(reports) == exit_code(as_list)
+    whole = write_report(reports, "json")
+    out = io.StringIO()
+    assert write_report(reports, "json", out=out) is None
+    assert out.getvalue() == whole + "\n"
+    empty = io.StringIO()
+    write_report([], "json", out=empty)
+    assert empty.getvalue() == write_report([], "json") + "\n"

@@ -295,10 +295,13 @@ def exit_code(reports: Sequence[FileReport]) -> int:
     return 1 if any(errors) else 0
 
 
-def write_report(reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None) -> str | None:
-    """Render the results with the `report` writer `fmt` (table goes to the console, json/csv return text)."""
+def write_report(
+    reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None, out=None
+) -> str | None:
+    """Render the results with the `report` writer `fmt` (table goes to the console, json/csv return text; json is
+    written to `out` one file at a time when given, so a large check never holds the whole document)."""
     return formats.writer("report", fmt).write(
-        reports, lang=lang, summary=summary(reports), version=__version__, console=console
+        reports, lang=lang, summary=summary(reports), version=__version__, console=console, out=out
     )
 
 
