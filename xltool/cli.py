@@ -493,7 +493,11 @@ def import_(
 def _render(reports, fmt, lang: Lang) -> None:
     from xltool.checking import write_report
 
-    text = write_report(reports, fmt.value, lang.value)
+    class Echo:  # JSON is written one file at a time (a check of 100,000 files never holds the document)
+        def write(self, text: str) -> None:
+            typer.echo(text, nl=False)
+
+    text = write_report(reports, fmt.value, lang.value, out=Echo() if fmt.value == "json" else None)
     if text is not None:
         typer.echo(text, nl=not text.endswith("\n"))
 
