@@ -145,3 +145,46 @@ def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     forms.load_form(sorted(forms.templates_dir().glob("*.yaml"))[0])
     monkeypatch.setenv("XLTOOL_CACHE_DIR", str(tmp_path))
     assert cache_dir() == str(tmp_path)
+
+
+def _outcome(coerce):
+    try:
+        result = coerce()
+    except Exception as exc:  # typer's message for a bad value (BadParameter, or pydantic's error wrapped in it)
+        return ("error", type(exc).__name__, getattr(exc, "message", str(exc)))
+    return ("ok", type(result).__name__, result)
+
+
+def test_plain_values_are_coerced_exactly_as_typer_would(tmp_path):
+    """Without pydantic, a plain value of every parameter of every command gets what typer's adapter gives it."""
+    import typer.main
+    from typer._click import Context
+    from typer._coercion import build_runtime_param
+
+    from xltool import cli_zh
+    from xltool.cli import app
+
+    unreadable = tmp_path / "locked.xlsx"
+    unreadable.write_bytes(b"x")
+    unreadable.chmod(0)
+    texts = ["", "a", "某某镇", "x\udcff", "x\0y", "0", "7", "007", "-1", "1_000", " 5", "1.5", "1.50", ".5", "1e3"]
+    texts += ["nan", "inf", "60", "1" * 30, "table", "TABLE", "json", "md", "xlsx", "ods", "zh", "en", "pdf", "-"]
+    texts += [str(EXAMPLE), str(ROOT / "examples"), "/nonexistent/x.xlsx", "a//b/", str(unreadable), "~/x"]
+    values = [*texts, 60.0, 2, True, (), tuple(texts[:3]), (str(EXAMPLE), "a//b/"), ("a", "x\udcff")]
+    group = typer.main.get_command(app)
+    plain = 0
+    for name, command in group.commands.items():
+        ctx = Context(command, info_name=name)
+        for param in command.params:
+            if not hasattr(param, "type_descriptor"):
+                continue
+            for value in [*values, param.default]:
+                fast = _outcome(lambda p=param, v=value, c=ctx: cli_zh.plain_value(v, p, c))
+                if fast[0] == "ok" and fast[2] is cli_zh.TYPER:
+                    continue
+                plain += 1
+                typer_own = _outcome(
+                    lambda p=param, v=value, c=ctx: build_runtime_param(p.type_descriptor).coerce(v, param=p, ctx=c)
+                )
+                assert fast == typer_own, (name, param.name, value)
+    assert plain > 200  # the plain path is the usual one, not a rarity

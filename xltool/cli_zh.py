@@ -7,9 +7,11 @@ Nothing here imports a module only to patch it: a module not yet loaded (typer's
 and pygments; click's modules typer has not loaded) is patched the moment it is first imported, so `xltool check FILE`
 never pays for rich's help formatting and `xltool --help` gets the Chinese words all the same.
 
-One patch is about time, not words: typer builds a pydantic adapter for every parameter it processes, even for an
-option left out (whose value stays None without it); here the adapter is built only for a value, so `xltool --help`
-and `xltool version` never import pydantic."""
+One patch is about time, not words: typer coerces every parameter with a pydantic adapter, built on first use, even
+for an option left out (whose value stays None without it); importing pydantic and building the adapters costs more
+than the rest of a one-file command's start-up. Here an option left out needs no adapter, and a plain value (a path, a
+choice, text, a whole number or decimal as digits) is coerced by typer's own path and choice functions, exactly as its
+adapter would (tests/test_startup.py compares the two on every parameter); anything else goes to typer's adapter."""
 
 from __future__ import annotations
 
@@ -122,7 +124,67 @@ class _Deferred:
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         if value is None:
             return () if param.multiple or param.nargs == -1 else None
+        plain = plain_value(value, param, ctx)
+        if plain is not TYPER:
+            return plain
         return self._build().coerce(value, param=param, ctx=ctx)
+
+
+TYPER = object()  # plain_value's answer for a value it leaves to typer's adapter
+_WHOLE = re.compile(r"0|[1-9][0-9]{0,17}")
+_DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,15})?")
+
+
+def plain_value(value: Any, param: Any, ctx: Any) -> Any:
+    """`value` coerced as typer's adapter for `param` would, without pydantic; TYPER when that is not certain (then
+    typer's adapter decides, and gives its own message for a bad value)."""
+    try:
+        from typing import get_args, get_origin
+
+        from typer._param_types import coerce_cli_choice, coerce_cli_path
+
+        descriptor = param.type_descriptor
+        info, annotation = descriptor.parameter_info, descriptor.annotation
+        if descriptor.file_annotation is not None or info.parser is not None:
+            return TYPER
+        if get_origin(annotation) is list:
+            if not isinstance(value, (list, tuple)):
+                return TYPER
+            items = [
+                _plain_item(v, get_args(annotation)[0], info, param, ctx, coerce_cli_choice, coerce_cli_path)
+                for v in value
+            ]
+            return TYPER if any(item is TYPER for item in items) else items
+        if param.multiple or param.nargs != 1:
+            return TYPER
+        return _plain_item(value, annotation, info, param, ctx, coerce_cli_choice, coerce_cli_path)
+    except Exception:  # a bad value, or a typer without these internals: typer's adapter decides
+        return TYPER
+
+
+def _plain_item(value, annotation, info, param, ctx, coerce_choice, coerce_path) -> Any:
+    from enum import Enum
+    from pathlib import Path
+
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        if isinstance(value, annotation) or type(value) is str:
+            return coerce_choice(value, choices=list(annotation), case_sensitive=info.case_sensitive, ctx=ctx)
+        return TYPER
+    numeric = annotation in (int, float)
+    if numeric and (info.min is not None or info.max is not None or info.clamp):
+        return TYPER
+    if type(value) is not str:
+        return value if numeric and type(value) is annotation else TYPER  # a default of the very type
+    value.encode("utf-8")  # text that is not UTF-8 (lone surrogates) is typer's: it raises here
+    if annotation is str:
+        return value
+    if annotation is int and _WHOLE.fullmatch(value):
+        return int(value)
+    if annotation is float and _DECIMAL.fullmatch(value):
+        return float(value)
+    if annotation is Path and info.path_type is None and value and "\0" not in value:
+        return coerce_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    return TYPER
 
 
 def _deferred_coercion(original: Callable[..., Any]) -> Callable[..., Any]:
