@@ -202,7 +202,12 @@ def _packed(check: Callable, last_year: dict[str, LastYear] | None, path: str) -
 
 
 def _pack(wire: _Wire) -> tuple[tuple[FileStatus, bool], bytes]:
-    report = _from_wire(wire)
+    if wire.error is not None:
+        report = FileReport(Path(wire.path), error=ReadError(*wire.error))
+    else:  # status and has_errors read the return and the problems only (no need to rebuild every rule result)
+        report = FileReport(
+            Path(wire.path), Return(form_by_id(wire.form_id), **(wire.ret or {})), None, list(wire.problems)
+        )
     return (report.status, report.has_errors), pickle.dumps(wire, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -295,9 +300,7 @@ def exit_code(reports: Sequence[FileReport]) -> int:
     return 1 if any(errors) else 0
 
 
-def write_report(
-    reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None, out=None
-) -> str | None:
+def write_report(reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None, out=None) -> str | None:
     """Render the results with the `report` writer `fmt` (table goes to the console, json/csv return text; json is
     written to `out` one file at a time when given, so a large check never holds the whole document)."""
     return formats.writer("report", fmt).write(
