@@ -206,7 +206,7 @@ def _patch_rich_help(rich_help: ModuleType) -> None:
 
 def when_imported(name: str, patch: Callable[[ModuleType], None]) -> None:
     """Run `patch(module)` on module `name`: now if it is loaded, else right after it is first imported (before the
-    importer gets it back). Only the patches of modules never imported cost nothing but a name lookup per import."""
+    importer gets it back). A patch still pending costs every later import one dictionary lookup."""
     module = sys.modules.get(name)
     if module is not None:
         patch(module)
