@@ -804,6 +804,8 @@ def _label(name: str, code: str) -> str:
 def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> list[Inspected]:
     """A file that is itself inside a roll-up being merged (same SHA-256 in its 来源 sheet) would be counted twice:
     the file is rejected and the roll-up kept, since they are the same data."""
+    if not any(info.merged for info in infos):
+        return infos  # no roll-up among the inputs
     infos = sorted(infos, key=_unit_order)  # the roll-up named in a reason must not depend on the input order
     holders: dict[str, list[Inspected]] = defaultdict(list)
     for info in infos:
@@ -884,21 +886,19 @@ def _drop_conflicts(infos: list[Inspected], rejected: list[Rejected]) -> list[In
 
 def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_newest: bool) -> list[Inspected]:
     """The same unit twice (same file, same code, or same name) is never kept silently."""
-    groups: dict[str, list[Inspected]] = {}
-    for info in infos:  # by code, else by name, else by identical bytes
-        if info.unit_code:
-            key = "code:" + info.unit_code
-        elif info.name_key:
-            key = "name:" + info.name_key
-        else:
-            key = "sha:" + info.sha256
-        groups.setdefault(key, []).append(info)
-    out = []
+    first: dict[object, Inspected] = {}  # the first file of each unit; lists only for units sent twice
+    groups: dict[object, list[Inspected]] = {}
+    for info in infos:  # by code (a str), else by name (a tuple), else by identical bytes (bytes): never equal
+        key = info.unit_code or (("name", info.name_key) if info.name_key else info._sha)
+        seen = first.setdefault(key, info)
+        if seen is not info:
+            groups.setdefault(key, [seen]).append(info)
+    del first
+    twice = {id(i) for group in groups.values() for i in group}
+    out = [info for info in infos if id(info) not in twice]
     for group in groups.values():
+        group.sort(key=_unit_order)  # reasons name the files in an order that does not depend on the input order
         names = {norm(i.unit_name) for i in group}
-        if len(group) == 1:
-            out.append(group[0])
-            continue
         label = group[0].unit_code or next(iter(names))
         if prefer_newest:
             newest = max(group, key=lambda i: (i.date, i.mtime, i.sha256))
@@ -968,10 +968,14 @@ def _row_digest(row: tuple) -> bytes:
 def _copied_returns(members: list[Member]) -> list[Notice]:
     """Returns of different units with identical values (at least COPY_MIN_NONZERO non-zero cells): one may be a
     copy of the other. Both stay merged; each gets a COPIED_RETURN notice naming the others."""
-    groups: dict[bytes, list[Inspected]] = defaultdict(list)
+    first: dict[bytes, Inspected] = {}  # the first member with each fingerprint; lists only for copies
+    groups: dict[bytes, list[Inspected]] = {}
     for m in members:  # members are distinct units (duplicates were rejected) in a fixed order
         if m.info.digest is not None and m.info.nonzero >= COPY_MIN_NONZERO:
-            groups[m.info.digest].append(m.info)
+            seen = first.setdefault(m.info.digest, m.info)
+            if seen is not m.info:
+                groups.setdefault(m.info.digest, [seen]).append(m.info)
+    del first
     notices = []
     for group in groups.values():
         if len(group) < 2:

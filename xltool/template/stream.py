@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
+from xlsxwriter.utility import _preserve_whitespace, xl_cell_to_rowcol, xl_col_to_name
 
 from xltool.model import Invalid
 
@@ -41,6 +41,7 @@ STRINGS_KEPT = 20_000  # new distinct strings remembered for reuse (memory stays
 CELL_LIMIT = 32_000  # as review.CELL_LIMIT: a cell holds 32,767 characters
 STREAM_LEVEL = 1  # deflate level of streamed sheets (large, repetitive XML: level 1 is 3× faster and nearly as small)
 SST_PART = "xl/sharedStrings.xml"
+ROW_LIMIT = 1_048_576  # rows in a worksheet
 
 Row = tuple[float | None, Iterable[tuple[int, object, object]]]  # (height in points or None, (col, value, format))
 
@@ -48,6 +49,7 @@ _EXACT = 10**15  # ints below this print the same with str() as with XlsxWriter'
 _CONTROL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _ROW_START = re.compile(rb'<row r="(\d+)"')
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 _SST_COUNTS = re.compile(rb'<sst ([^>]*?)count="\d+" uniqueCount="\d+"')
 
 
@@ -72,8 +74,10 @@ def register(writer, ws, first: int, count: int, last_col: int, rows: Callable[[
     indexes are fixed now). The sheet's dimension covers the rows, so readers see the whole range."""
     for fmt in formats:
         fmt._get_xf_index()
-    if count and (ws._check_dimensions(first + count - 1, last_col) or ws._check_dimensions(first, 0)):
+    if first + count > ROW_LIMIT:
         raise StreamError(f"“{ws.name}”表的行数超过工作表上限（{first + count} 行）")
+    # The sheet's <dimension> is widened when the rows are written (telling XlsxWriter would make it walk, and
+    # keep an empty dict for, every row of the range).
     writer.streams.append(Stream(ws, first, count, last_col, rows))
 
 
@@ -206,8 +210,20 @@ def _sheet_part(wb, ws) -> str:
     return f"xl/worksheets/sheet{index + 1}.xml"
 
 
+def _widened(found: re.Match, stream: Stream) -> bytes:
+    """The sheet's <dimension> covering the streamed rows too (they start in column A)."""
+    if not stream.count:
+        return found.group(0)
+    first_row = int(found.group(2))
+    last_col = xl_cell_to_rowcol((found.group(3) or found.group(1)).decode() + "1")[1]
+    last_row = int(found.group(4) or found.group(2))
+    top, bottom = min(first_row, stream.first + 1), max(last_row, stream.first + stream.count)
+    return f'<dimension ref="A{top}:{xl_col_to_name(max(last_col, stream.last_col))}{bottom}"/>'.encode()
+
+
 def _write_sheet(dst: zipfile.ZipFile, item: zipfile.ZipInfo, skeleton: bytes, stream: Stream, strings) -> None:
     """The skeleton's XML with the streamed rows inserted in row order inside <sheetData>."""
+    skeleton = _DIMENSION.sub(lambda m: _widened(m, stream), skeleton, count=1)
     if b"<sheetData/>" in skeleton:
         skeleton = skeleton.replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
     start = skeleton.index(b"<sheetData>") + len(b"<sheetData>")
