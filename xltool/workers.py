@@ -249,11 +249,13 @@ class _Pool:
         self.failed_starts = 0
         self.last_start_log = ""
         self.pending: deque = deque()
+        self.items: list = []
 
     # -- lifecycle --
     def map(self, items: list, failed: Callable) -> Iterator:
         results: dict[int, Any] = {}
-        self.pending = pending = deque(enumerate(items))
+        self.items = items
+        self.pending = pending = deque(range(len(items)))  # indexes (a tuple per item would cost 64 bytes each)
         total, next_out = len(items), 0
         self.folder = tempfile.mkdtemp(prefix="xltool-workers-")
         clean = False
@@ -307,11 +309,12 @@ class _Pool:
     def _chunk(self, pending: deque) -> list:
         """The next chunk: CHUNK_MAX items, fewer as the queue runs out (CHUNK_SPREAD chunks per worker left)."""
         size = max(1, min(CHUNK_MAX, len(pending) // (self.count * CHUNK_SPREAD)))
-        return [pending.popleft() for _ in range(min(size, len(pending)))]
+        items = self.items
+        return [(i, items[i]) for i in (pending.popleft() for _ in range(min(size, len(pending))))]
 
     def _requeue(self, slot: _Slot) -> None:
         """The unread rest of a dead worker's chunk goes back to the front of the queue, in order."""
-        self.pending.extendleft(reversed(slot.tasks))
+        self.pending.extendleft(index for index, _ in reversed(slot.tasks))
         slot.tasks = deque()
 
     # -- one round: hand out work, wait for something to happen, deal with it --

@@ -58,9 +58,14 @@ def _ok(code: int | None, what: str) -> None:
         raise TemplateError(f"写入{what}失败（XlsxWriter 返回 {code}）")
 
 
+_WIDE_FROM = 0x2E80  # code points above this (CJK, full-width forms) take two character units
+
+
 def text_width(text: str) -> int:
     """Display width in Excel character units: a CJK (or full-width) character is about two."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(map(_WIDE_FROM.__lt__, map(ord, text)))
 
 
 def lines_needed(text: str, width: float) -> int:
