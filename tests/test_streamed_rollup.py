@@ -94,8 +94,7 @@ def cell_facts(path: Path) -> dict:
 
 
 def test_streamed_rollup_has_the_same_content_as_the_held_one(tmp_path, monkeypatch):
-    """The example county written with streamed rows and with XlsxWriter holding them: every cell, style, height,
-    width, merge, pane, filter and print setting is the same."""
+    """Streamed and XlsxWriter-held rows give the same cells, styles, heights, widths, merges, panes and print setup."""
     roll = county_rollup()
     streamed = roll.write(tmp_path / "streamed.xlsx")
     monkeypatch.setattr(review, "STREAM_ROWS", False)
@@ -115,8 +114,7 @@ def test_streamed_rollup_is_byte_identical_on_rerun(tmp_path):
 
 
 def test_streamed_sheets_use_shared_strings_and_no_zip64(tmp_path, monkeypatch):
-    """Text in streamed rows is in the shared-string table (never inline), counts match the table, strings beyond the
-    reuse window are stored again and still read right, and the zip has no zip64 records."""
+    """Streamed text is in the shared-string table (never inline, counts right, beyond the reuse window too); no zip64."""
     monkeypatch.setattr(stream, "STRINGS_KEPT", 3)
     roll = many_units(40)
     out = roll.write(tmp_path / "c.xlsx")
@@ -142,8 +140,7 @@ def test_streamed_rollup_of_many_units_passes_the_ooxml_validator(tmp_path):
 
 
 def test_a_streamed_rollup_of_many_units_reads_back_in_calamine_and_openpyxl(tmp_path):
-    """1,500 units: every row of 明细, 概览 and 来源 is read back by xltool (calamine) and by openpyxl, and a city
-    merging the roll-up with one of its files finds that file in 来源 (DOUBLE-COUNTED)."""
+    """1,500 units read back by calamine and openpyxl, and a city merge finds a member in 来源 (DOUBLE-COUNTED)."""
     roll = many_units(1500)
     out = roll.write(tmp_path / "大市.xlsx")
     back = read(out)
@@ -162,8 +159,7 @@ def test_a_streamed_rollup_of_many_units_reads_back_in_calamine_and_openpyxl(tmp
 
 
 def test_merge_keeps_only_the_index_in_memory():
-    """Members carry the small index only: their value rows are read from the spool when used, and an index entry
-    pickles with its record (as the worker pool sends it)."""
+    """Members hold only the small index; rows come from the spool, and an entry pickles with its record."""
     roll = county_rollup()
     info = roll.members[0].info
     assert info._heavy is None and info._spool is not None
@@ -189,8 +185,7 @@ def outcome(item, failure: workers.Failure):
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX signals")
 def test_a_hang_or_crash_inside_a_chunk_costs_only_that_item():
-    """One worker, 40 items sent in chunks: a hang and an abort in the middle of chunks cost only themselves; the
-    rest of each chunk is read by the replacement worker, in input order."""
+    """A hang and an abort inside chunks cost only their own items; the rest is read by a new worker, in order."""
     items = [f"ok:{i}" for i in range(40)]
     items[3], items[17] = "hang:3", "abort:17"
     results = list(workers.run(behave, items, outcome, workers=1, time_limit=2))
@@ -201,8 +196,7 @@ def test_a_hang_or_crash_inside_a_chunk_costs_only_that_item():
 
 
 def test_check_reports_are_spooled_and_json_streams_the_same_text(tmp_path):
-    """check_files keeps its reports in a spool (a sequence read back one at a time), and the JSON report written
-    file by file is the same text as the whole document."""
+    """check_files spools its reports (read back one at a time); JSON written file by file is the same text."""
     import io
 
     from xltool.checking import Reports, check_files, exit_code, summary, write_report
