@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from xlsxwriter.utility import _preserve_whitespace, xl_cell_to_rowcol, xl_col_to_name
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from xltool.model import Invalid
 
@@ -48,6 +48,7 @@ Row = tuple[float | None, Iterable[tuple[int, object, object]]]  # (height in po
 _EXACT = 10**15  # ints below this print the same with str() as with XlsxWriter's "%.16G"
 _CONTROL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x")  # what _escape changes
 _ROW_START = re.compile(rb'<row r="(\d+)"')
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 _SST_COUNTS = re.compile(rb'<sst ([^>]*?)count="\d+" uniqueCount="\d+"')
@@ -83,6 +84,8 @@ def register(writer, ws, first: int, count: int, last_col: int, rows: Callable[[
 
 def _escape(text: str) -> str:
     """As XlsxWriter writes a shared string: control characters as _xHHHH_ (and a literal _xHHHH_ escaped), then XML."""
+    if not _SPECIAL.search(text):
+        return text
     if "_x" in text:
         text = _CONTROL_ESCAPE.sub(r"_x005F\1", text)
     text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
@@ -111,7 +114,7 @@ class Strings:
             self.recent.clear()
         found = self.recent[text] = self.unique
         self.unique += 1
-        space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+        space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""  # as XlsxWriter
         self.spool.write(f"<si><t{space}>{_escape(text)}</t></si>".encode())
         return found
 
@@ -160,6 +163,14 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
         return xf
 
     def cell(parts: list, col: int, r: int, value, fmt) -> None:
+        kind = type(value)
+        if kind is int and -_EXACT < value < _EXACT:
+            parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}"><v>{value}</v></c>')
+            return
+        if kind is str and value:
+            index = strings.index(value if len(value) <= CELL_LIMIT else _clip(value))
+            parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}" t="s"><v>{index}</v></c>')
+            return
         if value is None or value == "":
             return
         if isinstance(value, Invalid):
