@@ -167,3 +167,12 @@ def test_column_view_equals_the_grid(tmp_path):
                 if any(c < len(row) and row[c] != "" for c in cols)
             }
             assert quick == expected, (name, cols)
+
+
+def test_remembered_safe_formulas_never_hide_an_unsafe_one():
+    """A sheet whose formulas were found harmless is skipped next time only if its formula text is the same."""
+    safe = b'<worksheet><sheetData><row r="1"><c r="A1"><f>SUM(B1:B2)</f><v>0</v></c></row></sheetData></worksheet>'
+    bad = safe.replace(b"SUM(B1:B2)", b"WEBSERVICE(&quot;http://x&quot;)")
+    for xml, unsafe in ((safe, []), (safe, []), (bad, ["A1"]), (safe, [])):
+        _, facts = _bounded.scan_sheet(xml, _bounded.WINDOW)
+        assert [where for where, _ in facts.unsafe] == unsafe

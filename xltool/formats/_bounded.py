@@ -126,6 +126,22 @@ _WORD_TABLE = bytes(
 _TRIGGER_WORDS = frozenset(t.encode() for t in _TRIGGERS if t.isalpha())
 
 
+_KNOWN_SAFE: set[bytes] = set()  # formula texts of whole sheets already found harmless in this process
+
+
+def _maybe_unsafe_cached(raw: bytes) -> bool:
+    """Returns made from one template share every formula: a sheet's formulas, byte for byte the same as a sheet
+    already found harmless, need no second look (the set compares whole texts, not hashes; it is kept small)."""
+    if raw in _KNOWN_SAFE:
+        return False
+    if _maybe_unsafe(raw):
+        return True
+    if len(_KNOWN_SAFE) >= 64:
+        _KNOWN_SAFE.clear()
+    _KNOWN_SAFE.add(raw)
+    return False
+
+
 def _maybe_unsafe(raw: bytes) -> bool:
     return b"|" in raw or b"[" in raw or not _TRIGGER_WORDS.isdisjoint(raw.translate(_WORD_TABLE).split())
 
@@ -169,7 +185,7 @@ def _scan_simple(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> list
     formulas = {c[0].decode("ascii"): c[6] for c in cells if c[5]}  # raw bytes, decoded when looked at
     if formulas:
         facts.formulas.update(formulas)
-        if _maybe_unsafe(b"\n".join(formulas.values())):  # rare: then each formula is looked at
+        if _maybe_unsafe_cached(b"\n".join(formulas.values())):  # rare: then each formula is looked at
             found = [(where, facts.formulas[where]) for where in formulas]
             facts.unsafe = [(where, text) for where, text in found if unsafe_formula(text)][:MAX_FINDINGS]
     if b't="e"' in xml:  # parsers read an error value as blank; it is not
@@ -272,10 +288,28 @@ def _scan_layout(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> None
             first, end = int(attrs.get(b"min", b"1") or 1) - 1, int(attrs.get(b"max", b"1") or 1)
             facts.hidden_cols.update(range(max(first, 0), min(end, max_cols)))
     merges = xml.find(b"<mergeCells")
-    for c0, r0, c1, r1 in (_MERGE_PARTS.findall(xml, merges) if merges >= 0 else [])[: MAX_FINDINGS * 20]:
+    if merges >= 0:
+        end = xml.find(b"</mergeCells>", merges)
+        facts.merges.extend(_merged_ranges(xml[merges : len(xml) if end < 0 else end + 13]))
+
+
+_MERGES_SEEN: dict[bytes, list[tuple[int, int, int, int]]] = {}  # a <mergeCells> element -> its ranges (returns of
+# one template share it byte for byte; keyed by the whole element, kept small)
+
+
+def _merged_ranges(element: bytes) -> list[tuple[int, int, int, int]]:
+    known = _MERGES_SEEN.get(element)
+    if known is not None:
+        return known
+    out = []
+    for c0, r0, c1, r1 in _MERGE_PARTS.findall(element)[: MAX_FINDINGS * 20]:
         first = (int(r0) - 1, _column(c0))
-        r1, c1 = (int(r1) - 1, _column(c1)) if r1 else first
-        facts.merges.append((*first, r1, c1))
+        last = (int(r1) - 1, _column(c1)) if r1 else first
+        out.append((*first, *last))
+    if len(_MERGES_SEEN) >= 64:
+        _MERGES_SEEN.clear()
+    _MERGES_SEEN[element] = out
+    return out
 
 
 _MERGE_PARTS = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
