@@ -12,13 +12,13 @@ are copied compressed, so 100,000 files take minutes (about 3.5 GB). `--workdir`
 For each N, in one run:
 
 - `xltool merge DIR -o county.xlsx` in a fresh process: wall time, returns/s, peak RSS of the merge process and of its
-  largest worker process (ru_maxrss of the process and of its waited children);
+  largest worker process (VmHWM from /proc; Linux);
 - the naive script a clerk would write, `pandas.read_excel(sheet_name=None, engine="openpyxl")` on every file in one
   process (timed on up to --naive-max files, extrapolated beyond and marked est.), and the speed-up over it;
 - the bare floor: python-calamine reading every sheet of every file (`to_python`) on 2 processes (on up to
   --floor-max files, extrapolated beyond), and xltool's time as a multiple of it;
 - `xltool check DIR --format csv` (output to /dev/null): wall time, returns/s, peak RSS of the process and its largest
-  worker.
+  worker (the resource tracker, a child too, is small).
 """
 
 from __future__ import annotations
@@ -162,13 +162,32 @@ def prepare(workdir: Path, n: int) -> tuple[Path, float]:
 
 # --- what is timed ---------------------------------------------------------------------------------------------------
 
+# Peak memory is read from /proc (VmHWM: the high-water mark of the process's own memory). getrusage's ru_maxrss
+# would not do: a process started by fork or vfork then exec inherits its parent's high-water mark, so a small
+# xltool started from a benchmark that has loaded pandas would report pandas' memory. Workers are sampled the same way
+# while they run (their VmHWM only grows, so the last sample before they exit is their peak, near enough).
 _RUN = """
-import resource, sys, atexit
-def peaks():
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print("PEAK", me, kids, file=sys.__stderr__)
-atexit.register(peaks)
+import atexit, os, sys, threading, time
+def hwm(pid="self"):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return 0
+kids = [0]
+def watch():
+    while True:
+        pids = []
+        for task in os.listdir("/proc/self/task"):
+            try:
+                pids += open(f"/proc/self/task/{task}/children").read().split()
+            except OSError:
+                pass
+        for pid in pids:
+            kids[0] = max(kids[0], hwm(pid))
+        time.sleep(0.2)
+threading.Thread(target=watch, daemon=True).start()
+atexit.register(lambda: print("PEAK", hwm(), kids[0], file=sys.__stderr__))
 from xltool.cli import app
 sys.argv = ["xltool", *sys.argv[1:]]
 app()
