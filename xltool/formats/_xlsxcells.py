@@ -89,9 +89,15 @@ def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[
     whose cells all carry their reference (the scan's slower path has checked that)."""
     if isinstance(cells_or_xml, bytes):
         return _general_grid(cells_or_xml, strings, dates)
+    values = _values(cells_or_xml, strings, dates)
+    return None if values is None else _dense(values)
+
+
+def _values(cells: list, strings: list[str], dates: frozenset[int]) -> list[tuple[int, int, object]] | None:
+    """(row, column, value) of the cells holding a value, as calamine reads them; None when calamine must read."""
     values: list[tuple[int, int, object]] = []
     columns = _COLUMNS
-    for _ref, letters, row, style, kind, _formula, _text_of_formula, raw in [c for c in cells_or_xml if c[7]]:
+    for _ref, letters, row, style, kind, _formula, _text_of_formula, raw in [c for c in cells if c[7]]:
         if not kind:
             if dates and style and int(style) in dates:
                 return None
@@ -128,7 +134,7 @@ def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[
             if col is None:
                 col = columns.setdefault(letters, col_number(letters))
             values.append((int(row) - 1, col, value))
-    return _dense(values)
+    return values
 
 
 _COLUMNS: dict[bytes, int] = {}  # column letters -> 0-based index, filled as met (at most 16,384 entries)
@@ -158,51 +164,29 @@ def _dense(cells: list[tuple[int, int, object]]) -> Grid:
 
 
 def _general_grid(xml: bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
-    cells: list[tuple[int, int, object]] = []
+    """Cells written any way (attributes in another order, inline strings): put in the one-pass scan's tuple shape
+    and converted by the same code."""
+    inline: list[tuple[int, int, object]] = []
+    cells: list[tuple[bytes, ...]] = []
     for letters, row, attrs, body in _CELL.findall(xml):
         if not body:
             continue  # a styled empty cell
         t = _TYPE.search(attrs)
-        kind = t.group(1) if t else b"n"
+        kind = t.group(1) if t else b""
         if kind == b"inlineStr":
-            m = _IS_TEXT.search(body.split(b"</is>")[0]) if b"<is" in body else None
-            if m is None:
+            if b"<is" not in body or _IS_TEXT.search(body.split(b"</is>")[0]) is None:
                 continue
             runs = body[body.index(b"<is") : body.rindex(b"</is>")] if b"</is>" in body else body
             if b"<rPh" in runs:
                 runs = _PHONETIC.sub(b"", runs)
-            value: object = "".join(_text(x.group(1) or b"") for x in _IS_TEXT.finditer(runs))
-            cells.append((int(row) - 1, col_number(letters), value))
+            value = "".join(_text(x.group(1) or b"") for x in _IS_TEXT.finditer(runs))
+            if value != "":
+                inline.append((int(row) - 1, col_number(letters), value))
             continue
         v = _V.search(body)
         if v is None or v.group(1) is None:
             continue
-        raw = v.group(1)
-        if not raw.strip() and kind != b"str":
-            continue  # `<v></v>`: a formula's empty result
-        if kind == b"n":
-            if dates:
-                s = _STYLE.search(attrs)
-                if s and int(s.group(1)) in dates:
-                    return None
-            try:
-                value = float(raw)
-            except ValueError:
-                return None
-        elif kind == b"s":
-            try:
-                value = strings[int(raw)]
-            except (ValueError, IndexError):
-                return None
-        elif kind == b"str":
-            value = _text(raw)
-        elif kind == b"b":
-            value = raw.strip() in (b"1", b"true")
-        elif kind == b"e":
-            continue  # calamine reads an error value as empty; the scan records it (SheetFacts.errors)
-        else:
-            return None  # t="d" (ISO dates) and anything unknown
-        if value == "":
-            continue
-        cells.append((int(row) - 1, col_number(letters), value))
-    return _dense(cells)
+        style = _STYLE.search(attrs)
+        cells.append((b"", letters, row, style.group(1) if style else b"", kind, b"", b"", v.group(1)))
+    values = _values(cells, strings, dates)
+    return None if values is None else _dense(values + inline)
