@@ -180,9 +180,9 @@ def test_explanations_and_flags_are_read(blank_2025, tmp_path):
     values["active.rules.normative.in_force"] = Decimal(1)
 
     def explain(wb):
-        wb[layout.CHECK_SHEET].cell(layout.check_rule_row(form, "T2-INFORCE-NORMATIVE") + 1, layout.COL_NOTE + 1).value = (
-            "8 件已废止"
-        )
+        wb[layout.CHECK_SHEET].cell(
+            layout.check_rule_row(form, "T2-INFORCE-NORMATIVE") + 1, layout.COL_NOTE + 1
+        ).value = "8 件已废止"
         table = form.table("appeal")
         r, c = layout.no_items_cell(table)
         wb[table.sheet].cell(r + 1, c + 1).value = "是"
