@@ -84,10 +84,6 @@ def _clip(text: object) -> str:
     return s if len(s) <= CELL_LIMIT else s[: CELL_LIMIT - 1] + "…"
 
 
-def _plain(v: Decimal) -> int | float:
-    return int(v) if v == v.to_integral_value() else float(v)
-
-
 class _Formats:
     """The formats of one sheet (XlsxWriter shares identical formats across the workbook)."""
 
@@ -132,15 +128,10 @@ class _Formats:
 
 def _write(ws, row: int, col: int, value: object, fmt, what: str) -> None:
     """A value as what it is: numbers as numbers, everything else as text (never a formula or a link)."""
+    value = stream.cell_value(value)
     if value is None or value == "":
         return
-    if isinstance(value, Invalid):
-        value = value.raw
-    if isinstance(value, bool):
-        value = "是" if value else "否"
-    if isinstance(value, Decimal):
-        _ok(ws.write_number(row, col, _plain(value), fmt), what)
-    elif isinstance(value, (int, float)):
+    if isinstance(value, (int, float)):
         _ok(ws.write_number(row, col, value, fmt), what)
     else:
         _ok(ws.write_string(row, col, _clip(value), fmt), what)

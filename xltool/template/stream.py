@@ -129,6 +129,18 @@ def _plain(v: Decimal) -> int | float:
     return int(v) if v == v.to_integral_value() else float(v)
 
 
+def cell_value(value: object) -> object:
+    """What a review-sheet cell shows: an unusable entry as typed, 是/否 for a flag, an exact amount as a number;
+    None or "" for nothing. Numbers stay numbers; anything else is written as text (never a formula or a link)."""
+    if isinstance(value, Invalid):
+        value = value.raw
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return _plain(value)
+    return value
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
 
@@ -171,14 +183,9 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
             index = strings.index(value if len(value) <= CELL_LIMIT else _clip(value))
             parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}" t="s"><v>{index}</v></c>')
             return
+        value = cell_value(value)
         if value is None or value == "":
             return
-        if isinstance(value, Invalid):
-            value = value.raw
-        if isinstance(value, bool):
-            value = "是" if value else "否"
-        if isinstance(value, Decimal):
-            value = _plain(value)
         if isinstance(value, (int, float)):
             parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}"><v>{_number(value)}</v></c>')
         else:
