@@ -39,6 +39,16 @@ _SKIP_TAGS = ("script", "style", "noscript", "template")
 _BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "title", "li", "tr", "section", "article", "center")
 
 
+# How the table cells look, on the rendered page and in the annual report alike.
+TABLE_CELL_CSS = """table.xltool th, table.xltool td { border: 1px solid #000; padding: 3px 4px; vertical-align: middle; }
+table.xltool th { font-weight: normal; text-align: center; }
+table.xltool th.row { text-align: left; }
+table.xltool th.caption { font-weight: bold; }
+table.xltool td { text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.xltool thead { display: table-header-group; }
+table.xltool tr { break-inside: avoid; }"""
+
+
 def html_page(text: str) -> Page:
     import lxml.html
     from lxml import etree
@@ -113,13 +123,7 @@ p.meta {{ text-align: center; margin: 0 0 1.5em; }}
 h2 {{ font-family: {SANS_FONTS}; font-size: 14pt; font-weight: bold; margin: 1.4em 0 .6em; break-after: avoid; }}
 p.note {{ margin: 0 0 .8em; }}
 table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 1em; break-inside: auto; }}
-table.xltool th, table.xltool td {{ border: 1px solid #000; padding: 3px 4px; vertical-align: middle; }}
-table.xltool th {{ font-weight: normal; text-align: center; }}
-table.xltool th.row {{ text-align: left; }}
-table.xltool th.caption {{ font-weight: bold; }}
-table.xltool td {{ text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-table.xltool thead {{ display: table-header-group; }}
-table.xltool tr {{ break-inside: avoid; }}
+{TABLE_CELL_CSS}
 @media print {{ body {{ margin: 0; }} h2 {{ break-after: avoid; }} table.xltool {{ font-size: 9pt; }} }}
 """
 
@@ -252,13 +256,7 @@ p.placeholder {{ text-indent: 0; border: 2px dashed #c00; background: #fff3cd; c
 section.table {{ margin: 0 0 1em; }}
 section.table.wide {{ page: wide; }}
 table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 .6em; font-size: 10.5pt; line-height: 1.3; }}
-table.xltool th, table.xltool td {{ border: 1px solid #000; padding: 3px 4px; vertical-align: middle; }}
-table.xltool th {{ font-weight: normal; text-align: center; }}
-table.xltool th.row {{ text-align: left; }}
-table.xltool th.caption {{ font-weight: bold; }}
-table.xltool td {{ text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-table.xltool thead {{ display: table-header-group; }}
-table.xltool tr {{ break-inside: avoid; }}
+{TABLE_CELL_CSS}
 @media print {{ body {{ margin: 0; max-width: none; padding: 0; }} p.placeholder {{ border-color: #c00; }}
                table.xltool {{ font-size: 9pt; line-height: 1.15; }}
                table.xltool th, table.xltool td {{ padding: 1px 3px; }} }}
