@@ -176,3 +176,89 @@ def test_remembered_safe_formulas_never_hide_an_unsafe_one():
     for xml, unsafe in ((safe, []), (safe, []), (bad, ["A1"]), (safe, [])):
         _, facts = _bounded.scan_sheet(xml, _bounded.WINDOW)
         assert [where for where, _ in facts.unsafe] == unsafe
+
+
+def _fresh_facts(xml: bytes) -> tuple[bytes, SheetFacts]:
+    """The full scan, as for a sheet never met before."""
+    bounded, facts = _bounded._scan(xml, _bounded.WINDOW)
+    if isinstance(facts.cells, list):
+        facts.cells = _bounded.ScannedCells.of(facts.cells)
+    return bounded, facts
+
+
+def _same(a: SheetFacts, b: SheetFacts) -> None:
+    assert dict(a.formulas.items()) == dict(b.formulas.items())
+    for name in ("errors", "protected", "hidden_rows", "hidden_cols", "merges", "stray", "unsafe", "embedded", "plain"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert (a.cells is None) == (b.cells is None)
+    if a.cells is not None:  # a learnt skeleton also lists the <v> elements left empty here
+        held = [(slot, raw) for slot, raw in zip(a.cells.slots, a.cells.raws, strict=True) if raw]
+        assert held == list(zip(b.cells.slots, b.cells.raws, strict=True))
+
+
+@pytest.fixture
+def empty_memory(monkeypatch):
+    monkeypatch.setattr(_bounded, "_KNOWN", {})
+    monkeypatch.setattr(_bounded, "_SEEN", {})
+
+
+def test_a_learnt_skeleton_gives_what_the_full_scan_gives(tmp_path, empty_memory):
+    """Every sheet of every workbook read three times (the third read takes the learnt skeleton) gives the facts and
+    values of a full scan; other returns of the same template, with other values, read right from the learnt one."""
+    learnt = 0
+    for path in _workbooks(tmp_path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        except zipfile.BadZipFile:
+            continue
+        for xml in sheets:
+            if len(xml) > _bounded.MAX_SHEET_BYTES:
+                continue
+            expected = _fresh_facts(xml)
+            for _ in range(3):
+                got = _bounded.scan_sheet(xml, _bounded.WINDOW)
+                assert got[0] == expected[0]
+                _same(got[1], expected[1])
+            learnt += _bounded._skeleton(xml, _bounded.WINDOW)[0] in _bounded._KNOWN
+    assert learnt >= 10
+    for year in (2025, 2020):  # the random returns above taught the skeletons; new values go through them
+        for seed in range(10, 14):
+            p = write_xlsx(random_return(form_for_year(year), year, random.Random(seed)), tmp_path / f"n{seed}.xlsx")
+            data = p.read_bytes()
+            assert _our_grids(data) == _calamine_grids(data)
+
+
+def test_a_value_outside_a_cell_is_never_learnt(empty_memory):
+    """A <v> that no open cell holds cannot be mapped to a cell: the sheet is scanned in full every time."""
+    body = b'<row r="1"><c r="A1"><v>1</v></c><c r="B1"/></row>'
+    for xml in (
+        b"<worksheet><sheetData>" + body + b"</sheetData><extLst><v>9</v></extLst></worksheet>",
+        b'<worksheet><sheetData><row r="1"><c r="A1"/></row></sheetData><v>9</v></worksheet>',
+    ):
+        for _ in range(3):
+            _, facts = _bounded.scan_sheet(xml, _bounded.WINDOW)
+        assert _bounded._KNOWN == {}
+        assert facts.cells.slots == _fresh_facts(xml)[1].cells.slots
+
+
+def test_error_values_and_stray_cells_are_never_taken_from_memory(empty_memory):
+    """Sheets whose facts depend on their values (error values) or that were cut are always scanned in full."""
+    error = b'<worksheet><sheetData><row r="1"><c r="A1" t="e"><v>#REF!</v></c></row></sheetData></worksheet>'
+    stray = b'<worksheet><sheetData><row r="5000"><c r="A5000"><v>1</v></c></row></sheetData></worksheet>'
+    for _ in range(3):
+        _, facts = _bounded.scan_sheet(error, _bounded.WINDOW)
+        assert facts.errors == {"A1": "#REF!"}
+        bounded, cut = _bounded.scan_sheet(stray, _bounded.WINDOW)
+        assert cut.stray == 1 and bounded != stray
+    assert _bounded._KNOWN == {}
+
+
+def test_memory_of_skeletons_is_bounded(empty_memory):
+    """However many distinct sheets pass, only MAX_SKELETONS are learnt and the once-seen set is capped."""
+    for i in range(_bounded.MAX_SKELETONS * 20):
+        xml = b'<worksheet><sheetData><row r="1"><c r="A1" s="%d"><v>1</v></c></row></sheetData></worksheet>' % i
+        for _ in range(2):
+            _bounded.scan_sheet(xml, _bounded.WINDOW)
+    assert len(_bounded._KNOWN) == _bounded.MAX_SKELETONS
+    assert len(_bounded._SEEN) <= _bounded.MAX_SKELETONS * 8

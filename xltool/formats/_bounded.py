@@ -158,6 +158,121 @@ def xml_text(raw: bytes) -> str:
 
 def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
     """The sheet XML with every cell outside the window cut out, and the facts of the whole sheet."""
+    skeleton, raws = _skeleton(xml, window)
+    known = _KNOWN.get(skeleton) if skeleton is not None else None
+    if known is not None:
+        return xml, known.facts(raws)
+    bounded, facts = _scan(xml, window)
+    if isinstance(facts.cells, list):
+        if skeleton is not None:
+            if hash(skeleton) in _SEEN:  # met twice: worth learning (returns of one template and writer share it)
+                _learn(skeleton, raws, facts)
+            else:
+                _remember(_SEEN, hash(skeleton), True)
+        facts.cells = ScannedCells.of(facts.cells)
+    return bounded, facts
+
+
+# --- sheets met before ---------------------------------------------------------------------------------------------
+# Returns filled in one template and saved by one program differ, sheet by sheet, only inside their <v> elements: the
+# cells, their styles and types, the formulas, merges, hidden rows and protection are the same bytes. A sheet's
+# skeleton (its XML with every <v> element's text cut out) therefore settles all of its facts; once a skeleton has
+# been scanned in full twice, a later sheet with the same skeleton takes those facts and only reads its values.
+
+MAX_SKELETONS = 32  # skeletons learnt (each a return sheet's XML without its values: tens of KB)
+MAX_SKELETON_SHEET = 1024 * 1024  # larger sheets (a roll-up's lists) are always scanned
+_VALUE_SPLIT = re.compile(rb"<v>([^<]*)</v>")
+_CELL_HEAD = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?')
+
+
+class ScannedCells:
+    """The cells holding a value, as the scan found them: (row, column, style or -1, type) of each, and the raw text
+    of its <v> element (xltool.formats._xlsxcells turns these into values)."""
+
+    __slots__ = ("raws", "slots")
+
+    def __init__(self, slots: list[tuple[int, int, int, bytes]], raws: list[bytes]) -> None:
+        self.slots, self.raws = slots, raws
+
+    @classmethod
+    def of(cls, cells: list[tuple[bytes, ...]]) -> ScannedCells:
+        """From `SIMPLE_CELL` matches."""
+        held = [c for c in cells if c[7]]
+        return cls(
+            [(int(c[2]) - 1, _column(c[1]), int(c[3]) if c[3] else -1, c[4]) for c in held], [c[7] for c in held]
+        )
+
+
+class _Known:
+    """What a learnt skeleton says: the facts of every sheet that has it, and which cell each <v> belongs to."""
+
+    __slots__ = ("embedded", "formulas", "hidden_cols", "hidden_rows", "merges", "protected", "slots", "unsafe")
+
+    def __init__(self, facts: SheetFacts, slots: list[tuple[int, int, int, bytes]]) -> None:
+        self.formulas = {k: dict.__getitem__(facts.formulas, k) for k in facts.formulas}  # raw, still undecoded
+        self.unsafe, self.merges = tuple(facts.unsafe), tuple(facts.merges)
+        self.protected, self.embedded = facts.protected, facts.embedded
+        self.hidden_rows, self.hidden_cols = frozenset(facts.hidden_rows), frozenset(facts.hidden_cols)
+        self.slots = slots
+
+    def facts(self, raws: list[bytes]) -> SheetFacts:
+        facts = SheetFacts(
+            protected=self.protected,
+            embedded=self.embedded,
+            hidden_rows=set(self.hidden_rows),
+            hidden_cols=set(self.hidden_cols),
+            merges=list(self.merges),
+            unsafe=list(self.unsafe),
+            plain=True,
+        )
+        facts.formulas.update(self.formulas)
+        facts.cells = ScannedCells(self.slots, raws)
+        return facts
+
+
+_KNOWN: dict[bytes, _Known] = {}
+_SEEN: dict[int, bool] = {}  # hashes of skeletons met once
+
+
+def _remember(table: dict, key, value) -> None:
+    if len(table) >= MAX_SKELETONS * 8:
+        table.clear()
+    table[key] = value
+
+
+def _skeleton(xml: bytes, window: tuple[int, int]) -> tuple[bytes | None, list[bytes]]:
+    """The sheet's skeleton (prefixed by the window) and the raw text of each <v>, in order; (None, []) when the
+    sheet is not one to learn (a NUL byte would make two skeletons alike; a list sheet is too large to keep)."""
+    if len(xml) > MAX_SKELETON_SHEET or window != WINDOW or b"\x00" in xml:
+        return None, []
+    pieces = _VALUE_SPLIT.split(xml)
+    return b"\x00".join(pieces[0::2]), pieces[1::2]
+
+
+def _learn(skeleton: bytes, raws: list[bytes], facts: SheetFacts) -> None:
+    """Keep a fully scanned sheet's facts under its skeleton, with the cell each <v> belongs to: the cell that opens
+    last before it (a cell holds one <v>). Learnt only when that agrees with the full scan cell for cell."""
+    if facts.errors or facts.stray or not isinstance(facts.cells, list) or len(_KNOWN) >= MAX_SKELETONS:
+        return
+    slots = []
+    for piece in skeleton.split(b"\x00")[:-1]:
+        start = piece.rfind(b"<c ")
+        head = _CELL_HEAD.match(piece, start) if start >= 0 else None
+        tag_end = piece.find(b">", start)
+        if head is None or tag_end < 0 or piece[tag_end - 1] == 47 or b"</c>" in piece[tag_end:]:
+            return  # a <v> that is not inside an open cell
+        letters, row, style, kind = head.groups()
+        slots.append((int(row) - 1, _column(letters), int(style) if style else -1, kind or b""))
+    if len(slots) != len(raws):
+        return
+    scanned = ScannedCells.of(facts.cells)
+    mine = [(slot, raw) for slot, raw in zip(slots, raws, strict=True) if raw]
+    if [m[0] for m in mine] != scanned.slots or [m[1] for m in mine] != scanned.raws:
+        return
+    _KNOWN[skeleton] = _Known(facts, slots)
+
+
+def _scan(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
     facts = SheetFacts(
         protected=_PROTECTION.match(xml, max(xml.find(b"<sheetProtection"), 0)) is not None,
         embedded=(b"<oleObjects" in xml or b"<controls" in xml) and bool(_EMBEDDED.search(xml)),
@@ -325,7 +440,7 @@ def bounded_copy(
     z: zipfile.ZipFile,
     sheets: dict[str, str],
     windows: dict[str, tuple[int, int]],
-    plain: dict[str, bytes | list] | None = None,
+    plain: dict[str, bytes | ScannedCells] | None = None,
 ) -> tuple[bytes | None, dict[str, SheetFacts]]:
     """Scan every sheet part (sheet name -> part name); a new xlsx with stray cells cut out, or None when none were.
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import html
 import re
 
+from xltool.formats._bounded import ScannedCells
 from xltool.formats.page import Grid
-from xltool.forms import col_letter
 
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
 _TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
@@ -82,24 +82,29 @@ def col_number(letters: bytes) -> int:
     return n - 1
 
 
-def sheet_grid(cells_or_xml: list | bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
+def sheet_grid(cells_or_xml: ScannedCells | list | bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
     """The sheet's values as calamine's dense grid, or None when only calamine can say (see the module docstring).
 
-    Takes the cells the bounded scan's one-pass regex found (`_bounded.SIMPLE_CELL` tuples), or the XML of a sheet
-    whose cells all carry their reference (the scan's slower path has checked that)."""
+    Takes the cells the bounded scan found (`_bounded.ScannedCells`, or its one-pass regex's `SIMPLE_CELL` tuples),
+    or the XML of a sheet whose cells all carry their reference (the scan's slower path has checked that)."""
     if isinstance(cells_or_xml, bytes):
         return _general_grid(cells_or_xml, strings, dates)
-    values = _values(cells_or_xml, strings, dates)
+    if isinstance(cells_or_xml, list):
+        cells_or_xml = ScannedCells.of(cells_or_xml)
+    values = _values(cells_or_xml.slots, cells_or_xml.raws, strings, dates)
     return None if values is None else _dense(values)
 
 
-def _values(cells: list, strings: list[str], dates: frozenset[int]) -> list[tuple[int, int, object]] | None:
+def _values(
+    slots: list[tuple[int, int, int, bytes]], raws: list[bytes], strings: list[str], dates: frozenset[int]
+) -> list[tuple[int, int, object]] | None:
     """(row, column, value) of the cells holding a value, as calamine reads them; None when calamine must read."""
     values: list[tuple[int, int, object]] = []
-    columns = _COLUMNS
-    for _ref, letters, row, style, kind, _formula, _text_of_formula, raw in [c for c in cells if c[7]]:
-        if not kind:
-            if dates and style and int(style) in dates:
+    for (row, col, style, kind), raw in zip(slots, raws, strict=True):
+        if not raw:
+            continue
+        if not kind or kind == b"n":
+            if style in dates:
                 return None
             try:
                 value: object = float(raw)
@@ -114,15 +119,6 @@ def _values(cells: list, strings: list[str], dates: frozenset[int]) -> list[tupl
                 return None
         elif kind == b"str":
             value = _text(raw)
-        elif kind == b"n":
-            if dates and style and int(style) in dates:
-                return None
-            try:
-                value = float(raw)
-            except ValueError:
-                if not raw.strip():
-                    continue
-                return None
         elif kind == b"b":
             value = raw.strip() in (b"1", b"true")
         elif kind == b"e":
@@ -130,23 +126,19 @@ def _values(cells: list, strings: list[str], dates: frozenset[int]) -> list[tupl
         else:
             return None
         if value != "":
-            col = columns.get(letters)
-            if col is None:
-                col = columns.setdefault(letters, col_number(letters))
-            values.append((int(row) - 1, col, value))
+            values.append((row, col, value))
     return values
 
 
-_COLUMNS: dict[bytes, int] = {}  # column letters -> 0-based index, filled as met (at most 16,384 entries)
 
 
 def column_cells(
-    cells: list, cols: tuple[int, ...], strings: list[str], dates: frozenset[int]
+    cells: ScannedCells, cols: tuple[int, ...], strings: list[str], dates: frozenset[int]
 ) -> dict[int, dict[int, object]] | None:
     """Only the cells of some columns, as row -> column -> value, from the scan's cell tuples (None: ask calamine)."""
-    letters = {col_letter(c).encode(): c for c in cols}
-    picked = [c for c in cells if c[1] in letters and c[7]]
-    grid = sheet_grid(picked, strings, dates)
+    wanted = set(cols)
+    picked = [i for i, slot in enumerate(cells.slots) if slot[1] in wanted]
+    grid = sheet_grid(ScannedCells([cells.slots[i] for i in picked], [cells.raws[i] for i in picked]), strings, dates)
     if grid is None:
         return None
     out = {r: {c: row[c] for c in cols if c < len(row) and row[c] != ""} for r, row in enumerate(grid)}
@@ -188,5 +180,6 @@ def _general_grid(xml: bytes, strings: list[str], dates: frozenset[int]) -> Grid
             continue
         style = _STYLE.search(attrs)
         cells.append((b"", letters, row, style.group(1) if style else b"", kind, b"", b"", v.group(1)))
-    values = _values(cells, strings, dates)
+    scanned = ScannedCells.of(cells)
+    values = _values(scanned.slots, scanned.raws, strings, dates)
     return None if values is None else _dense(values + inline)

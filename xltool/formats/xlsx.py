@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from xltool import layout
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
-from xltool.formats._bounded import LIST_WINDOW, bounded_copy
+from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
 from xltool.formats._workbook import calamine_page, read_workbook
 from xltool.formats.page import Page
 
@@ -42,7 +42,7 @@ def parse(data: bytes) -> Page:
                 if part in names:
                     sheets[name] = part
         windows = {name: LIST_WINDOW for name in LIST_SHEETS}
-        plain: dict[str, bytes | list] = {}
+        plain: dict[str, bytes | ScannedCells] = {}
         bounded, facts = bounded_copy(z, sheets, windows, plain)
         if bounded is None and plain:  # values from the bytes already scanned; calamine only for what they cannot give
             strings_xml = z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
@@ -57,7 +57,7 @@ def parse(data: bytes) -> Page:
 def _direct_page(
     data: bytes,
     sheet_names: list[str],
-    plain: dict[str, bytes | list],
+    plain: dict[str, bytes | ScannedCells],
     strings_xml: bytes | None,
     styles_xml: bytes | None,
 ) -> Page:
@@ -79,7 +79,7 @@ def _direct_page(
 
     def columns(name: str, cols: tuple[int, ...]):
         found = plain.get(name)
-        return _xlsxcells.column_cells(found, cols, strings, dates) if isinstance(found, list) else None
+        return _xlsxcells.column_cells(found, cols, strings, dates) if isinstance(found, ScannedCells) else None
 
     return Page(Path(), "xlsx", "spreadsheet", sheet_names, loader=load, column_loader=columns)
 
