@@ -61,6 +61,20 @@ def date_styles(styles_xml: bytes | None) -> frozenset[int]:
     into dates, so a sheet that uses one is left to calamine."""
     if not styles_xml:
         return frozenset()
+    known = _DATE_STYLES.get(styles_xml)
+    if known is None:
+        known = _date_styles(styles_xml)
+        if len(styles_xml) < 1024 * 1024:
+            if len(_DATE_STYLES) >= 16:
+                _DATE_STYLES.clear()
+            _DATE_STYLES[styles_xml] = known
+    return known
+
+
+_DATE_STYLES: dict[bytes, frozenset[int]] = {}  # styles.xml -> its date styles (returns of one template share it)
+
+
+def _date_styles(styles_xml: bytes) -> frozenset[int]:
     custom = {}
     for fid, code in _NUMFMT.findall(styles_xml):
         plain = _QUOTED.sub("", html.unescape(code.decode("utf-8", "replace")))
@@ -128,8 +142,6 @@ def _values(
         if value != "":
             values.append((row, col, value))
     return values
-
-
 
 
 def column_cells(

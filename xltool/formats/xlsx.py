@@ -23,22 +23,15 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 def parse(data: bytes) -> Page:
     """An xlsx/xlsm return, bounded: stray cells cut out before calamine sees the file, facts gathered on the way."""
-    from defusedxml import ElementTree as SafeET
-
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
         sheets: dict[str, str] = {}
         states: dict[str, str] = {}
         if "xl/workbook.xml" in names:
-            workbook = SafeET.fromstring(z.read("xl/workbook.xml"))
             rels_name = "xl/_rels/workbook.xml.rels"
-            rels = SafeET.fromstring(z.read(rels_name)) if rels_name in names else None
-            targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
-            for sheet in workbook.iter(f"{_MAIN}sheet"):
-                target = targets.get(sheet.get(f"{_REL}id"), "")
-                part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-                name = sheet.get("name") or ""
-                states[name] = sheet.get("state") or "visible"
+            listed = _sheet_list(z.read("xl/workbook.xml"), z.read(rels_name) if rels_name in names else None)
+            for name, state, part in listed:
+                states[name] = state
                 if part in names:
                     sheets[name] = part
         windows = {name: LIST_WINDOW for name in LIST_SHEETS}
@@ -52,6 +45,34 @@ def parse(data: bytes) -> Page:
             page = calamine_page("xlsx", bounded or data)
     page.structure, page.parts, page.sheet_states = facts, names, states
     return page
+
+
+_SHEET_LISTS: dict[tuple[bytes, bytes | None], tuple[tuple[str, str, str], ...]] = {}  # returns of one template
+# share workbook.xml and its rels byte for byte: parsed once (kept small)
+
+
+def _sheet_list(workbook_xml: bytes, rels_xml: bytes | None) -> tuple[tuple[str, str, str], ...]:
+    """(name, state, part) of each sheet the workbook lists, in order, from workbook.xml and its relationships."""
+    key = (workbook_xml, rels_xml)
+    known = _SHEET_LISTS.get(key)
+    if known is not None:
+        return known
+    from defusedxml import ElementTree as SafeET
+
+    workbook = SafeET.fromstring(workbook_xml)
+    rels = SafeET.fromstring(rels_xml) if rels_xml is not None else None
+    targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
+    out = []
+    for sheet in workbook.iter(f"{_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_REL}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        out.append((sheet.get("name") or "", sheet.get("state") or "visible", part))
+    found = tuple(out)
+    if len(workbook_xml) < 256 * 1024:
+        if len(_SHEET_LISTS) >= 16:
+            _SHEET_LISTS.clear()
+        _SHEET_LISTS[key] = found
+    return found
 
 
 def _direct_page(
