@@ -262,3 +262,24 @@ def test_memory_of_skeletons_is_bounded(empty_memory):
             _bounded.scan_sheet(xml, _bounded.WINDOW)
     assert len(_bounded._KNOWN) == _bounded.MAX_SKELETONS
     assert len(_bounded._SEEN) <= _bounded.MAX_SKELETONS * 8
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        b'<c r="A1"><v>1</v></c><c r="A1" t="s"><v>0</v></c>',  # listed twice: the later one wins, as in order
+        b'<c r="A1" s="1"><v>46000</v></c><c r="B1"><v>2</v></c>',  # a date: calamine reads the sheet
+        b'<c r="A1" t="b"><v>1</v></c><c r="B1" t="str"><f>"x"</f><v>x&amp;y</v></c><c r="C1" t="d"><v>1</v></c>',
+        b'<c r="A1" t="str"><f>""</f><v></v></c><c r="B2"><v> </v></c><c r="C3" t="s"><v>9</v></c>',
+    ],
+)
+def test_a_learnt_skeleton_reads_values_as_in_order(cells, empty_memory):
+    """Through a learnt skeleton, values are read kind by kind; the grid is the same as reading cell by cell."""
+    xml = b'<worksheet><sheetData><row r="1">' + cells + b"</row></sheetData></worksheet>"
+    dates = frozenset({1})
+    for _ in range(3):
+        _, facts = _bounded.scan_sheet(xml, _bounded.WINDOW)
+    assert _bounded.is_learnt(facts.cells.slots)
+    in_order = _xlsxcells._values_in_order(facts.cells.slots, facts.cells.raws, ["甲"], dates)
+    expected = None if in_order is None else _xlsxcells._dense(in_order)
+    assert _xlsxcells.sheet_grid(facts.cells, ["甲"], dates) == expected

@@ -231,6 +231,14 @@ class _Known:
 
 
 _KNOWN: dict[bytes, _Known] = {}
+_LEARNT_SLOTS: set[int] = set()  # ids of the learnt skeletons' slot lists (kept alive by _KNOWN)
+
+
+def is_learnt(slots: list) -> bool:
+    """True for the slot list of a learnt skeleton (shared by every sheet read through it)."""
+    return id(slots) in _LEARNT_SLOTS and any(k.slots is slots for k in _KNOWN.values())
+
+
 _SEEN: dict[int, bool] = {}  # hashes of skeletons met once
 
 
@@ -270,6 +278,7 @@ def _learn(skeleton: bytes, raws: list[bytes], facts: SheetFacts) -> None:
     if [m[0] for m in mine] != scanned.slots or [m[1] for m in mine] != scanned.raws:
         return
     _KNOWN[skeleton] = _Known(facts, slots)
+    _LEARNT_SLOTS.add(id(slots))
 
 
 def _scan(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:

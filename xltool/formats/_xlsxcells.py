@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import html
 import re
+from operator import itemgetter
 
+from xltool.formats import _bounded
 from xltool.formats._bounded import ScannedCells
 from xltool.formats.page import Grid
 
@@ -113,6 +115,86 @@ def _values(
     slots: list[tuple[int, int, int, bytes]], raws: list[bytes], strings: list[str], dates: frozenset[int]
 ) -> list[tuple[int, int, object]] | None:
     """(row, column, value) of the cells holding a value, as calamine reads them; None when calamine must read."""
+    plan = _plan(slots, dates)
+    if plan is None:
+        return _values_in_order(slots, raws, strings, dates)
+    numbers, shared, texts, booleans, refused = plan
+    if any(raws[i] for i in refused):
+        return None
+    values: list[tuple[int, int, object]] = []
+    append = values.append
+    for i, row, col in numbers:
+        raw = raws[i]
+        if raw:
+            try:
+                append((row, col, float(raw)))
+            except ValueError:
+                if raw.strip():
+                    return None  # a formula's empty result is blank; other text is not a number
+    for i, row, col in shared:
+        raw = raws[i]
+        if raw:
+            try:
+                text = strings[int(raw)]
+            except (ValueError, IndexError):
+                return None
+            if text:
+                append((row, col, text))
+    for i, row, col in texts:
+        raw = raws[i]
+        if raw:
+            append((row, col, _text(raw)))
+    for i, row, col in booleans:
+        raw = raws[i]
+        if raw:
+            append((row, col, raw.strip() in (b"1", b"true")))
+    return values
+
+
+_Plan = tuple[list, list, list, list, list]
+_PLANS: dict[tuple[int, frozenset[int]], tuple[list, _Plan | None]] = {}  # by the id of a learnt skeleton's slots
+
+
+def _plan(slots: list[tuple[int, int, int, bytes]], dates: frozenset[int]) -> _Plan | None:
+    """A learnt skeleton's cells sorted by how their text is read: numbers, shared strings, formula strings, booleans,
+    and those calamine must read (a number styled as a date, an unknown type). None when the cells are not a learnt
+    skeleton's (then read in order), or when a cell is listed twice (the later one wins, as in order)."""
+    key = (id(slots), dates)
+    known = _PLANS.get(key)
+    if known is not None and known[0] is slots:
+        return known[1]
+    if not _bounded.is_learnt(slots):
+        return None
+    numbers: list = []
+    shared: list = []
+    texts: list = []
+    booleans: list = []
+    refused: list = []
+    for i, (row, col, style, kind) in enumerate(slots):
+        if (not kind or kind == b"n") and style in dates:
+            refused.append(i)
+        elif not kind or kind == b"n":
+            numbers.append((i, row, col))
+        elif kind == b"s":
+            shared.append((i, row, col))
+        elif kind == b"str":
+            texts.append((i, row, col))
+        elif kind == b"b":
+            booleans.append((i, row, col))
+        elif kind != b"e":
+            refused.append(i)
+    plan = (numbers, shared, texts, booleans, refused)
+    if len({(row, col) for row, col, _, _ in slots}) != len(slots):
+        plan = None
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[key] = (slots, plan)
+    return plan
+
+
+def _values_in_order(
+    slots: list[tuple[int, int, int, bytes]], raws: list[bytes], strings: list[str], dates: frozenset[int]
+) -> list[tuple[int, int, object]] | None:
     values: list[tuple[int, int, object]] = []
     for (row, col, style, kind), raw in zip(slots, raws, strict=True):
         if not raw:
@@ -157,11 +239,14 @@ def column_cells(
     return {r: got for r, got in out.items() if got}
 
 
+_ROW, _COL = itemgetter(0), itemgetter(1)
+
+
 def _dense(cells: list[tuple[int, int, object]]) -> Grid:
     if not cells:
         return []
-    width = max(c[1] for c in cells) + 1
-    grid: Grid = [[""] * width for _ in range(max(c[0] for c in cells) + 1)]
+    width = max(map(_COL, cells)) + 1
+    grid: Grid = [[""] * width for _ in range(max(map(_ROW, cells)) + 1)]
     for r, c, value in cells:
         grid[r][c] = value
     return grid
