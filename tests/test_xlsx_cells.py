@@ -283,3 +283,25 @@ def test_a_learnt_skeleton_reads_values_as_in_order(cells, empty_memory):
     in_order = _xlsxcells._values_in_order(facts.cells.slots, facts.cells.raws, ["甲"], dates)
     expected = None if in_order is None else _xlsxcells._dense(in_order)
     assert _xlsxcells.sheet_grid(facts.cells, ["甲"], dates) == expected
+
+
+def test_a_part_that_fails_its_crc_is_refused_as_corrupt(tmp_path):
+    """Parts are inflated straight from the buffer and checked against their CRC: a changed byte is CORRUPT, not a
+    different number."""
+    from xltool.assemble import read_page
+    from xltool.sources import ReadError
+
+    source = ROOT / "examples" / "sample-return-2025.xlsx"
+    stored = tmp_path / "stored.xlsx"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    assert read_page(stored).sheet_names  # stored members read the fast way too
+    data = bytearray(stored.read_bytes())
+    at = data.index(b"<v>", data.index(b"xl/worksheets/sheet3.xml")) + 3
+    data[at] = ord("9") if data[at] != ord("9") else ord("8")
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ReadError) as caught:
+        read_page(damaged)
+    assert caught.value.code == "CORRUPT"

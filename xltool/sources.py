@@ -197,9 +197,28 @@ def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     return found in ("dtd", "open")  # an unterminated comment or declaration is refused too
 
 
+def member_bytes(z: zipfile.ZipFile, name: str, limit: int | None = None) -> bytes:
+    """A member's bytes (with `limit`, at most limit + 1 of them, so the caller can tell it is over): inflated in one
+    call straight from the zip's buffer and checked against its CRC, or through zipfile when that shortcut does not
+    apply (zipfile's streamed reading costs as much again as inflating a return's parts)."""
+    info = z.getinfo(name)
+    if limit is None or info.file_size <= limit:
+        data = _member_data(z, info, info.file_size + 1)
+        if data is not None and len(data) == info.file_size and zlib.crc32(data) == info.CRC:
+            return data
+    with z.open(info) as fh:  # zipfile raises BadZipFile on a bad CRC or a short member
+        return fh.read(-1 if limit is None else limit + 1)
+
+
 def _first_bytes(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes | None:
     """The first `size` bytes of a stored or deflated member, decompressing no more than that (a member is otherwise
     opened through zipfile, which checks its CRC on the whole); None when that shortcut does not apply."""
+    return _member_data(z, info, size, size * 1032 + 64)  # deflate never shrinks more than 1032:1
+
+
+def _member_data(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, compressed: int | None = None) -> bytes | None:
+    """Up to `size` bytes of a stored or deflated member, from the zip's in-memory buffer (at most `compressed` bytes
+    of it read); None when that does not apply (not in memory, encrypted, another method, a damaged local header)."""
     fp = z.fp
     if not isinstance(fp, io.BytesIO) or info.flag_bits & 1 or info.compress_type not in (0, 8):
         return None
@@ -209,7 +228,7 @@ def _first_bytes(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes 
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         return None
     start += 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-    chunk = data[start : start + min(info.compress_size, size * 1032 + 64)]  # deflate never shrinks more than 1032:1
+    chunk = data[start : start + min(info.compress_size, compressed or info.compress_size)]
     try:
         if info.compress_type == 0:
             return bytes(chunk[:size])

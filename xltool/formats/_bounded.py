@@ -17,7 +17,7 @@ import zipfile
 from xltool.codes import Code
 from xltool.formats.page import SheetFacts
 from xltool.forms import col_letter
-from xltool.sources import ReadError
+from xltool.sources import ReadError, member_bytes
 
 WINDOW = (1000, 64)  # rows, columns read from a sheet: a return's sheets use under 100 x 16
 LIST_WINDOW = (100_000, 256)  # a roll-up's list sheets (明细, 来源 …): one row per unit, one column per cell
@@ -465,8 +465,7 @@ def bounded_copy(
                 Code.TOO_LARGE,
                 f"工作表“{name}”解压后有 {size / 1048576:.0f} MB，远超统计表的正常大小，已拒绝读取；请用原模板重新填报",
             )
-        with z.open(part) as fh:
-            xml = fh.read(size + 1)
+        xml = member_bytes(z, part, size)
         bounded, facts[name] = scan_sheet(xml, windows.get(name, WINDOW))
         if bounded is not xml:
             replaced[part] = bounded

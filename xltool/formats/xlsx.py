@@ -14,6 +14,7 @@ from xltool.formats import Reader, Writer
 from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
 from xltool.formats._workbook import calamine_page, read_workbook
 from xltool.formats.page import Page
+from xltool.sources import member_bytes
 
 LIST_SHEETS = layout.ROLLUP_SHEETS  # a roll-up's review sheets: one row per unit or file
 
@@ -29,7 +30,8 @@ def parse(data: bytes) -> Page:
         states: dict[str, str] = {}
         if "xl/workbook.xml" in names:
             rels_name = "xl/_rels/workbook.xml.rels"
-            listed = _sheet_list(z.read("xl/workbook.xml"), z.read(rels_name) if rels_name in names else None)
+            rels = member_bytes(z, rels_name) if rels_name in names else None
+            listed = _sheet_list(member_bytes(z, "xl/workbook.xml"), rels)
             for name, state, part in listed:
                 states[name] = state
                 if part in names:
@@ -38,8 +40,8 @@ def parse(data: bytes) -> Page:
         plain: dict[str, bytes | ScannedCells] = {}
         bounded, facts = bounded_copy(z, sheets, windows, plain)
         if bounded is None and plain:  # values from the bytes already scanned; calamine only for what they cannot give
-            strings_xml = z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
-            styles_xml = z.read("xl/styles.xml") if "xl/styles.xml" in names else None
+            strings_xml = member_bytes(z, "xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
+            styles_xml = member_bytes(z, "xl/styles.xml") if "xl/styles.xml" in names else None
             page = _direct_page(data, list(states), plain, strings_xml, styles_xml)
         else:
             page = calamine_page("xlsx", bounded or data)
