@@ -305,3 +305,27 @@ def test_a_part_that_fails_its_crc_is_refused_as_corrupt(tmp_path):
     with pytest.raises(ReadError) as caught:
         read_page(damaged)
     assert caught.value.code == "CORRUPT"
+
+
+def test_parts_known_clean_do_not_hide_a_dtd(tmp_path):
+    """Parts whose compressed bytes were already found clean are not inflated again; a part changed to carry a DTD
+    has other bytes, and a stored part with the same text as a deflated clean one is still looked at."""
+    from xltool.codes import Code
+    from xltool.sources import ReadError, check_zip
+
+    def book(app: str, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("[Content_Types].xml", "<Types/>")
+            z.writestr("xl/workbook.xml", "<workbook/>")
+            z.writestr(zipfile.ZipInfo("docProps/app.xml"), app, compress_type=method)
+        return buf.getvalue()
+
+    clean = "<Properties>" + "x" * 3000 + "</Properties>"
+    for _ in range(3):
+        check_zip(book(clean))
+    for bad in ('<!DOCTYPE p [<!ENTITY a "b">]>' + clean, '<!DOCTYPE p [<!ENTITY a "b">]><Properties/>'):
+        for method in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+            with pytest.raises(ReadError) as err:
+                check_zip(book(bad, method))
+            assert err.value.code == Code.XML_BOMB

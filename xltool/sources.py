@@ -183,9 +183,32 @@ def _decode(head: bytes) -> str:
     return head.decode("utf-8", "replace").lstrip("\ufeff")
 
 
+_CLEAN_HEADS: dict[bytes, bool] = {}  # compressed parts (small ones) already found to carry no DTD: returns of one
+# template share most of their parts byte for byte (theme, styles, rels …)
+
+
 def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """A DTD can only appear in the prolog, before the root element; office files never carry one. The first 2 KB
-    settle almost every part (only that much is decompressed); a longer prolog is read up to 64 KB."""
+    settle almost every part (only that much is decompressed); a longer prolog is read up to 64 KB. A small part
+    whose compressed bytes equal those of a part already found clean is clean (same bytes in, same bytes out)."""
+    key = _compressed(z, info) if info.compress_size <= 16384 else None
+    if key is not None and key in _CLEAN_HEADS:
+        return False
+    found = _dtd_in_prolog(z, info)
+    if key is not None and not found:
+        if len(_CLEAN_HEADS) >= 256:
+            _CLEAN_HEADS.clear()
+        _CLEAN_HEADS[key] = True
+    return found
+
+
+def _compressed(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's method and raw (compressed) bytes, from the zip's in-memory buffer; None if not there."""
+    raw = _raw_member(z, info)
+    return None if raw is None else bytes([info.compress_type & 0xFF]) + bytes(raw)
+
+
+def _dtd_in_prolog(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     head = _first_bytes(z, info, 2048)
     found = _prolog(_decode(head)) if head is not None else "open"
     if head is None or (found in ("open", "end") and len(head) == 2048):
@@ -219,16 +242,12 @@ def _first_bytes(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes 
 def _member_data(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, compressed: int | None = None) -> bytes | None:
     """Up to `size` bytes of a stored or deflated member, from the zip's in-memory buffer (at most `compressed` bytes
     of it read); None when that does not apply (not in memory, encrypted, another method, a damaged local header)."""
-    fp = z.fp
-    if not isinstance(fp, io.BytesIO) or info.flag_bits & 1 or info.compress_type not in (0, 8):
+    if info.compress_type not in (0, 8):
         return None
-    data = fp.getbuffer()
-    start = info.header_offset
-    header = bytes(data[start : start + 30])
-    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+    raw = _raw_member(z, info)
+    if raw is None:
         return None
-    start += 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-    chunk = data[start : start + min(info.compress_size, compressed or info.compress_size)]
+    chunk = raw[: min(info.compress_size, compressed or info.compress_size)]
     try:
         if info.compress_type == 0:
             return bytes(chunk[:size])
@@ -236,7 +255,23 @@ def _member_data(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, compresse
     except zlib.error:
         return None
     finally:
-        del chunk, data
+        del chunk, raw
+
+
+def _raw_member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> memoryview | None:
+    """A member's compressed bytes, found through its local header in the zip's in-memory buffer; None when the zip
+    is not in memory, the member is encrypted or its local header is damaged."""
+    fp = z.fp
+    if not isinstance(fp, io.BytesIO) or info.flag_bits & 1:
+        return None
+    data = fp.getbuffer()
+    start = info.header_offset
+    header = bytes(data[start : start + 30])
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        data.release()
+        return None
+    start += 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+    return data[start : start + info.compress_size]
 
 
 def _prolog(text: str) -> str:
