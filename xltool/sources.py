@@ -114,14 +114,28 @@ def check_zip(path_or_data: Path | bytes) -> set[str]:
 
     Returns the member names; raises ReadError (ZIP-BOMB, ENCRYPTED, XML-BOMB, CORRUPT) otherwise.
     """
-    target = io.BytesIO(path_or_data) if isinstance(path_or_data, bytes) else path_or_data
     try:
-        with zipfile.ZipFile(target) as z:
+        if isinstance(path_or_data, bytes):
+            return check_zip_file(open_zip(path_or_data))
+        with zipfile.ZipFile(path_or_data) as z:
             return check_zip_file(z)
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise ReadError(Code.CORRUPT, "文件已损坏或不完整（压缩结构错误），请重新保存后报送") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise ReadError(Code.CORRUPT, f"文件无法解压：{exc}") from None
+
+
+_LAST_ZIP: list = []  # (bytes, ZipFile) of the file read last: its checks and its reader share one central directory
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """A zip over bytes in memory; the same object again for the same bytes object (the checks, then the reader).
+    Nothing to close: it holds no file handle."""
+    if _LAST_ZIP and _LAST_ZIP[0] is data:
+        return _LAST_ZIP[1]
+    z = zipfile.ZipFile(io.BytesIO(data))
+    _LAST_ZIP[:] = [data, z]
+    return z
 
 
 def check_zip_file(z: zipfile.ZipFile) -> set[str]:

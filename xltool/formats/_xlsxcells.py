@@ -42,13 +42,19 @@ def _text(raw: bytes) -> str:
     return html.unescape(text) if "&" in text else text
 
 
+_TEXTS: dict[bytes, str] = {}  # shared strings met before: a template's labels recur in every return
+
+
 def shared_strings(xml: bytes | None) -> list[str]:
     """The shared-string table: each item's text runs joined, phonetic guides (rPh) left out, as calamine does."""
     if not xml:
         return []
     plain = _PLAIN_SI.findall(xml)  # the common case: each item one run of text
     if len(plain) == xml.count(b"<si>") + xml.count(b"<si/>"):
-        return [_text(t) for t in plain]
+        known = _TEXTS
+        if len(known) > 50_000:
+            known.clear()
+        return [known.get(t) or known.setdefault(t, _text(t)) for t in plain]
     out = []
     for m in _SI.finditer(xml):
         body = m.group(1) or b""

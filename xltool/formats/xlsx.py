@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import zipfile
@@ -14,7 +13,7 @@ from xltool.formats import Reader, Writer
 from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
 from xltool.formats._workbook import calamine_page, read_workbook
 from xltool.formats.page import Page
-from xltool.sources import member_bytes
+from xltool.sources import member_bytes, open_zip
 
 LIST_SHEETS = layout.ROLLUP_SHEETS  # a roll-up's review sheets: one row per unit or file
 
@@ -24,27 +23,27 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 def parse(data: bytes) -> Page:
     """An xlsx/xlsm return, bounded: stray cells cut out before calamine sees the file, facts gathered on the way."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = set(z.namelist())
-        sheets: dict[str, str] = {}
-        states: dict[str, str] = {}
-        if "xl/workbook.xml" in names:
-            rels_name = "xl/_rels/workbook.xml.rels"
-            rels = member_bytes(z, rels_name) if rels_name in names else None
-            listed = _sheet_list(member_bytes(z, "xl/workbook.xml"), rels)
-            for name, state, part in listed:
-                states[name] = state
-                if part in names:
-                    sheets[name] = part
-        windows = {name: LIST_WINDOW for name in LIST_SHEETS}
-        plain: dict[str, bytes | ScannedCells] = {}
-        bounded, facts = bounded_copy(z, sheets, windows, plain)
-        if bounded is None and plain:  # values from the bytes already scanned; calamine only for what they cannot give
-            strings_xml = member_bytes(z, "xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
-            styles_xml = member_bytes(z, "xl/styles.xml") if "xl/styles.xml" in names else None
-            page = _direct_page(data, list(states), plain, strings_xml, styles_xml)
-        else:
-            page = calamine_page("xlsx", bounded or data)
+    z = open_zip(data)  # the one the zip checks opened
+    names = set(z.namelist())
+    sheets: dict[str, str] = {}
+    states: dict[str, str] = {}
+    if "xl/workbook.xml" in names:
+        rels_name = "xl/_rels/workbook.xml.rels"
+        rels = member_bytes(z, rels_name) if rels_name in names else None
+        listed = _sheet_list(member_bytes(z, "xl/workbook.xml"), rels)
+        for name, state, part in listed:
+            states[name] = state
+            if part in names:
+                sheets[name] = part
+    windows = {name: LIST_WINDOW for name in LIST_SHEETS}
+    plain: dict[str, bytes | ScannedCells] = {}
+    bounded, facts = bounded_copy(z, sheets, windows, plain)
+    if bounded is None and plain:  # values from the bytes already scanned; calamine only for what they cannot give
+        strings_xml = member_bytes(z, "xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else None
+        styles_xml = member_bytes(z, "xl/styles.xml") if "xl/styles.xml" in names else None
+        page = _direct_page(data, list(states), plain, strings_xml, styles_xml)
+    else:
+        page = calamine_page("xlsx", bounded or data)
     page.structure, page.parts, page.sheet_states = facts, names, states
     return page
 
