@@ -14,13 +14,15 @@ import json
 import re
 import unicodedata
 from decimal import Decimal
+from math import copysign
+from operator import call, itemgetter
 from pathlib import Path
 
 from xltool import formats, layout, prose
 from xltool.codes import Code
 from xltool.formats.page import Grid, Page, SheetFacts
 from xltool.formats.text import NO_HEADER
-from xltool.forms import Cell, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
+from xltool.forms import Cell, CellType, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
 from xltool.labels import norm
 from xltool.locate import Located, known_labels, locate
 from xltool.model import Invalid, Return, Unit, Value
@@ -137,25 +139,20 @@ def untrusted_content(page: Page) -> list[Problem]:
         )
     if len(unsafe) > MAX_LISTED:
         out.append(Problem.of(Code.UNSAFE_FORMULA, f"另有 {len(unsafe) - MAX_LISTED} 处不安全的公式未逐一列出"))
-    parts = page.parts
-    links = sorted(p for p in parts if p.startswith("xl/externalLinks/") and p.endswith(".xml"))
-    if links or "xl/connections.xml" in parts:
-        what = "、".join(
-            filter(
-                None, [f"{len(links)} 个外部链接" if links else "", "数据连接" if "xl/connections.xml" in parts else ""]
-            )
-        )
+    links, connections, macros, objects = _container_parts(page.parts)
+    if links or connections:
+        what = "、".join(filter(None, [f"{links} 个外部链接" if links else "", "数据连接" if connections else ""]))
         out.append(
             Problem.of(
                 Code.EXTERNAL_LINK, f"工作簿含有{what}（指向其他文件或网络），其内容一律不采用；请断开链接后重新保存"
             )
         )
-    if any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in parts):
+    if macros:
         out.append(
             Problem.of(Code.MACROS, "工作簿含有宏（VBA/脚本），xltool 不会运行它；请另存为不含宏的 .xlsx 后报送")
         )
     embedded = [name for name, f in facts.items() if f.embedded]
-    if embedded or any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in parts):
+    if embedded or objects:
         where = f"（{'、'.join(embedded)}）" if embedded else ""
         out.append(Problem.of(Code.EMBEDDED_OBJECTS, f"工作簿含有控件或嵌入对象{where}，已忽略；请删除后重新保存"))
     for name, f in facts.items():
@@ -172,6 +169,28 @@ def untrusted_content(page: Page) -> list[Problem]:
     return out
 
 
+_PARTS: dict[frozenset[str], tuple[int, bool, bool, bool]] = {}  # a container's member names -> what they hold
+_PARTS_MAX = 256
+
+
+def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
+    """External links (how many), a data connection, macros, controls or embedded objects among a container's member
+    names; remembered by the set of names (the files of one template have the same members)."""
+    key = frozenset(parts)
+    hit = _PARTS.get(key)
+    if hit is None:
+        hit = (
+            sum(1 for p in key if p.startswith("xl/externalLinks/") and p.endswith(".xml")),
+            "xl/connections.xml" in key,
+            any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in key),
+            any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in key),
+        )
+        if len(_PARTS) >= _PARTS_MAX:
+            _PARTS.clear()
+        _PARTS[key] = hit
+    return hit
+
+
 def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]) -> list[Problem]:
     """Our own workbook changed where a township should not change it (hidden or merged input cells, sheets)."""
     out: list[Problem] = []
@@ -185,7 +204,8 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
         inputs = shape.input_cells
         hidden = (
             [c for c in inputs if c.row in f.hidden_rows or c.col in f.hidden_cols]
-            if f.hidden_rows or f.hidden_cols
+            if (f.hidden_rows or f.hidden_cols)  # our template hides helper columns, next to no input
+            and not (shape.input_rows.isdisjoint(f.hidden_rows) and shape.input_cols.isdisjoint(f.hidden_cols))
             else []
         )
         if hidden:
@@ -197,16 +217,9 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
                     cell=hidden[0].a1,
                 )
             )
-        own, (top, left, bottom, right) = shape.own_merges, shape.input_box
-        merged = [
-            (m, c)
-            for m in f.merges
-            if m not in own and m[0] <= bottom and m[2] >= top and m[1] <= right and m[3] >= left
-            for c in inputs
-            if m[0] <= c.row <= m[2] and m[1] <= c.col <= m[3] and (m[0], m[1]) != (m[2], m[3])
-        ]
-        if merged:
-            (r0, c0, r1, c1), cell = merged[0]
+        merged = shape.merged_input(f.merges)
+        if merged is not None:
+            (r0, c0, r1, c1), cell = merged
             out.append(
                 Problem.of(
                     Code.MERGED_INPUT,
@@ -294,7 +307,7 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
     if templated and sheet is not None:
         grid = page.sheet(sheet)
         shape = _shape(table)
-        if _labels_intact(grid, shape.labels):
+        if _labels_intact(grid, shape.label_rows):
             positions, changed = shape.positions, []
         else:
             changed = [lb for lb in table.labels if _at(grid, lb.first_row, lb.first_col) != lb.text]
@@ -426,6 +439,34 @@ class _Shape:
         self.own_merges = {(lb.first_row, lb.first_col, lb.last_row, lb.last_col) for lb in table.labels}
         self.own_merges |= {(c.row, c.col, c.row, c.right) for c in table.cells if c.right > c.col}
         self.total_a1 = frozenset(c.a1 for c in table.cells if not c.is_input)
+        self.harmless = set(self.own_merges)  # merges that cover no input (see merged_input)
+        self.input_rows = frozenset(c.row for c in inputs)
+        self.input_cols = frozenset(c.col for c in inputs)
+        self.label_rows = _label_rows(self.labels)
+        # The inputs in runs of one row each (in the table's cell order), each with its type's memo of numbers read.
+        self.input_runs: list[tuple[int, list[tuple[int, str, dict[float, Decimal], Cell]]]] = []
+        for cell, key, r, c in self.inputs:
+            if not self.input_runs or self.input_runs[-1][0] != r:
+                self.input_runs.append((r, []))
+            self.input_runs[-1][1].append((c, key, _memo(cell.type), cell))
+
+    def merged_input(self, merges: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, int, int], Cell] | None:
+        """The first merge (in sheet order) that covers an input cell which is not its top-left cell alone, with the
+        first such input; merges found harmless (our own, or over no input) are remembered for the next file."""
+        harmless = self.harmless
+        if harmless.issuperset(merges):  # the usual case: every merge is the template's own or was seen before
+            return None
+        top, left, bottom, right = self.input_box
+        for m in merges:
+            if m in harmless:
+                continue
+            if m[0] <= bottom and m[2] >= top and m[1] <= right and m[3] >= left:
+                for c in self.input_cells:
+                    if m[0] <= c.row <= m[2] and m[1] <= c.col <= m[3] and (m[0], m[1]) != (m[2], m[3]):
+                        return m, c
+            if len(harmless) < _HARMLESS_MAX:
+                harmless.add(m)
+        return None
 
     def untouched(self, facts: SheetFacts) -> bool:
         """No formula or error value over an input, and every total still a formula (the sheet as we wrote it)."""
@@ -433,37 +474,68 @@ class _Shape:
         return (
             self.input_a1.isdisjoint(formulas)
             and self.input_a1.isdisjoint(facts.errors)
-            and all(a1 in formulas for a1 in self.total_a1)
+            and dict.keys(formulas) >= self.total_a1
         )
 
 
 def _read_inputs(grid: Grid, ret: Return, shape: _Shape, problems: list[Problem]) -> None:
     """The input cells of an untouched template table: what the general loop in `_read_sheet_table` does for them
-    when no formula, error value or overwritten total is involved (totals are left to the checker)."""
+    when no formula, error value or overwritten total is involved (totals are left to the checker).
+
+    A number the sheet holds as a float is looked up in its cell type's memo of floats already read (`_memo`): the
+    same Decimal `normalize` gives, without calling it. Zero is looked up only with a plus sign (-0.0 == 0.0, but
+    `normalize` keeps the sign), NaN never matches a key, and only floats are looked up (True == 1.0 is not a count).
+    """
     values, rows = ret.values, len(grid)
     sheet = shape.table.sheet
-    for cell, key, r, c in shape.inputs:
-        line = grid[r] if r < rows else ()
-        raw = line[c] if c < len(line) else None
-        if raw is None or raw == "":
-            continue
-        value, note = normalize(raw, cell.type)
-        if value is None:
-            continue
-        values[key] = value
-        if note and not isinstance(value, Invalid):
-            problems.append(
-                Problem.of(
-                    Code.VALUE_NORMALISED,
-                    f"{cell.label}：{note}",
-                    sheet=sheet,
-                    cell=cell.a1,
-                    values={"raw": str(raw)},
+    for r, run in shape.input_runs:
+        if r >= rows:
+            continue  # every cell of the run is blank
+        line = grid[r]
+        width = len(line)
+        for c, key, memo, cell in run:
+            if c >= width:
+                continue
+            raw = line[c]
+            if raw.__class__ is float and (raw or copysign(1.0, raw) > 0.0):
+                value = memo.get(raw)
+                if value is not None:
+                    values[key] = value
+                    continue
+                value, note = normalize(raw, cell.type)
+                if value.__class__ is Decimal and note is None and len(memo) < _MEMO_MAX:
+                    memo[raw] = value
+            elif raw is None or raw == "":
+                continue
+            else:
+                value, note = normalize(raw, cell.type)
+            if value is None:
+                continue
+            values[key] = value
+            if note and not isinstance(value, Invalid):
+                problems.append(
+                    Problem.of(
+                        Code.VALUE_NORMALISED,
+                        f"{cell.label}：{note}",
+                        sheet=sheet,
+                        cell=cell.a1,
+                        values={"raw": str(raw)},
+                    )
                 )
-            )
+
+
+_MEMO_MAX = 4096  # floats remembered per cell type (a hostile file cannot grow a memo without bound)
+_MEMOS: dict[CellType, dict[float, Decimal]] = {}
+
+
+def _memo(cell_type: CellType) -> dict[float, Decimal]:
+    """float -> the Decimal `normalize(float, cell_type)` gives, filled as floats are read (by the type's value: equal
+    types read a float the same way)."""
+    return _MEMOS.setdefault(cell_type, {})
 
 
 _SHAPES: dict[int, _Shape] = {}
+_HARMLESS_MAX = 4096
 
 
 def _shape(table: Table) -> _Shape:
@@ -473,16 +545,36 @@ def _shape(table: Table) -> _Shape:
     return shape
 
 
-def _labels_intact(grid: Grid, labels: list[tuple[int, int, str]]) -> bool:
-    """Every label of the table where the template put it, unchanged (the same test as `_at(...) != lb.text`)."""
-    rows = len(grid)
+def _label_rows(labels: list[tuple[int, int, str]]) -> tuple[itemgetter, tuple[itemgetter, ...], tuple] | None:
+    """The labels by row, for `_labels_intact`: a getter of the rows that hold labels, a getter of each such row's
+    label cells, and what each getter must give (the row's texts); None when a label is empty (an empty label never
+    counts as intact), () when there is no label."""
+    if not labels:
+        return ()  # type: ignore[return-value]
+    if any(text == "" for _, _, text in labels):
+        return None
+    by_row: dict[int, list[tuple[int, str]]] = {}
     for r, c, text in labels:
-        if r >= rows:
-            return False
-        line = grid[r]
-        if c >= len(line) or line[c] != text or text == "":
-            return False
-    return True
+        by_row.setdefault(r, []).append((c, text))
+    rows = list(by_row)
+    getters, expected = [], []
+    for cells in by_row.values():
+        cols, texts = [c for c, _ in cells], tuple(t for _, t in cells)
+        getters.append(itemgetter(*cols, cols[0]))  # always a tuple (the first cell twice)
+        expected.append((*texts, texts[0]))
+    return itemgetter(*rows, rows[0]), tuple(getters), tuple(expected)  # map() stops at the last getter
+
+
+def _labels_intact(grid: Grid, label_rows: tuple[itemgetter, tuple[itemgetter, ...], tuple] | None) -> bool:
+    """Every label of the table where the template put it, unchanged (the same test as `_at(...) != lb.text`): all
+    label cells read and compared with the texts in one go (`_label_rows`)."""
+    if not label_rows:
+        return label_rows == ()  # no label at all: nothing was changed
+    rows, getters, expected = label_rows
+    try:
+        return tuple(map(call, getters, rows(grid))) == expected
+    except IndexError:  # a row or a label cell the grid does not reach
+        return False
 
 
 def _moved(table: Table, located: Located) -> str:
@@ -514,8 +606,8 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
     grid = page.sheet(layout.GUIDE_SHEET)
     formulas = _facts(page, layout.GUIDE_SHEET).formulas
     fields = {}
-    for name, label, row in layout.UNIT_FIELDS:
-        where = f"B{row + 1}"
+    rows = len(grid)
+    for name, label, row, where in _unit_fields():
         if where in formulas:  # a formula in a text field is never read (its cached text could be anything)
             problems.append(
                 Problem.of(
@@ -527,10 +619,14 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
             )
             fields[name] = ""
             continue
-        v = _at(grid, row, 1)
+        line = grid[row] if row < rows else ()
+        v = line[1] if len(line) > 1 else None  # _at(grid, row, 1)
+        if v == "" or v is None:
+            fields[name] = ""
+            continue
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        text = "" if v is None else str(v).strip()
+        text = v.strip() if v.__class__ is str else str(v).strip()
         if len(text) > MAX_FIELD:
             problems.append(
                 Problem.of(
@@ -554,12 +650,34 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
         )
 
 
+_UNIT_FIELDS: list = [None, []]  # layout.UNIT_FIELDS, and its items with each field's cell (B4 …)
+
+
+def _unit_fields() -> list[tuple[str, str, int, str]]:
+    """The 填报说明 unit fields (name, label, 0-based row, the value cell), listed once."""
+    if _UNIT_FIELDS[0] is not layout.UNIT_FIELDS:
+        _UNIT_FIELDS[:] = [layout.UNIT_FIELDS, [(n, label, row, f"B{row + 1}") for n, label, row in layout.UNIT_FIELDS]]
+    return _UNIT_FIELDS[1]
+
+
+_EXTRA: dict[int, tuple[Form, object, list[tuple[str, str, int, str]]]] = {}  # id(form) -> extra fields with cells
+
+
+def _extra_cells(form: Form) -> list[tuple[str, str, int, str]]:
+    """`layout.extra_fields(form)` as (key, label, 0-based row, the value cell), listed once per form."""
+    hit = _EXTRA.get(id(form))
+    if hit is None or hit[0] is not form or hit[1] is not form.report:
+        fields = [(key, label, row, f"B{row + 1}") for key, label, row, _ in layout.extra_fields(form)]
+        hit = _EXTRA[id(form)] = (form, form.report, fields)
+    return hit[2]
+
+
 def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str, str]:
     """The optional 填报说明 fields the form's report declares, found by their label in column A (a workbook made
     before the form declared them has none); formulas are never read."""
     out: dict[str, str] = {}
-    for key, label, row, _ in layout.extra_fields(ret.form):
-        if norm(str(_at(grid, row, 0) or "")) != norm(label) or f"B{row + 1}" in formulas:
+    for key, label, row, where in _extra_cells(ret.form):
+        if norm(str(_at(grid, row, 0) or "")) != norm(label) or where in formulas:
             continue
         v = _at(grid, row, 1)
         if isinstance(v, float) and v.is_integer():
@@ -573,11 +691,13 @@ def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str
 def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None:
     if layout.CHECK_SHEET not in page.sheet_names:
         return
-    warnings = {r.id for r in ret.form.rules if r.severity == "warning"}
+    warnings = _warnings(ret.form)
     formulas = _facts(page, layout.CHECK_SHEET).formulas
-    for r, row in page.columns(layout.CHECK_SHEET, (layout.COL_NOTE, layout.COL_ID)).items():
-        if row.get(layout.COL_ID) in warnings:
-            where = _a1(r, layout.COL_NOTE)
+    note_col, id_col = layout.COL_NOTE, layout.COL_ID
+    letter = col_letter(note_col)
+    for r, row in page.columns(layout.CHECK_SHEET, (note_col, id_col)).items():
+        if row.get(id_col) in warnings:
+            where = f"{letter}{r + 1}"  # _a1(r, note_col)
             if where in formulas:
                 problems.append(
                     Problem.of(
@@ -591,6 +711,21 @@ def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None
             note = row.get(layout.COL_NOTE)
             if isinstance(note, str) and note.strip():
                 ret.explanations[row[layout.COL_ID]] = note.strip()[:2000]
+
+
+_WARNINGS: dict[int, tuple[list, int, frozenset[str]]] = {}  # id(form) -> (form.rules, its size, warning rule ids)
+
+
+def _warnings(form: Form) -> frozenset[str]:
+    """The ids of the form's warning rules (the rows of 校验 whose 说明 is read), listed once per rule list."""
+    hit = _WARNINGS.get(id(form))
+    if hit is None or hit[0] is not form.rules or hit[1] != len(form.rules):
+        hit = _WARNINGS[id(form)] = (
+            form.rules,
+            len(form.rules),
+            frozenset(r.id for r in form.rules if r.severity == "warning"),
+        )
+    return hit[2]
 
 
 def _facts(page: Page, sheet: str) -> SheetFacts:

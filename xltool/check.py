@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -227,16 +228,22 @@ def evaluate_rules(ret: Return, previous: Return | None = None, *, reference: bo
 
 
 def _statuses(ret: Return) -> dict[str, TableStatus]:
-    return {t.id: ret.table_state(t.id).status for t in ret.form.tables}
+    return {table_id: state.status for table_id, state in ret.table_states().items()}
 
 
 def _results(
-    ret: Return, previous: Return | None, statuses: dict[str, TableStatus], reference: bool, skip_pass: bool
+    ret: Return,
+    previous: Return | None,
+    statuses: dict[str, TableStatus],
+    reference: bool,
+    skip_pass: bool,
+    numbers: bool | None = None,
 ) -> list[RuleResult]:
-    """The rules' results in form order (without the passed ones when `skip_pass`)."""
+    """The rules' results in form order (without the passed ones when `skip_pass`); `numbers`: whether every value
+    is a Decimal (`_numbers`), when the caller knows."""
     if not reference:
         plan = _plan(ret.form)
-        out = _compiled(ret, plan, previous, statuses, skip_pass) if plan is not None else None
+        out = _compiled(ret, plan, previous, statuses, skip_pass, numbers) if plan is not None else None
         if out is not None:
             return out
     value = _lookup(ret, previous)
@@ -270,6 +277,10 @@ class _Plan:
     inputs: int
     run: expr.Evaluator
     plans: tuple[_RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by evaluate_rule)
+    keys: tuple[str, ...] = ()  # the slots' keys and blank values (`defaults`, as two lists)
+    blanks: tuple[Decimal | None, ...] = ()
+    tested: tuple[tuple[Rule, _RulePlan], ...] = ()  # the rules with a test, by their place in the results
+    blank_tests: frozenset[int] = frozenset()  # the tests of rules a blank input makes undetermined
 
 
 _PLANS: dict[int, tuple[tuple, tuple, _Plan | None]] = {}  # id(form) -> (form, rules, cells), their sizes, plan
@@ -291,7 +302,7 @@ _STEP = {step.condition: (step.outcome, step.cause) for step in outcomes.LADDER}
 def _plan(form: Form) -> _Plan | None:
     """The form's compiled rules, built on first use (cached by identity: a form lives as long as the process);
     None when the form's rules cannot be compiled (the straightforward path then checks it)."""
-    if tuple(step.condition for step in outcomes.LADDER) != _LADDER_ORDER:
+    if not _ladder_followed():
         return None
     objects, sizes = (form, form.rules, form.cells), (len(form.rules), len(form.cells))
     hit = _PLANS.get(id(form))
@@ -303,6 +314,17 @@ def _plan(form: Form) -> _Plan | None:
         plan = None
     _PLANS[id(form)] = (objects, sizes, plan)
     return plan
+
+
+_LADDER_SEEN: list = [None, False]  # the ladder last looked at (a tuple, so unchanged while it is the same object)
+
+
+def _ladder_followed() -> bool:
+    """The outcome ladder's steps are in the order `_compiled` walks."""
+    ladder = outcomes.LADDER
+    if ladder is not _LADDER_SEEN[0]:
+        _LADDER_SEEN[:] = [ladder, tuple(step.condition for step in ladder) == _LADDER_ORDER]
+    return _LADDER_SEEN[1]
 
 
 def _build_plan(form: Form) -> _Plan:
@@ -348,7 +370,19 @@ def _build_plan(form: Form) -> _Plan:
     defaults = [(c.key, Decimal(0) if c.is_input else None) for c in form.cells]
     run = expr.compile_evaluator(slots, totals, tests)
     totals_keys = frozenset(c.key for c in form.cells if not c.is_input)
-    return _Plan(slots, defaults, totals_keys, len(slots) - len(totals_keys), run, tuple(plans))
+    tested = tuple((rule, rp) for rule, rp in zip(form.rules, plans, strict=True) if rp is not None)  # rp.at = place
+    return _Plan(
+        slots,
+        defaults,
+        totals_keys,
+        len(slots) - len(totals_keys),
+        run,
+        tuple(plans),
+        tuple(k for k, _ in defaults),
+        tuple(b for _, b in defaults),
+        tested,
+        frozenset(rp.at for _, rp in tested if rp.blank_undetermined),
+    )
 
 
 def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
@@ -360,17 +394,29 @@ def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _numbers(values: dict) -> bool:
+    """Every value is a Decimal (no Invalid, nothing else): one pass in C over the values' types."""
+    return set(map(type, values.values())) <= _DECIMAL
+
+
+_DECIMAL = frozenset({Decimal})
+
+
 def _compiled(
-    ret: Return, plan: _Plan, previous: Return | None, statuses: dict[str, TableStatus], skip_pass: bool
+    ret: Return,
+    plan: _Plan,
+    previous: Return | None,
+    statuses: dict[str, TableStatus],
+    skip_pass: bool,
+    numbers: bool | None = None,
 ) -> list[RuleResult] | None:
     """The same results as `evaluate_rule` for every rule, from one call of the form's compiled function; None when
     the return holds something the compiled path does not take (a key the form lacks, a value of another type)."""
     form, values = ret.form, ret.values
     if not plan.slots.keys() >= values.keys():
         return None
-    get = values.get
-    v = [get(key, empty) for key, empty in plan.defaults]
-    if any(isinstance(x, Invalid) for x in values.values()):
+    v = list(map(values.get, plan.keys, plan.blanks))
+    if not (_numbers(values) if numbers is None else numbers) and any(isinstance(x, Invalid) for x in values.values()):
         v = [expr.UNUSABLE if isinstance(x, Invalid) else x for x in v]
     totals_given = not plan.totals.isdisjoint(values)
     given = len(values) - (sum(map(values.__contains__, plan.totals)) if totals_given else 0)  # inputs given
@@ -383,7 +429,16 @@ def _compiled(
     explanations = ret.explanations
     value = None
     out: list[RuleResult] = []
-    for rule, rp in zip(form.rules, plan.plans, strict=True):
+    rules: Iterable[tuple[Rule, _RulePlan | None]]
+    if skip_pass and previous is None and not not_filled:
+        # Only what is reported: a rule whose test holds is passed over below unless a blank input may make it
+        # undetermined (and the cross-year rules are not checked without last year's return).
+        blank_tests = plan.blank_tests if any_blank else frozenset()
+        tested_rules = plan.tested
+        rules = [tested_rules[i] for i, t in enumerate(tested) if t[2] is not True or i in blank_tests]
+    else:
+        rules = zip(form.rules, plan.plans, strict=True)
+    for rule, rp in rules:
         if rp is None:
             if previous is not None:
                 value = value or _lookup(ret, previous)
@@ -480,7 +535,8 @@ def check_return(ret: Return, previous: Return | None = None, *, reference: bool
                     cell=cell.a1,
                 )
             )
-    for key, v in ret.values.items():
+    numbers = _numbers(ret.values)
+    for key, v in () if numbers else ret.values.items():
         if isinstance(v, Invalid) and v.raw:  # an empty raw is a cell missing from a cut-short report, reported once
             cell = form.cell[key]
             if v.code == Code.FORMULA_IN_INPUT:
@@ -490,7 +546,7 @@ def check_return(ret: Return, previous: Return | None = None, *, reference: bool
             else:
                 text = f"{cell.label}：“{v.raw}” {v.reason}。请填写数字。"
             out.append(Problem.of(v.code, text, sheet=cell.sheet, cell=cell.a1, values={"raw": v.raw}))
-    for r in _results(ret, previous, statuses, reference, skip_pass=True):
+    for r in _results(ret, previous, statuses, reference, skip_pass=True, numbers=numbers):
         if r.outcome is Outcome.PASS or r.cause is Cause.TABLE_NOT_FILLED:
             continue  # a blank table is reported once above, not once per rule
         first = form.cell[r.rule.defines or expr.refs(r.rule.node)[0]]

@@ -245,6 +245,7 @@ def _truth(v: Decimal) -> bool | None:
 
 
 _TESTS = {"==": "_eq", "<=": "_le", ">=": "_ge", "<": "_lt", ">": "_gt"}
+_INLINE = {"==": "abs(D) <= {tol}", "<=": "D <= {tol}", ">=": "D >= {neg}", "<": "D < {tol}", ">": "D > {neg}"}
 
 Evaluator = Callable[[list], list[tuple[Decimal | None, Decimal | None, bool | None]]]
 
@@ -260,7 +261,14 @@ def compile_evaluator(
     whether the test holds — None when an unusable input reaches it. Same operations in the same order as
     `evaluate`, so the Decimal results are identical.
     """
-    names: dict[str, object] = {"ZERO": Decimal(0), "UNUSABLE": UNUSABLE, "_and": _and, "_or": _or, "_truth": _truth}
+    names: dict[str, object] = {
+        "ZERO": Decimal(0),
+        "UNUSABLE": UNUSABLE,
+        "_and": _and,
+        "_or": _or,
+        "_truth": _truth,
+        "_sum": sum,
+    }
     names |= {name: globals()[name] for name in _TESTS.values()}
 
     def const(v: Decimal) -> str:
@@ -279,7 +287,12 @@ def compile_evaluator(
             case BinOp(op, left, right):
                 return f"({num(left)} {op} {num(right)})"
             case Sum(items):
-                return "(" + " + ".join(["ZERO", *(f"v[{slots[r.key]}]" for r in items)]) + ")"
+                at = [slots[r.key] for r in items]
+                if len(at) >= 3 and (step := at[1] - at[0]) > 0 and at == list(range(at[0], at[-1] + 1, step)):
+                    # slots in steps of one stride (a row or a column of a table): the same additions, in the same
+                    # order, from ZERO, done by sum() over a slice
+                    return f"_sum(v[{at[0]}:{at[-1] + 1}{f':{step}' if step > 1 else ''}], ZERO)"
+                return "(" + " + ".join(["ZERO", *(f"v[{i}]" for i in at)]) + ")"
         raise TypeError(f"not a number: {node}")
 
     def test(node: Node, tol: str, neg: str) -> str:
@@ -291,16 +304,31 @@ def compile_evaluator(
         return f"_truth({num(node)})"
 
     lines = ["def run(v):"]
+    computed: dict[str, tuple[str, Node]] = {}  # total key -> (the name saying it was computed here, its formula)
     for key, formula in totals:
-        lines += [f"    if v[{slots[key]}] is None:", f"        v[{slots[key]}] = {num(formula)}"]
+        flag = f"n{slots[key]}"
+        lines += [
+            f"    {flag} = v[{slots[key]}] is None",
+            f"    if {flag}:",
+            f"        v[{slots[key]}] = {num(formula)}",
+        ]
+        computed[key] = (flag, formula)
     lines.append("    out = []")
     for node, tolerance in tests:
         tol, neg = const(tolerance), const(-tolerance)
         if isinstance(node, Compare):
+            right = num(node.right)
+            own = computed.get(node.left.key) if isinstance(node.left, Ref) else None
+            if own is not None and own[1] is node.right:
+                # a total compared with its own formula: when the total was computed above, the formula's value is
+                # the total itself (the same operations on the same values), so it is not computed twice
+                right = f"L if {own[0]} else {right}"
+            holds = _INLINE[node.op].format(tol=tol, neg=neg)  # what `_eq` … `_gt` do, without the call
             lines += [
                 f"    L = {num(node.left)}",
-                f"    R = {num(node.right)}",
-                f"    out.append((L, R, {_TESTS[node.op]}(L - R, {tol}, {neg})))",
+                f"    R = {right}",
+                "    D = L - R",
+                f"    out.append((L, R, None if D is UNUSABLE else {holds}))",
             ]
         else:
             lines.append(f"    out.append((None, None, {test(node, tol, neg)}))")
