@@ -10,6 +10,7 @@ return, and the same inputs always give the same bytes: nothing in it comes from
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -19,6 +20,7 @@ import re
 import stat
 import sys
 import tempfile
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ COPY_MIN_NONZERO = 5  # identical returns are flagged only with at least this ma
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are listed without a SHA-256 (reading them is pointless)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _LEVEL = re.compile(r"[1-9][0-9]?")  # a 来源 level: ASCII digits, 1-99
+_PREAD = getattr(os, "pread", None)  # not on Windows: seek and read there
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")  # a 填报日期 as clerks type it
 
 
@@ -83,6 +86,7 @@ class Spool:
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile(prefix="xltool-spool-")  # noqa: SIM115 - lives as long as the roll-up
         self.end = 0
+        self.starts = array("q")  # where each record starts, ascending (a record ends where the next one starts)
         self.reading = False
         self.last: tuple[int, dict] = (-1, {})
 
@@ -93,17 +97,25 @@ class Spool:
         offset = self.end
         self.file.write(blob)
         self.end += len(blob)
+        self.starts.append(offset)
         return offset
 
     def load(self, offset: int) -> dict:
-        """The record at `offset` (the last one read is kept: a sheet row reads several fields of one file)."""
+        """The record at `offset` (the last one read is kept: a sheet row reads several fields of one file), read
+        in one call of its exact size (a roll-up's sheets read every record several times)."""
         if self.reading and offset == self.last[0]:
             return self.last[1]
         if not self.reading:
             self.file.flush()
             self.reading = True
-        self.file.seek(offset)
-        record = pickle.load(self.file)
+        at = bisect.bisect_right(self.starts, offset)
+        size = (self.starts[at] if at < len(self.starts) else self.end) - offset
+        if _PREAD is not None:
+            data = _PREAD(self.file.fileno(), size, offset)
+        else:
+            self.file.seek(offset)
+            data = self.file.read(size)
+        record = pickle.loads(data)
         self.last = (offset, record)
         return record
 
@@ -503,7 +515,7 @@ class RollUp:
             Rows(
                 len(members),
                 lambda: (
-                    review.DetailRow(m.info.unit_name, m.info.unit_code, m.info.name, m.status.zh, m.info.row)
+                    review.DetailRow(m.info.unit_name, m.info.unit_code, _file_name(m.info), m.status.zh, m.info.row)
                     for m in members
                 ),
             )
@@ -611,16 +623,24 @@ class RollUp:
     def _source_rows(self) -> Iterator[list[object]]:
         for m in self.members:
             i = m.info
-            yield [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year, i.date, m.status.zh, "", i.sha256]
+            name = _file_name(i)
+            yield [1, "", name, i.unit_name, i.unit_code, i.form_id, i.year, i.date, m.status.zh, "", i.sha256]
             if not i.sources:
                 continue
             for nested in i.provenance:  # a roll-up's own sources, one level deeper
                 level = int(nested[0]) + 1 if nested and _LEVEL.fullmatch(nested[0]) else 2  # ASCII digits only
-                yield [level, (nested[1] if len(nested) > 1 else "") or i.name, *nested[2 : len(SOURCE_HEADER)]]
+                yield [level, (nested[1] if len(nested) > 1 else "") or name, *nested[2 : len(SOURCE_HEADER)]]
         for r in self.rejected:
             i = r.info
             status = "已忽略" if r.code == Code.IGNORED else "未汇总"
             yield [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year or "", i.date, status, r.text, i.sha256]
+
+
+def _file_name(info: Inspected) -> str:
+    """info.name without making a Path (a roll-up names every file twice): os.path.basename gives the same for the
+    normalised paths scan_names finds; "" or "." (a path ending in a separator or a dot) is left to pathlib."""
+    name = os.path.basename(info.path)
+    return name if name and name != "." else info.name
 
 
 def _code(refused: Rejected | None) -> str:

@@ -18,12 +18,14 @@ xltool.discover reads last year's figures back from it.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -44,6 +46,7 @@ PAGE_ROWS_PX = 560  # chart height that fits a landscape page below the repeated
 CELL_LIMIT = 32_000  # a cell holds 32,767 characters; longer text is cut with an ellipsis
 CHART_UNITS = 30  # bars in the by-unit chart: all units up to this many, else the 30 with most new applications
 STREAM_ROWS = True  # per-unit rows streamed into the zip (xltool.template.stream); False: held by XlsxWriter
+_WHOLE = frozenset((int, type(None)))  # a figure's inputs all of these are summed in C (_linear_function)
 KEY_ROW_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]$")
 HEADER_FILL = "#DDEBF7"
 BAND_FILL = "#BDD7EE"
@@ -71,7 +74,12 @@ def text_width(text: str) -> int:
 def lines_needed(text: str, width: float) -> int:
     """Lines a wrapped text takes in a column `width` characters wide."""
     room = max(width - 1.5, 1.0)
-    return sum(max(1, math.ceil(text_width(part) / room)) for part in str(text).split("\n"))
+    text = str(text)
+    if "\n" not in text:
+        if len(text) * 2 <= room:  # a character is at most two units wide
+            return 1
+        return max(1, math.ceil(text_width(text) / room))
+    return sum(max(1, math.ceil(text_width(part) / room)) for part in text.split("\n"))
 
 
 def column_px(width: float) -> float:
@@ -260,15 +268,16 @@ class ListSheet:
             fmt.code if c.kind == "code" else fmt.number if c.kind == "number" else fmt.text for c in self.columns
         ]
         width = len(self.columns)
+        rooms = [max(w - 1.5, 1.0) for w in widths]  # as lines_needed: a shorter text on one line takes one
 
         def produce():
             for row in self.rows:
-                lines, cells = 1, []
-                for c, value in enumerate(row[:width]):
-                    cells.append((c, value, styles[c]))
-                    if isinstance(value, str) and value:
+                row = row[:width]
+                lines = 1
+                for c, value in enumerate(row):
+                    if isinstance(value, str) and (len(value) * 2 > rooms[c] or "\n" in value):
                         lines = max(lines, lines_needed(_clip(value), widths[c]))
-                yield _height_pt(lines), cells
+                yield _height_pt(lines), list(zip(range(width), row, styles, strict=False))
 
         _rows(writer, ws, 1, len(self.rows), width - 1, produce, styles)
         if not self.rows and self.empty:
@@ -378,13 +387,21 @@ class DetailSheet:
         _height(ws, DETAIL_HEADER, lines, name)
         value_fmt = [fmt.amount if c.type.name == "amount" else fmt.count for c in inputs]
 
+        marks: dict[str, object] = {}  # status -> fmt.mark(status)
+
         def produce():
             for row in self.rows:
-                lines, cells = 1, []
-                for c, value in enumerate((row.unit, row.code, row.file, row.status)):
-                    style = fmt.code if c == 1 else fmt.mark(row.status) if c == 3 else fmt.text
-                    cells.append((c, value, style))
-                    lines = max(lines, lines_needed(value, widths[c]) if value else 1)
+                status = row.status
+                mark = marks.get(status) if type(status) is str else None
+                if mark is None:
+                    mark = fmt.mark(status)
+                    if type(status) is str:
+                        marks[status] = mark
+                lines = 1
+                for c, value in enumerate((row.unit, row.code, row.file, status)):
+                    if value:
+                        lines = max(lines, lines_needed(value, widths[c]))
+                cells = [(0, row.unit, fmt.text), (1, row.code, fmt.code), (2, row.file, fmt.text), (3, status, mark)]
                 yield _height_pt(lines), cells, dense(row.inputs)  # the bulk of a big roll-up
 
         def dense(values: tuple) -> stream.Dense:
@@ -512,14 +529,17 @@ class OverviewSheet:
         year = writer.ret.year
 
         index = {c.key: i for i, c in enumerate(inputs)}
-        linear = [linear_figure(form, keys) for _, keys, _ in figures]
+        linear = {tuple(keys): linear_figure(form, keys) for _, keys, _ in figures}
+        fast = [_linear_function(linear[tuple(keys)]) if linear[tuple(keys)] else None for _, keys, _ in figures]
+        columns_of = [(n + i, fmt.amount if amount else fmt.count) for i, (_, _, amount) in enumerate(figures)]
+        columns_of += [(n + len(figures) + i, fmt.count) for i in range(len(counts))]
 
         def figures_of(row: OverviewRow) -> tuple[str, list[Decimal | int | None]]:
             values: list[Decimal | int | None] = []
             ret = None
-            for (_, keys, _), fast in zip(figures, linear, strict=True):
-                if fast is not None:
-                    values.append(_linear_value(fast, row.inputs))
+            for (_, keys, _), value in zip(figures, fast, strict=True):
+                if value is not None:
+                    values.append(value(row.inputs))
                     continue
                 ret = ret or Return(form, year, values=_RowValues(index, row.inputs))  # type: ignore[arg-type]
                 values.append(_sum(ret, keys))
@@ -528,16 +548,13 @@ class OverviewSheet:
         def produce():
             for row in self.rows:
                 unit, values = figures_of(row)
+                values += (row.errors, row.warnings, row.explained)
                 cells = [(0, unit, fmt.text), (1, row.status, fmt.mark(row.status))]
-                cells += [(n + i, v, fmt.amount if figures[i][2] else fmt.count) for i, v in enumerate(values)]
-                cells += [
-                    (n + len(figures) + i, v, fmt.count)
-                    for i, v in enumerate((row.errors, row.warnings, row.explained))
-                ]
+                cells += [(col, v, style) for (col, style), v in zip(columns_of, values, strict=True)]
                 yield _height_pt(max(lines_needed(unit, widths[0]), lines_needed(row.status, widths[1]))), cells
 
         _rows(writer, ws, first, len(self.rows), last, produce, [fmt.count, fmt.amount, *fmt.marks()])
-        new_values = self._chart_units(form, year)
+        new_values = self._chart_units(form, year, linear.get((NEW_APPLICATIONS,), False))
         total_row = first + len(self.rows)
         _merge(ws, total_row, 0, total_row, n - 1, "合计（本汇总表）", fmt.total_text, name)
         for i, (_, keys, amount) in enumerate(figures):
@@ -552,18 +569,21 @@ class OverviewSheet:
         _print(ws, name, widths, (1, 1), (0, 0))
         _protect(writer, ws, lists=True)
 
-    def _chart_units(self, form: Form, year: int) -> list[tuple[str, Decimal]]:
+    def _chart_units(self, form: Form, year: int, linear=False) -> list[tuple[str, Decimal]]:
         """(unit, new applications) for the by-unit chart: every unit up to CHART_UNITS, else the CHART_UNITS with
-        the most (ties in the roll-up's unit order); one pass over the rows holding at most CHART_UNITS of them."""
+        the most (ties in the roll-up's unit order); one pass over the rows holding at most CHART_UNITS of them.
+        `linear`: linear_figure(form, [NEW_APPLICATIONS]) when already worked out."""
         if NEW_APPLICATIONS not in form.cell:
             return []
         picked: list[tuple[Decimal, int, str]] = []  # a heap of (value, -order, unit): the smallest kept goes first
         self.units_with_new = 0
         index = {c.key: i for i, c in enumerate(form.inputs)}
-        fast = linear_figure(form, [NEW_APPLICATIONS])
+        if linear is False:
+            linear = linear_figure(form, [NEW_APPLICATIONS])
+        fast = _linear_function(linear) if linear is not None else None
         for order, row in enumerate(self.rows):
             if fast is not None:
-                value = _linear_value(fast, row.inputs)
+                value = fast(row.inputs)
             else:
                 value = Return(form, year, values=_RowValues(index, row.inputs)).safe_value(NEW_APPLICATIONS)  # type: ignore[arg-type]
             if value is None:
@@ -695,6 +715,40 @@ def _linear_value(figure: tuple[Decimal, list[tuple[int, int | Decimal]]], row: 
             return None
         total += v * c
     return base + total if base else total
+
+
+def _linear_function(
+    figure: tuple[Decimal, list[tuple[int, int | Decimal]]],
+) -> Callable[[tuple], int | Decimal | None]:
+    """_linear_value(figure, row) as a function of the row, quicker for the usual figure, the plain sum of some inputs:
+    when every input it reads is a whole number or blank, their sum in C; else (an amount, an unusable entry, a short
+    row) _linear_value itself."""
+    base, terms = figure
+    if base or not terms or any(type(c) is not int or c != 1 for _, c in terms):
+        return functools.partial(_linear_value, figure)
+    need = max(i for i, _ in terms) + 1
+    if len(terms) == 1:
+        at = terms[0][0]
+
+        def one(row: tuple) -> int | Decimal | None:
+            v = row[at] if len(row) >= need else False
+            if v is None:
+                return 0
+            if type(v) is int:
+                return v
+            return _linear_value(figure, row)
+
+        return one
+    get = itemgetter(*(i for i, _ in terms))
+
+    def total(row: tuple) -> int | Decimal | None:
+        if len(row) >= need:
+            values = get(row)
+            if _WHOLE.issuperset(map(type, values)):
+                return sum(filter(None, values))
+        return _linear_value(figure, row)
+
+    return total
 
 
 class _RowValues(Mapping):

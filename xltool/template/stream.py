@@ -31,6 +31,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
@@ -46,6 +48,7 @@ ROW_LIMIT = 1_048_576  # rows in a worksheet
 Row = tuple[float | None, Iterable[tuple[int, object, object]]]  # (height in points or None, (col, value, format))
 
 _EXACT = 10**15  # ints below this print the same with str() as with XlsxWriter's "%.16G"
+_WHOLE = {int, type(None)}  # a Dense run of only these is written by one %-format
 _CONTROL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _SPECIAL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x")  # what _escape changes
@@ -162,63 +165,125 @@ class Dense:
     other: object
 
 
+def _others(values: tuple) -> list[int]:
+    """Where a run holds something other than a whole number or a blank (found by type, in C, not cell by cell)."""
+    kinds = list(map(type, values))
+    out = []
+    for kind in set(kinds) - _WHOLE:
+        k = kinds.index(kind)
+        while True:
+            out.append(k)
+            try:
+                k = kinds.index(kind, k + 1)
+            except ValueError:
+                break
+    return sorted(out)
+
+
 def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
     """The <row> elements of a stream, as XlsxWriter would write the same cells (numbers as numbers, text as shared
-    strings, never a formula). A row is (height, cells) or (height, cells, Dense)."""
+    strings, never a formula). A row is (height, cells) or (height, cells, Dense).
+
+    Each cell's text around its row number is made once per column and format; a Dense run of whole numbers (and
+    blanks) is one %-format of the columns that have a value."""
     letters = _Letters()
     styles: dict[int, int] = {}  # id(format) -> style index (a format equal to an earlier one shares its index)
+    # (column, id(format)) -> ('<c r="B', '" s="3"><v>', '" s="3" t="s"><v>')
+    heads: dict[tuple[int, int], tuple[str, str, str]] = {}
 
-    def style(fmt) -> int:
+    def head(col: int, fmt) -> tuple[str, str, str]:
         xf = styles.get(id(fmt))
         if xf is None:
             xf = styles[id(fmt)] = fmt._get_xf_index()
-        return xf
+        out = heads[col, id(fmt)] = (f'<c r="{letters[col]}', f'" s="{xf}"><v>', f'" s="{xf}" t="s"><v>')
+        return out
 
-    def cell(parts: list, col: int, r: int, value, fmt) -> None:
+    def cell(parts: list, col: int, r: str, value, fmt) -> None:
         kind = type(value)
+        if kind is not int and kind is not str:
+            value = cell_value(value)
+            if value is None or value == "":
+                return
+            kind = type(value)
+        try:
+            start, number, text = heads[col, id(fmt)]
+        except KeyError:
+            start, number, text = head(col, fmt)
         if kind is int and -_EXACT < value < _EXACT:
-            parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}"><v>{value}</v></c>')
-            return
-        if kind is str and value:
-            index = strings.index(value if len(value) <= CELL_LIMIT else _clip(value))
-            parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}" t="s"><v>{index}</v></c>')
-            return
-        value = cell_value(value)
-        if value is None or value == "":
-            return
-        if isinstance(value, (int, float)):
-            parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}"><v>{_number(value)}</v></c>')
+            parts.append(f"{start}{r}{number}{value}</v></c>")
+        elif kind is str:
+            if value:
+                index = strings.index(value if len(value) <= CELL_LIMIT else _clip(value))
+                parts.append(f"{start}{r}{text}{index}</v></c>")
+        elif isinstance(value, (int, float)):
+            parts.append(f"{start}{r}{number}{_number(value)}</v></c>")
         else:
-            index = strings.index(_clip(str(value)))
-            parts.append(f'<c r="{letters[col]}{r}" s="{style(fmt)}" t="s"><v>{index}</v></c>')
+            parts.append(f"{start}{r}{text}{strings.index(_clip(str(value)))}</v></c>")
 
-    heads: list[str] = []
-    mids: list[str] = []
+    # '<c r="E\x01" s="5"><v>%s</v></c>' per column of the run (\x01: the row number), and all of them joined
+    dense_cells: list[str] = []
+    dense_full = ""
+
+    def dense_xml(dense: Dense, r: str) -> str:
+        """A run's cells: one %-format of the template of the columns that have a value; a cell that is not a whole
+        number below _EXACT is made by `cell` and put in as it is."""
+        values = dense.values
+        if len(values) > len(dense_cells):
+            raise StreamError(f"一行有 {len(values)} 个数值，多于 {len(dense_cells)} 列")
+        pieces = dense_cells
+        others = [] if set(map(type, values)) <= _WHOLE else _others(values)
+        if others:
+            values = list(values)
+            for k in others:
+                values[k] = None
+        keep = list(map(is_not, values, repeat(None)))
+        numbers = list(compress(values, keep))
+        if numbers and (max(numbers) >= _EXACT or min(numbers) <= -_EXACT):  # rare: as XlsxWriter's "%.16G"
+            values = list(values)
+            for k, value in enumerate(values):
+                if value is not None and not -_EXACT < value < _EXACT:
+                    others.append(k)
+                    values[k] = None
+            others.sort()
+        if others:
+            pieces = list(dense_cells)
+            for k in others:
+                value, made = dense.values[k], []
+                cell(made, dense.first + k, r, value, dense.other if isinstance(value, Invalid) else dense.formats[k])
+                values[k] = "".join(made) or None
+                keep[k] = values[k] is not None
+                pieces[k] = "%s"
+        if pieces is dense_cells and len(numbers) == len(dense_cells):
+            template = dense_full
+        else:
+            template = "".join(compress(pieces, keep))
+        return template.replace("\x01", r) % tuple(compress(values, keep))
+
+    heights: dict[float, str] = {}  # height in points -> the <row> attributes XlsxWriter writes for it
     r = stream.first
     for row in stream.rows():
         r += 1
+        rs = str(r)
         parts: list[str] = []
         for col, value, fmt in row[1]:
-            cell(parts, col, r, value, fmt)
+            cell(parts, col, rs, value, fmt)
         if len(row) > 2:
             dense: Dense = row[2]
-            if not heads:  # the same columns and formats in every row of a sheet
-                heads = [f'<c r="{letters[dense.first + k]}' for k in range(len(dense.formats))]
-                mids = [f'" s="{style(f)}"><v>' for f in dense.formats]
-            for k, value in enumerate(dense.values):
-                if value is None:
-                    continue
-                if type(value) is int and -_EXACT < value < _EXACT:  # the bulk: counts, as XlsxWriter writes them
-                    parts.append(f"{heads[k]}{r}{mids[k]}{value}</v></c>")
-                else:
-                    fmt = dense.other if isinstance(value, Invalid) else dense.formats[k]
-                    cell(parts, dense.first + k, r, value, fmt)
+            if not dense_cells:  # the same columns and formats in every row of a sheet
+                for k, fmt in enumerate(dense.formats):
+                    start, number, _ = head(dense.first + k, fmt)
+                    dense_cells.append(f"{start}\x01{number}%s</v></c>")
+                dense_full = "".join(dense_cells)
+            parts.append(dense_xml(dense, rs))
         height = row[0]
         if height is not None:
-            pixels = int(height * 4.0 / 3.0 + 0.5)  # XlsxWriter's set_row: points to whole pixels and back
-            yield f'<row r="{r}" ht="{pixels * 0.75:.16g}" customHeight="1">{"".join(parts)}</row>'
+            attrs = heights.get(height)
+            if attrs is None:
+                pixels = int(height * 4.0 / 3.0 + 0.5)  # XlsxWriter's set_row: points to whole pixels and back
+                attrs = heights[height] = f'" ht="{pixels * 0.75:.16g}" customHeight="1">'
+            yield f'<row r="{rs}{attrs}{"".join(parts)}</row>'
         else:
-            yield f'<row r="{r}">{"".join(parts)}</row>'
+            yield f'<row r="{rs}">{"".join(parts)}</row>'
     if r != stream.first + stream.count:
         raise StreamError(f"应写 {stream.count} 行，实际 {r - stream.first} 行")
 
