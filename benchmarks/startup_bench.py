@@ -6,13 +6,15 @@
 For each case, in a fresh interpreter (the same code path as the `xltool` console script):
 
 - `import xltool.cli`
-- `xltool --help`
+- `xltool --help`, `xltool merge --help`
+- `xltool check --bogus` (a usage error: its message and the usage line)
 - `xltool check examples/sample-return-2025.xlsx`
 - `xltool render examples/sample-return-2025.xlsx -f md`
 
-it prints the wall time of the whole process and the import time (`-X importtime`: the cumulative time of every
-top-level import after interpreter start-up, i.e. after `site`), each the minimum of --runs runs (the machine may be
-noisy; the minimum is the figure to compare). With --tree N it also lists the N costliest imports (cumulative) of
+it prints the wall time of the whole process, its CPU time (user + system, as `time.process_time` would count it: on a
+shared machine the steadier figure) and the import time (`-X importtime`: the cumulative time of every top-level
+import after interpreter start-up, i.e. after `site`), each the minimum of --runs runs (the machine may be noisy; the
+minimum is the figure to compare). Help and usage errors are plain text (xltool.cli_zh): they load no rich. With --tree N it also lists the N costliest imports (cumulative) of
 `import xltool.cli`. If an `xltool` executable is on PATH, its wall time for `--help` is shown too (it adds whatever
 launcher the environment uses, e.g. a pyenv shim).
 """
@@ -39,6 +41,8 @@ def _cases() -> list[tuple[str, list[str]]]:
     return [
         ("import xltool.cli", ["-c", "import xltool.cli"]),
         ("xltool --help", ["-c", LAUNCH, "--help"]),
+        ("xltool merge --help", ["-c", LAUNCH, "merge", "--help"]),
+        ("xltool check --bogus", ["-c", LAUNCH, "check", "--bogus"]),
         (f"xltool check {example}", ["-c", LAUNCH, "check", example]),
         (f"xltool render {example} -f md", ["-c", LAUNCH, "render", example, "-f", "md"]),
     ]
@@ -59,15 +63,28 @@ def _imports(stderr: str) -> list[tuple[int, int, str]]:
     return rows
 
 
-def _run(args: list[str], importtime: bool) -> tuple[float, str]:
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: os.times, in clock ticks
+        t = os.times()
+        return t.children_user + t.children_system
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _run(args: list[str], importtime: bool) -> tuple[float, float, str]:
+    """(wall, CPU of the child process, stderr) of one run."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="", COLUMNS="100")
     flags = ["-X", "importtime"] if importtime else []
-    start = time.perf_counter()
+    before, start = _children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, *flags, *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode not in (0, 1):  # check exits 1 when a return has errors: still a full run
+    wall, cpu = time.perf_counter() - start, _children_cpu() - before
+    usage_error = "--bogus" in args and done.returncode == 2
+    if done.returncode not in (0, 1) and not usage_error:  # check exits 1 when a return has errors: still a full run
         raise SystemExit(f"{args} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return wall, done.stderr
+    return wall, cpu, done.stderr
 
 
 def main() -> None:
@@ -76,17 +93,17 @@ def main() -> None:
     parser.add_argument("--tree", type=int, default=0, help="list the N costliest imports of `import xltool.cli`")
     opts = parser.parse_args()
     _run(["-c", "import xltool.cli"], False)  # warm the byte-code cache and the file system cache
-    print(f"{'case':<58} {'wall':>9} {'imports':>9}   (min of {opts.runs} runs)")
+    print(f"{'case':<58} {'wall':>9} {'cpu':>9} {'imports':>9}   (min of {opts.runs} runs)")
     costliest: list[tuple[int, int, str]] = []
     for label, args in _cases():
-        walls = [_run(args, False)[0] for _ in range(opts.runs)]
+        walls, cpus = zip(*(_run(args, False)[:2] for _ in range(opts.runs)), strict=True)
         imports = []
         for _ in range(opts.runs):
-            rows = _imports(_run(args, True)[1])
+            rows = _imports(_run(args, True)[2])
             imports.append(sum(us for us, depth, _name in rows if depth == 0))
             if label == "import xltool.cli" and (not costliest or imports[-1] == min(imports)):
                 costliest = rows
-        print(f"{label:<58} {min(walls) * 1000:7.0f}ms {min(imports) / 1000:7.0f}ms")
+        print(f"{label:<58} {min(walls) * 1000:7.0f}ms {min(cpus) * 1000:7.0f}ms {min(imports) / 1000:7.0f}ms")
     launcher = shutil.which("xltool")
     if launcher:
         walls = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from xltool.cli import app
 from xltool.formats.terminal import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["template", "check", "merge", "import", "render", "forms", "version"]
+COMMANDS = ["template", "check", "merge", "import", "render", "report", "forms", "version"]
 
 
 def width(line: str) -> int:
@@ -41,17 +42,72 @@ def test_help_is_chinese_with_examples_and_fits_80_columns(command):
     text = result.stdout
     assert "示例" in text and f"xltool {command}" in text
     assert "用法" in text and "显示此帮助并退出" in text
-    for english in ("Show this message", "[required]", "<list[Path]>", "Usage:", "[default:"):
+    for english in ("Show this message", "[required]", "<list[Path]>", "Usage:", "[default:", "Options", "Arguments"):
         assert english not in text, english
     assert max(width(line) for line in text.splitlines()) <= 80
 
 
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("columns", [50, 60, 80, 100, 160])
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_shows_every_word_and_fits_the_terminal(command, columns):
+    """Plain help, wrapped by display width: every command, argument and option with its whole help text (nothing cut
+    to “…”), no line wider than the terminal, no line starting with a closing punctuation mark."""
+    import typer.main
+    from typer._click import Context
+
+    group = typer.main.get_command(app)
+    ctx = Context(group, info_name="xltool", terminal_width=columns)
+    if command is not None:  # (CliRunner forces 80 columns: the help is asked of a context of the width here)
+        ctx = Context(group.commands[command], info_name=command, parent=ctx, terminal_width=columns)
+    text = ctx.get_help()
+    assert text.startswith(f"用法： {ctx.command_path} ")
+    assert max(width(line) for line in text.splitlines()) <= columns
+    assert not [line for line in text.splitlines() if line.strip()[:1] in tuple("，。、；：）")]
+    shown = _squeezed(text)
+    if command is None:
+        parts = [group.help, *(c.help.split("\n\n")[0] for c in group.commands.values())]
+        parts += [f"{n}{_squeezed(c.help.split(chr(10))[0])[:4]}" for n, c in group.commands.items()]
+    else:
+        cmd = group.commands[command]
+        parts = [cmd.help, *(p.help for p in cmd.params if getattr(p, "help", None))]
+        parts += [opt for p in cmd.params for opt in getattr(p, "opts", ()) if p.param_type_name == "option"]
+    for part in parts:
+        assert _squeezed(part) in shown, part
+
+
+def test_help_lines_break_between_chinese_characters_not_inside_names():
+    from xltool.cli_zh import wrap_text
+
+    text = "上年度的报表，用于跨年度核对（上年结转、现行有效件数） xltool check 乡镇报表/2024年汇总.xlsx [默认：60.0]"
+    for columns in range(12, 60):
+        lines = wrap_text(text, columns).splitlines()
+        assert _squeezed("".join(lines)) == _squeezed(text)
+        assert all(width(line) <= columns for line in lines)
+        assert not [line for line in lines[1:] if line[:1] in "，、）"]
+        if columns >= 30:
+            assert "乡镇报表/2024年汇总.xlsx" in lines[-2:] or any("乡镇报表/2024年汇总.xlsx" in x for x in lines)
+            assert any("[默认：60.0]" in line for line in lines)
+    assert wrap_text("一二三四五六", 4, "> ", "  ") == "> 一\n  二\n  三\n  四\n  五\n  六"
+    assert wrap_text("甲乙\n丙丁\n\n\b\n  a  b\n c", 20, preserve_paragraphs=True) == "甲乙丙丁\n\n  a  b\n c"
+
+
 def test_usage_errors_are_chinese():
-    """A missing argument or an unknown format is explained in Chinese."""
+    """A missing argument, an unknown format, option or command is explained in Chinese."""
     missing = run("check")
     assert missing.exit_code == 2 and "缺少参数" in missing.output
     wrong = run("check", "x.xlsx", "--format", "pdf")
     assert wrong.exit_code == 2 and "不在可选范围内" in wrong.output
+    unknown = run("check", "--bogus")
+    assert unknown.exit_code == 2 and "没有这个选项：--bogus" in unknown.output
+    typo = run("chek")
+    assert typo.exit_code == 2 and "没有这个命令：'chek'。是要用 'check' 吗？" in typo.output
+    for result in (missing, wrong, unknown, typo):
+        assert "错误：" in result.output and "用法：" in result.output and "查看帮助" in result.output
+        assert not re.search(r"Error|Usage|Try |No such|Did you", result.output), result.output
 
 
 def _console(columns: int):

@@ -41,8 +41,8 @@ HEAVY = [
     "xltool.workers",
     "xltool.formschema",
 ]
-# typer's help formatting (rich, markdown, pygments) and its parameter coercion (pydantic): only for help and errors
-HELP_ONLY = ["typer.rich_utils", "rich.markdown", "markdown_it", "pygments", "pydantic"]
+# typer's rich help and error formatting (rich, markdown, pygments): never, help and usage errors are plain text
+RICH_HELP = ["typer.rich_utils", "rich", "markdown_it", "pygments"]
 
 
 def _loaded(code: str, *args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -77,11 +77,19 @@ def test_importing_the_package_loads_only_the_version():
     assert not [m for m in loaded if m.startswith("xltool.") and m != "xltool._version"]
 
 
-@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["version"], ["--version"]])
-def test_help_and_version_need_no_pydantic_and_no_reader(args):
+@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["merge", "--help"], [], ["version"], ["--version"]])
+def test_help_and_version_need_no_rich_no_pydantic_and_no_reader(args):
     loaded = _loaded(CLI, *args)
     assert not [m for m in ["pydantic", "yaml", "xltool.assemble", "xltool.checking"] if m in loaded]
-    assert ("typer.rich_utils" in loaded) == ("--help" in args)  # rich's help formatting only to show help
+    assert not [m for m in RICH_HELP if m in loaded]  # the help is plain text (xltool.cli_zh)
+
+
+@pytest.mark.parametrize(
+    "args", [["check"], ["check", "x.xlsx", "--format", "pdf"], ["check", "--bogus"], ["chek"], ["template"]]
+)
+def test_usage_errors_need_no_rich_and_no_reader(args):
+    loaded = _loaded(CLI, *args)
+    assert not [m for m in [*RICH_HELP, "yaml", "xltool.assemble", "xltool.checking"] if m in loaded]
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ app = typer.Typer(
     "示例：xltool template --year 2025 --unit 某某镇人民政府 -o 某某镇.xlsx",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help and errors, Chinese and by display width (xltool.cli_zh): no rich to load
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -3,9 +3,14 @@ error messages. typer carries its own copy of click with the English text writte
 finished English message is translated by pattern. Every patch is guarded: a typer or click version without the
 hook keeps its English, and nothing breaks.
 
-Nothing here imports a module only to patch it: a module not yet loaded (typer's rich help, which loads rich, markdown
-and pygments; click's modules typer has not loaded) is patched the moment it is first imported, so `xltool check FILE`
-never pays for rich's help formatting and `xltool --help` gets the Chinese words all the same.
+Help and usage errors are plain text (the app sets `rich_markup_mode=None`): typer's rich help would load rich,
+markdown and pygments (more than the whole rest of `xltool --help`), and its tables cut long Chinese cells with “…”.
+click's own formatter is taught display width instead: a Chinese character takes two columns, and a line may break
+between two Chinese characters (never before a closing or after an opening punctuation mark, nor inside a file name),
+so every word of the help is shown and no line is wider than the terminal.
+
+Nothing here imports a module only to patch it: a module not yet loaded (click's modules typer has not loaded) is
+patched the moment it is first imported.
 
 One patch is about time, not words: typer coerces every parameter with a pydantic adapter, built on first use, even
 for an option left out (whose value stays None without it); importing pydantic and building the adapters costs more
@@ -24,6 +29,7 @@ from typing import Any
 GETTEXT = {
     "Usage:": "用法：",
     "Show this message and exit.": "显示此帮助并退出。",
+    "Arguments": "参数",
     "Options": "选项",
     "Commands": "命令",
     "Aborted!": "已中止。",
@@ -42,6 +48,7 @@ MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Missing option (.+)\.$"), r"缺少选项 \1。"),
     (re.compile(r"^Missing parameter: (.+)$"), r"缺少参数：\1"),
     (re.compile(r"^No such option: (.+)$"), r"没有这个选项：\1"),
+    (re.compile(r"^No such command (.+?)\. Did you mean (.+)\?$"), r"没有这个命令：\1。是要用 \2 吗？"),
     (re.compile(r"^No such command (.+)\.$"), r"没有这个命令：\1。"),
     (re.compile(r"^Got unexpected extra arguments? \((.*)\)$"), r"多余的参数（\1）"),
     (re.compile(r"^Invalid value for (.+?): (?:Value error, )?(.*)$", re.DOTALL), r"\1 的值无效：\2"),
@@ -74,7 +81,6 @@ def install() -> None:
     for module in ("core", "exceptions", "formatting", "types", "parser", "decorators", "termui"):
         when_imported(f"{package}.{module}", _patch_click)
     when_imported("typer.core", _patch_typer_core)
-    when_imported("typer.rich_utils", _patch_rich_help)
 
 
 def _exists(name: str) -> bool:
@@ -86,9 +92,13 @@ def _exists(name: str) -> bool:
         return False
 
 
+def _gettext(text: str) -> str:
+    return GETTEXT.get(text, text)
+
+
 def _patch_click(target: ModuleType) -> None:
     if hasattr(target, "_"):
-        target._ = lambda text: GETTEXT.get(text, text)
+        target._ = _gettext
     for name in dir(target):
         cls = getattr(target, name)
         if isinstance(cls, type) and issubclass(cls, Exception) and "format_message" in vars(cls):
@@ -96,16 +106,21 @@ def _patch_click(target: ModuleType) -> None:
     module = target.__name__.rpartition(".")[2]
     if module == "core" and hasattr(target, "Command"):
         _wrap(target.Command, "get_help_option", _chinese_help_option)
+        _wrap(target.Command, "get_short_help_str", _whole_short_help)
     if module == "formatting" and hasattr(target, "HelpFormatter"):
         _wrap(target.HelpFormatter, "write_usage", _chinese_usage)
-    if module == "exceptions" and hasattr(target, "UsageError"):
-        _wrap(target.UsageError, "show", _chinese_hint)
+        _wrap(target.HelpFormatter, "write_heading", _chinese_heading)
+        if callable(getattr(target, "wrap_text", None)) and callable(getattr(target, "term_len", None)):
+            target.term_len, target.wrap_text = display_width, wrap_text
+    if module == "exceptions":
+        for name in ("ClickException", "UsageError"):
+            if hasattr(target, name) and "show" in vars(getattr(target, name)):
+                _wrap(getattr(target, name), "show", _chinese_hint)
 
 
 def _patch_typer_core(typer_core: ModuleType) -> None:
-    for cls in (getattr(typer_core, "TyperOption", None), getattr(typer_core, "TyperArgument", None)):
-        if cls is not None:
-            _wrap(cls, "__init__", _breakable_init)
+    if hasattr(typer_core, "_"):  # the Arguments / Options / Commands headings, [默认：…] and [必填]
+        typer_core._ = _gettext
     for cls in (getattr(typer_core, "_TyperParameter", None), getattr(typer_core, "TyperOption", None)):
         if cls is not None:
             _wrap(cls, "display_type", _chinese_type)
@@ -196,14 +211,6 @@ def _deferred_coercion(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_runtime_param
 
 
-def _patch_rich_help(rich_help: ModuleType) -> None:
-    rich_help.ARGUMENTS_PANEL_TITLE, rich_help.OPTIONS_PANEL_TITLE = "参数", "选项"
-    rich_help.COMMANDS_PANEL_TITLE, rich_help.ERRORS_PANEL_TITLE = "命令", "错误"
-    rich_help.REQUIRED_LONG_STRING, rich_help.DEFAULT_STRING = "[必填]", "[默认：{}]"
-    rich_help.ABORTED_TEXT, rich_help.ENVVAR_STRING = "已中止。", "[环境变量：{}]"
-    rich_help.RICH_HELP = "用 [blue]'{command_path} {help_option}'[/] 查看帮助。"
-
-
 def when_imported(name: str, patch: Callable[[ModuleType], None]) -> None:
     """Run `patch(module)` on module `name`: now if it is loaded, else right after it is first imported (before the
     importer gets it back). A patch still pending costs every later import one dictionary lookup."""
@@ -284,31 +291,31 @@ def _chinese_hint(original: Callable[..., Any]) -> Callable[..., Any]:
         buffer = io.StringIO()
         original(self, buffer)
         text = re.sub(r"Try '(.+?)' for help\.", r"用 '\1' 查看帮助。", buffer.getvalue())
-        text = text.replace("Usage: ", "用法： ")
-        import sys
-
+        text = re.sub(r"^Usage: ", "用法： ", text, flags=re.MULTILINE)
+        text = re.sub(r"^Error: ", "错误：", text, flags=re.MULTILINE)
         (file or sys.stderr).write(text)
 
     return show
 
 
-_BREAK_AFTER = re.compile(r"([，；：、]|）(?![，；：、）]))(?=\S)")
+def _chinese_heading(original: Callable[..., Any]) -> Callable[..., Any]:
+    def write_heading(self, heading):
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    return write_heading
+
+
+def _whole_short_help(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A command's line in its group's list: the whole first paragraph of its help (click would cut a Chinese
+    sentence, which has no spaces, to “...” when it is longer than the line)."""
+
+    def get_short_help_str(self, limit=45):
+        return original(self, sys.maxsize)
+
+    return get_short_help_str
+
+
 TYPES = {"<path>": "<路径>", "<str>": "<文字>", "<int>": "<整数>", "<float>": "<数字>", "<list[Path]>": "<路径…>"}
-
-
-def breakable(text: str) -> str:
-    """Chinese help with a space after its punctuation: rich wraps table cells only at spaces and would otherwise cut
-    a long Chinese phrase with “…”."""
-    return _BREAK_AFTER.sub(r"\1 ", text)
-
-
-def _breakable_init(original: Callable[..., Any]) -> Callable[..., Any]:
-    def __init__(self, *args, **kwargs):
-        if isinstance(kwargs.get("help"), str):
-            kwargs["help"] = breakable(kwargs["help"])
-        original(self, *args, **kwargs)
-
-    return __init__
 
 
 def _chinese_type(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -319,3 +326,115 @@ def _chinese_type(original: Callable[..., Any]) -> Callable[..., Any]:
         return TYPES.get(label, label)
 
     return display_type
+
+
+# --- help text by display width --------------------------------------------------------------------------------------
+
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")
+_OPENING = "（［｛【「『“‘《〈"
+_CLOSING = "，。、；：！？）］｝】」』”’》〉"
+# A file name or path within a word (乡镇报表/2024年汇总.xlsx, 增加/减少): never split.
+_FILE_NAME = re.compile(
+    r"[^，。、；：！？（）［］【】「」“”‘’《》]*(?:[/\\]|\.[A-Za-z])[^，。、；：！？（）［］【】「」“”‘’《》]*"
+)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of `text` (click's `term_len` counts characters): a Chinese character takes two."""
+    if text.isascii():
+        return len(_ANSI.sub("", text)) if "\033" in text else len(text)
+    from unicodedata import combining, east_asian_width
+
+    text = _ANSI.sub("", text)
+    return sum(2 if east_asian_width(c) in "WF" else 0 if combining(c) else 1 for c in text)
+
+
+def _wide(char: str) -> bool:
+    from unicodedata import east_asian_width
+
+    return east_asian_width(char) in "WF"
+
+
+def _pieces(word: str) -> list[str]:
+    """`word` (no spaces) cut where a line may break: between two Chinese characters, except before a closing or
+    after an opening punctuation mark; a file name or path, and a note in brackets ([默认：60.0]), stay whole."""
+    if word.isascii() or (word[0] == "[" and word[-1] == "]"):
+        return [word]
+    whole = {i for m in _FILE_NAME.finditer(word) for i in range(m.start() + 1, m.end())}
+    pieces, start = [], 0
+    for i in range(1, len(word)):
+        a, b = word[i - 1], word[i]
+        if _wide(a) and _wide(b) and a not in _OPENING and b not in _CLOSING and i not in whole:
+            pieces.append(word[start:i])
+            start = i
+    pieces.append(word[start:])
+    return pieces
+
+
+def _fill(text: str, width: int, initial_indent: str = "", subsequent_indent: str = "") -> str:
+    """`text` as lines of at most `width` columns (indents included), broken at spaces and between Chinese
+    characters; a piece wider than a whole line is cut by columns."""
+    lines: list[str] = []
+    line, used, empty = initial_indent, display_width(initial_indent), True
+    for word in text.split():
+        for k, piece in enumerate(_pieces(word)):
+            gap = 1 if k == 0 and not empty else 0
+            size = display_width(piece)
+            if not empty and used + gap + size > width:
+                lines.append(line)
+                line, used, empty, gap = subsequent_indent, display_width(subsequent_indent), True, 0
+            while empty and used + size > width and len(piece) > 1:  # wider than a line: cut by columns
+                cut, room = 1, width - used
+                while cut < len(piece) and display_width(piece[: cut + 1]) <= room:
+                    cut += 1
+                lines.append(line + piece[:cut])
+                piece, size = piece[cut:], display_width(piece[cut:])
+                line, used = subsequent_indent, display_width(subsequent_indent)
+            line += " " * gap + piece
+            used += gap + size
+            empty = False
+    if not empty:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _join(lines: list[str]) -> str:
+    """A paragraph's lines as one: joined by a space, or by nothing between two Chinese characters."""
+    text = lines[0]
+    for line in lines[1:]:
+        text += line if text and line and _wide(text[-1]) and _wide(line[0]) else " " + line
+    return text
+
+
+def wrap_text(
+    text: str,
+    width: int = 78,
+    initial_indent: str = "",
+    subsequent_indent: str = "",
+    preserve_paragraphs: bool = False,
+) -> str:
+    """click's `wrap_text` (same arguments; paragraphs kept when asked, a paragraph after a `\\b` line not
+    rewrapped) measuring display width and breaking between Chinese characters."""
+    text = text.expandtabs()
+    if not preserve_paragraphs:
+        return _fill(text, width, initial_indent, subsequent_indent)
+    paragraphs: list[tuple[int, bool, str]] = []
+    lines: list[str] = []
+    indent = 0
+    for line in [*text.splitlines(), ""]:
+        if line:
+            if not lines:
+                indent = len(line) - len(line.lstrip())
+            lines.append(line if lines else line.lstrip())
+        elif lines:
+            raw = lines[0].strip() == "\b"
+            paragraphs.append((indent, raw, "\n".join(lines[1:]) if raw else _join([t.strip() for t in lines])))
+            lines = []
+    out = []
+    for indent, raw, paragraph in paragraphs:
+        first, rest = initial_indent + " " * indent, subsequent_indent + " " * indent
+        if raw:
+            out.append("\n".join((first if i == 0 else rest) + line for i, line in enumerate(paragraph.splitlines())))
+        else:
+            out.append(_fill(paragraph, width, first, rest))
+    return "\n\n".join(out)
