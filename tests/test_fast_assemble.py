@@ -1,9 +1,9 @@
 """The short ways through assembling and checking a return give exactly what the straightforward code gives.
 
-Each short way (numbers read through a memo of floats already read, labels compared in one go, merges and hidden
-columns known to be harmless remembered, a container's member names looked at once, table states counted in one
-pass, the compiled rules' sums over slices, passing rules not looked at) is compared with a plain reference: the code
-as it was before the short way (kept here), or the general path of the reader and the tree walk of the checker.
+Each short way (numbers read through a memo of floats already read, merges and hidden columns known to be harmless
+remembered, a container's member names looked at once, table states counted in one pass, the compiled rules' sums
+over slices, passing rules not looked at) is compared with a plain reference: the code as it was before the short way
+(kept here), or the general path of the reader and the tree walk of the checker.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.fillings import form_years, random_return
 from xltool import assemble as assembly
 from xltool import layout
 from xltool import rules as expr
-from xltool.assemble import _a1, _at, _label_rows, _labels_intact, _shape, assemble, read_page
+from xltool.assemble import _a1, _at, _shape, assemble, read_page
 from xltool.check import check_return
 from xltool.codes import Code
 from xltool.formats.page import Page, SheetFacts
@@ -34,17 +34,6 @@ from xltool.template import write_xlsx
 from xltool.values import normalize
 
 # --- the reference code: each function as it was before its short way ------------------------------------------
-
-
-def _reference_labels_intact(grid, labels: list[tuple[int, int, str]]) -> bool:
-    rows = len(grid)
-    for r, c, text in labels:
-        if r >= rows:
-            return False
-        line = grid[r]
-        if c >= len(line) or line[c] != text or text == "":
-            return False
-    return True
 
 
 def _reference_read_inputs(grid, ret: Return, table: Table, problems: list[Problem]) -> None:
@@ -374,56 +363,6 @@ def test_negative_zero_is_not_read_as_zero():
         assert str(ret.values[cell.key]) == str(normalize(raw, cell.type)[0])
 
 
-# --- labels ---------------------------------------------------------------------------------------------------------
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    labels=st.lists(
-        st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled_from(["甲", "乙", "", "丙丁"])), max_size=8
-    ),
-    cells=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.sampled_from(["甲", "乙", "丙丁", 1.0, None])))
-    | st.just([]),
-    heights=st.lists(st.integers(0, 8), min_size=8, max_size=8),
-    fill=st.booleans(),
-)
-def test_labels_compared_in_one_go_as_one_by_one(labels, cells, heights, fill):
-    grid: list[list[object]] = [["" for _ in range(8)] for _ in range(8)]
-    if fill:
-        for r, c, text in labels:
-            grid[r][c] = text
-    for r, c, v in cells:
-        grid[r][c] = v
-    grid = [row[: heights[i]] for i, row in enumerate(grid)][: heights[0] + 1]
-    assert _labels_intact(grid, _label_rows(labels)) == _reference_labels_intact(grid, labels)
-
-
-@pytest.mark.parametrize("year", form_years())
-def test_the_forms_labels_compared_in_one_go_as_one_by_one(year):
-    rng = random.Random(year)
-    for table in form_for_year(year).tables:
-        shape = _shape(table)
-        height = max(r for r, _, _ in shape.labels) + 1
-        width = max(c for _, c, _ in shape.labels) + 1
-        grid: list[list[object]] = [["" for _ in range(width)] for _ in range(height)]
-        for r, c, text in shape.labels:
-            grid[r][c] = text
-        assert _labels_intact(grid, shape.label_rows) and _reference_labels_intact(grid, shape.labels)
-        for _ in range(30):
-            changed = [list(row) for row in grid]
-            r, c, text = rng.choice(shape.labels)
-            how = rng.randrange(4)
-            if how == 0:
-                changed[r][c] = text + "（改）"
-            elif how == 1:
-                changed[r] = changed[r][:c]
-            elif how == 2:
-                changed = changed[:r]
-            else:
-                changed[r][c] = None
-            assert _labels_intact(changed, shape.label_rows) == _reference_labels_intact(changed, shape.labels)
-
-
 # --- merged and hidden cells, a container's members -------------------------------------------------------------
 
 
@@ -566,7 +505,7 @@ def test_sums_over_slices_and_totals_computed_once_are_exact(values, given_total
 def _reference_reading(monkeypatch) -> None:
     """The general reader and the reference code in place of every short way."""
     monkeypatch.setattr(assembly._Shape, "untouched", lambda self, facts: False)
-    monkeypatch.setattr(assembly, "_labels_intact", lambda grid, label_rows: False)
+    monkeypatch.setattr(assembly, "_labels_intact", lambda grid, labels: False)
     monkeypatch.setattr(assembly, "tampering", _reference_tampering)
     monkeypatch.setattr(assembly, "_read_guide", _reference_guide)
     monkeypatch.setattr(assembly, "_read_explanations", _reference_explanations)

@@ -15,7 +15,6 @@ import re
 import unicodedata
 from decimal import Decimal
 from math import copysign
-from operator import call, itemgetter
 from pathlib import Path
 
 from xltool import formats, layout, prose
@@ -307,7 +306,7 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
     if templated and sheet is not None:
         grid = page.sheet(sheet)
         shape = _shape(table)
-        if _labels_intact(grid, shape.label_rows):
+        if _labels_intact(grid, shape.labels):
             positions, changed = shape.positions, []
         else:
             changed = [lb for lb in table.labels if _at(grid, lb.first_row, lb.first_col) != lb.text]
@@ -442,13 +441,16 @@ class _Shape:
         self.harmless = set(self.own_merges)  # merges that cover no input (see merged_input)
         self.input_rows = frozenset(c.row for c in inputs)
         self.input_cols = frozenset(c.col for c in inputs)
-        self.label_rows = _label_rows(self.labels)
-        # The inputs in runs of one row each (in the table's cell order), each with its type's memo of numbers read.
-        self.input_runs: list[tuple[int, list[tuple[int, str, dict[float, Decimal], Cell]]]] = []
+        # The inputs in runs of one row and one cell type each (in the table's cell order): the row, the run's last
+        # column, the type's memo of numbers read, and each cell's column, key and itself.
+        self.input_runs: list[tuple[int, int, dict[float, Decimal], list[tuple[int, str, Cell]]]] = []
         for cell, key, r, c in self.inputs:
-            if not self.input_runs or self.input_runs[-1][0] != r:
-                self.input_runs.append((r, []))
-            self.input_runs[-1][1].append((c, key, _memo(cell.type), cell))
+            memo = _memo(cell.type)
+            if not self.input_runs or self.input_runs[-1][0] != r or self.input_runs[-1][2] is not memo:
+                self.input_runs.append((r, c, memo, []))
+            last = self.input_runs[-1]
+            self.input_runs[-1] = (r, max(last[1], c), memo, last[3])
+            last[3].append((c, key, cell))
 
     def merged_input(self, merges: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, int, int], Cell] | None:
         """The first merge (in sheet order) that covers an input cell which is not its top-left cell alone, with the
@@ -488,40 +490,55 @@ def _read_inputs(grid: Grid, ret: Return, shape: _Shape, problems: list[Problem]
     """
     values, rows = ret.values, len(grid)
     sheet = shape.table.sheet
-    for r, run in shape.input_runs:
+    for r, last, memo, run in shape.input_runs:
         if r >= rows:
             continue  # every cell of the run is blank
         line = grid[r]
-        width = len(line)
-        for c, key, memo, cell in run:
-            if c >= width:
-                continue
-            raw = line[c]
-            if raw.__class__ is float and (raw or copysign(1.0, raw) > 0.0):
-                value = memo.get(raw)
-                if value is not None:
-                    values[key] = value
-                    continue
-                value, note = normalize(raw, cell.type)
-                if value.__class__ is Decimal and note is None and len(memo) < _MEMO_MAX:
-                    memo[raw] = value
-            elif raw is None or raw == "":
-                continue
-            else:
-                value, note = normalize(raw, cell.type)
-            if value is None:
-                continue
+        if len(line) > last:  # the usual case: the row reaches every cell of the run
+            get = memo.get
+            for c, key, cell in run:
+                raw = line[c]
+                if raw.__class__ is float and (raw or copysign(1.0, raw) > 0.0):
+                    value = get(raw)
+                    if value is not None:
+                        values[key] = value
+                        continue
+                _read_input(raw, key, cell, memo, values, sheet, problems)
+        else:
+            for c, key, cell in run:
+                if c < len(line):
+                    _read_input(line[c], key, cell, memo, values, sheet, problems)
+
+
+def _read_input(
+    raw: object, key: str, cell: Cell, memo: dict[float, Decimal], values: dict, sheet: str, problems: list[Problem]
+) -> None:
+    """One input cell of `_read_inputs` (its value not in the memo): normalised, the memo told, a note kept."""
+    if raw.__class__ is float and (raw or copysign(1.0, raw) > 0.0):
+        value = memo.get(raw)
+        if value is not None:
             values[key] = value
-            if note and not isinstance(value, Invalid):
-                problems.append(
-                    Problem.of(
-                        Code.VALUE_NORMALISED,
-                        f"{cell.label}：{note}",
-                        sheet=sheet,
-                        cell=cell.a1,
-                        values={"raw": str(raw)},
-                    )
-                )
+            return
+        value, note = normalize(raw, cell.type)
+        if value.__class__ is Decimal and note is None and len(memo) < _MEMO_MAX:
+            memo[raw] = value
+    elif raw is None or raw == "":
+        return
+    else:
+        value, note = normalize(raw, cell.type)
+    if value is None:
+        return
+    values[key] = value
+    if note and not isinstance(value, Invalid):
+        problems.append(
+            Problem.of(
+                Code.VALUE_NORMALISED,
+                f"{cell.label}：{note}",
+                sheet=sheet,
+                cell=cell.a1,
+                values={"raw": str(raw)},
+            )
+        )
 
 
 _MEMO_MAX = 4096  # floats remembered per cell type (a hostile file cannot grow a memo without bound)
@@ -545,36 +562,16 @@ def _shape(table: Table) -> _Shape:
     return shape
 
 
-def _label_rows(labels: list[tuple[int, int, str]]) -> tuple[itemgetter, tuple[itemgetter, ...], tuple] | None:
-    """The labels by row, for `_labels_intact`: a getter of the rows that hold labels, a getter of each such row's
-    label cells, and what each getter must give (the row's texts); None when a label is empty (an empty label never
-    counts as intact), () when there is no label."""
-    if not labels:
-        return ()  # type: ignore[return-value]
-    if any(text == "" for _, _, text in labels):
-        return None
-    by_row: dict[int, list[tuple[int, str]]] = {}
+def _labels_intact(grid: Grid, labels: list[tuple[int, int, str]]) -> bool:
+    """Every label of the table where the template put it, unchanged (the same test as `_at(...) != lb.text`)."""
+    rows = len(grid)
     for r, c, text in labels:
-        by_row.setdefault(r, []).append((c, text))
-    rows = list(by_row)
-    getters, expected = [], []
-    for cells in by_row.values():
-        cols, texts = [c for c, _ in cells], tuple(t for _, t in cells)
-        getters.append(itemgetter(*cols, cols[0]))  # always a tuple (the first cell twice)
-        expected.append((*texts, texts[0]))
-    return itemgetter(*rows, rows[0]), tuple(getters), tuple(expected)  # map() stops at the last getter
-
-
-def _labels_intact(grid: Grid, label_rows: tuple[itemgetter, tuple[itemgetter, ...], tuple] | None) -> bool:
-    """Every label of the table where the template put it, unchanged (the same test as `_at(...) != lb.text`): all
-    label cells read and compared with the texts in one go (`_label_rows`)."""
-    if not label_rows:
-        return label_rows == ()  # no label at all: nothing was changed
-    rows, getters, expected = label_rows
-    try:
-        return tuple(map(call, getters, rows(grid))) == expected
-    except IndexError:  # a row or a label cell the grid does not reach
-        return False
+        if r >= rows:
+            return False
+        line = grid[r]
+        if c >= len(line) or line[c] != text or text == "":
+            return False
+    return True
 
 
 def _moved(table: Table, located: Located) -> str:
@@ -696,21 +693,22 @@ def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None
     note_col, id_col = layout.COL_NOTE, layout.COL_ID
     letter = col_letter(note_col)
     for r, row in page.columns(layout.CHECK_SHEET, (note_col, id_col)).items():
-        if row.get(id_col) in warnings:
-            where = f"{letter}{r + 1}"  # _a1(r, note_col)
-            if where in formulas:
-                problems.append(
-                    Problem.of(
-                        Code.FORMULA_IN_INPUT,
-                        f"说明栏是公式“={formulas[where][:200]}”，不是填写的说明，未采用；请直接填写文字",
-                        sheet=layout.CHECK_SHEET,
-                        cell=where,
-                    )
+        if row.get(id_col) not in warnings:
+            continue
+        where = f"{letter}{r + 1}"  # _a1(r, note_col)
+        if where in formulas:
+            problems.append(
+                Problem.of(
+                    Code.FORMULA_IN_INPUT,
+                    f"说明栏是公式“={formulas[where][:200]}”，不是填写的说明，未采用；请直接填写文字",
+                    sheet=layout.CHECK_SHEET,
+                    cell=where,
                 )
-                continue
-            note = row.get(layout.COL_NOTE)
-            if isinstance(note, str) and note.strip():
-                ret.explanations[row[layout.COL_ID]] = note.strip()[:2000]
+            )
+            continue
+        note = row.get(note_col)
+        if isinstance(note, str) and note.strip():
+            ret.explanations[row[id_col]] = note.strip()[:2000]
 
 
 _WARNINGS: dict[int, tuple[list, int, frozenset[str]]] = {}  # id(form) -> (form.rules, its size, warning rule ids)

@@ -304,10 +304,14 @@ def _plan(form: Form) -> _Plan | None:
     None when the form's rules cannot be compiled (the straightforward path then checks it)."""
     if not _ladder_followed():
         return None
-    objects, sizes = (form, form.rules, form.cells), (len(form.rules), len(form.cells))
+    rules, cells = form.rules, form.cells
     hit = _PLANS.get(id(form))
-    if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)) and hit[1] == sizes:
-        return hit[2]
+    if hit is not None:
+        (was_form, was_rules, was_cells), (n_rules, n_cells) = hit[0], hit[1]
+        same = was_form is form and was_rules is rules and was_cells is cells
+        if same and n_rules == len(rules) and n_cells == len(cells):
+            return hit[2]
+    objects, sizes = (form, rules, cells), (len(rules), len(cells))
     try:
         plan = _build_plan(form)
     except (TypeError, KeyError, ValueError, RecursionError):
@@ -418,7 +422,7 @@ def _compiled(
     v = list(map(values.get, plan.keys, plan.blanks))
     if not (_numbers(values) if numbers is None else numbers) and any(isinstance(x, Invalid) for x in values.values()):
         v = [expr.UNUSABLE if isinstance(x, Invalid) else x for x in v]
-    totals_given = not plan.totals.isdisjoint(values)
+    totals_given = not values.keys().isdisjoint(plan.totals)  # looks up the (few) totals, not every value
     given = len(values) - (sum(map(values.__contains__, plan.totals)) if totals_given else 0)  # inputs given
     any_blank = given < plan.inputs
     try:
