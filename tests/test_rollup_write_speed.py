@@ -227,3 +227,46 @@ def test_spooled_records_read_back_by_size_between_writes():
 def test_file_names_are_pathlib_names(path):
     """_file_name is Path(path).name for any path string."""
     assert _file_name(Inspected(path)) == Path(path).name
+
+
+def _reference_sum(form, members):
+    """merge._sum as it was written before columns were summed in C: row by row, value by value."""
+    whole = [0] * len(form.inputs)
+    exact = [Decimal(0)] * len(form.inputs)
+    no_items = {t.id for t in form.tables} if members else set()
+    for m in members:
+        no_items &= set(m.info.no_items)
+        for i, v in enumerate(m.info.row):
+            if type(v) is int:
+                whole[i] += v
+            elif isinstance(v, Decimal):
+                exact[i] += v
+    return {c.key: exact[i] + whole[i] for i, c in enumerate(form.inputs)}, no_items
+
+
+def test_sums_by_column_equal_sums_row_by_row():
+    """_sum gives the exact totals (and 本年度无此类事项 tables) of adding every row value by value, with blanks,
+    amounts, unusable entries, flags, huge numbers and rows of another length among the members."""
+    from xltool.forms import form_by_id
+    from xltool.merge import Member, _sum
+    from xltool.outcomes import MemberStatus
+
+    form = form_by_id("gov-info-disclosure-2021")
+    n = len(form.inputs)
+    rng = random.Random(3)
+    choices = [None, 0, 3, 250, -2, 10**30, Decimal("0.0001"), Decimal("12.5"), Invalid("无", "文字"), True]
+    members = []
+    for k in range(700):
+        info = Inspected(f"u{k}.xlsx")
+        if k % 5 == 0:
+            info.row = tuple(rng.choice(choices) for _ in range(n))
+        elif k % 97 == 1:
+            info.row = tuple(rng.choice(choices) for _ in range(rng.randint(0, n - 1)))
+        else:
+            info.row = tuple(rng.choice([None, 0, 1, 2, 40]) for _ in range(n))
+        info.no_items = sorted(rng.sample(["active", "apply", "appeal"], k=rng.randint(2, 3)))
+        members.append(Member(info, MemberStatus.MERGED))
+    for group in (members, members[:1], members[1:3], []):
+        got, expected = _sum(form, group), _reference_sum(form, group)
+        assert got == expected
+        assert [(type(v), str(v)) for v in got[0].values()] == [(type(v), str(v)) for v in expected[0].values()]
