@@ -119,6 +119,7 @@ class _Formats:
         self.total_amount = f(bold=True, num_format="0.0000", align="right", bg_color=TOTAL_FILL)
         self.hidden_key = f(font_size=BODY_PT, num_format="@")
         self._wb, self._base, self._marked = wb, base, {}
+        self._mark_of: dict[str, object] = {}  # text -> its format (a status column holds a few words)
 
     def marks(self) -> list:
         """Every format `mark` can give (streamed rows need their styles fixed before the workbook closes)."""
@@ -126,12 +127,18 @@ class _Formats:
 
     def mark(self, text: object):
         """Wrapped text, tinted when it says something went wrong (未汇总, 缺报) or needs a look (含错误, 名册外)."""
+        if type(text) is str and text in self._mark_of:
+            return self._mark_of[text]
         colour = next((c for word, c in MARKS if isinstance(text, str) and word in text), None)
         if colour is None:
-            return self.text
-        if colour not in self._marked:
-            self._marked[colour] = self._wb.add_format({**self._base, "text_wrap": True, "bg_color": colour})
-        return self._marked[colour]
+            found = self.text
+        else:
+            if colour not in self._marked:
+                self._marked[colour] = self._wb.add_format({**self._base, "text_wrap": True, "bg_color": colour})
+            found = self._marked[colour]
+        if type(text) is str and len(self._mark_of) < 64:
+            self._mark_of[text] = found
+        return found
 
 
 def _write(ws, row: int, col: int, value: object, fmt, what: str) -> None:
@@ -387,16 +394,10 @@ class DetailSheet:
         _height(ws, DETAIL_HEADER, lines, name)
         value_fmt = [fmt.amount if c.type.name == "amount" else fmt.count for c in inputs]
 
-        marks: dict[str, object] = {}  # status -> fmt.mark(status)
-
         def produce():
             for row in self.rows:
                 status = row.status
-                mark = marks.get(status) if type(status) is str else None
-                if mark is None:
-                    mark = fmt.mark(status)
-                    if type(status) is str:
-                        marks[status] = mark
+                mark = fmt.mark(status)
                 lines = 1
                 for c, value in enumerate((row.unit, row.code, row.file, status)):
                     if value:

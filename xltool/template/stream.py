@@ -259,6 +259,7 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
             template = "".join(compress(pieces, keep))
         return template.replace("\x01", r) % tuple(compress(values, keep))
 
+    index = strings.index
     heights: dict[float, str] = {}  # height in points -> the <row> attributes XlsxWriter writes for it
     r = stream.first
     for row in stream.rows():
@@ -266,7 +267,15 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
         rs = str(r)
         parts: list[str] = []
         for col, value, fmt in row[1]:
-            cell(parts, col, rs, value, fmt)
+            kind = type(value)
+            if kind is int and -_EXACT < value < _EXACT:  # as `cell`, without the call: most cells are these two
+                found = heads.get((col, id(fmt))) or head(col, fmt)
+                parts.append(f"{found[0]}{rs}{found[1]}{value}</v></c>")
+            elif kind is str and value and len(value) <= CELL_LIMIT:
+                found = heads.get((col, id(fmt))) or head(col, fmt)
+                parts.append(f"{found[0]}{rs}{found[2]}{index(value)}</v></c>")
+            else:
+                cell(parts, col, rs, value, fmt)
         if len(row) > 2:
             dense: Dense = row[2]
             if not dense_cells:  # the same columns and formats in every row of a sheet
