@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -277,8 +277,7 @@ class _Plan:
     inputs: int
     run: expr.Evaluator
     plans: tuple[_RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by evaluate_rule)
-    keys: tuple[str, ...] = ()  # the slots' keys and blank values (`defaults`, as two lists)
-    blanks: tuple[Decimal | None, ...] = ()
+    blank: dict[str, Decimal | None] = field(default_factory=dict)  # `defaults` as a dict, in slot order
     tested: tuple[tuple[Rule, _RulePlan], ...] = ()  # the rules with a test, by their place in the results
     blank_tests: frozenset[int] = frozenset()  # the tests of rules a blank input makes undetermined
 
@@ -382,8 +381,7 @@ def _build_plan(form: Form) -> _Plan:
         len(slots) - len(totals_keys),
         run,
         tuple(plans),
-        tuple(k for k, _ in defaults),
-        tuple(b for _, b in defaults),
+        dict(defaults),
         tested,
         frozenset(rp.at for _, rp in tested if rp.blank_undetermined),
     )
@@ -417,9 +415,11 @@ def _compiled(
     """The same results as `evaluate_rule` for every rule, from one call of the form's compiled function; None when
     the return holds something the compiled path does not take (a key the form lacks, a value of another type)."""
     form, values = ret.form, ret.values
-    if not plan.slots.keys() >= values.keys():
-        return None
-    v = list(map(values.get, plan.keys, plan.blanks))
+    slotted = plan.blank.copy()  # every slot's blank value, in slot order …
+    slotted.update(values)  # … the return's values put in their places
+    if len(slotted) != len(plan.blank):
+        return None  # a key the form lacks
+    v = list(slotted.values())
     if not (_numbers(values) if numbers is None else numbers) and any(isinstance(x, Invalid) for x in values.values()):
         v = [expr.UNUSABLE if isinstance(x, Invalid) else x for x in v]
     totals_given = not values.keys().isdisjoint(plan.totals)  # looks up the (few) totals, not every value
