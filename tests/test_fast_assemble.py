@@ -431,6 +431,14 @@ def test_container_members_judged_as_the_reference_judges_them(parts):
         assert _problems(assembly.untrusted_content(page)) == _problems(_reference_parts(parts))
 
 
+def test_many_container_members_judged_and_not_remembered():
+    parts = {f"xl/media/image{i}.png" for i in range(300)} | {"xl/externalLinks/externalLink1.xml", "xl/vbaProject.bin"}
+    page = Page(Path("x.xlsx"), "xlsx", "spreadsheet", [], structure={}, parts=parts)
+    for _ in range(2):
+        assert _problems(assembly.untrusted_content(page)) == _problems(_reference_parts(parts))
+    assert frozenset(parts) not in assembly._PARTS
+
+
 # --- table states ---------------------------------------------------------------------------------------------------
 
 

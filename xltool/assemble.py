@@ -169,7 +169,8 @@ def untrusted_content(page: Page) -> list[Problem]:
 
 
 _PARTS: dict[frozenset[str], tuple[int, bool, bool, bool]] = {}  # a container's member names -> what they hold
-_PARTS_MAX = 256
+_PARTS_MAX = 256  # sets of names remembered …
+_PARTS_NAMES = 100  # … each of at most this many names (a template has about 20; a hostile file is not remembered)
 
 
 def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
@@ -184,9 +185,10 @@ def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
             any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in key),
             any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in key),
         )
-        if len(_PARTS) >= _PARTS_MAX:
-            _PARTS.clear()
-        _PARTS[key] = hit
+        if len(key) <= _PARTS_NAMES:
+            if len(_PARTS) >= _PARTS_MAX:
+                _PARTS.clear()
+            _PARTS[key] = hit
     return hit
 
 
