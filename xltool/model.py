@@ -27,6 +27,20 @@ def _inputs(table: Table) -> tuple[list[Cell], list[str]]:
     return inputs, _INPUTS[id(table)][3]
 
 
+_STATES: dict[tuple[bool, int, int], TableState] = {}  # table_state's answers (TableState is frozen: shared)
+
+
+def _state(no_items: bool, filled: int, inputs: int) -> TableState:
+    """`table_state(no_items, filled, inputs)`, remembered (a form has few tables and sizes)."""
+    key = (no_items, filled, inputs)
+    state = _STATES.get(key)
+    if state is None:
+        state = table_state(no_items, filled, inputs)
+        if len(_STATES) < 4096:
+            _STATES[key] = state
+    return state
+
+
 @dataclass
 class Unit:
     name: str = ""
@@ -96,7 +110,7 @@ class Return:
             _, keys = _inputs(table)
             if prefilled:
                 keys = [k for k in keys if k not in prefilled]
-            out[table.id] = table_state(table.id in no_items, sum(map(values.__contains__, keys)), len(keys))
+            out[table.id] = _state(table.id in no_items, sum(map(values.__contains__, keys)), len(keys))
         return out
 
     def table_status(self, table_id: str) -> str:
@@ -112,7 +126,7 @@ class Return:
             if prefilled:
                 keys = [k for k in keys if k not in prefilled]
             filled = sum(map(values.__contains__, keys))
-            if table_state(table.id in no_items, filled, len(keys)).status is not TableStatus.NOT_FILLED:
+            if _state(table.id in no_items, filled, len(keys)).status is not TableStatus.NOT_FILLED:
                 return False
         return True
 
