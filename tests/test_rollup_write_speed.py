@@ -8,6 +8,7 @@ import io
 import math
 import pickle
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -207,8 +208,12 @@ def test_lines_needed_shortcut_matches_its_formula(width):
         assert review.lines_needed(text, width) == formula(text, width), (text, width)
 
 
-def test_spooled_records_read_back_by_size_between_writes():
-    """Each record comes back whole, whatever its size and however reads and writes alternate."""
+@pytest.mark.parametrize("pread", [True, False])
+def test_spooled_records_read_back_by_size_between_writes(pread, monkeypatch):
+    """Each record comes back whole, whatever its size and however reads and writes alternate (with os.pread, and
+    with seek and read as on Windows)."""
+    if not pread:
+        monkeypatch.setattr(sys.modules["xltool.merge"], "_PREAD", None)  # xltool.merge is also a function
     spool = Spool()
     records = [{"row": tuple(range(n)), "path": "p" * (n % 50), "big": b"x" * (n * 997)} for n in range(60)]
     offsets = []
