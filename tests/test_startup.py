@@ -3,6 +3,7 @@ command uses (timings: benchmarks/startup_bench.py; no timing is asserted here, 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -92,15 +93,60 @@ def test_usage_errors_need_no_rich_and_no_reader(args):
     assert not [m for m in [*RICH_HELP, "yaml", "xltool.assemble", "xltool.checking"] if m in loaded]
 
 
+# What one file never needs: the worker pool (one file is read in this process), the entry-point scan (no installed
+# package declares plugin forms: xltool.forms._may_have_plugins), and the tools of formats it neither reads nor writes.
+NOT_FOR_ONE_FILE = ["xltool.workers", "importlib.metadata", "email", "csv", "logging"]
+NOT_FOR_A_WORKBOOK = ["xltool.formats._scraped", "xltool.digits"]  # scraped-text reading
+NOT_FOR_CHECKING = ["xltool.render"]  # the report writers' layout
+
+
 @pytest.mark.parametrize(
-    "args", [["check", str(EXAMPLE)], ["render", str(EXAMPLE), "-f", "md"], ["check", str(EXAMPLE), "-f", "json"]]
+    ("args", "absent"),
+    [
+        (["check", str(EXAMPLE)], NOT_FOR_ONE_FILE + NOT_FOR_A_WORKBOOK + NOT_FOR_CHECKING),
+        (["check", str(EXAMPLE), "-f", "json"], NOT_FOR_ONE_FILE + NOT_FOR_A_WORKBOOK + NOT_FOR_CHECKING + ["rich"]),
+        (["render", str(EXAMPLE), "-f", "md"], NOT_FOR_ONE_FILE + NOT_FOR_A_WORKBOOK + ["rich", "xltool.checking"]),
+        (["import", str(SEED), "-f", "json"], NOT_FOR_ONE_FILE + NOT_FOR_CHECKING + ["rich"]),
+    ],
 )
-def test_one_file_commands_skip_help_formatting_and_other_formats(args, tmp_path):
+def test_one_file_commands_skip_help_formatting_and_other_formats(args, absent, tmp_path):
     loaded = _loaded(CLI, *args, env={"XLTOOL_CACHE_DIR": str(tmp_path)})
     assert not [m for m in ["typer.rich_utils", "rich.markdown", "markdown_it", "pygments"] if m in loaded]
     assert not [m for m in ["pandas", "openpyxl", "xlsxwriter", "docx", "lxml", "pdfplumber"] if m in loaded]
+    assert not [m for m in absent if m.startswith("xltool.") and m in loaded]  # building forms loads pydantic & co.
     again = _loaded(CLI, *args, env={"XLTOOL_CACHE_DIR": str(tmp_path)})  # forms now come from the cache
     assert "yaml" not in again and "xltool.formschema" not in again
+    assert not [m for m in absent if m in again]
+
+
+def test_listing_the_formats_loads_no_writer_tools():
+    """The command line's format choices come from every format module; importing them loads no writer's tools."""
+    loaded = _loaded("import xltool.cli")
+    assert not [
+        m for m in ["xltool.render", "xltool.formats._scraped", "xltool.digits", "csv", "logging"] if m in loaded
+    ]
+
+
+def test_one_file_checked_here_is_reported_as_the_pool_would(monkeypatch):
+    """`check FILE` reads in this process without importing the pool; a check that raises is still the pool's report
+    (WORKER_CRASHED with the error, MEMORY_LIMIT), exactly what xltool.workers.run(workers=0) gives."""
+    from xltool import checking, workers
+    from xltool.codes import Code
+
+    for error, code in [(RuntimeError("坏了"), Code.WORKER_CRASHED), (MemoryError(), Code.MEMORY_LIMIT)]:
+
+        def broken(path, last_year=None, error=error):
+            raise error
+
+        monkeypatch.setattr(checking, "_check_for_wire", broken)
+        (report,) = checking.check_files([EXAMPLE], workers=0)
+        task = functools.partial(checking._packed, broken, None)
+        (expected,) = workers.run(task, [str(EXAMPLE)], checking._not_checked, workers=0)
+        assert report.error is not None and report.error.code == code
+        assert (report.error.code, report.error.message) == expected.error
+    monkeypatch.undo()
+    (report,) = checking.check_files([EXAMPLE], workers=0)
+    assert report.error is None and report.ret is not None
 
 
 def test_public_names_are_there_on_first_use():
@@ -196,3 +242,85 @@ def test_plain_values_are_coerced_exactly_as_typer_would(tmp_path):
                 )
                 assert fast == typer_own, (name, param.name, value)
     assert plain > 200  # the plain path is the usual one, not a rarity
+
+
+# --- plugin forms: looked for without importlib.metadata when no package declares any --------------------------------
+
+PLUGIN_DIST = "[xltool.forms]\nexample = xltool_demo_plugin:example_forms\n"
+
+
+def _site(tmp_path: Path, entry_points: str | None) -> Path:
+    """A folder as site-packages holding one installed distribution (with these entry points) and its module."""
+    site = tmp_path / "site"
+    dist = site / "xltool_demo_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: xltool-demo-plugin\nVersion: 1.0\n", "utf-8")
+    if entry_points is not None:
+        (dist / "entry_points.txt").write_text(entry_points, "utf-8")
+    example = ROOT / "docs" / "example-form.yaml"
+    (site / "xltool_demo_plugin.py").write_text(f"def example_forms():\n    return [{str(example)!r}]\n", "utf-8")
+    return site
+
+
+# Prints the forms known, and what xltool.forms._may_have_plugins answered each time it was asked ([] = never).
+FORMS_PROBE = (
+    "import json, sys; from xltool import forms; asked = []; may = forms._may_have_plugins; "
+    "forms._may_have_plugins = lambda: asked.append(may()) or asked[-1]; "
+    "print(json.dumps([[[f.id, f.origin] for f in forms.all_forms()], asked]))"
+)
+
+
+def _forms_in(site: Path, code: str, *args: str) -> tuple[list[tuple[str, str]], list[bool]]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=site, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed, asked = json.loads(done.stdout.splitlines()[-1])
+    return [tuple(f) for f in listed], asked
+
+
+BUILT_IN = [("gov-info-disclosure-2019", "内置"), ("gov-info-disclosure-2021", "内置")]
+PLUGIN = ("example-supplement-2025", "插件 xltool-demo-plugin")
+
+
+def test_no_plugin_declared_no_entry_point_scan(tmp_path):
+    """No installed package names the group xltool.forms: no entry-point scan (importlib.metadata is not loaded for
+    it; with the forms cache, `check FILE` loads it not at all: test_one_file_commands_skip_...)."""
+    assert _forms_in(_site(tmp_path, "[console_scripts]\ndemo = x:main\n"), FORMS_PROBE) == (BUILT_IN, [False])
+    assert _forms_in(_site(tmp_path / "bare", None), FORMS_PROBE) == (BUILT_IN, [False])
+
+
+def test_a_declared_plugin_is_found_by_the_entry_point_scan(tmp_path):
+    listed, asked = _forms_in(_site(tmp_path, PLUGIN_DIST), FORMS_PROBE)
+    assert asked == [True] and sorted(listed) == sorted([*BUILT_IN, PLUGIN])
+
+
+def test_workers_get_the_plugin_forms_of_their_parent(tmp_path):
+    """worker_forms() carries the parent's plugin forms: unpickled in a worker (here a process where the plugin is not
+    installed at all), they are known without looking for plugins; as a list it is the `--form` files."""
+    site = _site(tmp_path, PLUGIN_DIST)
+    saved = tmp_path / "known.pickle"
+    extra = tmp_path / "extra.yaml"  # a `--form` file too: a copy of the plugin's form under another id
+    example = (ROOT / "docs" / "example-form.yaml").read_text("utf-8")
+    assert "\nform: example-supplement\n" in example
+    extra.write_text(example.replace("\nform: example-supplement\n", "\nform: extra-supplement\n"), "utf-8")
+    dump = (
+        "import pickle, sys; from xltool import forms; forms.register_form_file(sys.argv[1]); "
+        "known = forms.worker_forms(); assert list(known) == forms.registered_files(); "
+        "open(sys.argv[2], 'wb').write(pickle.dumps(known)); print('[[], []]')"
+    )
+    _forms_in(site, dump, str(extra), str(saved))
+    parent, asked = _forms_in(
+        site, f"from xltool import forms; forms.register_form_file({str(extra)!r}); " + FORMS_PROBE
+    )
+    assert asked == [True] and PLUGIN in parent and ("extra-supplement-2025", "文件") in parent
+    alone = _site(tmp_path / "alone", None)  # no plugin installed here: only the parent's word brings its form
+    checking_style = (
+        "import pickle, sys; from xltool import checking; "
+        "checking._register_forms(pickle.loads(open(sys.argv[1], 'rb').read())); " + FORMS_PROBE
+    )
+    assert _forms_in(alone, checking_style, str(saved)) == (parent, [])
+    merge_style = (  # merge's initializer registers the list as `--form` files: the plugin forms come along
+        "import pickle, sys; from xltool import forms; "
+        "[forms.register_form_file(f) for f in pickle.loads(open(sys.argv[1], 'rb').read())]; " + FORMS_PROBE
+    )
+    assert _forms_in(alone, merge_style, str(saved)) == (parent, [])

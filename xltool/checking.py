@@ -2,7 +2,8 @@
 
 `check_files` reads in isolated worker processes (xltool.workers), like merge: a file that hangs, crashes its worker
 or needs too much memory becomes an unreadable FileReport (TIME_LIMIT / WORKER_CRASHED / MEMORY_LIMIT) and every
-other file is still checked. Rendering the results (terminal table, JSON, CSV) is done by the `report` writers in
+other file is still checked. Read in this process (`workers=0`, what `xltool check FILE` does for one file), the pool
+and multiprocessing are not even imported. Rendering the results (terminal table, JSON, CSV) is done by the `report` writers in
 xltool.formats.
 """
 
@@ -18,10 +19,9 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xltool import formats, forms
-from xltool import workers as pool
 from xltool._version import __version__
 from xltool.check import RuleResult, evaluate_rules
 from xltool.codes import Code, describe
@@ -31,6 +31,9 @@ from xltool.model import Return
 from xltool.outcomes import FileStatus, Outcome, Severity
 from xltool.problems import Problem
 from xltool.sources import ReadError
+
+if TYPE_CHECKING:
+    from xltool import workers as pool
 
 
 @dataclass
@@ -110,21 +113,49 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
     return FileReport(path, ret, problems=problems, rules=evaluate_rules(ret, previous))
 
 
+class _PoolDefault:
+    """The default of check_files' limits: whatever xltool.workers sets (imported only when workers are used)."""
+
+    def __repr__(self) -> str:
+        return "<the pool's default>"
+
+
+POOL_DEFAULT: Any = _PoolDefault()
+
+
+def _in_process(task: Callable[[str], Any], paths: list[str]) -> Iterator[Any]:
+    """What xltool.workers.run gives with workers=0, without importing the pool: each result in turn; a file whose
+    check raises is handed to the pool's own in-process run, which turns the error into its Failure (the same report
+    as before, WORKER_CRASHED or MEMORY_LIMIT)."""
+    for path in paths:  # the `--form` files are registered in this process already (the pool's initializer)
+        try:
+            result = task(path)
+        except Exception as exc:  # MemoryError included
+            from xltool import workers as pool
+
+            result = next(pool.run(functools.partial(_raise, exc), [path], _not_checked, workers=0))
+        yield result
+
+
+def _raise(exc: BaseException, path: str) -> None:
+    raise exc
+
+
 def check_files(
     files: Iterable[str | os.PathLike],
     last_year: dict[str, LastYear] | None = None,
     workers: int | None = None,
     progress: Callable[[Iterable[FileReport], int], Iterable[FileReport]] | None = None,
-    time_limit: float | None = pool.TIME_LIMIT,
-    memory_limit: int | None = pool.MEMORY_LIMIT,
+    time_limit: float | None = POOL_DEFAULT,
+    memory_limit: int | None = POOL_DEFAULT,
 ) -> Reports:
     """check_file for every file, in isolated worker processes (chunks of files, xltool.workers), reports in input
     order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
-    `time_limit` is seconds per file, `memory_limit` bytes per worker. A file whose worker hangs, crashes or runs out
-    of memory is a FileReport with error code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any
-    unreadable file). workers.WorkerError when no worker process can be started at all.
+    `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
+    TIME_LIMIT and MEMORY_LIMIT). A file whose worker hangs, crashes or runs out of memory is a FileReport with error
+    code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any unreadable file). workers.WorkerError when no worker process can be started at all.
 
     The reports come back as `Reports`: a sequence whose reports are spooled to a temporary file as the workers send
     them and rebuilt one at a time when read, so checking 100,000 files holds only their statuses.
@@ -133,16 +164,21 @@ def check_files(
     # last_year goes to each worker once (bound into the function), not with every file; _check_for_wire is looked up
     # now, so a replaced one reaches the workers
     task = functools.partial(_packed, _check_for_wire, last_year)
-    wires = pool.run(
-        task,
-        paths,
-        _not_checked,
-        workers=workers,
-        time_limit=time_limit,
-        memory_limit=memory_limit,
-        initializer=_register_forms,
-        initargs=(forms.registered_files(),),
-    )
+    if workers is not None and workers <= 0:
+        wires = _in_process(task, paths)
+    else:
+        from xltool import workers as pool
+
+        limits = {"time_limit": time_limit, "memory_limit": memory_limit}
+        wires = pool.run(
+            task,
+            paths,
+            _not_checked,
+            workers=workers,
+            **{name: limit for name, limit in limits.items() if limit is not POOL_DEFAULT},
+            initializer=_register_forms,
+            initargs=(forms.worker_forms(),),
+        )
     reports = Reports()
 
     def added() -> Iterator[FileReport]:
@@ -215,9 +251,9 @@ def _pack(wire: _Wire) -> tuple[tuple[FileStatus, bool], bytes]:
     return (report.status, report.has_errors), blob
 
 
-def _register_forms(form_files: list[Path]) -> None:
-    for f in form_files:
-        forms.register_form_file(f)
+def _register_forms(known: forms.WorkerForms) -> None:
+    """Worker initializer: the parent's `--form` files (and its plugin forms, so no worker scans for plugins again)."""
+    forms.register_worker_forms(known)
 
 
 @dataclass(frozen=True)

@@ -310,12 +310,16 @@ def check(
         if not last_year:
             _err(f"错误：上年度报表无法读取或没有数据：{previous}")
             raise typer.Exit(2)
-    from xltool.workers import WorkerError
+    # One file is read here; several in worker processes, so a file that crashes or hangs costs only itself.
+    isolated = 0 if len(files) == 1 and workers is None else workers
+    pool_failed: tuple[type[Exception], ...] = ()  # read in this process: no pool that could fail, none imported
+    if isolated is None or isolated > 0:
+        from xltool.workers import WorkerError
 
-    try:  # one file is read here; several in worker processes, so a file that crashes or hangs costs only itself
-        isolated = 0 if len(files) == 1 and workers is None else workers
+        pool_failed = (WorkerError,)
+    try:
         reports = checking.check_files(files, last_year, workers=isolated, time_limit=time_limit)
-    except WorkerError as exc:
+    except pool_failed as exc:
         _err(f"错误：{exc}")
         raise typer.Exit(2) from None
     _render(reports, fmt, lang)

@@ -3,7 +3,6 @@ a roll-up's long table."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -24,6 +23,8 @@ CSV_COLUMNS_EN = ["file", "status", "severity", "code", "where", "message", "val
 
 def write_report(reports: list, lang: str = "zh", **_: object) -> str:
     """UTF-8 with BOM so Excel and WPS open the Chinese text correctly; cells starting = + - @ are escaped."""
+    import csv
+
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf)

@@ -14,24 +14,16 @@ from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, is_word_zip, read_r
 from xltool.formats.html import clean_text
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
-from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
-from xltool.render import (
-    DOCX_FONT,
-    DOCX_HEADING_FONT,
-    WIDE,
-    Grid,
-    column_widths,
-    page_subtitle,
-    page_title,
-    rollup_summary,
-    table_grid,
-    table_notes,
-)
 from xltool.sources import ReadError, check_zip, zip_kind
 
 if TYPE_CHECKING:
     from xltool.annual import AnnualReport
+    from xltool.model import Return
+    from xltool.render import Grid
+
+# The writers' tools (python-docx, xltool.render) are imported when a document is written: reading a report, or
+# listing the formats, does not load them.
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -142,6 +134,8 @@ def _docx_table(doc, grid: Grid, usable_mm: float):
     from docx.oxml.ns import qn
     from docx.shared import Mm, Pt
 
+    from xltool.render import column_widths
+
     table = grid.table
     size = Pt(9) if table.width > 10 else Pt(10.5)
     t = doc.add_table(rows=len(grid.rows), cols=table.width)
@@ -182,6 +176,17 @@ def render_docx(ret: Return, path: str | Path) -> Path:
     from docx.enum.section import WD_SECTION
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt, RGBColor
+
+    from xltool.render import (
+        DOCX_FONT,
+        DOCX_HEADING_FONT,
+        WIDE,
+        page_subtitle,
+        page_title,
+        rollup_summary,
+        table_grid,
+        table_notes,
+    )
 
     path = Path(path)
     doc = Document()
@@ -474,6 +479,8 @@ def _placeholder_run(para, text: str) -> None:
 def _landscape_blocks(blocks, tables: dict) -> set[int]:
     """Indices of the blocks on landscape pages: each wide table, with its notes after it and its own level-1
     heading before it (with up to two blocks between heading and table)."""
+    from xltool.render import WIDE
+
     out: set[int] = set()
     for i, block in enumerate(blocks):
         table = tables.get(block.table_id) if block.kind == "table" else None
@@ -522,6 +529,8 @@ def write_annual_docx(report: AnnualReport, path: Path, **_: object) -> Path:
     from docx import Document
     from docx.enum.section import WD_SECTION
     from docx.shared import Mm, Pt
+
+    from xltool.render import WIDE, table_grid, table_notes
 
     path = Path(path)
     ret = report.ret

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,26 +13,17 @@ from xltool.formats import Reader, Writer, text_result
 from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, decode, looks_html, read_report, stacked
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
-from xltool.forms import Table
-from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
-from xltool.render import (
-    SANS_FONTS,
-    SERIF_FONTS,
-    WIDE,
-    Grid,
-    GridCell,
-    column_widths,
-    page_subtitle,
-    page_title,
-    rollup_summary,
-    table_grid,
-    table_notes,
-)
 from xltool.sources import ReadError
 
 if TYPE_CHECKING:
     from xltool.annual import AnnualReport
+    from xltool.forms import Table
+    from xltool.model import Return
+    from xltool.render import Grid, GridCell
+
+# The writers' tools (xltool.render) are imported when a page is written: reading a report, or listing the formats,
+# does not load them.
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -115,7 +107,12 @@ def _sniff(path: Path, head: bytes) -> bool:
 
 # --- writing ------------------------------------------------------------------------------------------------------
 
-_CSS = f"""
+
+@cache
+def _css() -> str:
+    from xltool.render import SANS_FONTS, SERIF_FONTS
+
+    return f"""
 @page {{ size: A4 landscape; margin: 15mm; }}
 body {{ font-family: {SERIF_FONTS}; font-size: 10.5pt; color: #000; background: #fff; margin: 1.5em; }}
 h1 {{ font-family: {SANS_FONTS}; font-size: 16pt; text-align: center; margin: 0 0 .3em; }}
@@ -126,6 +123,7 @@ table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 1em; break-i
 {TABLE_CELL_CSS}
 @media print {{ body {{ margin: 0; }} h2 {{ break-after: avoid; }} table.xltool {{ font-size: 9pt; }} }}
 """
+
 
 # Inline styles for the fragment: content-management systems often drop <style> but keep style attributes.
 _CELL_STYLE = "border:1px solid #000;padding:3px 4px;vertical-align:middle;text-align:center"
@@ -171,6 +169,8 @@ def _html_cell(cell: GridCell, inline: bool) -> str:
 
 
 def _html_table(grid: Grid, inline: bool) -> str:
+    from xltool.render import column_widths
+
     table = grid.table
     style = f' style="{_TABLE_STYLE}"' if inline else ""
     out = [f'<table class="xltool" id="table-{_esc(table.id)}" data-table="{_esc(table.number)}"{style}>', "<colgroup>"]
@@ -199,6 +199,8 @@ def _html_sections(ret: Return, inline: bool) -> str:
 
 def _html_table_parts(ret: Return, table: Table, inline: bool) -> list[str]:
     """One official table as `render` lays it out: the 本年度无此类事项 note, the table, the notes under it."""
+    from xltool.render import table_grid, table_notes
+
     parts = []
     if table.id in ret.no_items:
         parts.append(f'<p class="note">{_esc(TABLE_NONE)}</p>')
@@ -214,13 +216,15 @@ def render_html_fragment(ret: Return) -> str:
 
 def render_html(ret: Return) -> str:
     """A complete, self-contained HTML page (UTF-8, print CSS for A4 landscape) with the three sections."""
+    from xltool.render import page_subtitle, page_title
+
     title = page_title(ret)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="xltool">\n<title>{_esc(title)}</title>\n'
-        f"<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<style>{_css()}</style>\n</head>\n<body>\n"
         f"<h1>{_esc(title)}</h1>\n"
         f'<p class="meta">{_esc(page_subtitle(ret))}{_rollup_html(ret)}</p>\n'
         f"{_html_sections(ret, inline=False)}\n"
@@ -230,6 +234,8 @@ def render_html(ret: Return) -> str:
 
 def _rollup_html(ret: Return) -> str:
     """A roll-up's 汇总 N 个单位（…） on a line of its own under the subtitle."""
+    from xltool.render import rollup_summary
+
     line = rollup_summary(ret)
     return f'<br>\n<span class="rollup">{_esc(line)}</span>' if line else ""
 
@@ -240,8 +246,13 @@ def write_html(ret: Return, path: Path | None = None, fragment: bool = False) ->
 
 # --- the annual report -------------------------------------------------------------------------------------------
 
+
 # Portrait A4 for the text; the wide Tables 三 and 四 on landscape pages of their own (named pages).
-_ANNUAL_CSS = f"""
+@cache
+def _annual_css() -> str:
+    from xltool.render import SANS_FONTS, SERIF_FONTS
+
+    return f"""
 @page {{ size: A4; margin: 25mm 20mm; }}
 @page wide {{ size: A4 landscape; margin: 15mm; }}
 body {{ font-family: {SERIF_FONTS}; font-size: 12pt; line-height: 1.7; color: #000; background: #fff;
@@ -261,11 +272,15 @@ table.xltool {{ border-collapse: collapse; width: 100%; margin: 0 0 .6em; font-s
                table.xltool {{ font-size: 9pt; line-height: 1.15; }}
                table.xltool th, table.xltool td {{ padding: 1px 3px; }} }}
 """
+
+
 _P_STYLE = "text-indent:2em;margin:0 0 .5em"
 _PLACEHOLDER_STYLE = "border:2px dashed #c00;background:#fff3cd;color:#900;font-weight:bold;padding:.4em .6em"
 
 
 def _annual_body(report: AnnualReport, inline: bool) -> str:
+    from xltool.render import WIDE
+
     ret, parts, anchors = report.ret, [], set()
     blocks = report.blocks
     for i, block in enumerate(blocks):
@@ -314,7 +329,7 @@ def render_annual_html(report: AnnualReport, fragment: bool = False) -> str:
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="xltool">\n<title>{_esc(report.title)}</title>\n'
-        f"<style>{_ANNUAL_CSS}</style>\n</head>\n<body>\n"
+        f"<style>{_annual_css()}</style>\n</head>\n<body>\n"
         f"{_annual_body(report, inline=False)}\n"
         "</body>\n</html>\n"
     )

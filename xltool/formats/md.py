@@ -11,13 +11,16 @@ from xltool.formats._report import decode, read_report
 from xltool.formats.html import clean_text
 from xltool.formats.page import Page
 from xltool.formats.text import text_page
-from xltool.forms import Table
-from xltool.model import Return
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
-from xltool.render import Segment, page_subtitle, page_title, rollup_summary, table_grid, table_notes
 
 if TYPE_CHECKING:
     from xltool.annual import AnnualReport
+    from xltool.forms import Table
+    from xltool.model import Return
+    from xltool.render import Segment
+
+# The writers' tools (xltool.render) are imported when a page is written: reading, or listing the formats, does not
+# load them.
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
@@ -59,6 +62,8 @@ def _md_segment(seg: Segment) -> list[str]:
 
 def render_markdown(ret: Return) -> str:
     """GitHub-flavoured Markdown: merged headers flattened to paths joined by " / ", row label paths repeated."""
+    from xltool.render import page_subtitle, page_title, rollup_summary
+
     out = [f"# {_md(page_title(ret))}", "", _md(page_subtitle(ret)), ""]
     if line := rollup_summary(ret):  # a roll-up: how many units it holds, and who is missing
         out += [_md(line), ""]
@@ -69,6 +74,8 @@ def render_markdown(ret: Return) -> str:
 
 def _md_table(ret: Return, table: Table) -> list[str]:
     """One official table as `render` lays it out: the 本年度无此类事项 note, its pipe tables, the notes under it."""
+    from xltool.render import table_grid, table_notes
+
     out: list[str] = []
     if table.id in ret.no_items:
         out += [_md(TABLE_NONE), ""]

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from pathlib import Path
 
 from xltool.codes import Code
@@ -27,6 +26,8 @@ MAX_PAGES = 200  # an annual report is 5–30 pages
 
 def pdf_page(data: bytes) -> Page:
     """A PDF report: its ruled tables one below the other, else its text lines as rows; its text lines for the title."""
+    import logging
+
     try:
         import pdfplumber
         from pdfminer.pdfdocument import PDFPasswordIncorrect

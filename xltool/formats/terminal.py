@@ -8,14 +8,21 @@ style the output, clear the screen, move the cursor, ring the bell or reverse th
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from xltool.formats import Writer
 
 # C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates and marks, line/paragraph separators, BOM and
 # lone surrogates (an undecodable byte in a file name arrives as U+DC80–U+DCFF).
 _FORMAT = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
-_UNSAFE = re.compile(f"[\x00-\x1f{_FORMAT}]")
-_UNSAFE_KEEP_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_FORMAT}]")  # tab and newline kept
+
+
+@cache
+def _unsafe(keep_newlines: bool) -> re.Pattern[str]:
+    """Compiled when first needed (~1 ms), not whenever the command line starts."""
+    if keep_newlines:  # tab and newline kept
+        return re.compile(f"[\x00-\x08\x0b-\x1f{_FORMAT}]")
+    return re.compile(f"[\x00-\x1f{_FORMAT}]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -31,8 +38,7 @@ def sanitise_for_terminal(text: object, keep_newlines: bool = False) -> str:
     bidi override as `\\u202e`, an undecodable file-name byte as `\\xff`). Tabs and newlines are escaped too unless
     `keep_newlines` (for messages xltool composes itself). Markup is not touched: print the result as rich `Text`
     (or through `rich.markup.escape`), never as markup. Escapes are only added, so applying it twice changes nothing."""
-    pattern = _UNSAFE_KEEP_LINES if keep_newlines else _UNSAFE
-    return pattern.sub(_visible, str(text))
+    return _unsafe(bool(keep_newlines)).sub(_visible, str(text))
 
 
 def _text(*parts: tuple[object, str] | object):

@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xltool.formats import Reader, Writer, _scraped, text_result
+from xltool.formats import Reader, Writer, text_result
 from xltool.formats._report import decode, official_label, read_report, stacked
-from xltool.formats.html import clean_text
 from xltool.formats.page import Grid, Page, report_page
 from xltool.forms import TABLE_ROW, Table, all_forms
 from xltool.labels import norm
 from xltool.locate import known_labels
 from xltool.outcomes import NO_ITEMS_TEXT
-from xltool.render import table_grid, table_notes
 from xltool.values import is_blank, is_filled, value_like
 
 if TYPE_CHECKING:
@@ -57,6 +55,8 @@ _GENERIC_HEADER = re.compile(r"(?:数据|数值|第|列)\d+列?|\d+列|[A-Z]")  
 
 
 def text_page(text: str) -> Page:
+    from xltool.formats import _scraped
+
     if _scraped.is_scraped(text):  # a portal's text extraction: the body on one line, digits run together
         return _scraped.page(text)
     lines = text.splitlines()
@@ -499,12 +499,16 @@ def _read(path: Path) -> Page:
 
 def _plain(text: str) -> str:
     """One line of text: control characters dropped, tabs and line breaks as spaces (tabs separate table cells)."""
+    from xltool.formats.html import clean_text
+
     return re.sub(r"[\t\r\n\v\f\u2028\u2029\x85]+", " ", clean_text(text)).strip()
 
 
 def render_annual_text(report: AnnualReport) -> str:
     """The annual report as plain text: one paragraph per line, and each official table one row per line (the
     labels starting the row, then its numbers, separated by tabs), the way `xltool import` reads row-per-line text."""
+    from xltool.render import table_grid, table_notes
+
     ret, out = report.ret, []
     for block in report.blocks:
         if block.kind != "table":
