@@ -549,6 +549,11 @@ def _edit(wb, form, kind: str, rng: random.Random) -> None:
         guide["B6"] = "  本机关  "
         guide["B7"] = "=A1"
         guide["B8"] = "x" * 300
+        guide["B10"] = "  某路 1 号 "  # the optional fields below the unit's: one read, one under an edited label
+        guide["A11"] = "邮政编码（改）"
+        guide["B11"] = "100000"
+        guide["B12"] = 3.0
+        guide["B13"] = "=1+1"
     elif kind == "note_formula":
         check = wb[layout.CHECK_SHEET]
         for row in check.iter_rows(min_col=layout.COL_ID + 1, max_col=layout.COL_ID + 1):

@@ -675,13 +675,18 @@ def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str
     """The optional 填报说明 fields the form's report declares, found by their label in column A (a workbook made
     before the form declared them has none); formulas are never read."""
     out: dict[str, str] = {}
+    rows = len(grid)
     for key, label, row, where in _extra_cells(ret.form):
-        if norm(str(_at(grid, row, 0) or "")) != norm(label) or where in formulas:
+        line = grid[row] if row < rows else ()
+        head = line[0] if line else None  # _at(grid, row, 0), whose "" is None: `or ""` makes both ""
+        if norm(head if head.__class__ is str else str(head or "")) != norm(label) or where in formulas:
             continue
-        v = _at(grid, row, 1)
+        v = line[1] if len(line) > 1 else None  # _at(grid, row, 1)
+        if v is None or v == "":
+            continue  # no text
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        text = "" if v is None else str(v).strip()[:MAX_FIELD]
+        text = str(v).strip()[:MAX_FIELD]
         if text:
             out[key] = text
     return out
