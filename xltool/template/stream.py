@@ -48,7 +48,9 @@ ROW_LIMIT = 1_048_576  # rows in a worksheet
 Row = tuple[float | None, Iterable[tuple[int, object, object]]]  # (height in points or None, (col, value, format))
 
 _EXACT = 10**15  # ints below this print the same with str() as with XlsxWriter's "%.16G"
-_WHOLE = {int, type(None)}  # a Dense run of only these is written by one %-format
+_NONE = type(None)
+_WHOLE = {int, _NONE}  # a Dense run of only these is written by one %-format
+TEMPLATES_KEPT = 256  # Dense templates remembered per sheet (rows with the same blanks share one)
 _CONTROL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _SPECIAL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x")  # what _escape changes
@@ -220,44 +222,44 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
         else:
             parts.append(f"{start}{r}{text}{strings.index(_clip(str(value)))}</v></c>")
 
-    # '<c r="E\x01" s="5"><v>%s</v></c>' per column of the run (\x01: the row number), and all of them joined
+    # '<c r="E\x01" s="5"><v>%s</v></c>' per column of the run (\x01: the row number)
     dense_cells: list[str] = []
-    dense_full = ""
+    # (cells made by `cell`, which columns have a value or how many) -> the run's template, "%s" for a made cell
+    templates: dict[tuple[tuple[int, ...], bytes | int], str] = {}
 
     def dense_xml(dense: Dense, r: str) -> str:
-        """A run's cells: one %-format of the template of the columns that have a value; a cell that is not a whole
-        number below _EXACT is made by `cell` and put in as it is."""
+        """A run's cells: one %-format of a template of the columns that have a value (the same few templates
+        serve most rows); a cell that is not a whole number below _EXACT is made by `cell` and put in as it is."""
         values = dense.values
         if len(values) > len(dense_cells):
             raise StreamError(f"一行有 {len(values)} 个数值，多于 {len(dense_cells)} 列")
-        pieces = dense_cells
-        others = [] if set(map(type, values)) <= _WHOLE else _others(values)
-        if others:
+        kinds = set(map(type, values))
+        made = [] if kinds <= _WHOLE else _others(values)
+        if made:
             values = list(values)
-            for k in others:
-                values[k] = None
-        keep = list(map(is_not, values, repeat(None)))
-        numbers = list(compress(values, keep))
+            for k in made:
+                values[k] = 0  # a stand-in until the cell is made
+        keep = list(map(is_not, values, repeat(None))) if _NONE in kinds else None
+        numbers = values if keep is None else list(compress(values, keep))
         if numbers and (max(numbers) >= _EXACT or min(numbers) <= -_EXACT):  # rare: as XlsxWriter's "%.16G"
             values = list(values)
-            for k, value in enumerate(values):
-                if value is not None and not -_EXACT < value < _EXACT:
-                    others.append(k)
-                    values[k] = None
-            others.sort()
-        if others:
-            pieces = list(dense_cells)
-            for k in others:
-                value, made = dense.values[k], []
-                cell(made, dense.first + k, r, value, dense.other if isinstance(value, Invalid) else dense.formats[k])
-                values[k] = "".join(made) or None
-                keep[k] = values[k] is not None
+            made = sorted({*made, *(k for k, v in enumerate(values) if v is not None and not -_EXACT < v < _EXACT)})
+            for k in made:
+                values[k] = 0
+        key = (tuple(made), len(values) if keep is None else bytes(keep))
+        template = templates.get(key)
+        if template is None:
+            pieces = dense_cells[: len(values)]
+            for k in made:
                 pieces[k] = "%s"
-        if pieces is dense_cells and len(numbers) == len(dense_cells):
-            template = dense_full
-        else:
-            template = "".join(compress(pieces, keep))
-        return template.replace("\x01", r) % tuple(compress(values, keep))
+            template = "".join(pieces if keep is None else compress(pieces, keep))
+            if len(templates) < TEMPLATES_KEPT:
+                templates[key] = template
+        for k in made:
+            value, parts = dense.values[k], []
+            cell(parts, dense.first + k, r, value, dense.other if isinstance(value, Invalid) else dense.formats[k])
+            values[k] = "".join(parts)  # "" for a cell that shows nothing
+        return template.replace("\x01", r) % tuple(values if keep is None else compress(values, keep))
 
     index = strings.index
     heights: dict[float, str] = {}  # height in points -> the <row> attributes XlsxWriter writes for it
@@ -282,7 +284,6 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
                 for k, fmt in enumerate(dense.formats):
                     start, number, _ = head(dense.first + k, fmt)
                     dense_cells.append(f"{start}\x01{number}%s</v></c>")
-                dense_full = "".join(dense_cells)
             parts.append(dense_xml(dense, rs))
         height = row[0]
         if height is not None:
