@@ -672,7 +672,7 @@ def inspect_all(
         time_limit=time_limit,
         memory_limit=memory_limit,
         initializer=register_forms,
-        initargs=(forms.registered_files(),),  # `--form` files: spawned workers must know them too
+        initargs=(forms.worker_forms(),),  # `--form` files (and the plugin forms found here): workers know them too
     )
     entries = (r if isinstance(r, Inspected) else Inspected.unpack(r[0], spool, r[1]) for r in results)
     try:
