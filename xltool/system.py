@@ -21,10 +21,8 @@ worker process at start (`prepare_worker`), and in the parent around starting wo
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import faulthandler
-import multiprocessing
-import multiprocessing.connection
+import functools
 import os
 import signal
 import sys
@@ -46,46 +44,65 @@ _job_handles: list[int] = []  # kept open for the life of the process (closing t
 _kill_job: list[int] = []  # the parent's job whose closing kills its workers (created on first use, never closed)
 
 
-class IO_COUNTERS(ctypes.Structure):  # the Windows SDK's names
-    _fields_ = [
-        (name, ctypes.c_uint64)
-        for name in (
-            "ReadOperationCount",
-            "WriteOperationCount",
-            "OtherOperationCount",
-            "ReadTransferCount",
-            "WriteTransferCount",
-            "OtherTransferCount",
-        )
-    ]
+@functools.cache
+def _job_structures() -> dict[str, type]:
+    """The Windows job-object structures, defined when first needed (ctypes is not imported by commands that start
+    no worker)."""
+    import ctypes
+
+    class IO_COUNTERS(ctypes.Structure):  # the Windows SDK's names
+        _fields_ = [
+            (name, ctypes.c_uint64)
+            for name in (
+                "ReadOperationCount",
+                "WriteOperationCount",
+                "OtherOperationCount",
+                "ReadTransferCount",
+                "WriteTransferCount",
+                "OtherTransferCount",
+            )
+        ]
+
+    class JOBOBJECT_BASIC_LIMIT_INFORMATION(ctypes.Structure):
+        _fields_ = [
+            ("PerProcessUserTimeLimit", ctypes.c_int64),  # LARGE_INTEGER
+            ("PerJobUserTimeLimit", ctypes.c_int64),
+            ("LimitFlags", ctypes.c_uint32),  # DWORD
+            ("MinimumWorkingSetSize", ctypes.c_size_t),  # SIZE_T
+            ("MaximumWorkingSetSize", ctypes.c_size_t),
+            ("ActiveProcessLimit", ctypes.c_uint32),
+            ("Affinity", ctypes.c_size_t),  # ULONG_PTR
+            ("PriorityClass", ctypes.c_uint32),
+            ("SchedulingClass", ctypes.c_uint32),
+        ]
+
+    class JOBOBJECT_EXTENDED_LIMIT_INFORMATION(ctypes.Structure):
+        _fields_ = [
+            ("BasicLimitInformation", JOBOBJECT_BASIC_LIMIT_INFORMATION),
+            ("IoInfo", IO_COUNTERS),
+            ("ProcessMemoryLimit", ctypes.c_size_t),
+            ("JobMemoryLimit", ctypes.c_size_t),
+            ("PeakProcessMemoryUsed", ctypes.c_size_t),
+            ("PeakJobMemoryUsed", ctypes.c_size_t),
+        ]
+
+    return {
+        "IO_COUNTERS": IO_COUNTERS,
+        "JOBOBJECT_BASIC_LIMIT_INFORMATION": JOBOBJECT_BASIC_LIMIT_INFORMATION,
+        "JOBOBJECT_EXTENDED_LIMIT_INFORMATION": JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+    }
 
 
-class JOBOBJECT_BASIC_LIMIT_INFORMATION(ctypes.Structure):
-    _fields_ = [
-        ("PerProcessUserTimeLimit", ctypes.c_int64),  # LARGE_INTEGER
-        ("PerJobUserTimeLimit", ctypes.c_int64),
-        ("LimitFlags", ctypes.c_uint32),  # DWORD
-        ("MinimumWorkingSetSize", ctypes.c_size_t),  # SIZE_T
-        ("MaximumWorkingSetSize", ctypes.c_size_t),
-        ("ActiveProcessLimit", ctypes.c_uint32),
-        ("Affinity", ctypes.c_size_t),  # ULONG_PTR
-        ("PriorityClass", ctypes.c_uint32),
-        ("SchedulingClass", ctypes.c_uint32),
-    ]
-
-
-class JOBOBJECT_EXTENDED_LIMIT_INFORMATION(ctypes.Structure):
-    _fields_ = [
-        ("BasicLimitInformation", JOBOBJECT_BASIC_LIMIT_INFORMATION),
-        ("IoInfo", IO_COUNTERS),
-        ("ProcessMemoryLimit", ctypes.c_size_t),
-        ("JobMemoryLimit", ctypes.c_size_t),
-        ("PeakProcessMemoryUsed", ctypes.c_size_t),
-        ("PeakJobMemoryUsed", ctypes.c_size_t),
-    ]
+def __getattr__(name: str):  # the structures above, as module attributes
+    structures = _job_structures()
+    if name in structures:
+        return structures[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _kernel32():  # pragma: no cover - Windows only (tests replace it)
+    import ctypes
+
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
     kernel32.CreateJobObjectW.restype = ctypes.c_void_p
     kernel32.CreateJobObjectW.argtypes = (ctypes.c_void_p, ctypes.c_wchar_p)
@@ -121,7 +138,9 @@ def _limit_memory_posix(limit: int) -> bool:
 
 
 def _set_limits(kernel32, job, flags: int, memory: int = 0) -> bool:
-    info = JOBOBJECT_EXTENDED_LIMIT_INFORMATION()
+    import ctypes
+
+    info = _job_structures()["JOBOBJECT_EXTENDED_LIMIT_INFORMATION"]()
     info.BasicLimitInformation.LimitFlags = flags
     info.ProcessMemoryLimit = memory
     return bool(
@@ -170,6 +189,10 @@ _PR_SET_PDEATHSIG = 1
 
 def exit_with_parent(parent_pid: int, poll: float = 1.0) -> None:
     """End this process (exit status 1) as soon as the parent is gone, whatever the main thread is doing."""
+    import ctypes
+    import multiprocessing
+    import multiprocessing.connection
+
     if LINUX:
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
