@@ -293,17 +293,28 @@ def _to_wire(report: FileReport) -> _Wire:
 
 
 def _from_wire(wire: _Wire) -> FileReport:
+    """The report again, from a wire just unpickled: its rule results are this wire's own objects, so each gets its
+    rule put back in place (dataclasses.replace per result cost more than the rest of the rebuild)."""
     path = Path(wire.path)
     if wire.error is not None:
         return FileReport(path, error=ReadError(*wire.error))
     form = form_by_id(wire.form_id)
-    rules = {r.id: r for r in form.rules}
-    return FileReport(
-        path,
-        Return(form, **(wire.ret or {})),
-        problems=list(wire.problems),
-        rules=[dataclasses.replace(r, rule=rules[rule_id]) for rule_id, r in wire.rules],
-    )
+    rules = _rules_by_id(form)
+    results = []
+    for rule_id, r in wire.rules:
+        object.__setattr__(r, "rule", rules[rule_id])  # frozen for users; this one was made a moment ago
+        results.append(r)
+    return FileReport(path, Return(form, **(wire.ret or {})), problems=list(wire.problems), rules=results)
+
+
+_RULES_BY_ID: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _rules_by_id(form) -> dict[str, Any]:
+    known = _RULES_BY_ID.get(id(form))
+    if known is None or known[0] is not form:
+        known = _RULES_BY_ID[id(form)] = (form, {r.id: r for r in form.rules})
+    return known[1]
 
 
 def _previous_for(ret: Return, last_year: dict) -> Return | None:
