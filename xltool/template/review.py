@@ -531,7 +531,9 @@ class OverviewSheet:
 
         index = {c.key: i for i, c in enumerate(inputs)}
         linear = {tuple(keys): linear_figure(form, keys) for _, keys, _ in figures}
-        fast = [_linear_function(linear[tuple(keys)]) if linear[tuple(keys)] else None for _, keys, _ in figures]
+        fast = [
+            _linear_function(linear[tuple(keys)]) if linear[tuple(keys)] is not None else None for _, keys, _ in figures
+        ]
         columns_of = [(n + i, fmt.amount if amount else fmt.count) for i, (_, _, amount) in enumerate(figures)]
         columns_of += [(n + len(figures) + i, fmt.count) for i in range(len(counts))]
 
