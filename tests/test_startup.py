@@ -119,6 +119,19 @@ def test_one_file_commands_skip_help_formatting_and_other_formats(args, absent, 
     assert not [m for m in absent if m in again]
 
 
+def test_a_merge_nobody_watches_draws_no_progress_bar(tmp_path):
+    """The progress bar (rich) is for a person at a terminal: a merge whose stderr is a pipe or a file loads no
+    rich, however many files it reads."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    out.mkdir()
+    for i in range(20):
+        (inputs / f"{i}.xlsx").write_bytes(EXAMPLE.read_bytes())
+    loaded = _loaded(CLI, "merge", str(inputs), "-o", str(out / "县.xlsx"), "--workers", "1")
+    assert (out / "县.xlsx").exists()
+    assert not [m for m in loaded if m == "rich" or m.startswith("rich.")]
+
+
 def test_listing_the_formats_loads_no_writer_tools():
     """The command line's format choices come from every format module; importing them loads no writer's tools."""
     loaded = _loaded("import xltool.cli")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -358,9 +359,6 @@ def merge(
 
     退出码：0 全部汇总；1 有文件未汇总、名册缺报或 --strict 失败；2 没有可用的输入。
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from xltool.codes import Code
     from xltool.merge import MergeError
     from xltool.merge import merge as do_merge
@@ -379,7 +377,6 @@ def merge(
         }
     )
     _use_forms(form_files)
-    console = Console(stderr=True)
     # Refuse, before any work, an output nobody can write or that would clobber (or later be read as) an input.
     _output(output, "workbook", paths)
     if export:
@@ -391,11 +388,14 @@ def merge(
         raise typer.Exit(2)
 
     def progress(results, total):
-        if total < 20:
+        if total < 20 or not sys.stderr.isatty():  # a bar only for a person watching (rich is loaded for it)
             yield from results
             return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         columns = (TextColumn("复核"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("", total=total)
             for item in results:
                 bar.advance(task)
