@@ -329,3 +329,22 @@ def test_parts_known_clean_do_not_hide_a_dtd(tmp_path):
             with pytest.raises(ReadError) as err:
                 check_zip(book(bad, method))
             assert err.value.code == Code.XML_BOMB
+
+
+def test_returns_read_the_same_with_zlib_as_with_isal(monkeypatch, tmp_path):
+    """ISA-L inflates where its wheel installs; zlib elsewhere: the pages are the same, and damage is found by both."""
+    import zlib
+
+    from xltool import sources
+    from xltool.assemble import assemble, read_page
+
+    data = (ROOT / "examples" / "sample-return-2025.xlsx").read_bytes()
+    first = _our_grids(data)
+    expected = assemble(read_page(ROOT / "examples" / "sample-return-2025.xlsx")).values
+    monkeypatch.setattr(sources, "_INFLATE", zlib)
+    monkeypatch.setattr(sources, "_INFLATE_ERRORS", (zlib.error,))
+    assert _our_grids(data) == first
+    assert assemble(read_page(ROOT / "examples" / "sample-return-2025.xlsx")).values == expected
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo("xl/worksheets/sheet3.xml")
+        assert sources.member_bytes(z, info.filename) == z.read(info.filename)

@@ -234,6 +234,15 @@ def _dtd_in_prolog(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     return found in ("dtd", "open")  # an unterminated comment or declaration is refused too
 
 
+try:  # ISA-L's inflate (python-isal): the same bytes as zlib's, in about 0.6 of the time on a return's parts
+    from isal import isal_zlib as _INFLATE
+
+    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _INFLATE.error)
+except ImportError:  # a platform without its wheel: zlib
+    _INFLATE = zlib  # type: ignore[assignment]
+    _INFLATE_ERRORS = (zlib.error,)
+
+
 def member_bytes(z: zipfile.ZipFile, name: str, limit: int | None = None) -> bytes:
     """A member's bytes (with `limit`, at most limit + 1 of them, so the caller can tell it is over): inflated in one
     call straight from the zip's buffer and checked against its CRC, or through zipfile when that shortcut does not
@@ -265,8 +274,8 @@ def _member_data(z: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, compresse
     try:
         if info.compress_type == 0:
             return bytes(chunk[:size])
-        return zlib.decompressobj(-15).decompress(chunk, size)
-    except zlib.error:
+        return _INFLATE.decompressobj(-15).decompress(chunk, size)
+    except _INFLATE_ERRORS:
         return None
     finally:
         del chunk, raw
