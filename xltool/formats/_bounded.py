@@ -179,7 +179,7 @@ def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
 # skeleton (its XML with every <v> element's text cut out) therefore settles all of its facts; once a skeleton has
 # been scanned in full twice, a later sheet with the same skeleton takes those facts and only reads its values.
 
-MAX_SKELETONS = 32  # skeletons learnt (each a return sheet's XML without its values: tens of KB)
+MAX_SKELETONS = 96  # skeletons learnt: 6 sheets a return, so the returns of 16 writers (each tens of KB)
 MAX_SKELETON_SHEET = 1024 * 1024  # larger sheets (a roll-up's lists) are always scanned
 _VALUE_SPLIT = re.compile(rb"<v>([^<]*)</v>")
 _CELL_HEAD = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?')
