@@ -409,15 +409,7 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
             continue
         ret.values[cell.key] = value
         if note and not isinstance(value, Invalid):
-            problems.append(
-                Problem.of(
-                    Code.VALUE_NORMALISED,
-                    f"{cell.label}：{note}",
-                    sheet=sheet,
-                    cell=where,
-                    values={"raw": str(raw)},
-                )
-            )
+            problems.append(_normalised(cell, note, sheet, where, raw))
 
 
 class _Shape:
@@ -532,15 +524,12 @@ def _read_input(
         return
     values[key] = value
     if note and not isinstance(value, Invalid):
-        problems.append(
-            Problem.of(
-                Code.VALUE_NORMALISED,
-                f"{cell.label}：{note}",
-                sheet=sheet,
-                cell=cell.a1,
-                values={"raw": str(raw)},
-            )
-        )
+        problems.append(_normalised(cell, note, sheet, cell.a1, raw))
+
+
+def _normalised(cell: Cell, note: str, sheet: str, where: str, raw: object) -> Problem:
+    """VALUE_NORMALISED: an entry read as a number after a change the township should see (全角, 千分位 …)."""
+    return Problem.of(Code.VALUE_NORMALISED, f"{cell.label}：{note}", sheet=sheet, cell=where, values={"raw": str(raw)})
 
 
 _MEMO_MAX = 4096  # floats remembered per cell type (a hostile file cannot grow a memo without bound)

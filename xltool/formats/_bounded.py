@@ -168,7 +168,7 @@ def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
             if hash(skeleton) in _SEEN:  # met twice: worth learning (returns of one template and writer share it)
                 _learn(skeleton, raws, facts)
             else:
-                _remember(_SEEN, hash(skeleton), True)
+                remember(_SEEN, hash(skeleton), True)
         facts.cells = ScannedCells.of(facts.cells)
     return bounded, facts
 
@@ -242,10 +242,13 @@ def is_learnt(slots: list) -> bool:
 _SEEN: dict[int, bool] = {}  # hashes of skeletons met once
 
 
-def _remember(table: dict, key, value) -> None:
-    if len(table) >= MAX_SKELETONS * 8:
+def remember(table: dict, key, value, limit: int = MAX_SKELETONS * 8):
+    """Keep `value` under `key` in a small memo that is emptied when full (returns of one template share parts byte
+    for byte, so a few entries serve a whole county); gives back `value`."""
+    if len(table) >= limit:
         table.clear()
     table[key] = value
+    return value
 
 
 def _skeleton(xml: bytes, window: tuple[int, int]) -> tuple[bytes | None, list[bytes]]:
@@ -430,10 +433,7 @@ def _merged_ranges(element: bytes) -> list[tuple[int, int, int, int]]:
         first = (int(r0) - 1, _column(c0))
         last = (int(r1) - 1, _column(c1)) if r1 else first
         out.append((*first, *last))
-    if len(_MERGES_SEEN) >= 64:
-        _MERGES_SEEN.clear()
-    _MERGES_SEEN[element] = out
-    return out
+    return remember(_MERGES_SEEN, element, out, 64)
 
 
 _MERGE_PARTS = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')

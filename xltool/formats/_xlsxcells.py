@@ -70,13 +70,10 @@ def date_styles(styles_xml: bytes | None) -> frozenset[int]:
     if not styles_xml:
         return frozenset()
     known = _DATE_STYLES.get(styles_xml)
-    if known is None:
-        known = _date_styles(styles_xml)
-        if len(styles_xml) < 1024 * 1024:
-            if len(_DATE_STYLES) >= 16:
-                _DATE_STYLES.clear()
-            _DATE_STYLES[styles_xml] = known
-    return known
+    if known is not None:
+        return known
+    found = _date_styles(styles_xml)
+    return _bounded.remember(_DATE_STYLES, styles_xml, found, 16) if len(styles_xml) < 1024 * 1024 else found
 
 
 _DATE_STYLES: dict[bytes, frozenset[int]] = {}  # styles.xml -> its date styles (returns of one template share it)
@@ -192,9 +189,7 @@ def _plan(slots: list[tuple[int, int, int, bytes]], dates: frozenset[int]) -> _P
     plan = (numbers, shared, texts, booleans, refused)
     if len({(row, col) for row, col, _, _ in slots}) != len(slots):
         plan = None
-    if len(_PLANS) >= 64:
-        _PLANS.clear()
-    _PLANS[key] = (slots, plan)
+    _bounded.remember(_PLANS, key, (slots, plan), 64)
     return plan
 
 

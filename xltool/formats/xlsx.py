@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from xltool import layout
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
-from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
+from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy, remember
 from xltool.formats._workbook import calamine_page, read_workbook
 from xltool.formats.page import Page
 from xltool.sources import member_bytes, open_zip
@@ -69,11 +69,7 @@ def _sheet_list(workbook_xml: bytes, rels_xml: bytes | None) -> tuple[tuple[str,
         part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         out.append((sheet.get("name") or "", sheet.get("state") or "visible", part))
     found = tuple(out)
-    if len(workbook_xml) < 256 * 1024:
-        if len(_SHEET_LISTS) >= 16:
-            _SHEET_LISTS.clear()
-        _SHEET_LISTS[key] = found
-    return found
+    return remember(_SHEET_LISTS, key, found, 16) if len(workbook_xml) < 256 * 1024 else found
 
 
 def _direct_page(
