@@ -197,10 +197,23 @@ class ScannedCells:
     @classmethod
     def of(cls, cells: list[tuple[bytes, ...]]) -> ScannedCells:
         """From `SIMPLE_CELL` matches."""
-        held = [c for c in cells if c[7]]
-        return cls(
-            [(int(c[2]) - 1, _column(c[1]), int(c[3]) if c[3] else -1, c[4]) for c in held], [c[7] for c in held]
-        )
+        slots: list[tuple[int, int, int, bytes]] = []
+        raws: list[bytes] = []
+        columns, rows = _COLUMNS, _ROWS
+        for _ref, letters, row, style, kind, _formula, _text, raw in cells:
+            if raw:
+                col = columns.get(letters)
+                r = rows.get(row)
+                slots.append(
+                    (
+                        _row(row) if r is None else r,
+                        _column(letters) if col is None else col,
+                        int(style) if style else -1,
+                        kind,
+                    )
+                )
+                raws.append(raw)
+        return cls(slots, raws)
 
 
 class _Known:
@@ -305,7 +318,7 @@ def _scan_simple(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> list
         return None
     max_rows, max_cols = window
     if cells and (
-        max(map(int, [c[2] for c in cells])) > max_rows
+        max(map(int, {c[2] for c in cells})) > max_rows  # a few dozen distinct rows
         or max(col_index(letters) for letters in {c[1] for c in cells}) >= max_cols
     ):
         return None
@@ -438,6 +451,16 @@ def _merged_ranges(element: bytes) -> list[tuple[int, int, int, int]]:
 
 _MERGE_PARTS = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
 _COLUMNS: dict[bytes, int] = {}  # column letters -> 0-based index, filled as met (at most 16,384 entries)
+
+
+_ROWS: dict[bytes, int] = {}  # row numbers as written -> 0-based index, filled as met (a window's worth at most)
+
+
+def _row(digits: bytes) -> int:
+    row = int(digits) - 1
+    if len(_ROWS) < 100_000:
+        _ROWS[digits] = row
+    return row
 
 
 def _column(letters: bytes) -> int:
