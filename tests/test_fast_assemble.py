@@ -23,9 +23,10 @@ from tests.fillings import form_years, random_return
 from tests.test_fast_reading import KINDS
 from tests.test_fast_reading import _edit as edit_of
 from xltool import assemble as assembly
-from xltool import layout
+from xltool import formdata, layout
 from xltool import rules as expr
-from xltool.assemble import _a1, _at, _shape, assemble, read_page
+from xltool.assemble import _a1, _at, assemble, read_page
+from xltool.formdata import shape as _shape
 from xltool.check import check_return
 from xltool.codes import Code
 from xltool.formats.page import Page, SheetFacts
@@ -514,7 +515,7 @@ def test_sums_over_slices_and_totals_computed_once_are_exact(values, given_total
 
 def _reference_reading(monkeypatch) -> None:
     """The general reader and the reference code in place of every short way."""
-    monkeypatch.setattr(assembly._Shape, "untouched", lambda self, facts: False)
+    monkeypatch.setattr(formdata.Shape, "untouched", lambda self, formulas, errors: False)
     monkeypatch.setattr(assembly, "_labels_intact", lambda grid, labels: False)
     monkeypatch.setattr(assembly, "tampering", _reference_tampering)
     monkeypatch.setattr(assembly, "_read_guide", _reference_guide)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.fillings import random_return
 from xltool import assemble as assembly
-from xltool import layout
+from xltool import formdata, layout
 from xltool.assemble import assemble, read_page
 from xltool.forms import CellType, form_for_year
 from xltool.labels import norm
@@ -151,7 +151,7 @@ def test_untouched_table_path_equals_the_general_path(template, tmp_path, monkey
     _edit(kind, rng)(wb)
     wb.save(tmp_path / "r.xlsx")
     fast = _snapshot(assemble(read_page(tmp_path / "r.xlsx")))
-    monkeypatch.setattr(assembly._Shape, "untouched", lambda self, facts: False)
+    monkeypatch.setattr(formdata.Shape, "untouched", lambda self, formulas, errors: False)
     monkeypatch.setattr(assembly, "_labels_intact", lambda grid, labels: False)
     general = _snapshot(assemble(read_page(tmp_path / "r.xlsx")))
     assert fast == general

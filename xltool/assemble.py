@@ -17,11 +17,12 @@ from decimal import Decimal
 from math import copysign
 from pathlib import Path
 
-from xltool import formats, layout, prose
+from xltool import formats, formdata, layout, prose
 from xltool.codes import Code
 from xltool.formats.page import Grid, Page, SheetFacts
 from xltool.formats.text import NO_HEADER
-from xltool.forms import Cell, CellType, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
+from xltool.formdata import Shape
+from xltool.forms import Cell, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
 from xltool.labels import norm
 from xltool.locate import Located, known_labels, locate
 from xltool.model import Invalid, Return, Unit, Value
@@ -201,7 +202,7 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
         f = facts.get(table.sheet)
         if f is None or table.sheet in moved:
             continue
-        shape = _shape(table)
+        shape = formdata.shape(table)
         inputs = shape.input_cells
         hidden = (
             [c for c in inputs if c.row in f.hidden_rows or c.col in f.hidden_cols]
@@ -307,7 +308,7 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
     positions: dict[str, tuple[int, int]] | None = None
     if templated and sheet is not None:
         grid = page.sheet(sheet)
-        shape = _shape(table)
+        shape = formdata.shape(table)
         if _labels_intact(grid, shape.labels):
             positions, changed = shape.positions, []
         else:
@@ -370,8 +371,13 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
         flag_row, flag_col = layout.no_items_cell(table)
         if norm(_at(grid, flag_row, flag_col)) == layout.NO_ITEMS_YES:
             ret.no_items.add(table.id)
-    shape = _shape(table)
-    if templated and facts is not None and positions is shape.positions and shape.untouched(facts):
+    shape = formdata.shape(table)
+    if (
+        templated
+        and facts is not None
+        and positions is shape.positions
+        and shape.untouched(facts.formulas, facts.errors)
+    ):
         _read_inputs(grid, ret, shape, problems)
         return
     for cell in table.cells:
@@ -412,73 +418,11 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
             problems.append(_normalised(cell, note, sheet, where, raw))
 
 
-class _Shape:
-    """A table as our template lays it out, listed once per table: where its labels and cells are."""
-
-    def __init__(self, table: Table):
-        self.table, self.cells = table, table.cells
-        self.labels = [(lb.first_row, lb.first_col, lb.text) for lb in table.labels]
-        self.positions = {c.key: (c.row, c.col) for c in table.cells}
-        self.inputs = [(c, c.key, c.row, c.col) for c in table.cells if c.is_input]
-        self.input_cells = [c for c in table.cells if c.is_input]
-        self.input_a1 = frozenset(c.a1 for c in self.input_cells)
-        inputs = self.input_cells
-        self.input_box = (  # a merge outside this box covers no input (an empty box when there is none)
-            min((c.row for c in inputs), default=0),
-            min((c.col for c in inputs), default=0),
-            max((c.row for c in inputs), default=-1),
-            max((c.col for c in inputs), default=-1),
-        )
-        self.own_merges = {(lb.first_row, lb.first_col, lb.last_row, lb.last_col) for lb in table.labels}
-        self.own_merges |= {(c.row, c.col, c.row, c.right) for c in table.cells if c.right > c.col}
-        self.total_a1 = frozenset(c.a1 for c in table.cells if not c.is_input)
-        self.harmless = set(self.own_merges)  # merges that cover no input (see merged_input)
-        self.input_rows = frozenset(c.row for c in inputs)
-        self.input_cols = frozenset(c.col for c in inputs)
-        # The inputs in runs of one row and one cell type each (in the table's cell order): the row, the run's last
-        # column, the type's memo of numbers read, and each cell's column, key and itself.
-        self.input_runs: list[tuple[int, int, dict[float, Decimal], list[tuple[int, str, Cell]]]] = []
-        for cell, key, r, c in self.inputs:
-            memo = _memo(cell.type)
-            if not self.input_runs or self.input_runs[-1][0] != r or self.input_runs[-1][2] is not memo:
-                self.input_runs.append((r, c, memo, []))
-            last = self.input_runs[-1]
-            self.input_runs[-1] = (r, max(last[1], c), memo, last[3])
-            last[3].append((c, key, cell))
-
-    def merged_input(self, merges: list[tuple[int, int, int, int]]) -> tuple[tuple[int, int, int, int], Cell] | None:
-        """The first merge (in sheet order) that covers an input cell which is not its top-left cell alone, with the
-        first such input; merges found harmless (our own, or over no input) are remembered for the next file."""
-        harmless = self.harmless
-        if harmless.issuperset(merges):  # the usual case: every merge is the template's own or was seen before
-            return None
-        top, left, bottom, right = self.input_box
-        for m in merges:
-            if m in harmless:
-                continue
-            if m[0] <= bottom and m[2] >= top and m[1] <= right and m[3] >= left:
-                for c in self.input_cells:
-                    if m[0] <= c.row <= m[2] and m[1] <= c.col <= m[3] and (m[0], m[1]) != (m[2], m[3]):
-                        return m, c
-            if len(harmless) < _HARMLESS_MAX:
-                harmless.add(m)
-        return None
-
-    def untouched(self, facts: SheetFacts) -> bool:
-        """No formula or error value over an input, and every total still a formula (the sheet as we wrote it)."""
-        formulas = facts.formulas
-        return (
-            self.input_a1.isdisjoint(formulas)
-            and self.input_a1.isdisjoint(facts.errors)
-            and dict.keys(formulas) >= self.total_a1
-        )
-
-
-def _read_inputs(grid: Grid, ret: Return, shape: _Shape, problems: list[Problem]) -> None:
+def _read_inputs(grid: Grid, ret: Return, shape: Shape, problems: list[Problem]) -> None:
     """The input cells of an untouched template table: what the general loop in `_read_sheet_table` does for them
     when no formula, error value or overwritten total is involved (totals are left to the checker).
 
-    A number the sheet holds as a float is looked up in its cell type's memo of floats already read (`_memo`): the
+    A number the sheet holds as a float is looked up in its cell type's memo of floats already read (the shape's memo): the
     same Decimal `normalize` gives, without calling it. Zero is looked up only with a plus sign (-0.0 == 0.0, but
     `normalize` keeps the sign), NaN never matches a key, and only floats are looked up (True == 1.0 is not a count).
     """
@@ -514,7 +458,7 @@ def _read_input(
             values[key] = value
             return
         value, note = normalize(raw, cell.type)
-        if value.__class__ is Decimal and note is None and len(memo) < _MEMO_MAX:
+        if value.__class__ is Decimal and note is None and len(memo) < formdata.MEMO_MAX:
             memo[raw] = value
     elif raw is None or raw == "":
         return
@@ -530,27 +474,6 @@ def _read_input(
 def _normalised(cell: Cell, note: str, sheet: str, where: str, raw: object) -> Problem:
     """VALUE_NORMALISED: an entry read as a number after a change the township should see (全角, 千分位 …)."""
     return Problem.of(Code.VALUE_NORMALISED, f"{cell.label}：{note}", sheet=sheet, cell=where, values={"raw": str(raw)})
-
-
-_MEMO_MAX = 4096  # floats remembered per cell type (a hostile file cannot grow a memo without bound)
-_MEMOS: dict[CellType, dict[float, Decimal]] = {}
-
-
-def _memo(cell_type: CellType) -> dict[float, Decimal]:
-    """float -> the Decimal `normalize(float, cell_type)` gives, filled as floats are read (by the type's value: equal
-    types read a float the same way)."""
-    return _MEMOS.setdefault(cell_type, {})
-
-
-_SHAPES: dict[int, _Shape] = {}
-_HARMLESS_MAX = 4096
-
-
-def _shape(table: Table) -> _Shape:
-    shape = _SHAPES.get(id(table))
-    if shape is None or shape.table is not table or shape.cells is not table.cells:
-        shape = _SHAPES[id(table)] = _Shape(table)
-    return shape
 
 
 def _labels_intact(grid: Grid, labels: list[tuple[int, int, str]]) -> bool:
@@ -595,7 +518,7 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
     formulas = _facts(page, layout.GUIDE_SHEET).formulas
     fields = {}
     rows = len(grid)
-    for name, label, row, where in _unit_fields():
+    for name, label, row, where in _UNIT_CELLS:
         if where in formulas:  # a formula in a text field is never read (its cached text could be anything)
             problems.append(
                 Problem.of(
@@ -638,26 +561,7 @@ def _read_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
         )
 
 
-_UNIT_FIELDS: list = [None, []]  # layout.UNIT_FIELDS, and its items with each field's cell (B4 …)
-
-
-def _unit_fields() -> list[tuple[str, str, int, str]]:
-    """The 填报说明 unit fields (name, label, 0-based row, the value cell), listed once."""
-    if _UNIT_FIELDS[0] is not layout.UNIT_FIELDS:
-        _UNIT_FIELDS[:] = [layout.UNIT_FIELDS, [(n, label, row, f"B{row + 1}") for n, label, row in layout.UNIT_FIELDS]]
-    return _UNIT_FIELDS[1]
-
-
-_EXTRA: dict[int, tuple[Form, object, list[tuple[str, str, int, str]]]] = {}  # id(form) -> extra fields with cells
-
-
-def _extra_cells(form: Form) -> list[tuple[str, str, int, str]]:
-    """`layout.extra_fields(form)` as (key, label, 0-based row, the value cell), listed once per form."""
-    hit = _EXTRA.get(id(form))
-    if hit is None or hit[0] is not form or hit[1] is not form.report:
-        fields = [(key, label, row, f"B{row + 1}") for key, label, row, _ in layout.extra_fields(form)]
-        hit = _EXTRA[id(form)] = (form, form.report, fields)
-    return hit[2]
+_UNIT_CELLS = [(n, label, row, f"B{row + 1}") for n, label, row in layout.UNIT_FIELDS]  # with each value's cell
 
 
 def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str, str]:
@@ -665,7 +569,7 @@ def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str
     before the form declared them has none); formulas are never read."""
     out: dict[str, str] = {}
     rows = len(grid)
-    for key, label, row, where in _extra_cells(ret.form):
+    for key, label, row, where in formdata.of(ret.form).extra_cells:
         line = grid[row] if row < rows else ()
         head = line[0] if line else None  # _at(grid, row, 0), whose "" is None: `or ""` makes both ""
         if norm(head if head.__class__ is str else str(head or "")) != norm(label) or where in formulas:
@@ -684,7 +588,7 @@ def _extra_fields(grid: Grid, formulas: dict[str, str], ret: Return) -> dict[str
 def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None:
     if layout.CHECK_SHEET not in page.sheet_names:
         return
-    warnings = _warnings(ret.form)
+    warnings = formdata.of(ret.form).warning_ids
     formulas = _facts(page, layout.CHECK_SHEET).formulas
     note_col, id_col = layout.COL_NOTE, layout.COL_ID
     letter = col_letter(note_col)
@@ -705,21 +609,6 @@ def _read_explanations(page: Page, ret: Return, problems: list[Problem]) -> None
         note = row.get(note_col)
         if isinstance(note, str) and note.strip():
             ret.explanations[row[id_col]] = note.strip()[:2000]
-
-
-_WARNINGS: dict[int, tuple[list, int, frozenset[str]]] = {}  # id(form) -> (form.rules, its size, warning rule ids)
-
-
-def _warnings(form: Form) -> frozenset[str]:
-    """The ids of the form's warning rules (the rows of 校验 whose 说明 is read), listed once per rule list."""
-    hit = _WARNINGS.get(id(form))
-    if hit is None or hit[0] is not form.rules or hit[1] != len(form.rules):
-        hit = _WARNINGS[id(form)] = (
-            form.rules,
-            len(form.rules),
-            frozenset(r.id for r in form.rules if r.severity == "warning"),
-        )
-    return hit[2]
 
 
 def _facts(page: Page, sheet: str) -> SheetFacts:

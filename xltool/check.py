@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from xltool import outcomes
+from xltool import formdata, outcomes
 from xltool import rules as expr
 from xltool.codes import Code
+from xltool.formdata import Plan, RulePlan
 from xltool.forms import PREV, Form, Rule, formula_of
 from xltool.outcomes import Cause, Outcome, Severity, TableStatus
 from xltool.problems import Problem
@@ -258,32 +259,6 @@ def _results(
 # --- the compiled path: each form's rules turned into one Python function, evidence built only for what is reported
 
 
-@dataclass(frozen=True)
-class _RulePlan:
-    at: int  # the rule's place in the evaluator's results
-    warning: bool
-    compare: bool
-    blank_undetermined: bool
-    cells: tuple[str, ...]  # where the rule's cells are (RuleResult.cells)
-    own: tuple[str, ...]  # keys the rule reads directly
-    closure: tuple[str, ...]  # the inputs it depends on when the return gives no total of its own (the usual case)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    slots: dict[str, int]
-    defaults: list[tuple[str, Decimal | None]]  # each slot's key and its blank value: 0 for an input, None for a total
-    totals: frozenset[str]
-    inputs: int
-    run: expr.Evaluator
-    plans: tuple[_RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by evaluate_rule)
-    blank: dict[str, Decimal | None] = field(default_factory=dict)  # `defaults` as a dict, in slot order
-    tested: tuple[tuple[Rule, _RulePlan], ...] = ()  # the rules with a test, by their place in the results
-    blank_tests: frozenset[int] = frozenset()  # the tests of rules a blank input makes undetermined
-
-
-_PLANS: dict[int, tuple[tuple, tuple, _Plan | None]] = {}  # id(form) -> (form, rules, cells), their sizes, plan
-
 # `_compiled` walks the outcome ladder in this order, taking each step's outcome and cause from outcomes.LADDER;
 # should the ladder change, the forms are checked by `evaluate_rule` (through outcomes.decide) until it follows.
 _LADDER_ORDER = (
@@ -298,25 +273,9 @@ _LADDER_ORDER = (
 _STEP = {step.condition: (step.outcome, step.cause) for step in outcomes.LADDER}
 
 
-def _plan(form: Form) -> _Plan | None:
-    """The form's compiled rules, built on first use (cached by identity: a form lives as long as the process);
-    None when the form's rules cannot be compiled (the straightforward path then checks it)."""
-    if not _ladder_followed():
-        return None
-    rules, cells = form.rules, form.cells
-    hit = _PLANS.get(id(form))
-    if hit is not None:
-        (was_form, was_rules, was_cells), (n_rules, n_cells) = hit[0], hit[1]
-        same = was_form is form and was_rules is rules and was_cells is cells
-        if same and n_rules == len(rules) and n_cells == len(cells):
-            return hit[2]
-    objects, sizes = (form, rules, cells), (len(rules), len(cells))
-    try:
-        plan = _build_plan(form)
-    except (TypeError, KeyError, ValueError, RecursionError):
-        plan = None
-    _PLANS[id(form)] = (objects, sizes, plan)
-    return plan
+def _plan(form: Form) -> Plan | None:
+    """The form's compiled rules (xltool.formdata), or None when the compiled path does not follow the ladder."""
+    return formdata.of(form).plan if _ladder_followed() else None
 
 
 _LADDER_SEEN: list = [None, False]  # the ladder last looked at (a tuple, so unchanged while it is the same object)
@@ -330,72 +289,6 @@ def _ladder_followed() -> bool:
     return _LADDER_SEEN[1]
 
 
-def _build_plan(form: Form) -> _Plan:
-    slots = {c.key: i for i, c in enumerate(form.cells)}
-    totals: list[tuple[str, expr.Node]] = []
-    state: dict[str, bool] = {}  # False while a total's formula is being visited, True once placed
-
-    def place(key: str) -> None:
-        if state.get(key) is True:
-            return
-        if key in state:
-            raise ValueError(f"{key}: circular totals")
-        state[key] = False
-        formula = formula_of(form, form.cell[key])
-        for k in expr.refs(formula):
-            if not form.cell[k].is_input:
-                place(k)
-        state[key] = True
-        totals.append((key, formula))
-
-    for cell in form.cells:
-        if not cell.is_input:
-            place(cell.key)
-    tests: list[tuple[expr.Node, Decimal]] = []
-    plans: list[_RulePlan | None] = []
-    for rule in form.rules:
-        if rule.cross_year:
-            plans.append(None)
-            continue
-        own = expr.refs(rule.node)
-        plans.append(
-            _RulePlan(
-                at=len(tests),
-                warning=rule.severity == Severity.WARNING,
-                compare=isinstance(rule.node, expr.Compare),
-                blank_undetermined=rule.blank == "undetermined",
-                cells=tuple(form.cell[k].where for k in own),
-                own=own,
-                closure=tuple(_input_closure(form, own)),
-            )
-        )
-        tests.append((rule.node, rule.tolerance))
-    defaults = [(c.key, Decimal(0) if c.is_input else None) for c in form.cells]
-    run = expr.compile_evaluator(slots, totals, tests)
-    totals_keys = frozenset(c.key for c in form.cells if not c.is_input)
-    tested = tuple((rule, rp) for rule, rp in zip(form.rules, plans, strict=True) if rp is not None)  # rp.at = place
-    return _Plan(
-        slots,
-        defaults,
-        totals_keys,
-        len(slots) - len(totals_keys),
-        run,
-        tuple(plans),
-        dict(defaults),
-        tested,
-        frozenset(rp.at for _, rp in tested if rp.blank_undetermined),
-    )
-
-
-def _input_closure(form: Form, keys: tuple[str, ...]) -> list[str]:
-    """`_closure` of a return that gives no total of its own: inputs, in order, repeated as the formulas repeat them."""
-    out: list[str] = []
-    for key in keys:
-        cell = form.cell[key]
-        out.extend([key] if cell.is_input else _input_closure(form, expr.refs(formula_of(form, cell))))
-    return out
-
-
 def _numbers(values: dict) -> bool:
     """Every value is a Decimal (no Invalid, nothing else): one pass in C over the values' types."""
     return set(map(type, values.values())) <= _DECIMAL
@@ -406,7 +299,7 @@ _DECIMAL = frozenset({Decimal})
 
 def _compiled(
     ret: Return,
-    plan: _Plan,
+    plan: Plan,
     previous: Return | None,
     statuses: dict[str, TableStatus],
     skip_pass: bool,
@@ -433,7 +326,7 @@ def _compiled(
     explanations = ret.explanations
     value = None
     out: list[RuleResult] = []
-    rules: Iterable[tuple[Rule, _RulePlan | None]]
+    rules: Iterable[tuple[Rule, RulePlan | None]]
     if skip_pass and previous is None and not not_filled:
         # Only what is reported: a rule whose test holds is passed over below unless a blank input may make it
         # undetermined (and the cross-year rules are not checked without last year's return).

@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 from xltool import labels
 from xltool import rules as expr
@@ -121,8 +122,11 @@ class CarryOver:
     kind: str  # prefill: locked input filled from last year | reference: last year's figure shown beside the table
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Table:
+    """One official table as laid out on its sheet; built once with its form and never changed (`eq=False`: a table
+    is itself, so what is derived from it can be kept by identity, see xltool.formdata)."""
+
     id: str
     number: str
     sheet: str
@@ -130,10 +134,10 @@ class Table:
     layout: str
     width: int  # number of sheet columns the table spans
     header_rows: int
-    cells: list[Cell] = field(default_factory=list)
-    labels: list[Label] = field(default_factory=list)
-    row_keys: list[str] = field(default_factory=list)
-    col_keys: list[str] = field(default_factory=list)
+    cells: tuple[Cell, ...] = ()
+    labels: tuple[Label, ...] = ()
+    row_keys: tuple[str, ...] = ()
+    col_keys: tuple[str, ...] = ()
     row_labels: dict[str, str] = field(default_factory=dict)
     col_labels: dict[str, str] = field(default_factory=dict)
     row_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # matrix tables: label path of each row
@@ -232,18 +236,21 @@ class ReportSpec:
     figures: tuple[Figure, ...] = DEFAULT_FIGURES
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Form:
+    """A form version: its tables and rules, frozen once built. What other modules derive from a form (reading
+    shapes, compiled rules …) is kept with it by xltool.formdata; the indexes below are cached on the form itself."""
+
     form: str
     version: str
     name: str
     notice: str
     first_year: int
     last_year: int | None
-    tables: list[Table]
-    rules: list[Rule]
+    tables: tuple[Table, ...]
+    rules: tuple[Rule, ...]
     path: Path
-    guide: list[str] = field(default_factory=list)  # 填报须知 paragraphs, placeholders filled by guide_lines()
+    guide: tuple[str, ...] = ()  # 填报须知 paragraphs, placeholders filled by guide_lines()
     aliases: dict[str, str] = field(default_factory=dict)  # printed variant -> official label (both normalised)
     origin: str = "内置"  # 内置 | 插件 <distribution> | 文件
     report: ReportSpec = field(default_factory=ReportSpec)  # what the annual report says (`report:` in the file)
@@ -323,10 +330,6 @@ class Form:
     @cached_property
     def inputs(self) -> list[Cell]:
         return [c for c in self.cells if c.is_input]
-
-    def _reindex(self) -> None:
-        for name in ("cells", "cell", "rule", "local_rules", "inputs", "carry_overs"):
-            self.__dict__.pop(name, None)
 
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
@@ -670,10 +673,10 @@ def _cache_form(form: Form, raw: bytes, origin: str) -> None:
 
 
 def _build_form(data: dict, path: Path, origin: str) -> Form:
-    tables = [_build_table(t) for t in data["tables"]]
+    tables = tuple(_build_table(t) for t in data["tables"])
     _no_duplicates(path.name, "表格编号", [t.id for t in tables])
     _no_duplicates(path.name, "工作表名", [t.sheet for t in tables])
-    form = Form(
+    draft = Form(
         form=data["form"],
         version=str(data["version"]),
         name=data["name"],
@@ -681,17 +684,16 @@ def _build_form(data: dict, path: Path, origin: str) -> Form:
         first_year=data["years"]["first"],
         last_year=data["years"]["last"],
         tables=tables,
-        rules=[],
+        rules=(),
         path=path,
-        guide=list(data["guide"]),
+        guide=tuple(data["guide"]),
         aliases={labels.norm(k, aliases=False): labels.norm(v, aliases=False) for k, v in data["aliases"].items()},
         origin=origin,
     )
-    labels.add_aliases(form.aliases)
-    _no_duplicates(path.name, "单元格键", [c.key for c in form.cells])
-    _build_rules(form, data["rules"])
-    form.report = _build_report(form, data.get("report"), path.name)
-    return form
+    labels.add_aliases(draft.aliases)
+    _no_duplicates(path.name, "单元格键", [c.key for c in draft.cells])
+    form = _with_rules(draft, data["rules"])
+    return replace(form, report=_build_report(form, data.get("report"), path.name))
 
 
 _REPORT_PLACE = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
@@ -794,22 +796,20 @@ def _join(*parts: str) -> str:
 
 
 def _build_table(spec: dict) -> Table:
-    table = Table(
-        id=spec["id"],
-        number=spec["number"],
-        sheet=spec["sheet"],
-        title=spec["title"],
-        layout=spec["layout"],
-        width=0,
-        header_rows=0,
-    )
+    """The table with every label and cell placed (the layouts fill a draft's lists; the table is frozen after)."""
+    draft = SimpleNamespace(
+        id=spec["id"], number=spec["number"], sheet=spec["sheet"], title=spec["title"], layout=spec["layout"],
+        width=0, header_rows=0, cells=[], labels=[], row_keys=[], col_keys=[], row_labels={}, col_labels={},
+        row_paths={},
+    )  # fmt: skip
     if spec["layout"] == "blocks":
-        _layout_blocks(table, spec)
+        _layout_blocks(draft, spec)
     elif spec["layout"] == "matrix":
-        _layout_matrix(table, spec)
+        _layout_matrix(draft, spec)
     else:
         raise FormError(f"{spec['id']}: 未知的版式 {spec['layout']!r}")
-    return table
+    fields = vars(draft)
+    return Table(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 def _spans(n: int, width: int) -> list[tuple[int, int]]:
@@ -817,7 +817,7 @@ def _spans(n: int, width: int) -> list[tuple[int, int]]:
     return [(i + 1, i + 1) for i in range(n - 1)] + [(n, width)]
 
 
-def _layout_blocks(table: Table, spec: dict) -> None:
+def _layout_blocks(table: SimpleNamespace, spec: dict) -> None:
     width = int(spec["value_columns"])
     table.width = 1 + width
     table.header_rows = 0
@@ -844,7 +844,7 @@ def _layout_blocks(table: Table, spec: dict) -> None:
             row += 1
 
 
-def _layout_matrix(table: Table, spec: dict) -> None:
+def _layout_matrix(table: SimpleNamespace, spec: dict) -> None:
     ncols, columns, rows = int(spec["label_columns"]), spec["columns"], spec["rows"]
     depth = max(len(c["path"]) for c in columns)
     table.width, table.header_rows = ncols + len(columns), depth
@@ -917,7 +917,9 @@ def _expansions(form: Form, spec: dict, where: str) -> list[dict[str, str]]:
 PREV = "prev."  # prefix of last year's cells in cross-year rules
 
 
-def _build_rules(form: Form, specs: list[dict]) -> None:
+def _with_rules(form: Form, specs: list[dict]) -> Form:
+    """The form with its rules: totals become formula cells, and each rule learns which tables its inputs live in."""
+    rules: list[Rule] = []
     keys = [c.key for c in form.cells]
     keys += [PREV + k for k in keys]
     defining: dict[str, str] = {}
@@ -948,7 +950,7 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
                 raise FormError(
                     f"{where}.scope（规则 {rule_id}）: 引用上年数（prev.）的规则必须写 scope: cross_year，反之亦然"
                 )
-            form.rules.append(
+            rules.append(
                 Rule(
                     id=rule_id,
                     title=fill("title"),
@@ -964,18 +966,18 @@ def _build_rules(form: Form, specs: list[dict]) -> None:
                     cross_year=cross_year,
                 )
             )
-    # Totals become formula cells; each rule learns which tables its inputs live in.
-    for table in form.tables:
-        table.cells = [replace(c, defined_by=defining.get(c.key)) for c in table.cells]
-    form._reindex()
+    tables = tuple(
+        replace(t, cells=tuple(replace(c, defined_by=defining.get(c.key)) for c in t.cells)) for t in form.tables
+    )
+    form = replace(form, tables=tables, rules=tuple(rules))
     by_key = form.cell
-    for i, rule in enumerate(form.rules):
+    placed = []
+    for rule in rules:
         own = [k for k in expr.refs(rule.node) if not k.startswith(PREV)]
-        tables = {by_key[k].table for k in form.input_closure(own)}
-        order = [t.id for t in form.tables if t.id in tables]
-        form.rules[i] = Rule(**{**rule.__dict__, "tables": tuple(order)})
-    form._reindex()
-    _no_duplicates(form.path.name, "规则编号", [r.id for r in form.rules])
+        used = {by_key[k].table for k in form.input_closure(own)}
+        placed.append(replace(rule, tables=tuple(t.id for t in tables if t.id in used)))
+    _no_duplicates(form.path.name, "规则编号", [r.id for r in placed])
+    return replace(form, rules=tuple(placed))
 
 
 def _no_duplicates(file: str, what: str, items: list[str]) -> None:

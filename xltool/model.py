@@ -5,40 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from xltool import formdata
 from xltool import rules as expr
-from xltool.forms import Cell, Form, Table, formula_of
+from xltool.forms import Cell, Form, formula_of
 from xltool.outcomes import TableState, TableStatus, table_state
 from xltool.values import Invalid, Undetermined, Value
 
 __all__ = ["Invalid", "Return", "Undetermined", "Unit", "Value"]  # Invalid and Value live with the values
-
-
-_INPUTS: dict[int, tuple[Table, list[Cell], list[Cell], list[str]]] = {}
-
-
-def _inputs(table: Table) -> tuple[list[Cell], list[str]]:
-    """A table's input cells and their keys, listed once per table (forms live as long as the process; the lists are
-    shared: never change them)."""
-    hit = _INPUTS.get(id(table))
-    if hit is not None and hit[0] is table and hit[1] is table.cells:
-        return hit[2], hit[3]
-    inputs = [c for c in table.cells if c.is_input]
-    _INPUTS[id(table)] = (table, table.cells, inputs, [c.key for c in inputs])
-    return inputs, _INPUTS[id(table)][3]
-
-
-_STATES: dict[tuple[bool, int, int], TableState] = {}  # table_state's answers (TableState is frozen: shared)
-
-
-def _state(no_items: bool, filled: int, inputs: int) -> TableState:
-    """`table_state(no_items, filled, inputs)`, remembered (a form has few tables and sizes)."""
-    key = (no_items, filled, inputs)
-    state = _STATES.get(key)
-    if state is None:
-        state = table_state(no_items, filled, inputs)
-        if len(_STATES) < 4096:
-            _STATES[key] = state
-    return state
 
 
 @dataclass
@@ -67,7 +40,7 @@ class Return:
 
     def _own_inputs(self, table_id: str) -> list[Cell]:
         """The inputs the unit itself fills: pre-filled cells say nothing about whether the unit has reported."""
-        inputs, _ = _inputs(self.form.table(table_id))
+        inputs = formdata.shape(self.form.table(table_id)).input_cells
         return [c for c in inputs if c.key not in self.prefilled] if self.prefilled else inputs
 
     # --- values ---------------------------------------------------------------------------------------------------
@@ -95,7 +68,7 @@ class Return:
 
     def table_state(self, table_id: str) -> TableState:
         """未填报 / 本年度无此类事项 / 部分空白（N 格） / 已填报, by the ladder the template's 校验 sheet also uses."""
-        _, keys = _inputs(self.form.table(table_id))
+        keys = formdata.shape(self.form.table(table_id)).input_keys
         if self.prefilled:
             keys = [k for k in keys if k not in self.prefilled]
         filled = sum(map(self.values.__contains__, keys))
@@ -107,10 +80,10 @@ class Return:
         values, prefilled, no_items = self.values, self.prefilled, self.no_items
         out: dict[str, TableState] = {}
         for table in self.form.tables:
-            _, keys = _inputs(table)
+            keys = formdata.shape(table).input_keys
             if prefilled:
                 keys = [k for k in keys if k not in prefilled]
-            out[table.id] = _state(table.id in no_items, sum(map(values.__contains__, keys)), len(keys))
+            out[table.id] = table_state(table.id in no_items, sum(map(values.__contains__, keys)), len(keys))
         return out
 
     def table_status(self, table_id: str) -> str:
@@ -122,11 +95,11 @@ class Return:
         """True when every table is blank: 未填报, not a return of zeros."""
         values, prefilled, no_items = self.values, self.prefilled, self.no_items
         for table in self.form.tables:  # table_state(table.id), without looking the table up by its id
-            _, keys = _inputs(table)
+            keys = formdata.shape(table).input_keys
             if prefilled:
                 keys = [k for k in keys if k not in prefilled]
             filled = sum(map(values.__contains__, keys))
-            if _state(table.id in no_items, filled, len(keys)).status is not TableStatus.NOT_FILLED:
+            if table_state(table.id in no_items, filled, len(keys)).status is not TableStatus.NOT_FILLED:
                 return False
         return True
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Severity(StrEnum):
@@ -155,6 +156,7 @@ class TableState:
         return self.zh
 
 
+@lru_cache(maxsize=4096)  # a form has few tables and sizes; TableState is frozen, so one object serves every return
 def table_state(no_items: bool, filled: int, inputs: int) -> TableState:
     """The table-status ladder in Python (the same ladder as `table_status_formula`)."""
     if no_items:

@@ -16,46 +16,56 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 _KEY = re.compile(r"[a-z_][a-z0-9_]*(?:\.(?:[a-z0-9_]+|\*))+")
 
 
+class _Node:
+    """What every expression node knows of itself, computed once (the trees are frozen and live with their form)."""
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        """Keys referenced directly by the node, in order, without duplicates."""
+        return _refs(self)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class Ref:
+class Ref(_Node):
     key: str
 
 
 @dataclass(frozen=True)
-class Const:
+class Const(_Node):
     value: Decimal
 
 
 @dataclass(frozen=True)
-class Neg:
+class Neg(_Node):
     operand: Node
 
 
 @dataclass(frozen=True)
-class BinOp:
+class BinOp(_Node):
     op: str  # "+" or "-"
     left: Node
     right: Node
 
 
 @dataclass(frozen=True)
-class Sum:
+class Sum(_Node):
     refs: tuple[Ref, ...]
 
 
 @dataclass(frozen=True)
-class Compare:
+class Compare(_Node):
     op: str  # "==", "<=", ">=", "<", ">"
     left: Node
     right: Node
 
 
 @dataclass(frozen=True)
-class BoolOp:
+class BoolOp(_Node):
     op: str  # "and" or "or"
     items: tuple[Node, ...]
 
@@ -122,21 +132,9 @@ def parse(text: str, keys: Sequence[str], exclude: str | None = None) -> Node:
     return build(tree)
 
 
-_REFS: dict[int, tuple[Node, tuple[str, ...]]] = {}
-
-
 def refs(node: Node) -> tuple[str, ...]:
-    """Keys referenced directly by `node`, in order, without duplicates.
-
-    Cached by identity: rule trees live as long as their form, and hashing a deep frozen tree costs more than
-    walking it.
-    """
-    hit = _REFS.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    result = _refs(node)
-    _REFS[id(node)] = (node, result)
-    return result
+    """Keys referenced directly by `node`, in order, without duplicates."""
+    return node.keys
 
 
 def _refs(node: Node) -> tuple[str, ...]:
