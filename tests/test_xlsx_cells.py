@@ -17,6 +17,7 @@ from tests.fillings import random_return
 from xltool.formats import _bounded, _xlsxcells, xlsx
 from xltool.formats.page import SheetFacts
 from xltool.forms import form_for_year
+from xltool.memo import Memo
 from xltool.template import write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,7 +200,7 @@ def _same(a: SheetFacts, b: SheetFacts) -> None:
 @pytest.fixture
 def empty_memory(monkeypatch):
     monkeypatch.setattr(_bounded, "_KNOWN", {})
-    monkeypatch.setattr(_bounded, "_SEEN", {})
+    monkeypatch.setattr(_bounded, "_SEEN", Memo(_bounded.MAX_SKELETONS * 8))
 
 
 def test_a_learnt_skeleton_gives_what_the_full_scan_gives(tmp_path, empty_memory):

@@ -25,6 +25,7 @@ from xltool.formdata import Shape
 from xltool.forms import Cell, Form, FormError, Table, all_forms, col_letter, form_by_id, form_for_year
 from xltool.labels import norm
 from xltool.locate import Located, known_labels, locate
+from xltool.memo import Memo
 from xltool.model import Invalid, Return, Unit, Value
 from xltool.problems import Problem
 from xltool.sources import ReadError, sniff
@@ -169,9 +170,8 @@ def untrusted_content(page: Page) -> list[Problem]:
     return out
 
 
-_PARTS: dict[frozenset[str], tuple[int, bool, bool, bool]] = {}  # a container's member names -> what they hold
-_PARTS_MAX = 256  # sets of names remembered …
-_PARTS_NAMES = 100  # … each of at most this many names (a template has about 20; a hostile file is not remembered)
+_PARTS = Memo(256)  # a container's member names -> what they hold
+_PARTS_NAMES = 100  # sets of at most this many names are remembered (a template has about 20; a hostile file not)
 
 
 def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
@@ -187,9 +187,7 @@ def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
             any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in key),
         )
         if len(key) <= _PARTS_NAMES:
-            if len(_PARTS) >= _PARTS_MAX:
-                _PARTS.clear()
-            _PARTS[key] = hit
+            _PARTS.keep(key, hit)
     return hit
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from xltool.memo import Memo
+
 _ALIASES: dict[str, str] = {}  # normalised variant -> normalised official label, from every loaded form
 _SPACE = re.compile(r"\s+")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "、": "、", "，": ","})
@@ -19,8 +21,7 @@ def add_aliases(aliases: dict[str, str]) -> None:
     _ALIASES.update(aliases)
 
 
-_SEEN: dict[str, str] = {}  # text -> its canonical form without aliases (labels recur in every file)
-_SEEN_MAX = 20_000  # a hostile file cannot grow it without bound
+_SEEN = Memo(20_000)  # text -> its canonical form without aliases (labels recur in every file)
 _SHORT = 200  # longer texts are not remembered
 
 
@@ -35,9 +36,7 @@ def norm(text: object, aliases: bool = True) -> str:
         s = _SPACE.sub("", s).replace("\u200b", "")
         s = s.replace("【", "[").replace("】", "]")
         if len(text) <= _SHORT:
-            if len(_SEEN) >= _SEEN_MAX:
-                _SEEN.clear()
-            _SEEN[text] = s
+            _SEEN.keep(text, s)
     return _ALIASES.get(s, s) if aliases else s
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.codes import Code
+from xltool.memo import Memo
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a filled return is ~30 KB; 50 MB leaves room for pictures pasted by mistake
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
@@ -197,8 +198,8 @@ def _decode(head: bytes) -> str:
     return head.decode("utf-8", "replace").lstrip("\ufeff")
 
 
-_CLEAN_HEADS: dict[bytes, bool] = {}  # compressed parts (small ones) already found to carry no DTD: returns of one
-# template share most of their parts byte for byte (theme, styles, rels …)
+_CLEAN_HEADS = Memo(256)  # compressed parts (small ones) already found to carry no DTD: returns of one template
+# share most of their parts byte for byte (theme, styles, rels …)
 
 
 def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
@@ -210,9 +211,7 @@ def _has_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
         return False
     found = _dtd_in_prolog(z, info)
     if key is not None and not found:
-        if len(_CLEAN_HEADS) >= 256:
-            _CLEAN_HEADS.clear()
-        _CLEAN_HEADS[key] = True
+        _CLEAN_HEADS.keep(key, True)
     return found
 
 

@@ -17,6 +17,7 @@ import zipfile
 from xltool.codes import Code
 from xltool.formats.page import SheetFacts
 from xltool.forms import col_letter
+from xltool.memo import Memo
 from xltool.sources import ReadError, member_bytes
 
 WINDOW = (1000, 64)  # rows, columns read from a sheet: a return's sheets use under 100 x 16
@@ -126,7 +127,7 @@ _WORD_TABLE = bytes(
 _TRIGGER_WORDS = frozenset(t.encode() for t in _TRIGGERS if t.isalpha())
 
 
-_KNOWN_SAFE: set[bytes] = set()  # formula texts of whole sheets already found harmless in this process
+_KNOWN_SAFE = Memo(64)  # formula texts of whole sheets already found harmless in this process
 
 
 def _maybe_unsafe_cached(raw: bytes) -> bool:
@@ -136,9 +137,7 @@ def _maybe_unsafe_cached(raw: bytes) -> bool:
         return False
     if _maybe_unsafe(raw):
         return True
-    if len(_KNOWN_SAFE) >= 64:
-        _KNOWN_SAFE.clear()
-    _KNOWN_SAFE.add(raw)
+    _KNOWN_SAFE.keep(raw, True)
     return False
 
 
@@ -168,7 +167,7 @@ def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
             if hash(skeleton) in _SEEN:  # met twice: worth learning (returns of one template and writer share it)
                 _learn(skeleton, raws, facts)
             else:
-                remember(_SEEN, hash(skeleton), True)
+                _SEEN.keep(hash(skeleton), True)
         facts.cells = ScannedCells.of(facts.cells)
     return bounded, facts
 
@@ -252,16 +251,7 @@ def is_learnt(slots: list) -> bool:
     return id(slots) in _LEARNT_SLOTS and any(k.slots is slots for k in _KNOWN.values())
 
 
-_SEEN: dict[int, bool] = {}  # hashes of skeletons met once
-
-
-def remember(table: dict, key, value, limit: int = MAX_SKELETONS * 8):
-    """Keep `value` under `key` in a small memo that is emptied when full (returns of one template share parts byte
-    for byte, so a few entries serve a whole county); gives back `value`."""
-    if len(table) >= limit:
-        table.clear()
-    table[key] = value
-    return value
+_SEEN = Memo(MAX_SKELETONS * 8)  # hashes of skeletons met once
 
 
 def _skeleton(xml: bytes, window: tuple[int, int]) -> tuple[bytes | None, list[bytes]]:
@@ -433,8 +423,7 @@ def _scan_layout(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> None
         facts.merges.extend(_merged_ranges(xml[merges : len(xml) if end < 0 else end + 13]))
 
 
-_MERGES_SEEN: dict[bytes, list[tuple[int, int, int, int]]] = {}  # a <mergeCells> element -> its ranges (returns of
-# one template share it byte for byte; keyed by the whole element, kept small)
+_MERGES_SEEN = Memo(64)  # a <mergeCells> element -> its ranges (returns of one template share it byte for byte)
 
 
 def _merged_ranges(element: bytes) -> list[tuple[int, int, int, int]]:
@@ -446,7 +435,7 @@ def _merged_ranges(element: bytes) -> list[tuple[int, int, int, int]]:
         first = (int(r0) - 1, _column(c0))
         last = (int(r1) - 1, _column(c1)) if r1 else first
         out.append((*first, *last))
-    return remember(_MERGES_SEEN, element, out, 64)
+    return _MERGES_SEEN.keep(element, out)
 
 
 _MERGE_PARTS = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')

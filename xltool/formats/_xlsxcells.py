@@ -19,6 +19,7 @@ from operator import itemgetter
 from xltool.formats import _bounded
 from xltool.formats._bounded import ScannedCells
 from xltool.formats.page import Grid
+from xltool.memo import Memo
 
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
 _TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
@@ -42,7 +43,7 @@ def _text(raw: bytes) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-_TEXTS: dict[bytes, str] = {}  # shared strings met before: a template's labels recur in every return
+_TEXTS = Memo(50_000)  # shared strings met before: a template's labels recur in every return
 
 
 def shared_strings(xml: bytes | None) -> list[str]:
@@ -51,10 +52,8 @@ def shared_strings(xml: bytes | None) -> list[str]:
         return []
     plain = _PLAIN_SI.findall(xml)  # the common case: each item one run of text
     if len(plain) == xml.count(b"<si>") + xml.count(b"<si/>"):
-        known = _TEXTS
-        if len(known) > 50_000:
-            known.clear()
-        return [known.get(t) or known.setdefault(t, _text(t)) for t in plain]
+        known, keep = _TEXTS.get, _TEXTS.keep
+        return [known(t) or keep(t, _text(t)) for t in plain]
     out = []
     for m in _SI.finditer(xml):
         body = m.group(1) or b""
@@ -73,10 +72,10 @@ def date_styles(styles_xml: bytes | None) -> frozenset[int]:
     if known is not None:
         return known
     found = _date_styles(styles_xml)
-    return _bounded.remember(_DATE_STYLES, styles_xml, found, 16) if len(styles_xml) < 1024 * 1024 else found
+    return _DATE_STYLES.keep(styles_xml, found) if len(styles_xml) < 1024 * 1024 else found
 
 
-_DATE_STYLES: dict[bytes, frozenset[int]] = {}  # styles.xml -> its date styles (returns of one template share it)
+_DATE_STYLES = Memo(16)  # styles.xml -> its date styles (returns of one template share it)
 
 
 def _date_styles(styles_xml: bytes) -> frozenset[int]:
@@ -155,7 +154,7 @@ def _values(
 
 
 _Plan = tuple[list, list, list, list, list]
-_PLANS: dict[tuple[int, frozenset[int]], tuple[list, _Plan | None]] = {}  # by the id of a learnt skeleton's slots
+_PLANS = Memo(64)  # by the id of a learnt skeleton's slots
 
 
 def _plan(slots: list[tuple[int, int, int, bytes]], dates: frozenset[int]) -> _Plan | None:
@@ -189,7 +188,7 @@ def _plan(slots: list[tuple[int, int, int, bytes]], dates: frozenset[int]) -> _P
     plan = (numbers, shared, texts, booleans, refused)
     if len({(row, col) for row, col, _, _ in slots}) != len(slots):
         plan = None
-    _bounded.remember(_PLANS, key, (slots, plan), 64)
+    _PLANS.keep(key, (slots, plan))
     return plan
 
 

@@ -10,9 +10,10 @@ from pathlib import Path, PurePosixPath
 from xltool import layout
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
-from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy, remember
+from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
 from xltool.formats._workbook import calamine_page, read_workbook
 from xltool.formats.page import Page
+from xltool.memo import Memo
 from xltool.sources import member_bytes, open_zip
 
 LIST_SHEETS = layout.ROLLUP_SHEETS  # a roll-up's review sheets: one row per unit or file
@@ -48,8 +49,7 @@ def parse(data: bytes) -> Page:
     return page
 
 
-_SHEET_LISTS: dict[tuple[bytes, bytes | None], tuple[tuple[str, str, str], ...]] = {}  # returns of one template
-# share workbook.xml and its rels byte for byte: parsed once (kept small)
+_SHEET_LISTS = Memo(16)  # returns of one template share workbook.xml and its rels byte for byte: parsed once
 
 
 def _sheet_list(workbook_xml: bytes, rels_xml: bytes | None) -> tuple[tuple[str, str, str], ...]:
@@ -69,7 +69,7 @@ def _sheet_list(workbook_xml: bytes, rels_xml: bytes | None) -> tuple[tuple[str,
         part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         out.append((sheet.get("name") or "", sheet.get("state") or "visible", part))
     found = tuple(out)
-    return remember(_SHEET_LISTS, key, found, 16) if len(workbook_xml) < 256 * 1024 else found
+    return _SHEET_LISTS.keep(key, found) if len(workbook_xml) < 256 * 1024 else found
 
 
 def _direct_page(
