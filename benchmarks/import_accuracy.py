@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from xltool.assemble import read  # noqa: E402
+from xltool.reading import read  # noqa: E402
 from xltool.values import Invalid  # noqa: E402
 
 APPLY_ROWS = {

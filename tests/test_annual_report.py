@@ -1,7 +1,7 @@
 """`xltool report`: the whole annual report of a return or roll-up, written in every registered format and read back.
 
 The closed loop: for each example return (both form versions) and a roll-up of the example county, every annual
-writer (md, html, txt, and docx) writes the report, `xltool.assemble.read` imports it, and every cell of every table
+writer (md, html, txt, and docx) writes the report, `xltool.reading.read` imports it, and every cell of every table
 must come back exactly as the return shows it, with the unit and the year. The generated sentences are checked
 against the tables cell by cell, placeholders must be unmistakable and warned about, a narrative file's wrong figure
 is a warning naming both numbers, and hostile narrative text is escaped in every medium.
@@ -29,11 +29,11 @@ from xltool.annual import (
     parse_narrative,
     section_names,
 )
-from xltool.assemble import read
 from xltool.cli import app
 from xltool.forms import FormError, expand_keys, form_for_year, load_form
 from xltool.merge import merge
 from xltool.model import Return, Unit
+from xltool.reading import read
 from xltool.render import format_value
 
 ROOT = Path(__file__).resolve().parent.parent

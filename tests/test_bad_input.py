@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import build
-from xltool.assemble import read
 from xltool.forms import form_for_year
+from xltool.reading import read
 from xltool.sources import ReadError
 
 FILES = build.FILES
@@ -189,7 +189,7 @@ _CHILD = textwrap.dedent(
     import json, resource, sys, time
     limit = 2 * 1024 ** 3
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from xltool.assemble import read
+    from xltool.reading import read
     from xltool.sources import ReadError
     out = {}
     start = time.perf_counter()

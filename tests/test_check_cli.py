@@ -226,7 +226,7 @@ def test_import_command_writes_filled_workbooks(tmp_path):
     result = runner.invoke(app, ["import", str(SEEDS_DIR / "002_ddf1fad75dcf317a.txt"), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (written,) = tmp_path.glob("*.xlsx")
-    from xltool.assemble import read
+    from xltool.reading import read
 
     back = read(written)
     assert back.year == 2022 and back.unit.name == "贺兰县立岗镇"

@@ -11,13 +11,13 @@ from typer.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool import layout
-from xltool.assemble import read
 from xltool.cli import app
 from xltool.discover import load_previous
 from xltool.distribute import personalise
 from xltool.forms import form_for_year
 from xltool.merge import merge
 from xltool.model import Unit
+from xltool.reading import read
 from xltool.roster import RosterEntry
 from xltool.template import write_xlsx
 

@@ -22,17 +22,18 @@ from hypothesis import strategies as st
 from tests.fillings import form_years, random_return
 from tests.test_fast_reading import KINDS
 from tests.test_fast_reading import _edit as edit_of
-from xltool import assemble as assembly
 from xltool import formdata, layout
 from xltool import rules as expr
-from xltool.assemble import _a1, _at, assemble, read_page
-from xltool.formdata import shape as _shape
 from xltool.check import check_return
 from xltool.codes import Code
 from xltool.formats.page import Page, SheetFacts
+from xltool.formats.page import at as _at
+from xltool.formdata import shape as _shape
 from xltool.forms import Table, form_for_year
+from xltool.forms import a1 as _a1
 from xltool.model import Invalid, Return
 from xltool.problems import Problem
+from xltool.reading import assemble, integrity, read_page, sheets
 from xltool.template import write_xlsx
 from xltool.values import normalize
 
@@ -109,8 +110,8 @@ def _reference_tampering(page: Page, form, meta: dict[str, str], found: list[Pro
     expected = {layout.GUIDE_SHEET, layout.CHECK_SHEET, layout.META_SHEET, *(t.sheet for t in form.tables)}
     if meta.get("kind") == layout.ROLLUP_KIND:
         expected |= set(layout.ROLLUP_SHEETS)
-    if meta.get("printed_sheet") == assembly.PRINTED_SHEET:
-        expected |= {assembly.IMPORT_NOTES_SHEET, assembly.PRINTED_SHEET}
+    if meta.get("printed_sheet") == layout.PRINTED_SHEET:
+        expected |= {layout.IMPORT_NOTES_SHEET, layout.PRINTED_SHEET}
     renamed = {p.sheet for p in found if p.code == Code.SHEET_RENAMED}
     added = [n for n in page.sheet_names if n not in expected and n not in renamed]
     if added:
@@ -162,7 +163,7 @@ def _reference_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
         problems.append(Problem.of(Code.GUIDE_MISSING, "没有“填报说明”表，无法读取填报单位等信息"))
         return
     grid = page.sheet(layout.GUIDE_SHEET)
-    formulas = assembly._facts(page, layout.GUIDE_SHEET).formulas
+    formulas = sheets._facts(page, layout.GUIDE_SHEET).formulas
     fields = {}
     for name, label, row in layout.UNIT_FIELDS:
         where = f"B{row + 1}"
@@ -181,25 +182,25 @@ def _reference_guide(page: Page, ret: Return, problems: list[Problem]) -> None:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         text = "" if v is None else str(v).strip()
-        if len(text) > assembly.MAX_FIELD:
+        if len(text) > sheets.MAX_FIELD:
             problems.append(
                 Problem.of(
                     Code.TEXT_TRUNCATED,
-                    f"“{label}”栏有 {len(text)} 个字符，远超正常长度，只读取前 {assembly.MAX_FIELD} 个；请核对",
+                    f"“{label}”栏有 {len(text)} 个字符，远超正常长度，只读取前 {sheets.MAX_FIELD} 个；请核对",
                     sheet=layout.GUIDE_SHEET,
                     cell=where,
                 )
             )
-            text = text[: assembly.MAX_FIELD]
+            text = text[: sheets.MAX_FIELD]
         fields[name] = text
     extra: dict[str, str] = {}
     for key, label, row, _ in layout.extra_fields(ret.form):
-        if assembly.norm(str(_at(grid, row, 0) or "")) != assembly.norm(label) or f"B{row + 1}" in formulas:
+        if sheets.norm(str(_at(grid, row, 0) or "")) != sheets.norm(label) or f"B{row + 1}" in formulas:
             continue
         v = _at(grid, row, 1)
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        text = "" if v is None else str(v).strip()[: assembly.MAX_FIELD]
+        text = "" if v is None else str(v).strip()[: sheets.MAX_FIELD]
         if text:
             extra[key] = text
     ret.unit = Unit(**fields, extra=extra)
@@ -218,7 +219,7 @@ def _reference_explanations(page: Page, ret: Return, problems: list[Problem]) ->
     if layout.CHECK_SHEET not in page.sheet_names:
         return
     warnings = {r.id for r in ret.form.rules if r.severity == "warning"}
-    formulas = assembly._facts(page, layout.CHECK_SHEET).formulas
+    formulas = sheets._facts(page, layout.CHECK_SHEET).formulas
     for r, row in page.columns(layout.CHECK_SHEET, (layout.COL_NOTE, layout.COL_ID)).items():
         if row.get(layout.COL_ID) in warnings:
             where = _a1(r, layout.COL_NOTE)
@@ -347,7 +348,7 @@ def test_input_cells_read_as_the_reference_reads_them(seed, year):
             fast, slow = Return(form, year), Return(form, year)
             fast_problems: list[Problem] = []
             slow_problems: list[Problem] = []
-            assembly._read_inputs(grid, fast, _shape(table), fast_problems)
+            sheets._read_inputs(grid, fast, _shape(table), fast_problems)
             _reference_read_inputs(grid, slow, table, slow_problems)
             assert [(k, _exact(v)) for k, v in fast.values.items()] == [(k, _exact(v)) for k, v in slow.values.items()]
             assert _problems(fast_problems) == _problems(slow_problems)
@@ -362,7 +363,7 @@ def test_negative_zero_is_not_read_as_zero():
         grid = [["" for _ in range(cell.col + 1)] for _ in range(cell.row + 1)]
         grid[cell.row][cell.col] = raw
         ret = Return(form, 2025)
-        assembly._read_inputs(grid, ret, _shape(table), [])
+        sheets._read_inputs(grid, ret, _shape(table), [])
         assert str(ret.values[cell.key]) == str(normalize(raw, cell.type)[0])
 
 
@@ -404,7 +405,7 @@ def test_merged_and_hidden_inputs_found_as_the_reference_finds_them(seed, year):
     found = [Problem.of(Code.ROWS_MOVED, "", sheet=form.tables[0].sheet)] if rng.random() < 0.2 else []
     meta = {"kind": rng.choice(["template", layout.ROLLUP_KIND])}
     for _ in range(2):  # the second time with the merges found harmless remembered
-        assert _problems(assembly.tampering(page, form, meta, found)) == _problems(
+        assert _problems(integrity.tampering(page, form, meta, found)) == _problems(
             _reference_tampering(page, form, meta, found)
         )
 
@@ -431,15 +432,15 @@ MEMBERS = [
 def test_container_members_judged_as_the_reference_judges_them(parts):
     page = Page(Path("x.xlsx"), "xlsx", "spreadsheet", [], structure={}, parts=parts)
     for _ in range(2):
-        assert _problems(assembly.untrusted_content(page)) == _problems(_reference_parts(parts))
+        assert _problems(integrity.untrusted_content(page)) == _problems(_reference_parts(parts))
 
 
 def test_many_container_members_judged_and_not_remembered():
     parts = {f"xl/media/image{i}.png" for i in range(300)} | {"xl/externalLinks/externalLink1.xml", "xl/vbaProject.bin"}
     page = Page(Path("x.xlsx"), "xlsx", "spreadsheet", [], structure={}, parts=parts)
     for _ in range(2):
-        assert _problems(assembly.untrusted_content(page)) == _problems(_reference_parts(parts))
-    assert frozenset(parts) not in assembly._PARTS
+        assert _problems(integrity.untrusted_content(page)) == _problems(_reference_parts(parts))
+    assert frozenset(parts) not in integrity._PARTS
 
 
 # --- table states ---------------------------------------------------------------------------------------------------
@@ -516,10 +517,10 @@ def test_sums_over_slices_and_totals_computed_once_are_exact(values, given_total
 def _reference_reading(monkeypatch) -> None:
     """The general reader and the reference code in place of every short way."""
     monkeypatch.setattr(formdata.Shape, "untouched", lambda self, formulas, errors: False)
-    monkeypatch.setattr(assembly, "_labels_intact", lambda grid, labels: False)
-    monkeypatch.setattr(assembly, "tampering", _reference_tampering)
-    monkeypatch.setattr(assembly, "_read_guide", _reference_guide)
-    monkeypatch.setattr(assembly, "_read_explanations", _reference_explanations)
+    monkeypatch.setattr(sheets, "_labels_intact", lambda grid, labels: False)
+    monkeypatch.setattr(integrity, "tampering", _reference_tampering)
+    monkeypatch.setattr(sheets, "_read_guide", _reference_guide)
+    monkeypatch.setattr(sheets, "_read_explanations", _reference_explanations)
 
 
 # the reading test's edits (one more unedited return of any form), and two of the fields only assemble reads

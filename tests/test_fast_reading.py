@@ -13,12 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fillings import random_return
-from xltool import assemble as assembly
 from xltool import formdata, layout
-from xltool.assemble import assemble, read_page
 from xltool.forms import CellType, form_for_year
 from xltool.labels import norm
 from xltool.model import Invalid, Return, Unit
+from xltool.reading import assemble, read_page, sheets
 from xltool.template import write_xlsx
 from xltool.values import _normalize, normalize
 
@@ -152,7 +151,7 @@ def test_untouched_table_path_equals_the_general_path(template, tmp_path, monkey
     wb.save(tmp_path / "r.xlsx")
     fast = _snapshot(assemble(read_page(tmp_path / "r.xlsx")))
     monkeypatch.setattr(formdata.Shape, "untouched", lambda self, formulas, errors: False)
-    monkeypatch.setattr(assembly, "_labels_intact", lambda grid, labels: False)
+    monkeypatch.setattr(sheets, "_labels_intact", lambda grid, labels: False)
     general = _snapshot(assemble(read_page(tmp_path / "r.xlsx")))
     assert fast == general
 

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xltool.assemble import read
 from xltool.checking import check_file
 from xltool.codes import Code
 from xltool.forms import form_for_year
 from xltool.outcomes import FileStatus
+from xltool.reading import read
 from xltool.sources import ReadError
 
 ROOT = Path(__file__).resolve().parent.parent

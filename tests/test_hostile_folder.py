@@ -87,7 +87,7 @@ def test_merge_of_a_hostile_folder(tmp_path):
     peak = int(run.stderr.rsplit("PEAK_MB=", 1)[1].split()[0])
     assert peak < 300, peak
 
-    from xltool.assemble import read_page
+    from xltool.reading import read_page
 
     page = read_page(out)
     merged = {row[2] for row in page.sheet(layout.SOURCE_SHEET)[1:] if row[8] == "已汇总"}

@@ -10,11 +10,11 @@ import pytest
 
 from tests.report_fixtures import write_docx, write_html, write_markdown
 from tests.seed_data import SEEDS
-from xltool.assemble import is_report, read
-from xltool.assemble import read as import_report
 from xltool.formats._report import MAX_REPORT_BYTES
 from xltool.forms import form_for_year
 from xltool.model import Invalid, Return
+from xltool.reading import is_report, read
+from xltool.reading import read as import_report
 from xltool.sources import ReadError
 from xltool.template import write_xlsx
 from xltool.values import normalize

@@ -11,7 +11,7 @@ import pytest
 from tests.row_fixtures import row_text, write_row_text
 from tests.seed_data import SEEDS
 from xltool import formats, office
-from xltool.assemble import is_report, read, read_page
+from xltool.reading import is_report, read, read_page
 from xltool.sources import ReadError
 
 SEED_DIR = Path(__file__).parent / "fixtures" / "seeds"

@@ -174,7 +174,7 @@ def test_cached_values_of_a_prefilled_workbook_match_libreoffice(lo, tmp_path):
 @pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
 def test_return_filled_and_saved_in_libreoffice_checks_correctly(lo, templates, tmp_path, suffix):
     """A return typed and saved by LibreOffice (as xlsx and as ods) reads back to the same values and verdicts."""
-    from xltool.assemble import read
+    from xltool.reading import read
 
     ret = random_return(form_for_year(2025), 2025, random.Random(21), broken=1, blanks=2, explain=True)
     ret.explanations = {"T2-INFORCE-REGULATION": "年内废止"}
@@ -227,7 +227,7 @@ def test_personalised_prefilled_workbook_agrees(lo, tmp_path):
 @pytest.mark.parametrize("suffix", [".ods", ".xlsx"])
 def test_total_overwritten_in_libreoffice_is_reported(lo, templates, tmp_path, suffix):
     """A total formula replaced by a typed number and saved by LibreOffice (ods or xlsx) is FORMULA-OVERWRITTEN."""
-    from xltool.assemble import read
+    from xltool.reading import read
 
     form = form_for_year(2025)
     ret = random_return(form, 2025, random.Random(51))

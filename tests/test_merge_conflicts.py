@@ -21,7 +21,6 @@ import pytest
 from tests import fake_tasks
 from tests.fillings import random_return
 from tests.test_merge import sheet_rows, unit_file
-from xltool.assemble import read
 from xltool.checking import check_file, check_files, exit_code
 from xltool.codes import Code
 from xltool.discover import load_previous
@@ -30,6 +29,7 @@ from xltool.layout import NOTES_SHEET, SOURCE_SHEET
 from xltool.merge import merge
 from xltool.model import Return, Unit
 from xltool.outcomes import RosterStatus
+from xltool.reading import read
 from xltool.roster import read_roster
 from xltool.template import write_xlsx
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.fillings import form_years
-from xltool.assemble import read
 from xltool.forms import form_for_year
 from xltool.model import Return, Unit
+from xltool.reading import read
 from xltool.template import Personal, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent

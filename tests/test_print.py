@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xltool.assemble import read
+from xltool.reading import read
 from xltool.template import write_xlsx
 
 pytestmark = pytest.mark.libreoffice

@@ -11,9 +11,9 @@ import pytest
 from tests.fillings import random_return
 from tests.seed_data import SEEDS
 from xltool import layout
-from xltool.assemble import read
 from xltool.forms import form_for_year
 from xltool.model import Invalid, Return, Unit
+from xltool.reading import read
 from xltool.template import write_xlsx
 
 

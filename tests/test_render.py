@@ -23,7 +23,6 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
 from tests.fillings import random_return
-from xltool.assemble import read
 from xltool.formats import render
 from xltool.formats.docx import render_docx
 from xltool.formats.html import render_html, render_html_fragment
@@ -32,6 +31,7 @@ from xltool.forms import TABLE_ROW, Cell, Table, form_for_year
 from xltool.merge import merge
 from xltool.model import Invalid, Return, Unit
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
+from xltool.reading import read
 from xltool.render import format_value, table_grid
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 from tests.fillings import random_return
 from tests.test_merge import sheet_rows, unit_file
 from xltool import layout
-from xltool.assemble import read
 from xltool.cli import app
 from xltool.codes import Code
 from xltool.discover import _detail_rows, load_previous
 from xltool.forms import form_for_year
 from xltool.merge import SOURCE_HEADER, merge
 from xltool.model import Return, Unit
+from xltool.reading import read
 from xltool.render import rollup_summary
 from xltool.roster import read_roster
 from xltool.template import ExtraSheet, review, write_xlsx

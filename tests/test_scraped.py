@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from xltool.assemble import assemble, read
 from xltool.digits import solve, solve_with, splits
 from xltool.formats import _scraped
 from xltool.formats.text import text_page
+from xltool.reading import assemble, read
 from xltool.values import Invalid
 
 HERE = Path(__file__).resolve().parent
@@ -356,7 +356,7 @@ def test_prose_figures_compared_on_the_true_line():
 
 def test_reading_notes_reach_the_user(tmp_path):
     """What the scraped reader had to interpret (here a near-miss label) is listed among the import's problems."""
-    from xltool.assemble import read
+    from xltool.reading import read
 
     name = "pingtan_gonganju_2022_scrapedtxt.txt"
     text = (CORPUS / name).read_text(encoding="utf-8").replace("4.保护第三方合法权益", "4.保护第3方合法权益", 1)

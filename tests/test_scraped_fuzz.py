@@ -15,10 +15,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xltool.assemble import assemble
 from xltool.formats._scraped import _rows
 from xltool.formats.text import text_page
 from xltool.forms import all_forms
+from xltool.reading import assemble
 from xltool.values import Invalid
 
 HERE = Path(__file__).resolve().parent

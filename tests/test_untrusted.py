@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from xltool import layout
-from xltool.assemble import read, read_page
 from xltool.forms import form_for_year
 from xltool.model import Invalid
+from xltool.reading import read, read_page
 from xltool.sources import ReadError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def test_far_cell_is_bounded_in_a_child_process(tmp_path):
         f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-        from xltool.assemble import read
+        from xltool.reading import read
         ret = read({str(path)!r})
         print(sorted({{p.code for p in ret.check()}}))
         # VmHWM: this process's own peak (ru_maxrss would include the parent's memory at fork time)

@@ -289,7 +289,7 @@ def test_a_learnt_skeleton_reads_values_as_in_order(cells, empty_memory):
 def test_a_part_that_fails_its_crc_is_refused_as_corrupt(tmp_path):
     """Parts are inflated straight from the buffer and checked against their CRC: a changed byte is CORRUPT, not a
     different number."""
-    from xltool.assemble import read_page
+    from xltool.reading import read_page
     from xltool.sources import ReadError
 
     source = ROOT / "examples" / "sample-return-2025.xlsx"
@@ -337,7 +337,7 @@ def test_returns_read_the_same_with_zlib_as_with_isal(monkeypatch, tmp_path):
     import zlib
 
     from xltool import sources
-    from xltool.assemble import assemble, read_page
+    from xltool.reading import assemble, read_page
 
     data = (ROOT / "examples" / "sample-return-2025.xlsx").read_bytes()
     first = _our_grids(data)

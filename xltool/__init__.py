@@ -18,12 +18,12 @@ from xltool._version import __version__
 
 if TYPE_CHECKING:
     from xltool.annual import build_report
-    from xltool.assemble import read
     from xltool.forms import Form, all_forms, form_by_id, form_for_year
     from xltool.merge import merge
     from xltool.model import Invalid, Return, Unit
     from xltool.problems import Problem
     from xltool.publish import write_annual_report
+    from xltool.reading import read
 
 # The public names are imported on first use (`xltool.read`, `from xltool import merge`), so importing xltool, or one
 # of its modules such as the command line, does not load every reader, writer and workflow.
@@ -38,7 +38,7 @@ _PUBLIC = {
     "form_by_id": "xltool.forms",
     "form_for_year": "xltool.forms",
     "merge": "xltool.merge",
-    "read": "xltool.assemble",
+    "read": "xltool.reading",
     "write_annual_report": "xltool.publish",
 }
 

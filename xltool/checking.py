@@ -94,7 +94,7 @@ class FileReport:
 
 def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> FileReport:
     """Read and check one file; `last_year` (xltool.discover.load_previous) adds the cross-year rules."""
-    from xltool.assemble import read
+    from xltool.reading import read
 
     try:
         ret = read(path)

@@ -525,7 +525,7 @@ def render(
 
     xltool render 某某镇2025年统计表.xlsx -f html --fragment > 统计表.html
     """
-    from xltool.assemble import read
+    from xltool.reading import read
     from xltool.sources import ReadError
 
     _text_args({"文件参数": path, "--output": output, "--form": form_files})

@@ -266,7 +266,7 @@ class LastYear:
 def load_previous(path: Path) -> dict[str, LastYear]:
     """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
     per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
-    from xltool.assemble import assemble, read_page
+    from xltool.reading import assemble, read_page
 
     out: dict[str, LastYear] = {}
     files = expand([path])

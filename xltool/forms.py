@@ -366,6 +366,11 @@ def formula_of(form: Form, cell: Cell) -> expr.Node:
     return _formula(form.rule[cell.defined_by])
 
 
+def a1(row: int, col: int) -> str:
+    """A 0-based position as a cell reference, e.g. (5, 3) -> D6."""
+    return f"{col_letter(col)}{row + 1}"
+
+
 def col_letter(col: int) -> str:
     letters = ""
     col += 1

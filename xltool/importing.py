@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xltool import formats
-from xltool.assemble import CELLS_META, PRINTED_SHEET, printed_rows
-from xltool.assemble import IMPORT_NOTES_SHEET as NOTES_SHEET
 from xltool.checking import FileReport, check_file
 from xltool.discover import LastYear, expand
 from xltool.filenames import safe_filename
 from xltool.labels import norm
+from xltool.layout import CELLS_META, PRINTED_SHEET
+from xltool.layout import IMPORT_NOTES_SHEET as NOTES_SHEET
 from xltool.model import Invalid, Return
+from xltool.reading.reports import printed_rows
 
 
 def import_reports(paths: Iterable[str | Path], previous: Path | None = None) -> list[FileReport]:

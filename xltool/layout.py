@@ -18,6 +18,12 @@ SOURCE_SHEET, DETAIL_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET = "来源"
 SUMMARY_SHEET, OVERVIEW_SHEET = "汇总说明", "概览"
 ROLLUP_SHEETS = (SUMMARY_SHEET, OVERVIEW_SHEET, DETAIL_SHEET, SOURCE_SHEET, REJECTED_SHEET, NOTES_SHEET, ROSTER_SHEET)
 
+# A workbook imported from a published report (xltool import) carries these sheets, and its Return these metadata.
+IMPORT_NOTES_SHEET = "导入说明"  # what the import noted
+PRINTED_SHEET = "原文数值"  # every number as the report printed it, totals included
+CELLS_META = "cells"  # every cell read, as JSON (table, row, column, key, value, printed, where)
+KIND_TEXT = {"text": "纯文本", "md": "Markdown", "html": "网页", "docx": "Word 文档", "pdf": "PDF"}  # a report's format
+
 
 def rollup_line(meta: dict[str, str]) -> str:
     """What a roll-up contains, in one line: 汇总 N 个单位（应报 M，缺报 K，未汇总 J）; the counts come from its _meta

@@ -257,7 +257,7 @@ def _packed(inspect: Callable[[str], Inspected], path: str) -> tuple[tuple, byte
 
 def inspect_file(path: str) -> Inspected:
     """Read, re-validate and hash one file (runs in worker processes); the file's bytes are read once."""
-    from xltool.assemble import assemble, read_page
+    from xltool.reading import assemble, read_page
 
     out = Inspected(path)
     p = Path(path)

@@ -34,7 +34,7 @@ class Return:
     no_items: set[str] = field(default_factory=set)  # tables ticked 本年度无此类事项
     explanations: dict[str, str] = field(default_factory=dict)  # rule id -> the clerk's 说明
     source: str | None = None
-    read_problems: list = field(default_factory=list)  # Problems found while reading the file (xltool.assemble)
+    read_problems: list = field(default_factory=list)  # Problems found while reading the file (xltool.reading)
     meta: dict[str, str] = field(default_factory=dict)  # the workbook's _meta items (kind: template | rollup)
     prefilled: set[str] = field(default_factory=set)  # inputs the county filled in (last year's carry-over), locked
 

@@ -1,6 +1,6 @@
 """Figures quoted in a report's sentences, compared with its tables.
 
-One mapping (phrase → cells) serves both the import of published reports (xltool.assemble: “收到政府信息公开申请
+One mapping (phrase → cells) serves both the import of published reports (xltool.reading: “收到政府信息公开申请
 12件” in a report whose table says 15) and the clerk's narrative of a generated report (xltool.annual). The mapping is
 declared per form version in the form file (`report.figures`, see xltool.forms), since cell keys differ by version;
 a form without it uses the defaults of xltool.forms (applications received, 行政复议, 行政诉讼).

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltool import annual, formats
-from xltool.assemble import read
 from xltool.codes import Code
 from xltool.filenames import safe_filename
 from xltool.model import Return
 from xltool.outcomes import Severity
 from xltool.problems import Problem
+from xltool.reading import read
 
 PURPOSE = "annual"  # the writers of xltool.formats that write the whole report
 

@@ -2,7 +2,7 @@
 
 A module in this package exposes `READERS` (a list of `Reader`) and/or `WRITERS` (a list of `Writer`); the registry
 finds the modules itself, so a new format is one new module and nothing else. Readers turn a file into a `Page`
-(xltool.formats.page); `xltool.assemble` turns any Page into a Return. Writers are grouped by purpose:
+(xltool.formats.page); `xltool.reading` turns any Page into a Return. Writers are grouped by purpose:
 
 - workbook: a Return as a locked workbook (template, personalised workbook, roll-up, imported report)
 - annotated: a copy of a return with its problems marked

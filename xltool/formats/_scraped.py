@@ -11,7 +11,7 @@ borders: ``…一、本年新收政府信息公开申请数量412000043二、上
    its 总计, 一＋二＝（七）＋四 per column, （七）＝ the sum of the 办理结果 rows, each Table 四 总计 = its four; only
    a unique split is kept — otherwise the cells stay unknown (an invalid entry naming the alternatives);
 3. builds a clean grid per table, labels and merges exactly as the official form, one number per cell, so
-   `xltool.assemble` reads it like any other report table.
+   `xltool.reading` reads it like any other report table.
 
 Notes on what could not be read (near-miss labels, ambiguous or impossible splits) are kept on the page as
 ``page.notes``.

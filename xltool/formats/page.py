@@ -3,7 +3,7 @@
 A spreadsheet page has one grid per sheet (loaded on demand) and structure facts (which cells hold formulas, which
 sheets are protected). A published report's page has one grid — its tables stacked one below the other, merged cells
 as in a spreadsheet (text in the top-left cell, covered cells "") — plus the report's text lines and, for each grid
-cell, where in the report it came from. `xltool.assemble` turns either into a Return.
+cell, where in the report it came from. `xltool.reading` turns either into a Return.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from pathlib import Path
 
 Grid = list[list[object]]
 REPORT_SHEET = "报告"  # the one grid of a published report
+
+
+def at(grid: Grid, r: int, c: int, blank_as_none: bool = True) -> object:
+    """A cell's value, or None outside the grid (and, for spreadsheets, when it is empty)."""
+    if r < len(grid) and c < len(grid[r]):
+        v = grid[r][c]
+        return None if (blank_as_none and v == "") else v
+    return None
 
 
 class Formulas(dict):

@@ -50,7 +50,7 @@ class _TextRow:
     supplied: bool = False  # the report printed no header (or a generic one): the official one is put in
 
 
-NO_HEADER = "（报告没有表头，按官方表头的列数和顺序读取）"  # marks the cells of a supplied header (xltool.assemble)
+NO_HEADER = "（报告没有表头，按官方表头的列数和顺序读取）"  # marks the cells of a supplied header (xltool.reading)
 _GENERIC_HEADER = re.compile(r"(?:数据|数值|第|列)\d+列?|\d+列|[A-Z]")  # 数据1 … 数据6, 第1列, 列1, A B C
 
 

@@ -1,0 +1,144 @@
+"""Reading, the integrity stage: what a file carries besides its values — formulas that reach outside, links,
+connections, macros, controls and objects, cells far from the tables — and, in our own workbook, what a township
+should not have changed (hidden or merged input cells, added, removed or unhidden sheets)."""
+
+from __future__ import annotations
+
+from xltool import formdata, layout
+from xltool.codes import Code
+from xltool.formats.page import Page
+from xltool.forms import Form, a1
+from xltool.memo import Memo
+from xltool.problems import Problem
+
+MAX_LISTED = 10  # findings of one kind listed one by one; the rest are counted
+
+
+def untrusted_content(page: Page) -> list[Problem]:
+    """Formulas that reach outside, links, connections, macros, controls, objects, and cells far outside the tables."""
+    out: list[Problem] = []
+    facts = page.structure or {}
+    unsafe = [(name, where, text) for name, f in facts.items() for where, text in f.unsafe]
+    for name, where, text in unsafe[:MAX_LISTED]:
+        out.append(
+            Problem.of(
+                Code.UNSAFE_FORMULA,
+                f"公式“={text[:200]}”引用其他文件或调用外部程序/网络（DDE、WEBSERVICE 等），不予信任；请删除该公式，直接填写数字",
+                sheet=name,
+                cell=where,
+                values={"formula": text[:200]},
+            )
+        )
+    if len(unsafe) > MAX_LISTED:
+        out.append(Problem.of(Code.UNSAFE_FORMULA, f"另有 {len(unsafe) - MAX_LISTED} 处不安全的公式未逐一列出"))
+    links, connections, macros, objects = _container_parts(page.parts)
+    if links or connections:
+        what = "、".join(filter(None, [f"{links} 个外部链接" if links else "", "数据连接" if connections else ""]))
+        out.append(
+            Problem.of(
+                Code.EXTERNAL_LINK, f"工作簿含有{what}（指向其他文件或网络），其内容一律不采用；请断开链接后重新保存"
+            )
+        )
+    if macros:
+        out.append(
+            Problem.of(Code.MACROS, "工作簿含有宏（VBA/脚本），xltool 不会运行它；请另存为不含宏的 .xlsx 后报送")
+        )
+    embedded = [name for name, f in facts.items() if f.embedded]
+    if embedded or objects:
+        where = f"（{'、'.join(embedded)}）" if embedded else ""
+        out.append(Problem.of(Code.EMBEDDED_OBJECTS, f"工作簿含有控件或嵌入对象{where}，已忽略；请删除后重新保存"))
+    for name, f in facts.items():
+        if f.stray:
+            out.append(
+                Problem.of(
+                    Code.STRAY_CELLS,
+                    f"{name} 在远离表格的位置有 {f.stray} 个单元格有内容（如 {'、'.join(f.stray_examples)}），未读取；请删除",
+                    sheet=name,
+                    cell=f.stray_examples[0] if f.stray_examples else None,
+                    values={"count": f.stray, "examples": f.stray_examples},
+                )
+            )
+    return out
+
+
+_PARTS = Memo(256)  # a container's member names -> what they hold
+_PARTS_NAMES = 100  # sets of at most this many names are remembered (a template has about 20; a hostile file not)
+
+
+def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
+    """External links (how many), a data connection, macros, controls or embedded objects among a container's member
+    names; remembered by the set of names (the files of one template have the same members)."""
+    key = frozenset(parts)
+    hit = _PARTS.get(key)
+    if hit is None:
+        hit = (
+            sum(1 for p in key if p.startswith("xl/externalLinks/") and p.endswith(".xml")),
+            "xl/connections.xml" in key,
+            any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in key),
+            any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in key),
+        )
+        if len(key) <= _PARTS_NAMES:
+            _PARTS.keep(key, hit)
+    return hit
+
+
+def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]) -> list[Problem]:
+    """Our own workbook changed where a township should not change it (hidden or merged input cells, sheets)."""
+    out: list[Problem] = []
+    facts = page.structure or {}
+    moved = {p.sheet for p in found if p.code in (Code.ROWS_MOVED, Code.SHEET_RENAMED)}
+    for table in form.tables:
+        f = facts.get(table.sheet)
+        if f is None or table.sheet in moved:
+            continue
+        shape = formdata.shape(table)
+        inputs = shape.input_cells
+        hidden = (
+            [c for c in inputs if c.row in f.hidden_rows or c.col in f.hidden_cols]
+            if (f.hidden_rows or f.hidden_cols)  # our template hides helper columns, next to no input
+            and not (shape.input_rows.isdisjoint(f.hidden_rows) and shape.input_cols.isdisjoint(f.hidden_cols))
+            else []
+        )
+        if hidden:
+            out.append(
+                Problem.of(
+                    Code.HIDDEN_CELLS,
+                    f"{table.sheet} 有 {len(hidden)} 个填报格所在的行或列被隐藏（如 {hidden[0].a1}）；请取消隐藏并核对数字",
+                    sheet=table.sheet,
+                    cell=hidden[0].a1,
+                )
+            )
+        merged = shape.merged_input(f.merges)
+        if merged is not None:
+            (r0, c0, r1, c1), cell = merged
+            out.append(
+                Problem.of(
+                    Code.MERGED_INPUT,
+                    f"{table.sheet} 的填报格被合并（{a1(r0, c0)}:{a1(r1, c1)}，含 {cell.a1}），合并区域中的数字可能被遮住；"
+                    "请取消合并，使用原模板填报",
+                    sheet=table.sheet,
+                    cell=cell.a1,
+                )
+            )
+    expected = {layout.GUIDE_SHEET, layout.CHECK_SHEET, layout.META_SHEET, *(t.sheet for t in form.tables)}
+    if meta.get("kind") == layout.ROLLUP_KIND:
+        expected |= set(layout.ROLLUP_SHEETS)  # a roll-up's review sheets
+    if meta.get("printed_sheet") == layout.PRINTED_SHEET:
+        expected |= {layout.IMPORT_NOTES_SHEET, layout.PRINTED_SHEET}  # a workbook imported from a report
+    renamed = {p.sheet for p in found if p.code == Code.SHEET_RENAMED}
+    added = [n for n in page.sheet_names if n not in expected and n not in renamed]
+    if added:
+        out.append(
+            Problem.of(Code.SHEET_ADDED, f"增加了模板中没有的工作表：{'、'.join(added[:5])}；请删除", sheet=added[0])
+        )
+    if layout.CHECK_SHEET not in page.sheet_names:
+        out.append(Problem.of(Code.SHEET_MISSING, f"“{layout.CHECK_SHEET}”工作表被删除；请使用原模板填报"))
+    if page.sheet_states.get(layout.META_SHEET, "hidden") == "visible":
+        out.append(
+            Problem.of(
+                Code.META_VISIBLE,
+                f"隐藏的“{layout.META_SHEET}”工作表被取消隐藏；请使用原模板填报",
+                sheet=layout.META_SHEET,
+            )
+        )
+    return out

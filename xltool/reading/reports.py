@@ -1,0 +1,369 @@
+"""Reading, the published-report stage: a report's page (text, Markdown, a web page, Word, a PDF with text) into a
+Return — the year and unit from its title, each table located by its labels, every number as printed with where it
+came from, sub-rows summed, rows with too few or too many numbers left unknown, and the figures its sentences quote
+compared with its tables. Printed totals are kept, so the report's own arithmetic is checked."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from decimal import Decimal
+
+from xltool import prose
+from xltool.codes import Code
+from xltool.formats.page import Page, at
+from xltool.formats.text import NO_HEADER
+from xltool.forms import Cell, Table
+from xltool.labels import norm
+from xltool.layout import CELLS_META, KIND_TEXT
+from xltool.locate import known_labels, locate
+from xltool.model import Invalid, Return, Unit, Value
+from xltool.problems import Problem
+from xltool.reading import identify
+from xltool.sources import ReadError
+from xltool.values import BLANKS, is_filled, normalize, value_like
+
+
+def from_report(page: Page) -> Return:
+    """A published report's tables; ReadError when none of them is there."""
+    year, unit = identify.title(page.lines, page.path.stem)
+    form = identify.choose_form(page.grid, year)
+    problems = [
+        Problem.of(
+            Code.LOCATED_BY_LABELS,
+            f"此文件是报告原文（{KIND_TEXT.get(page.format, page.format)}），已按表格标签找到统计表并读取；请核对读取结果",
+        )
+    ]
+    if year is None:
+        problems.append(Problem.of(Code.YEAR_UNKNOWN, "无法从报告标题中识别报告年度；请核对标题是否写明“XXXX年”"))
+    elif not form.covers(year):
+        problems.append(
+            identify.form_year_mismatch(form, year, f"此报告的统计表是 {form.notice} 格式；请核对报告年度和表格格式")
+        )
+    if not unit:
+        problems.append(Problem.of(Code.UNIT_MISSING, "无法从报告标题中识别报告单位；请核对标题"))
+    ret = Return(form, year or 0, Unit(name=unit), source=str(page.path), meta={"source_format": page.format})
+    found = [_read_report_table(page, table, ret, problems) for table in form.tables]
+    supplied = sorted({w.split("（", 1)[0] for w in page.where.values() if w.endswith(NO_HEADER)})
+    if supplied:
+        problems.append(
+            Problem.of(
+                Code.LOCATED_BY_LABELS,
+                f"{'、'.join(supplied)}：表格没有表头（或只有“数据1…”这样的通用表头），已按官方表头的列数和顺序读取；"
+                "请核对各列是否与官方表格一致",
+            )
+        )
+    if not any(found):
+        raise ReadError(
+            Code.NOT_A_REPORT,
+            "没有找到年报统计表（任何一种已知表单的表格标签都没有找到）；请确认这是年度报告原文",
+        )
+    problems += _prose_figures(page, ret)
+    problems += [Problem.of(Code.LOCATED_BY_LABELS, f"读取说明：{note}") for note in page.notes]
+    ret.read_problems = problems
+    return ret
+
+
+def _prose_figures(page: Page, ret: Return) -> list[Problem]:
+    """Figures quoted in the report's sentences compared with its tables (the form's `report.figures`, xltool.prose):
+    a difference is a warning quoting both."""
+    return [
+        Problem.of(
+            Code.IMPORT_PROSE_MISMATCH,
+            f"第 {hit.line + 1} 行正文“{hit.quoted}”，统计表中{hit.what}为 {hit.table_text} {hit.unit}；请核对正文与统计表",
+            values={
+                "text": hit.quoted,
+                "prose": _plain(hit.prose),
+                "table": _plain(hit.table),
+                "keys": list(hit.figure.keys),
+            },
+        )
+        for hit in prose.quoted_figures(ret, page.lines)
+    ]
+
+
+def printed_rows(ret: Return) -> list[list[object]]:
+    """The 原文数值 sheet: table, row, column, key, the number as printed (text, exact), 填报/合计."""
+    rows: list[list[object]] = []
+    for table in ret.form.tables:
+        for cell in table.cells:
+            if cell.key not in ret.values:
+                continue
+            v = ret.values[cell.key]
+            text = v.raw if isinstance(v, Invalid) else format(v, "f")
+            kind = "填报" if cell.is_input else "合计"
+            rows.append([table.title, _row_name(table, cell.key), cell.label_path[-1], cell.key, text, kind])
+    return rows
+
+
+def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Problem]) -> bool:
+    """Locate `table` in the page and put its values into `ret`; False when none of it is there."""
+    name = f"表{table.number}（{table.title}）"
+    located = locate(page.grid, table)
+    if not located.positions:
+        problems.append(
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
+                f"{name}：报告中没有找到此表（缺少{_quoted(located.missing)}），此表按未填报处理；请核对原报告",
+                values={"table": table.number, "missing": located.missing},
+            )
+        )
+        return False
+    positions = _realigned(page, located.positions)
+    used = set(positions.values())
+    values: dict[str, Value | None] = {}
+    for cell in table.cells:
+        if cell.key in positions:
+            values[cell.key] = _value(page, cell, positions[cell.key], name, problems)
+    if table.layout == "blocks":
+        used |= _sub_rows(page, table, positions, values, problems)
+    if page.tails is not None:
+        used |= _miscounted_rows(page, table, positions, values, name, problems)
+    blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
+    if blank:
+        where = _where(page, positions[blank[0].key])
+        problems.append(
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
+                f"{where}：{name}有 {len(blank)} 格印为空白（如「{_row_name(table, blank[0].key)}」"
+                f"{blank[0].label_path[-1]}），按空白处理，不按 0 计算，相关校验无法判断；请核对原报告",
+                values={"table": table.number, "blank": [c.key for c in blank]},
+            )
+        )
+        for c in blank:
+            values[c.key] = Invalid("", "报告中此格为空白（没有印数字）")
+    missing = [c for c in table.cells if c.key not in positions]
+    if missing:
+        labels = located.missing or sorted({" / ".join(c.label_path[:-1]) for c in missing})
+        problems.append(
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
+                f"{name}不完整：没有找到{_quoted(labels)}（共 {len(missing)} 格），这些格按无法判断处理，"
+                "不按 0 计算；请核对原报告是否被截断",
+                values={"table": table.number, "missing": labels},
+            )
+        )
+        for c in missing:
+            values[c.key] = Invalid("", "报告中没有这一项（表格不完整）")
+    ret.values.update({k: v for k, v in values.items() if v is not None})
+    cells = json.loads(ret.meta.get(CELLS_META, "[]"))
+    for cell in table.cells:
+        if cell.key in positions:
+            pos = positions[cell.key]
+            raw = at(page.grid, *pos, blank_as_none=False)
+            cells.append(
+                {
+                    "table": table.title,
+                    "row": _row_name(table, cell.key),
+                    "column": cell.label_path[-1],
+                    "key": cell.key,
+                    "value": _plain(ret.values.get(cell.key))
+                    if not isinstance(ret.values.get(cell.key), Invalid)
+                    else None,
+                    "printed": "" if raw is None else str(raw).strip(BLANKS),
+                    "where": page.where.get(pos) or _where(page, pos),
+                }
+            )
+    ret.meta[CELLS_META] = json.dumps(cells, ensure_ascii=False)
+    _unplaced(page, table, used, name, problems)
+    return True
+
+
+def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """Word tables sometimes merge a data row differently from its header (spec §3.1: header 2 | 3–4 | 5, data
+    2–3 | 4 | 5), hiding a column's position under the merge from its left: the value is then the one filled cell
+    between that position and the table's next column."""
+    out = dict(positions)
+    columns: dict[int, list[int]] = {}
+    for r, c in positions.values():
+        columns.setdefault(r, []).append(c)
+    for key, (r, c) in positions.items():
+        if (r, c) not in page.covered:
+            continue
+        after = min((x for x in columns[r] if x > c), default=len(page.grid[r]))
+        filled = [x for x in range(c + 1, after) if is_filled(page.grid[r][x])]
+        if len(filled) == 1:
+            out[key] = (r, filled[0])
+    return out
+
+
+def _value(page: Page, cell: Cell, pos: tuple[int, int], name: str, problems: list[Problem]) -> Value | None:
+    raw = at(page.grid, *pos, blank_as_none=False)
+    text = raw.strip(BLANKS) if isinstance(raw, str) else raw  # padding around a number is layout
+    text, unit_note = _unit(text, cell)
+    value, note = normalize(text, cell.type)
+    note = "；".join(filter(None, [unit_note, note])) or None
+    if note and not isinstance(value, Invalid):
+        problems.append(
+            Problem.of(
+                Code.VALUE_NORMALISED,
+                f"{_where(page, pos)}：{name} {cell.label}：{note}",
+                values={"raw": raw, "key": cell.key},
+            )
+        )
+    return value
+
+
+_WITH_UNIT = re.compile(r"^([+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+))\s*(万元|元|件|个|项|条)$")
+
+
+def _unit(text: object, cell: Cell) -> tuple[object, str | None]:
+    """A number printed with its unit: 万元 and 件/个/项/条 dropped, an amount in 元 turned into 万元 (the form's unit),
+    each with a note; anything else unchanged (and read, or refused, as it is)."""
+    if not isinstance(text, str):
+        return text, None
+    m = _WITH_UNIT.match(unicodedata.normalize("NFKC", text))
+    if m is None:
+        return text, None
+    number, unit = m.group(1).replace(",", ""), m.group(2)
+    amount = cell.type.name == "amount" and cell.type.unit == "万元"
+    if unit == "元" and amount:
+        wan = (Decimal(number) / 10000).normalize()
+        return format(wan, "f"), f"“{text}”按 {format(wan, 'f')} 万元读取（原文单位为元，已换算为万元）"
+    if (unit == "万元") == amount:
+        return number, f"“{text}”去掉单位“{unit}”后读取"
+    return text, None  # a unit the cell does not take: read as printed (and refused)
+
+
+def _sub_rows(page: Page, table: Table, positions: dict, values: dict, problems: list[Problem]) -> set:
+    """Table 二 rows split into local sub-rows (北京: 行政检查, 行政确认 under 其他对外管理服务事项): sum them, keep them."""
+    grid, known, used = page.grid, known_labels(), set()
+    rows: dict[str, list[Cell]] = {}
+    for cell in table.cells:
+        if cell.key in positions:
+            rows.setdefault(cell.key.rsplit(".", 1)[0], []).append(cell)
+    for cells in rows.values():
+        label = cells[0].label_path[1]
+        r = positions[cells[0].key][0]
+        cols = [positions[c.key][1] for c in cells]
+        first = min(cols)
+        subs = [v for v in grid[r][:first] if is_filled(v) and norm(v) != norm(label) and not value_like(str(v))]
+        if len(subs) != 1:
+            continue
+        parts = [(r, subs[0])]
+        for rr in range(r + 1, len(grid)):
+            left = [v for v in grid[rr][:first] if is_filled(v)]
+            if (
+                len(left) != 1
+                or norm(left[0]) in known.labels
+                or not any(is_filled(at(grid, rr, c, blank_as_none=False)) for c in cols)
+            ):
+                break
+            parts.append((rr, left[0]))
+        extra: dict[str, list] = {}
+        for rr, sub in parts:
+            read = [
+                normalize(_strip(at(grid, rr, c, blank_as_none=False)), c_.type)[0]
+                for c, c_ in zip(cols, cells, strict=True)
+            ]
+            extra[label + "/" + re.sub(r"\s+", "", sub)] = [_plain(v) for v in read]
+            used.update((rr, c) for c in range(len(grid[rr])) if is_filled(grid[rr][c]))
+            for c_, v in zip(cells, read, strict=True):
+                values[c_.key] = _add(values.get(c_.key) if rr != r else None, v)
+        names = "、".join(k.split("/", 1)[1] for k in extra)
+        problems.append(
+            Problem.of(
+                Code.IMPORT_EXTRA_ROWS,
+                f"{_where(page, (r, first))}：表{table.number}「{label}」分为 {len(extra)} 个细分行（{names}），"
+                "已相加计入该行；细分行的数字见本条提示",
+                values={"row": label, "columns": [c.label_path[-1] for c in cells], "rows": extra},
+            )
+        )
+    return used
+
+
+def _add(total: Value | None, v: Value | None) -> Value | None:
+    if v is None:
+        return total
+    if total is None:
+        return v
+    if isinstance(total, Invalid) or isinstance(v, Invalid):
+        raws = [x.raw if isinstance(x, Invalid) else _plain(x) for x in (total, v)]
+        return Invalid(" + ".join(map(str, raws)), "细分行中有不是数字的内容，无法相加")
+    return total + v
+
+
+def _miscounted_rows(
+    page: Page, table: Table, positions: dict, values: dict, name: str, problems: list[Problem]
+) -> set:
+    """Text rows with more or fewer numbers than columns: which number belongs where is unknown, so none is read."""
+    assert page.tails is not None
+    used: set = set()
+    by_row: dict[int, list[str]] = {}
+    for key, (r, _) in positions.items():
+        by_row.setdefault(r, []).append(key)
+    for r, keys in sorted(by_row.items()):
+        got = page.tails.get(r, 0)
+        if got == len(keys):
+            continue
+        texts = [str(v).strip(BLANKS) for v in page.grid[r] if is_filled(v)]
+        problems.append(
+            Problem.of(
+                Code.IMPORT_INCOMPLETE,
+                f"{_where(page, (r, 0))}：{name}「{_row_name(table, keys[0])}」有 {got} 个数，"
+                f"应有 {len(keys)} 个，无法确定各数所在的列，此行按无法判断处理；请核对原报告",
+                values={"table": table.number, "texts": texts},
+            )
+        )
+        for key in keys:
+            values[key] = Invalid(" ".join(texts), "此行数字个数不对，无法确定所在的列")
+        used.update((r, c) for c, v in enumerate(page.grid[r]) if is_filled(v))
+    return used
+
+
+def _row_name(table: Table, key: str) -> str:
+    """The printed row label of a cell key, e.g. （四）无法提供 1.本机关不掌握相关政府信息."""
+    if table.layout == "blocks":
+        return next(c.label_path[1] for c in table.cells if c.key == key)
+    paths = [p for rk, p in table.row_paths.items() if rk and key.startswith(f"{table.id}.{rk}.")]
+    path = max(paths, key=len, default=())
+    return " ".join(path[1:] or path) or "数据行"
+
+
+def _unplaced(page: Page, table: Table, used: set, name: str, problems: list[Problem]) -> None:
+    """Report every other non-empty cell between the table's first and last located rows, with its text."""
+    rows = [r for r, _ in used]
+    labels = {norm(lb.text) for lb in table.labels} | {norm(table.title)}
+    for r in range(min(rows), min(max(rows) + 1, len(page.grid))):
+        stray = [
+            (c, v) for c, v in enumerate(page.grid[r]) if is_filled(v) and (r, c) not in used and norm(v) not in labels
+        ]
+        if stray:
+            texts = [str(v).strip(BLANKS) for _, v in stray]
+            problems.append(
+                Problem.of(
+                    Code.IMPORT_UNPLACED,
+                    f"{_where(page, (r, stray[0][0]))}：{name}中的{_quoted(texts)}无法对应到表格的行和列，"
+                    "未读入；请核对原报告",
+                    values={"table": table.number, "texts": texts},
+                )
+            )
+
+
+# --- small helpers --------------------------------------------------------------------------------------------------
+
+
+def _strip(v: object) -> object:
+    return v.strip(BLANKS) if isinstance(v, str) else v
+
+
+def _where(page: Page, pos: tuple[int, int]) -> str:
+    """Where a grid cell came from; for an empty cell, where the first filled cell of its row came from."""
+    r = pos[0]
+    width = len(page.grid[r]) if r < len(page.grid) else 0
+    return page.where.get(pos) or next((page.where[(r, c)] for c in range(width) if (r, c) in page.where), "报告中")
+
+
+def _plain(v: Value | None) -> object:
+    """A value as plain JSON data: whole numbers as int, other decimals as text, unusable text as printed."""
+    if v is None:
+        return None
+    if isinstance(v, Invalid):
+        return v.raw
+    return int(v) if v == v.to_integral_value() else format(v, "f")
+
+
+def _quoted(texts: list[str], limit: int = 6) -> str:
+    shown = "".join("“" + re.sub(r"\s+", "", t) + "”" for t in texts[:limit])
+    return shown + (f"等 {len(texts)} 项" if len(texts) > limit else "")
