@@ -28,6 +28,7 @@ import xltool
 from xltool import forms, labels, layout
 from xltool import rules as expr
 from xltool.cli import app
+from xltool.forms import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL_2021 = ROOT / "templates" / "gov-info-2021.yaml"
@@ -47,9 +48,9 @@ runner = CliRunner()
 
 
 def _reset() -> None:
-    forms._extra.clear()
-    forms._builtin_and_plugins.cache_clear()
-    forms.all_forms.cache_clear()
+    registry._extra.clear()
+    registry._builtin_and_plugins.cache_clear()
+    registry.all_forms.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -95,7 +95,7 @@ def test_usage_errors_need_no_rich_and_no_reader(args):
 
 
 # What one file never needs: the worker pool (one file is read in this process), the entry-point scan (no installed
-# package declares plugin forms: xltool.forms._may_have_plugins), and the tools of formats it neither reads nor writes.
+# package declares plugin forms: xltool.forms.registry._may_have_plugins), and the tools of formats it neither reads nor writes.
 NOT_FOR_ONE_FILE = ["xltool.workers", "importlib.metadata", "email", "csv", "logging"]
 NOT_FOR_A_WORKBOOK = ["xltool.formats._scraped", "xltool.digits"]  # scraped-text reading
 NOT_FOR_CHECKING = ["xltool.render"]  # the report writers' layout
@@ -276,9 +276,9 @@ def _site(tmp_path: Path, entry_points: str | None) -> Path:
     return site
 
 
-# Prints the forms known, and what xltool.forms._may_have_plugins answered each time it was asked ([] = never).
+# Prints the forms known, and what xltool.forms.registry._may_have_plugins answered each time it was asked ([] = never).
 FORMS_PROBE = (
-    "import json, sys; from xltool import forms; asked = []; may = forms._may_have_plugins; "
+    "import json, sys; from xltool.forms import registry as forms; asked = []; may = forms._may_have_plugins; "
     "forms._may_have_plugins = lambda: asked.append(may()) or asked[-1]; "
     "print(json.dumps([[[f.id, f.origin] for f in forms.all_forms()], asked]))"
 )
