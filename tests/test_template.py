@@ -166,6 +166,15 @@ def test_password_is_applied(tmp_path):
     assert wb.security.workbookPassword == "DAA7"
 
 
+@pytest.mark.parametrize("password", ["secret", "x", "密码2025", "a" * 40, "P@ss w0rd!"])
+def test_structure_password_is_the_sheets_password(tmp_path, password):
+    """The workbook-structure hash (written by xltool) equals the sheet hash XlsxWriter writes, for any password."""
+    path = write_xlsx(Return(form_for_year(2025), 2025), tmp_path / "p.xlsx", password=password)
+    wb = openpyxl.load_workbook(path)
+    hashes = {ws.protection.password for ws in wb.worksheets}
+    assert len(hashes) == 1 and wb.security.workbookPassword in hashes
+
+
 def test_cli_writes_both_layouts(tmp_path):
     """`xltool template --year 2025` and `--year 2020` give the 2021 and 2019 layouts; 2018 is refused."""
     runner = CliRunner()

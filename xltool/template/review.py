@@ -34,7 +34,8 @@ from xltool._version import __version__
 from xltool.forms import Cell, Form, Table
 from xltool.model import Invalid, Return
 from xltool.template import stream
-from xltool.template.xlsx import FONT, TemplateError
+from xltool.template.cells import TemplateError
+from xltool.template.xlsx import FONT
 
 BODY_PT = 10.5  # every text on these sheets (五号); titles are larger
 LINE_PT = 14.5  # height of one line of 10.5 pt CJK text in a row

@@ -13,7 +13,7 @@ each row as (height in points or None, cells as (column, value, format)). After 
 - text goes to the shared-string table like XlsxWriter's own (never inline strings): a string already in XlsxWriter's
   table or among the last STRINGS_KEPT new ones reuses its index, any other is appended (a repeat beyond that window is
   stored twice, which the format allows), new <si> items are spooled to a temporary file and copied in last;
-- the workbook-structure lock (xltool.template.xlsx.lock_workbook_xml) is applied on the way.
+- the workbook-structure lock (xltool.template.protection.lock_workbook_xml) is applied on the way.
 
 The zip is written without zip64 extensions (allowZip64=False: a part over 4 GB is an error, not a silently different
 file), entries keep XlsxWriter's names, dates and attributes, and nothing depends on the clock or on memory

@@ -1,0 +1,227 @@
+"""The 校验 sheet of the template writer: a verdict banner, the counts line, the problems only (INDEX/MATCH over
+hidden ranks, so every engine computes the same without array formulas), the table statuses, and every rule with an
+unlocked 说明 cell for each warning."""
+
+from __future__ import annotations
+
+import math
+
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from xltool import layout, outcomes
+from xltool import rules as expr
+from xltool.forms import TITLE_ROW
+from xltool.model import Return
+from xltool.outcomes import Outcome
+from xltool.template.cells import cached_value, ok, quote_sheet, text_width
+from xltool.template.verdicts import VERDICTS, listed_problem, listed_text, summary_line, verdict_text
+
+
+class CheckSheet:
+    """Drawn by the template writer (xltool.template.xlsx), whose workbook, formats and return it uses."""
+
+    def write_checks(self) -> None:
+        form, ret, fmt = self.form, self.ret, self.fmt
+        ws = self.wb.add_worksheet(layout.CHECK_SHEET)
+        sheet = layout.CHECK_SHEET
+        for col, width in enumerate([54, 22, 24, 6, 24, 44]):
+            ws.set_column(col, col, width)
+        ws.set_column(layout.COL_LEFT, layout.COL_RANK, 6, None, {"hidden": True})
+        last_printed = layout.CHECK_PRINTED
+        ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last_printed, "校验结果（随填随算）", fmt["title"])
+        order = layout.check_rule_order(form)
+        first, last = layout.check_rule_row(form, order[0]), layout.check_rule_row(form, order[-1])
+        # Table status
+        status_header = layout.check_status_header_row(form)
+        ws.write_string(status_header, 0, "表", fmt["header"])
+        ws.write_string(status_header, 1, "填报状态", fmt["header"])
+        status_ref: dict[str, str] = {}
+        for table in form.tables:
+            row = layout.check_status_row(form, table.id)
+            inputs = [c.key for c in table.cells if c.is_input and c.key not in ret.prefilled]
+            filled = f"COUNTA({self.input_ranges(inputs, sheet)})"
+            flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
+            formula = "=" + outcomes.table_status_formula(flag, filled, len(inputs))
+            ws.write_string(row, 0, table.sheet, fmt["check"])
+            ws.write_formula(row, 1, formula, fmt["check"], ret.table_status(table.id))
+            status_ref[table.id] = xl_rowcol_to_cell(row, 1, True, True)
+        # Every rule, those a clerk's entries can break first
+        header = layout.check_rule_header_row(form)
+        for col, text in enumerate(layout.CHECK_COLUMNS):
+            ws.write_string(header, col, text, fmt["header"])
+        for col, text in zip(
+            range(layout.COL_LEFT, layout.COL_RANK + 1), ["左边", "右边", "错误", "警告", "序号"], strict=True
+        ):
+            ws.write_string(header, col, text, fmt["header"])
+        fixed = next((r for r in order if r.defines), None)
+        if fixed is not None:
+            heading = layout.check_rule_row(form, fixed) - 1
+            ws.merge_range(heading, 0, heading, last_printed, layout.FIXED_HEADING, fmt["section"])
+        for rule in order:
+            self.write_rule_row(ws, layout.check_rule_row(form, rule), rule, status_ref, first)
+        rank = f"${xl_col_to_name(layout.COL_RANK)}${first + 1}:${xl_col_to_name(layout.COL_RANK)}${last + 1}"
+        # The problems only, in rule order: the n-th listed rule found by its rank (INDEX/MATCH, no arrays)
+        top = layout.CHECK_PROBLEMS_HEADER_ROW
+        for col, text in enumerate(["需要处理的问题", "结果", "数值", "级别"]):
+            ws.write_string(top, col, text, fmt["header"])
+        listed = [r for r in (self.results[x.id] for x in order) if listed_problem(r)]
+        for n in range(1, layout.check_problem_rows(form) + 1):
+            row = top + n
+            found = f"MATCH({n},{rank},0)"
+            for col, source in ((0, layout.COL_TITLE), (1, layout.COL_RESULT), (3, layout.COL_SEVERITY)):
+                column = xl_col_to_name(source)
+                pick = f"INDEX(${column}${first + 1}:${column}${last + 1},{found})"
+                empty = '"（无）"' if (n, col) == (1, 0) else '""'
+                ws.write_formula(row, col, f"=IFERROR({pick},{empty})", fmt["check"], listed_text(listed, n, col))
+            left, right = (xl_col_to_name(c) for c in (layout.COL_LEFT, layout.COL_RIGHT))
+            values = (
+                f'=IFERROR(IF(INDEX(${left}${first + 1}:${left}${last + 1},{found})="","",'
+                f'"左边 "&INDEX(${left}${first + 1}:${left}${last + 1},{found})&"，右边 "'
+                f'&INDEX(${right}${first + 1}:${right}${last + 1},{found})),"")'
+            )
+            ws.write_formula(row, 2, values, fmt["check"], listed_text(listed, n, 2))
+        # Verdict and counts
+        counts = {t.id: self.table_count_formulas(t) for t in form.tables}
+        col_error, col_warning = (xl_col_to_name(c) for c in (layout.COL_ERROR, layout.COL_WARNING))
+        res = f"$B${first + 1}:$B${last + 1}"
+        errors = (
+            f"(SUM(${col_error}${first + 1}:${col_error}${last + 1})+{'+'.join(c['invalid'] for c in counts.values())})"
+        )
+        warnings = f"(SUM(${col_warning}${first + 1}:${col_warning}${last + 1})+{'+'.join(c['blank'] for c in counts.values())})"
+        nothing = "AND(" + ",".join(outcomes.not_filled_test(status_ref[t.id]) for t in form.tables) + ")"
+        verdict = (
+            f'=IF({nothing},"{VERDICTS["empty"]}",IF({errors}>0,"有 "&{errors}&" 项错误，请修改后报送",'
+            f'IF({warnings}>0,"有 "&{warnings}&" 项警告，请填写说明或核实","{VERDICTS["ok"]}")))'
+        )
+        python = self.sheet_counts()
+        ws.merge_range(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, last_printed, "", fmt["verdict"])
+        ws.write_formula(layout.CHECK_VERDICT_ROW, 0, verdict, fmt["verdict"], verdict_text(python))
+        ws.set_row(layout.CHECK_VERDICT_ROW, 30)
+        for text, kind in (("错误", "status_bad"), ("警告", "status_warn"), ("可以报送", "status_good")):
+            options = {"type": "text", "criteria": "containing", "value": text, "format": fmt[f"cf_{kind}"]}
+            ok(ws.conditional_format(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, 0, options), "结论颜色")
+        summary = (
+            f'="错误 "&{errors}&" 项；警告 "&{warnings}&" 项；已说明 "&COUNTIF({res},"已说明")'
+            f'&" 项；无法判断 "&COUNTIF({res},"无法判断")&" 项"'
+        )
+        ws.merge_range(layout.CHECK_SUMMARY_ROW, 0, layout.CHECK_SUMMARY_ROW, last_printed, "", fmt["text_bold"])
+        ws.write_formula(layout.CHECK_SUMMARY_ROW, 0, summary, fmt["text_bold"], summary_line(python))
+        # Colours of results: red for 不平衡/不通过/数值无效, green for 通过, amber for 已说明, grey for 无法判断
+        for text, colour, criteria in (
+            ("不", "#FFC7CE", "begins with"),
+            (outcomes.INVALID_TEXT, "#FFC7CE", "begins with"),
+            ("通过", "#C6EFCE", "begins with"),
+            ("已说明", "#FFEB9C", "begins with"),
+            ("无法判断", "#D9D9D9", "begins with"),
+        ):
+            options = {
+                "type": "text",
+                "criteria": criteria,
+                "value": text,
+                "format": self.wb.add_format({"bg_color": colour}),
+            }
+            for r0, r1 in ((first, last), (top + 1, top + layout.check_problem_rows(form))):
+                ok(ws.conditional_format(r0, layout.COL_RESULT, r1, layout.COL_RESULT, options), "结果颜色")
+        ws.freeze_panes(layout.CHECK_PROBLEMS_HEADER_ROW, 0)
+        self.protect(ws)
+        self.print_setup(ws, last_printed, last, None)
+
+    @classmethod
+    def counts_for(cls, ret: Return) -> dict[str, int]:
+        """sheet_counts for a return, without writing anything (tests compare it with a recalculated workbook)."""
+        writer = cls.__new__(cls)
+        writer.ret, writer.form = ret, ret.form
+        writer.results = {r.rule.id: r for r in ret.rule_results()}
+        return writer.sheet_counts()
+
+    def sheet_counts(self) -> dict[str, int]:
+        """The 校验 verdict's numbers in Python (the same arithmetic as its formulas)."""
+        results = [self.results[r.id] for r in self.form.local_rules]
+        tables = [self.table_counts(t) for t in self.form.tables]
+        return {
+            "empty": all(c["not_filled"] for c in tables),
+            "errors": sum(r.outcome is Outcome.FAIL and r.rule.severity == "error" for r in results)
+            + sum(c["invalid"] for c in tables),
+            "warnings": sum(r.outcome is Outcome.FAIL and r.rule.severity == "warning" for r in results)
+            + sum(c["blank"] for c in tables),
+            "explained": sum(r.outcome is Outcome.EXPLAINED for r in results),
+            "undetermined": sum(r.display == Outcome.UNDETERMINED.zh for r in results),
+        }
+
+    def write_rule_row(self, ws, row: int, rule, status_ref: dict[str, str], first: int) -> None:
+        fmt, result, sheet = self.fmt, self.results[rule.id], layout.CHECK_SHEET
+        r1 = lambda col: xl_rowcol_to_cell(row, col)  # noqa: E731 - a short local alias reads better here
+        ws.write_string(row, layout.COL_ID, rule.id, fmt["check_small"])
+        ws.write_string(row, layout.COL_TITLE, rule.title, fmt["check"])
+        ws.write_string(row, layout.COL_SEVERITY, outcomes.Severity(rule.severity).zh, fmt["check"])
+        ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check_small"])
+        ws.set_row(row, 14 * max(math.ceil(text_width(rule.title) / 52), 1) + 3)
+        ref = lambda k: self.ref(k, sheet)  # noqa: E731
+        node = rule.node
+        if isinstance(node, expr.Compare):
+            for col, side, cached in (
+                (layout.COL_LEFT, node.left, result.left),
+                (layout.COL_RIGHT, node.right, result.right),
+            ):
+                ws.write_formula(
+                    row, col, f'=IFERROR({expr.render(side, ref)},"")', fmt["check_num"], cached_value(cached)
+                )
+            difference = f"ROUND({r1(layout.COL_LEFT)}-{r1(layout.COL_RIGHT)},4)"
+            failed = outcomes.fail_display_formula(node.op, difference)
+        else:
+            for col in (layout.COL_LEFT, layout.COL_RIGHT):
+                ws.write_string(row, col, "", fmt["check"])
+            failed = outcomes.fail_display_formula(None, None)
+        conditions: dict[str, str] = {}
+        if rule.severity == "warning":
+            conditions["explained"] = f"LEN(TRIM({r1(layout.COL_NOTE)}))>0"
+            note_format = fmt["check"] if self.rollup else fmt["note"]  # a roll-up has nothing to fill in
+            ws.write_string(row, layout.COL_NOTE, self.ret.explanations.get(rule.id, ""), note_format)
+        else:
+            ws.write_blank(row, layout.COL_NOTE, None, fmt["check"])
+        closure = self.form.input_closure(expr.refs(node))
+        if rule.tables:
+            tests = ",".join(outcomes.not_filled_test(status_ref[t]) for t in rule.tables)
+            conditions["table_not_filled"] = f"OR({tests})"
+        helpers = expr._ranges([self.validity_ref(self.form.cell[k], sheet) for k in closure])
+        conditions["invalid_input"] = f"SUM({','.join(helpers)})>0"
+        if rule.blank == "undetermined":  # any blank input (outside a table marked 无此类事项) makes it 无法判断
+            complete = []
+            for table_id in rule.tables:
+                table = self.form.table(table_id)
+                keys = [k for k in closure if self.form.cell[k].table == table_id]
+                flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
+                complete.append(
+                    f'OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(keys, sheet)})={len(keys)})'
+                )
+            conditions["blank_input"] = f"NOT(AND({','.join(complete)}))"
+        conditions["holds"] = expr.render(node, ref, rule.tolerance)
+        formula = "=" + outcomes.outcome_formula(conditions, failed)
+        ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
+        # Hidden flags: failed error, failed warning, and the rank of this rule in the problems list
+        error = f'IF(LEFT({r1(layout.COL_RESULT)},1)="不",1,0)' if rule.severity == "error" else "0"
+        warning = f'IF(LEFT({r1(layout.COL_RESULT)},1)="不",1,0)' if rule.severity == "warning" else "0"
+        ws.write_formula(
+            row,
+            layout.COL_ERROR,
+            "=" + error,
+            fmt["helper"],
+            int(result.outcome is Outcome.FAIL and rule.severity == "error"),
+        )
+        ws.write_formula(
+            row,
+            layout.COL_WARNING,
+            "=" + warning,
+            fmt["helper"],
+            int(result.outcome is Outcome.FAIL and rule.severity == "warning"),
+        )
+        listed = f'OR(LEFT({r1(layout.COL_RESULT)},1)="不",{r1(layout.COL_RESULT)}="{outcomes.INVALID_TEXT}")'
+        rank_col = xl_col_to_name(layout.COL_RANK)
+        before = f"MAX(${rank_col}${first + 1}:{rank_col}{row})" if row > first else "0"
+        ws.write_formula(row, layout.COL_RANK, f"=IF({listed},{before}+1,0)", fmt["helper"], self.rank(rule))
+
+    def rank(self, rule) -> int:
+        """The position of `rule` in the problems list (0 when it is not a problem), as the rank formulas compute."""
+        order = [self.results[r.id] for r in layout.check_rule_order(self.form)]
+        listed = [r.rule.id for r in order if listed_problem(r)]
+        return listed.index(rule.id) + 1 if rule.id in listed else 0
