@@ -67,62 +67,16 @@ def from_workbook(page: Page) -> Return:
 
 
 def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, problems: list[Problem]) -> None:
-    sheet = table.sheet if table.sheet in page.sheet_names else None
-    positions: dict[str, tuple[int, int]] | None = None
-    if templated and sheet is not None:
-        grid = page.sheet(sheet)
-        shape = formdata.shape(table)
-        if _labels_intact(grid, shape.labels):
-            positions, changed = shape.positions, []
-        else:
-            changed = [lb for lb in table.labels if at(grid, lb.first_row, lb.first_col) != lb.text]
-            located = locate(grid, table)
-            moved = _moved(table, located)
-            if located.positions and moved:
-                problems.append(
-                    Problem.of(
-                        Code.ROWS_MOVED,
-                        f"{table.title} 的行或列被插入、删除或移动（{moved}），已按标签重新定位；"
-                        "请使用未改动的模板填报",
-                        sheet=sheet,
-                    )
-                )
-                positions = located.positions
-                changed = [lb for lb in changed if norm(lb.text) not in {norm(v) for v in _texts(grid)}]
-            else:
-                positions = shape.positions
-            for lb in changed[:10]:
-                problems.append(
-                    Problem.of(
-                        Code.LABEL_CHANGED,
-                        f"表格标签被修改：应为“{lb.text}”，实际为“{at(grid, lb.first_row, lb.first_col) or '（空白）'}”",
-                        sheet=sheet,
-                        cell=a1(lb.first_row, lb.first_col),
-                    )
-                )
-    else:
-        for name in ([sheet] if sheet else []) + [n for n in page.sheet_names if n != sheet]:
-            located = locate(page.sheet(name), table)
-            if len(located.positions) == len(table.cells):
-                sheet, positions = name, located.positions
-                break
-        if positions is None:
-            problems.append(
-                Problem.of(Code.TABLE_NOT_FOUND, f"没有找到{table.title}（或表格不完整），此表按未填报处理")
-            )
+    """One official table of a workbook: found where the template put it (or by its labels), then read."""
+    found = _in_template(page, table, problems) if templated and table.sheet in page.sheet_names else None
+    if found is None:
+        found = _by_labels(page, table, templated, problems)
+        if found is None:
             return
-        if templated:  # LibreOffice does not keep xlsx structure protection, so sheets can be renamed there
-            problems.append(
-                Problem.of(
-                    Code.SHEET_RENAMED,
-                    f"工作表“{table.sheet}”被改名为“{sheet}”，已按表格标签找到并读取",
-                    sheet=sheet,
-                )
-            )
+    sheet, positions = found
     grid = page.sheet(sheet)
     facts = (page.structure or {}).get(sheet)
-    formulas, protected = (facts.formulas, facts.protected) if facts else (None, None)
-    if templated and protected is False:
+    if templated and facts is not None and facts.protected is False:
         problems.append(
             Problem.of(
                 Code.PROTECTION_REMOVED,
@@ -142,7 +96,82 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
         and shape.untouched(facts.formulas, facts.errors)
     ):
         _read_inputs(grid, ret, shape, problems)
-        return
+    else:
+        _read_cells(grid, ret, table, sheet, positions, facts, templated, problems)
+
+
+def _in_template(page: Page, table: Table, problems: list[Problem]) -> tuple[str, dict[str, tuple[int, int]]]:
+    """Our own workbook's table on its own sheet: where the template put it, or where its labels moved (ROWS-MOVED),
+    noting the labels that were edited (LABEL-CHANGED)."""
+    sheet = table.sheet
+    grid = page.sheet(sheet)
+    shape = formdata.shape(table)
+    if _labels_intact(grid, shape.labels):
+        return sheet, shape.positions
+    changed = [lb for lb in table.labels if at(grid, lb.first_row, lb.first_col) != lb.text]
+    located = locate(grid, table)
+    moved = _moved(table, located)
+    if located.positions and moved:
+        problems.append(
+            Problem.of(
+                Code.ROWS_MOVED,
+                f"{table.title} 的行或列被插入、删除或移动（{moved}），已按标签重新定位；请使用未改动的模板填报",
+                sheet=sheet,
+            )
+        )
+        positions = located.positions
+        changed = [lb for lb in changed if norm(lb.text) not in {norm(v) for v in _texts(grid)}]
+    else:
+        positions = shape.positions
+    for lb in changed[:10]:
+        problems.append(
+            Problem.of(
+                Code.LABEL_CHANGED,
+                f"表格标签被修改：应为“{lb.text}”，实际为“{at(grid, lb.first_row, lb.first_col) or '（空白）'}”",
+                sheet=sheet,
+                cell=a1(lb.first_row, lb.first_col),
+            )
+        )
+    return sheet, positions
+
+
+def _by_labels(
+    page: Page, table: Table, templated: bool, problems: list[Problem]
+) -> tuple[str, dict[str, tuple[int, int]]] | None:
+    """The first sheet (its own sheet first) where every cell of the table is found by its labels; None with
+    TABLE-NOT-FOUND when there is none. Our own workbook found so was renamed (SHEET-RENAMED)."""
+    own = [table.sheet] if table.sheet in page.sheet_names else []
+    for name in own + [n for n in page.sheet_names if n != table.sheet]:
+        located = locate(page.sheet(name), table)
+        if len(located.positions) == len(table.cells):
+            break
+    else:
+        problems.append(Problem.of(Code.TABLE_NOT_FOUND, f"没有找到{table.title}（或表格不完整），此表按未填报处理"))
+        return None
+    if templated:  # LibreOffice does not keep xlsx structure protection, so sheets can be renamed there
+        problems.append(
+            Problem.of(
+                Code.SHEET_RENAMED,
+                f"工作表“{table.sheet}”被改名为“{name}”，已按表格标签找到并读取",
+                sheet=name,
+            )
+        )
+    return name, located.positions
+
+
+def _read_cells(
+    grid: Grid,
+    ret: Return,
+    table: Table,
+    sheet: str,
+    positions: dict[str, tuple[int, int]],
+    facts: SheetFacts | None,
+    templated: bool,
+    problems: list[Problem],
+) -> None:
+    """Every cell of a table, one by one: inputs normalised (a formula or an error value is never a number), totals
+    left to the checker unless typed over (FORMULA-OVERWRITTEN) or typed in a copy of one's own."""
+    formulas = facts.formulas if facts else None
     for cell in table.cells:
         r, c = positions[cell.key]
         raw = at(grid, r, c)
@@ -182,7 +211,7 @@ def _read_sheet_table(page: Page, ret: Return, table: Table, templated: bool, pr
 
 
 def _read_inputs(grid: Grid, ret: Return, shape: Shape, problems: list[Problem]) -> None:
-    """The input cells of an untouched template table: what the general loop in `_read_sheet_table` does for them
+    """The input cells of an untouched template table: what the general loop (`_read_cells`) does for them
     when no formula, error value or overwritten total is involved (totals are left to the checker).
 
     A number the sheet holds as a float is looked up in its cell type's memo of floats already read (the shape's memo): the
