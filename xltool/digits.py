@@ -124,9 +124,45 @@ def solve(
     """
     names = names or [f"第 {i + 1} 行" for i in range(len(runs))]
     groups = groups if groups is not None else ([(tuple(range(n - 1)), n - 1)] if row_check is row_sum_ok else [])
+    cands, checked, capped, notes = _candidates(runs, n, row_check, names, groups)
+    live = [i for i, c in enumerate(cands) if c]
+    solutions, exhausted = _search(cands, live, constraints, row_check)
+    if exhausted:
+        notes.append("可能的拆分组合过多，未能穷举；有多种拆分的行按无法判断处理")
+    out = Solved([None] * len(runs), notes=notes)
+    for i in capped:
+        out.unknown[i] = []
+        out.unknown_cells |= {(i, c) for c in range(n)}
+    if exhausted:  # a row is known only when it has one split, and that split passes its row check
+        for i in live:
+            if len(cands[i]) == 1 and row_check(cands[i][0]):
+                out.values[i] = cands[i][0]
+            else:
+                _settle(out, i, cands[i], n, unknown=True)
+    elif len(solutions) == 1:
+        for i, v in solutions[0].items():
+            out.values[i] = v
+    elif solutions:  # the cells every solution agrees on are known
+        for i in live:
+            _settle(out, i, sorted({s[i] for s in solutions}), n)
+        out.notes.append(f"有 {len(solutions)} 种拆分都满足全部勾稽关系，无法唯一确定的格按无法判断处理")
+    else:  # no solution: the printed numbers disagree; each row is split by its own total alone
+        if live:
+            out.inconsistent = True
+            out.notes.append("没有一种拆分能同时满足全部勾稽关系：原报告的数字本身不平衡，各行只按本行合计拆分")
+        for i in live:
+            one = checked[i] if len(checked[i]) == 1 else cands[i] if len(cands[i]) == 1 else None
+            _settle(out, i, one or checked[i] or cands[i], n)
+    return out
+
+
+def _candidates(
+    runs: list[str | None], n: int, row_check, names: list[str], groups: list[Group]
+) -> tuple[list[list[tuple[int, ...]]], list[list[tuple[int, ...]]], set[int], list[str]]:
+    """Each row's candidate splits (those passing the row check, else every split), the row-checked ones, the rows
+    with too many splits to list (capped), and a note for each row that has no row-checked split."""
     enumerated = [split_run(r, n) if r is not None and r.strip() else ([], False) for r in runs]
     grouped = [split_run(r, n, groups=groups) if r is not None and r.strip() else ([], False) for r in runs]
-    allsplits = [ss for ss, _ in enumerated]
     capped = {i for i, (a, b) in enumerate(zip(enumerated, grouped, strict=True)) if b[1] or (a[1] and not b[0])}
     checked = [[s for s in ss if row_check(s)] for ss, _ in grouped]
     notes: list[str] = []
@@ -139,61 +175,27 @@ def solve(
         elif checked[i]:
             cands.append(checked[i])
         else:
-            if allsplits[i]:
+            if enumerated[i][0]:
                 notes.append(f"{names[i]}“{run.strip()}”：没有一种拆分能使本行各列之和等于总计（原报告本行不平衡）")
             else:
                 notes.append(f"{names[i]}“{run.strip()}”：无法拆成 {n} 个数")
-            cands.append(allsplits[i])
-    live = [i for i, c in enumerate(cands) if c]
-    solutions, exhausted = _search(cands, live, constraints, row_check)
-    if exhausted:
-        notes.append("可能的拆分组合过多，未能穷举；有多种拆分的行按无法判断处理")
-    out = Solved([None] * len(runs), notes=notes)
-    for i in capped:
-        out.unknown[i] = []
+            cands.append(enumerated[i][0])
+    return cands, checked, capped, notes
+
+
+def _settle(out: Solved, i: int, alts: list[tuple[int, ...]], n: int, unknown: bool = False) -> None:
+    """Row i from its remaining splits: one split is its value (unless `unknown`: then it is listed as the row's
+    only, unconfirmed, alternative); with several, the first stands in and the cells they disagree on are unknown;
+    with none, every cell is unknown."""
+    if len(alts) == 1 and not unknown:
+        out.values[i] = alts[0]
+        return
+    out.unknown[i] = alts
+    if alts:
+        out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in alts}) > 1}
+        out.values[i] = alts[0]  # only the agreed cells are used; see unknown_cells
+    else:
         out.unknown_cells |= {(i, c) for c in range(n)}
-    if exhausted:
-        for i in live:
-            if len(cands[i]) == 1 and row_check(cands[i][0]):
-                out.values[i] = cands[i][0]
-            else:
-                out.unknown[i] = cands[i]
-                out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in cands[i]}) > 1}
-                out.values[i] = cands[i][0]
-        return out
-    if len(solutions) == 1:
-        for i, v in solutions[0].items():
-            out.values[i] = v
-        return out
-    if solutions:
-        for i in live:
-            seen = sorted({s[i] for s in solutions})
-            if len(seen) == 1:
-                out.values[i] = seen[0]
-            else:
-                out.unknown[i] = seen
-                out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in seen}) > 1}
-                out.values[i] = seen[0]  # only the agreed cells are used; see unknown_cells
-        out.notes.append(f"有 {len(solutions)} 种拆分都满足全部勾稽关系，无法唯一确定的格按无法判断处理")
-        return out
-    if live:
-        out.inconsistent = True
-        out.notes.append("没有一种拆分能同时满足全部勾稽关系：原报告的数字本身不平衡，各行只按本行合计拆分")
-    for i in live:
-        row_ok = checked[i]
-        if len(row_ok) == 1:
-            out.values[i] = row_ok[0]
-        elif len(cands[i]) == 1:
-            out.values[i] = cands[i][0]
-        else:
-            alts = row_ok or cands[i]
-            out.unknown[i] = alts
-            if alts:
-                out.unknown_cells |= {(i, c) for c in range(n) if len({v[c] for v in alts}) > 1}
-                out.values[i] = alts[0]
-            else:
-                out.unknown_cells |= {(i, c) for c in range(n)}
-    return out
 
 
 def _search(cands, live, constraints, row_check) -> tuple[list[dict[int, tuple[int, ...]]], bool]:
