@@ -15,7 +15,7 @@ import re
 import zipfile
 
 from xltool.codes import Code
-from xltool.formats.page import SheetFacts
+from xltool.formats.page import MAX_FORMULA_TEXT, SheetFacts, xml_text
 from xltool.forms import col_letter
 from xltool.memo import Memo
 from xltool.sources import ReadError, member_bytes
@@ -24,7 +24,6 @@ WINDOW = (1000, 64)  # rows, columns read from a sheet: a return's sheets use un
 LIST_WINDOW = (100_000, 256)  # a roll-up's list sheets (明细, 来源 …): one row per unit, one column per cell
 MAX_SHEET_BYTES = 20 * 1024 * 1024  # unzipped XML of one sheet of a return (a real one is under 100 KB)
 MAX_LIST_SHEET_BYTES = 200 * 1024 * 1024  # a roll-up's 明细 for 100,000 units is about 150 MB
-MAX_FORMULA_TEXT = 2000  # characters of a formula kept for messages
 MAX_FINDINGS = 50  # stray cells, unsafe formulas, merges … kept per sheet (counted beyond)
 
 UNSAFE_FUNCTIONS = re.compile(
@@ -143,16 +142,6 @@ def _maybe_unsafe_cached(raw: bytes) -> bool:
 
 def _maybe_unsafe(raw: bytes) -> bool:
     return b"|" in raw or b"[" in raw or not _TRIGGER_WORDS.isdisjoint(raw.translate(_WORD_TABLE).split())
-
-
-def xml_text(raw: bytes) -> str:
-    """Element text as bytes -> str: the five XML entities replaced at C speed, numeric references by html."""
-    if b"&" in raw:
-        if b"&#" in raw:
-            return html.unescape(raw.decode("utf-8", "replace"))
-        raw = raw.replace(b"&lt;", b"<").replace(b"&gt;", b">").replace(b"&quot;", b'"').replace(b"&apos;", b"'")
-        raw = raw.replace(b"&amp;", b"&")
-    return raw.decode("utf-8", "replace")
 
 
 def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:

@@ -9,6 +9,7 @@ cell, where in the report it came from. `xltool.reading` turns either into a Ret
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +49,20 @@ class Formulas(dict):
     __hash__ = None  # type: ignore[assignment]
 
 
-def _decoded(raw: bytes) -> str:
-    from xltool.formats._bounded import MAX_FORMULA_TEXT, xml_text
+MAX_FORMULA_TEXT = 2000  # characters of a formula kept for messages
 
+
+def xml_text(raw: bytes) -> str:
+    """Element text as bytes -> str: the five XML entities replaced at C speed, numeric references by html."""
+    if b"&" in raw:
+        if b"&#" in raw:
+            return html.unescape(raw.decode("utf-8", "replace"))
+        raw = raw.replace(b"&lt;", b"<").replace(b"&gt;", b">").replace(b"&quot;", b'"').replace(b"&apos;", b"'")
+        raw = raw.replace(b"&amp;", b"&")
+    return raw.decode("utf-8", "replace")
+
+
+def _decoded(raw: bytes) -> str:
     return xml_text(raw[: MAX_FORMULA_TEXT * 4])[:MAX_FORMULA_TEXT]
 
 
