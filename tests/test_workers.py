@@ -213,8 +213,8 @@ import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may have inherited SIGINT ignored
 import importlib
 from tests import fake_tasks
-merge_module = importlib.import_module("xltool.merge")  # (xltool.merge is also the name of the function)
-merge_module.inspect_file = fake_tasks.inspect_or_misbehave  # workers import it by name
+inspected = importlib.import_module("xltool.merge.inspected")
+inspected.inspect_file = fake_tasks.inspect_or_misbehave  # workers import it by name
 from xltool.cli import app
 sys.argv = ["xltool", "merge", sys.argv[1], "-o", sys.argv[2], "--workers", "2"]
 app()
