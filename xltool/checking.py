@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from xltool import batch, formats
 from xltool._version import __version__
 from xltool.check import RuleResult, evaluate_rules
-from xltool.codes import Code, describe
+from xltool.codes import Code
 from xltool.discover import LastYear, find_last_year
 from xltool.forms import form_by_id
 from xltool.model import Return
@@ -58,7 +58,7 @@ class FileReport:
     def error_text(self, lang: str = "zh") -> str:
         """Why the file could not be read (the catalogue's English sentence with --lang en)."""
         assert self.error is not None
-        return describe(self.error.code, "en") if lang == "en" else self.error.message
+        return self.error.problem.text(lang)
 
     @property
     def has_errors(self) -> bool:

@@ -13,7 +13,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xltool.codes import Code
+from xltool.codes import CATALOGUE, Code
+from xltool.outcomes import Severity
 from xltool.problems import Problem
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a filled return is ~30 KB; 50 MB leaves room for pictures pasted by mistake
@@ -33,7 +34,8 @@ class ReadError(Exception):
 
     def __init__(self, code: str, message: str, file: str | None = None):
         super().__init__(message)
-        self.problem = Problem.of(code, message, file=file)
+        severity = CATALOGUE[code].severity if code in CATALOGUE else Severity.ERROR  # a plug-in reader's own code
+        self.problem = Problem(severity, code, message, file=file)
 
     @classmethod
     def of(cls, problem: Problem) -> ReadError:
