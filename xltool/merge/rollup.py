@@ -22,6 +22,7 @@ from xltool.merge.policy import roster_lookup
 from xltool.merge.verdicts import Member, MergeError, Notice, Rejected
 from xltool.model import Invalid, Return, Unit
 from xltool.outcomes import MemberStatus, RosterStatus
+from xltool.problems import Problem
 from xltool.roster import RosterEntry
 
 _LEVEL = re.compile(r"[1-9][0-9]?")  # a 来源 level: ASCII digits, 1-99
@@ -59,6 +60,12 @@ class RollUp:
     def not_merged(self) -> list[Rejected]:
         """Returns that were read but left out (files that are not returns at all are only listed)."""
         return [r for r in self.rejected if r.code != Code.IGNORED]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every refusal and notice as a Problem placed at its file (what 未汇总 and 说明汇总 list), for the writers
+        that show problems."""
+        return [r.problem for r in self.rejected] + [n.problem for n in self.notices]
 
     @property
     def ignored(self) -> list[Rejected]:
