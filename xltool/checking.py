@@ -120,8 +120,7 @@ def check_files(
     time_limit: float | None = POOL_DEFAULT,
     memory_limit: int | None = POOL_DEFAULT,
 ) -> Reports:
-    """check_file for every file, in isolated worker processes (chunks of files, xltool.workers), reports in input
-    order.
+    """check_file for every file, in isolated worker processes (xltool.batch), reports in input order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
     `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
@@ -194,7 +193,7 @@ def _pack(wire: _Wire) -> batch.Packed:
 @dataclass(frozen=True)
 class _Wire:
     """A FileReport as it travels from a worker: the form by id and each rule by id (a Form is large, and every
-    report must not carry its own copy); ReadError as (code, message), since the exception does not pickle."""
+    report must not carry its own copy); a read failure as (code, message), made a ReadError again when read."""
 
     path: str
     error: tuple[str, str] | None = None

@@ -45,6 +45,9 @@ class Rows:
 
 @dataclass
 class RollUp:
+    """The merge's result: the summed return (`total`), the files merged and left out (with their reasons), the
+    notices, and with a roster each unit's status. `write` gives the workbook, `export` the long table."""
+
     form: Form
     year: int
     unit: Unit
