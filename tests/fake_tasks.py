@@ -86,3 +86,17 @@ def check_or_misbehave(path: str, last_year=None):
 
     _misbehave_on_name(path)
     return checking._check_for_wire(path, last_year)
+
+
+def packed(item: str):
+    """behave(item) as a batch task: the upper-cased item in memory, the item and some padding spooled."""
+    from xltool import batch
+
+    return batch.pack(behave(item), {"item": item, "pad": "x" * (len(item) * 1000)})
+
+
+def packed_failure(item: str, failure):
+    """A batch task's failure, packed like a result."""
+    from xltool import batch
+
+    return batch.pack(("failed", failure.code), {"item": item})

@@ -91,6 +91,27 @@ def test_csv_has_bom_and_escapes_formulas(tmp_path):
     assert escape_formula("=1+1") == "'=1+1" and escape_formula("-3") == "'-3" and escape_formula("三") == "三"
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_unreadable_file_is_one_problem_placed_at_the_file(tmp_path, workers):
+    """A file that cannot be read is reported as a Problem (catalogued code and severity, the file as its place) that
+    survives the trip from a worker; its code and message stay readable on the error itself."""
+    import pickle
+
+    from xltool.checking import check_files
+    from xltool.outcomes import Severity
+    from xltool.sources import ReadError
+
+    junk = tmp_path / "junk.xlsx"
+    junk.write_text("not a workbook")
+    (report,) = check_files([junk], workers=workers)
+    error = report.error
+    assert isinstance(error, ReadError) and error.code == "NOT-SPREADSHEET" and error.message
+    assert error.problem.severity is Severity.ERROR and error.problem.file == str(junk)
+    assert (error.problem.code, error.problem.message) == (error.code, error.message)
+    again = pickle.loads(pickle.dumps(error))
+    assert isinstance(again, ReadError) and again.problem == error.problem and str(again) == error.message
+
+
 def test_annotate_writes_a_marked_copy_and_leaves_the_original(tmp_path):
     """--annotate colours problem cells and adds comments in a copy; the original file's bytes do not change."""
     path = filled(tmp_path, "bad.xlsx", 5, broken=1)

@@ -104,6 +104,35 @@ def test_every_rejection_is_listed_with_its_reason(county, tmp_path):
     assert statuses.count("已汇总") == 3 and statuses.count("未汇总") == 5
 
 
+def test_every_refusal_is_a_problem_placed_at_its_file(county, tmp_path):
+    """A refusal is a Problem like any other (catalogued severity, the file as its place, the values it is about),
+    its text is derived from it, and the read failure or error behind it comes with it, placed in its sheet and cell."""
+    from xltool.codes import CATALOGUE, describe
+    from xltool.problems import Problem
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(county[0], folder)
+    (folder / "junk.xlsx").write_text("not a workbook")
+    unit_file(folder, 50, broken=1)
+    unit_file(folder, 51, year=2024)
+    roll = merge([folder], workers=0)
+    by_name = {r.info.name: r for r in roll.rejected}
+    for r in roll.rejected:
+        assert isinstance(r.problem, Problem) and r.problem.file == r.info.path
+        assert r.problem.severity is CATALOGUE[r.code].severity
+        assert r.text == f"{describe(r.code)}：{r.problem.message}" == f"{describe(r.code)}：{r.reason}"
+    (read_failure,) = by_name["junk.xlsx"].causes
+    assert read_failure.code == "NOT-SPREADSHEET" and read_failure.file == str(folder / "junk.xlsx")
+    assert by_name["junk.xlsx"].reason == f"无法读取：{read_failure.message}"
+    invalid = by_name["unit050.xlsx"]
+    (first,) = invalid.causes
+    assert first.severity == "error" and first.sheet and invalid.problem.values["errors"] >= 1
+    assert invalid.reason.endswith(f"例如{first.located}") and f"“{first.sheet}”表" in first.located
+    assert by_name["unit051.xlsx"].problem.values == {"year": 2024, "rollup_year": 2025}
+    assert roll.problems == [r.problem for r in roll.rejected] + [n.problem for n in roll.notices]
+
+
 def test_include_invalid_and_strict(county, tmp_path):
     """--include-invalid merges a unit with errors and marks it; --strict refuses the whole merge."""
     bad = unit_file(tmp_path, 60, broken=1)

@@ -34,7 +34,7 @@ from xltool.roster import read_roster
 from xltool.template import write_xlsx
 
 FORM = form_for_year(2025)
-merge_module = importlib.import_module("xltool.merge")  # xltool.merge is also the function's name
+inspected_module = importlib.import_module("xltool.merge.inspected")  # where inspect_all finds inspect_file
 checking_module = importlib.import_module("xltool.checking")
 
 
@@ -235,7 +235,7 @@ def misbehaving_folder(towns, tmp_path):
 def test_a_file_that_crashes_or_hangs_its_reader_costs_only_itself_in_merge(misbehaving_folder, monkeypatch):
     """merge: the crashing file is WORKER-CRASHED and the hanging one TIME-LIMIT, both listed with their SHA-256;
     the four good returns are merged."""
-    monkeypatch.setattr(merge_module, "inspect_file", fake_tasks.inspect_or_misbehave)
+    monkeypatch.setattr(inspected_module, "inspect_file", fake_tasks.inspect_or_misbehave)
     roll = merge([misbehaving_folder], workers=2, time_limit=3)
     assert rejected(roll) == {"crash.xlsx": Code.WORKER_CRASHED, "hang.xlsx": Code.TIME_LIMIT}
     crashed = next(r.info for r in roll.rejected if r.info.name == "crash.xlsx")

@@ -8,14 +8,15 @@ import io
 import math
 import pickle
 import random
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import xlsxwriter
 
-from xltool.merge import Inspected, Spool, _file_name
+from xltool import batch
+from xltool.merge import Inspected
+from xltool.merge.rollup import file_name
 from xltool.model import Invalid
 from xltool.template import review, stream
 
@@ -213,16 +214,17 @@ def test_spooled_records_read_back_by_size_between_writes(pread, monkeypatch):
     """Each record comes back whole, whatever its size and however reads and writes alternate (with os.pread, and
     with seek and read as on Windows)."""
     if not pread:
-        monkeypatch.setattr(sys.modules["xltool.merge"], "_PREAD", None)  # xltool.merge is also a function
-    spool = Spool()
+        monkeypatch.setattr(batch, "_PREAD", None)
+    spool = batch.Spool()
     records = [{"row": tuple(range(n)), "path": "p" * (n % 50), "big": b"x" * (n * 997)} for n in range(60)]
-    offsets = []
+    numbers = []
     for i, record in enumerate(records):
-        offsets.append(spool.add(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
+        numbers.append(spool.add(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
         if i % 7 == 0:
-            assert spool.load(offsets[i // 2]) == records[i // 2]
+            assert spool.load(numbers[i // 2]) == records[i // 2]
     for i in [59, 0, 30, 30, 1, 58, 2]:
-        assert spool.load(offsets[i]) == records[i]
+        assert spool.load(numbers[i]) == records[i]
+    assert len(spool) == len(records)
     spool.file.close()
 
 
@@ -230,12 +232,12 @@ def test_spooled_records_read_back_by_size_between_writes(pread, monkeypatch):
     "path", ["a.xlsx", "folder/单位 1.xlsx", "/abs/dir/x.y.xlsx", "dir/", "dir/.", ".", "./a.xlsx", "a//b.xlsx", ""]
 )
 def test_file_names_are_pathlib_names(path):
-    """_file_name is Path(path).name for any path string."""
-    assert _file_name(Inspected(path)) == Path(path).name
+    """The roll-up's file names are Path(path).name for any path string."""
+    assert file_name(Inspected(path)) == Path(path).name
 
 
 def _reference_sum(form, members):
-    """merge._sum as it was written before columns were summed in C: row by row, value by value."""
+    """The roll-up's sums as they were written before columns were summed in C: row by row, value by value."""
     whole = [0] * len(form.inputs)
     exact = [Decimal(0)] * len(form.inputs)
     no_items = {t.id for t in form.tables} if members else set()
@@ -250,10 +252,11 @@ def _reference_sum(form, members):
 
 
 def test_sums_by_column_equal_sums_row_by_row():
-    """_sum gives the exact totals (and 本年度无此类事项 tables) of adding every row value by value, with blanks,
+    """sum_members gives the exact totals (and 本年度无此类事项 tables) of adding every row value by value, with blanks,
     amounts, unusable entries, flags, huge numbers and rows of another length among the members."""
     from xltool.forms import form_by_id
-    from xltool.merge import Member, _sum
+    from xltool.merge import Member
+    from xltool.merge.summing import sum_members
     from xltool.outcomes import MemberStatus
 
     form = form_by_id("gov-info-disclosure-2021")
@@ -272,6 +275,6 @@ def test_sums_by_column_equal_sums_row_by_row():
         info.no_items = sorted(rng.sample(["active", "apply", "appeal"], k=rng.randint(2, 3)))
         members.append(Member(info, MemberStatus.MERGED))
     for group in (members, members[:1], members[1:3], []):
-        got, expected = _sum(form, group), _reference_sum(form, group)
+        got, expected = sum_members(form, group), _reference_sum(form, group)
         assert got == expected
         assert [(type(v), str(v)) for v in got[0].values()] == [(type(v), str(v)) for v in expected[0].values()]

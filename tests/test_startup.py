@@ -328,13 +328,13 @@ def test_workers_get_the_plugin_forms_of_their_parent(tmp_path):
     )
     assert asked == [True] and PLUGIN in parent and ("extra-supplement-2025", "文件") in parent
     alone = _site(tmp_path / "alone", None)  # no plugin installed here: only the parent's word brings its form
-    checking_style = (
-        "import pickle, sys; from xltool import checking; "
-        "checking._register_forms(pickle.loads(open(sys.argv[1], 'rb').read())); " + FORMS_PROBE
+    initializer_style = (  # what check's and merge's workers run first (xltool.batch)
+        "import pickle, sys; from xltool import batch; "
+        "batch.register_forms(pickle.loads(open(sys.argv[1], 'rb').read())); " + FORMS_PROBE
     )
-    assert _forms_in(alone, checking_style, str(saved)) == (parent, [])
-    merge_style = (  # merge's initializer registers the list as `--form` files: the plugin forms come along
+    assert _forms_in(alone, initializer_style, str(saved)) == (parent, [])
+    list_style = (  # registered as a plain list of `--form` files: the plugin forms come along
         "import pickle, sys; from xltool import forms; "
         "[forms.register_form_file(f) for f in pickle.loads(open(sys.argv[1], 'rb').read())]; " + FORMS_PROBE
     )
-    assert _forms_in(alone, merge_style, str(saved)) == (parent, [])
+    assert _forms_in(alone, list_style, str(saved)) == (parent, [])

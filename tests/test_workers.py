@@ -98,6 +98,35 @@ def test_in_process_mode_turns_exceptions_into_failures():
     assert codes(workers.run(out_of_memory, ["x"], outcome, workers=0)) == [Code.MEMORY_LIMIT]
 
 
+@pytest.mark.parametrize("count", [0, 2])
+def test_a_batch_spools_each_result_and_keeps_the_input_order(count):
+    """xltool.batch.run gives each item's light part in input order with the number of its heavy part in the spool
+    (read back whole); an item that raises, or kills its worker, is its failure packed in its place."""
+    from xltool import batch
+
+    items = ["ok:1", "raise:2", "ok:three"] + (["abort:4", "ok:5"] if count else [])
+    spool = batch.Spool()
+    results = list(batch.run(fake_tasks.packed, items, fake_tasks.packed_failure, spool, workers=count))
+    lights = [light for light, _ in results]
+    expected = ["OK:1", ("failed", Code.WORKER_CRASHED), "OK:THREE"]
+    assert lights == expected + ([("failed", Code.WORKER_CRASHED), "OK:5"] if count else [])
+    assert [spool.load(number)["item"] for _, number in results] == items
+    assert spool.load(results[2][1])["pad"] == "x" * 8000 and len(spool) == len(items)
+
+
+def test_a_batch_in_this_process_does_not_load_the_pool():
+    """workers=0 runs the tasks here without importing xltool.workers or multiprocessing (a one-file check starts
+    faster), and still reports a task that raises as the pool would."""
+    code = (
+        "import sys; from tests import fake_tasks; from xltool import batch; "
+        "got = [l for l, _ in batch.run(fake_tasks.packed, ['ok:a'], fake_tasks.packed_failure, batch.Spool(), 0)]; "
+        "assert got == ['OK:A'], got; "
+        "assert 'xltool.workers' not in sys.modules and 'multiprocessing' not in sys.modules, 'pool imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_a_pool_whose_workers_cannot_start_says_so():
     """A worker initializer that always fails ends in WorkerError (with its message), not an endless restart loop."""
     with pytest.raises(workers.WorkerError, match="初始化失败"):
@@ -213,8 +242,8 @@ import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may have inherited SIGINT ignored
 import importlib
 from tests import fake_tasks
-merge_module = importlib.import_module("xltool.merge")  # (xltool.merge is also the name of the function)
-merge_module.inspect_file = fake_tasks.inspect_or_misbehave  # workers import it by name
+inspected = importlib.import_module("xltool.merge.inspected")
+inspected.inspect_file = fake_tasks.inspect_or_misbehave  # workers import it by name
 from xltool.cli import app
 sys.argv = ["xltool", "merge", sys.argv[1], "-o", sys.argv[2], "--workers", "2"]
 app()

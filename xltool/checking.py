@@ -1,6 +1,6 @@
 """Checking files: read each, re-run every rule in Python, and collect the results as FileReports.
 
-`check_files` reads in isolated worker processes (xltool.workers), like merge: a file that hangs, crashes its worker
+`check_files` reads in isolated worker processes (xltool.batch), like merge: a file that hangs, crashes its worker
 or needs too much memory becomes an unreadable FileReport (TIME_LIMIT / WORKER_CRASHED / MEMORY_LIMIT) and every
 other file is still checked. Read in this process (`workers=0`, what `xltool check FILE` does for one file), the pool
 and multiprocessing are not even imported. Rendering the results (terminal table, JSON, CSV) is done by the `report` writers in
@@ -9,22 +9,18 @@ xltool.formats.
 
 from __future__ import annotations
 
-import array
 import dataclasses
 import functools
 import os
-import pickle
-import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xltool import formats, forms
+from xltool import batch, formats
 from xltool._version import __version__
 from xltool.check import RuleResult, evaluate_rules
-from xltool.codes import Code, describe
+from xltool.codes import Code
 from xltool.discover import LastYear, find_last_year
 from xltool.forms import form_by_id
 from xltool.model import Return
@@ -62,7 +58,7 @@ class FileReport:
     def error_text(self, lang: str = "zh") -> str:
         """Why the file could not be read (the catalogue's English sentence with --lang en)."""
         assert self.error is not None
-        return describe(self.error.code, "en") if lang == "en" else self.error.message
+        return self.error.problem.text(lang)
 
     @property
     def has_errors(self) -> bool:
@@ -101,7 +97,7 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
     except ReadError as exc:
         return FileReport(path, error=exc)
     previous = _previous_for(ret, last_year) if last_year else None
-    problems = [_with_file(p, path) for p in ret.check(previous)]
+    problems = [p.in_file(str(path)) for p in ret.check(previous)]
     if last_year and previous is None:
         problems.append(
             Problem.of(
@@ -113,32 +109,7 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
     return FileReport(path, ret, problems=problems, rules=evaluate_rules(ret, previous))
 
 
-class _PoolDefault:
-    """The default of check_files' limits: whatever xltool.workers sets (imported only when workers are used)."""
-
-    def __repr__(self) -> str:
-        return "<the pool's default>"
-
-
-POOL_DEFAULT: Any = _PoolDefault()
-
-
-def _in_process(task: Callable[[str], Any], paths: list[str]) -> Iterator[Any]:
-    """What xltool.workers.run gives with workers=0, without importing the pool: each result in turn; a file whose
-    check raises is handed to the pool's own in-process run, which turns the error into its Failure (the same report
-    as before, WORKER_CRASHED or MEMORY_LIMIT)."""
-    for path in paths:  # the `--form` files are registered in this process already (the pool's initializer)
-        try:
-            result = task(path)
-        except Exception as exc:  # MemoryError included
-            from xltool import workers as pool
-
-            result = next(pool.run(functools.partial(_raise, exc), [path], _not_checked, workers=0))
-        yield result
-
-
-def _raise(exc: BaseException, path: str) -> None:
-    raise exc
+POOL_DEFAULT: Any = batch.POOL_DEFAULT  # a limit left to the pool (xltool.workers)
 
 
 def check_files(
@@ -149,8 +120,7 @@ def check_files(
     time_limit: float | None = POOL_DEFAULT,
     memory_limit: int | None = POOL_DEFAULT,
 ) -> Reports:
-    """check_file for every file, in isolated worker processes (chunks of files, xltool.workers), reports in input
-    order.
+    """check_file for every file, in isolated worker processes (xltool.batch), reports in input order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
     `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
@@ -164,66 +134,36 @@ def check_files(
     # last_year goes to each worker once (bound into the function), not with every file; _check_for_wire is looked up
     # now, so a replaced one reaches the workers
     task = functools.partial(_packed, _check_for_wire, last_year)
-    if workers is not None and workers <= 0:
-        wires = _in_process(task, paths)
-    else:
-        from xltool import workers as pool
-
-        limits = {"time_limit": time_limit, "memory_limit": memory_limit}
-        wires = pool.run(
-            task,
-            paths,
-            _not_checked,
-            workers=workers,
-            **{name: limit for name, limit in limits.items() if limit is not POOL_DEFAULT},
-            initializer=_register_forms,
-            initargs=(forms.worker_forms(),),
-        )
     reports = Reports()
-
-    def added() -> Iterator[FileReport]:
-        for wire in wires:
-            if isinstance(wire, _Wire):
-                wire = _pack(wire)
-            yield reports.add(*wire)
-
-    for _ in progress(added(), len(paths)) if progress else added():
+    results = batch.run(task, paths, _failed, reports.spool, workers, time_limit, memory_limit)
+    added = (reports.add(light) for light, _record in results)
+    for _ in progress(added, len(paths)) if progress else added:
         pass
     return reports
 
 
 class Reports(Sequence):
-    """FileReports kept in a temporary file (pickled wires) with their statuses in memory: a sequence in input order
-    whose items are rebuilt when read (xltool.checking.summary and exit_code read only the statuses)."""
+    """FileReports kept in a batch spool (compressed pickled wires) with their statuses in memory: a sequence in input
+    order whose items are rebuilt when read (xltool.checking.summary and exit_code read only the statuses)."""
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile(prefix="xltool-check-")  # noqa: SIM115 - lives as long as the reports
-        self.offsets = array.array("q")
+        self.spool = batch.Spool(prefix="xltool-check-", compressed=True)
         self.statuses: list[FileStatus] = []
         self.errors = bytearray()  # has_errors per report
-        self.end = 0
 
-    def add(self, light: tuple[FileStatus, bool], blob: bytes) -> _Light:
-        self.file.seek(self.end)
-        self.file.write(blob)
-        self.offsets.append(self.end)
-        self.end += len(blob)
+    def add(self, light: tuple[FileStatus, bool]) -> _Light:
+        """The statuses of the report just spooled."""
         self.statuses.append(light[0])
         self.errors.append(light[1])
         return _Light(*light)
 
     def __len__(self) -> int:
-        return len(self.offsets)
+        return len(self.statuses)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        index = range(len(self))[index]  # negative indexes, IndexError
-        offset = self.offsets[index]
-        end = self.offsets[index + 1] if index + 1 < len(self.offsets) else self.end
-        self.file.flush()
-        self.file.seek(offset)
-        return _from_wire(pickle.loads(zlib.decompress(self.file.read(end - offset))))
+        return _from_wire(self.spool.fresh(range(len(self))[index]))  # negative indexes, IndexError
 
 
 @dataclass(frozen=True)
@@ -234,32 +174,26 @@ class _Light:
     has_errors: bool
 
 
-def _packed(check: Callable, last_year: dict[str, LastYear] | None, path: str) -> tuple[tuple[FileStatus, bool], bytes]:
+def _packed(check: Callable, last_year: dict[str, LastYear] | None, path: str) -> batch.Packed:
     """Runs in the worker: check one file and send (status, has errors) with the pickled wire."""
     wire = check(path, last_year) if last_year else check(path)
     return _pack(wire)
 
 
-def _pack(wire: _Wire) -> tuple[tuple[FileStatus, bool], bytes]:
+def _pack(wire: _Wire) -> batch.Packed:
     if wire.error is not None:
-        report = FileReport(Path(wire.path), error=ReadError(*wire.error))
+        report = FileReport(Path(wire.path), error=ReadError(*wire.error, file=wire.path))
     else:  # status and has_errors read the return and the problems only (no need to rebuild every rule result)
         report = FileReport(
             Path(wire.path), Return(form_by_id(wire.form_id), **(wire.ret or {})), None, list(wire.problems)
         )
-    blob = zlib.compress(pickle.dumps(wire, protocol=pickle.HIGHEST_PROTOCOL), 1)  # 23 KB → 3 KB: 100,000 files
-    return (report.status, report.has_errors), blob
-
-
-def _register_forms(known: forms.WorkerForms) -> None:
-    """Worker initializer: the parent's `--form` files (and its plugin forms, so no worker scans for plugins again)."""
-    forms.register_worker_forms(known)
+    return batch.pack((report.status, report.has_errors), wire, compress=True)  # 23 KB → 3 KB: 100,000 files
 
 
 @dataclass(frozen=True)
 class _Wire:
     """A FileReport as it travels from a worker: the form by id and each rule by id (a Form is large, and every
-    report must not carry its own copy); ReadError as (code, message), since the exception does not pickle."""
+    report must not carry its own copy); a read failure as (code, message), made a ReadError again when read."""
 
     path: str
     error: tuple[str, str] | None = None
@@ -275,6 +209,11 @@ def _check_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> 
 
 def _not_checked(path: str, failure: pool.Failure) -> _Wire:
     return _Wire(path, error=(failure.code, failure.message))
+
+
+def _failed(path: str, failure: pool.Failure) -> batch.Packed:
+    """A file whose worker hung, crashed or ran out of memory, packed like a checked one."""
+    return _pack(_not_checked(path, failure))
 
 
 def _to_wire(report: FileReport) -> _Wire:
@@ -297,7 +236,7 @@ def _from_wire(wire: _Wire) -> FileReport:
     rule put back in place (dataclasses.replace per result cost more than the rest of the rebuild)."""
     path = Path(wire.path)
     if wire.error is not None:
-        return FileReport(path, error=ReadError(*wire.error))
+        return FileReport(path, error=ReadError(*wire.error, file=wire.path))
     form = form_by_id(wire.form_id)
     rules = _rules_by_id(form)
     results = []
@@ -323,10 +262,6 @@ def _previous_for(ret: Return, last_year: dict) -> Return | None:
     if last is None:
         return None
     return Return(form_by_id(last.form_id), ret.year - 1, values=dict(last.values))
-
-
-def _with_file(p: Problem, path: Path) -> Problem:
-    return Problem(p.severity, p.code, p.message, p.sheet, p.cell, p.values, str(path))
 
 
 def summary(reports: Sequence[FileReport]) -> dict[str, int]:

@@ -29,6 +29,20 @@ class Problem:
         """A problem of a catalogued code, with the catalogue's severity."""
         return cls(CATALOGUE[code].severity, code, message, **where)
 
+    def in_file(self, file: str) -> Problem:
+        """This problem, placed in `file`."""
+        return Problem(self.severity, self.code, self.message, self.sheet, self.cell, self.values, file, self.outcome)
+
+    @property
+    def located(self) -> str:
+        """The message after its place in Chinese (“三、依申请公开”表 D6 格：…), as a person quotes an error; the
+        message names the rule's title or the cell's labels, never the bare rule id."""
+        if self.sheet and self.cell:
+            return f"“{self.sheet}”表 {self.cell} 格：{self.message}"
+        if self.sheet:
+            return f"“{self.sheet}”表：{self.message}"
+        return self.message
+
     @property
     def where(self) -> str:
         if self.sheet and self.cell:

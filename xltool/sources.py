@@ -13,8 +13,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from xltool.codes import Code
+from xltool.codes import CATALOGUE, Code
 from xltool.memo import Memo
+from xltool.outcomes import Severity
+from xltool.problems import Problem
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a filled return is ~30 KB; 50 MB leaves room for pictures pasted by mistake
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
@@ -27,11 +29,33 @@ ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 
 
 class ReadError(Exception):
-    """The file cannot be used at all (exit code 2); `code` is stable, the message is for the clerk."""
+    """The file cannot be used at all (exit code 2): raised with a catalogued code (stable) and a message for the
+    clerk; `problem` is the same as a Problem (the catalogue's severity, the file as its place when given), what the
+    writers of problems show."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, file: str | None = None):
         super().__init__(message)
-        self.code, self.message = code, message
+        severity = CATALOGUE[code].severity if code in CATALOGUE else Severity.ERROR  # a plug-in reader's own code
+        self.problem = Problem(severity, code, message, file=file)
+
+    @classmethod
+    def of(cls, problem: Problem) -> ReadError:
+        """The error of a problem (e.g. one sent back from a worker)."""
+        out = cls.__new__(cls)
+        Exception.__init__(out, problem.message)
+        out.problem = problem
+        return out
+
+    def __reduce__(self):
+        return (ReadError.of, (self.problem,))
+
+    @property
+    def code(self) -> str:
+        return self.problem.code
+
+    @property
+    def message(self) -> str:
+        return self.problem.message
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ a result) and since when:
 - a replacement worker is started while items remain, so every other item is still processed.
 
 Chunks save a round trip per item (a worker never waits for its next item), and a result is whatever `fn` returns:
-callers keep results small (xltool.merge returns a few index fields and the rest already pickled).
+callers keep results small (xltool.batch: a few fields and the rest already pickled).
 
 Workers are started with the `spawn` method everywhere (as on Windows): a fresh interpreter that imports only what
 `fn` needs. Each sets its memory limit, ignores Ctrl-C and watches its parent at start (xltool.system); their stderr

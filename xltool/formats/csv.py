@@ -9,7 +9,6 @@ from pathlib import Path
 
 from xltool.formats import Writer
 from xltool.formats.terminal import sanitise_for_terminal
-from xltool.outcomes import Severity
 
 
 def escape_formula(text: str) -> str:
@@ -30,21 +29,7 @@ def write_report(reports: list, lang: str = "zh", **_: object) -> str:
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS_EN if lang == "en" else CSV_COLUMNS)
     for r in reports:
-        if r.error:
-            w.writerow(
-                _safe_row(
-                    [
-                        str(r.path),
-                        r.status_text(lang),
-                        Severity.ERROR.text(lang),
-                        r.error.code,
-                        "",
-                        r.error_text(lang),
-                        "",
-                    ]
-                )
-            )
-        for p in r.problems:
+        for p in [r.error.problem] if r.error else r.problems:  # a file that cannot be read: its one problem
             values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
             w.writerow(
                 _safe_row(

@@ -64,10 +64,9 @@ def write_report(reports: list, lang: str = "zh", summary: dict | None = None, c
     for r in reports:
         unit = f"（{r.ret.unit.name}，{r.ret.year} 年度，{r.ret.form.notice}格式）" if r.ret and r.ret.unit.name else ""
         console.print(_text((r.path, "bold"), " ", unit, " → ", (r.status_text(lang), "bold")))
-        if r.error:
-            console.print(
-                _text("  ", ("error" if lang == "en" else "错误", "red"), " ", r.error.code, "：", r.error_text(lang))
-            )
+        if r.error:  # a file that cannot be read: its one problem
+            p = r.error.problem
+            console.print(_text("  ", (p.severity.text(lang), colours[p.severity]), " ", p.code, "：", p.text(lang)))
             continue
         if not r.problems:
             continue

@@ -256,7 +256,7 @@ class ListSheet:
 
     name: str
     columns: list[Column]
-    rows: list[list[object]]
+    rows: Sequence[list[object]]  # a list, or rows made on demand (len and iter)
     repeat_cols: int = 0  # leading columns repeated on every printed page and frozen on screen
     empty: str = ""  # said under the header when there are no rows ("" leaves the sheet with its header only)
     front: bool = False
@@ -296,6 +296,67 @@ class ListSheet:
         ws.hide_gridlines(0)  # gridlines printed too
         _print(ws, name, widths, (0, 0), (0, self.repeat_cols - 1) if self.repeat_cols else None)
         _protect(writer, ws, lists=True)
+
+
+# The roll-up's lists, column by column (title, width in character units, kind); rows in this order come from the
+# roll-up (xltool.merge.rollup).
+SOURCE_COLUMNS = [
+    Column("层级", 5, "number"),
+    Column("所属汇总", 12),
+    Column("文件", 16),
+    Column("单位", 16),
+    Column("代码", 20, "code"),
+    Column("格式", 12, "code"),
+    Column("年度", 6, "number"),
+    Column("填报日期", 11),
+    Column("状态", 9, "status"),
+    Column("原因", 26),
+    Column("SHA-256", 34, "code"),
+]
+REJECTED_COLUMNS = [
+    Column("文件", 18),
+    Column("单位", 16),
+    Column("原因", 36),
+    Column("原因代码", 11, "code"),
+    Column("SHA-256", 34, "code"),
+]
+NOTES_COLUMNS = [
+    Column("单位", 18),
+    Column("代码", 20, "code"),
+    Column("规则编号", 12, "code"),
+    Column("检查内容", 30),
+    Column("说明", 30),
+]
+ROSTER_COLUMNS = [
+    Column("单位", 20),
+    Column("代码", 20, "code"),
+    Column("类型", 8),
+    Column("状态", 10, "status"),
+    Column("文件", 16),
+    Column("原因", 30),
+    Column("原因代码", 11, "code"),
+]
+
+
+def source_sheet(rows: Sequence[list[object]]) -> ListSheet:
+    """来源: every file (a roll-up's own sources one level deeper), with its status, reason and SHA-256."""
+    return ListSheet(layout.SOURCE_SHEET, SOURCE_COLUMNS, rows, repeat_cols=3)
+
+
+def rejected_sheet(rows: Sequence[list[object]]) -> ListSheet:
+    """未汇总: the files left out or ignored, with the reason and its code."""
+    return ListSheet(layout.REJECTED_SHEET, REJECTED_COLUMNS, rows, repeat_cols=1)
+
+
+def notes_sheet(rows: Sequence[list[object]]) -> ListSheet:
+    """说明汇总: the explanations units wrote for warnings, then the notices (e.g. copied returns)."""
+    empty = "无：各单位没有为警告填写说明，也没有数据雷同等提醒"
+    return ListSheet(layout.NOTES_SHEET, NOTES_COLUMNS, rows, repeat_cols=1, empty=empty)
+
+
+def roster_sheet(rows: Sequence[list[object]]) -> ListSheet:
+    """名册核对: each roster unit's status, file and reason, then the units outside the roster."""
+    return ListSheet(layout.ROSTER_SHEET, ROSTER_COLUMNS, rows, repeat_cols=1)
 
 
 # --- 明细 ----------------------------------------------------------------------------------------------------------
@@ -545,7 +606,7 @@ class OverviewSheet:
                 if value is not None:
                     values.append(value(row.inputs))
                     continue
-                ret = ret or Return(form, year, values=_RowValues(index, row.inputs))  # type: ignore[arg-type]
+                ret = ret or Return(form, year, values=_RowValues(index, row.inputs))
                 values.append(_sum(ret, keys))
             return row.unit or row.code or "（未署名单位）", values
 
@@ -589,7 +650,7 @@ class OverviewSheet:
             if fast is not None:
                 value = fast(row.inputs)
             else:
-                value = Return(form, year, values=_RowValues(index, row.inputs)).safe_value(NEW_APPLICATIONS)  # type: ignore[arg-type]
+                value = Return(form, year, values=_RowValues(index, row.inputs)).safe_value(NEW_APPLICATIONS)
             if value is None:
                 continue
             self.units_with_new += 1
@@ -685,7 +746,7 @@ def linear_figure(form: Form, keys: list[str]) -> tuple[Decimal, list[tuple[int,
 
     def figure(values: dict[str, Decimal]) -> tuple[Decimal | None, set]:
         probe = _Probe(values)
-        return _sum(Return(form, 0, values=probe), keys), probe.read  # type: ignore[arg-type]
+        return _sum(Return(form, 0, values=probe), keys), probe.read
 
     base, read = figure({})
     if base is None:
@@ -772,7 +833,7 @@ class _RowValues(Mapping):
         return Decimal(v) if type(v) is int else v
 
     def __contains__(self, key: object) -> bool:
-        i = self.index.get(key)  # type: ignore[arg-type]
+        i = self.index.get(key)
         return i is not None and i < len(self.row) and self.row[i] is not None
 
     def __iter__(self):
