@@ -176,9 +176,9 @@ def test_figures_summed_in_c_equal_linear_value():
     choices = [None, 0, 1, 17, -4, 10**18, Decimal("1.25"), Decimal("3"), Invalid("x", "文字"), True]
     rows = [tuple(rng.choice(choices) for _ in range(rng.choice([10, 10, 10, 4, 0]))) for _ in range(3000)]
     for figure in figures:
-        fast = review._linear_function(figure)
+        fast = review.overview._linear_function(figure)
         for row in rows:
-            expected = review._linear_value(figure, row)
+            expected = review.overview._linear_value(figure, row)
             got = fast(row)
             assert (got, type(got)) == (expected, type(expected)), (figure, row)
 

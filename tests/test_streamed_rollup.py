@@ -97,7 +97,7 @@ def test_streamed_rollup_has_the_same_content_as_the_held_one(tmp_path, monkeypa
     """Streamed and XlsxWriter-held rows give the same cells, styles, heights, widths, merges, panes and print setup."""
     roll = county_rollup()
     streamed = roll.write(tmp_path / "streamed.xlsx")
-    monkeypatch.setattr(review, "STREAM_ROWS", False)
+    monkeypatch.setattr(review.sheet, "STREAM_ROWS", False)
     held = roll.write(tmp_path / "held.xlsx")
     a, b = cell_facts(streamed), cell_facts(held)
     assert list(a) == list(b)

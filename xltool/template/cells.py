@@ -19,9 +19,14 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+_WIDE_FROM = 0x2E80  # code points above this (CJK, full-width forms) take two character units
+
+
 def text_width(text: str) -> int:
-    """Display width in Excel character units: a CJK character is about two."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    """Display width in Excel character units: a CJK (or full-width) character is about two."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(map(_WIDE_FROM.__lt__, map(ord, text)))
 
 
 def plain(v: Decimal) -> int | float:
