@@ -56,7 +56,7 @@ def _commands(out: Path) -> list[list[str]]:
 
 def produce(out: Path) -> dict[str, tuple[int, str]]:
     """Run every command into `out`; each command's exit code and what it printed to stdout (paths made relative)."""
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from xltool.cli import app
 

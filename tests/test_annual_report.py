@@ -18,7 +18,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 import yaml
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from xltool import annual, formats, layout, prose
 from xltool.annual import (

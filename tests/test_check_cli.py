@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool.cli import app

@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from xltool import __version__
 from xltool.checking import check_file, summary
@@ -56,13 +56,11 @@ def _squeezed(text: str) -> str:
 def test_help_shows_every_word_and_fits_the_terminal(command, columns):
     """Plain help, wrapped by display width: every command, argument and option with its whole help text (nothing cut
     to “…”), no line wider than the terminal, no line starting with a closing punctuation mark."""
-    import typer.main
-    from typer._click import Context
-
-    group = typer.main.get_command(app)
-    ctx = Context(group, info_name="xltool", terminal_width=columns)
+    group = app
+    ctx = group.context_class(group, info_name="xltool", terminal_width=columns)
     if command is not None:  # (CliRunner forces 80 columns: the help is asked of a context of the width here)
-        ctx = Context(group.commands[command], info_name=command, parent=ctx, terminal_width=columns)
+        cmd = group.commands[command]
+        ctx = cmd.context_class(cmd, info_name=command, parent=ctx, terminal_width=columns)
     text = ctx.get_help()
     assert text.startswith(f"用法： {ctx.command_path} ")
     assert max(width(line) for line in text.splitlines()) <= columns
@@ -80,7 +78,8 @@ def test_help_shows_every_word_and_fits_the_terminal(command, columns):
 
 
 def test_help_lines_break_between_chinese_characters_not_inside_names():
-    from xltool.cli_zh import wrap_text
+    """Help text wraps by display width between Chinese characters, never inside a file name or a [默认：…] note."""
+    from xltool.cli_text import wrap_text
 
     text = "上年度的报表，用于跨年度核对（上年结转、现行有效件数） xltool check 乡镇报表/2024年汇总.xlsx [默认：60.0]"
     for columns in range(12, 60):
@@ -100,12 +99,14 @@ def test_usage_errors_are_chinese():
     missing = run("check")
     assert missing.exit_code == 2 and "缺少参数" in missing.output
     wrong = run("check", "x.xlsx", "--format", "pdf")
-    assert wrong.exit_code == 2 and "不在可选范围内" in wrong.output
+    assert wrong.exit_code == 2 and "'pdf' 不在可选范围内：请写以下之一：csv、json、table" in wrong.output
     unknown = run("check", "--bogus")
     assert unknown.exit_code == 2 and "没有这个选项：--bogus" in unknown.output
+    near = run("check", "--formt", "json", "x.xlsx")
+    assert near.exit_code == 2 and "没有这个选项：--formt。是要用 --form 或 --format 吗？" in near.output
     typo = run("chek")
     assert typo.exit_code == 2 and "没有这个命令：'chek'。是要用 'check' 吗？" in typo.output
-    for result in (missing, wrong, unknown, typo):
+    for result in (missing, wrong, unknown, near, typo):
         assert "错误：" in result.output and "用法：" in result.output and "查看帮助" in result.output
         assert not re.search(r"Error|Usage|Try |No such|Did you", result.output), result.output
 
@@ -137,3 +138,78 @@ def test_wide_terminal_keeps_the_table():
     write_report(reports, summary=summary(reports), console=console)
     header = next(line for line in buffer.getvalue().splitlines() if "级别" in line)
     assert header.index("级别") < header.index("位置") < header.index("说明") < header.index("编号")
+
+
+# Each user mistake, as typed at a shell, and what the Chinese explanation must say.
+MISTAKES = [
+    (["template", "--year", "abc"], "--year / -y 的值 'abc' 不是整数：请写一个整数"),
+    (["check", "x.xlsx", "--time-limit", "soon"], "--time-limit 的值 'soon' 不是数字"),
+    (["check", "x.xlsx", "--format", "pdf"], "--format / -f 的值 'pdf' 不在可选范围内：请写以下之一：csv、json、table"),
+    (["check", "--formt", "json", "x.xlsx"], "没有这个选项：--formt。是要用 --form 或 --format 吗？"),
+    (["check", "--bogus", "x.xlsx"], "没有这个选项：--bogus。"),
+    (["check", "x.xlsx", "--form"], "选项 --form 后面缺少值：自定义或地方补充表单文件"),
+    (["merge", "--strict=yes", "x.xlsx", "-o", "y.xlsx"], "选项 --strict 是开关，不带值"),
+    (["render"], "缺少参数 文件：填好的报表"),
+    (["template"], "缺少选项 --year / -y：报告年度"),
+    (["render", "/nonexistent/乡镇报表.xlsx"], "无法打开文件（文件或文件夹不存在"),
+    (["check", "/nonexistent/乡镇报表.xlsx"], "无法打开文件（文件或文件夹不存在"),
+    (["render", "报表.xlsx", "多余.xlsx"], "多余的参数：'多余.xlsx'"),
+    (["chek"], "没有这个命令：'chek'。是要用 'check' 吗？"),
+    (["frobnicate"], "没有这个命令：'frobnicate'。可用的命令：template、check、merge"),
+    (["--"], "缺少命令"),
+]
+
+
+def _english_words(text: str, args: list[str]) -> list[str]:
+    """ASCII words of 3+ letters in `text` other than option names, file names, command names, choice values and
+    format names (YAML, CSV, …): what is left is the framework or the system speaking English."""
+    from xltool import cli
+
+    choices = (cli.OutputFormat, cli.RenderFormat, cli.AnnualFormat, cli.TemplateFormat, cli.Lang)
+    allowed = {"xltool", *COMMANDS, *(member.value for enum in choices for member in enum)}
+    text = re.sub(r"(?<![\w/])--?[A-Za-z][\w-]*", " ", text)  # option names
+    for arg in args:
+        text = text.replace(arg, " ")
+    text = re.sub(r"\S*[/.]\S*", " ", text)  # file names and paths (docs/forms.md, .xlsx)
+    words = re.findall(r"[A-Za-z]{3,}", text)
+    return [w for w in words if w not in allowed and not w.isupper()]
+
+
+@pytest.mark.parametrize(("args", "said"), MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
+def test_every_user_mistake_is_explained_in_chinese(args, said, tmp_path):
+    """Through the real command line (a fresh interpreter, as the console script runs): each mistake exits 2 with
+    a Chinese explanation of what is wrong and what to write, and no English sentence anywhere in the output."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from xltool.cli import app; sys.argv[0] = 'xltool'; app()", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "COLUMNS": "80",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert said in output, output
+    assert "错误" in output and "Traceback" not in output
+    assert not _english_words(output, args), (_english_words(output, args), output)
+
+
+def test_the_english_check_finds_what_the_framework_used_to_say():
+    """The check above is not blind: the English that used to slip through is found, names and values are not."""
+    old = [
+        "错误：'--year' / '-y' 的值无效：Input should be a valid integer, unable to parse string as an integer",
+        "错误：没有这个选项：--formt (Possible options: --form, --format)",
+        "错误：a.xlsx：无法打开文件（No such file or directory）",
+        "Error: Got unexpected extra argument (b)",
+    ]
+    for text in old:
+        assert _english_words(text, ["a.xlsx"]), text
+    fine = "用法： xltool check [选项] 路径...\n错误：--format / -f 的值 'pdf' 不在可选范围内：请写以下之一：csv、json、table（YAML 见 docs/forms.md）"
+    assert _english_words(fine, ["pdf"]) == []

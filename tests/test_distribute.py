@@ -7,7 +7,7 @@ import random
 from decimal import Decimal
 
 import openpyxl
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool import layout

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 import yaml
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 import xltool
 from xltool import forms, labels, layout

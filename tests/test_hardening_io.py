@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lxml import etree
 from rich.console import Console
-from typer.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool import formats
@@ -60,7 +60,7 @@ def returned(folder: Path, name: str, unit: str, seed: int = 1) -> Path:
 
 
 def no_traceback(result) -> None:
-    """The command ended through typer (an exit code), not with an exception of its own."""
+    """The command ended through click (an exit code), not with an exception of its own."""
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
 

@@ -371,7 +371,7 @@ def test_import_json_lists_every_cell_read(tmp_path):
     """`import --format json` gives each report's cells: table, row, column, key, value, printed text, where."""
     import json
 
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from xltool.cli import app
 

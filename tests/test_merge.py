@@ -8,10 +8,10 @@ import shutil
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
-from typer.testing import CliRunner
 
 from tests.fillings import random_return
 from xltool.cli import app

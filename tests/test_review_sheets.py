@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from tests.fillings import random_return
 from tests.test_merge import sheet_rows, unit_file

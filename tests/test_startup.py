@@ -43,8 +43,8 @@ HEAVY = [
     "xltool.workers",
     "xltool.formschema",
 ]
-# typer's rich help and error formatting (rich, markdown, pygments): never, help and usage errors are plain text
-RICH_HELP = ["typer.rich_utils", "rich", "markdown_it", "pygments"]
+# rich help and error formatting (rich, markdown, pygments): never, help and usage errors are plain text
+RICH_HELP = ["rich", "markdown_it", "pygments"]
 
 
 def _loaded(code: str, *args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -83,7 +83,7 @@ def test_importing_the_package_loads_only_the_version():
 def test_help_and_version_need_no_rich_no_pydantic_and_no_reader(args):
     loaded = _loaded(CLI, *args)
     assert not [m for m in ["pydantic", "yaml", "xltool.reading", "xltool.checking"] if m in loaded]
-    assert not [m for m in RICH_HELP if m in loaded]  # the help is plain text (xltool.cli_zh)
+    assert not [m for m in RICH_HELP if m in loaded]  # the help is plain text (xltool.cli_text)
 
 
 @pytest.mark.parametrize(
@@ -111,12 +111,14 @@ NOT_FOR_CHECKING = ["xltool.render"]  # the report writers' layout
     ],
 )
 def test_one_file_commands_skip_help_formatting_and_other_formats(args, absent, tmp_path):
+    """One file checked, rendered or imported loads no rich help, no other format's tools, and (forms cached) no
+    pydantic: the command line's values are converted by its own types."""
     loaded = _loaded(CLI, *args, env={"XLTOOL_CACHE_DIR": str(tmp_path)})
-    assert not [m for m in ["typer.rich_utils", "rich.markdown", "markdown_it", "pygments"] if m in loaded]
+    assert not [m for m in ["rich.markdown", "markdown_it", "pygments"] if m in loaded]
     assert not [m for m in ["pandas", "openpyxl", "xlsxwriter", "docx", "lxml", "pdfplumber"] if m in loaded]
     assert not [m for m in absent if m.startswith("xltool.") and m in loaded]  # building forms loads pydantic & co.
     again = _loaded(CLI, *args, env={"XLTOOL_CACHE_DIR": str(tmp_path)})  # forms now come from the cache
-    assert "yaml" not in again and "xltool.formschema" not in again
+    assert "yaml" not in again and "xltool.formschema" not in again and "pydantic" not in again
     assert not [m for m in absent if m in again]
 
 
@@ -215,47 +217,38 @@ def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     assert cache_dir() == str(tmp_path)
 
 
-def _outcome(coerce):
-    try:
-        result = coerce()
-    except Exception as exc:  # typer's message for a bad value (BadParameter, or pydantic's error wrapped in it)
-        return ("error", type(exc).__name__, getattr(exc, "message", str(exc)))
-    return ("ok", type(result).__name__, result)
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [
+        (["--year", "2025"], 2025),
+        (["--year", " 2025"], 2025),
+        (["--year", "2_025"], 2025),
+        (["--year", "2025.0"], 2025),
+    ],
+)
+def test_whole_numbers_are_read_as_before(args, given, tmp_path):
+    """`--year` takes what the command line took before it was converted without pydantic: digits, surrounding
+    spaces, digit group underscores and a zero fraction."""
+    from click.testing import CliRunner
 
-
-def test_plain_values_are_coerced_exactly_as_typer_would(tmp_path):
-    """Without pydantic, a plain value of every parameter of every command gets what typer's adapter gives it."""
-    import typer.main
-    from typer._click import Context
-    from typer._coercion import build_runtime_param
-
-    from xltool import cli_zh
     from xltool.cli import app
 
-    unreadable = tmp_path / "locked.xlsx"
-    unreadable.write_bytes(b"x")
-    unreadable.chmod(0)
-    texts = ["", "a", "某某镇", "x\udcff", "x\0y", "0", "7", "007", "-1", "1_000", " 5", "1.5", "1.50", ".5", "1e3"]
-    texts += ["nan", "inf", "60", "1" * 30, "table", "TABLE", "json", "md", "xlsx", "ods", "zh", "en", "pdf", "-"]
-    texts += [str(EXAMPLE), str(ROOT / "examples"), "/nonexistent/x.xlsx", "a//b/", str(unreadable), "~/x"]
-    values = [*texts, 60.0, 2, True, (), tuple(texts[:3]), (str(EXAMPLE), "a//b/"), ("a", "x\udcff")]
-    group = typer.main.get_command(app)
-    plain = 0
-    for name, command in group.commands.items():
-        ctx = Context(command, info_name=name)
-        for param in command.params:
-            if not hasattr(param, "type_descriptor"):
-                continue
-            for value in [*values, param.default]:
-                fast = _outcome(lambda p=param, v=value, c=ctx: cli_zh.plain_value(v, p, c))
-                if fast[0] == "ok" and fast[2] is cli_zh.TYPER:
-                    continue
-                plain += 1
-                typer_own = _outcome(
-                    lambda p=param, v=value, c=ctx: build_runtime_param(p.type_descriptor).coerce(v, param=p, ctx=c)
-                )
-                assert fast == typer_own, (name, param.name, value)
-    assert plain > 200  # the plain path is the usual one, not a rarity
+    out = tmp_path / "t.xlsx"
+    result = CliRunner().invoke(app, ["template", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{given} 年度" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "2025.5", "", "1e400", "nan"])
+def test_what_is_not_a_whole_number_is_refused(value):
+    """A value that is not a whole number is a usage error (exit 2) naming the option and the value."""
+    from click.testing import CliRunner
+
+    from xltool.cli import app
+
+    result = CliRunner().invoke(app, ["template", "--year", value])
+    assert result.exit_code == 2
+    assert f"--year / -y 的值 '{value}' 不是整数" in result.stderr
 
 
 # --- plugin forms: looked for without importlib.metadata when no package declares any --------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from tests.fillings import form_years

@@ -1,4 +1,4 @@
-"""Command line: a thin typer layer over the library. Data goes to stdout/files, messages to stderr."""
+"""Command line: a thin click layer over the library. Data goes to stdout/files, messages to stderr."""
 
 from __future__ import annotations
 
@@ -7,20 +7,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
+from click.exceptions import Exit
 
-from xltool import cli_zh, formats
+from xltool import formats
 from xltool._version import __version__
+from xltool.cli_text import Argument, FilePath, Group, Number, OneOf, Text, WholeNumber
 from xltool.formats.terminal import sanitise_for_terminal
+from xltool.oserrors import describe
 
 # Everything else is imported by the command that needs it: `xltool --help` or `xltool check FILE` loads no reader,
 # writer or workflow it does not use (benchmarks/startup_bench.py, tests/test_startup.py).
 
 
 def _choices(name: str, purpose: str) -> type[StrEnum]:
-    """A typer choice type listing the writers registered for `purpose` (xltool.formats)."""
+    """A choice type listing the writers registered for `purpose` (xltool.formats)."""
     return StrEnum(name, {w.name: w.name for w in formats.writers(purpose)})
 
 
@@ -29,37 +31,43 @@ OutputFormat = _choices("OutputFormat", "report")
 RenderFormat = _choices("RenderFormat", "render")
 AnnualFormat = _choices("AnnualFormat", "annual")
 
-cli_zh.install()
+PATH, TEXT = FilePath(), Text()
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"xltool {__version__}")
-        raise typer.Exit()
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"xltool {__version__}")
+        ctx.exit()
 
 
-app = typer.Typer(
+def _listed(ctx: click.Context, param: click.Parameter, value: tuple) -> list | None:
+    """A repeatable option or a list of arguments as a list, None when none was given."""
+    return list(value) or None
+
+
+@click.group(
+    cls=Group,
     help="政府信息公开工作年度报告统计表工具：生成锁定模板、复核校验、汇总，导入和渲染年度报告的统计表。\n\n"
     "示例：xltool template --year 2025 --unit 某某镇人民政府 -o 某某镇.xlsx",
     no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,  # plain help and errors, Chinese and by display width (xltool.cli_zh): no rich to load
+    invoke_without_command=True,  # so that options without a command reach `app` below: 缺少命令
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="显示版本并退出。")
-    ] = False,
-) -> None:
+@click.option(
+    "--version", "-V", is_flag=True, is_eager=True, expose_value=False, callback=_version, help="显示版本并退出。"
+)
+@click.pass_context
+def app(ctx: click.Context) -> None:
     """政府信息公开工作年度报告统计表工具。"""
+    if ctx.invoked_subcommand is None:
+        from xltool.cli_text import MissingCommand
+
+        raise MissingCommand(ctx)
 
 
 def _err(message: str) -> None:
     """A message on stderr; whatever it quotes from files or arguments reaches the terminal only as visible text."""
-    typer.echo(sanitise_for_terminal(message, keep_newlines=True), err=True)
+    click.echo(sanitise_for_terminal(message, keep_newlines=True), err=True)
 
 
 def _s(value: object) -> str:
@@ -79,7 +87,7 @@ def _text_args(values: dict[str, object]) -> None:
                     f"错误：{option} {_s(item)} 不是有效的 UTF-8 文本"
                     "（可能是用 GBK 等其他编码输入或命名的）；请改用 UTF-8 输入，或把文件改名后重试"
                 )
-                raise typer.Exit(2)
+                raise Exit(2)
 
 
 def _output(path: Path, purpose: str | None = None, inputs: list[Path] | None = None) -> Path:
@@ -90,7 +98,7 @@ def _output(path: Path, purpose: str | None = None, inputs: list[Path] | None = 
         return check_output(path, purpose, inputs or [])
     except (OutputError, OSError) as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
 
 
 def _output_dir(path: Path, inputs: list[Path] | None = None) -> Path:
@@ -101,7 +109,7 @@ def _output_dir(path: Path, inputs: list[Path] | None = None) -> Path:
         return check_output_dir(path, inputs or [])
     except (OutputError, OSError) as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
 
 
 def _input_file(path: Path, what: str, limit: int = 10 * 1024 * 1024) -> Path:
@@ -113,7 +121,7 @@ def _input_file(path: Path, what: str, limit: int = 10 * 1024 * 1024) -> Path:
         check_size(path, limit, f"{what}不应这么大")
     except ReadError as exc:
         _err(f"错误：{what} {path}：{exc.message}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     return path
 
 
@@ -123,21 +131,24 @@ def _writing(what: object) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        _err(f"错误：无法写出 {_s(what)}：{exc.strerror or exc}")
-        raise typer.Exit(2) from None
+        _err(f"错误：无法写出 {_s(what)}：{describe(exc)}")
+        raise Exit(2) from None
 
 
-Workers = Annotated[
-    int | None,
-    typer.Option("--workers", help="读取进程数（默认 CPU 核数；0 = 在本进程内读取，不隔离、无时限）"),
-]
-TimeLimit = Annotated[float, typer.Option("--time-limit", help="每个文件的读取时限（秒），超时的文件记为 TIME-LIMIT")]
-
-
-FormFiles = Annotated[
-    list[Path] | None,
-    typer.Option("--form", help="自定义或地方补充表单文件（YAML，可多次指定）；格式见 docs/forms.md"),
-]
+workers_option = click.option(
+    "--workers", type=WholeNumber(), help="读取进程数（默认 CPU 核数；0 = 在本进程内读取，不隔离、无时限）"
+)
+time_limit_option = click.option(
+    "--time-limit", type=Number(), default=60.0, help="每个文件的读取时限（秒），超时的文件记为 TIME-LIMIT"
+)
+form_option = click.option(
+    "--form",
+    "form_files",
+    type=PATH,
+    multiple=True,
+    callback=_listed,
+    help="自定义或地方补充表单文件（YAML，可多次指定）；格式见 docs/forms.md",
+)
 
 
 def _use_forms(files: list[Path] | None) -> list:
@@ -150,29 +161,37 @@ def _use_forms(files: list[Path] | None) -> list:
         return [register_form_file(f) for f in files or []]
     except FormError as exc:
         _err(f"错误：表单文件有误：\n{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
 
 
 @app.command()
+@click.option(
+    "--year",
+    "-y",
+    type=WholeNumber(),
+    required=True,
+    help="报告年度，如 2025（2019—2020 用 2019 版格式，2021 年起用 2021 版）",
+)
+@click.option("--unit", "-u", type=TEXT, default="", help="填报单位全称，如 某某镇人民政府")
+@click.option("--code", type=TEXT, default="", help="统一社会信用代码或行政区划代码")
+@click.option("--output", "-o", type=PATH, help="输出文件（.xlsx 或 .ods）")
+@click.option("--format", "-f", "fmt", type=OneOf(TemplateFormat), help="xlsx（默认）或 ods（需要 LibreOffice）")
+@click.option("--password", type=TEXT, help="工作表保护密码（默认不设密码）")
+@click.option("--roster", type=PATH, help="单位名册 CSV（name,code,type）：每个单位生成一份")
+@click.option("--out", "out_dir", type=PATH, help="与 --roster 同用：输出文件夹")
+@click.option("--previous", type=PATH, help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")
+@form_option
 def template(
-    year: Annotated[
-        int, typer.Option("--year", "-y", help="报告年度，如 2025（2019—2020 用 2019 版格式，2021 年起用 2021 版）")
-    ],
-    unit: Annotated[str, typer.Option("--unit", "-u", help="填报单位全称，如 某某镇人民政府")] = "",
-    code: Annotated[str, typer.Option("--code", help="统一社会信用代码或行政区划代码")] = "",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（.xlsx 或 .ods）")] = None,
-    fmt: Annotated[
-        TemplateFormat | None, typer.Option("--format", "-f", help="xlsx（默认）或 ods（需要 LibreOffice）")
-    ] = None,
-    password: Annotated[str | None, typer.Option("--password", help="工作表保护密码（默认不设密码）")] = None,
-    roster: Annotated[
-        Path | None, typer.Option("--roster", help="单位名册 CSV（name,code,type）：每个单位生成一份")
-    ] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="与 --roster 同用：输出文件夹")] = None,
-    previous: Annotated[
-        Path | None, typer.Option("--previous", help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")
-    ] = None,
-    form_files: FormFiles = None,
+    year: int,
+    unit: str,
+    code: str,
+    output: Path | None,
+    fmt: StrEnum | None,
+    password: str | None,
+    roster: Path | None,
+    out_dir: Path | None,
+    previous: Path | None,
+    form_files: list[Path] | None,
 ) -> None:
     """生成锁定的填报模板（官方表格 + 填报说明 + 校验）；加 --roster 则为每个单位各生成一份。
 
@@ -206,13 +225,13 @@ def template(
             raise FormError(f"表单 {form.id}（{form.path.name}）适用于{form.years_text}，不适用于 {year} 年度")
     except FormError as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     suffix = fmt.value if fmt else (output.suffix.lower().lstrip(".") if output and output.suffix else "xlsx")
     try:
         writer = formats.writer("workbook", suffix)
     except formats.FormatError as exc:
         _err(f"错误：{output}：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     try:
         if roster is not None:
             _personalised(roster, year, out_dir or Path("."), previous, suffix, password, form)
@@ -225,7 +244,7 @@ def template(
             written = writer.write(blank, target, password=password)
     except OfficeError as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     _err(f"已生成 {written}（{form.name}，{form.notice}，{year} 年度）")
 
 
@@ -242,7 +261,7 @@ def _personalised(
         entries = read_roster(roster)
     except (RosterError, OSError) as exc:
         _err(f"错误：名册无法读取：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     last = load_previous(previous) if previous else None
     if previous and not last:
         _err(f"警告：{previous} 中没有读到上年数据，未预填")
@@ -257,7 +276,7 @@ def _personalised(
         f"按上年数据预填 {prefilled} 个" + (f"；{len(failed)} 个未能生成" if failed else "") + "）"
     )
     if failed:
-        raise typer.Exit(1)
+        raise Exit(1)
 
 
 class Lang(StrEnum):
@@ -265,20 +284,36 @@ class Lang(StrEnum):
     en = "en"
 
 
+lang_option = click.option("--lang", type=OneOf(Lang), default=Lang.zh, help="输出语言：zh 中文（默认），en English")
+
+
 @app.command()
+@click.argument(
+    "paths",
+    cls=Argument,
+    nargs=-1,
+    required=True,
+    type=PATH,
+    callback=_listed,
+    metavar="路径...",
+    help="要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）",
+)
+@click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="输出格式")
+@click.option("--previous", type=PATH, help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
+@click.option("--annotate", type=PATH, help="把标注了问题的副本写入此文件夹（原文件不改动）")
+@lang_option
+@form_option
+@workers_option
+@time_limit_option
 def check(
-    paths: Annotated[list[Path], typer.Argument(help="要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式")] = OutputFormat.table,
-    previous: Annotated[
-        Path | None, typer.Option("--previous", help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
-    ] = None,
-    annotate: Annotated[
-        Path | None, typer.Option("--annotate", help="把标注了问题的副本写入此文件夹（原文件不改动）")
-    ] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
-    form_files: FormFiles = None,
-    workers: Workers = None,
-    time_limit: TimeLimit = 60.0,
+    paths: list[Path],
+    fmt: StrEnum,
+    previous: Path | None,
+    annotate: Path | None,
+    lang: Lang,
+    form_files: list[Path] | None,
+    workers: int | None,
+    time_limit: float,
 ) -> None:
     """复核填好的报表：在 Python 中重新计算每条校验规则，列出每个问题的位置和原因。
 
@@ -302,7 +337,7 @@ def check(
         _err(f"已忽略：{_s(path)}：{reason}")
     if not files:
         _err("错误：没有找到要检查的文件")
-        raise typer.Exit(2)
+        raise Exit(2)
     last_year = None
     if previous is not None:
         from xltool.discover import load_previous
@@ -310,7 +345,7 @@ def check(
         last_year = load_previous(previous)
         if not last_year:
             _err(f"错误：上年度报表无法读取或没有数据：{previous}")
-            raise typer.Exit(2)
+            raise Exit(2)
     # One file is read here; several in worker processes, so a file that crashes or hangs costs only itself.
     isolated = 0 if len(files) == 1 and workers is None else workers
     pool_failed: tuple[type[Exception], ...] = ()  # read in this process: no pool that could fail, none imported
@@ -322,7 +357,7 @@ def check(
         reports = checking.check_files(files, last_year, workers=isolated, time_limit=time_limit)
     except pool_failed as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     _render(reports, fmt, lang)
     if annotate is not None:
         with _writing(annotate):
@@ -331,25 +366,44 @@ def check(
                     _err(f"已写出标注副本 {_s(written)}")
                 else:
                     _err(f"未生成标注副本：{_s(report.path)}：{reason}")
-    raise typer.Exit(checking.exit_code(reports))
+    raise Exit(checking.exit_code(reports))
 
 
 @app.command()
+@click.argument(
+    "paths",
+    cls=Argument,
+    nargs=-1,
+    required=True,
+    type=PATH,
+    callback=_listed,
+    metavar="路径...",
+    help="各单位报表文件或文件夹（递归查找）",
+)
+@click.option("--output", "-o", type=PATH, required=True, help="汇总表输出文件（.xlsx；.ods 需要 LibreOffice）")
+@click.option("--unit", "-u", type=TEXT, default="", help="汇总单位名称，如 某某县人民政府办公室")
+@click.option("--code", type=TEXT, default="", help="汇总单位代码")
+@click.option("--roster", type=PATH, help="应报单位名册 CSV（name,code,type）")
+@click.option("--strict", is_flag=True, help="任一单位有错误即不生成汇总表（退出码 1）")
+@click.option("--include-invalid", is_flag=True, help="有错误的单位也汇总，并在明细中标记")
+@click.option("--prefer-newest", is_flag=True, help="同一单位报送多份时采用最新的一份")
+@click.option("--export", type=PATH, help="另导出长表：.csv / .json / .parquet")
+@workers_option
+@time_limit_option
+@form_option
 def merge(
-    paths: Annotated[list[Path], typer.Argument(help="各单位报表文件或文件夹（递归查找）")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="汇总表输出文件（.xlsx；.ods 需要 LibreOffice）")],
-    unit: Annotated[str, typer.Option("--unit", "-u", help="汇总单位名称，如 某某县人民政府办公室")] = "",
-    code: Annotated[str, typer.Option("--code", help="汇总单位代码")] = "",
-    roster: Annotated[Path | None, typer.Option("--roster", help="应报单位名册 CSV（name,code,type）")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="任一单位有错误即不生成汇总表（退出码 1）")] = False,
-    include_invalid: Annotated[
-        bool, typer.Option("--include-invalid", help="有错误的单位也汇总，并在明细中标记")
-    ] = False,
-    prefer_newest: Annotated[bool, typer.Option("--prefer-newest", help="同一单位报送多份时采用最新的一份")] = False,
-    export: Annotated[Path | None, typer.Option("--export", help="另导出长表：.csv / .json / .parquet")] = None,
-    workers: Workers = None,
-    time_limit: TimeLimit = 60.0,
-    form_files: FormFiles = None,
+    paths: list[Path],
+    output: Path,
+    unit: str,
+    code: str,
+    roster: Path | None,
+    strict: bool,
+    include_invalid: bool,
+    prefer_newest: bool,
+    export: Path | None,
+    workers: int | None,
+    time_limit: float,
+    form_files: list[Path] | None,
 ) -> None:
     """汇总各单位报表：逐份复核后精确求和，按官方表样输出，并列出明细、来源和未汇总原因。
 
@@ -385,7 +439,7 @@ def merge(
         _input_file(roster, "名册")
     if export and (missing := formats.missing_needs(formats.writer_for("export", export))):
         _err(f"错误：导出 {export.suffix} 需要安装 {'、'.join(missing)}（pip install {' '.join(missing)}）")
-        raise typer.Exit(2)
+        raise Exit(2)
 
     def progress(results, total):
         if total < 20 or not sys.stderr.isatty():  # a bar only for a person watching (rich is loaded for it)
@@ -416,7 +470,7 @@ def merge(
         )
     except (MergeError, RosterError) as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(1 if strict and isinstance(exc, MergeError) else 2) from None
+        raise Exit(1 if strict and isinstance(exc, MergeError) else 2) from None
     with _writing(output):
         roll.write(output)
     if export:
@@ -425,7 +479,7 @@ def merge(
                 roll.export(export)
         except MergeError as exc:
             _err(f"错误：{exc}")
-            raise typer.Exit(2) from None
+            raise Exit(2) from None
     for r in roll.rejected:
         _err(f"{'已忽略' if r.code == Code.IGNORED else '未汇总'}：{_s(r.info.name)}：{_s(r.reason)}")
     for n in roll.notices:  # merged, but worth a look (e.g. two units with identical figures)
@@ -438,27 +492,36 @@ def merge(
     summary = roll.line if roll.roster or roll.not_merged else f"汇总 {len(roll.members)} 个单位"
     ignored = f"；另有 {len(roll.ignored)} 个文件不是报表，已忽略" if roll.ignored else ""
     _err(f"已写出 {_s(output)}：{summary}{ignored}")
-    raise typer.Exit(1 if roll.not_merged or roll.missing else 0)
+    raise Exit(1 if roll.not_merged or roll.missing else 0)
 
 
 @app.command("import")
+@click.argument(
+    "reports",
+    cls=Argument,
+    nargs=-1,
+    required=True,
+    type=PATH,
+    callback=_listed,
+    metavar="路径...",
+    help="已发布的年度报告：.txt / .md / .html / .docx / .pdf（文件或文件夹）",
+)
+@click.option("--out", "-o", type=PATH, help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
+@click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="校验结果的输出格式")
+@lang_option
+@form_option
+@click.option(
+    "--previous",
+    type=PATH,
+    help="上年度的报告、报表或汇总表（或其文件夹），用于跨年度核对；不指定时，同一单位相邻年度的报告互相核对",
+)
 def import_(
-    reports: Annotated[
-        list[Path], typer.Argument(help="已发布的年度报告：.txt / .md / .html / .docx / .pdf（文件或文件夹）")
-    ],
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
-    ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="校验结果的输出格式")] = OutputFormat.table,
-    lang: Annotated[Lang, typer.Option("--lang", help="输出语言：zh 中文（默认），en English")] = Lang.zh,
-    form_files: FormFiles = None,
-    previous: Annotated[
-        Path | None,
-        typer.Option(
-            "--previous",
-            help="上年度的报告、报表或汇总表（或其文件夹），用于跨年度核对；不指定时，同一单位相邻年度的报告互相核对",
-        ),
-    ] = None,
+    reports: list[Path],
+    out: Path | None,
+    fmt: StrEnum,
+    lang: Lang,
+    form_files: list[Path] | None,
+    previous: Path | None,
 ) -> None:
     """导入已发布的年度报告（文本、Markdown、网页、Word、带文字层的 PDF），找出其中的统计表，核对算术关系。
 
@@ -477,9 +540,9 @@ def import_(
     results = importing.import_reports(reports, previous)
     if not results:
         _err("错误：没有找到要导入的报告")
-        raise typer.Exit(2)
+        raise Exit(2)
     if fmt.value == "json":  # every cell read from each report, besides the check results
-        typer.echo(importing.json_with_cells(results, lang.value))
+        click.echo(importing.json_with_cells(results, lang.value))
     else:
         _render(results, fmt, lang)
     code = checking.exit_code(results)
@@ -490,9 +553,9 @@ def import_(
                 try:
                     _err(f"已写出 {_s(importing.save_workbook(r.ret, out, r.path, used))}")
                 except (OSError, ValueError) as exc:  # one report that cannot be saved does not stop the others
-                    _err(f"错误：{_s(r.path)} 未能写成统计表：{getattr(exc, 'strerror', None) or exc}")
+                    _err(f"错误：{_s(r.path)} 未能写成统计表：{describe(exc)}")
                     code = 2
-    raise typer.Exit(code)
+    raise Exit(code)
 
 
 def _render(reports, fmt, lang: Lang) -> None:
@@ -500,23 +563,20 @@ def _render(reports, fmt, lang: Lang) -> None:
 
     class Echo:  # JSON is written one file at a time (a check of 100,000 files never holds the document)
         def write(self, text: str) -> None:
-            typer.echo(text, nl=False)
+            click.echo(text, nl=False)
 
     text = write_report(reports, fmt.value, lang.value, out=Echo() if fmt.value == "json" else None)
     if text is not None:
-        typer.echo(text, nl=not text.endswith("\n"))
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 @app.command()
-def render(
-    path: Annotated[Path, typer.Argument(help="填好的报表或 xltool merge 生成的汇总表")],
-    fmt: Annotated[RenderFormat, typer.Option("--format", "-f", help="输出格式")] = RenderFormat.html,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="输出文件（docx 必填；html/md 缺省输出到标准输出）")
-    ] = None,
-    fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出统计表（粘贴到网站编辑器）")] = False,
-    form_files: FormFiles = None,
-) -> None:
+@click.argument("path", cls=Argument, type=PATH, metavar="文件", help="填好的报表或 xltool merge 生成的汇总表")
+@click.option("--format", "-f", "fmt", type=OneOf(RenderFormat), default=RenderFormat.html, help="输出格式")
+@click.option("--output", "-o", type=PATH, help="输出文件（docx 必填；html/md 缺省输出到标准输出）")
+@click.option("--fragment", is_flag=True, help="html 只输出统计表（粘贴到网站编辑器）")
+@form_option
+def render(path: Path, fmt: StrEnum, output: Path | None, fragment: bool, form_files: list[Path] | None) -> None:
     """把报表渲染为年度报告的统计表部分，表样与官方表格一致。
 
     示例：
@@ -533,49 +593,53 @@ def render(
     writer = formats.writer("render", fmt.value)
     if output is None and writer.name == "docx":
         _err("错误：docx 输出需要 --output 文件名")
-        raise typer.Exit(2)
+        raise Exit(2)
     if output is not None:
         _output(output, None, [path])
     try:
         ret = read(path)
     except ReadError as exc:
         _err(f"错误：{_s(path)}：{exc.message}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     with _writing(output):
         result = writer.write(ret, output, fragment=fragment)
     if output is None:
-        typer.echo(result, nl=False)
+        click.echo(result, nl=False)
     else:
         _err(f"已生成 {_s(output)}")
 
 
 @app.command()
+@click.argument(
+    "path", cls=Argument, type=PATH, metavar="文件", help="填好的报表、xltool merge 生成的汇总表，或已导入的报告"
+)
+@click.option(
+    "--output",
+    "-o",
+    type=PATH,
+    help="输出文件（缺省为当前文件夹下的“<单位><年度>年政府信息公开工作年度报告.<格式>”）",
+)
+@click.option("--format", "-f", "fmt", type=OneOf(AnnualFormat), help="输出格式（缺省按 -o 的扩展名，否则 docx）")
+@click.option(
+    "--previous",
+    type=PATH,
+    help="上年度的报表、报告或汇总表（或其文件夹，按单位查找）：正文写明“比上年增加/减少 N 件”",
+)
+@click.option(
+    "--text",
+    type=PATH,
+    help="各章节的正文（YAML“章节名: 正文”，或 Markdown，用“# 章节名”分节），替换相应的待填写提示",
+)
+@click.option("--fragment", is_flag=True, help="html 只输出正文部分（粘贴到网站编辑器）")
+@form_option
 def report(
-    path: Annotated[Path, typer.Argument(help="填好的报表、xltool merge 生成的汇总表，或已导入的报告")],
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o", help="输出文件（缺省为当前文件夹下的“<单位><年度>年政府信息公开工作年度报告.<格式>”）"
-        ),
-    ] = None,
-    fmt: Annotated[
-        AnnualFormat | None, typer.Option("--format", "-f", help="输出格式（缺省按 -o 的扩展名，否则 docx）")
-    ] = None,
-    previous: Annotated[
-        Path | None,
-        typer.Option(
-            "--previous", help="上年度的报表、报告或汇总表（或其文件夹，按单位查找）：正文写明“比上年增加/减少 N 件”"
-        ),
-    ] = None,
-    text: Annotated[
-        Path | None,
-        typer.Option(
-            "--text",
-            help="各章节的正文（YAML“章节名: 正文”，或 Markdown，用“# 章节名”分节），替换相应的待填写提示",
-        ),
-    ] = None,
-    fragment: Annotated[bool, typer.Option("--fragment", help="html 只输出正文部分（粘贴到网站编辑器）")] = False,
-    form_files: FormFiles = None,
+    path: Path,
+    output: Path | None,
+    fmt: StrEnum | None,
+    previous: Path | None,
+    text: Path | None,
+    fragment: bool,
+    form_files: list[Path] | None,
 ) -> None:
     """生成完整的政府信息公开工作年度报告：标题、前言、一至六部分；统计表与 render 一致，正文数字由报表生成。
 
@@ -608,24 +672,25 @@ def report(
         )
     except ReadError as exc:
         _err(f"错误：{_s(path)}：{exc.message}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     except (publish.PublishError, formats.FormatError) as exc:
         _err(f"错误：{exc}")
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     except OSError as exc:
-        _err(f"错误：无法写出 {_s(output or '报告')}：{exc.strerror or exc}")
-        raise typer.Exit(2) from None
+        _err(f"错误：无法写出 {_s(output or '报告')}：{describe(exc)}")
+        raise Exit(2) from None
     if to_stdout:
-        typer.echo(done.path, nl=False)
+        click.echo(done.path, nl=False)
     for w in done.warnings:
         _err(f"{w.severity.text('zh')}：{w.message}")
     if not to_stdout:
         _err(f"已生成 {_s(done.path)}")
-    raise typer.Exit(1 if done.errors else 0)
+    raise Exit(1 if done.errors else 0)
 
 
 @app.command()
-def forms(form_files: FormFiles = None) -> None:
+@form_option
+def forms(form_files: list[Path] | None) -> None:
     """列出可用的报告格式：内置的、已安装插件提供的（入口点 xltool.forms）和 --form 指定的，及其来源。
 
     示例：
@@ -638,7 +703,7 @@ def forms(form_files: FormFiles = None) -> None:
     _use_forms(form_files)
     for f in all_forms():
         years = f"{f.first_year}—{f.last_year or ''}"
-        typer.echo(
+        click.echo(
             f"{f.id}\t{years}\t{f.notice}\t{len(f.inputs)} 个填报格，{len(f.rules)} 条校验规则\t{f.origin}：{f.path}"
         )
     for problem in plugin_errors():
@@ -653,7 +718,7 @@ def version() -> None:
 
     xltool version
     """
-    typer.echo(__version__)
+    click.echo(__version__)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,9 @@ def check_size(path: Path, limit: int, hint: str) -> int:
     try:
         info = os.lstat(path)
     except OSError as exc:
-        raise ReadError(Code.UNREADABLE, f"无法打开文件（{exc.strerror or exc}）") from None
+        from xltool.oserrors import describe
+
+        raise ReadError(Code.UNREADABLE, f"无法打开文件（{describe(exc)}）") from None
     except ValueError:  # a NUL byte in the name
         raise ReadError(Code.UNREADABLE, "文件名中含有非法字符，无法打开") from None
     mode, size = info.st_mode, info.st_size
@@ -108,7 +110,9 @@ def read_bytes(path: Path, limit: int, hint: str) -> bytes:
         with path.open("rb") as fh:
             data = fh.read(limit + 1)
     except OSError as exc:
-        raise ReadError(Code.UNREADABLE, f"无法打开文件（{exc.strerror or exc}）") from None
+        from xltool.oserrors import describe
+
+        raise ReadError(Code.UNREADABLE, f"无法打开文件（{describe(exc)}）") from None
     if len(data) > limit:
         raise ReadError(Code.TOO_LARGE, f"文件过大，超过 {limit // 1048576} MB 上限；{hint}")
     return data
