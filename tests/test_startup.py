@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import xltool
 from xltool import forms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,14 +164,42 @@ def test_one_file_checked_here_is_reported_as_the_pool_would(monkeypatch):
     assert report.error is None and report.ret is not None
 
 
-def test_public_names_are_there_on_first_use():
-    """`xltool.read` & co. are imported on first use; `xltool.merge` stays the function (not the module)."""
-    assert set(xltool.__all__) == set(dir(xltool)) == {"__version__", *xltool._PUBLIC}
-    for name in xltool.__all__:
-        assert getattr(xltool, name) is not None, name
-    from xltool.merge import merge
+def _probe(code: str) -> list:
+    """What `code` prints as JSON on its last line, run in a fresh interpreter (nothing imported before it)."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
 
-    assert xltool.merge is merge and callable(xltool.merge)
+
+def test_public_names_are_there_on_first_use():
+    """`xltool.read` & co. are imported on first use; each is the object its module defines, and dir() lists them."""
+    listed, missing = _probe(
+        "import json, xltool; names = sorted(set(xltool.__all__) - {'__version__'}); "
+        "wrong = [n for n in names if getattr(xltool, n) is None or getattr(xltool, n).__name__ != n]; "
+        "print(json.dumps([sorted(dir(xltool)) == sorted(xltool.__all__), wrong]))"
+    )
+    assert listed and missing == []
+
+
+def test_merge_is_the_function_when_asked_for_first():
+    """`xltool.merge(...)` and `from xltool import merge` give the function `xltool.merge.merge`, also after the
+    module `xltool.merge` is imported later (the import system sets the package attribute only on first import)."""
+    assert _probe(
+        "import json, xltool; first = xltool.merge; from xltool import merge; import xltool.merge as m; "
+        "from xltool.merge import merge as function; "
+        "print(json.dumps([first is function, merge is function, xltool.merge is function, callable(xltool.merge)]))"
+    ) == [True, True, True, True]
+
+
+def test_merge_is_the_module_once_the_module_is_imported_first():
+    """The name clash, documented: `import xltool.merge as m` gives the module (as Python reads that line), and
+    the package attribute `xltool.merge` is then that module too; the function is `m.merge`. No class swap on
+    the package keeps the function there; renaming the module would end the clash."""
+    assert _probe(
+        "import json, types, xltool.merge as m; import xltool; from xltool import merge; "
+        "print(json.dumps([isinstance(m, types.ModuleType), xltool.merge is m, merge is m, "
+        "callable(m.merge), type(xltool).__name__]))"
+    ) == [True, True, True, True, "module"]
 
 
 def test_cached_forms_equal_the_built_ones(tmp_path, monkeypatch):

@@ -9,9 +9,7 @@ report = xltool.build_report(ret)        # -> AnnualReport (blocks); xltool.writ
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from xltool._version import __version__
@@ -25,8 +23,12 @@ if TYPE_CHECKING:
     from xltool.publish import write_annual_report
     from xltool.reading import read
 
-# The public names are imported on first use (`xltool.read`, `from xltool import merge`), so importing xltool, or one
-# of its modules such as the command line, does not load every reader, writer and workflow.
+# The public names are imported on first use (PEP 562: `xltool.read`, `from xltool import merge`), so importing xltool,
+# or one of its modules such as the command line, does not load every reader, writer and workflow.
+# `merge` is also the name of a module: once `xltool.merge` the module has been imported (`import xltool.merge`,
+# `from xltool.merge import MergeError`) before the function was first asked for, Python's import system has set the
+# package's attribute `merge` to that module, and `xltool.merge` / `from xltool import merge` give the module; the
+# function is always `from xltool.merge import merge` (tests/test_startup.py shows both orders).
 _PUBLIC = {
     "Form": "xltool.forms",
     "Invalid": "xltool.model",
@@ -70,16 +72,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-class _Package(ModuleType):
-    """`xltool.merge` is the function `merge`, as it always was, even once the module of the same name is imported
-    (the import system then sets the package's attribute to the module; here it gets the module's function)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, ModuleType) and _PUBLIC.get(name) == value.__name__:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
