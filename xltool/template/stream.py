@@ -75,11 +75,23 @@ class Stream:
     rows: Callable[[], Iterator[Row]]
 
 
+def style_index(fmt) -> int:
+    """The style index XlsxWriter gives `fmt` (the `s` of its cells), fixed by the first call so that XlsxWriter's
+    styles part lists the format.
+
+    XlsxWriter numbers a format when it writes the first cell that uses it and has no public call for the number.
+    Streamed rows are written after it closes the workbook, so `register` numbers their formats beforehand, in the
+    order the sheets register them; that order is part of the output (tests/test_golden.py: numbering them any
+    other way, e.g. through cells XlsxWriter writes, changes xl/styles.xml). This is the one private XlsxWriter
+    call of the module; xlsxwriter is pinned to the tested range in pyproject.toml."""
+    return fmt._get_xf_index()
+
+
 def register(writer, ws, first: int, count: int, last_col: int, rows: Callable[[], Iterator[Row]], formats) -> None:
     """Leave rows first .. first+count-1 of `ws` to `finish`; `formats` are every format those rows use (their style
     indexes are fixed now). The sheet's dimension covers the rows, so readers see the whole range."""
     for fmt in formats:
-        fmt._get_xf_index()
+        style_index(fmt)
     if first + count > ROW_LIMIT:
         raise StreamError(f"“{ws.name}”表的行数超过工作表上限（{first + count} 行）")
     # The sheet's <dimension> is widened when the rows are written (telling XlsxWriter would make it walk, and
@@ -196,7 +208,7 @@ def rows_xml(stream: Stream, strings: Strings) -> Iterator[str]:
     def head(col: int, fmt) -> tuple[str, str, str]:
         xf = styles.get(id(fmt))
         if xf is None:
-            xf = styles[id(fmt)] = fmt._get_xf_index()
+            xf = styles[id(fmt)] = style_index(fmt)
         out = heads[col, id(fmt)] = (f'<c r="{letters[col]}', f'" s="{xf}"><v>', f'" s="{xf}" t="s"><v>')
         return out
 
