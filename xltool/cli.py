@@ -13,7 +13,7 @@ from click.exceptions import Exit
 
 from xltool import formats
 from xltool._version import __version__
-from xltool.cli_text import Argument, FilePath, Group, Number, OneOf, Text, WholeNumber
+from xltool.cli_text import Argument, FilePath, Group, MissingCommand, Number, OneOf, Text, WholeNumber
 from xltool.formats.terminal import sanitise_for_terminal
 from xltool.oserrors import describe
 
@@ -60,8 +60,6 @@ def _listed(ctx: click.Context, param: click.Parameter, value: tuple) -> list | 
 def app(ctx: click.Context) -> None:
     """政府信息公开工作年度报告统计表工具。"""
     if ctx.invoked_subcommand is None:
-        from xltool.cli_text import MissingCommand
-
         raise MissingCommand(ctx)
 
 
