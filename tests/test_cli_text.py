@@ -153,6 +153,7 @@ MISTAKES = [
     (["template"], "缺少选项 --year / -y：报告年度"),
     (["render", "/nonexistent/乡镇报表.xlsx"], "无法打开文件（文件或文件夹不存在"),
     (["check", "/nonexistent/乡镇报表.xlsx"], "无法打开文件（文件或文件夹不存在"),
+    (["merge", "/nonexistent/乡镇", "-o", "县.xlsx"], "无法打开文件：文件或文件夹不存在"),
     (["render", "报表.xlsx", "多余.xlsx"], "多余的参数：'多余.xlsx'"),
     (["chek"], "没有这个命令：'chek'。是要用 'check' 吗？"),
     (["frobnicate"], "没有这个命令：'frobnicate'。可用的命令：template、check、merge"),

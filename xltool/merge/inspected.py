@@ -186,7 +186,9 @@ def inspect_file(path: str) -> Inspected:
     try:
         out.mtime = p.stat().st_mtime
     except OSError as exc:
-        out.error = Problem.of(Code.UNREADABLE, f"无法打开文件：{exc.strerror or exc}", file=path)
+        from xltool.oserrors import describe
+
+        out.error = Problem.of(Code.UNREADABLE, f"无法打开文件：{describe(exc)}", file=path)
         return out
     try:
         page = read_page(p)
