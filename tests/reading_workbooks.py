@@ -15,7 +15,6 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.fillings import random_return
 from xltool import layout
 from xltool.forms import Form, form_for_year
 from xltool.model import Return
@@ -35,17 +34,6 @@ def template(year: int) -> Path:
 def scratch(name: str) -> Path:
     """A path for a workbook a test writes (overwritten by the next test that asks for the same name)."""
     return _FOLDER / name
-
-
-def filled(form: Form, year: int, rng: random.Random, **how) -> openpyxl.Workbook:
-    """The blank template with a random return's numbers typed in as a clerk types them (floats), and a unit name."""
-    ret = random_return(form, year, rng, **how)
-    wb = openpyxl.load_workbook(template(year))
-    for key, v in ret.values.items():
-        cell = form.cell[key]
-        wb[cell.sheet][cell.a1] = float(v) if isinstance(v, Decimal) else v.raw
-    wb[layout.GUIDE_SHEET][f"B{layout.UNIT_FIELDS[0][2] + 1}"] = "测试镇人民政府"
-    return wb
 
 
 CACHED = "公式的缓存结果"

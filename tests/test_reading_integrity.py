@@ -12,6 +12,7 @@ Judged on pages made to order (many cases) and on templates edited with openpyxl
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from pathlib import Path
@@ -78,12 +79,10 @@ def assert_matches(found: list[Problem], expected: list[tuple]) -> None:
         assert words in message, (message, words)
 
 
-def template_merges(year: int) -> dict[str, set]:
+@functools.cache
+def own_merges(year: int) -> dict[str, set]:
     """The merges our template makes on each sheet (never tampering)."""
     return {name: set(f.merges) for name, f in read_page(template(year)).structure.items()}
-
-
-_OWN = {year: template_merges(year) for year in form_years()}
 
 
 # --- hidden and merged input cells on pages made to order ------------------------------------------------------------
@@ -93,7 +92,7 @@ box = st.tuples(st.integers(0, 35), st.integers(0, 16), st.sampled_from([0, 0, 1
 
 @st.composite
 def sheet_facts(draw, year: int, table: Table) -> SheetFacts:
-    own = sorted(_OWN[year][table.sheet])
+    own = sorted(own_merges(year)[table.sheet])
     merges = draw(st.lists(st.sampled_from(own), max_size=len(own), unique=True))
     merges += [(r, c, r + dr, c + dc) for r, c, dr, dc in draw(st.lists(box, max_size=3))]
     merges += draw(st.lists(st.sampled_from([(c.row, c.col, c.row, c.col) for c in table.cells]), max_size=2))
@@ -114,7 +113,7 @@ def test_hidden_and_merged_input_cells_are_found_as_the_rules_say(data, year):
     found = [Problem.of(Code.ROWS_MOVED, "", sheet=s) for s in sorted(moved)]
     names = [layout.GUIDE_SHEET, *(t.sheet for t in form.tables), layout.CHECK_SHEET, layout.META_SHEET]
     page = Page(Path("x.xlsx"), "xlsx", "spreadsheet", names, structure=facts)
-    expected = expected_cells(form, facts, _OWN[year], moved)
+    expected = expected_cells(form, facts, own_merges(year), moved)
     for _ in range(2):
         assert_matches(integrity.tampering(page, form, {"kind": "template"}, found), expected)
 
@@ -125,7 +124,7 @@ def test_the_templates_own_merges_are_not_tampering():
         form = form_for_year(year)
         page = read_page(template(year))
         assert integrity.tampering(page, form, {"kind": "template"}, []) == []
-        facts = {n: SheetFacts(merges=sorted(m) * 2) for n, m in _OWN[year].items()}
+        facts = {n: SheetFacts(merges=sorted(m) * 2) for n, m in own_merges(year).items()}
         assert (
             integrity.tampering(Page(Path("x"), "xlsx", "spreadsheet", page.sheet_names, structure=facts), form, {}, [])
             == []
@@ -153,7 +152,10 @@ def test_hidden_rows_and_columns_and_merges_in_a_workbook(data, year):
             ws.column_dimensions[col_letter(c)].hidden = True
             cols.add(c)
         taken = {
-            (r, c) for r0, c0, r1, c1 in _OWN[year][table.sheet] for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
+            (r, c)
+            for r0, c0, r1, c1 in own_merges(year)[table.sheet]
+            for r in range(r0, r1 + 1)
+            for c in range(c0, c1 + 1)
         }
         for r, c, dr, dc in data.draw(st.lists(box, max_size=2)):
             cells = {(i, j) for i in range(r, r + dr + 1) for j in range(c, c + dc + 1)}
@@ -167,8 +169,8 @@ def test_hidden_rows_and_columns_and_merges_in_a_workbook(data, year):
     page = read_page(path)
     for sheet, (rows, cols, merges) in added.items():
         f = page.structure[sheet]
-        assert rows <= f.hidden_rows and cols <= f.hidden_cols and set(f.merges) == _OWN[year][sheet] | merges
-    expected = expected_cells(form, page.structure, _OWN[year], set())
+        assert rows <= f.hidden_rows and cols <= f.hidden_cols and set(f.merges) == own_merges(year)[sheet] | merges
+    expected = expected_cells(form, page.structure, own_merges(year), set())
     codes = (Code.HIDDEN_CELLS, Code.MERGED_INPUT)
     for _ in range(2):
         assert_matches([p for p in read(path).read_problems if p.code in codes], expected)
