@@ -73,8 +73,8 @@ def _misbehave_on_name(path: str) -> None:
 
 
 def inspect_or_misbehave(path: str):
-    """xltool.merge.inspect_file, except for files named *hang* (sleeps) or *crash* (aborts)."""
-    from xltool.merge import inspect_file
+    """xltool.rollup.inspect_file, except for files named *hang* (sleeps) or *crash* (aborts)."""
+    from xltool.rollup import inspect_file
 
     _misbehave_on_name(path)
     return inspect_file(path)

@@ -19,10 +19,10 @@ from xltool import formats
 from xltool.annual import Narrative, build_report
 from xltool.codes import Code
 from xltool.formats.docx import TABLE_STYLE, write_annual_docx
-from xltool.merge import merge
 from xltool.model import Unit
 from xltool.reading import read
 from xltool.render import WIDE
+from xltool.rollup import merge
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -31,10 +31,10 @@ from xltool.annual import (
 )
 from xltool.cli import app
 from xltool.forms import FormError, expand_keys, form_for_year, load_form
-from xltool.merge import merge
 from xltool.model import Return, Unit
 from xltool.reading import read
 from xltool.render import format_value
+from xltool.rollup import merge
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -197,7 +197,7 @@ def test_unfilled_return_fails(tmp_path):
 
 def test_previous_rollup_is_matched_per_unit(tmp_path):
     """--previous with last year's county roll-up checks each township against its own row of 明细."""
-    from xltool.merge import merge
+    from xltool.rollup import merge
 
     lasts, files = [], []
     for i in range(3):

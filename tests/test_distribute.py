@@ -15,9 +15,9 @@ from xltool.cli import app
 from xltool.discover import load_previous
 from xltool.distribute import personalise
 from xltool.forms import form_for_year
-from xltool.merge import merge
 from xltool.model import Unit
 from xltool.reading import read
+from xltool.rollup import merge
 from xltool.roster import RosterEntry
 from xltool.template import write_xlsx
 

@@ -154,7 +154,7 @@ def test_merge_of_mutants_finishes_within_memory(tmp_path):
         f"""
         import json, resource
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-        from xltool.merge import merge
+        from xltool.rollup import merge
         roll = merge([{str(folder)!r}], workers=0)  # in this process: the peak measures reading itself
         roll.write({str(tmp_path / "out.xlsx")!r})
         status = open("/proc/self/status").read()

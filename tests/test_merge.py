@@ -17,9 +17,9 @@ from tests.fillings import random_return
 from xltool.cli import app
 from xltool.forms import form_for_year
 from xltool.layout import DETAIL_SHEET, REJECTED_SHEET, SOURCE_SHEET
-from xltool.merge import MergeError, merge
 from xltool.model import Return, Unit
 from xltool.reading import read
+from xltool.rollup import MergeError, merge
 from xltool.roster import read_roster
 from xltool.template import write_xlsx
 

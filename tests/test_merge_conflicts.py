@@ -26,15 +26,15 @@ from xltool.codes import Code
 from xltool.discover import load_previous
 from xltool.forms import form_for_year
 from xltool.layout import NOTES_SHEET, SOURCE_SHEET
-from xltool.merge import merge
 from xltool.model import Return, Unit
 from xltool.outcomes import RosterStatus
 from xltool.reading import read
+from xltool.rollup import merge
 from xltool.roster import read_roster
 from xltool.template import write_xlsx
 
 FORM = form_for_year(2025)
-inspected_module = importlib.import_module("xltool.merge.inspected")  # where inspect_all finds inspect_file
+inspected_module = importlib.import_module("xltool.rollup.inspected")  # where inspect_all finds inspect_file
 checking_module = importlib.import_module("xltool.checking")
 
 

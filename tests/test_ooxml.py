@@ -44,7 +44,7 @@ def test_annotated_copy_rollup_and_import_are_valid(tmp_path):
     """An annotated copy, a county roll-up and a report imported into a workbook."""
     from xltool.checking import annotate, check_file
     from xltool.importing import save_workbook
-    from xltool.merge import merge
+    from xltool.rollup import merge
 
     ret = read(ROOT / "examples" / "sample-return-2025.xlsx")
     ret.values["apply.new.natural_person"] += 1

@@ -28,11 +28,11 @@ from xltool.formats.docx import render_docx
 from xltool.formats.html import render_html, render_html_fragment
 from xltool.formats.md import render_markdown
 from xltool.forms import TABLE_ROW, Cell, Table, form_for_year
-from xltool.merge import merge
 from xltool.model import Invalid, Return, Unit
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
 from xltool.reading import read
 from xltool.render import format_value, table_grid
+from xltool.rollup import merge
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -22,10 +22,10 @@ from xltool.cli import app
 from xltool.codes import Code
 from xltool.discover import _detail_rows, load_previous
 from xltool.forms import form_for_year
-from xltool.merge import SOURCE_HEADER, merge
 from xltool.model import Return, Unit
 from xltool.reading import read
 from xltool.render import rollup_summary
+from xltool.rollup import SOURCE_HEADER, merge
 from xltool.roster import read_roster
 from xltool.template import ExtraSheet, review, write_xlsx
 
@@ -478,8 +478,8 @@ def test_a_rollup_of_more_than_a_thousand_units_reads_back_without_stray_cells(t
     window."""
     import copy
 
-    from xltool.merge import Member
     from xltool.outcomes import MemberStatus
+    from xltool.rollup import Member
 
     roll = merge([COUNTY / "01-城关镇.xlsx"], Unit(name="大市"), workers=0)
     base = roll.members[0].info

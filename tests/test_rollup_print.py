@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from xltool import layout
-from xltool.merge import merge
 from xltool.model import Unit
+from xltool.rollup import merge
 from xltool.roster import read_roster
 
 pytestmark = pytest.mark.libreoffice

@@ -15,9 +15,9 @@ import pytest
 import xlsxwriter
 
 from xltool import batch
-from xltool.merge import Inspected
-from xltool.merge.rollup import file_name
 from xltool.model import Invalid
+from xltool.rollup import Inspected
+from xltool.rollup.outputs import file_name
 from xltool.template import review, stream
 
 _EXACT = 10**15
@@ -255,9 +255,9 @@ def test_sums_by_column_equal_sums_row_by_row():
     """sum_members gives the exact totals (and 本年度无此类事项 tables) of adding every row value by value, with blanks,
     amounts, unusable entries, flags, huge numbers and rows of another length among the members."""
     from xltool.forms import form_by_id
-    from xltool.merge import Member
-    from xltool.merge.summing import sum_members
     from xltool.outcomes import MemberStatus
+    from xltool.rollup import Member
+    from xltool.rollup.summing import sum_members
 
     form = form_by_id("gov-info-disclosure-2021")
     n = len(form.inputs)

@@ -18,10 +18,10 @@ from tests.fake_tasks import behave
 from tests.test_merge import sheet_rows
 from xltool import layout, workers
 from xltool.codes import Code
-from xltool.merge import Inspected, Member, inspect_all, merge
 from xltool.model import Unit
 from xltool.outcomes import MemberStatus
 from xltool.reading import read
+from xltool.rollup import Inspected, Member, inspect_all, merge
 from xltool.template import review, stream
 
 ROOT = Path(__file__).resolve().parent.parent

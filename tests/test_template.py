@@ -226,7 +226,7 @@ def test_rollup_tables_have_no_unlocked_cell(tmp_path):
     """A roll-up's official tables, 填报说明 and 校验 are read-only: not one unlocked cell, no input tint."""
     import openpyxl
 
-    from xltool.merge import merge
+    from xltool.rollup import merge
 
     root = Path(__file__).resolve().parent.parent
     roll = merge([root / "examples" / "county-2025"], Unit(name="示例县"), workers=0)

@@ -242,7 +242,7 @@ import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may have inherited SIGINT ignored
 import importlib
 from tests import fake_tasks
-inspected = importlib.import_module("xltool.merge.inspected")
+inspected = importlib.import_module("xltool.rollup.inspected")
 inspected.inspect_file = fake_tasks.inspect_or_misbehave  # workers import it by name
 from xltool.cli import app
 sys.argv = ["xltool", "merge", sys.argv[1], "-o", sys.argv[2], "--workers", "2"]

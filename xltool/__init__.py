@@ -17,18 +17,15 @@ from xltool._version import __version__
 if TYPE_CHECKING:
     from xltool.annual import build_report
     from xltool.forms import Form, all_forms, form_by_id, form_for_year
-    from xltool.merge import merge
     from xltool.model import Invalid, Return, Unit
     from xltool.problems import Problem
     from xltool.publish import write_annual_report
     from xltool.reading import read
+    from xltool.rollup import merge
 
 # The public names are imported on first use (PEP 562: `xltool.read`, `from xltool import merge`), so importing xltool,
-# or one of its modules such as the command line, does not load every reader, writer and workflow.
-# `merge` is also the name of a module: once `xltool.merge` the module has been imported (`import xltool.merge`,
-# `from xltool.merge import MergeError`) before the function was first asked for, Python's import system has set the
-# package's attribute `merge` to that module, and `xltool.merge` / `from xltool import merge` give the module; the
-# function is always `from xltool.merge import merge` (tests/test_startup.py shows both orders).
+# or one of its modules such as the command line, does not load every reader, writer and workflow. No public name is
+# also the name of a module (the roll-up workflow is xltool.rollup), so the import system never replaces one.
 _PUBLIC = {
     "Form": "xltool.forms",
     "Invalid": "xltool.model",
@@ -39,7 +36,7 @@ _PUBLIC = {
     "build_report": "xltool.annual",
     "form_by_id": "xltool.forms",
     "form_for_year": "xltool.forms",
-    "merge": "xltool.merge",
+    "merge": "xltool.rollup",
     "read": "xltool.reading",
     "write_annual_report": "xltool.publish",
 }

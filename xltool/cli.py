@@ -412,9 +412,9 @@ def merge(
     退出码：0 全部汇总；1 有文件未汇总、名册缺报或 --strict 失败；2 没有可用的输入。
     """
     from xltool.codes import Code
-    from xltool.merge import MergeError
-    from xltool.merge import merge as do_merge
     from xltool.model import Unit
+    from xltool.rollup import MergeError
+    from xltool.rollup import merge as do_merge
     from xltool.roster import RosterError, read_roster
 
     _text_args(

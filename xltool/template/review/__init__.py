@@ -3,7 +3,7 @@ figures (明细, 来源, 未汇总, 说明汇总, 名册核对), legible on scre
 
 Each sheet is an object with `name`, `front` (written before the official tables; the first front sheet opens) and
 `write_to(writer)`, which draws with the template writer's workbook (xltool.template.xlsx._Writer: `wb`, `form`,
-`ret` — the roll-up's totals — `password`, `protect`). The roll-up workflow (xltool.merge) gives them plain rows;
+`ret` — the roll-up's totals — `password`, `protect`). The roll-up workflow (xltool.rollup) gives them plain rows;
 every Chinese word a reviewer reads here is chosen here. One module per sheet (summary, overview, detail; lists for
 the plain ones), drawn with what `sheet` provides.
 

@@ -78,7 +78,7 @@ class ListSheet:
 
 
 # The roll-up's lists, column by column (title, width in character units, kind); rows in this order come from the
-# roll-up (xltool.merge.rollup).
+# roll-up (xltool.rollup.outputs).
 SOURCE_COLUMNS = [
     Column("层级", 5, "number"),
     Column("所属汇总", 12),

@@ -23,10 +23,10 @@ from xltool.codes import Code
 from xltool.forms import form_by_id
 from xltool.labels import norm
 from xltool.layout import ROLLUP_KIND, SOURCE_SHEET
-from xltool.merge.verdicts import MergeError
 from xltool.model import Invalid
 from xltool.outcomes import MemberStatus, Outcome, Severity
 from xltool.problems import Problem
+from xltool.rollup.verdicts import MergeError
 from xltool.sources import ReadError
 
 MERGED_TEXTS = {s.zh for s in MemberStatus}  # how a roll-up's 来源 sheet marks the files it summed

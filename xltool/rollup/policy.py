@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 from xltool.codes import Code, describe
 from xltool.labels import norm
 from xltool.layout import ROLLUP_KIND
-from xltool.merge.inspected import COPY_MIN_NONZERO, Inspected
-from xltool.merge.verdicts import Member, MergeError, Notice, Rejected
 from xltool.outcomes import MemberStatus, RosterStatus
+from xltool.rollup.inspected import COPY_MIN_NONZERO, Inspected
+from xltool.rollup.verdicts import Member, MergeError, Notice, Rejected
 from xltool.roster import RosterEntry
 
 if TYPE_CHECKING:
-    from xltool.merge.rollup import RollUp
+    from xltool.rollup.outputs import RollUp
 
 ROLLUP_TYPE_WORD = "汇总"  # with --roster, only a unit whose 类型 contains this word may send a roll-up
 COPY_NAMED = 5  # other units named in a COPIED-RETURN notice; more are counted

@@ -17,12 +17,12 @@ from xltool import formats, layout
 from xltool.codes import Code, describe
 from xltool.forms import Form
 from xltool.layout import ROLLUP_KIND
-from xltool.merge.inspected import SOURCE_HEADER, Inspected
-from xltool.merge.policy import roster_lookup
-from xltool.merge.verdicts import Member, MergeError, Notice, Rejected
 from xltool.model import Invalid, Return, Unit
 from xltool.outcomes import MemberStatus, RosterStatus
 from xltool.problems import Problem
+from xltool.rollup.inspected import SOURCE_HEADER, Inspected
+from xltool.rollup.policy import roster_lookup
+from xltool.rollup.verdicts import Member, MergeError, Notice, Rejected
 from xltool.roster import RosterEntry
 
 _LEVEL = re.compile(r"[1-9][0-9]?")  # a 来源 level: ASCII digits, 1-99

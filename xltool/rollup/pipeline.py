@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from xltool import layout
 from xltool.discover import scan_names
 from xltool.forms import form_by_id
-from xltool.merge.inspected import MEMORY_LIMIT, TIME_LIMIT, inspect_all
-from xltool.merge.policy import apply_roster, copied_returns, decide
-from xltool.merge.rollup import RollUp
-from xltool.merge.summing import sum_members
-from xltool.merge.verdicts import MergeError
 from xltool.model import Return, Unit
+from xltool.rollup.inspected import MEMORY_LIMIT, TIME_LIMIT, inspect_all
+from xltool.rollup.outputs import RollUp
+from xltool.rollup.policy import apply_roster, copied_returns, decide
+from xltool.rollup.summing import sum_members
+from xltool.rollup.verdicts import MergeError
 from xltool.roster import RosterEntry
 
 
@@ -31,7 +31,7 @@ def merge(
     time_limit: float | None = TIME_LIMIT,
     memory_limit: int | None = MEMORY_LIMIT,
 ) -> RollUp:
-    """Merge the returns and roll-ups under `paths` (see xltool.merge).
+    """Merge the returns and roll-ups under `paths` (see xltool.rollup).
 
     `workers`, `time_limit` (seconds per file) and `memory_limit` (bytes per worker) are passed to inspect_all.
     With `roster`, a roll-up is accepted only from a unit whose roster type contains 汇总 (ROLLUP_TYPE_WORD).

@@ -16,7 +16,7 @@ from xltool.outcomes import MemberStatus
 from xltool.problems import Problem
 
 if TYPE_CHECKING:
-    from xltool.merge.inspected import Inspected
+    from xltool.rollup.inspected import Inspected
 
 
 class MergeError(Exception):

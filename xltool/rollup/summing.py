@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from xltool.forms import Form
-    from xltool.merge.verdicts import Member
+    from xltool.rollup.verdicts import Member
 
 _WHOLE = frozenset((int, type(None)))  # a column of only these is summed in C
 _SUM_BATCH = 256  # rows added column by column at a time
