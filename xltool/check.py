@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -372,9 +372,14 @@ def _compiled(
         return None
     walk = _Compiled(ret, previous, statuses, tested, totals_given, given < plan.inputs, some_invalid)
     ladder, decide = walk.ladder, outcomes.decide
+    rules: Iterable[tuple[Rule, RulePlan | None]] = zip(ret.form.rules, plan.plans, strict=True)
+    if skip_pass and previous is None and ladder[0][1] is _holds and ladder[0][0].outcome is Outcome.PASS:
+        # The walk starts at the test itself (no earlier step can hold for this return): a rule whose test holds
+        # passes, and only the others are walked.
+        rules = [plan.tested[i] for i, t in enumerate(tested) if t[2] is not True]
     reference: _TreeWalk | None = None
     out: list[RuleResult] = []
-    for rule, rp in zip(ret.form.rules, plan.plans, strict=True):
+    for rule, rp in rules:
         if rp is None:  # a cross-year rule: its tree is walked
             if previous is not None:
                 reference = reference or _TreeWalk(ret, previous, statuses)
