@@ -180,15 +180,15 @@ def _results(
         out = _compiled(ret, plan, previous, statuses, skip_pass, numbers) if plan is not None else None
         if out is not None:
             return out
-    walk = _TreeWalk(ret, previous, statuses)
-    results = [walk.result(r) for r in ret.form.rules if previous is not None or not r.cross_year]
+    ev = _TreeWalk(ret, previous, statuses)
+    results = [ev.result(r) for r in ret.form.rules if previous is not None or not r.cross_year]
     return [r for r in results if not (skip_pass and r.outcome is Outcome.PASS)]
 
 
 # --- the outcome ladder in Python: each step's condition judged once, for both evaluators ---------------------------
 
 
-class _Walk:
+class _Evaluator:
     """One return as the ladder's conditions read it. The evaluators differ only in how a rule's test is judged and
     which inputs it reads: `_Compiled` takes them from the form's compiled function, `_TreeWalk` walks the rule."""
 
@@ -215,62 +215,62 @@ class Condition:
     condition holds for a rule ("" when there is none) and None when it does not; `possible` is False when it holds
     for no rule of the return (the compiled path then leaves the step out of its walk)."""
 
-    test: Callable[[_Walk, Rule, RulePlan | None], str | None]
-    possible: Callable[[_Compiled], bool] = lambda walk: True
+    test: Callable[[_Evaluator, Rule, RulePlan | None], str | None]
+    possible: Callable[[_Compiled], bool] = lambda ev: True
 
 
-def _table_not_filled(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
-    blank = [t for t in rule.tables if walk.statuses[t] is TableStatus.NOT_FILLED]
-    return _tables_text(walk.form, blank) if blank else None
+def _table_not_filled(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    blank = [t for t in rule.tables if ev.statuses[t] is TableStatus.NOT_FILLED]
+    return _tables_text(ev.form, blank) if blank else None
 
 
-def _no_previous_cell(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
-    if rule.cross_year and _previous_missing(rule, walk.previous):
-        return f"上年报表（{walk.previous.form.notice}格式）没有此项"  # type: ignore[union-attr]
+def _no_previous_cell(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    if rule.cross_year and _previous_missing(rule, ev.previous):
+        return f"上年报表（{ev.previous.form.notice}格式）没有此项"  # type: ignore[union-attr]
     return None
 
 
-def _previous_not_filled(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
-    return "上年报表未填报" if rule.cross_year and walk.previous is not None and walk.previous.not_filled else None
+def _previous_not_filled(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    return "上年报表未填报" if rule.cross_year and ev.previous is not None and ev.previous.not_filled else None
 
 
-def _invalid_input(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
-    if walk.holds(rule, rp) is not None:
+def _invalid_input(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    if ev.holds(rule, rp) is not None:
         return None
-    values = walk.values
-    bad = next((k for k in walk.inputs(rule, rp) if isinstance(values.get(k), Invalid)), None)
+    values = ev.values
+    bad = next((k for k in ev.inputs(rule, rp) if isinstance(values.get(k), Invalid)), None)
     if bad is None:
-        return walk.last_year_unusable
-    return _invalid_text(walk.form.cell[bad].where, values[bad])  # type: ignore[arg-type]
+        return ev.last_year_unusable
+    return _invalid_text(ev.form.cell[bad].where, values[bad])  # type: ignore[arg-type]
 
 
-def _blank_input(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
+def _blank_input(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
     if rule.blank != "undetermined":
         return None
-    empty = _blank(walk.ret, walk.inputs(rule, rp))
-    return _blank_text(walk.form.cell[empty].where) if empty is not None else None
+    empty = _blank(ev.ret, ev.inputs(rule, rp))
+    return _blank_text(ev.form.cell[empty].where) if empty is not None else None
 
 
-def _holds(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
-    return "" if walk.holds(rule, rp) else None
+def _holds(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    return "" if ev.holds(rule, rp) else None
 
 
-def _explained(walk: _Walk, rule: Rule, rp: RulePlan | None) -> str | None:
-    return "" if walk.explanation(rule) else None
+def _explained(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    return "" if ev.explanation(rule) else None
 
 
 CONDITIONS: dict[str, Condition] = {
-    "table_not_filled": Condition(_table_not_filled, lambda walk: walk.some_table_not_filled),
-    "no_previous_cell": Condition(_no_previous_cell, lambda walk: walk.previous is not None),
-    "previous_not_filled": Condition(_previous_not_filled, lambda walk: walk.previous is not None),
-    "invalid_input": Condition(_invalid_input, lambda walk: walk.some_invalid),
-    "blank_input": Condition(_blank_input, lambda walk: walk.some_blank),
+    "table_not_filled": Condition(_table_not_filled, lambda ev: ev.some_table_not_filled),
+    "no_previous_cell": Condition(_no_previous_cell, lambda ev: ev.previous is not None),
+    "previous_not_filled": Condition(_previous_not_filled, lambda ev: ev.previous is not None),
+    "invalid_input": Condition(_invalid_input, lambda ev: ev.some_invalid),
+    "blank_input": Condition(_blank_input, lambda ev: ev.some_blank),
     "holds": Condition(_holds),
-    "explained": Condition(_explained, lambda walk: bool(walk.ret.explanations)),
+    "explained": Condition(_explained, lambda ev: bool(ev.ret.explanations)),
 }
 
 
-class _TreeWalk(_Walk):
+class _TreeWalk(_Evaluator):
     """The reference: each rule's tree evaluated over the return's values, every step of the ladder asked in turn."""
 
     def __init__(self, ret: Return, previous: Return | None, statuses: dict[str, TableStatus]):
@@ -308,7 +308,7 @@ class _TreeWalk(_Walk):
         return RuleResult(rule, outcome, left, right, cells, self.explanation(rule), reason, cause)
 
 
-class _Compiled(_Walk):
+class _Compiled(_Evaluator):
     """Every local rule's test judged by one call of the form's compiled function (xltool.formdata); the ladder's
     steps that hold for no rule of the return are left out of its walk."""
 
@@ -370,10 +370,10 @@ def _compiled(
         tested = plan.run(v)
     except TypeError:  # a value that is neither a number nor Invalid: the tree walk says what becomes of it
         return None
-    walk = _Compiled(ret, previous, statuses, tested, totals_given, given < plan.inputs, some_invalid)
-    ladder, decide = walk.ladder, outcomes.decide
+    ev = _Compiled(ret, previous, statuses, tested, totals_given, given < plan.inputs, some_invalid)
+    ladder, decide = ev.ladder, outcomes.decide
     rules: Iterable[tuple[Rule, RulePlan | None]] = zip(ret.form.rules, plan.plans, strict=True)
-    if skip_pass and previous is None and ladder[0][1] is _holds and ladder[0][0].outcome is Outcome.PASS:
+    if skip_pass and previous is None and ladder and ladder[0][1] is _holds and ladder[0][0].outcome is Outcome.PASS:
         # The walk starts at the test itself (no earlier step can hold for this return): a rule whose test holds
         # passes, and only the others are walked.
         rules = [plan.tested[i] for i, t in enumerate(tested) if t[2] is not True]
@@ -387,7 +387,7 @@ def _compiled(
                 if not (skip_pass and result.outcome is Outcome.PASS):
                     out.append(result)
             continue
-        outcome, cause, reason = decide(ladder, walk, rule, rp)
+        outcome, cause, reason = decide(ladder, ev, rule, rp)
         if skip_pass and outcome is Outcome.PASS:
             continue
         left = right = None
@@ -395,7 +395,7 @@ def _compiled(
             left, right, _ = tested[rp.at]
             left = left if isinstance(left, Decimal) else None
             right = right if isinstance(right, Decimal) else None
-        out.append(RuleResult(rule, outcome, left, right, rp.cells, walk.explanation(rule), reason, cause))
+        out.append(RuleResult(rule, outcome, left, right, rp.cells, ev.explanation(rule), reason, cause))
     return out
 
 
