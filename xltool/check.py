@@ -371,7 +371,7 @@ def _compiled(
     except TypeError:  # a value that is neither a number nor Invalid: the tree walk says what becomes of it
         return None
     ev = _Compiled(ret, previous, statuses, tested, totals_given, given < plan.inputs, some_invalid)
-    ladder, decide = ev.ladder, outcomes.decide
+    ladder, decide, explanations = ev.ladder, outcomes.decide, ret.explanations
     rules: Iterable[tuple[Rule, RulePlan | None]] = zip(ret.form.rules, plan.plans, strict=True)
     if skip_pass and previous is None and ladder and ladder[0][1] is _holds and ladder[0][0].outcome is Outcome.PASS:
         # The walk starts at the test itself (no earlier step can hold for this return): a rule whose test holds
@@ -395,7 +395,8 @@ def _compiled(
             left, right, _ = tested[rp.at]
             left = left if isinstance(left, Decimal) else None
             right = right if isinstance(right, Decimal) else None
-        out.append(RuleResult(rule, outcome, left, right, rp.cells, ev.explanation(rule), reason, cause))
+        explanation = ev.explanation(rule) if explanations else ""
+        out.append(RuleResult(rule, outcome, left, right, rp.cells, explanation, reason, cause))
     return out
 
 
