@@ -15,7 +15,7 @@ from xltool import formdata
 from xltool import rules as expr
 from xltool.check import check_return, evaluate_rules
 from xltool.codes import Code
-from xltool.forms import Form, all_forms, form_for_year
+from xltool.forms import all_forms, form_for_year
 from xltool.model import Invalid, Return, Unit
 from xltool.values import Undetermined
 
@@ -77,9 +77,9 @@ NUDGE = st.sampled_from([1, 2, 5, 17, 100_000])
 
 
 @st.composite
-def returns(draw, form: Form | None = None) -> Return:
+def returns(draw) -> Return:
     """A return of a built-in form: consistent numbers from a drawn seed, then the ways real returns differ."""
-    form = form or draw(st.sampled_from(FORMS))
+    form = draw(st.sampled_from(FORMS))
     values: dict = dict(consistent_values(form, draw(st.randoms(use_true_random=False))))
     inputs = st.sampled_from([c.key for c in form.inputs])
     rule_ids = [r.id for r in form.rules]
