@@ -5,7 +5,11 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import pytest
+
 from tests.fillings import random_return
+from xltool import outcomes
+from xltool.check import evaluate_rules
 from xltool.forms import form_for_year
 from xltool.model import Invalid, Return
 
@@ -98,3 +102,27 @@ def test_all_blank_is_not_filled():
     assert ret.not_filled
     assert [(p.code, p.severity) for p in ret.check()] == [("NOT-FILLED", "error")]
     assert {r.outcome for r in ret.rule_results()} == {"undetermined"}
+
+
+def test_both_evaluators_follow_the_ladder_as_declared(monkeypatch):
+    """Reorder the outcome ladder and both the compiled and the reference evaluator follow it, with no step of it
+    written again by hand: here a 说明 is asked for before the test, so an explained warning that holds is 已说明."""
+    ret = filled()
+    ret.explanations["T2-FEE-UNIT"] = "含土地出让相关收费"
+    assert result(ret, "T2-FEE-UNIT").outcome == "pass"
+    ladder = list(outcomes.LADDER)
+    holds = next(i for i, s in enumerate(ladder) if s.condition == "holds")
+    ladder[holds], ladder[holds + 1] = ladder[holds + 1], ladder[holds]
+    monkeypatch.setattr(outcomes, "LADDER", tuple(ladder))
+    for reference in (False, True):
+        r = next(r for r in evaluate_rules(ret, reference=reference) if r.rule.id == "T2-FEE-UNIT")
+        assert (r.outcome, r.display) == ("explained", "已说明")
+
+
+def test_a_ladder_step_python_cannot_judge_is_an_error(monkeypatch):
+    """A step added to the ladder without saying how Python judges it stops the check; no evaluator skips it."""
+    step = outcomes.Step("audited", outcomes.Outcome.UNDETERMINED)
+    monkeypatch.setattr(outcomes, "LADDER", (step, *outcomes.LADDER))
+    for reference in (False, True):
+        with pytest.raises(LookupError, match="audited"):
+            evaluate_rules(filled(), reference=reference)

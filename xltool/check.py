@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -81,73 +81,6 @@ def _json_number(v: Decimal | None) -> int | float | None:
     return int(v) if v == v.to_integral_value() else float(v)
 
 
-def evaluate_rule(
-    ret: Return, rule: Rule, previous: Return | None = None, statuses: dict[str, TableStatus] | None = None, value=None
-) -> RuleResult:
-    """One rule's outcome, by walking the outcome ladder declared in xltool.outcomes."""
-    form = ret.form
-    cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
-    value = value or _lookup(ret, previous)
-    warning = rule.severity == Severity.WARNING
-    explanation = ret.explanations.get(rule.id, "").strip() if warning else ""
-    statuses = statuses or {t.id: ret.table_state(t.id).status for t in form.tables}
-    reasons: dict[Cause, str] = {}
-    inputs = _closure(ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV)))
-
-    def tables_blank() -> bool:
-        blank = [t for t in rule.tables if statuses[t] is TableStatus.NOT_FILLED]
-        reasons[Cause.TABLE_NOT_FILLED] = _tables_text(form, blank)
-        return bool(blank)
-
-    def previous_cell_missing() -> bool:
-        reasons[Cause.NO_PREVIOUS_CELL] = f"上年报表（{previous.form.notice}格式）没有此项"
-        return _previous_missing(rule, previous)
-
-    def previous_blank() -> bool:
-        reasons[Cause.PREVIOUS_NOT_FILLED] = "上年报表未填报"
-        return previous.not_filled
-
-    def invalid() -> bool:
-        bad = next((k for k in inputs if isinstance(ret.values.get(k), Invalid)), None)
-        if bad is not None:
-            reasons[Cause.INVALID_INPUT] = _invalid_text(form.cell[bad].where, ret.values[bad])
-            return True
-        try:
-            holds["value"] = bool(expr.evaluate(rule.node, value, rule.tolerance))
-        except Undetermined as exc:  # last year's cell, or a printed total, is unusable
-            reasons[Cause.INVALID_INPUT] = _invalid_text(_where(ret, previous, exc.key), exc.value)
-            return True
-        return False
-
-    def blank() -> bool:
-        empty = [k for k in inputs if k not in ret.values and form.cell[k].table not in ret.no_items]
-        if empty:
-            reasons[Cause.BLANK_INPUT] = _blank_text(form.cell[empty[0]].where)
-        return bool(empty)
-
-    holds: dict[str, bool] = {}
-    conditions = {
-        "table_not_filled": tables_blank,
-        "invalid_input": invalid,
-        "holds": lambda: holds["value"],
-    }
-    if rule.cross_year:
-        conditions |= {"no_previous_cell": previous_cell_missing, "previous_not_filled": previous_blank}
-    if rule.blank == "undetermined":
-        conditions["blank_input"] = blank
-    if warning:
-        conditions["explained"] = lambda: bool(explanation)
-    outcome, cause = outcomes.decide(conditions)
-    left = right = None
-    if (
-        isinstance(rule.node, expr.Compare)
-        and cause not in (Cause.NO_PREVIOUS_CELL, Cause.PREVIOUS_NOT_FILLED)
-        and not (rule.cross_year and _previous_missing(rule, previous))  # e.g. a blank table and an older form
-    ):
-        left, right = _try(value, rule.node.left), _try(value, rule.node.right)
-    return RuleResult(rule, outcome, left, right, cells, explanation, reasons.get(cause, "") if cause else "", cause)
-
-
 def _tables_text(form: Form, blank: list[str]) -> str:
     return "、".join(form.table(t).sheet for t in blank) + " 未填报"
 
@@ -222,8 +155,8 @@ def _try(value, node: expr.Node) -> Decimal | None:
 def evaluate_rules(ret: Return, previous: Return | None = None, *, reference: bool = False) -> list[RuleResult]:
     """Every rule of the form; cross-year rules only when last year's return is given.
 
-    The form's rules are compiled once (`_plan`); `reference=True` walks each rule's tree instead (`evaluate_rule`),
-    which the tests compare with the compiled path.
+    The form's rules are compiled once (xltool.formdata); `reference=True` walks each rule's tree instead, which the
+    tests compare with the compiled path. Both take each outcome from one walk of the ladder (`CONDITIONS`).
     """
     return _results(ret, previous, _statuses(ret), reference, skip_pass=False)
 
@@ -243,50 +176,163 @@ def _results(
     """The rules' results in form order (without the passed ones when `skip_pass`); `numbers`: whether every value
     is a Decimal (`_numbers`), when the caller knows."""
     if not reference:
-        plan = _plan(ret.form)
+        plan = formdata.of(ret.form).plan
         out = _compiled(ret, plan, previous, statuses, skip_pass, numbers) if plan is not None else None
         if out is not None:
             return out
-    value = _lookup(ret, previous)
-    results = [
-        evaluate_rule(ret, r, previous, statuses, value)
-        for r in ret.form.rules
-        if previous is not None or not r.cross_year
-    ]
+    ev = _TreeWalk(ret, previous, statuses)
+    results = [ev.result(r) for r in ret.form.rules if previous is not None or not r.cross_year]
     return [r for r in results if not (skip_pass and r.outcome is Outcome.PASS)]
 
 
-# --- the compiled path: each form's rules turned into one Python function, evidence built only for what is reported
+# --- the outcome ladder in Python: each step's condition judged once, for both evaluators ---------------------------
 
 
-# `_compiled` walks the outcome ladder in this order, taking each step's outcome and cause from outcomes.LADDER;
-# should the ladder change, the forms are checked by `evaluate_rule` (through outcomes.decide) until it follows.
-_LADDER_ORDER = (
-    "table_not_filled",
-    "no_previous_cell",
-    "previous_not_filled",
-    "invalid_input",
-    "blank_input",
-    "holds",
-    "explained",
-)
-_STEP = {step.condition: (step.outcome, step.cause) for step in outcomes.LADDER}
+class _Evaluator:
+    """One return as the ladder's conditions read it. The evaluators differ only in how a rule's test is judged and
+    which inputs it reads: `_Compiled` takes them from the form's compiled function, `_TreeWalk` walks the rule."""
+
+    def __init__(self, ret: Return, previous: Return | None, statuses: dict[str, TableStatus]):
+        self.ret, self.previous, self.form, self.values = ret, previous, ret.form, ret.values
+        self.statuses = statuses
+        self.last_year_unusable = ""  # why a test could not be judged, when no input of this year's is to blame
+
+    def holds(self, rule: Rule, rp: RulePlan | None) -> bool | None:
+        """Whether the rule's test holds; None when an unusable value reaches it."""
+        raise NotImplementedError
+
+    def inputs(self, rule: Rule, rp: RulePlan | None) -> Sequence[str]:
+        """This year's cells the rule depends on: a total the return gives is one of them, else its inputs."""
+        raise NotImplementedError
+
+    def explanation(self, rule: Rule) -> str:
+        return self.ret.explanations.get(rule.id, "").strip() if rule.severity == Severity.WARNING else ""
 
 
-def _plan(form: Form) -> Plan | None:
-    """The form's compiled rules (xltool.formdata), or None when the compiled path does not follow the ladder."""
-    return formdata.of(form).plan if _ladder_followed() else None
+@dataclass(frozen=True)
+class Condition:
+    """How one step of the outcome ladder (outcomes.LADDER) is judged in Python: `test` gives the reason text when the
+    condition holds for a rule ("" when there is none) and None when it does not; `possible` is False when it holds
+    for no rule of the return (the compiled path then leaves the step out of its walk)."""
+
+    test: Callable[[_Evaluator, Rule, RulePlan | None], str | None]
+    possible: Callable[[_Compiled], bool] = lambda ev: True
 
 
-_LADDER_SEEN: list = [None, False]  # the ladder last looked at (a tuple, so unchanged while it is the same object)
+def _table_not_filled(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    blank = [t for t in rule.tables if ev.statuses[t] is TableStatus.NOT_FILLED]
+    return _tables_text(ev.form, blank) if blank else None
 
 
-def _ladder_followed() -> bool:
-    """The outcome ladder's steps are in the order `_compiled` walks."""
-    ladder = outcomes.LADDER
-    if ladder is not _LADDER_SEEN[0]:
-        _LADDER_SEEN[:] = [ladder, tuple(step.condition for step in ladder) == _LADDER_ORDER]
-    return _LADDER_SEEN[1]
+def _no_previous_cell(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    if rule.cross_year and _previous_missing(rule, ev.previous):
+        return f"上年报表（{ev.previous.form.notice}格式）没有此项"  # type: ignore[union-attr]
+    return None
+
+
+def _previous_not_filled(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    return "上年报表未填报" if rule.cross_year and ev.previous is not None and ev.previous.not_filled else None
+
+
+def _invalid_input(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    if ev.holds(rule, rp) is not None:
+        return None
+    values = ev.values
+    bad = next((k for k in ev.inputs(rule, rp) if isinstance(values.get(k), Invalid)), None)
+    if bad is None:
+        return ev.last_year_unusable
+    return _invalid_text(ev.form.cell[bad].where, values[bad])  # type: ignore[arg-type]
+
+
+def _blank_input(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    if rule.blank != "undetermined":
+        return None
+    empty = _blank(ev.ret, ev.inputs(rule, rp))
+    return _blank_text(ev.form.cell[empty].where) if empty is not None else None
+
+
+def _holds(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    return "" if ev.holds(rule, rp) else None
+
+
+def _explained(ev: _Evaluator, rule: Rule, rp: RulePlan | None) -> str | None:
+    return "" if ev.explanation(rule) else None
+
+
+CONDITIONS: dict[str, Condition] = {
+    "table_not_filled": Condition(_table_not_filled, lambda ev: ev.some_table_not_filled),
+    "no_previous_cell": Condition(_no_previous_cell, lambda ev: ev.previous is not None),
+    "previous_not_filled": Condition(_previous_not_filled, lambda ev: ev.previous is not None),
+    "invalid_input": Condition(_invalid_input, lambda ev: ev.some_invalid),
+    "blank_input": Condition(_blank_input, lambda ev: ev.some_blank),
+    "holds": Condition(_holds),
+    "explained": Condition(_explained, lambda ev: bool(ev.ret.explanations)),
+}
+
+
+class _TreeWalk(_Evaluator):
+    """The reference: each rule's tree evaluated over the return's values, every step of the ladder asked in turn."""
+
+    def __init__(self, ret: Return, previous: Return | None, statuses: dict[str, TableStatus]):
+        super().__init__(ret, previous, statuses)
+        self.value = _lookup(ret, previous)
+        self.ladder = [(step, c.test) for step, c in outcomes.steps(CONDITIONS)]
+        self._judged: tuple[Rule | None, bool | None] = (None, None)
+
+    def inputs(self, rule: Rule, rp: RulePlan | None) -> list[str]:
+        return _closure(self.ret, tuple(k for k in expr.refs(rule.node) if not k.startswith(PREV)))
+
+    def holds(self, rule: Rule, rp: RulePlan | None) -> bool | None:
+        if self._judged[0] is not rule:
+            values, holds = self.values, None
+            self.last_year_unusable = ""
+            if not any(isinstance(values.get(k), Invalid) for k in self.inputs(rule, rp)):
+                try:
+                    holds = bool(expr.evaluate(rule.node, self.value, rule.tolerance))
+                except Undetermined as exc:  # last year's cell is unusable
+                    self.last_year_unusable = _invalid_text(_where(self.ret, self.previous, exc.key), exc.value)
+            self._judged = (rule, holds)
+        return self._judged[1]
+
+    def result(self, rule: Rule) -> RuleResult:
+        ret, previous = self.ret, self.previous
+        outcome, cause, reason = outcomes.decide(self.ladder, self, rule, None)
+        left = right = None
+        if (
+            isinstance(rule.node, expr.Compare)
+            and cause not in (Cause.NO_PREVIOUS_CELL, Cause.PREVIOUS_NOT_FILLED)
+            and not (rule.cross_year and _previous_missing(rule, previous))  # e.g. a blank table and an older form
+        ):
+            left, right = _try(self.value, rule.node.left), _try(self.value, rule.node.right)
+        cells = tuple(_where(ret, previous, k) for k in expr.refs(rule.node))
+        return RuleResult(rule, outcome, left, right, cells, self.explanation(rule), reason, cause)
+
+
+class _Compiled(_Evaluator):
+    """Every local rule's test judged by one call of the form's compiled function (xltool.formdata); the ladder's
+    steps that hold for no rule of the return are left out of its walk."""
+
+    def __init__(
+        self,
+        ret: Return,
+        previous: Return | None,
+        statuses: dict[str, TableStatus],
+        tested: list,
+        totals_given: bool,
+        some_blank: bool,
+        some_invalid: bool,
+    ):
+        super().__init__(ret, previous, statuses)
+        self.tested, self.totals_given = tested, totals_given
+        self.some_blank, self.some_invalid = some_blank, some_invalid
+        self.some_table_not_filled = TableStatus.NOT_FILLED in statuses.values()
+        self.ladder = [(step, c.test) for step, c in outcomes.steps(CONDITIONS) if c.possible(self)]
+
+    def holds(self, rule: Rule, rp: RulePlan | None) -> bool | None:
+        return self.tested[rp.at][2]  # type: ignore[union-attr]
+
+    def inputs(self, rule: Rule, rp: RulePlan | None) -> Sequence[str]:
+        return _closure(self.ret, rp.own) if self.totals_given else rp.closure  # type: ignore[union-attr]
 
 
 def _numbers(values: dict) -> bool:
@@ -305,82 +351,56 @@ def _compiled(
     skip_pass: bool,
     numbers: bool | None = None,
 ) -> list[RuleResult] | None:
-    """The same results as `evaluate_rule` for every rule, from one call of the form's compiled function; None when
+    """The same results as the tree walk for every rule, from one call of the form's compiled function; None when
     the return holds something the compiled path does not take (a key the form lacks, a value of another type)."""
-    form, values = ret.form, ret.values
+    values = ret.values
     slotted = plan.blank.copy()  # every slot's blank value, in slot order …
     slotted.update(values)  # … the return's values put in their places
     if len(slotted) != len(plan.blank):
         return None  # a key the form lacks
     v = list(slotted.values())
-    if not (_numbers(values) if numbers is None else numbers) and any(isinstance(x, Invalid) for x in values.values()):
+    some_invalid = not (_numbers(values) if numbers is None else numbers) and any(
+        isinstance(x, Invalid) for x in values.values()
+    )
+    if some_invalid:
         v = [expr.UNUSABLE if isinstance(x, Invalid) else x for x in v]
     totals_given = not values.keys().isdisjoint(plan.totals)  # looks up the (few) totals, not every value
     given = len(values) - (sum(map(values.__contains__, plan.totals)) if totals_given else 0)  # inputs given
-    any_blank = given < plan.inputs
     try:
         tested = plan.run(v)
     except TypeError:  # a value that is neither a number nor Invalid: the tree walk says what becomes of it
         return None
-    not_filled = [t for t, s in statuses.items() if s is TableStatus.NOT_FILLED]
-    explanations = ret.explanations
-    value = None
+    ev = _Compiled(ret, previous, statuses, tested, totals_given, given < plan.inputs, some_invalid)
+    ladder, decide, explanations = ev.ladder, outcomes.decide, ret.explanations
+    rules: Iterable[tuple[Rule, RulePlan | None]] = zip(ret.form.rules, plan.plans, strict=True)
+    if skip_pass and previous is None and ladder and ladder[0][1] is _holds and ladder[0][0].outcome is Outcome.PASS:
+        # The walk starts at the test itself (no earlier step can hold for this return): a rule whose test holds
+        # passes, and only the others are walked.
+        rules = [plan.tested[i] for i, t in enumerate(tested) if t[2] is not True]
+    reference: _TreeWalk | None = None
     out: list[RuleResult] = []
-    rules: Iterable[tuple[Rule, RulePlan | None]]
-    if skip_pass and previous is None and not not_filled:
-        # Only what is reported: a rule whose test holds is passed over below unless a blank input may make it
-        # undetermined (and the cross-year rules are not checked without last year's return).
-        blank_tests = plan.blank_tests if any_blank else frozenset()
-        tested_rules = plan.tested
-        rules = [tested_rules[i] for i, t in enumerate(tested) if t[2] is not True or i in blank_tests]
-    else:
-        rules = zip(form.rules, plan.plans, strict=True)
     for rule, rp in rules:
-        if rp is None:
+        if rp is None:  # a cross-year rule: its tree is walked
             if previous is not None:
-                value = value or _lookup(ret, previous)
-                result = evaluate_rule(ret, rule, previous, statuses, value)
+                reference = reference or _TreeWalk(ret, previous, statuses)
+                result = reference.result(rule)
                 if not (skip_pass and result.outcome is Outcome.PASS):
                     out.append(result)
             continue
-        left, right, holds = tested[rp.at]
-        explanation = explanations.get(rule.id, "").strip() if rp.warning else ""
-        cause, reason = None, ""
-        if not_filled and (blank := [t for t in rule.tables if statuses[t] is TableStatus.NOT_FILLED]):
-            outcome, cause = _STEP["table_not_filled"]
-            reason = _tables_text(form, blank)
-        elif holds is None:
-            inputs = _closure(ret, rp.own) if totals_given else rp.closure
-            bad = next((k for k in inputs if isinstance(values.get(k), Invalid)), None)
-            if bad is None:
-                return None  # cannot happen: an unusable value reached the rule through its closure
-            outcome, cause = _STEP["invalid_input"]
-            reason = _invalid_text(form.cell[bad].where, values[bad])  # type: ignore[arg-type]
-        elif (
-            rp.blank_undetermined
-            and any_blank
-            and (empty := _blank(ret, _closure(ret, rp.own) if totals_given else rp.closure))
-        ):
-            outcome, cause = _STEP["blank_input"]
-            reason = _blank_text(form.cell[empty].where)
-        elif holds:
-            if skip_pass:
-                continue
-            outcome = _STEP["holds"][0]
-        elif explanation:
-            outcome = _STEP["explained"][0]
-        else:
-            outcome = outcomes.FALLBACK
+        outcome, cause, reason = decide(ladder, ev, rule, rp)
+        if skip_pass and outcome is Outcome.PASS:
+            continue
+        left = right = None
         if rp.compare:
+            left, right, _ = tested[rp.at]
             left = left if isinstance(left, Decimal) else None
             right = right if isinstance(right, Decimal) else None
-        else:
-            left = right = None
+        explanation = ev.explanation(rule) if explanations else ""
         out.append(RuleResult(rule, outcome, left, right, rp.cells, explanation, reason, cause))
     return out
 
 
-def _blank(ret: Return, inputs: tuple[str, ...] | list[str]) -> str | None:
+def _blank(ret: Return, inputs: Sequence[str]) -> str | None:
     """The first input a rule reads that is blank (a table ticked 本年度无此类事项 counts as zeros)."""
     values, cell = ret.values, ret.form.cell
     return next((k for k in inputs if k not in values and cell[k].table not in ret.no_items), None)

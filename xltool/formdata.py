@@ -16,7 +16,6 @@ from functools import cached_property
 from xltool import layout
 from xltool import rules as expr
 from xltool.forms import Cell, CellType, Form, Rule, Table, formula_of
-from xltool.outcomes import Severity
 
 MEMO_MAX = 4096  # floats remembered per cell type, merges remembered per table: a hostile file cannot grow them
 
@@ -92,9 +91,7 @@ class Shape:
 @dataclass(frozen=True)
 class RulePlan:
     at: int  # the rule's place in the evaluator's results
-    warning: bool
     compare: bool
-    blank_undetermined: bool
     cells: tuple[str, ...]  # where the rule's cells are (RuleResult.cells)
     own: tuple[str, ...]  # keys the rule reads directly
     closure: tuple[str, ...]  # the inputs it depends on when the return gives no total of its own (the usual case)
@@ -112,7 +109,6 @@ class Plan:
     plans: tuple[RulePlan | None, ...]  # one per form rule; None for a cross-year rule (checked by the tree walk)
     blank: dict[str, Decimal | None] = field(default_factory=dict)  # `defaults` as a dict, in slot order
     tested: tuple[tuple[Rule, RulePlan], ...] = ()  # the rules with a test, by their place in the results
-    blank_tests: frozenset[int] = frozenset()  # the tests of rules a blank input makes undetermined
 
 
 def _build_plan(form: Form) -> Plan:
@@ -146,9 +142,7 @@ def _build_plan(form: Form) -> Plan:
         plans.append(
             RulePlan(
                 at=len(tests),
-                warning=rule.severity == Severity.WARNING,
                 compare=isinstance(rule.node, expr.Compare),
-                blank_undetermined=rule.blank == "undetermined",
                 cells=tuple(form.cell[k].where for k in own),
                 own=own,
                 closure=tuple(input_closure(form, own)),
@@ -168,7 +162,6 @@ def _build_plan(form: Form) -> Plan:
         tuple(plans),
         dict(defaults),
         tested,
-        frozenset(rp.at for _, rp in tested if rp.blank_undetermined),
     )
 
 

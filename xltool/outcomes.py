@@ -8,11 +8,12 @@ in Python by `xltool.check` / `xltool.model`, and compiled to the template's for
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any, TypeVar
 
 
 class Severity(StrEnum):
@@ -183,13 +184,14 @@ def not_filled_test(status_ref: str) -> str:
 
 
 # --- rule outcome ------------------------------------------------------------------------------------------------
-# The ladder: the first condition that holds decides. Python passes booleans (or callables giving them, evaluated
-# lazily, in order); the template passes formula tests. The same list builds both.
+# The ladder: the first condition that holds decides. It is written once and followed two ways: in Python, where
+# xltool.check pairs each step with a test of a rule (`steps`) and `decide` walks them, and in the template, where
+# each step gets a formula test and `outcome_formula` nests them.
 
 
 @dataclass(frozen=True)
 class Step:
-    condition: str  # a name the callers supply a value or formula for
+    condition: str  # a name the callers supply a test or a formula for
     outcome: Outcome
     cause: Cause | None = None
     text: str | None = None  # what the 校验 sheet shows, when it is not the outcome's own word
@@ -211,17 +213,26 @@ LADDER: tuple[Step, ...] = (
     Step("explained", Outcome.EXPLAINED),  # only warnings can be explained
 )
 FALLBACK = Outcome.FAIL
+T = TypeVar("T")
 
 
-def decide(conditions: Mapping[str, bool | Callable[[], bool]]) -> tuple[Outcome, Cause | None]:
-    """Walk the ladder in Python; conditions absent from the mapping do not apply to the rule."""
-    for step in LADDER:
-        test = conditions.get(step.condition)
-        if test is None:
-            continue
-        if test() if callable(test) else test:
-            return step.outcome, step.cause
-    return FALLBACK, None
+def steps(tests: Mapping[str, T]) -> tuple[tuple[Step, T], ...]:
+    """Each step of the ladder, in order, with the caller's test for its condition: a step without one is an error,
+    never passed over."""
+    missing = [step.condition for step in LADDER if step.condition not in tests]
+    if missing:
+        raise LookupError(f"no test for the outcome ladder's conditions {missing}")
+    return tuple((step, tests[step.condition]) for step in LADDER)
+
+
+def decide(ladder: Iterable[tuple[Step, Callable[..., str | None]]], *args: Any) -> tuple[Outcome, Cause | None, str]:
+    """Walk the ladder in Python: the first step whose test, given `args`, returns a reason (None: its condition does
+    not hold) decides the outcome, its cause and the reason; the fallback when none does."""
+    for step, test in ladder:
+        reason = test(*args)
+        if reason is not None:
+            return step.outcome, step.cause, reason
+    return FALLBACK, None, ""
 
 
 def outcome_formula(conditions: Mapping[str, str], fail_text: str) -> str:
