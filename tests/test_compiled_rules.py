@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from tests.fillings import consistent_values, form_years
 from xltool import formdata
 from xltool import rules as expr
-from xltool.check import check_return, evaluate_rules
 from xltool.codes import Code
+from xltool.evaluation import check_return, evaluate_rules
 from xltool.forms import all_forms, form_for_year
 from xltool.model import Invalid, Return, Unit
 from xltool.values import Undetermined

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tests.fillings import form_years, random_return
 from tests.reading_workbooks import EDITS, edit, exact, problems, scratch, snapshot, template
 from xltool import formdata
-from xltool.check import check_return
+from xltool.evaluation import check_return
 from xltool.forms import CellType, form_for_year
 from xltool.reading import assemble, read_page
 from xltool.template import write_xlsx

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fillings import random_return
 from xltool import outcomes
-from xltool.check import evaluate_rules
+from xltool.evaluation import evaluate_rules
 from xltool.forms import form_for_year
 from xltool.model import Invalid, Return
 

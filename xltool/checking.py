@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from xltool import batch, formats
 from xltool._version import __version__
-from xltool.check import RuleResult, evaluate_rules
 from xltool.codes import Code
 from xltool.discover import LastYear, find_last_year
+from xltool.evaluation import RuleResult, evaluate_rules
 from xltool.forms import form_by_id
 from xltool.model import Return
 from xltool.outcomes import FileStatus, Outcome, Severity
@@ -200,7 +200,7 @@ class _Wire:
     form_id: str = ""
     ret: dict[str, Any] | None = None  # every Return field but the form
     problems: tuple[Problem, ...] = ()
-    rules: tuple[tuple[str, RuleResult], ...] = ()  # (rule id, the result without its rule)
+    rules: tuple[tuple, ...] = ()  # each rule's result as (rule id, the other fields in order)
 
 
 def _check_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> _Wire:
@@ -227,33 +227,27 @@ def _to_wire(report: FileReport) -> _Wire:
         form_id=ret.form.id,
         ret=fields,
         problems=tuple(report.problems),
-        rules=tuple((r.rule.id, dataclasses.replace(r, rule=None)) for r in report.rules),
+        rules=tuple((r.rule.id, *_fields_of(r)[1:]) for r in report.rules),
     )
 
 
 def _from_wire(wire: _Wire) -> FileReport:
-    """The report again, from a wire just unpickled: its rule results are this wire's own objects, so each gets its
-    rule put back in place (dataclasses.replace per result cost more than the rest of the rebuild)."""
+    """The report again, from a wire just unpickled: each rule result made anew around its form's rule."""
     path = Path(wire.path)
     if wire.error is not None:
         return FileReport(path, error=ReadError(*wire.error, file=wire.path))
     form = form_by_id(wire.form_id)
-    rules = _rules_by_id(form)
-    results = []
-    for rule_id, r in wire.rules:
-        object.__setattr__(r, "rule", rules[rule_id])  # frozen for users; this one was made a moment ago
-        results.append(r)
+    rules = form.rule
+    results = [RuleResult(rules[rule_id], *fields) for rule_id, *fields in wire.rules]
     return FileReport(path, Return(form, **(wire.ret or {})), problems=list(wire.problems), rules=results)
 
 
-_RULES_BY_ID: dict[int, tuple[Any, dict[str, Any]]] = {}
+def _fields_of(result: RuleResult) -> tuple:
+    """A result's fields in order, not copied (dataclasses.astuple would copy the rule's whole expression tree)."""
+    return tuple(getattr(result, f.name) for f in _RESULT_FIELDS)
 
 
-def _rules_by_id(form) -> dict[str, Any]:
-    known = _RULES_BY_ID.get(id(form))
-    if known is None or known[0] is not form:
-        known = _RULES_BY_ID[id(form)] = (form, {r.id: r for r in form.rules})
-    return known[1]
+_RESULT_FIELDS = dataclasses.fields(RuleResult)
 
 
 def _previous_for(ret: Return, last_year: dict) -> Return | None:

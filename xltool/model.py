@@ -103,16 +103,16 @@ class Return:
                 return False
         return True
 
-    # --- checks (implemented in xltool.check; here for a short public surface) -------------------------------------
+    # --- checks (implemented in xltool.evaluation; here for a short public surface) -------------------------------------
     def rule_results(self, previous: Return | None = None):  # -> list[RuleResult]
         """Every rule's outcome; pass last year's return to include the cross-year rules."""
-        from xltool.check import evaluate_rules
+        from xltool.evaluation import evaluate_rules
 
         return evaluate_rules(self, previous)
 
     def check(self, previous: Return | None = None):  # -> list[Problem]
         """Every problem: reading notes, 未填报, unusable values, blank cells, rules not passed."""
-        from xltool.check import check_return
+        from xltool.evaluation import check_return
 
         return check_return(self, previous)
 

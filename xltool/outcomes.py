@@ -2,7 +2,7 @@
 
 Statuses are enums (stable English values); the Chinese words people see are their `.zh`. Nothing compares display
 text. The rule-outcome ladder and the table-status ladder below are each written once and rendered two ways: evaluated
-in Python by `xltool.check` / `xltool.model`, and compiled to the template's formulas by `xltool.template`, so the
+in Python by `xltool.evaluation` / `xltool.model`, and compiled to the template's formulas by `xltool.template`, so the
 校验 sheet and `xltool check` cannot drift apart.
 """
 
@@ -185,7 +185,7 @@ def not_filled_test(status_ref: str) -> str:
 
 # --- rule outcome ------------------------------------------------------------------------------------------------
 # The ladder: the first condition that holds decides. It is written once and followed two ways: in Python, where
-# xltool.check pairs each step with a test of a rule (`steps`) and `decide` walks them, and in the template, where
+# xltool.evaluation pairs each step with a test of a rule (`steps`) and `decide` walks them, and in the template, where
 # each step gets a formula test and `outcome_formula` nests them.
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from xltool.check import format_number
+from xltool.evaluation import format_number
 from xltool.forms import Figure
 from xltool.model import Invalid, Return
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from xltool import layout
-from xltool.check import format_number
+from xltool.evaluation import format_number
 from xltool.forms import TABLE_ROW, Cell, Table
 from xltool.model import Invalid, Return
 

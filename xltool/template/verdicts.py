@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from xltool import outcomes
 from xltool import rules as expr
-from xltool.check import RuleResult
+from xltool.evaluation import RuleResult
 from xltool.outcomes import Outcome
 
 VERDICTS = {"empty": "尚未填报：请在各表中填写数字（没有的填 0）", "ok": "可以报送"}

@@ -19,7 +19,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xltool import layout
 from xltool import rules as expr
 from xltool._version import __version__
-from xltool.check import RuleResult
+from xltool.evaluation import RuleResult
 from xltool.forms import col_letter
 from xltool.model import Return
 from xltool.template.cells import ok, plain, quote_sheet
