@@ -491,3 +491,18 @@ def test_a_rollup_of_more_than_a_thousand_units_reads_back_without_stray_cells(t
     roll.members = members
     back = read(roll.write(tmp_path / "大市.xlsx"))
     assert not [p for p in back.read_problems if p.code == Code.STRAY_CELLS]
+
+
+def test_rollup_gaps_names_missing_and_refused_units():
+    """One line says why a roll-up is incomplete, naming the units; a complete roll-up has none."""
+    from xltool import layout
+
+    meta = {
+        "missing": "1",
+        "not_merged": "2",
+        layout.MISSING_UNITS: '["红星街道"]',
+        layout.NOT_MERGED_UNITS: '["甲", "乙"]',
+    }
+    assert layout.rollup_gaps(meta) == "汇总不完整：缺报 1 个单位（红星街道）、未汇总 2 个单位（甲、乙）"
+    assert layout.rollup_gaps({"missing": "0", "not_merged": "0"}) is None
+    assert layout.rollup_gaps({"missing": "x"}) is None

@@ -36,6 +36,32 @@ def rollup_line(meta: dict[str, str]) -> str:
     return f"汇总 {members} 个单位（{'，'.join(parts)}）"
 
 
+MISSING_UNITS, NOT_MERGED_UNITS = "missing_units", "not_merged_units"  # _meta: JSON lists of unit names (or files)
+
+
+def rollup_gaps(meta: dict[str, str]) -> str | None:
+    """Why a roll-up is incomplete, in one line naming the units — 汇总不完整：缺报 1 个单位（某某镇）、未汇总 1 个
+    单位（某某乡） — or None when nothing on its roster is missing and no input was refused. Every view of a roll-up
+    (校验 banner, status lines, `check`, `report`, merge's summary) says this same line."""
+    import json
+
+    parts = []
+    for count_key, names_key, word in (("missing", MISSING_UNITS, "缺报"), ("not_merged", NOT_MERGED_UNITS, "未汇总")):
+        try:
+            count = int(meta.get(count_key, "0") or 0)
+        except ValueError:
+            count = 0
+        if count <= 0:
+            continue
+        try:
+            names = [str(n) for n in json.loads(meta.get(names_key) or "[]")]
+        except (ValueError, TypeError):
+            names = []
+        shown = "、".join(names[:10]) + (f"等 {len(names)} 个" if len(names) > 10 else "")
+        parts.append(f"{word} {count} 个单位" + (f"（{shown}）" if shown else ""))
+    return "汇总不完整：" + "、".join(parts) if parts else None
+
+
 # 填报说明: (field, label, 0-based row); the value is in column B.
 UNIT_FIELDS = [
     ("name", "填报单位（全称）", 3),
