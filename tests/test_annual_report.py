@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -292,6 +293,9 @@ def test_placeholders_are_unmistakable_and_warned(fmt, tmp_path):
         assert b.text.startswith(PLACEHOLDER_OPEN) and b.text.endswith(PLACEHOLDER_CLOSE)
     (warning,) = [w for w in report.warnings if w.code == "REPORT-PLACEHOLDER"]
     assert all(name in warning.message for name in expected)
+    assert f"还有 {len(holders)} 处" in warning.message
+    assert len(warning.values["placeholders"]) == len(holders)  # one name per placeholder counted
+    assert all(name in warning.message for name in warning.values["placeholders"])
     if fmt == "docx":
         from docx import Document
 
@@ -459,17 +463,159 @@ def test_hostile_narrative_is_escaped_and_harmless(fmt, tmp_path):
 # --- roll-ups, extra fields, other forms ---------------------------------------------------------------------------
 
 
-def test_rollup_report_says_what_it_aggregates(rollup_path):
-    """A roll-up's report carries the county's title and a preface line 汇总 N 个单位（…）."""
+def _prose(report: annual.AnnualReport) -> str:
+    """Every text of the report but its tables (whose official labels say 本机关不掌握相关政府信息)."""
+    return "\n".join(b.text for b in report.blocks if b.kind != "table")
+
+
+def test_rollup_report_speaks_for_the_region(rollup_path):
+    """A roll-up's report keeps the county's title, says its figures are the region's totals, speaks of 全县 where a
+    unit's report says 本机关, and keeps 汇总 N 个单位（…） out of its text."""
     ret = read(rollup_path)
     report = build_report(ret)
     assert report.title == "示例县人民政府办公室2025年政府信息公开工作年度报告"
     preface = "".join(b.text for b in report.blocks if b.section == "前言")
-    assert layout.rollup_line(ret.meta) in preface and "本行政区域汇总" in preface
+    assert "本行政区域汇总数据" in preface
+    prose_text = _prose(report)
+    assert "本机关" not in prose_text and layout.rollup_line(ret.meta) not in prose_text
+    assert not re.search(r"汇总 \d+ 个单位", prose_text)
+    generated = [b.text for b in report.blocks if b.figures]
+    assert generated and all("全县" in text for text in generated)
+    assert "全县" in "".join(b.text for b in report.placeholders)
+
+
+def test_unit_return_keeps_the_office_wording_unless_filled_as_regional():
+    """A township's own return speaks as 本机关 with no 汇总 in its preface; the same return filled as 统计范围
+    本行政区域汇总 speaks for its area (示例县城关镇人民政府 → 全镇)."""
     own = read(EXAMPLES / "sample-return-2025.xlsx")
-    assert "汇总" not in "".join(b.text for b in build_report(own).blocks if b.section == "前言")
-    own.unit.scope = "本行政区域汇总"
-    assert "本行政区域汇总数据" in "".join(b.text for b in build_report(own).blocks if b.section == "前言")
+    report = build_report(own)
+    assert "汇总" not in "".join(b.text for b in report.blocks if b.section == "前言")
+    assert "本年度本机关制发规章" in _prose(report)
+    own.unit.scope = layout.SCOPES[1]
+    regional = build_report(own)
+    assert "本行政区域汇总数据" in "".join(b.text for b in regional.blocks if b.section == "前言")
+    assert "本机关" not in _prose(regional) and "本年度全镇制发规章" in _prose(regional)
+
+
+@pytest.mark.parametrize(
+    ("name", "word"),
+    [
+        ("某某县人民政府办公室", "全县"),
+        ("某某市某某区人民政府", "全区"),
+        ("某某市人民政府办公室", "全市"),
+        ("某某自治州人民政府", "全州"),
+        ("某某县政府办公室", "全县"),
+        ("某 某 县", "全县"),
+        ("县人民政府", "本地区"),
+        ("某某政务服务管理局", "本地区"),
+        ("", "本地区"),
+    ],
+)
+def test_region_word_from_the_unit_name(name, word):
+    """The region's word comes from the kind of area before 人民政府 in the unit's name, else 本地区."""
+    ret = read(EXAMPLES / "sample-return-2025.xlsx")
+    ret.unit.name = name
+    assert annual.region_word(ret) == word
+
+
+def test_form_without_regional_wording_loads_and_still_speaks_for_a_region(tmp_path):
+    """A form file without `report.regional` loads; a regional report made with it says 本地区/全县 instead of
+    本机关 (the default wording). A wording with a placeholder other than {region} is refused on loading."""
+    data = yaml.safe_load((ROOT / "templates" / "gov-info-2021.yaml").read_text(encoding="utf-8"))
+    data["version"] = "2098"
+    del data["report"]["regional"]
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    form = load_form(path)
+    own = read(EXAMPLES / "sample-return-2025.xlsx")
+    ret = Return(form, 2025, Unit(name="某某县人民政府办公室", scope=layout.SCOPES[1]), values=dict(own.values))
+    text = _prose(build_report(ret))
+    assert "本机关" not in text and "本年度全县制发规章" in text
+    data["report"]["regional"] = {"words": {"本机关": "{area}"}}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(FormError, match="region"):
+        load_form(path)
+
+
+def _roll(folder: Path, files: list[str], out: Path, roster: bool) -> Path:
+    """The example county's returns `files` merged by `xltool merge` (with the example roster when asked)."""
+    folder.mkdir()
+    for name in files:
+        shutil.copy(EXAMPLES / "county-2025" / name, folder / name)
+    args = ["merge", str(folder), "-o", str(out), "--unit", "示例县人民政府办公室", "--workers", "0"]
+    if roster:
+        args += ["--roster", str(EXAMPLES / "county-2025" / "units.csv")]
+    runner.invoke(app, args)
+    assert out.exists()
+    return out
+
+
+def _with_meta(path: Path, key: str, value: str) -> Path:
+    """The roll-up with one more _meta entry (what xltool merge writes of the units it lacks)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb[layout.META_SHEET].append([key, value])
+    out = path.with_name(f"meta-{path.name}")
+    wb.save(out)
+    return out
+
+
+def _body(path: Path) -> str:
+    """The text a reader sees in a written report, without its statistics tables."""
+    if path.suffix == ".docx":
+        from docx import Document
+
+        return "\n".join(p.text for p in Document(str(path)).paragraphs)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":
+        root = lxml.html.fromstring(text)
+        for table in root.iter("table"):
+            table.drop_tree()
+        return root.text_content()
+    cell = "|" if path.suffix == ".md" else "\t"
+    return "\n".join(line for line in text.splitlines() if cell not in line)
+
+
+COUNTY_GOOD = ["01-城关镇.xlsx", "02-东坝镇.xlsx", "03-西河乡.xlsx", "05-北塘街道.xlsx", "06-柳营乡.xlsx"]
+
+
+def test_incomplete_rollup_report_warns_naming_the_units(tmp_path):
+    """A roll-up lacking a roster unit gets its report in every format with exit 1 and the warning naming the unit
+    (汇总不完整); the text speaks for 全县, never as 本机关, and 汇总 N 个单位（…） is only in the warnings."""
+    import json
+
+    # 示例县红星街道办事处 has no return; 南山镇's return has errors and is refused
+    everyone = [*COUNTY_GOOD, "04-南山镇.xlsx", "07-石桥镇.xlsx"]
+    county = _roll(tmp_path / "in", everyone, tmp_path / "county.xlsx", roster=True)
+    ret = read(county)
+    assert (ret.meta.get("missing"), ret.meta.get("not_merged")) == ("1", "1")
+    named = _with_meta(county, layout.MISSING_UNITS, json.dumps(["示例县红星街道办事处"], ensure_ascii=False))
+    for source in (county, named):
+        gaps = layout.rollup_gaps(read(source).meta)
+        assert gaps and "缺报 1 个单位" in gaps and "未汇总 1 个单位" in gaps
+        for fmt in ANNUAL:
+            out = tmp_path / f"{source.stem}.{formats.writer('annual', fmt).suffix.lstrip('.')}"
+            result = runner.invoke(app, ["report", str(source), "-o", str(out)])
+            assert result.exit_code == 1, result.output
+            assert gaps in result.output and layout.rollup_line(ret.meta) in result.output
+            body = _body(out)
+            assert "本机关" not in body and not re.search(r"汇总 ?\d+ ?个单位（", body), fmt
+            assert "全县" in body and "本行政区域汇总数据" in body
+    assert "示例县红星街道办事处" in result.output  # the name merge records is the name the warning gives
+
+
+def test_complete_rollup_report_exits_zero_and_speaks_for_the_region(tmp_path):
+    """A roll-up with nothing missing or refused: its report exits 0 (placeholders are only warnings), speaks of 全县
+    and says 汇总 N 个单位 to the county only as a note on the terminal."""
+    county = _roll(tmp_path / "in", COUNTY_GOOD, tmp_path / "county.xlsx", roster=False)
+    assert layout.rollup_gaps(read(county).meta) is None
+    out = tmp_path / "county.md"
+    result = runner.invoke(app, ["report", str(county), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "汇总不完整" not in result.output and "汇总 5 个单位" in result.output
+    body = _body(out)
+    assert "全县" in body and "本机关" not in body and "汇总 5 个单位" not in body
 
 
 def test_extra_fields_fill_contact_and_fees():

@@ -14,6 +14,7 @@ nothing here names a version. Writers (xltool.formats, purpose "annual") turn th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +45,7 @@ class Block:
     table_id: str | None = None  # kind == "table": the form table id, laid out by render.table_grid(table, ret)
     figures: tuple[tuple[str, str], ...] = ()  # generated sentence: (cell keys joined by "+", the figure as printed)
     section: str = ""  # the narrative section the block belongs to (前言, 主动公开, …)
+    item: str = ""  # a placeholder of 六: the item it stands for (收取信息处理费情况), so every placeholder is named
 
 
 @dataclass
@@ -246,6 +248,41 @@ def _missing_sentence(template: str, ret: Return) -> str:
     return f"（统计表中{shown}未填写或数值无效，此处不引用该数字。）"
 
 
+# --- who the report speaks for ------------------------------------------------------------------------------------
+
+
+def is_regional(ret: Return) -> bool:
+    """A roll-up (xltool merge), or a return its unit filled as 统计范围 本行政区域汇总, speaks for a region."""
+    return ret.meta.get("kind") == layout.ROLLUP_KIND or ret.unit.scope == layout.SCOPES[1]
+
+
+_GOVERNMENT = re.compile("(?:人民)?政府")
+
+
+def region_word(ret: Return) -> str:
+    """The region a regional report speaks for (全县, 全区, 全市 …): the kind of area ending the unit's name before
+    人民政府/政府 (某某县人民政府办公室 → 全县), from the form file's `regional.areas`; else its `regional.region`."""
+    spec = ret.form.report.regional
+    name = re.sub(r"\s+", "", ret.unit.name or "")
+    found = _GOVERNMENT.search(name)
+    head = name[: found.start()] if found else name
+    for kind, word in sorted(spec.areas, key=lambda a: -len(a[0])):
+        if head.endswith(kind) and len(head) > len(kind):
+            return word
+    return spec.region
+
+
+def wording(ret: Return) -> Callable[[str], str]:
+    """The rewording of the form file's report texts (sentences, prompts, items of 六) for who the report speaks for:
+    unchanged for one office (本机关); for a region, each phrase of `regional.words` replaced (longest first)."""
+    if not is_regional(ret) or not ret.form.report.regional.words:
+        return str
+    word = region_word(ret)
+    table = {phrase: text.replace("{region}", word) for phrase, text in ret.form.report.regional.words}
+    pattern = re.compile("|".join(re.escape(p) for p in sorted(table, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: table[m.group(0)], text)
+
+
 # --- building the report -----------------------------------------------------------------------------------------
 
 
@@ -259,12 +296,13 @@ def build_report(ret: Return, previous: Return | None = None, narrative: Narrati
     texts = dict(narrative.sections) if narrative else {}
     blocks: list[Block] = []
     warnings: list[Problem] = []
+    say = wording(ret)
     title = page_title(ret)
     blocks.append(Block("heading", title, level=0))
 
     def facts(section: str, sentences: list[str]) -> None:
         for template in sentences:
-            made = _sentence(template, ret, previous)
+            made = _sentence(say(template), ret, previous)
             if made is None:
                 blocks.append(Block("note", _missing_sentence(template, ret), section=section))
             else:
@@ -276,7 +314,7 @@ def build_report(ret: Return, previous: Return | None = None, narrative: Narrati
             blocks.extend(Block("paragraph", p, section=section) for p in paragraphs(text))
             warnings.extend(audit(ret, section, text))
         else:
-            blocks.append(Block("placeholder", placeholder(what), section=section))
+            blocks.append(Block("placeholder", placeholder(say(what)), section=section))
 
     # 前言
     for paragraph in preface(ret):
@@ -285,7 +323,7 @@ def build_report(ret: Return, previous: Return | None = None, narrative: Narrati
         clerk(PREFACE, "")
     # 一、总体情况
     blocks.append(Block("heading", spec.overview_heading, level=1, section=OVERVIEW))
-    clerk(OVERVIEW, "本机关本年度政府信息公开工作的总体情况概述")
+    clerk(OVERVIEW, spec.overview_prompt)
     for sub in spec.sections:
         blocks.append(Block("heading", sub.heading, level=2, section=sub.name))
         facts(sub.name, list(sub.sentences))
@@ -299,26 +337,29 @@ def build_report(ret: Return, previous: Return | None = None, narrative: Narrati
     clerk(PROBLEMS, spec.problems_prompt)
     # 六
     blocks.append(Block("heading", spec.other_heading, level=1, section=OTHER))
-    blocks.extend(other_items(ret, spec.other, written=bool(texts.get(OTHER))))
+    blocks.extend(other_items(ret, spec.other, written=bool(texts.get(OTHER)), say=say))
     if texts.get(OTHER):
         clerk(OTHER, "")
     elif not spec.other:
         blocks.append(Block("paragraph", "无。", section=OTHER))
-    left = [b.section for b in blocks if b.kind == "placeholder"]
-    if left:
+    left = [b for b in blocks if b.kind == "placeholder"]
+    if left:  # one name per placeholder: the count and the list say the same thing
+        named = [f"{b.section}（{b.item}）" if b.item else b.section for b in left]
         warnings.append(
             Problem.of(
                 Code.REPORT_PLACEHOLDER,
-                f"报告中还有 {len(left)} 处待填写的提示（{'、'.join(dict.fromkeys(left))}）；"
+                f"报告中还有 {len(left)} 处待填写的提示（{'、'.join(named)}）；"
                 "请在正文文件（--text）中写好这些章节后重新生成，发布前不得保留“【待填写：…】”",
-                values={"sections": list(dict.fromkeys(left))},
+                values={"sections": list(dict.fromkeys(b.section for b in left)), "placeholders": named},
             )
         )
     return AnnualReport(ret, title, blocks, warnings)
 
 
 def preface(ret: Return) -> list[str]:
-    """The opening paragraphs in xltool's words: the basis, the period, the contact, and for a roll-up what it holds."""
+    """The opening paragraphs in xltool's words: the basis, the period, that the figures are a region's totals, the
+    contact. What a roll-up holds (汇总 N 个单位（…）) is bookkeeping for the county, not for the public: publish
+    says it in the command's warnings."""
     form, spec, unit = ret.form, ret.form.report, ret.unit
     notice = f"{spec.notice_title}（{form.notice}）" if spec.notice_title else f"《{form.name}》（{form.notice}）"
     name = unit.name or "本单位"
@@ -326,9 +367,7 @@ def preface(ret: Return) -> list[str]:
         f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和{notice}要求，由{name}编制。"
         f"本报告所列数据的统计期限自{ret.year}年1月1日起至{ret.year}年12月31日止。"
     ]
-    if ret.meta.get("kind") == layout.ROLLUP_KIND:
-        out.append(f"本报告统计表数据为本行政区域汇总数据：{layout.rollup_line(ret.meta)}。")
-    elif unit.scope == layout.SCOPES[1]:  # a return the unit filled as 本行政区域汇总
+    if is_regional(ret):
         out.append("本报告统计表数据为本行政区域汇总数据。")
     contact = []
     extra = unit.extra
@@ -344,9 +383,12 @@ def preface(ret: Return) -> list[str]:
     return out
 
 
-def other_items(ret: Return, items: tuple[ReportItem, ...], written: bool = False) -> list[Block]:
+def other_items(
+    ret: Return, items: tuple[ReportItem, ...], written: bool = False, say: Callable[[str], str] = str
+) -> list[Block]:
     """六、其他需要报告的事项: each item the form requires, from the return's fields where it can be, else a prompt
-    (none when the clerk has `written` the section: the narrative follows the items)."""
+    (none when the clerk has `written` the section: the narrative follows the items); `say` rewords the form file's
+    texts for who the report speaks for."""
     out: list[Block] = []
     extra = ret.unit.extra
     for i, item in enumerate(items):
@@ -355,20 +397,22 @@ def other_items(ret: Return, items: tuple[ReportItem, ...], written: bool = Fals
         if item.fields and all(extra.get(k, "").strip() for k in item.fields):
             values = [extra[k].strip() for k in item.fields]
             if item.none and all(_is_zero(v) for v in values):
-                out.append(Block("paragraph", item.none, section=OTHER))
+                out.append(Block("paragraph", say(item.none), section=OTHER))
             else:
-                text = item.text
+                text = say(item.text)
                 for k in item.fields:
                     text = text.replace("{unit." + k + "}", extra[k].strip())
                 out.append(Block("paragraph", text, section=OTHER))
         elif nothing and item.none:  # e.g. no application at all: no fee can have been charged
-            out.append(Block("paragraph", item.none, section=OTHER))
+            out.append(Block("paragraph", say(item.none), section=OTHER))
         elif item.fixed:
-            out.append(Block("paragraph", item.fixed, section=OTHER))
+            out.append(Block("paragraph", say(item.fixed), section=OTHER))
         elif written:
             out.pop()  # the clerk's text covers this item: no empty sub-heading
         else:
-            out.append(Block("placeholder", placeholder(item.prompt or item.title), section=OTHER))
+            out.append(
+                Block("placeholder", placeholder(say(item.prompt or item.title)), section=OTHER, item=item.title)
+            )
     return out
 
 

@@ -650,7 +650,7 @@ def report(
 
     xltool report 某某县2025年汇总.xlsx -f html --previous 某某县2024年汇总.xlsx
 
-    退出码：0 已生成（可能有警告，如尚有待填写的部分）；1 已生成，但报表有错误；2 输入无法使用，未生成。
+    退出码：0 已生成（可能有警告，如尚有待填写的部分）；1 已生成，但报表有错误或汇总不完整（缺报、未汇总）；2 输入无法使用，未生成。
     """
     from xltool import publish
     from xltool.sources import ReadError
@@ -683,7 +683,7 @@ def report(
         _err(f"{w.severity.text('zh')}：{w.message}")
     if not to_stdout:
         _err(f"已生成 {_s(done.path)}")
-    raise Exit(1 if done.errors else 0)
+    raise Exit(done.exit_code)
 
 
 @app.command()

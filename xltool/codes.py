@@ -52,6 +52,8 @@ class Code(StrEnum):
     REPORT_TEXT_MISMATCH = "REPORT-TEXT-MISMATCH"
     REPORT_PLACEHOLDER = "REPORT-PLACEHOLDER"
     REPORT_RETURN_PROBLEMS = "REPORT-RETURN-PROBLEMS"
+    REPORT_ROLLUP_INCOMPLETE = "REPORT-ROLLUP-INCOMPLETE"
+    REPORT_ROLLUP_MEMBERS = "REPORT-ROLLUP-MEMBERS"
     # untrusted content and tampering
     STRAY_CELLS = "STRAY-CELLS"
     FORMULA_IN_INPUT = "FORMULA-IN-INPUT"
@@ -242,6 +244,18 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "统计表有错误",
         "The return the report was made from has errors; the report repeats them.",
         "先用 xltool check 核对并改正统计表，再生成报告",
+    ),
+    Code.REPORT_ROLLUP_INCOMPLETE: CodeInfo(
+        W,
+        "汇总不完整",
+        "The roll-up the report was made from lacks units on its roster or refused inputs; its totals are partial.",
+        "补齐缺报、未汇总的单位后重新汇总，再生成报告",
+    ),
+    Code.REPORT_ROLLUP_MEMBERS: CodeInfo(
+        N,
+        "汇总的单位数",
+        "How many units the roll-up holds; said to the county, kept out of the published text.",
+        "核对汇总的单位数；此行不写入报告正文",
     ),
     Code.NO_PREVIOUS: CodeInfo(
         W,

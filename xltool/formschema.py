@@ -169,11 +169,33 @@ class ReportUnitField(_Strict):
     hint: str = ""
 
 
+_AreaKind = Annotated[str, Field(min_length=1, max_length=4)]
+_Word = Annotated[str, Field(min_length=1, max_length=10)]
+
+
+class ReportRegional(_Strict):
+    """How a report speaking for a region (a roll-up, or 统计范围 本行政区域汇总) rewords the report section's texts."""
+
+    region: _Word = "本地区"  # when the unit's name names no area
+    areas: dict[_AreaKind, _Word] = {}  # 县 → 全县
+    words: dict[Annotated[str, Field(min_length=1)], str] = {}  # phrase → its regional text, {region} for the word
+
+    @field_validator("words")
+    @classmethod
+    def _only_region(cls, words: dict[str, str]) -> dict[str, str]:
+        for phrase, text in words.items():
+            left = text.replace("{region}", "")
+            if "{" in left or "}" in left:
+                raise ValueError(f"“{phrase}”的替换文字只能用 {{region}} 占位")
+        return words
+
+
 class ReportSpec(_Strict):
     """What the annual report (xltool report) says for this form version; every part has a default."""
 
     notice_title: str = ""
     overview_heading: str = ""
+    overview_prompt: str = ""
     sections: list[ReportSubsection] = []
     problems_heading: str = ""
     problems_prompt: str = ""
@@ -181,6 +203,7 @@ class ReportSpec(_Strict):
     other: list[ReportOtherItem] = []
     unit_fields: Annotated[list[ReportUnitField], Field(max_length=12)] = []
     figures: list[ReportFigure] = []
+    regional: ReportRegional | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> ReportSpec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltool import annual, formats
+from xltool import annual, formats, layout
 from xltool.codes import Code
 from xltool.filenames import safe_filename
 from xltool.model import Return
@@ -32,6 +32,12 @@ class Published:
     report: annual.AnnualReport
     warnings: list[Problem] = field(default_factory=list)  # the report's own, then one for the return's errors
     errors: list[Problem] = field(default_factory=list)  # the return's errors (the report was still written)
+    incomplete: str | None = None  # a roll-up's 汇总不完整：缺报 …、未汇总 … (layout.rollup_gaps), naming the units
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the report repeats the return's errors or speaks for an incomplete roll-up, else 0."""
+        return 1 if self.errors or self.incomplete else 0
 
 
 def default_format() -> str:
@@ -85,7 +91,34 @@ def build(
                 values={"errors": len(errors)},
             ),
         )
+    notes = rollup_notes(ret)  # that a roll-up is incomplete comes first, what it holds last
+    report.warnings[:0] = [p for p in notes if p.code is Code.REPORT_ROLLUP_INCOMPLETE]
+    report.warnings += [p for p in notes if p.code is not Code.REPORT_ROLLUP_INCOMPLETE]
     return report, errors
+
+
+def rollup_notes(ret: Return) -> list[Problem]:
+    """What a roll-up holds, for the county and not for the public: that it is incomplete (naming the units), and
+    汇总 N 个单位（应报 M，缺报 K，未汇总 J）. The report's text says neither (annual.preface)."""
+    if ret.meta.get("kind") != layout.ROLLUP_KIND:
+        return []
+    out = []
+    gaps = layout.rollup_gaps(ret.meta)
+    if gaps:
+        out.append(
+            Problem.of(
+                Code.REPORT_ROLLUP_INCOMPLETE,
+                f"{gaps}；报告中的统计表和数字只包括已汇总的单位，请补齐后重新汇总，再生成报告",
+                values={"gaps": gaps},
+            )
+        )
+    line = layout.rollup_line(ret.meta)
+    out.append(
+        Problem.of(
+            Code.REPORT_ROLLUP_MEMBERS, f"本报告由汇总表生成：{line}（只供核对，不写入报告正文）", values={"line": line}
+        )
+    )
+    return out
 
 
 def write_annual_report(
@@ -117,4 +150,5 @@ def write_annual_report(
         target = Path(out) if out is not None else Path(default_name(ret, writer.name))
         writer.write(report, target, **options)
         result = target
-    return Published(result, report, list(report.warnings), errors)
+    incomplete = layout.rollup_gaps(ret.meta) if ret.meta.get("kind") == layout.ROLLUP_KIND else None
+    return Published(result, report, list(report.warnings), errors, incomplete)

@@ -21,6 +21,7 @@ from xltool.forms.model import (
     Form,
     FormError,
     Label,
+    RegionalWording,
     ReportItem,
     ReportSection,
     ReportSpec,
@@ -130,6 +131,7 @@ def _build_report(form: Form, data: dict | None, file: str) -> ReportSpec:
     return ReportSpec(
         notice_title=data.get("notice_title") or "",
         overview_heading=data.get("overview_heading") or defaults.overview_heading,
+        overview_prompt=data.get("overview_prompt") or defaults.overview_prompt,
         sections=tuple(sections) or defaults.sections,
         problems_heading=data.get("problems_heading") or defaults.problems_heading,
         problems_prompt=data.get("problems_prompt") or defaults.problems_prompt,
@@ -137,6 +139,18 @@ def _build_report(form: Form, data: dict | None, file: str) -> ReportSpec:
         other=tuple(items),
         unit_fields=fields,
         figures=tuple(figures) or defaults.figures,
+        regional=_build_regional(data.get("regional"), defaults.regional),
+    )
+
+
+def _build_regional(data: dict | None, defaults: RegionalWording) -> RegionalWording:
+    """The regional wording; each part the file leaves out keeps its default (本地区, 县 → 全县 …, 本机关 → {region})."""
+    if not data:
+        return defaults
+    return RegionalWording(
+        region=data.get("region") or defaults.region,
+        areas=tuple((data.get("areas") or dict(defaults.areas)).items()),
+        words=tuple((data.get("words") or dict(defaults.words)).items()),
     )
 
 

@@ -216,9 +216,22 @@ DEFAULT_SECTIONS = (
 
 
 @dataclass(frozen=True)
+class RegionalWording:
+    """How a report that speaks for a region (a roll-up, or a return filled as 本行政区域汇总) rewords the report
+    section's texts, which are written for one office (本机关): each phrase of `words` is replaced by its text, where
+    {region} is the region's word — `areas` maps the kind of area ending the unit's name (某某县人民政府办公室 → 县)
+    to it (全县), else `region`."""
+
+    region: str = "本地区"
+    areas: tuple[tuple[str, str], ...] = (("县", "全县"), ("区", "全区"), ("市", "全市"), ("旗", "全旗"))
+    words: tuple[tuple[str, str], ...] = (("本机关", "{region}"),)
+
+
+@dataclass(frozen=True)
 class ReportSpec:
     notice_title: str = ""  # the notice's full title, 《…》; the preface names it with the notice number
     overview_heading: str = "一、总体情况"
+    overview_prompt: str = "本机关本年度政府信息公开工作的总体情况概述"
     sections: tuple[ReportSection, ...] = DEFAULT_SECTIONS
     problems_heading: str = "五、存在的主要问题及改进情况"
     problems_prompt: str = "本年度政府信息公开工作存在的主要问题，以及上一年度报告所列问题的改进情况"
@@ -226,6 +239,7 @@ class ReportSpec:
     other: tuple[ReportItem, ...] = ()
     unit_fields: tuple[UnitField, ...] = ()
     figures: tuple[Figure, ...] = DEFAULT_FIGURES
+    regional: RegionalWording = RegionalWording()
 
 
 @dataclass(frozen=True, eq=False)
