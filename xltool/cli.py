@@ -346,6 +346,12 @@ class Lang(StrEnum):
 
 
 lang_option = click.option("--lang", type=OneOf(Lang), default=Lang.zh, help="输出语言：zh 中文（默认），en English")
+verbose_option = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="逐格列出每个空白单元格（默认按表格行合并为一行；JSON 总是逐格列出）",
+)
 
 
 @app.command()
@@ -362,6 +368,7 @@ lang_option = click.option("--lang", type=OneOf(Lang), default=Lang.zh, help="�
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="输出格式")
 @click.option("--previous", type=PATH, help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
 @click.option("--annotate", type=PATH, help="把标注了问题的副本写入此文件夹（原文件不改动）")
+@verbose_option
 @lang_option
 @form_option
 @workers_option
@@ -371,6 +378,7 @@ def check(
     fmt: StrEnum,
     previous: Path | None,
     annotate: Path | None,
+    verbose: bool,
     lang: Lang,
     form_files: list[Path] | None,
     workers: int | None,
@@ -419,7 +427,7 @@ def check(
     except pool_failed as exc:
         _err(f"错误：{exc}")
         raise Exit(2) from None
-    _render(reports, fmt, lang)
+    _render(reports, fmt, lang, verbose)
     if annotate is not None:
         with _writing(annotate):
             for report, written, reason in checking.annotate(reports, annotate):
@@ -569,6 +577,7 @@ def merge(
 )
 @click.option("--out", "-o", type=PATH, help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="校验结果的输出格式")
+@verbose_option
 @lang_option
 @form_option
 @click.option(
@@ -580,6 +589,7 @@ def import_(
     reports: list[Path],
     out: Path | None,
     fmt: StrEnum,
+    verbose: bool,
     lang: Lang,
     form_files: list[Path] | None,
     previous: Path | None,
@@ -605,7 +615,7 @@ def import_(
     if fmt.value == "json":  # every cell read from each report, besides the check results
         _data(importing.json_with_cells(results, lang.value) + "\n")
     else:
-        _render(results, fmt, lang)
+        _render(results, fmt, lang, verbose)
     code = checking.exit_code(results)
     if out is not None:
         used: set[str] = set()
@@ -622,16 +632,16 @@ def import_(
     raise Exit(code)
 
 
-def _render(reports, fmt, lang: Lang) -> None:
+def _render(reports, fmt, lang: Lang, verbose: bool = False) -> None:
     """The results on stdout: the table as text for the console; CSV and JSON as data (JSON one file at a time, so
     a check of 100,000 files never holds the document)."""
     from xltool.checking import write_report
 
     if fmt.value == "table":
-        write_report(reports, fmt.value, lang.value)
+        write_report(reports, fmt.value, lang.value, verbose=verbose)
         return
     out = _Data()
-    text = write_report(reports, fmt.value, lang.value, out=out if fmt.value == "json" else None)
+    text = write_report(reports, fmt.value, lang.value, out=out if fmt.value == "json" else None, verbose=verbose)
     if text is not None:
         out.write(text if text.endswith("\n") else text + "\n")
     out.close()
