@@ -192,3 +192,14 @@ def test_office_lock_names_the_lock_file(tmp_path):
     assert system.office_lock(doc) is None
     (tmp_path / "~$报表.xlsx").write_bytes(b"x")
     assert system.office_lock(doc) == str(tmp_path / "~$报表.xlsx")
+
+
+def test_a_sharing_violation_is_described_as_a_file_open_elsewhere():
+    """Windows' sharing violation (winerror 32, errno EACCES) is told apart from a missing permission."""
+    from xltool.oserrors import describe
+
+    class WindowsError_(PermissionError):
+        winerror = 32
+
+    assert "请先关闭" in describe(WindowsError_(errno.EACCES, "The process cannot access the file"))
+    assert describe(PermissionError(errno.EACCES, "Permission denied")) == "没有访问权限"
