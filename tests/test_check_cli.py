@@ -252,3 +252,80 @@ def test_import_command_writes_filled_workbooks(tmp_path):
     back = read(written)
     assert back.year == 2022 and back.unit.name == "贺兰县立岗镇"
     assert back.values["active.enforcement.penalty.decisions"] == 6
+
+
+def partly_filled(tmp_path, name="part.xlsx"):
+    """A return with one imbalance in 表三 and the 办理结果 rows of 表三 left blank (a clerk who stopped halfway)."""
+    form = form_for_year(2025)
+    ret = random_return(form, 2025, random.Random(1))
+    for key in [k for k in ret.values if k.startswith("apply.") and k.split(".")[1] not in ("new", "carried_in")]:
+        del ret.values[key]
+    ret.values["apply.new.natural_person"] += 1
+    return write_xlsx(ret, tmp_path / name)
+
+
+def test_terminal_lists_errors_first_and_blank_cells_by_row(tmp_path):
+    """The table output lists every error before any warning, and the blank cells of a partly filled 表三 as one
+    line per table row with its range (`表三 第 8 行 … D8:I8 共 6 格空白`), not one block per cell."""
+    path = partly_filled(tmp_path)
+    doc = json.loads(run(path, "-f", "json").stdout)
+    problems = doc["files"][0]["problems"]
+    blanks = [p for p in problems if p["code"] == "BLANK-CELL"]
+    rows = {(p["sheet"], p["cell"][1:]) for p in blanks}  # columns D..I are one letter
+    assert len(blanks) > 100 and len(rows) * 6 == len(blanks)  # JSON keeps every cell
+    result = runner.invoke(app, ["check", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    out = result.stdout
+    lines = [line for line in out.splitlines() if "BLANK-CELL" in line]
+    assert len(lines) == len(rows)  # one line per row
+    assert "三、依申请公开!D8:I8" in out and "表三 第 8 行「（一）予以公开」D8:I8 共 6 格空白" in out
+    errors = [i for i, line in enumerate(out.splitlines()) if "│ 错误" in line]
+    warnings = [i for i, line in enumerate(out.splitlines()) if "│ 警告" in line]
+    assert errors and warnings and max(errors) < min(warnings)
+    assert len(out.splitlines()) < 80
+    narrow = runner.invoke(app, ["check", str(path)], env={"COLUMNS": "80"}).stdout
+    assert sum("格空白" in line for line in narrow.splitlines()) == len(rows)
+    assert narrow.index("错误") < narrow.index("格空白")
+
+
+def test_verbose_lists_every_blank_cell(tmp_path):
+    """--verbose lists each blank cell on its own (in the table and the CSV), as JSON always does."""
+    path = partly_filled(tmp_path)
+    blanks = sum(p["code"] == "BLANK-CELL" for p in json.loads(run(path, "-f", "json").stdout)["files"][0]["problems"])
+    wide = {"COLUMNS": "200"}
+    out = runner.invoke(app, ["check", str(path), "--verbose"], env=wide).stdout
+    assert sum("BLANK-CELL" in line for line in out.splitlines()) == blanks
+    assert "三、依申请公开!D8 " in out and "D8:I8" not in out
+    rows = list(csv.reader(io.StringIO(run(path, "-f", "csv", "-v").stdout.lstrip("\ufeff"))))
+    assert sum(r[3] == "BLANK-CELL" for r in rows[1:]) == blanks
+
+
+def test_csv_lists_errors_first_and_blank_rows(tmp_path):
+    """The CSV has the terminal's lines: errors first, then each blank table row once with its range and count."""
+    path = partly_filled(tmp_path)
+    rows = list(csv.reader(io.StringIO(run(path, "-f", "csv").stdout.lstrip("\ufeff"))))[1:]
+    severities = [r[2] for r in rows]
+    assert severities == sorted(severities, key=["错误", "警告", "提示"].index)
+    blank = [r for r in rows if r[3] == "BLANK-CELL"]
+    assert blank and all(json.loads(r[6]) == {"blank_cells": 6} for r in blank)
+    assert [r[4] for r in blank if r[4].endswith("8:I8")] == ["三、依申请公开!D8:I8"]
+
+
+def test_blank_rows_name_gaps_and_single_cells():
+    """A row with a filled cell between blanks lists both ranges; a lone blank cell keeps its own message."""
+    from xltool.codes import Code
+    from xltool.formats._listing import BlankRow, listed
+    from xltool.problems import Problem
+
+    form = form_for_year(2025)
+
+    def blank(cell):
+        return Problem.of(Code.BLANK_CELL, f"{cell} 为空白", sheet="三、依申请公开", cell=cell)
+
+    error = Problem("error", "T3-BAL-TOTAL", "不平衡", sheet="三、依申请公开", cell="J6")
+    lines = listed([blank("D8"), blank("F8"), blank("G8"), blank("D10"), error], form)
+    assert lines[0] is error
+    assert isinstance(lines[1], BlankRow) and lines[1].cell == "D8、F8:G8" and lines[1].table == "三"
+    assert lines[1].text().startswith("表三 第 8 行「（一）予以公开」D8、F8:G8 共 3 格空白")
+    assert lines[2].message == "D10 为空白"
+    assert len(listed([blank("D8"), blank("F8")], form, verbose=True)) == 2

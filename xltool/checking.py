@@ -280,11 +280,14 @@ def exit_code(reports: Sequence[FileReport]) -> int:
     return 1 if any(errors) else 0
 
 
-def write_report(reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None, out=None) -> str | None:
+def write_report(
+    reports: Sequence[FileReport], fmt: str, lang: str = "zh", console=None, out=None, verbose: bool = False
+) -> str | None:
     """Render the results with the `report` writer `fmt` (table goes to the console, json/csv return text; json is
-    written to `out` one file at a time when given, so a large check never holds the whole document)."""
+    written to `out` one file at a time when given, so a large check never holds the whole document). The table and
+    CSV group blank cells by table row unless `verbose`; JSON always lists every cell."""
     return formats.writer("report", fmt).write(
-        reports, lang=lang, summary=summary(reports), version=__version__, console=console, out=out
+        reports, lang=lang, summary=summary(reports), version=__version__, console=console, out=out, verbose=verbose
     )
 
 

@@ -73,6 +73,40 @@ def _s(value: object) -> str:
     return sanitise_for_terminal(value)
 
 
+class _Data:
+    """A command's data on stdout (CSV, JSON, HTML, Markdown), written in pieces: UTF-8 bytes when stdout is a file
+    or a pipe, whatever the console's code page (a CSV keeps its BOM, so Excel and WPS open it); on a terminal, text
+    in the console's encoding (a character it lacks shown as an escape, a BOM left out)."""
+
+    def __init__(self) -> None:
+        from xltool.system import data_output
+
+        self.binary = data_output()
+        self.started = False
+        if self.binary is not None:
+            sys.stdout.flush()  # anything already written as text goes first
+
+    def write(self, text: str) -> None:
+        if not self.started and text.startswith("\ufeff") and self.binary is None:
+            text = text[1:]  # a BOM means nothing on a screen
+        self.started = self.started or bool(text)
+        if self.binary is None:
+            click.echo(text, nl=False)
+        else:
+            self.binary.write(text.encode("utf-8", errors="backslashreplace"))
+
+    def close(self) -> None:
+        if self.binary is not None:
+            self.binary.flush()
+
+
+def _data(text: str) -> None:
+    """`text` as a command's data on stdout (see _Data)."""
+    out = _Data()
+    out.write(text)
+    out.close()
+
+
 def _text_args(values: dict[str, object]) -> None:
     """Refuse command-line text that is not valid UTF-8 (it reaches Python as lone surrogates, which no workbook,
     terminal or file system write can take): a clear message and exit 2 before any work."""
@@ -93,10 +127,38 @@ def _output(path: Path, purpose: str | None = None, inputs: list[Path] | None = 
     from xltool.discover import OutputError, check_output
 
     try:
-        return check_output(path, purpose, inputs or [])
+        checked = check_output(path, purpose, inputs or [])
     except (OutputError, OSError) as exc:
         _err(f"错误：{exc}")
         raise Exit(2) from None
+    _not_open_elsewhere(checked)
+    return checked
+
+
+def _not_open_elsewhere(path: Path) -> None:
+    """Refuse, before any work, to write over a document that Excel, WPS or LibreOffice has open (its lock file lies
+    beside it): the program would keep its own copy, or Windows would refuse the write at the end."""
+    from xltool.system import office_lock
+
+    lock = office_lock(path) if path.exists() else None
+    if lock is not None:
+        _err(
+            f"错误：{_s(path)} 正被 Excel 或 WPS 等程序打开（旁边有锁定文件 {_s(Path(lock).name)}），"
+            "请先关闭该文件再重试；如已关闭，请删除这个锁定文件"
+        )
+        raise Exit(2)
+
+
+def _why_not_written(what: object, exc: OSError) -> str:
+    """Why `what` could not be written, in Chinese; a document another program holds open is named, with what to do.
+    A writer that replaces a file through a temporary one fails on the temporary name, so the target is the second
+    name the error carries, when it has one."""
+    from xltool.system import held_open, office_lock
+
+    target = getattr(exc, "filename2", None) or getattr(exc, "filename", None) or what
+    if held_open(exc) or (isinstance(exc, PermissionError) and office_lock(str(target))):
+        return f"{_s(target)} 正被 Excel 或 WPS 等程序打开，无法写入；请先关闭该文件再重试"
+    return f"无法写出 {_s(what)}：{describe(exc)}"
 
 
 def _output_dir(path: Path, inputs: list[Path] | None = None) -> Path:
@@ -125,11 +187,12 @@ def _input_file(path: Path, what: str, limit: int = 10 * 1024 * 1024) -> Path:
 
 @contextmanager
 def _writing(what: object) -> Iterator[None]:
-    """Writing `what`: a file system error (disk full, permission, name too long) is a message and exit 2."""
+    """Writing `what`: a file system error (disk full, permission, name too long, a document open in Excel) is a
+    message and exit 2."""
     try:
         yield
     except OSError as exc:
-        _err(f"错误：无法写出 {_s(what)}：{describe(exc)}")
+        _err(f"错误：{_why_not_written(what, exc)}")
         raise Exit(2) from None
 
 
@@ -283,6 +346,12 @@ class Lang(StrEnum):
 
 
 lang_option = click.option("--lang", type=OneOf(Lang), default=Lang.zh, help="输出语言：zh 中文（默认），en English")
+verbose_option = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="逐格列出每个空白单元格（默认按表格行合并为一行；JSON 总是逐格列出）",
+)
 
 
 @app.command()
@@ -299,6 +368,7 @@ lang_option = click.option("--lang", type=OneOf(Lang), default=Lang.zh, help="�
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="输出格式")
 @click.option("--previous", type=PATH, help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
 @click.option("--annotate", type=PATH, help="把标注了问题的副本写入此文件夹（原文件不改动）")
+@verbose_option
 @lang_option
 @form_option
 @workers_option
@@ -308,6 +378,7 @@ def check(
     fmt: StrEnum,
     previous: Path | None,
     annotate: Path | None,
+    verbose: bool,
     lang: Lang,
     form_files: list[Path] | None,
     workers: int | None,
@@ -356,7 +427,7 @@ def check(
     except pool_failed as exc:
         _err(f"错误：{exc}")
         raise Exit(2) from None
-    _render(reports, fmt, lang)
+    _render(reports, fmt, lang, verbose)
     if annotate is not None:
         with _writing(annotate):
             for report, written, reason in checking.annotate(reports, annotate):
@@ -506,6 +577,7 @@ def merge(
 )
 @click.option("--out", "-o", type=PATH, help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="校验结果的输出格式")
+@verbose_option
 @lang_option
 @form_option
 @click.option(
@@ -517,6 +589,7 @@ def import_(
     reports: list[Path],
     out: Path | None,
     fmt: StrEnum,
+    verbose: bool,
     lang: Lang,
     form_files: list[Path] | None,
     previous: Path | None,
@@ -540,9 +613,9 @@ def import_(
         _err("错误：没有找到要导入的报告")
         raise Exit(2)
     if fmt.value == "json":  # every cell read from each report, besides the check results
-        click.echo(importing.json_with_cells(results, lang.value))
+        _data(importing.json_with_cells(results, lang.value) + "\n")
     else:
-        _render(results, fmt, lang)
+        _render(results, fmt, lang, verbose)
     code = checking.exit_code(results)
     if out is not None:
         used: set[str] = set()
@@ -550,22 +623,28 @@ def import_(
             if r.ret is not None:
                 try:
                     _err(f"已写出 {_s(importing.save_workbook(r.ret, out, r.path, used))}")
-                except (OSError, ValueError) as exc:  # one report that cannot be saved does not stop the others
+                except OSError as exc:  # one report that cannot be saved does not stop the others
+                    _err(f"错误：{_s(r.path)} 未能写成统计表：{_why_not_written(out, exc)}")
+                    code = 2
+                except ValueError as exc:
                     _err(f"错误：{_s(r.path)} 未能写成统计表：{describe(exc)}")
                     code = 2
     raise Exit(code)
 
 
-def _render(reports, fmt, lang: Lang) -> None:
+def _render(reports, fmt, lang: Lang, verbose: bool = False) -> None:
+    """The results on stdout: the table as text for the console; CSV and JSON as data (JSON one file at a time, so
+    a check of 100,000 files never holds the document)."""
     from xltool.checking import write_report
 
-    class Echo:  # JSON is written one file at a time (a check of 100,000 files never holds the document)
-        def write(self, text: str) -> None:
-            click.echo(text, nl=False)
-
-    text = write_report(reports, fmt.value, lang.value, out=Echo() if fmt.value == "json" else None)
+    if fmt.value == "table":
+        write_report(reports, fmt.value, lang.value, verbose=verbose)
+        return
+    out = _Data()
+    text = write_report(reports, fmt.value, lang.value, out=out if fmt.value == "json" else None, verbose=verbose)
     if text is not None:
-        click.echo(text, nl=not text.endswith("\n"))
+        out.write(text if text.endswith("\n") else text + "\n")
+    out.close()
 
 
 @app.command()
@@ -602,7 +681,7 @@ def render(path: Path, fmt: StrEnum, output: Path | None, fragment: bool, form_f
     with _writing(output):
         result = writer.write(ret, output, fragment=fragment)
     if output is None:
-        click.echo(result, nl=False)
+        _data(result)
     else:
         _err(f"已生成 {_s(output)}")
 
@@ -675,10 +754,10 @@ def report(
         _err(f"错误：{exc}")
         raise Exit(2) from None
     except OSError as exc:
-        _err(f"错误：无法写出 {_s(output or '报告')}：{describe(exc)}")
+        _err(f"错误：{_why_not_written(output or '报告', exc)}")
         raise Exit(2) from None
     if to_stdout:
-        click.echo(done.path, nl=False)
+        _data(done.path)
     for w in done.warnings:
         _err(f"{w.severity.text('zh')}：{w.message}")
     if not to_stdout:

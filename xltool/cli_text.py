@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from xltool.formats.terminal import sanitise_for_terminal
+from xltool.system import safe_console
 
 HELP_OPTION = "显示此帮助并退出。"
 
@@ -304,7 +305,9 @@ class Group(_Words, click.Group):
         **extra: Any,
     ) -> Any:
         """click's `main`; in standalone mode (the console script, CliRunner) errors are shown here, in Chinese,
-        and the process exits with click's codes (2 for a usage error; 130 for Ctrl-C)."""
+        and the process exits with click's codes (2 for a usage error; 130 for Ctrl-C). Whatever the console's code
+        page, what is written never fails on a character it lacks (xltool.system.safe_console)."""
+        safe_console()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:

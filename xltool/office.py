@@ -14,6 +14,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from xltool.oserrors import describe
+from xltool.system import process_text
+
 _RECALC = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -64,12 +67,16 @@ def convert(src: Path, fmt: str, timeout: float = 180) -> Path:
             str(src),
         ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            # bytes, decoded below: LibreOffice's messages follow the system's code page, not necessarily ours
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise OfficeError(f"LibreOffice 转换超时（{timeout:.0f} 秒）") from None
+        except OSError as exc:  # found but cannot be started (permissions, a broken installation)
+            raise OfficeError(f"无法启动 LibreOffice（{exe}）：{describe(exc)}") from None
     result = out_dir / f"{src.stem}.{fmt}"
     if not result.exists() or result.stat().st_size == 0:
-        raise OfficeError(f"LibreOffice 转换失败：{(proc.stderr or proc.stdout).strip()[-300:] or '没有生成文件'}")
+        said = (process_text(proc.stderr) or process_text(proc.stdout)).strip()
+        raise OfficeError(f"LibreOffice 转换失败：{said[-300:] or '没有生成文件'}")
     return result
 
 

@@ -31,8 +31,14 @@ for _name, _text in (("EDQUOT", "超出磁盘配额"), ("ETXTBSY", "文件正被
         _CHINESE[getattr(errno, _name)] = _text
 
 
+# Windows' own error numbers that its errno (EACCES) does not tell apart: a file another program holds open
+_WINDOWS = {32: "文件正被其他程序打开（如 Excel、WPS），请先关闭它", 33: "文件的一部分被其他程序锁定，请先关闭它"}
+
+
 def describe(exc: BaseException) -> str:
     """Why `exc` happened, in Chinese when the error number is a common one (else the system's own words)."""
+    if getattr(exc, "winerror", None) in _WINDOWS:  # only Windows' errors carry one
+        return _WINDOWS[exc.winerror]  # type: ignore[attr-defined]
     number = getattr(exc, "errno", None)
     if number in _CHINESE:
         return _CHINESE[number]

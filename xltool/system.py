@@ -1,8 +1,10 @@
-"""Operating-system specifics, in one place: memory limits, parent-death detection, quiet crashes, signals.
+"""Operating-system specifics, in one place: memory limits, parent-death detection, quiet crashes, signals, the
+console's encoding, documents held open by office programs.
 
 Everything that differs between Windows (where counties run xltool) and POSIX (Linux CI) is decided here, so the
-rest of the package never tests `os.name` or `sys.platform`. The functions are called by xltool.workers: in each
-worker process at start (`prepare_worker`), and in the parent around starting workers and while a pool runs.
+rest of the package never tests `os.name` or `sys.platform`. The process functions are called by xltool.workers: in
+each worker process at start (`prepare_worker`), and in the parent around starting workers and while a pool runs; the
+console and document ones by the command line (and `process_text` by xltool.office).
 
 - Memory: POSIX caps the address space (`RLIMIT_AS`); Windows puts the worker in a Job Object with
   `JOB_OBJECT_LIMIT_PROCESS_MEMORY`. Either way an allocation past the limit fails (Python raises MemoryError; native
@@ -14,6 +16,11 @@ worker process at start (`prepare_worker`), and in the parent around starting wo
   handle closes when the parent ends, however it ends).
 - Quiet crashes: Windows shows no error-report dialog for a crashing worker (it would hold the process open); the
   worker's stderr (Python tracebacks, a native allocator's last words) goes to a log file the parent reads.
+- Console: stdout and stderr show a character their code page lacks as a visible escape (`safe_console`); data
+  redirected to a file or pipe is written as UTF-8 bytes (`data_output`); a program's output is decoded explicitly
+  (`process_text`).
+- Documents open elsewhere: Excel and WPS keep a `~$name` lock file beside a document they have open, and Windows
+  refuses to overwrite it (`office_lock`, `held_open`), so a command can say to close it.
 - Cache folder: where xltool may keep what is slow to rebuild (validated forms), per user: %LOCALAPPDATA%\\xltool\\Cache on
   Windows, ~/Library/Caches/xltool on macOS, $XDG_CACHE_HOME/xltool (~/.cache/xltool) elsewhere.
 """
@@ -320,3 +327,80 @@ def cache_dir() -> str | None:
         return os.path.join(home, "Library", "Caches", "xltool")
     base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if home != "~" else "")
     return os.path.join(base, "xltool") if os.path.isabs(base) else None
+
+
+# --- the console -----------------------------------------------------------------------------------------------------
+
+_VISIBLE = "backslashreplace"  # a character the console lacks is shown as \u4dae, never a traceback
+
+
+def safe_console() -> None:
+    """stdout and stderr never fail on a character their encoding lacks. A Chinese Windows console that is
+    redirected (`> 检查结果.csv`, a pipe) encodes in the ANSI code page cp936, which has no `䶮` (U+4DAE) and no BOM;
+    so does PYTHONIOENCODING=gbk. Such a character is written as a visible escape (`\\u4dae`) instead. Python's own
+    Windows console writer speaks UTF-16 and loses nothing; this is for everything else."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) in ("strict", "surrogateescape"):
+            with contextlib.suppress(ValueError, OSError, AttributeError):  # closed or detached: leave it
+                reconfigure(errors=_VISIBLE)
+
+
+def data_output():
+    """Where a command's data (CSV, JSON, HTML, Markdown) goes as UTF-8 bytes: stdout's byte buffer when stdout is a
+    file or a pipe, whatever the console's code page (a CSV keeps its BOM, an HTML page is what its `charset` says).
+    None when stdout is a terminal (or has no byte buffer): the data is then shown as text in the console's
+    encoding."""
+    stream = sys.stdout
+    if stream is None:
+        return None
+    try:
+        if stream.isatty():
+            return None
+    except (ValueError, OSError, AttributeError):
+        return None
+    return getattr(stream, "buffer", None)
+
+
+def process_text(data: bytes | None) -> str:
+    """What a program we ran (LibreOffice) printed, as text: UTF-8 when it is, else the system's code page (a
+    Windows program speaks cp936 on a Chinese system), undecodable bytes replaced; never an exception."""
+    if not data:
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    import locale
+
+    return data.decode(locale.getpreferredencoding(False) or "utf-8", errors="replace")
+
+
+# --- a document open in Excel, WPS or LibreOffice ---------------------------------------------------------------------
+
+_ERROR_ACCESS_DENIED, _ERROR_SHARING_VIOLATION, _ERROR_LOCK_VIOLATION = 5, 32, 33
+
+
+def office_lock(path: str | os.PathLike[str]) -> str | None:
+    """The lock file beside `path` that says a program has it open: `~$name.xlsx` (Excel, WPS) or
+    `.~lock.name.xlsx#` (LibreOffice); None when there is none. A program that crashed may leave one behind."""
+    folder, name = os.path.split(os.fspath(path))
+    for lock in (f"~${name}", f".~lock.{name}#"):
+        candidate = os.path.join(folder, lock)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def held_open(exc: OSError) -> bool:
+    """Whether a failed write means another program holds the file open. Windows refuses to replace or write a file
+    that Excel or WPS has open (sharing violation, or access denied on an existing file); POSIX never does, so there
+    a PermissionError is about permissions."""
+    if not WINDOWS or not isinstance(exc, PermissionError):
+        return False
+    if getattr(exc, "winerror", None) in (_ERROR_SHARING_VIOLATION, _ERROR_LOCK_VIOLATION):
+        return True
+    target = getattr(exc, "filename2", None) or getattr(exc, "filename", None)
+    return getattr(exc, "winerror", _ERROR_ACCESS_DENIED) == _ERROR_ACCESS_DENIED and bool(
+        target and os.path.isfile(target)
+    )

@@ -20,16 +20,22 @@ CSV_COLUMNS = ["文件", "状态", "级别", "编号", "位置", "说明", "数�
 CSV_COLUMNS_EN = ["file", "status", "severity", "code", "where", "message", "values"]
 
 
-def write_report(reports: list, lang: str = "zh", **_: object) -> str:
-    """UTF-8 with BOM so Excel and WPS open the Chinese text correctly; cells starting = + - @ are escaped."""
+def write_report(reports: list, lang: str = "zh", verbose: bool = False, **_: object) -> str:
+    """UTF-8 with BOM so Excel and WPS open the Chinese text correctly; cells starting = + - @ are escaped. One row
+    per problem as the terminal lists them: errors first, blank cells one row per table row (every cell with
+    `verbose`)."""
     import csv
+
+    from xltool.formats._listing import listed
 
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS_EN if lang == "en" else CSV_COLUMNS)
     for r in reports:
-        for p in [r.error.problem] if r.error else r.problems:  # a file that cannot be read: its one problem
+        # a file that cannot be read: its one problem
+        lines = [r.error.problem] if r.error else listed(r.problems, r.ret.form if r.ret else None, verbose)
+        for p in lines:
             values = json.dumps(p.values, ensure_ascii=False) if p.values else ""
             w.writerow(
                 _safe_row(

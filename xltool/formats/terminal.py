@@ -53,37 +53,68 @@ def _text(*parts: tuple[object, str] | object):
 
 
 WIDE = 100  # below this many columns problems are listed one under another instead of in a table
+_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
-def write_report(reports: list, lang: str = "zh", summary: dict | None = None, console=None, **_: object) -> None:
+def _counts(problems: list, shown: int, lang: str) -> str:
+    """The file's counts, as the JSON summary counts them, and how the blank cells are shown."""
+    from xltool.formats._listing import BLANK_ADVICE, BLANK_ADVICE_EN, blank_count
+
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = sum(p.severity == "warning" for p in problems)
+    blanks = blank_count(problems)
+    if lang == "en":
+        text = f"{errors} errors, {warnings} warnings"
+        if blanks and shown:
+            text += f", {blanks} of them blank cells shown as {shown} rows ({BLANK_ADVICE_EN}; --verbose lists each)"
+        return text
+    text = f"错误 {errors} 项，警告 {warnings} 项"
+    if blanks and shown:
+        text += f"，其中空白 {blanks} 格已按表格行合为 {shown} 行（空白格{BLANK_ADVICE}；加 --verbose 逐格列出）"
+    return text
+
+
+def write_report(
+    reports: list, lang: str = "zh", summary: dict | None = None, console=None, verbose: bool = False, **_: object
+) -> None:
+    """Each file with its problems: errors first, then warnings, then blank cells one line per table row (every
+    cell with `verbose`), then notes; a line of counts under a file's problems, a summary line at the end."""
     from rich.console import Console
     from rich.table import Table
 
+    from xltool.formats._listing import BlankRow, listed
+
     console = console or Console()
-    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for r in reports:
         unit = f"（{r.ret.unit.name}，{r.ret.year} 年度，{r.ret.form.notice}格式）" if r.ret and r.ret.unit.name else ""
         console.print(_text((r.path, "bold"), " ", unit, " → ", (r.status_text(lang), "bold")))
         if r.error:  # a file that cannot be read: its one problem
             p = r.error.problem
-            console.print(_text("  ", (p.severity.text(lang), colours[p.severity]), " ", p.code, "：", p.text(lang)))
+            console.print(_text("  ", (p.severity.text(lang), _COLOURS[p.severity]), " ", p.code, "：", p.text(lang)))
             continue
         if not r.problems:
             continue
-        if console.width < WIDE:  # a narrow terminal: each problem as a short block, nothing squeezed
-            for p in r.problems:
-                console.print(_text("  ", (p.severity.text(lang), colours[p.severity]), "  ", p.where or "—"))
+        lines = listed(r.problems, r.ret.form if r.ret else None, verbose)
+        rows = sum(isinstance(x, BlankRow) for x in lines)
+        if console.width < WIDE:  # a narrow terminal: each problem as a short block, a blank row as one line
+            for p in lines:
+                severity = (p.severity.text(lang), _COLOURS[p.severity])
+                if isinstance(p, BlankRow):
+                    console.print(_text("  ", severity, "  ", p.text(lang, advice=False)), overflow="fold")
+                    continue
+                console.print(_text("  ", severity, "  ", p.where or "—"))
                 console.print(_text("      ", p.text(lang)), overflow="fold")
                 console.print(_text(("      " + f"[{p.code}]", "dim")))
-            continue
-        table = Table(show_header=True, header_style="bold", expand=False)
-        for col in ("severity", "where", "message", "code") if lang == "en" else ("级别", "位置", "说明", "编号"):
-            table.add_column(col, overflow="fold", no_wrap=col in ("级别", "severity"))
-        for p in r.problems:
-            table.add_row(
-                _text((p.severity.text(lang), colours[p.severity])), _text(p.where), _text(p.text(lang)), _text(p.code)
-            )
-        console.print(table)
+        else:
+            table = Table(show_header=True, header_style="bold", expand=False)
+            for col in ("severity", "where", "message", "code") if lang == "en" else ("级别", "位置", "说明", "编号"):
+                table.add_column(col, overflow="fold", no_wrap=col in ("级别", "severity"))
+            for p in lines:
+                severity = _text((p.severity.text(lang), _COLOURS[p.severity]))
+                text = p.text(lang, advice=False) if isinstance(p, BlankRow) else p.text(lang)
+                table.add_row(severity, _text(p.where), _text(text), _text(p.code))
+            console.print(table)
+        console.print(_text(("  " + _counts(r.problems, rows, lang), "dim")))
     s = summary or {}
     console.print(
         _text(
