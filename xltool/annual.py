@@ -25,6 +25,7 @@ from xltool import layout, prose
 from xltool.codes import Code
 from xltool.forms import Form, ReportItem, expand_keys
 from xltool.model import Return
+from xltool.oserrors import describe
 from xltool.problems import Problem
 from xltool.render import format_value, page_title
 
@@ -152,7 +153,7 @@ def read_narrative(path: str | Path, form: Form) -> Narrative:
     try:
         data = path.read_bytes()[: MAX_NARRATIVE_BYTES + 1]
     except OSError as exc:
-        raise NarrativeError(f"无法读取正文文件 {path.name}（{exc.strerror or exc}）") from None
+        raise NarrativeError(f"无法读取正文文件 {path.name}（{describe(exc)}）") from None
     if len(data) > MAX_NARRATIVE_BYTES:
         raise NarrativeError(f"正文文件 {path.name} 过大（超过 {MAX_NARRATIVE_BYTES // 1048576} MB）")
     for encoding in ("utf-8-sig", "gb18030"):

@@ -13,6 +13,7 @@ from xltool.filenames import safe_filename
 from xltool.formats.csv import escape_formula
 from xltool.forms import Form, form_for_year
 from xltool.model import Return, Unit
+from xltool.oserrors import describe
 from xltool.roster import RosterEntry
 from xltool.template import Personal
 
@@ -61,7 +62,7 @@ def personalise(
                 raise
             result = WRITTEN
         except OSError as exc:  # one unit's workbook must not stop the others; the index says what happened
-            result = f"未生成：无法写出文件（{exc.strerror or exc}）"
+            result = f"未生成：无法写出文件（{describe(exc)}）"
         except Exception as exc:  # text a workbook cannot hold, a writer's own error
             result = f"未生成：{exc}"
         index.append(

@@ -14,6 +14,7 @@ from xltool import labels
 from xltool.forms import cache as form_cache
 from xltool.forms.build import build_form
 from xltool.forms.model import Form, FormError
+from xltool.oserrors import describe
 
 MAX_FORM_BYTES = 5 * 1024 * 1024  # a form file is a few tens of KB
 ENTRY_POINT_GROUP = "xltool.forms"  # packages ship forms (e.g. a province's 地方补充表) through this group
@@ -218,7 +219,7 @@ def load_form(path: Path, origin: str = "内置") -> Form:
             raise FormError(f"{path.name}: 不是普通的表单文件（或大于 {MAX_FORM_BYTES // 1048576} MB）")
         raw = path.read_bytes()
     except OSError as exc:
-        raise FormError(f"{path.name}: 无法读取表单文件（{exc.strerror or exc}）") from None
+        raise FormError(f"{path.name}: 无法读取表单文件（{describe(exc)}）") from None
     cacheable = path.parent == templates_dir()  # built-in forms only
     cached = form_cache.cached(raw, path, origin) if cacheable else None
     if cached is not None:
