@@ -212,6 +212,13 @@ form_option = click.option(
 )
 
 
+def paths_argument(name: str, help: str):
+    """The files or folders a command takes (at least one; each must exist, listed as given)."""
+    return click.argument(
+        name, cls=Argument, nargs=-1, required=True, type=PATH, callback=_listed, metavar="路径...", help=help
+    )
+
+
 def _use_forms(files: list[Path] | None) -> list:
     """Register `--form` files; a broken one ends the command with its problems (exit 2), never a traceback."""
     from xltool.forms import FormError, register_form_file
@@ -355,16 +362,7 @@ verbose_option = click.option(
 
 
 @app.command()
-@click.argument(
-    "paths",
-    cls=Argument,
-    nargs=-1,
-    required=True,
-    type=PATH,
-    callback=_listed,
-    metavar="路径...",
-    help="要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）",
-)
+@paths_argument("paths", "要检查的文件或文件夹（文件夹内递归查找 .xlsx/.xlsm/.ods/.xls）")
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="输出格式")
 @click.option("--previous", type=PATH, help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
 @click.option("--annotate", type=PATH, help="把标注了问题的副本写入此文件夹（原文件不改动）")
@@ -439,16 +437,7 @@ def check(
 
 
 @app.command()
-@click.argument(
-    "paths",
-    cls=Argument,
-    nargs=-1,
-    required=True,
-    type=PATH,
-    callback=_listed,
-    metavar="路径...",
-    help="各单位报表文件或文件夹（递归查找）",
-)
+@paths_argument("paths", "各单位报表文件或文件夹（递归查找）")
 @click.option("--output", "-o", type=PATH, required=True, help="汇总表输出文件（.xlsx；.ods 需要 LibreOffice）")
 @click.option("--unit", "-u", type=TEXT, default="", help="汇总单位名称，如 某某县人民政府办公室")
 @click.option("--code", type=TEXT, default="", help="汇总单位代码")
@@ -565,16 +554,7 @@ def merge(
 
 
 @app.command("import")
-@click.argument(
-    "reports",
-    cls=Argument,
-    nargs=-1,
-    required=True,
-    type=PATH,
-    callback=_listed,
-    metavar="路径...",
-    help="已发布的年度报告：.txt / .md / .html / .docx / .pdf（文件或文件夹）",
-)
+@paths_argument("reports", "已发布的年度报告：.txt / .md / .html / .docx / .pdf（文件或文件夹）")
 @click.option("--out", "-o", type=PATH, help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="校验结果的输出格式")
 @verbose_option
