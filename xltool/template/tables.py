@@ -14,7 +14,7 @@ from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, formula_of
 from xltool.model import Invalid
 from xltool.outcomes import Outcome
 from xltool.template.cells import ok, plain, quote_sheet, text_width
-from xltool.template.verdicts import status_line_formula, status_line_text
+from xltool.template.verdicts import formula_string, rollup_verdict, status_line_formula, status_line_text
 
 
 class TableSheets:
@@ -158,9 +158,9 @@ class TableSheets:
         unit = f"　　填报单位：{self.ret.unit.name}　　报告年度：{self.ret.year}"
         name_ref = f"{quote_sheet(layout.GUIDE_SHEET)}!$B${layout.UNIT_FIELDS[0][2] + 1}"
         unit_formula = f'"　　填报单位："&{name_ref}&"　　报告年度：{self.ret.year}"'
-        if self.rollup:
-            line = layout.rollup_line(self.meta)
-            return f'="{line}"&{unit_formula}', line + unit
+        if self.rollup:  # what it contains, or while incomplete the gaps line naming the units (layout.rollup_gaps)
+            line = rollup_verdict(self.meta) or layout.rollup_line(self.meta)
+            return f"={formula_string(line)}&{unit_formula}", line + unit
         counts = self.table_counts(table)
         return "=" + status_line_formula(self.table_count_formulas(table)) + "&" + unit_formula, (
             status_line_text(counts) + unit
@@ -171,6 +171,7 @@ class TableSheets:
             ("项错误", "status_bad"),
             ("项警告", "status_warn"),
             ("格空白", "status_warn"),
+            ("汇总不完整", "status_warn"),
             ("校验通过", "status_good"),
         ):
             options = {"type": "text", "criteria": "containing", "value": text, "format": self.fmt[f"cf_{kind}"]}

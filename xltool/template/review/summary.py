@@ -24,6 +24,9 @@ class Summary:
     roster: bool = False
     missing: list[list[str]] = field(default_factory=list)  # unit, code, type
     refused: list[list[str]] = field(default_factory=list)  # file, unit, reason (Chinese), code
+    reports: int = 0  # published reports found among the returns, listed on 未汇总, not merged
+    gaps: str = ""  # layout.rollup_gaps: 汇总不完整：… naming the units ("" when complete)
+    flagged: list[list[str]] = field(default_factory=list)  # group, unit, file, reason: merged units worth a look
     limit: int = 200  # rows listed per list; the rest are counted (the full lists are on their own sheets)
     name: str = layout.SUMMARY_SHEET
     front: bool = True
@@ -45,8 +48,13 @@ class Summary:
         members = int(self.meta.get("members", "0") or 0)
         parts = [f"已汇总 {members} 个单位（其中含错误汇总 {self.with_errors} 个）"]
         parts.append(f"未汇总 {self.meta.get('not_merged', '0')} 个文件")
+        if self.reports:
+            parts.append(f"另有 {self.reports} 份已发布的年度报告，不作为报表汇总（见“{layout.REJECTED_SHEET}”）")
         if self.ignored:
             parts.append(f"另有 {self.ignored} 个文件不是报表，已忽略")
+        if self.flagged:
+            units = len({(unit, file) for _group, unit, file, _reason in self.flagged})
+            parts.append(f"需要关注的已汇总单位 {units} 个（见下方清单）")
         if self.roster:
             parts.append(f"名册外单位 {self.unexpected} 个")
         if self.notices:
@@ -60,6 +68,10 @@ class Summary:
                 f"{self.data_date}（各单位填报日期中最晚的一天）" if self.data_date else "各单位均未填写填报日期",
             ),
             ("汇总情况", line),
+            (
+                "是否完整",
+                self.gaps or ("名册中的单位均已汇总，没有未汇总的文件" if self.roster else "没有未汇总的文件"),
+            ),
             ("其中", "；".join(parts)),
             (
                 "应报单位名册",
@@ -84,6 +96,12 @@ class Summary:
         rows = [[str(i), *entry] for i, entry in enumerate(self.refused, start=1)]
         fields = [("序号", 0, 0), ("文件", 1, 1), ("单位", 2, 2), ("原因", 3, 3), ("原因代码", 4, 4)]
         row = self._list(ws, fmt, row, "未汇总的文件（已读取但没有计入汇总数的文件）", fields, rows, "无", widths)
+        row += 1
+        rows = [[str(i), *entry] for i, entry in enumerate(self.flagged, start=1)]
+        fields = [("序号", 0, 0), ("情况", 1, 1), ("单位", 2, 2), ("原因", 3, 4)]
+        rows = [[n, group, f"{unit}（{file}）", reason] for n, group, unit, file, reason in rows]
+        heading = "需要关注的已汇总单位（已计入汇总数，但有错误、不安全内容、表格外内容或未说明的警告）"
+        row = self._list(ws, fmt, row, heading, fields, rows, "无", widths)
         row += 1
         fields = [("工作表", 0, 1), ("内容", 2, 4)]
         row = self._list(ws, fmt, row, "本工作簿中的各表", fields, self._sheets(form), "", widths)
