@@ -24,6 +24,14 @@ GROUPS = (
 ERROR_GROUP, WARNING_GROUP = GROUPS[0][0], GROUPS[3][0]
 
 
+def _part(code: str, n: int, first: str) -> str:
+    """One kind of problem of a unit: the catalogue's meaning and count, or a rule's own first problem."""
+    meaning = describe(code)
+    if meaning == code:  # a rule id: its problem says what is wrong
+        return f"{first}（{code}）"
+    return f"{meaning} {n} 处（{code}），如{first}"
+
+
 @dataclass(frozen=True)
 class Flagged:
     """One merged unit in one group: who, which file, and why (Chinese, with the codes)."""
@@ -49,7 +57,7 @@ def flagged(members: Iterable[Member]) -> list[Flagged]:
         def add(title: str, picked: list[tuple], unit=unit, file=file, info=info) -> None:
             if not picked:
                 return
-            parts = [f"{describe(code)} {n} 处（{code}），如{first}" for code, n, first, _error in picked[:3]]
+            parts = [_part(code, n, first) for code, n, first, _error in picked[:3]]
             if len(picked) > 3:
                 parts.append(f"另有 {len(picked) - 3} 类")
             by_group[title].append(Flagged(title, unit, info.unit_code, file, "；".join(parts)))

@@ -65,9 +65,14 @@ class RollUp:
 
     @property
     def not_merged(self) -> list[Rejected]:
-        """Returns that were read but left out (files that are not returns at all, and published reports, are only
-        listed: they are no unit's return)."""
-        return [r for r in self.rejected if r.code not in (Code.IGNORED, Code.PUBLISHED_REPORT)]
+        """Returns that were read but left out (files that are not returns at all, published reports and files
+        superseded by a newer one of the same unit are only listed: no unit is missing for them)."""
+        return [r for r in self.rejected if r.code not in (Code.IGNORED, Code.PUBLISHED_REPORT) and not r.superseded]
+
+    @property
+    def superseded(self) -> list[Rejected]:
+        """Older files of a unit whose newest file was merged (--prefer-newest): the unit is in the roll-up."""
+        return [r for r in self.rejected if r.superseded]
 
     @property
     def reports(self) -> list[Rejected]:
@@ -189,6 +194,7 @@ class RollUp:
             with_errors=sum(m.status is MemberStatus.MERGED_WITH_ERRORS for m in members),
             ignored=len(self.ignored),
             reports=len(self.reports),
+            superseded=len(self.superseded),
             gaps=self.gaps or "",
             flagged=[[f.group, f.unit, f.file, f.reason] for f in self.flagged],
             unexpected=len(self.unexpected),

@@ -34,9 +34,13 @@ class TableSheets:
         label_first = max(flag_col - 2, 1) if flag_col > 1 else 0  # the flag's label: two columns where there is room
         formula, cached = self.table_line(table)
         if label_first > 0:
+            status = fmt["status"]
+            if self.rollup and rollup_verdict(self.meta):  # an incomplete roll-up's line names units: wrapped
+                status = fmt["status_wrap"]
+                ws.set_row(INFO_ROW, 15 * math.ceil(text_width(cached) / max(sum(widths[:label_first]) - 2, 10)) + 4)
             if label_first - 1 > 0:
-                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", fmt["status"])
-            ws.write_formula(INFO_ROW, 0, formula, fmt["status"], cached)
+                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", status)
+            ws.write_formula(INFO_ROW, 0, formula, status, cached)
             self.colour_status(ws, INFO_ROW, 0)
         else:  # a two-column table has no room for the status beside the flag: the unit line goes to the page header
             ws.set_header(f"&L{_header_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")

@@ -25,6 +25,7 @@ class Summary:
     missing: list[list[str]] = field(default_factory=list)  # unit, code, type
     refused: list[list[str]] = field(default_factory=list)  # file, unit, reason (Chinese), code
     reports: int = 0  # published reports found among the returns, listed on 未汇总, not merged
+    superseded: int = 0  # older files of units merged from a newer one (--prefer-newest)
     gaps: str = ""  # layout.rollup_gaps: 汇总不完整：… naming the units ("" when complete)
     flagged: list[list[str]] = field(default_factory=list)  # group, unit, file, reason: merged units worth a look
     limit: int = 200  # rows listed per list; the rest are counted (the full lists are on their own sheets)
@@ -48,6 +49,8 @@ class Summary:
         members = int(self.meta.get("members", "0") or 0)
         parts = [f"已汇总 {members} 个单位（其中含错误汇总 {self.with_errors} 个）"]
         parts.append(f"未汇总 {self.meta.get('not_merged', '0')} 个文件")
+        if self.superseded:
+            parts.append(f"另有 {self.superseded} 个文件已被同一单位较新的一份取代（--prefer-newest）")
         if self.reports:
             parts.append(f"另有 {self.reports} 份已发布的年度报告，不作为报表汇总（见“{layout.REJECTED_SHEET}”）")
         if self.ignored:
