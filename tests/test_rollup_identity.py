@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -237,3 +238,35 @@ def test_merged_unit_with_stray_cells_is_named(tmp_path):
     assert "表格以外有内容" in result.output and "甲镇（甲镇.xlsx）" in result.output
     summary = cells(out, layout.SUMMARY_SHEET)
     assert any(Code.STRAY_CELLS in c for c in summary) and "甲镇（甲镇.xlsx）" in summary
+
+
+def _banner_and_lines(out: Path) -> list[str]:
+    """The cached 校验 verdict and the status line of each table, as the writer computed them."""
+    return [str(rows(out, layout.CHECK_SHEET)[layout.CHECK_VERDICT_ROW][0])] + [
+        str(rows(out, t.sheet)[1][0]) for t in FORM.tables if rows(out, t.sheet)[1][0]
+    ]
+
+
+@pytest.mark.libreoffice
+def test_incomplete_banner_formula_agrees_in_libreoffice(lo, incomplete):
+    """LibreOffice recalculating the incomplete roll-up gives the same gaps banner and status lines as cached."""
+    out, _roster, _result = incomplete
+    cached = _banner_and_lines(out)
+    reads = [{"sheet": layout.CHECK_SHEET, "cell": "A2"}]
+    reads += [{"sheet": t.sheet, "cell": "A2"} for t in FORM.tables if rows(out, t.sheet)[1][0]]
+    got = [c["string"] for c in lo.recalc(out, set=[], read=reads)]
+    assert got == cached and got[0] == GAPS
+
+
+@pytest.mark.gnumeric
+@pytest.mark.skipif(shutil.which("ssconvert") is None, reason="Gnumeric (ssconvert) is not installed")
+def test_incomplete_banner_formula_agrees_in_gnumeric(incomplete, tmp_path):
+    """Gnumeric recalculating the incomplete roll-up gives the same gaps banner as cached."""
+    from tests.test_gnumeric import recalculated
+
+    out, _roster, _result = incomplete
+    copy = tmp_path / "county.xlsx"
+    shutil.copy(out, copy)
+    sheets = recalculated(copy)
+    check = next(v for k, v in sheets.items() if k.endswith(layout.CHECK_SHEET))
+    assert check[layout.CHECK_VERDICT_ROW][0] == GAPS == _banner_and_lines(out)[0]

@@ -114,7 +114,7 @@ class CheckSheet:
         for text, kind in (
             ("错误", "status_bad"),
             ("警告", "status_warn"),
-            ("汇总不完整", "status_warn"),
+            *((("汇总不完整", "status_warn"),) if ok_text != VERDICTS["ok"] else ()),
             ("可以报送", "status_good"),
         ):
             options = {"type": "text", "criteria": "containing", "value": text, "format": fmt[f"cf_{kind}"]}

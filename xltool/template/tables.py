@@ -175,7 +175,7 @@ class TableSheets:
             ("项错误", "status_bad"),
             ("项警告", "status_warn"),
             ("格空白", "status_warn"),
-            ("汇总不完整", "status_warn"),
+            *((("汇总不完整", "status_warn"),) if self.rollup else ()),  # an incomplete roll-up's line
             ("校验通过", "status_good"),
         ):
             options = {"type": "text", "criteria": "containing", "value": text, "format": self.fmt[f"cf_{kind}"]}
