@@ -495,12 +495,18 @@ def merge(
         _err(f"缺报：{_s(e.name)}（{_s(e.code)}）")
     for m in roll.unexpected:
         _err(f"名册外单位：{_s(m.info.unit_name)}（{_s(m.info.name)}）")
-    group = None
-    for f in roll.flagged:  # merged units worth a look, grouped as 汇总说明 lists them
-        if f.group != group:
-            group = f.group
-            _err(f"已汇总但需关注——{group}：")
-        _err(f"  {_s(f.unit)}（{_s(f.file)}）：{_s(f.reason)}")
+    shown: dict[str, int] = {}
+    for f in roll.flagged:  # merged units worth a look, grouped as 汇总说明 lists them (the first 20 of each group)
+        shown[f.group] = shown.get(f.group, 0) + 1
+        if shown[f.group] == 1:
+            _err(f"已汇总但需关注——{f.group}：")
+        if shown[f.group] <= FLAGGED_SHOWN:
+            _err(f"  {_s(f.unit)}（{_s(f.file)}）：{_s(f.reason)}")
+    for group, n in shown.items():
+        if n > FLAGGED_SHOWN:
+            _err(f"已汇总但需关注——{group}：另有 {n - FLAGGED_SHOWN} 个单位未在此列出，见汇总表的“汇总说明”")
+    if roll.gaps:  # the same line as the roll-up's 校验 banner and status lines
+        _err(_s(roll.gaps))
     # The roll-up's own summary line (its 汇总说明 sheet and `xltool render` say the same) when anything is missing.
     summary = roll.line if roll.roster or roll.not_merged else f"汇总 {len(roll.members)} 个单位"
     extra = f"；另有 {len(roll.reports)} 份已发布的年度报告未汇总" if roll.reports else ""
@@ -508,9 +514,10 @@ def merge(
     if roll.flagged:
         extra += f"；{len({(f.unit, f.file) for f in roll.flagged})} 个已汇总单位需关注（见上）"
     _err(f"已写出 {_s(output)}：{summary}{extra}")
-    if roll.gaps:  # the same line as the roll-up's 校验 banner and status lines
-        _err(_s(roll.gaps))
     raise Exit(1 if roll.not_merged or roll.missing else 0)
+
+
+FLAGGED_SHOWN = 20  # merged units worth a look listed per group on the terminal (汇总说明 lists up to 200)
 
 
 @app.command("import")

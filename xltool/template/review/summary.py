@@ -104,14 +104,16 @@ class Summary:
         fields = [("序号", 0, 0), ("情况", 1, 1), ("单位", 2, 2), ("原因", 3, 4)]
         rows = [[n, group, f"{unit}（{file}）", reason] for n, group, unit, file, reason in rows]
         heading = "需要关注的已汇总单位（已计入汇总数，但有错误、不安全内容、表格外内容或未说明的警告）"
-        row = self._list(ws, fmt, row, heading, fields, rows, "无", widths)
+        row = self._list(
+            ws, fmt, row, heading, fields, rows, "无", widths, f"各单位的问题数见“{layout.OVERVIEW_SHEET}”表"
+        )
         row += 1
         fields = [("工作表", 0, 1), ("内容", 2, 4)]
         row = self._list(ws, fmt, row, "本工作簿中的各表", fields, self._sheets(form), "", widths)
         _print(ws, name, widths, None, None)
         _protect(writer, ws, lists=False)
 
-    def _list(self, ws, fmt, row, heading, fields, rows, empty, widths) -> int:
+    def _list(self, ws, fmt, row, heading, fields, rows, empty, widths, rest: str = "") -> int:
         """A heading, a header row and the rows (at most `limit`), each field over its columns (first, last)."""
         name, last = self.name, len(widths) - 1
         _merge(ws, row, 0, row, last, heading, fmt.heading, name)
@@ -132,14 +134,15 @@ class Summary:
             _height(ws, row, lines, name)
             row += 1
         if len(rows) > self.limit:
-            more = f"另有 {len(rows) - self.limit} 个未列出，完整名单见“{layout.REJECTED_SHEET}”和“{layout.ROSTER_SHEET}”表"
+            rest = rest or f"完整名单见“{layout.REJECTED_SHEET}”和“{layout.ROSTER_SHEET}”表"
+            more = f"另有 {len(rows) - self.limit} 个未列出，{rest}"
             _merge(ws, row, 0, row, last, more, fmt.boxed, name)
             row += 1
         return row
 
     def _sheets(self, form: Form) -> list[list[str]]:
         described = [
-            (layout.SUMMARY_SHEET, "本页：汇总了哪些单位、缺报和未汇总的情况"),
+            (layout.SUMMARY_SHEET, "本页：汇总了哪些单位、是否完整、缺报和未汇总的情况、需要关注的已汇总单位"),
             (layout.OVERVIEW_SHEET, "每个单位一行的主要数字和校验结果，以及图表"),
             (layout.GUIDE_SHEET, "汇总单位信息和填报须知"),
             *((t.sheet, f"{t.title}（各单位之和，合计为公式）") for t in form.tables),
