@@ -287,10 +287,11 @@ def test_other_files_in_the_folder_are_listed_not_dropped(county, tmp_path):
     (folder / "units.csv").write_text("name,code\n", encoding="utf-8")
     roll = merge([folder], workers=1)
     ignored = {r.info.name: r.reason for r in roll.rejected if r.code == "IGNORED"}
-    assert set(ignored) == {"~$unit000.xlsx", "西河乡.et", "说明.pdf", "units.csv"}
+    assert set(ignored) == {"~$unit000.xlsx", "西河乡.et", "units.csv"}
+    assert [r.info.name for r in roll.reports] == ["说明.pdf"]  # a published report: listed, not a return
     assert "另存为 .xlsx" in ignored["西河乡.et"]
     assert len(roll.members) == 2 and not roll.not_merged
     out = roll.write(tmp_path / "c.xlsx")
-    assert {row[0] for row in sheet_rows(out, REJECTED_SHEET)[1:]} == set(ignored)
+    assert {row[0] for row in sheet_rows(out, REJECTED_SHEET)[1:]} == {*ignored, "说明.pdf"}
     result = CliRunner().invoke(app, ["merge", str(folder), "-o", str(tmp_path / "c2.xlsx")])
     assert result.exit_code == 0 and "已忽略：西河乡.et" in result.output

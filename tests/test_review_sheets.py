@@ -103,13 +103,14 @@ def test_summary_sheet_says_what_the_rollup_contains(county):
 
     rows = sheet_rows(out, layout.SUMMARY_SHEET)
     assert rows[1][0] == LINE
-    facts = {row[0]: row[2] for row in rows[3:11]}
+    facts = {row[0]: row[2] for row in rows[3:12]}
     form = form_for_year(2025)
     assert facts["汇总单位"] == "示例县人民政府办公室（代码 915100000000000000）"
     assert facts["报告年度"] == "2025 年度"
     assert facts["报表格式"] == f"《{form.name}》（{form.notice}）"
     assert facts["数据截至"].startswith("2026年1月16日")  # 柳营乡's 2026-01-16, the latest; never the clock
     assert facts["汇总情况"] == LINE
+    assert facts["是否完整"].startswith("汇总不完整：缺报 1 个单位（示例县红星街道办事处）、未汇总 3 个单位")
     assert facts["生成工具"].startswith(f"xltool {__version__}")
     cells = texts(out, layout.SUMMARY_SHEET)
     assert "示例县红星街道办事处" in cells and "915100000000000008" in cells  # 缺报

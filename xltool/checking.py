@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from xltool import batch, formats
 from xltool._version import __version__
 from xltool.codes import Code
-from xltool.discover import LastYear, find_last_year
+from xltool.discover import REPORT_REASON, LastYear, find_last_year, is_report_name
 from xltool.evaluation import RuleResult, evaluate_rules
 from xltool.forms import form_by_id
+from xltool.layout import ROLLUP_KIND, rollup_gaps
 from xltool.model import Return
 from xltool.outcomes import FileStatus, Outcome, Severity
 from xltool.problems import Problem
@@ -98,6 +99,9 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
         return FileReport(path, error=exc)
     previous = _previous_for(ret, last_year) if last_year else None
     problems = [p.in_file(str(path)) for p in ret.check(previous)]
+    if ret.meta.get("kind") == ROLLUP_KIND and (gaps := rollup_gaps(ret.meta)):
+        # a roll-up missing roster units or refused inputs is not the region's total, whatever its arithmetic says
+        problems.append(Problem.of(Code.ROLLUP_INCOMPLETE, gaps, file=str(path)))
     if last_year and previous is None:
         problems.append(
             Problem.of(
@@ -204,7 +208,14 @@ class _Wire:
 
 
 def _check_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> _Wire:
-    return _to_wire(check_file(Path(path), last_year))
+    report = check_file(Path(path), last_year)
+    if report.ret is not None and is_report_name(path):  # checked for its arithmetic, but it is not a return
+        report.problems.append(Problem.of(Code.PUBLISHED_REPORT, REPORT_NOTE, file=path))
+    return _to_wire(report)
+
+
+# What `check` says of a published report among the returns (merge lists it, unread, with REPORT_REASON).
+REPORT_NOTE = f"{REPORT_REASON}（已核对其中统计表的算术关系；汇总时不计入，除非使用 --include-reports）"
 
 
 def _not_checked(path: str, failure: pool.Failure) -> _Wire:

@@ -445,6 +445,11 @@ def check(
 @click.option("--strict", is_flag=True, help="任一单位有错误即不生成汇总表（退出码 1）")
 @click.option("--include-invalid", is_flag=True, help="有错误的单位也汇总，并在明细中标记")
 @click.option("--prefer-newest", is_flag=True, help="同一单位报送多份时采用最新的一份")
+@click.option(
+    "--include-reports",
+    is_flag=True,
+    help="把已发布的年度报告（.docx/.html/.md/.txt）也作为报表汇总（默认列为未汇总，以免与该单位的报表重复计算）",
+)
 @click.option("--export", type=PATH, help="另导出长表：.csv / .json / .parquet")
 @workers_option
 @time_limit_option
@@ -458,6 +463,7 @@ def merge(
     strict: bool,
     include_invalid: bool,
     prefer_newest: bool,
+    include_reports: bool,
     export: Path | None,
     workers: int | None,
     time_limit: float,
@@ -522,6 +528,7 @@ def merge(
             strict=strict,
             include_invalid=include_invalid,
             prefer_newest=prefer_newest,
+            include_reports=include_reports,
             workers=workers,
             time_limit=time_limit,
             progress=progress,
@@ -539,18 +546,38 @@ def merge(
             _err(f"错误：{exc}")
             raise Exit(2) from None
     for r in roll.rejected:
-        _err(f"{'已忽略' if r.code == Code.IGNORED else '未汇总'}：{_s(r.info.name)}：{_s(r.reason)}")
+        word = {Code.IGNORED: "已忽略", Code.PUBLISHED_REPORT: "未汇总（已发布的报告）"}.get(r.code, "未汇总")
+        word = "已被较新的一份取代" if r.superseded else word
+        _err(f"{word}：{_s(r.info.name)}：{_s(r.reason)}")
     for n in roll.notices:  # merged, but worth a look (e.g. two units with identical figures)
         _err(f"提醒：{_s(n.info.name)}：{_s(n.reason)}")
     for e in roll.missing:
         _err(f"缺报：{_s(e.name)}（{_s(e.code)}）")
     for m in roll.unexpected:
         _err(f"名册外单位：{_s(m.info.unit_name)}（{_s(m.info.name)}）")
+    shown: dict[str, int] = {}
+    for f in roll.flagged:  # merged units worth a look, grouped as 汇总说明 lists them (the first 20 of each group)
+        shown[f.group] = shown.get(f.group, 0) + 1
+        if shown[f.group] == 1:
+            _err(f"已汇总但需关注——{f.group}：")
+        if shown[f.group] <= FLAGGED_SHOWN:
+            _err(f"  {_s(f.unit)}（{_s(f.file)}）：{_s(f.reason)}")
+    for group, n in shown.items():
+        if n > FLAGGED_SHOWN:
+            _err(f"已汇总但需关注——{group}：另有 {n - FLAGGED_SHOWN} 个单位未在此列出，见汇总表的“汇总说明”")
+    if roll.gaps:  # the same line as the roll-up's 校验 banner and status lines
+        _err(_s(roll.gaps))
     # The roll-up's own summary line (its 汇总说明 sheet and `xltool render` say the same) when anything is missing.
     summary = roll.line if roll.roster or roll.not_merged else f"汇总 {len(roll.members)} 个单位"
-    ignored = f"；另有 {len(roll.ignored)} 个文件不是报表，已忽略" if roll.ignored else ""
-    _err(f"已写出 {_s(output)}：{summary}{ignored}")
+    extra = f"；另有 {len(roll.reports)} 份已发布的年度报告未汇总" if roll.reports else ""
+    extra += f"；另有 {len(roll.ignored)} 个文件不是报表，已忽略" if roll.ignored else ""
+    if roll.flagged:
+        extra += f"；{len({(f.unit, f.file) for f in roll.flagged})} 个已汇总单位需关注（见上）"
+    _err(f"已写出 {_s(output)}：{summary}{extra}")
     raise Exit(1 if roll.not_merged or roll.missing else 0)
+
+
+FLAGGED_SHOWN = 20  # merged units worth a look listed per group on the terminal (汇总说明 lists up to 200)
 
 
 @app.command("import")

@@ -75,6 +75,7 @@ class Code(StrEnum):
     INVALID_VALUE = "INVALID-VALUE"
     # merging: why a file was left out of a roll-up
     IGNORED = "IGNORED"
+    PUBLISHED_REPORT = "PUBLISHED-REPORT"
     HAS_ERRORS = "HAS-ERRORS"
     MIXED_YEARS = "MIXED-YEARS"
     MIXED_FORMS = "MIXED-FORMS"
@@ -83,6 +84,7 @@ class Code(StrEnum):
     CONFLICT = "CONFLICT"
     ROLLUP_NOT_ALLOWED = "ROLLUP-NOT-ALLOWED"
     COPIED_RETURN = "COPIED-RETURN"
+    ROLLUP_INCOMPLETE = "ROLLUP-INCOMPLETE"
 
     @property
     def info(self) -> CodeInfo:
@@ -335,6 +337,13 @@ CATALOGUE: dict[Code, CodeInfo] = {
     Code.IGNORED: CodeInfo(
         N, "已忽略（不是报表）", "Not a return (lock file, other format); listed, not read.", "需要时另存为 .xlsx"
     ),
+    Code.PUBLISHED_REPORT: CodeInfo(
+        N,
+        "已发布的年度报告",
+        "A published annual report (Word, PDF, web page, text) found among the returns; it is not a return and was "
+        "neither merged nor checked.",
+        "报表请报送 .xlsx；如需从已发布的报告汇总，请加 --include-reports；核对报告中的统计表请用 xltool import",
+    ),
     Code.HAS_ERRORS: CodeInfo(
         E, "有错误", "The return has errors; it was not merged.", "退回修改，或用 --include-invalid 汇总"
     ),
@@ -368,6 +377,12 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "数据雷同",
         "Two returns of different units hold identical figures (not all zero); one may be a copy.",
         "核实两单位的数据",
+    ),
+    Code.ROLLUP_INCOMPLETE: CodeInfo(
+        W,
+        "汇总不完整",
+        "Roster units are missing from the roll-up, or inputs were refused; its totals are not the whole region's.",
+        "催报缺报单位、处理未汇总的文件后重新汇总",
     ),
 }
 

@@ -5,6 +5,7 @@ Nothing vanishes: every file in a folder is either read or listed with the reaso
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -27,7 +28,22 @@ IGNORED_REASONS = {
 }
 
 
-def scan(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+# A published annual report among returns (often an e-mail attachment beside the unit's workbook) is not a return:
+# summed, it would count the unit twice. Listed with this reason unless the user asks for reports to be read.
+REPORT_REASON = "这是已发布的年度报告，不作为报表汇总"
+
+
+def is_report_name(path: str | Path) -> bool:
+    """A file whose suffix is a published report's (docx, pdf, html, md, txt), by name only (nothing is read)."""
+    return os.path.splitext(str(path))[1].lower() in _report_suffixes()
+
+
+@functools.cache
+def _report_suffixes() -> frozenset[str]:
+    return frozenset(formats.suffixes("report") | {".pdf"})  # PDF is a report even where its reader is not installed
+
+
+def scan(paths: Iterable[str | Path], reports: bool = True) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Files to read, and files found in folders that will not be read, each with the reason (nothing vanishes).
 
     Files named explicitly are always passed on (the reader refuses what is not a regular file, with its reason). In
@@ -36,13 +52,14 @@ def scan(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]
     files and other formats are listed as ignored. An ignored name that is not valid UTF-8 is listed in visible form
     (each bad byte as \\xNN), since no workbook or terminal can carry it as it is.
     """
-    files, ignored = scan_names(paths)
+    files, ignored = scan_names(paths, reports)
     return [Path(f) for f in files], ignored
 
 
-def scan_names(paths: Iterable[str | Path]) -> tuple[list[str], list[tuple[Path, str]]]:
+def scan_names(paths: Iterable[str | Path], reports: bool = True) -> tuple[list[str], list[tuple[Path, str]]]:
     """`scan` with the files to read as plain strings, in the same order: 100,000 returns cost a few MB, not the
-    hundreds of bytes each Path object takes."""
+    hundreds of bytes each Path object takes. With `reports=False` (merge), published reports found in folders are
+    listed with REPORT_REASON instead of read."""
     readable = formats.suffixes()
     files: list[str] = []
     ignored: list[tuple[Path, str]] = []
@@ -61,6 +78,8 @@ def scan_names(paths: Iterable[str | Path]) -> tuple[list[str], list[tuple[Path,
                 ignored.append((Path(f), "Office 临时锁定文件（文件正在被打开），不是报表"))
             elif name.startswith("."):
                 ignored.append((Path(f), "隐藏文件，未读取"))
+            elif not reports and is_report_name(name):
+                ignored.append((Path(f), REPORT_REASON))
             elif suffix in readable:
                 files.append(f)
             else:

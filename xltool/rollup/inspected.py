@@ -21,11 +21,11 @@ from xltool import batch
 from xltool import workers as pool
 from xltool.codes import Code
 from xltool.forms import form_by_id
-from xltool.labels import norm
 from xltool.layout import ROLLUP_KIND, SOURCE_SHEET
 from xltool.model import Invalid
 from xltool.outcomes import MemberStatus, Outcome, Severity
 from xltool.problems import Problem
+from xltool.rollup import identity
 from xltool.rollup.verdicts import MergeError
 from xltool.sources import ReadError
 
@@ -37,10 +37,10 @@ HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are listed without a SH
 
 # Kept in the spool, not in memory: the value row and the other long fields, and what is only shown (path, unit name,
 # date) or rarely compared (mtime); read back when used, one record cached.
-_HEAVY = ("row", "no_items", "explanations", "errors", "provenance", "unit", "path", "mtime")
+_HEAVY = ("row", "no_items", "explanations", "errors", "attention", "provenance", "unit", "path", "mtime")
 _LIGHT = (
     "_sha", "error", "form_id", "year", "unit_code", "name_key", "error_count", "first_error", "warnings",
-    "explained", "not_filled", "kind", "merged", "digest", "nonzero", "notes", "sources",
+    "explained", "not_filled", "kind", "merged", "digest", "nonzero", "notes", "sources", "flags",
 )  # fmt: skip
 
 
@@ -64,6 +64,7 @@ class Inspected:
         self.merged: tuple = ()  # (SHA-256, unit, code) of each file a roll-up says it summed
         self.digest: bytes | None = None  # the value row's fingerprint when it has COPY_MIN_NONZERO non-zero cells
         self.nonzero = self.notes = self.sources = 0  # non-zero cells; 说明汇总 rows; a roll-up's 来源 rows
+        self.flags: tuple[str, ...] = ()  # the codes of its errors and unexplained warnings (details in `attention`)
         for key, value in fields.items():
             setattr(self, key, value)
 
@@ -103,6 +104,8 @@ class Inspected:
     no_items = property(lambda self: self._get("no_items", []), lambda self, v: self._set("no_items", v))
     explanations = property(lambda self: self._get("explanations", {}), lambda self, v: self._set("explanations", v))
     errors = property(lambda self: self._get("errors", []), lambda self, v: self._set("errors", v))
+    # (code, how many, the first one located, an error?) per code of its errors and unexplained warnings, by code
+    attention = property(lambda self: self._get("attention", ()), lambda self, v: self._set("attention", tuple(v)))
 
     path = property(lambda self: self._get("path", ""), lambda self, v: self._set("path", v))
     mtime = property(lambda self: self._get("mtime", 0.0), lambda self, v: self._set("mtime", v))
@@ -115,7 +118,7 @@ class Inspected:
     def unit(self, value: dict[str, str]) -> None:
         self._set("unit", dict(value))
         self.unit_code = value.get("code", "")
-        self.name_key = "" if self.unit_code else norm(value.get("name", ""))  # what finds a unit without a code
+        self.name_key = identity.name_key(value.get("name", ""))  # the name as unit identity compares it
 
     @property
     def unit_name(self) -> str:
@@ -208,6 +211,7 @@ def inspect_file(path: str) -> Inspected:
     out.notes = sum(rule.id in ret.explanations for rule in ret.form.rules)
     out.not_filled = ret.not_filled
     errors = []
+    seen: dict[str, list] = {}  # code -> [count, first located, an error?]
     for problem in ret.check():
         if problem.severity is Severity.ERROR:
             errors.append(problem)
@@ -215,7 +219,11 @@ def inspect_file(path: str) -> Inspected:
             out.warnings += 1
         elif problem.outcome is Outcome.EXPLAINED:
             out.explained += 1
+        if problem.severity in (Severity.ERROR, Severity.WARNING):
+            seen.setdefault(problem.code, [0, problem.located, problem.severity is Severity.ERROR])[0] += 1
     out.errors, out.error_count, out.first_error = errors, len(errors), errors[0] if errors else None
+    out.attention = tuple((code, *facts) for code, facts in sorted(seen.items()))
+    out.flags = tuple(sys.intern(str(code)) for code in sorted(seen))
     out.kind = ret.meta.get("kind", "template")
     if out.kind == ROLLUP_KIND and SOURCE_SHEET in page.sheet_names:
         out.provenance = _provenance(page.sheet(SOURCE_SHEET))

@@ -6,8 +6,11 @@ clock.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +23,7 @@ from xltool.layout import ROLLUP_KIND
 from xltool.model import Invalid, Return, Unit
 from xltool.outcomes import MemberStatus, RosterStatus
 from xltool.problems import Problem
+from xltool.rollup.attention import Flagged, flagged
 from xltool.rollup.inspected import SOURCE_HEADER, Inspected
 from xltool.rollup.policy import roster_lookup
 from xltool.rollup.verdicts import Member, MergeError, Notice, Rejected
@@ -61,8 +65,29 @@ class RollUp:
 
     @property
     def not_merged(self) -> list[Rejected]:
-        """Returns that were read but left out (files that are not returns at all are only listed)."""
-        return [r for r in self.rejected if r.code != Code.IGNORED]
+        """Returns that were read but left out (files that are not returns at all, published reports and files
+        superseded by a newer one of the same unit are only listed: no unit is missing for them)."""
+        return [r for r in self.rejected if r.code not in (Code.IGNORED, Code.PUBLISHED_REPORT) and not r.superseded]
+
+    @property
+    def superseded(self) -> list[Rejected]:
+        """Older files of a unit whose newest file was merged (--prefer-newest): the unit is in the roll-up."""
+        return [r for r in self.rejected if r.superseded]
+
+    @property
+    def reports(self) -> list[Rejected]:
+        """Published annual reports found among the returns, not merged (without --include-reports)."""
+        return [r for r in self.rejected if r.code == Code.PUBLISHED_REPORT]
+
+    @functools.cached_property
+    def flagged(self) -> list[Flagged]:
+        """Merged units worth a look (errors, unsafe content, stray cells, unexplained warnings), grouped."""
+        return flagged(self.members)
+
+    @property
+    def gaps(self) -> str | None:
+        """汇总不完整：缺报 … 、未汇总 … naming the units, or None when the roll-up is complete (layout.rollup_gaps)."""
+        return layout.rollup_gaps(self.meta)
 
     @property
     def problems(self) -> list[Problem]:
@@ -91,6 +116,13 @@ class RollUp:
         }
         if self.roster:
             out |= {"expected": str(len(self.roster)), "missing": str(len(self.missing))}
+            out[layout.MISSING_UNITS] = json.dumps([e.name or e.code for e in self.missing], ensure_ascii=False)
+        refused = self.not_merged
+        names = Counter(r.info.unit_name for r in refused)  # a unit refused twice is named by its files
+        shown = [
+            r.info.unit_name if names[r.info.unit_name] == 1 and r.info.unit_name else r.info.name for r in refused
+        ]
+        out[layout.NOT_MERGED_UNITS] = json.dumps(shown, ensure_ascii=False)
         return out
 
     @property
@@ -161,6 +193,10 @@ class RollUp:
             data_date=self.data_date,
             with_errors=sum(m.status is MemberStatus.MERGED_WITH_ERRORS for m in members),
             ignored=len(self.ignored),
+            reports=len(self.reports),
+            superseded=len(self.superseded),
+            gaps=self.gaps or "",
+            flagged=[[f.group, f.unit, f.file, f.reason] for f in self.flagged],
             unexpected=len(self.unexpected),
             notices=len(self.notices),
             roster=bool(self.roster),
@@ -250,7 +286,7 @@ class RollUp:
                 yield [level, (nested[1] if len(nested) > 1 else "") or name, *nested[2 : len(SOURCE_HEADER)]]
         for r in self.rejected:
             i = r.info
-            status = "已忽略" if r.code == Code.IGNORED else "未汇总"
+            status = "已忽略" if r.code in (Code.IGNORED, Code.PUBLISHED_REPORT) else "未汇总"
             yield [1, "", i.name, i.unit_name, i.unit_code, i.form_id, i.year or "", i.date, status, r.text, i.sha256]
 
 

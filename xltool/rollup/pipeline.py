@@ -6,9 +6,10 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 from xltool import layout
-from xltool.discover import scan_names
+from xltool.discover import REPORT_REASON, is_report_name, scan_names
 from xltool.forms import form_by_id
 from xltool.model import Return, Unit
 from xltool.rollup.inspected import MEMORY_LIMIT, TIME_LIMIT, inspect_all
@@ -26,6 +27,7 @@ def merge(
     strict: bool = False,
     include_invalid: bool = False,
     prefer_newest: bool = False,
+    include_reports: bool = False,
     workers: int | None = None,
     progress=None,
     time_limit: float | None = TIME_LIMIT,
@@ -35,8 +37,13 @@ def merge(
 
     `workers`, `time_limit` (seconds per file) and `memory_limit` (bytes per worker) are passed to inspect_all.
     With `roster`, a roll-up is accepted only from a unit whose roster type contains 汇总 (ROLLUP_TYPE_WORD).
+    Published reports (docx, pdf, html, md, txt) are listed, not merged, unless `include_reports`: a unit's report
+    beside its return would count it twice.
     """
-    files, ignored = scan_names(paths)
+    files, ignored = scan_names(paths, reports=include_reports)
+    if not include_reports:  # a report named on the command line is refused like one found in a folder
+        ignored += [(Path(f), REPORT_REASON) for f in files if is_report_name(f)]
+        files = [f for f in files if not is_report_name(f)]
     if not files:
         raise MergeError("没有找到要汇总的文件")
     if workers != 0:  # this process only waits while the workers read: load the roll-up writer meanwhile

@@ -2,7 +2,7 @@
 mismatched, unauthorised roll-ups (with a roster), double-counted, conflicting and duplicate inputs left out, each
 with its reason; returns that look copied flagged; the roster's units marked.
 
-A unit is the same unit by code when both sides have one, else by normalised name; reasons name files in an order
+A unit is the same unit by code when both sides have one, else by normalised name (xltool.rollup.identity); reasons name files in an order
 that does not depend on the input order.
 """
 
@@ -14,9 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from xltool.codes import Code, describe
+from xltool.discover import REPORT_REASON
 from xltool.labels import norm
 from xltool.layout import ROLLUP_KIND
 from xltool.outcomes import MemberStatus, RosterStatus
+from xltool.rollup import identity
+from xltool.rollup.identity import UnitIndex
 from xltool.rollup.inspected import COPY_MIN_NONZERO, Inspected
 from xltool.rollup.verdicts import Member, MergeError, Notice, Rejected
 from xltool.roster import RosterEntry
@@ -41,7 +44,10 @@ def decide(
     the (path, reason) of files that are not returns, listed too. MergeError when nothing can be merged, or with
     `strict` when a file has errors."""
     # Files in the folders that are not returns are listed too (code IGNORED), so nothing vanishes.
-    rejected: list[Rejected] = [Rejected.of(Inspected(str(f)), Code.IGNORED, reason) for f, reason in ignored]
+    rejected: list[Rejected] = [
+        Rejected.of(Inspected(str(f)), Code.PUBLISHED_REPORT if reason == REPORT_REASON else Code.IGNORED, reason)
+        for f, reason in ignored
+    ]
     usable: list[Inspected] = []
     for info in infos:
         if info.error:
@@ -99,7 +105,8 @@ def _first(info: Inspected) -> str:
 
 
 def _unit_order(info: Inspected) -> tuple:
-    return (info.unit_code == "", info.unit_code, info.name_key, info._sha)  # bytes sort as their hex
+    code = identity.code_key(info.unit_code)
+    return (code == "", code, info.name_key, info._sha)  # bytes sort as their hex
 
 
 def _label(name: str, code: str) -> str:
@@ -132,39 +139,19 @@ def _drop_double_counted(infos: list[Inspected], rejected: list[Rejected]) -> li
     return out
 
 
-class _Units:
-    """Units found by code (when both sides have one), else by normalised name."""
-
-    def __init__(self) -> None:
-        self.by_code: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        self.by_name: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-
-    def add(self, owner: int, name: str, code: str) -> None:
-        if code:
-            self.by_code[code].append((owner, name, code))
-        if norm(name):
-            self.by_name[norm(name)].append((owner, name, code))
-
-    def find(self, name: str, code: str) -> list[tuple[int, str, str]]:
-        hits = list(self.by_code.get(code, ())) if code else []
-        if norm(name):
-            hits += [h for h in self.by_name.get(norm(name), ()) if not (code and h[2])]
-        return hits
-
-
 def _drop_conflicts(infos: list[Inspected], rejected: list[Rejected]) -> list[Inspected]:
     """A unit inside a roll-up that is also given as its own return (another file: the same file is double
     counting), or inside two roll-ups: nobody can tell which figures are right, so every file involved is rejected
     (CONFLICT, naming the others) and the county decides."""
-    inside = _Units()  # the units each roll-up summed, by the roll-up's position in infos
+    inside = UnitIndex()  # the units each roll-up summed: (the roll-up's position in infos, name, code)
     for k, info in enumerate(infos):
         for _sha, name, code in info.merged:
-            inside.add(k, name, code)
-    if not inside.by_code and not inside.by_name:
+            inside.add((k, name, code), name, code)
+    if not inside:
         return infos  # no roll-up among the inputs (nothing to read back from the spool)
     phrases: dict[int, set[str]] = defaultdict(set)
     for k, info in enumerate(infos):
-        for owner, name, code in inside.find(info.unit_name, info.unit_code):  # its own unit, inside a roll-up
+        for owner, name, code in inside.find(info.name_key, info.unit_code):  # its own unit, inside a roll-up
             if owner != k:
                 label, holder = _label(info.unit_name, info.unit_code), infos[owner]
                 phrases[k].add(f"本单位（{label}）也包含在汇总表 {holder.name} 中")
@@ -186,22 +173,28 @@ def _drop_conflicts(infos: list[Inspected], rejected: list[Rejected]) -> list[In
 
 
 def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_newest: bool) -> list[Inspected]:
-    """The same unit twice (same file, same code, or same name) is never kept silently."""
-    first: dict[object, Inspected] = {}  # the first file of each unit; lists only for units sent twice
-    groups: dict[object, list[Inspected]] = {}
-    for info in infos:  # by code (a str), else by name (a tuple), else by identical bytes (bytes): never equal
-        key = info.unit_code or (("name", info.name_key) if info.name_key else info._sha)
-        seen = first.setdefault(key, info)
-        if seen is not info:
-            groups.setdefault(key, [seen]).append(info)
-    del first
-    twice = {id(i) for group in groups.values() for i in group}
-    out = [info for info in infos if id(info) not in twice]
-    for group in groups.values():
-        group.sort(key=_unit_order)  # reasons name the files in an order that does not depend on the input order
-        names = {norm(i.unit_name) for i in group}
-        label = group[0].unit_code or next(iter(names))
-        if prefer_newest:
+    """The same unit twice (identity.same_unit: by code when both have one, else by name; identical bytes too) is
+    never summed twice: every file of it is rejected (DUPLICATE), or with --prefer-newest all but the newest. Files
+    that join units of different codes (an uncoded file named like two coded ones) cannot be resolved that way:
+    all of them are rejected (CONFLICT)."""
+    units = [
+        (i.name_key, i.unit_code) if (i.name_key or i.unit_code) else (f"\x00{i.sha256 or id(i)}", "") for i in infos
+    ]
+    found = identity.groups(units)
+    twice = {k for group in found for k in group}
+    out = [info for k, info in enumerate(infos) if k not in twice]
+    for positions in found:
+        group = sorted((infos[k] for k in positions), key=_unit_order)  # reasons name files in a fixed order
+        codes = sorted({identity.code_key(i.unit_code) for i in group} - {""})
+        label = group[0].unit_code if codes else next((i.unit_name for i in group if i.unit_name), group[0].name)
+        others = "、".join(i.name for i in group)
+        if len(codes) > 1:
+            reason = (
+                f"{others} 中未填代码的文件与代码不同的多个单位同名（{'、'.join(codes)}），无法确定属于哪个单位；"
+                "为免重复计算，均未汇总；请补填代码或删去多余的文件后重新汇总"
+            )
+            rejected.extend(Rejected.of(info, Code.CONFLICT, reason) for info in group)
+        elif prefer_newest:
             newest = max(group, key=lambda i: (i.date, i.mtime, i.sha256))
             out.append(newest)
             for info in group:
@@ -209,7 +202,6 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
                     reason = f"与 {newest.name} 为同一单位（{label}），已采用较新的一份"
                     rejected.append(Rejected.of(info, Code.DUPLICATE, reason, unit=label, kept=newest.name))
         else:
-            others = "、".join(i.name for i in group)
             for info in group:
                 reason = (
                     f"同一单位（{label}）报送了多份：{others}；请删除多余的一份，或使用 --prefer-newest 采用最新的一份"
@@ -219,10 +211,18 @@ def _drop_duplicates(infos: list[Inspected], rejected: list[Rejected], prefer_ne
 
 
 def roster_lookup(roster: list[RosterEntry]) -> Callable[[Inspected], RosterEntry | None]:
-    """The roster entry of a file's unit: by code, else by normalised name."""
-    by_code = {e.code: e for e in roster if e.code}
-    by_name = {norm(e.name): e for e in roster if e.name}
-    return lambda info: by_code.get(info.unit_code) or by_name.get(norm(info.unit_name))
+    """The roster entry of a file's unit (identity.same_unit: by code when both have one, else by name; the first
+    roster line when several match)."""
+    index = UnitIndex()
+    for e in roster:
+        index.add(id(e), e.name, e.code)
+    entries = {id(e): e for e in roster}
+
+    def entry_of(info: Inspected) -> RosterEntry | None:
+        found = index.find(info.name_key, info.unit_code)
+        return entries[found[0]] if found else None
+
+    return entry_of
 
 
 def _drop_unauthorised_rollups(

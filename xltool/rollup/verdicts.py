@@ -53,6 +53,11 @@ class Rejected:
         return self.problem.message
 
     @property
+    def superseded(self) -> bool:
+        """A duplicate left out because a newer file of the same unit was merged (--prefer-newest)."""
+        return self.code == Code.DUPLICATE and "kept" in self.problem.values
+
+    @property
     def text(self) -> str:
         """The reason in Chinese: the catalogue's meaning of the code, then the particulars."""
         return f"{describe(self.code)}：{self.reason}"

@@ -14,7 +14,15 @@ from xltool.forms import TITLE_ROW
 from xltool.model import Return
 from xltool.outcomes import Outcome
 from xltool.template.cells import cached_value, ok, quote_sheet, text_width
-from xltool.template.verdicts import VERDICTS, listed_problem, listed_text, summary_line, verdict_text
+from xltool.template.verdicts import (
+    VERDICTS,
+    formula_string,
+    listed_problem,
+    listed_text,
+    rollup_verdict,
+    summary_line,
+    verdict_text,
+)
 
 
 class CheckSheet:
@@ -89,15 +97,26 @@ class CheckSheet:
         )
         warnings = f"(SUM(${col_warning}${first + 1}:${col_warning}${last + 1})+{'+'.join(c['blank'] for c in counts.values())})"
         nothing = "AND(" + ",".join(outcomes.not_filled_test(status_ref[t.id]) for t in form.tables) + ")"
+        # an incomplete roll-up never says 可以报送: its gaps line (the same as every other view of it) instead
+        ok_text = (rollup_verdict(self.meta) if self.rollup else None) or VERDICTS["ok"]
         verdict = (
             f'=IF({nothing},"{VERDICTS["empty"]}",IF({errors}>0,"有 "&{errors}&" 项错误，请修改后报送",'
-            f'IF({warnings}>0,"有 "&{warnings}&" 项警告，请填写说明或核实","{VERDICTS["ok"]}")))'
+            f'IF({warnings}>0,"有 "&{warnings}&" 项警告，请填写说明或核实",{formula_string(ok_text)})))'
         )
         python = self.sheet_counts()
-        ws.merge_range(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, last_printed, "", fmt["verdict"])
-        ws.write_formula(layout.CHECK_VERDICT_ROW, 0, verdict, fmt["verdict"], verdict_text(python))
-        ws.set_row(layout.CHECK_VERDICT_ROW, 30)
-        for text, kind in (("错误", "status_bad"), ("警告", "status_warn"), ("可以报送", "status_good")):
+        banner, height = fmt["verdict"], 30
+        if ok_text != VERDICTS["ok"]:  # the gaps line names units: wrapped, the row as tall as its lines (14 pt)
+            banner = fmt["verdict_wrap"]
+            height = 20 * math.ceil(text_width(ok_text) / 76) + 8
+        ws.merge_range(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, last_printed, "", banner)
+        ws.write_formula(layout.CHECK_VERDICT_ROW, 0, verdict, banner, verdict_text(python, ok_text))
+        ws.set_row(layout.CHECK_VERDICT_ROW, height)
+        for text, kind in (
+            ("错误", "status_bad"),
+            ("警告", "status_warn"),
+            *((("汇总不完整", "status_warn"),) if ok_text != VERDICTS["ok"] else ()),
+            ("可以报送", "status_good"),
+        ):
             options = {"type": "text", "criteria": "containing", "value": text, "format": fmt[f"cf_{kind}"]}
             ok(ws.conditional_format(layout.CHECK_VERDICT_ROW, 0, layout.CHECK_VERDICT_ROW, 0, options), "结论颜色")
         summary = (

@@ -14,7 +14,7 @@ from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, formula_of
 from xltool.model import Invalid
 from xltool.outcomes import Outcome
 from xltool.template.cells import ok, plain, quote_sheet, text_width
-from xltool.template.verdicts import status_line_formula, status_line_text
+from xltool.template.verdicts import formula_string, rollup_verdict, status_line_formula, status_line_text
 
 
 class TableSheets:
@@ -34,9 +34,13 @@ class TableSheets:
         label_first = max(flag_col - 2, 1) if flag_col > 1 else 0  # the flag's label: two columns where there is room
         formula, cached = self.table_line(table)
         if label_first > 0:
+            status = fmt["status"]
+            if self.rollup and rollup_verdict(self.meta):  # an incomplete roll-up's line names units: wrapped
+                status = fmt["status_wrap"]
+                ws.set_row(INFO_ROW, 15 * math.ceil(text_width(cached) / max(sum(widths[:label_first]) - 2, 10)) + 4)
             if label_first - 1 > 0:
-                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", fmt["status"])
-            ws.write_formula(INFO_ROW, 0, formula, fmt["status"], cached)
+                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", status)
+            ws.write_formula(INFO_ROW, 0, formula, status, cached)
             self.colour_status(ws, INFO_ROW, 0)
         else:  # a two-column table has no room for the status beside the flag: the unit line goes to the page header
             ws.set_header(f"&L{_header_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")
@@ -158,9 +162,9 @@ class TableSheets:
         unit = f"　　填报单位：{self.ret.unit.name}　　报告年度：{self.ret.year}"
         name_ref = f"{quote_sheet(layout.GUIDE_SHEET)}!$B${layout.UNIT_FIELDS[0][2] + 1}"
         unit_formula = f'"　　填报单位："&{name_ref}&"　　报告年度：{self.ret.year}"'
-        if self.rollup:
-            line = layout.rollup_line(self.meta)
-            return f'="{line}"&{unit_formula}', line + unit
+        if self.rollup:  # what it contains, or while incomplete the gaps line naming the units (layout.rollup_gaps)
+            line = rollup_verdict(self.meta) or layout.rollup_line(self.meta)
+            return f"={formula_string(line)}&{unit_formula}", line + unit
         counts = self.table_counts(table)
         return "=" + status_line_formula(self.table_count_formulas(table)) + "&" + unit_formula, (
             status_line_text(counts) + unit
@@ -171,6 +175,7 @@ class TableSheets:
             ("项错误", "status_bad"),
             ("项警告", "status_warn"),
             ("格空白", "status_warn"),
+            *((("汇总不完整", "status_warn"),) if self.rollup else ()),  # an incomplete roll-up's line
             ("校验通过", "status_good"),
         ):
             options = {"type": "text", "criteria": "containing", "value": text, "format": self.fmt[f"cf_{kind}"]}

@@ -8,20 +8,39 @@ from decimal import Decimal
 from xltool import outcomes
 from xltool import rules as expr
 from xltool.evaluation import RuleResult
+from xltool.layout import rollup_gaps
 from xltool.outcomes import Outcome
 
 VERDICTS = {"empty": "尚未填报：请在各表中填写数字（没有的填 0）", "ok": "可以报送"}
 
 
-def verdict_text(counts: dict[str, int]) -> str:
-    """The 校验 sheet's verdict, as its formula gives it."""
+def verdict_text(counts: dict[str, int], ok: str = VERDICTS["ok"]) -> str:
+    """The 校验 sheet's verdict, as its formula gives it; `ok` is what it says when nothing is wrong (for an
+    incomplete roll-up, rollup_verdict's line instead of 可以报送)."""
     if counts["empty"]:
         return VERDICTS["empty"]
     if counts["errors"]:
         return f"有 {counts['errors']} 项错误，请修改后报送"
     if counts["warnings"]:
         return f"有 {counts['warnings']} 项警告，请填写说明或核实"
-    return VERDICTS["ok"]
+    return ok
+
+
+FORMULA_TEXT_LIMIT = 250  # a string constant in a spreadsheet formula holds at most 255 characters
+
+
+def rollup_verdict(meta: dict[str, str]) -> str | None:
+    """What a roll-up's verdict and status lines say instead of 可以报送 / its counts line while roster units are
+    missing or inputs were refused (layout.rollup_gaps), short enough to be a formula's string constant."""
+    gaps = rollup_gaps(meta)
+    if gaps is None or len(gaps) <= FORMULA_TEXT_LIMIT:
+        return gaps
+    return gaps[: FORMULA_TEXT_LIMIT - 1] + "…"
+
+
+def formula_string(text: str) -> str:
+    """`text` as a string constant in a formula (quotes doubled)."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 def summary_line(counts: dict[str, int]) -> str:

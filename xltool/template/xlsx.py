@@ -133,7 +133,11 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "check_small": f(box, font_size=9, font_color="#595959"),
             "section": f(box, bold=True, bg_color="#F2F2F2", align="left"),
             "verdict": f(base, bold=True, font_size=14, align="center", border=1),
+            "verdict_wrap": f(
+                base, bold=True, font_size=14, align="center", border=1, text_wrap=True
+            ),  # a roll-up's gaps
             "status": f(base, bold=True, align="left"),
+            "status_wrap": f(base, bold=True, align="left", text_wrap=True),  # an incomplete roll-up's status line
             "unit_note": f(base, font_color="#C00000", bold=True),
             "helper": f(base, font_color="#808080"),
             "cf_invalid": self.wb.add_format({"bg_color": "#FF7C80", "font_color": "#7F0000", "bold": True}),

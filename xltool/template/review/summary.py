@@ -24,6 +24,10 @@ class Summary:
     roster: bool = False
     missing: list[list[str]] = field(default_factory=list)  # unit, code, type
     refused: list[list[str]] = field(default_factory=list)  # file, unit, reason (Chinese), code
+    reports: int = 0  # published reports found among the returns, listed on 未汇总, not merged
+    superseded: int = 0  # older files of units merged from a newer one (--prefer-newest)
+    gaps: str = ""  # layout.rollup_gaps: 汇总不完整：… naming the units ("" when complete)
+    flagged: list[list[str]] = field(default_factory=list)  # group, unit, file, reason: merged units worth a look
     limit: int = 200  # rows listed per list; the rest are counted (the full lists are on their own sheets)
     name: str = layout.SUMMARY_SHEET
     front: bool = True
@@ -45,8 +49,15 @@ class Summary:
         members = int(self.meta.get("members", "0") or 0)
         parts = [f"已汇总 {members} 个单位（其中含错误汇总 {self.with_errors} 个）"]
         parts.append(f"未汇总 {self.meta.get('not_merged', '0')} 个文件")
+        if self.superseded:
+            parts.append(f"另有 {self.superseded} 个文件已被同一单位较新的一份取代（--prefer-newest）")
+        if self.reports:
+            parts.append(f"另有 {self.reports} 份已发布的年度报告，不作为报表汇总（见“{layout.REJECTED_SHEET}”）")
         if self.ignored:
             parts.append(f"另有 {self.ignored} 个文件不是报表，已忽略")
+        if self.flagged:
+            units = len({(unit, file) for _group, unit, file, _reason in self.flagged})
+            parts.append(f"需要关注的已汇总单位 {units} 个（见下方清单）")
         if self.roster:
             parts.append(f"名册外单位 {self.unexpected} 个")
         if self.notices:
@@ -60,6 +71,10 @@ class Summary:
                 f"{self.data_date}（各单位填报日期中最晚的一天）" if self.data_date else "各单位均未填写填报日期",
             ),
             ("汇总情况", line),
+            (
+                "是否完整",
+                self.gaps or ("名册中的单位均已汇总，没有未汇总的文件" if self.roster else "没有未汇总的文件"),
+            ),
             ("其中", "；".join(parts)),
             (
                 "应报单位名册",
@@ -85,12 +100,20 @@ class Summary:
         fields = [("序号", 0, 0), ("文件", 1, 1), ("单位", 2, 2), ("原因", 3, 3), ("原因代码", 4, 4)]
         row = self._list(ws, fmt, row, "未汇总的文件（已读取但没有计入汇总数的文件）", fields, rows, "无", widths)
         row += 1
+        rows = [[str(i), *entry] for i, entry in enumerate(self.flagged, start=1)]
+        fields = [("序号", 0, 0), ("情况", 1, 1), ("单位", 2, 2), ("原因", 3, 4)]
+        rows = [[n, group, f"{unit}（{file}）", reason] for n, group, unit, file, reason in rows]
+        heading = "需要关注的已汇总单位（已计入汇总数，但有错误、不安全内容、表格外内容或未说明的警告）"
+        row = self._list(
+            ws, fmt, row, heading, fields, rows, "无", widths, f"各单位的问题数见“{layout.OVERVIEW_SHEET}”表"
+        )
+        row += 1
         fields = [("工作表", 0, 1), ("内容", 2, 4)]
         row = self._list(ws, fmt, row, "本工作簿中的各表", fields, self._sheets(form), "", widths)
         _print(ws, name, widths, None, None)
         _protect(writer, ws, lists=False)
 
-    def _list(self, ws, fmt, row, heading, fields, rows, empty, widths) -> int:
+    def _list(self, ws, fmt, row, heading, fields, rows, empty, widths, rest: str = "") -> int:
         """A heading, a header row and the rows (at most `limit`), each field over its columns (first, last)."""
         name, last = self.name, len(widths) - 1
         _merge(ws, row, 0, row, last, heading, fmt.heading, name)
@@ -111,14 +134,15 @@ class Summary:
             _height(ws, row, lines, name)
             row += 1
         if len(rows) > self.limit:
-            more = f"另有 {len(rows) - self.limit} 个未列出，完整名单见“{layout.REJECTED_SHEET}”和“{layout.ROSTER_SHEET}”表"
+            rest = rest or f"完整名单见“{layout.REJECTED_SHEET}”和“{layout.ROSTER_SHEET}”表"
+            more = f"另有 {len(rows) - self.limit} 个未列出，{rest}"
             _merge(ws, row, 0, row, last, more, fmt.boxed, name)
             row += 1
         return row
 
     def _sheets(self, form: Form) -> list[list[str]]:
         described = [
-            (layout.SUMMARY_SHEET, "本页：汇总了哪些单位、缺报和未汇总的情况"),
+            (layout.SUMMARY_SHEET, "本页：汇总了哪些单位、是否完整、缺报和未汇总的情况、需要关注的已汇总单位"),
             (layout.OVERVIEW_SHEET, "每个单位一行的主要数字和校验结果，以及图表"),
             (layout.GUIDE_SHEET, "汇总单位信息和填报须知"),
             *((t.sheet, f"{t.title}（各单位之和，合计为公式）") for t in form.tables),
