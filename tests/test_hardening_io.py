@@ -516,7 +516,7 @@ def test_personalise_keeps_going_when_one_workbook_cannot_be_written(tmp_path, m
     monkeypatch.setattr(formats, "writer_for", failing)
     entries = [RosterEntry(n, "", "乡镇") for n in ("甲镇", "乙镇", "丙镇")]
     index = personalise(entries, 2025, tmp_path / "out")
-    assert [r["结果"] for r in index] == [WRITTEN, "未生成：无法写出文件（No space left on device）", WRITTEN]
+    assert [r["结果"] for r in index] == [WRITTEN, "未生成：无法写出文件（磁盘空间不足）", WRITTEN]
     assert sorted(p.name for p in (tmp_path / "out").glob("*.xlsx")) == ["丙镇.xlsx", "甲镇.xlsx"]
     rows = list(csv.DictReader((tmp_path / "out" / "索引.csv").open(encoding="utf-8-sig")))
     assert [r["结果"].startswith("未生成") for r in rows] == [False, True, False]
