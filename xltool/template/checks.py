@@ -111,9 +111,7 @@ class CheckSheet:
                 "value": text,
                 "format": self.wb.add_format({"bg_color": colour}),
             }
-            top = layout.CHECK_PROBLEMS_HEADER_ROW
-            for r0, r1 in ((first, last), (top + 1, top + layout.check_problem_rows(form))):
-                ok(ws.conditional_format(r0, layout.COL_RESULT, r1, layout.COL_RESULT, options), "结果颜色")
+            ok(ws.conditional_format(first, layout.COL_RESULT, last, layout.COL_RESULT, options), "结果颜色")
         ws.freeze_panes(layout.CHECK_PROBLEMS_HEADER_ROW, 0)
         self.protect(ws)
         self.print_setup(ws, last_printed, last, None)
@@ -256,7 +254,22 @@ class CheckSheet:
                 if n == rows:  # the last row says how many lines did not fit
                     more = f'"{before}"&({total}-{rows - 1})&"{after}"' if col == 0 else '""'
                     formula = f"IF({total}>{rows},{more},{formula})"
-                ws.write_formula(row, col, "=" + formula, fmt["check"], shown[n - 1][col])
+                ws.write_formula(row, col, "=" + formula, fmt["text"], shown[n - 1][col])
+        # Rows draw their borders only when they show a line, so an empty list prints as empty paper. LibreOffice
+        # applies one conditional format per cell: the result colours carry the border too and come first.
+        for text, colour, criteria in (
+            ("不", "#FFC7CE", "begins with"),
+            (LIST_WORDS["invalid"], "#FFC7CE", "begins with"),
+            ("格空白", "#E4DFEC", "containing"),
+        ):
+            look = self.wb.add_format({"bg_color": colour, "border": 1})
+            options = {"type": "text", "criteria": criteria, "value": text, "format": look}
+            ok(ws.conditional_format(top + 1, 1, top + rows, 1, options), "问题清单颜色")
+        anchor = f"=LEN($A{top + 2})>0"
+        boxed = {"type": "formula", "criteria": anchor, "format": self.wb.add_format({"border": 1})}
+        ok(ws.conditional_format(top + 1, 0, top + rows, 3, boxed), "问题清单边框")
+        # The rules start on a page of their own: the first page holds the verdict, the problems and the statuses
+        ws.set_h_pagebreaks([layout.check_rule_header_row(form)])
 
     def item_count(self, slot: Slot) -> str:
         """How many counted problems a line holds: 1 for an invalid entry or a failed rule, the blank cells of a row."""

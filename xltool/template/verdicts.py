@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from xltool import outcomes
 from xltool import rules as expr
+from xltool.codes import Code
 from xltool.evaluation import RuleResult
 from xltool.forms import Cell, Rule, Table
 from xltool.model import Invalid, Return
@@ -113,7 +114,9 @@ def cell_place(table: Table, cell: Cell) -> str:
     else:
         rk = _row_key(table, cell.key)
         ck = cell.key[len(f"{table.id}.{rk}.") :] if rk else None
-        column = table.col_labels.get(ck, "") if ck else " ".join(cell.label_path)
+        if not rk:  # a table of one unnamed row (四): the column's whole heading
+            return f"{row_place(table, cell)} {' '.join(cell.label_path)}"
+        column = table.col_labels.get(ck, "")
     return f"{row_place(table, cell)}{column}"
 
 
@@ -229,9 +232,6 @@ def shown_lines(lines: list[Line], rows: int) -> list[tuple[str, str, str, str]]
 
 # --- the 问题清单 of an annotated copy: the same problems, Chinese place first, blank cells one line per row ----------
 
-BLANK_CELL = "BLANK-CELL"  # xltool.codes.Code.BLANK_CELL (the codes catalogue is below this module's layer)
-
-
 @dataclass(frozen=True)
 class SheetRow:
     """One row of 问题清单: where (Chinese), 级别, what is wrong, cell reference(s), code; `severity` for colour."""
@@ -253,10 +253,10 @@ def problem_sheet(ret: Return, problems: list) -> tuple[str, list[SheetRow]]:
     blank_rows: dict[tuple[str, int], list] = {}
     for p in sorted(problems, key=lambda p: Severity(p.severity).rank):
         cell = cells.get((p.sheet, p.cell))
-        if p.code == BLANK_CELL and cell is not None:
+        if p.code == Code.BLANK_CELL and cell is not None:
             group = blank_rows.setdefault((cell.sheet, cell.row), [])
             if not group:  # the row's line takes the place of its first blank cell
-                rows.append(SheetRow("", "", "", "", BLANK_CELL, Severity(p.severity)))
+                rows.append(SheetRow("", "", "", "", Code.BLANK_CELL, Severity(p.severity)))
                 group.append(len(rows) - 1)
             group.append(cell)
             continue
@@ -268,7 +268,7 @@ def problem_sheet(ret: Return, problems: list) -> tuple[str, list[SheetRow]]:
         message = f"{len(blank)} 格空白，按 0 计算。没有数据请填 0。"
         row = rows[index]
         rows[index] = SheetRow(
-            row_place(tables[first.table], first), row.severity.zh, message, where, BLANK_CELL, row.severity
+            row_place(tables[first.table], first), row.severity.zh, message, where, Code.BLANK_CELL, row.severity
         )
     counts = {
         "empty": ret.not_filled,
