@@ -102,9 +102,9 @@ def no_items_cell(table: Table) -> tuple[int, int]:
 CHECK_COLUMNS = ["检查内容", "结果", "说明（警告可填写原因）", "级别", "规则编号", "依据"]
 COL_TITLE, COL_RESULT, COL_NOTE, COL_SEVERITY, COL_ID, COL_BASIS = range(6)
 COL_LEFT, COL_RIGHT, COL_ERROR, COL_WARNING = range(6, 10)  # hidden helpers of each rule row
-# Hidden helpers of the problems list, one row per line it can show (from the list's first row down): how many counted
-# problems the line holds, the running count of lines shown (MATCH finds the n-th), and the line's four texts.
-COL_ITEM_N, COL_ITEM_RUNNING, COL_ITEM_WHAT, COL_ITEM_RESULT, COL_ITEM_VALUES, COL_ITEM_LEVEL = range(10, 16)
+# Hidden helpers of the problems list, one row per line it can show (from the list's first row down): a blank row's
+# count of blank cells, the running count of lines shown (MATCH finds the n-th), and the line's texts.
+COL_ITEM_N, COL_ITEM_RUNNING, COL_ITEM_WHAT, COL_ITEM_RESULT, COL_ITEM_VALUES = range(10, 15)
 CHECK_PRINTED = COL_SEVERITY  # last printed column
 CHECK_VERDICT_ROW, CHECK_SUMMARY_ROW, CHECK_PROBLEMS_HEADER_ROW = 1, 2, 4
 CHECK_LIST_ROWS = 20  # lines of the printed problems list (the last one says how many more when they do not fit)

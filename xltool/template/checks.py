@@ -12,7 +12,7 @@ from xltool import layout, outcomes
 from xltool import rules as expr
 from xltool.forms import TITLE_ROW
 from xltool.model import Return
-from xltool.outcomes import Outcome
+from xltool.outcomes import Outcome, Severity
 from xltool.template.cells import cached_value, ok, quote_sheet, text_width
 from xltool.template.verdicts import (
     LIST_WORDS,
@@ -37,7 +37,7 @@ class CheckSheet:
         sheet = layout.CHECK_SHEET
         for col, width in enumerate([54, 22, 24, 6, 24, 44]):
             ws.set_column(col, col, width)
-        ws.set_column(layout.COL_LEFT, layout.COL_ITEM_LEVEL, 6, None, {"hidden": True})
+        ws.set_column(layout.COL_LEFT, layout.COL_ITEM_VALUES, 6, None, {"hidden": True})
         last_printed = layout.CHECK_PRINTED
         ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last_printed, "校验结果（随填随算）", fmt["title"])
         order = layout.check_rule_order(form)
@@ -215,42 +215,45 @@ class CheckSheet:
         top = layout.CHECK_PROBLEMS_HEADER_ROW
         for col, text in enumerate(["需要处理的问题", "结果", "数值或单元格", "级别"]):
             ws.write_string(top, col, text, fmt["header"])
-        helpers = ["计数", "累计", "问题", "结果", "数值或单元格", "级别"]
+        helpers = ["空白格数", "累计", "问题", "结果", "数值或单元格"]
         for col, text in enumerate(helpers, start=layout.COL_ITEM_N):
             ws.write_string(top, col, text, fmt["helper"])
+        # Lean item rows (every return's file carries them, and merge reads thousands of files): a cell only where a
+        # line needs one; the result of an invalid entry and every line's 级别 follow from its position in the list.
         slots = problem_slots(self.ret)
         running = 0
         for i, slot in enumerate(slots):
             row = top + 1 + i
             line = slot_line(slot, self.ret, self.results)
             running += line is not None
-            n_cell = xl_rowcol_to_cell(row, layout.COL_ITEM_N)
-            ws.write_formula(row, layout.COL_ITEM_N, "=" + self.item_count(slot), fmt["helper"], line.n if line else 0)
+            flag, result = self.item_flag(ws, row, slot, line)
             before = f"{xl_rowcol_to_cell(row - 1, layout.COL_ITEM_RUNNING)}+" if i else ""
-            ws.write_formula(row, layout.COL_ITEM_RUNNING, f"={before}IF({n_cell}>0,1,0)", fmt["helper"], running)
+            ws.write_formula(row, layout.COL_ITEM_RUNNING, f"={before}IF({flag}>0,1,0)", fmt["helper"], running)
             ws.write_string(row, layout.COL_ITEM_WHAT, slot.what, fmt["helper"])
-            for col, text, cached in zip(
-                (layout.COL_ITEM_RESULT, layout.COL_ITEM_VALUES),
-                self.item_texts(slot, n_cell),
-                (line.result, line.values) if line else ("", ""),
-                strict=True,
-            ):
-                ws.write_formula(row, col, f'=IF({n_cell}>0,{text},"")', fmt["helper"], cached)
-            ws.write_string(row, layout.COL_ITEM_LEVEL, slot.severity.zh, fmt["helper"])
+            if result is not None:
+                ws.write_formula(row, layout.COL_ITEM_RESULT, "=" + result[0], fmt["helper"], result[1])
+            values = f'=IF({flag}>0,{self.item_values(slot, flag)},"")'
+            ws.write_formula(row, layout.COL_ITEM_VALUES, values, fmt["helper"], line.values if line else "")
         last = top + len(slots)
         column = lambda c: f"${xl_col_to_name(c)}${top + 2}:${xl_col_to_name(c)}${last + 1}"  # noqa: E731
         total = xl_rowcol_to_cell(last, layout.COL_ITEM_RUNNING, True, True)
+        invalid = sum(s.kind == "invalid" for s in slots)
+        errors = sum(s.severity is Severity.ERROR for s in slots)
         rows = layout.check_problem_rows(form)
         shown = shown_lines(problem_lines(self.ret, self.results), rows)
         before, after = LIST_WORDS["overflow"].split("{n}")
         for n in range(1, rows + 1):
             row = top + n
             found = f"MATCH({n},{column(layout.COL_ITEM_RUNNING)},0)"
-            for col, source in enumerate(
-                (layout.COL_ITEM_WHAT, layout.COL_ITEM_RESULT, layout.COL_ITEM_VALUES, layout.COL_ITEM_LEVEL)
-            ):
+            texts = (
+                f"INDEX({column(layout.COL_ITEM_WHAT)},{found})",
+                f'IF({found}<={invalid},"{LIST_WORDS["invalid"]}",INDEX({column(layout.COL_ITEM_RESULT)},{found}))',
+                f"INDEX({column(layout.COL_ITEM_VALUES)},{found})",
+                f'IF({found}<={errors},"{Severity.ERROR.zh}","{Severity.WARNING.zh}")',
+            )
+            for col, text in enumerate(texts):
                 empty = f'"{LIST_WORDS["none"]}"' if (n, col) == (1, 0) else '""'
-                formula = f"IFERROR(INDEX({column(source)},{found}),{empty})"
+                formula = f"IFERROR({text},{empty})"
                 if n == rows:  # the last row says how many lines did not fit
                     more = f'"{before}"&({total}-{rows - 1})&"{after}"' if col == 0 else '""'
                     formula = f"IF({total}>{rows},{more},{formula})"
@@ -271,39 +274,41 @@ class CheckSheet:
         # The rules start on a page of their own: the first page holds the verdict, the problems and the statuses
         ws.set_h_pagebreaks([layout.check_rule_header_row(form)])
 
-    def item_count(self, slot: Slot) -> str:
-        """How many counted problems a line holds: 1 for an invalid entry or a failed rule, the blank cells of a row."""
+    def item_flag(self, ws, row: int, slot: Slot, line) -> tuple[str, tuple[str, str] | None]:
+        """The cell that says whether a slot shows (more than 0: it does) and its result formula with the cached text;
+        a blank row's count of blank cells is written in the row's own helper cell."""
         sheet = layout.CHECK_SHEET
         if slot.kind == "invalid":
-            return self.validity_ref(slot.cells[0], sheet)
+            return self.validity_ref(slot.cells[0], sheet), None
         if slot.kind == "rule":
+            rule_row = layout.check_rule_row(self.form, slot.rule)
             col = layout.COL_ERROR if slot.rule.severity == "error" else layout.COL_WARNING
-            return xl_rowcol_to_cell(layout.check_rule_row(self.form, slot.rule), col, True, True)
+            result = xl_rowcol_to_cell(rule_row, layout.COL_RESULT, True, True)
+            return xl_rowcol_to_cell(rule_row, col, True, True), (result, self.results[slot.rule.id].display)
         table = slot.table
         own = [c.key for c in table.cells if c.is_input and c.key not in self.ret.prefilled]
         flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
-        row = self.input_ranges([c.key for c in slot.cells], sheet)
-        return (
-            f'IF(OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(own, sheet)})=0),0,'
-            f"{len(slot.cells)}-COUNTA({row}))"
+        cells = self.input_ranges([c.key for c in slot.cells], sheet)
+        count = (
+            f'=IF(OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(own, sheet)})=0),0,'
+            f"{len(slot.cells)}-COUNTA({cells}))"
         )
+        n = line.n if line else 0
+        ws.write_formula(row, layout.COL_ITEM_N, count, self.fmt["helper"], n)
+        n_cell = xl_rowcol_to_cell(row, layout.COL_ITEM_N)
+        before, after = LIST_WORDS["blank"].split("{n}")
+        return n_cell, (f'"{before}"&{n_cell}&"{after}"', LIST_WORDS["blank"].format(n=n))
 
-    def item_texts(self, slot: Slot, n_cell: str) -> tuple[str, str]:
-        """Formulas of a line's result and values (shown only when it counts a problem)."""
+    def item_values(self, slot: Slot, flag: str) -> str:
+        """The formula of a line's values: what was typed, a rule's two sides, or a row's blank cells."""
         sheet = layout.CHECK_SHEET
         if slot.kind == "invalid":
             ref = self.ref(slot.cells[0].key, sheet)
             before, middle = LIST_WORDS["typed"].split("{raw}")
-            typed = f'"{before.format(a1=slot.cells[0].a1)}"&LEFT({ref}&"",{TYPED_CHARS})&"{middle}"'
-            return f'"{LIST_WORDS["invalid"]}"', typed
+            return f'"{before.format(a1=slot.cells[0].a1)}"&LEFT({ref}&"",{TYPED_CHARS})&"{middle}"'
         if slot.kind == "rule":
             row = layout.check_rule_row(self.form, slot.rule)
-            left, right, result = (
-                xl_rowcol_to_cell(row, c, True, True) for c in (layout.COL_LEFT, layout.COL_RIGHT, layout.COL_RESULT)
-            )
-            values = f'IF({left}="","","左边 "&{left}&"，右边 "&{right})'
-            return result, values
-        before, after = LIST_WORDS["blank"].split("{n}")
+            left, right = (xl_rowcol_to_cell(row, c, True, True) for c in (layout.COL_LEFT, layout.COL_RIGHT))
+            return f'IF({left}="","","左边 "&{left}&"，右边 "&{right})'
         parts = "&".join(f'IF(ISBLANK({self.ref(c.key, sheet)}),"、{c.a1}","")' for c in slot.cells)
-        cells = f'IF({n_cell}={len(slot.cells)},"{slot.span}",MID({parts},2,{4 * len(slot.cells) + 8}))'
-        return f'{n_cell}&"{before}{after}"' if not before else f'"{before}"&{n_cell}&"{after}"', cells
+        return f'IF({flag}={len(slot.cells)},"{slot.span}",MID({parts},2,{4 * len(slot.cells) + 8}))'
