@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from xltool import outcomes
+from xltool import layout, outcomes
 from xltool import rules as expr
 from xltool.codes import Code
 from xltool.evaluation import RuleResult
@@ -113,17 +113,16 @@ def cell_place(table: Table, cell: Cell) -> str:
         column = cell.label_path[-1]
     else:
         rk = _row_key(table, cell.key)
-        ck = cell.key[len(f"{table.id}.{rk}.") :] if rk else None
         if not rk:  # a table of one unnamed row (四): the column's whole heading
             return f"{row_place(table, cell)} {' '.join(cell.label_path)}"
-        column = table.col_labels.get(ck, "")
+        column = table.col_labels.get(cell.key[len(f"{table.id}.{rk}.") :], "")
     return f"{row_place(table, cell)}{column}"
 
 
 # --- the problems list of the 校验 sheet: one line per counted problem, blank cells one line per row ------------------
 
 LIST_WORDS = {
-    "invalid": "数值无效",
+    "invalid": outcomes.INVALID_TEXT,
     "blank": "{n} 格空白",
     "typed": "{a1}：“{raw}”",
     "overflow": "……另有 {n} 项未列出：请先改正以上各项，或查看各表中标色的单元格",
@@ -175,7 +174,7 @@ def problem_slots(ret: Return) -> list[Slot]:
     """Every line the list can show, in its order: errors (invalid entries, then failed error rules), then warnings
     (failed warnings, then blank cells row by row). Roll-ups and templates alike."""
     form = ret.form
-    order = [r for r in form.local_rules if not r.defines] + [r for r in form.local_rules if r.defines]
+    order = layout.check_rule_order(form)
     slots = [Slot("invalid", Severity.ERROR, t, (c,)) for t in form.tables for c in t.cells if c.is_input]
     slots += [Slot("rule", Severity.ERROR, rule=r) for r in order if r.severity == "error"]
     slots += [Slot("rule", Severity.WARNING, rule=r) for r in order if r.severity == "warning"]
@@ -231,6 +230,7 @@ def shown_lines(lines: list[Line], rows: int) -> list[tuple[str, str, str, str]]
 
 
 # --- the 问题清单 of an annotated copy: the same problems, Chinese place first, blank cells one line per row ----------
+
 
 @dataclass(frozen=True)
 class SheetRow:
