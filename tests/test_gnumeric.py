@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fillings import form_years, random_return
-from tests.test_libreoffice_roundtrip import assert_same_checks
+from tests.test_libreoffice_roundtrip import assert_same_checks, list_cells
 from xltool import layout
 from xltool.forms import form_for_year
 from xltool.model import Invalid, Return, Unit
@@ -75,6 +75,7 @@ def gnumeric_checks(sheets, form) -> list[str]:
     got += [cell_text(sheets, layout.CHECK_SHEET, layout.CHECK_SUMMARY_ROW, 0)]
     got += [cell_text(sheets, layout.CHECK_SHEET, layout.CHECK_VERDICT_ROW, 0)]
     got += [cell_text(sheets, t.sheet, 1, 0) for t in form.tables]
+    got += [cell_text(sheets, layout.CHECK_SHEET, row, col) for row, col in list_cells(form)]
     return got
 
 
@@ -84,13 +85,16 @@ CASES = {
     "blanks": {"blanks": 3},
     "text": {"texts": 2},
     "explained": {"broken": 1, "explain": True},
+    "mixed": {"broken": 1, "blanks": 4, "texts": 2, "explain": True},
+    "overflow": {"broken": 2, "blanks": 30, "texts": 25},  # more lines than the printed list holds
 }
 
 
 @pytest.mark.parametrize("year", form_years())
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_gnumeric_agrees_with_python(tmp_path, year, case):
-    """Every rule result, table status, the summary, the verdict and each table's status line match Python."""
+    """Every rule result, table status, the summary, the verdict, each table's status line and every row of the
+    problems list (invalid entries, failed rules, blank rows) match Python."""
     ret = random_return(form_for_year(year), year, random.Random(hash((year, case)) % 1000), **CASES[case])
     sheets = recalculated(filled_without_cache(ret, tmp_path / "filled.xlsx"))
     assert "#VALUE!" not in str(sheets[layout.CHECK_SHEET])
@@ -119,3 +123,6 @@ def test_gnumeric_sees_invalid_entries_as_invalid(tmp_path):
     row = layout.check_rule_row(form, "T3-BAL-NATURAL_PERSON")
     assert cell_text(sheets, layout.CHECK_SHEET, row, layout.COL_RESULT) == "数值无效"
     assert "项错误" in cell_text(sheets, form.table("apply").sheet, 1, 0)
+    listed = [cell_text(sheets, layout.CHECK_SHEET, r, 2) for r, c in list_cells(form) if c == 0]
+    assert {"D6：“-3”", "E6：“2.5”"} <= set(listed), listed
+    assert_same_checks(gnumeric_checks(sheets, form), ret)

@@ -65,7 +65,15 @@ def check_cells(form) -> list[dict]:
     reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(layout.CHECK_VERDICT_ROW, 0)})
     for table in form.tables:  # the status line above each table
         reads.append({"sheet": table.sheet, "cell": "A2"})
+    for row, col in list_cells(form):  # every printed row of the problems list
+        reads.append({"sheet": layout.CHECK_SHEET, "cell": xl_rowcol_to_cell(row, col)})
     return reads
+
+
+def list_cells(form) -> list[tuple[int, int]]:
+    """(row, column) of every cell of the printed problems list, row by row."""
+    top = layout.CHECK_PROBLEMS_HEADER_ROW
+    return [(top + n, col) for n in range(1, layout.check_problem_rows(form) + 1) for col in range(4)]
 
 
 def assert_agree(lo, path, ret: Return) -> None:
@@ -75,6 +83,7 @@ def assert_agree(lo, path, ret: Return) -> None:
 
 def expected_checks(ret: Return) -> tuple[list[str], list[str]]:
     """What the 校验 sheet and the table status lines must show, computed in Python, with labels."""
+    from xltool.template.verdicts import problem_lines, shown_lines
     from xltool.template.xlsx import status_lines, summary_text, verdict_for
 
     results = ret.rule_results()
@@ -83,6 +92,9 @@ def expected_checks(ret: Return) -> tuple[list[str], list[str]]:
     expected += status_lines(ret)
     labels = [r.rule.id for r in results] + [f"status:{t.id}" for t in ret.form.tables] + ["summary", "verdict"]
     labels += [f"line:{t.id}" for t in ret.form.tables]
+    rows = layout.check_problem_rows(ret.form)
+    expected += [text for line in shown_lines(problem_lines(ret), rows) for text in line]
+    labels += [f"list:{row}:{col}" for row, col in list_cells(ret.form)]
     return expected, labels
 
 
@@ -116,6 +128,20 @@ def test_random_fillings_agree(lo, templates, year, seed, broken, blanks, texts,
         form_for_year(year), year, random.Random(seed), broken=broken, blanks=blanks, texts=texts, explain=explain
     )
     assert_agree(lo, templates[year], ret)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {"broken": 1, "blanks": 4, "texts": 2, "explain": True},  # every kind of line at once
+        {"broken": 2, "blanks": 30, "texts": 25},  # more lines than the printed list holds
+    ],
+)
+def test_problem_list_agrees_for_mixed_returns(lo, templates, kind):
+    """Invalid entries, failed rules and blank rows together: LibreOffice's problems list, counts and verdict equal
+    Python's, row by row (and the overflow line when the list is full)."""
+    ret = random_return(form_for_year(2025), 2025, random.Random(17), **kind)
+    assert_agree(lo, templates[2025], ret)
 
 
 @pytest.mark.parametrize("year", YEARS)

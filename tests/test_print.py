@@ -3,6 +3,7 @@ broken return's problems on the first page of 校验 (LibreOffice headless → P
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,69 @@ def test_every_printed_page_is_legible(tmp_path, sample):
     check = next(text for _, _, text in printed if text.startswith("校验结果"))
     assert "项错误，请修改后报送" in check and "不平衡（差额 1）" in check.split("检查内容")[0]
     assert any("本表有" in text and "项错误" in text for _, _, text in printed if text.startswith("三、"))
+
+
+def printed_chars(path: Path) -> list[list[dict]]:
+    """The glyphs of every page of the workbook printed to PDF by LibreOffice."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from xltool.office import convert
+
+    with pdfplumber.open(convert(path, "pdf")) as doc:
+        return [[dict(c) for c in p.chars if c["text"].strip()] for p in doc.pages]
+
+
+def overprinted(chars: list[dict]) -> list[str]:
+    """Glyphs drawn over one another (text of one row running into the next), as pairs of characters."""
+    found = []
+    cells: dict[tuple[int, int], list[dict]] = {}
+    for c in chars:
+        cells.setdefault((int(c["x0"] // 20), int(c["top"] // 20)), []).append(c)
+    for c in chars:
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for o in cells.get((int(c["x0"] // 20) + dx, int(c["top"] // 20) + dy), []):
+                    if o is c or (o["x0"], o["top"]) <= (c["x0"], c["top"]):
+                        continue
+                    w = min(c["x1"], o["x1"]) - max(c["x0"], o["x0"])
+                    h = min(c["bottom"], o["bottom"]) - max(c["top"], o["top"])
+                    if w > 0.3 * (c["x1"] - c["x0"]) and h > 0.3 * (c["bottom"] - c["top"]):
+                        found.append(c["text"] + o["text"])
+    return found
+
+
+def test_check_sheet_lists_invalid_entries_and_blank_rows_legibly(tmp_path):
+    """The issue's return: the first 校验 page lists `5件` with its cell and each blank row, at 9 pt or more."""
+    from tests.test_problem_list import issue_return
+
+    printed = pages(write_xlsx(issue_return(), tmp_path / "issue.xlsx"))
+    size, _, text = next(p for p in printed if p[2].startswith("校验结果"))
+    assert size >= 9.0
+    listed = text.split("需要处理的问题")[1]
+    assert "B5：“5件”" in listed and "2 格空白" in listed and "E9、F9" in listed and "1 格空白" in listed
+
+
+def test_problem_sheet_prints_legibly(tmp_path):
+    """问题清单 of an annotated copy with many problems: glyphs of 9 pt or more, no text over other text, the header
+    on every page, the unit, year and verdict on the first."""
+    import random
+
+    from tests.fillings import random_return
+    from xltool.checking import annotate, check_files
+    from xltool.forms import form_for_year
+
+    ret = random_return(form_for_year(2025), 2025, random.Random(6), broken=2, blanks=30, texts=12)
+    (report,) = check_files([write_xlsx(ret, tmp_path / "many.xlsx")], workers=0)
+    ((_, copy, _),) = list(annotate([report], tmp_path / "out"))
+    listing = []
+    for chars in printed_chars(copy):
+        text = re.sub(r"^第\d+页，共\d+页", "", "".join(c["text"] for c in chars))  # the footer comes first
+        if "问题及处理" not in text:
+            break  # the copy's own sheets follow 问题清单
+        listing.append((chars, text))
+    assert len(listing) >= 2, "a long list runs on to further pages"
+    assert ret.unit.name in listing[0][1] and "2025" in listing[0][1] and "项错误" in listing[0][1]
+    assert listing[0][1].startswith("问题清单")
+    for i, (chars, text) in enumerate(listing):
+        assert min(c["size"] for c in chars) >= 9.0
+        assert i == 0 or text.startswith("位置级别问题及处理"), "the header opens every page"
+        assert not overprinted(chars)

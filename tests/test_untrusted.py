@@ -404,7 +404,7 @@ def test_annotated_copy_marks_every_cell_of_a_failing_balance(tmp_path):
     ((_, written, _),) = list(annotate([report], tmp_path / "out"))
     wb = openpyxl.load_workbook(written)
     assert wb.sheetnames[0] == "问题清单"
-    listed = [row[1].value for row in wb["问题清单"].iter_rows(min_row=2)]
+    listed = [str(row[3].value).split("\n")[0] for row in wb["问题清单"].iter_rows(min_row=4)]  # reference, code
     assert f"{NEW.sheet}!{NEW.a1}" in listed
     balance = next(r for r in report.rules if r.rule.id == "T3-BAL-NATURAL_PERSON")
     assert balance.outcome == "fail" and len(balance.cells) == 4

@@ -304,7 +304,8 @@ def write_report(
 
 def annotate(reports: Sequence[FileReport], out_dir: Path) -> Iterator[tuple[FileReport, Path | None, str]]:
     """`<name>（已标注）.xlsx` copies of the readable returns with problems, written into out_dir: every cell a failing
-    rule reads is marked, and a printed 问题清单 sheet comes first. Yields (report, written file or None, reason)."""
+    rule reads is marked as part of that problem (even when also blank or invalid), and a printed 问题清单 sheet comes
+    first, opening with the unit, year and verdict. Yields (report, written file or None, reason)."""
     from xltool.filenames import safe_filename
 
     writer = formats.writer("annotated", "xlsx")
@@ -320,5 +321,5 @@ def annotate(reports: Sequence[FileReport], out_dir: Path) -> Iterator[tuple[Fil
             stem, n = safe_filename(f"{r.path.stem}（已标注{n}）"), n + 1
         used.add(stem.lower())
         cells = {x.rule.id: list(x.cells) for x in r.rules if x.outcome is not Outcome.PASS}
-        written = writer.write(r.path, r.problems, out_dir / f"{stem}.xlsx", rule_cells=cells)
+        written = writer.write(r.path, r.problems, out_dir / f"{stem}.xlsx", rule_cells=cells, ret=r.ret)
         yield r, written, "" if written else "没有可标注的单元格"

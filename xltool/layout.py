@@ -101,9 +101,13 @@ def no_items_cell(table: Table) -> tuple[int, int]:
 # spreadsheet count without array formulas (Gnumeric evaluates those differently).
 CHECK_COLUMNS = ["检查内容", "结果", "说明（警告可填写原因）", "级别", "规则编号", "依据"]
 COL_TITLE, COL_RESULT, COL_NOTE, COL_SEVERITY, COL_ID, COL_BASIS = range(6)
-COL_LEFT, COL_RIGHT, COL_ERROR, COL_WARNING, COL_RANK = range(6, 11)  # hidden helpers
+COL_LEFT, COL_RIGHT, COL_ERROR, COL_WARNING = range(6, 10)  # hidden helpers of each rule row
+# Hidden helpers of the problems list, one row per line it can show (from the list's first row down): a blank row's
+# count of blank cells, the running count of lines shown (MATCH finds the n-th), and the line's texts.
+COL_ITEM_N, COL_ITEM_RUNNING, COL_ITEM_WHAT, COL_ITEM_RESULT, COL_ITEM_VALUES = range(10, 15)
 CHECK_PRINTED = COL_SEVERITY  # last printed column
 CHECK_VERDICT_ROW, CHECK_SUMMARY_ROW, CHECK_PROBLEMS_HEADER_ROW = 1, 2, 4
+CHECK_LIST_ROWS = 20  # lines of the printed problems list (the last one says how many more when they do not fit)
 FIXED_HEADING = "以下各项为合计公式，模板未被改动时总是通过（Python 复核时同样检查）"
 
 
@@ -113,9 +117,14 @@ def check_rule_order(form: Form) -> list:
     return [r for r in rules if not r.defines] + [r for r in rules if r.defines]
 
 
-def check_problem_rows(form: Form) -> int:
-    """Rows of the problems list: one per rule that can fail in an untouched template."""
+def _breakable_rules(form: Form) -> int:
+    """Rules a clerk's entries can break (the others are the total formulas)."""
     return sum(1 for r in form.local_rules if not r.defines)
+
+
+def check_problem_rows(form: Form) -> int:
+    """Rows of the problems list: a page's worth, and at least one per rule that can fail in an untouched template."""
+    return max(CHECK_LIST_ROWS, _breakable_rules(form))
 
 
 def check_status_header_row(form: Form) -> int:
@@ -135,7 +144,7 @@ def check_rule_row(form: Form, rule) -> int:
     rule_id = rule if isinstance(rule, str) else rule.id
     order = [r.id for r in check_rule_order(form)]
     index = order.index(rule_id)
-    return check_rule_header_row(form) + 1 + index + (1 if index >= check_problem_rows(form) else 0)
+    return check_rule_header_row(form) + 1 + index + (1 if index >= _breakable_rules(form) else 0)
 
 
 def helper_offset(table: Table) -> int:

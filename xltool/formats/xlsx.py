@@ -113,9 +113,17 @@ LIST_SHEET = "问题清单"
 
 
 def write_annotated(
-    source: Path, problems: list, target: Path, rule_cells: dict[str, list[str]] | None = None
+    source: Path,
+    problems: list,
+    target: Path,
+    rule_cells: dict[str, list[str]] | None = None,
+    ret=None,
 ) -> Path | None:
     """A copy of `source` with each located problem's cell coloured and commented; the original is never written.
+
+    A cell that a failing rule reads (`rule_cells`: rule id -> 表!A1 …) is marked as part of that problem even when it
+    is also blank or invalid: its colour is the worst problem it takes part in and its comment names each, errors
+    first. With the Return (`ret`), 问题清单 names places in Chinese and opens with the unit, year and verdict.
 
     Nothing that runs on open survives: macros are dropped (the copy is always .xlsx), external links and data
     connections removed, and every formula a township put in an input cell or that reaches outside the workbook is
@@ -146,13 +154,15 @@ def write_annotated(
     for p in located:
         if p.sheet in wb.sheetnames:
             notes.setdefault((p.sheet, p.cell), []).append(p)
-    for p in problems:  # every cell a failing rule reads, not only the first (`rule_cells`: rule id -> 表!A1 …)
+    for p in problems:  # every cell a failing rule reads, not only the first, whatever else is wrong with it
         for where in (rule_cells or {}).get(p.code, []):
             sheet, _, cell = where.rpartition("!")
-            if sheet in wb.sheetnames and (sheet, cell) not in notes:
-                notes[(sheet, cell)] = [p]
+            items = notes.setdefault((sheet, cell), []) if sheet in wb.sheetnames else None
+            if items is not None and p not in items:
+                items.append(p)
     for (sheet, cell), items in notes.items():
-        worst = min(items, key=lambda p: p.severity.rank)
+        items.sort(key=lambda p: p.severity.rank)  # the error first
+        worst = items[0]
         spot = wb[sheet][cell]
         if type(spot).__name__ == "MergedCell":  # a cell covered by a merge: mark the merge's own cell
             spot = next(
@@ -164,7 +174,7 @@ def write_annotated(
         spot.fill = PatternFill("solid", fgColor=FILLS[worst.severity])
         text = "\n".join(f"【{p.severity.zh}】{p.message}" for p in items)
         spot.comment = Comment(text, "xltool", width=360, height=40 + 18 * text.count("\n") + 18 * (len(text) // 24))
-    _problem_list(wb, problems)
+    _problem_list(wb, problems, ret)
     wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; the template's own formulas recalculate
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
@@ -246,27 +256,64 @@ def shared_strings(path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _problem_list(wb, problems: list) -> None:
-    """A first sheet that prints: every problem in Chinese with its place, errors first."""
-    from openpyxl.styles import Alignment, Font, PatternFill
+LIST_WIDTHS = (30, 6, 46, 22)  # 104 character units: A4 landscape at full size, so 10 pt prints at 9 pt or more
 
+
+def _problem_list(wb, problems: list, ret=None) -> None:
+    """A first sheet that prints: a title with the unit, year and verdict, then every problem, errors first, its place
+    in Chinese first and the cell reference and code last; rows tall enough for their text, header on every page."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    from xltool.template.cells import text_width
+    from xltool.template.verdicts import SheetRow, problem_sheet
+
+    if ret is not None:
+        heading, rows = problem_sheet(ret, problems)
+    else:  # no Return: places as the problems give them
+        heading = ""
+        rows = [
+            SheetRow(p.where or "整个文件", p.severity.zh, p.message, p.where, str(p.code), p.severity)
+            for p in sorted(problems, key=lambda p: p.severity.rank)
+        ]
     ws = wb.create_sheet(LIST_SHEET, 0)
-    ws.append(["级别", "位置", "说明", "编号"])
-    for p in sorted(problems, key=lambda p: p.severity.rank):
-        ws.append([p.severity.zh, p.where, p.message, str(p.code)])
-    for col, width in zip("ABCD", (6, 22, 80, 26), strict=True):
+    font = {"name": "宋体", "size": 10}
+    side = Side(style="thin")
+    box = Border(left=side, right=side, top=side, bottom=side)
+    ws.append(["问题清单"])
+    ws.append([heading])
+    ws.append(["位置", "级别", "问题及处理", "单元格 / 编号"])
+    for row in rows:
+        ws.append([row.place, row.level, row.message, f"{row.cells}\n{row.code}" if row.cells else row.code])
+        fill = PatternFill("solid", fgColor=FILLS[row.severity.value])
+        ws.cell(ws.max_row, 2).fill = fill
+    last = "D"
+    ws.merge_cells(f"A1:{last}1")
+    ws.merge_cells(f"A2:{last}2")
+    ws["A1"].font = Font(**font | {"size": 14}, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws["A2"].font = Font(**font, bold=True)
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="center")
+    ws.row_dimensions[1].height = 24
+    ws.row_dimensions[2].height = 14.5 * max(1, -(-text_width(heading) // (sum(LIST_WIDTHS) - 1))) + 4
+    for col, width in zip("ABCD", LIST_WIDTHS, strict=True):
         ws.column_dimensions[col].width = width
-    kinds = {"错误": "error", "警告": "warning"}
-    for row in ws.iter_rows(min_row=2):
-        row[0].fill = PatternFill("solid", fgColor=FILLS[kinds.get(row[0].value, "info")])
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    for r, line in enumerate(ws.iter_rows(min_row=3), start=3):
+        lines = 1
+        for cell, width in zip(line, LIST_WIDTHS, strict=False):
+            cell.font = Font(**font, bold=r == 3)
+            cell.border = box
+            cell.alignment = Alignment(wrap_text=True, vertical="top" if r > 3 else "center", horizontal=None)
+            text = str(cell.value or "")
+            lines = max(lines, sum(max(1, -(-text_width(part) // (width - 1))) for part in text.split("\n")))
+        ws.row_dimensions[r].height = 14.5 * lines + 3
+    ws.freeze_panes = "A4"
     ws.page_setup.paperSize, ws.page_setup.orientation = ws.PAPERSIZE_A4, "landscape"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.print_title_rows = "3:3"
     wb.active = 0
 
 

@@ -12,14 +12,19 @@ from xltool import layout, outcomes
 from xltool import rules as expr
 from xltool.forms import TITLE_ROW
 from xltool.model import Return
-from xltool.outcomes import Outcome
+from xltool.outcomes import Outcome, Severity
 from xltool.template.cells import cached_value, ok, quote_sheet, text_width
 from xltool.template.verdicts import (
+    LIST_WORDS,
+    TYPED_CHARS,
     VERDICTS,
+    Slot,
     formula_string,
-    listed_problem,
-    listed_text,
+    problem_lines,
+    problem_slots,
     rollup_verdict,
+    shown_lines,
+    slot_line,
     summary_line,
     verdict_text,
 )
@@ -34,7 +39,7 @@ class CheckSheet:
         sheet = layout.CHECK_SHEET
         for col, width in enumerate([54, 22, 24, 6, 24, 44]):
             ws.set_column(col, col, width)
-        ws.set_column(layout.COL_LEFT, layout.COL_RANK, 6, None, {"hidden": True})
+        ws.set_column(layout.COL_LEFT, layout.COL_ITEM_VALUES, 6, None, {"hidden": True})
         last_printed = layout.CHECK_PRINTED
         ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last_printed, "校验结果（随填随算）", fmt["title"])
         order = layout.check_rule_order(form)
@@ -58,7 +63,7 @@ class CheckSheet:
         for col, text in enumerate(layout.CHECK_COLUMNS):
             ws.write_string(header, col, text, fmt["header"])
         for col, text in zip(
-            range(layout.COL_LEFT, layout.COL_RANK + 1), ["左边", "右边", "错误", "警告", "序号"], strict=True
+            range(layout.COL_LEFT, layout.COL_WARNING + 1), ["左边", "右边", "错误", "警告"], strict=True
         ):
             ws.write_string(header, col, text, fmt["header"])
         fixed = next((r for r in order if r.defines), None)
@@ -67,27 +72,7 @@ class CheckSheet:
             ws.merge_range(heading, 0, heading, last_printed, layout.FIXED_HEADING, fmt["section"])
         for rule in order:
             self.write_rule_row(ws, layout.check_rule_row(form, rule), rule, status_ref, first)
-        rank = f"${xl_col_to_name(layout.COL_RANK)}${first + 1}:${xl_col_to_name(layout.COL_RANK)}${last + 1}"
-        # The problems only, in rule order: the n-th listed rule found by its rank (INDEX/MATCH, no arrays)
-        top = layout.CHECK_PROBLEMS_HEADER_ROW
-        for col, text in enumerate(["需要处理的问题", "结果", "数值", "级别"]):
-            ws.write_string(top, col, text, fmt["header"])
-        listed = [r for r in (self.results[x.id] for x in order) if listed_problem(r)]
-        for n in range(1, layout.check_problem_rows(form) + 1):
-            row = top + n
-            found = f"MATCH({n},{rank},0)"
-            for col, source in ((0, layout.COL_TITLE), (1, layout.COL_RESULT), (3, layout.COL_SEVERITY)):
-                column = xl_col_to_name(source)
-                pick = f"INDEX(${column}${first + 1}:${column}${last + 1},{found})"
-                empty = '"（无）"' if (n, col) == (1, 0) else '""'
-                ws.write_formula(row, col, f"=IFERROR({pick},{empty})", fmt["check"], listed_text(listed, n, col))
-            left, right = (xl_col_to_name(c) for c in (layout.COL_LEFT, layout.COL_RIGHT))
-            values = (
-                f'=IFERROR(IF(INDEX(${left}${first + 1}:${left}${last + 1},{found})="","",'
-                f'"左边 "&INDEX(${left}${first + 1}:${left}${last + 1},{found})&"，右边 "'
-                f'&INDEX(${right}${first + 1}:${right}${last + 1},{found})),"")'
-            )
-            ws.write_formula(row, 2, values, fmt["check"], listed_text(listed, n, 2))
+        self.write_problem_list(ws)
         # Verdict and counts
         counts = {t.id: self.table_count_formulas(t) for t in form.tables}
         col_error, col_warning = (xl_col_to_name(c) for c in (layout.COL_ERROR, layout.COL_WARNING))
@@ -139,8 +124,7 @@ class CheckSheet:
                 "value": text,
                 "format": self.wb.add_format({"bg_color": colour}),
             }
-            for r0, r1 in ((first, last), (top + 1, top + layout.check_problem_rows(form))):
-                ok(ws.conditional_format(r0, layout.COL_RESULT, r1, layout.COL_RESULT, options), "结果颜色")
+            ok(ws.conditional_format(first, layout.COL_RESULT, last, layout.COL_RESULT, options), "结果颜色")
         ws.freeze_panes(layout.CHECK_PROBLEMS_HEADER_ROW, 0)
         self.protect(ws)
         self.print_setup(ws, last_printed, last, None)
@@ -234,13 +218,110 @@ class CheckSheet:
             fmt["helper"],
             int(result.outcome is Outcome.FAIL and rule.severity == "warning"),
         )
-        listed = f'OR(LEFT({r1(layout.COL_RESULT)},1)="不",{r1(layout.COL_RESULT)}="{outcomes.INVALID_TEXT}")'
-        rank_col = xl_col_to_name(layout.COL_RANK)
-        before = f"MAX(${rank_col}${first + 1}:{rank_col}{row})" if row > first else "0"
-        ws.write_formula(row, layout.COL_RANK, f"=IF({listed},{before}+1,0)", fmt["helper"], self.rank(rule))
 
-    def rank(self, rule) -> int:
-        """The position of `rule` in the problems list (0 when it is not a problem), as the rank formulas compute."""
-        order = [self.results[r.id] for r in layout.check_rule_order(self.form)]
-        listed = [r.rule.id for r in order if listed_problem(r)]
-        return listed.index(rule.id) + 1 if rule.id in listed else 0
+    # --- the problems list: every counted problem, one line each (blank cells one line per row) -----------------------
+    def write_problem_list(self, ws) -> None:
+        """Hidden item rows (one per line the list can show, in order) hold how many problems each line counts, a
+        running count of the lines shown and their texts; the n-th printed row finds its line with MATCH on the
+        running count (INDEX/MATCH, no arrays: every engine computes the same)."""
+        form, fmt = self.form, self.fmt
+        top = layout.CHECK_PROBLEMS_HEADER_ROW
+        for col, text in enumerate(["需要处理的问题", "结果", "数值或单元格", "级别"]):
+            ws.write_string(top, col, text, fmt["header"])
+        helpers = ["空白格数", "累计", "问题", "结果", "数值或单元格"]
+        for col, text in enumerate(helpers, start=layout.COL_ITEM_N):
+            ws.write_string(top, col, text, fmt["helper"])
+        # Lean item rows (every return's file carries them, and merge reads thousands of files): a cell only where a
+        # line needs one; the result of an invalid entry and every line's 级别 follow from its position in the list.
+        slots = problem_slots(self.ret)
+        running = 0
+        for i, slot in enumerate(slots):
+            row = top + 1 + i
+            line = slot_line(slot, self.ret, self.results)
+            running += line is not None
+            flag, result = self.item_flag(ws, row, slot, line)
+            before = f"{xl_rowcol_to_cell(row - 1, layout.COL_ITEM_RUNNING)}+" if i else ""
+            ws.write_formula(row, layout.COL_ITEM_RUNNING, f"={before}IF({flag}>0,1,0)", fmt["helper"], running)
+            ws.write_string(row, layout.COL_ITEM_WHAT, slot.what, fmt["helper"])
+            if result is not None:
+                ws.write_formula(row, layout.COL_ITEM_RESULT, "=" + result[0], fmt["helper"], result[1])
+            values = f'=IF({flag}>0,{self.item_values(slot, flag)},"")'
+            ws.write_formula(row, layout.COL_ITEM_VALUES, values, fmt["helper"], line.values if line else "")
+        last = top + len(slots)
+        column = lambda c: f"${xl_col_to_name(c)}${top + 2}:${xl_col_to_name(c)}${last + 1}"  # noqa: E731
+        total = xl_rowcol_to_cell(last, layout.COL_ITEM_RUNNING, True, True)
+        invalid = sum(s.kind == "invalid" for s in slots)
+        errors = sum(s.severity is Severity.ERROR for s in slots)
+        rows = layout.check_problem_rows(form)
+        shown = shown_lines(problem_lines(self.ret, self.results), rows)
+        before, after = LIST_WORDS["overflow"].split("{n}")
+        for n in range(1, rows + 1):
+            row = top + n
+            found = f"MATCH({n},{column(layout.COL_ITEM_RUNNING)},0)"
+            texts = (
+                f"INDEX({column(layout.COL_ITEM_WHAT)},{found})",
+                f'IF({found}<={invalid},"{LIST_WORDS["invalid"]}",INDEX({column(layout.COL_ITEM_RESULT)},{found}))',
+                f"INDEX({column(layout.COL_ITEM_VALUES)},{found})",
+                f'IF({found}<={errors},"{Severity.ERROR.zh}","{Severity.WARNING.zh}")',
+            )
+            for col, text in enumerate(texts):
+                empty = f'"{LIST_WORDS["none"]}"' if (n, col) == (1, 0) else '""'
+                formula = f"IFERROR({text},{empty})"
+                if n == rows:  # the last row says how many lines did not fit
+                    more = f'"{before}"&({total}-{rows - 1})&"{after}"' if col == 0 else '""'
+                    formula = f"IF({total}>{rows},{more},{formula})"
+                ws.write_formula(row, col, "=" + formula, fmt["text"], shown[n - 1][col])
+        # Rows draw their borders only when they show a line, so an empty list prints as empty paper. LibreOffice
+        # applies one conditional format per cell: the result colours carry the border too and come first.
+        for text, colour, criteria in (
+            ("不", "#FFC7CE", "begins with"),
+            (LIST_WORDS["invalid"], "#FFC7CE", "begins with"),
+            ("格空白", "#E4DFEC", "containing"),
+        ):
+            look = self.wb.add_format({"bg_color": colour, "border": 1})
+            options = {"type": "text", "criteria": criteria, "value": text, "format": look}
+            ok(ws.conditional_format(top + 1, 1, top + rows, 1, options), "问题清单颜色")
+        anchor = f"=LEN($A{top + 2})>0"
+        boxed = {"type": "formula", "criteria": anchor, "format": self.wb.add_format({"border": 1})}
+        ok(ws.conditional_format(top + 1, 0, top + rows, 3, boxed), "问题清单边框")
+        # The rules start on a page of their own: the first page holds the verdict, the problems and the statuses
+        ws.set_h_pagebreaks([layout.check_rule_header_row(form)])
+
+    def item_flag(self, ws, row: int, slot: Slot, line) -> tuple[str, tuple[str, str] | None]:
+        """The cell that says whether a slot shows (more than 0: it does) and its result formula with the cached text;
+        a blank row's count of blank cells is written in the row's own helper cell."""
+        sheet = layout.CHECK_SHEET
+        if slot.kind == "invalid":
+            return self.validity_ref(slot.cells[0], sheet), None
+        if slot.kind == "rule":
+            rule_row = layout.check_rule_row(self.form, slot.rule)
+            col = layout.COL_ERROR if slot.rule.severity == "error" else layout.COL_WARNING
+            result = xl_rowcol_to_cell(rule_row, layout.COL_RESULT, True, True)
+            return xl_rowcol_to_cell(rule_row, col, True, True), (result, self.results[slot.rule.id].display)
+        table = slot.table
+        own = [c.key for c in table.cells if c.is_input and c.key not in self.ret.prefilled]
+        flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
+        cells = self.input_ranges([c.key for c in slot.cells], sheet)
+        count = (
+            f'=IF(OR({flag}="{layout.NO_ITEMS_YES}",COUNTA({self.input_ranges(own, sheet)})=0),0,'
+            f"{len(slot.cells)}-COUNTA({cells}))"
+        )
+        n = line.n if line else 0
+        ws.write_formula(row, layout.COL_ITEM_N, count, self.fmt["helper"], n)
+        n_cell = xl_rowcol_to_cell(row, layout.COL_ITEM_N)
+        before, after = LIST_WORDS["blank"].split("{n}")
+        return n_cell, (f'"{before}"&{n_cell}&"{after}"', LIST_WORDS["blank"].format(n=n))
+
+    def item_values(self, slot: Slot, flag: str) -> str:
+        """The formula of a line's values: what was typed, a rule's two sides, or a row's blank cells."""
+        sheet = layout.CHECK_SHEET
+        if slot.kind == "invalid":
+            ref = self.ref(slot.cells[0].key, sheet)
+            before, middle = LIST_WORDS["typed"].split("{raw}")
+            return f'"{before.format(a1=slot.cells[0].a1)}"&LEFT({ref}&"",{TYPED_CHARS})&"{middle}"'
+        if slot.kind == "rule":
+            row = layout.check_rule_row(self.form, slot.rule)
+            left, right = (xl_rowcol_to_cell(row, c, True, True) for c in (layout.COL_LEFT, layout.COL_RIGHT))
+            return f'IF({left}="","","左边 "&{left}&"，右边 "&{right})'
+        parts = "&".join(f'IF(ISBLANK({self.ref(c.key, sheet)}),"、{c.a1}","")' for c in slot.cells)
+        return f'IF({flag}={len(slot.cells)},"{slot.span}",MID({parts},2,{4 * len(slot.cells) + 8}))'
