@@ -1,0 +1,111 @@
+"""Legacy .xls returns read like xlsx ones: formulas known (never their cached results), unsafe formulas reported,
+far cells bounded and reported, sheet states and protection read (xltool.formats._biff, xltool.formats.xls)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from tests.corpus import build
+from xltool.codes import Code
+from xltool.model import Invalid
+from xltool.reading import read, read_page
+
+FILES = build.FILES
+
+
+def _codes(ret) -> list[tuple[str, str | None, str | None]]:
+    return [(str(p.code), p.sheet, p.cell) for p in ret.read_problems]
+
+
+def test_formula_in_an_input_cell_is_flagged_not_its_patched_cached_result():
+    """=2+3 in an input with a cached 7 is Invalid(FORMULA-IN-INPUT), as in an xlsx: neither 7 nor 5 is taken."""
+    ret = read(FILES / "xls-formula-in-input.xls")
+    value = ret.values[build.XLS_FORMULA_KEY]
+    assert isinstance(value, Invalid) and value.code == Code.FORMULA_IN_INPUT
+    assert value.raw == "=2+3"
+
+
+def test_a_value_at_iv65536_is_a_stray_cell_and_never_read_into_a_grid():
+    """The last cell of an .xls sheet is reported as STRAY-CELLS; the sheet's grid stays inside the window."""
+    page = read_page(FILES / "xls-far-cell.xls")
+    sheet = build._xls_input(build.XLS_FORMULA_KEY)[0]
+    facts = page.structure[sheet]
+    assert (facts.stray, facts.stray_examples) == (1, [build.XLS_FAR_CELL])
+    assert len(page.sheet(sheet)) < 100 and max(map(len, page.sheet(sheet))) < 64
+    ret = read(FILES / "xls-far-cell.xls")
+    assert ("STRAY-CELLS", sheet, build.XLS_FAR_CELL) in _codes(ret)
+    assert {k: ret.values.get(k) for k in build.XLS_VALUES} == {k: Decimal(v) for k, v in build.XLS_VALUES.items()}
+
+
+_MEASURE = """
+import json, resource, sys
+from xltool.reading import read
+ret = read(sys.argv[1])
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
+"""
+
+
+def test_a_far_cell_costs_no_memory():
+    """Reading the .xls with a value at IV65536 peaks far below the 1.2 GB a dense grid of the sheet takes."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(FILES / "xls-far-cell.xls")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(out.stdout) < 400  # MB; the imports alone take about 150
+
+
+def test_unsafe_formulas_beside_the_tables_are_reported():
+    """HYPERLINK and INDIRECT written beside Table 三 give UNSAFE-FORMULA at their cells, as in an xlsx."""
+    ret = read(FILES / "xls-unsafe-formulas.xls")
+    sheet = build._xls_input(build.XLS_FORMULA_KEY)[0]
+    found = {cell for code, where, cell in _codes(ret) if code == "UNSAFE-FORMULA" and where == sheet}
+    assert found == set(build.XLS_UNSAFE)
+
+
+def test_links_to_other_files_and_dde_calls_are_unsafe():
+    """A reference into another file and a DDE call, as LibreOffice writes them in .xls (SUPBOOK records), are unsafe;
+    the plain cell beside them is not."""
+    facts = read_page(FILES / "xls-links.xls").structure["S"]
+    assert [where for where, _ in facts.unsafe] == ["A1", "B1"]
+    assert "[" in facts.unsafe[0][1] and "cmd|" in facts.unsafe[1][1]
+
+
+def test_formula_places_are_those_of_the_workbook_saved():
+    """Every formula cell of the filled template (totals, checks, shared formulas) is a formula cell of its .xls copy,
+    and no other; simple totals decompile to the same text."""
+    xls = read_page(FILES / "xls-far-cell.xls")
+    for name, facts in xls.structure.items():
+        assert "（共享公式）" not in facts.formulas.values(), name
+        assert not [t for t in facts.formulas.values() if "未能完整解析" in t], name
+    sheet = build._xls_input(build.XLS_FORMULA_KEY)[0]
+    assert xls.structure[sheet].formulas["J6"] == "SUM($D$6:$I$6)"
+
+
+def test_sheet_states_and_protection_are_read():
+    """The hidden _meta sheet is hidden and the table sheets are protected: no META-VISIBLE, no PROTECTION-REMOVED."""
+    page = read_page(FILES / "filled-2025.xls")
+    assert page.sheet_states["_meta"] == "hidden"
+    assert all(page.structure[s].protected for s in page.sheet_names if s != "_meta")
+    codes = {c for c, _, _ in _codes(read(FILES / "filled-2025.xls"))}
+    assert not codes & {"META-VISIBLE", "PROTECTION-REMOVED", "FORMULA-OVERWRITTEN", "HIDDEN-CELLS"}
+
+
+@pytest.mark.libreoffice
+def test_xls_fixtures_made_now_read_the_same(tmp_path):
+    """The .xls fixtures rebuilt by today's LibreOffice give the same findings as the committed ones."""
+    if shutil.which("soffice") is None:
+        pytest.skip("soffice (LibreOffice) not on PATH")
+    for builder in (build.build_xls_formula_in_input, build.build_xls_far_cell, build.build_xls_unsafe_formulas):
+        fresh = builder(tmp_path)
+        assert _codes(read(fresh)) == _codes(read(FILES / fresh.name)), fresh.name
+    fresh = build.build_xls_links(tmp_path)
+    assert read_page(fresh).structure["S"].unsafe == read_page(FILES / fresh.name).structure["S"].unsafe
