@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
 import sys
 from decimal import Decimal
@@ -109,3 +110,43 @@ def test_xls_fixtures_made_now_read_the_same(tmp_path):
         assert _codes(read(fresh)) == _codes(read(FILES / fresh.name)), fresh.name
     fresh = build.build_xls_links(tmp_path)
     assert read_page(fresh).structure["S"].unsafe == read_page(FILES / fresh.name).structure["S"].unsafe
+
+
+def test_webservice_as_excel_writes_it_in_xls_is_unsafe():
+    """Excel stores WEBSERVICE in .xls as an add-in name called through function 255 (ptgNameX, ptgStr, ptgFuncVar);
+    its decompiled text is found unsafe. LibreOffice cannot write it, so the tokens are built here."""
+    from xltool.formats import _biff
+    from xltool.formats._bounded import unsafe_formula
+
+    g = _biff._Globals()
+    g.supbooks, g.externnames, g.xti = [("addin", "")], [["_xlfn.WEBSERVICE"]], [(0, 0, 0)]
+    url = "http://x.example/"
+    rgce = (
+        bytes([0x39])
+        + struct.pack("<HHH", 0, 1, 0)  # ptgNameX: XTI 0, name 1
+        + bytes([0x17, len(url), 0])
+        + url.encode()  # ptgStr
+        + bytes([0x22, 2])
+        + struct.pack("<H", 255)  # ptgFuncVar: 2 arguments, user-defined
+    )
+    text = _biff._text(rgce, 2, 25, g)
+    assert text == '_xlfn.WEBSERVICE("http://x.example/")'
+    assert unsafe_formula(text)
+
+
+def test_formula_tokens_render_as_excel_shows_them():
+    """Arithmetic, references (absolute and relative), strings, fixed- and variable-argument functions decompile to
+    the text Excel shows; a token the reader cannot place says so instead of guessing."""
+    from xltool.formats import _biff
+
+    g = _biff._Globals()
+    g.sheets = ["二、主动公开"]
+    g.supbooks, g.xti = [("self", "")], [(0, 0, 0)]
+    two_plus_three = bytes([0x1E, 2, 0, 0x1E, 3, 0, 0x03])
+    assert _biff._text(two_plus_three, 0, 0, g) == "2+3"
+    ref = bytes([0x44]) + struct.pack("<HH", 5, 3 | 0xC000)  # D6, relative
+    area3d = bytes([0x3B]) + struct.pack("<HHHHH", 0, 4, 5, 1, 3)  # '二、主动公开'!$B$5:$D$6
+    rounded = ref + bytes([0x1E, 0, 0, 0x41]) + struct.pack("<H", 27)  # ROUND(D6,0)
+    summed = area3d + bytes([0x22, 1]) + struct.pack("<H", 4)  # SUM(...)
+    assert _biff._text(rounded + summed + bytes([0x03]), 0, 0, g) == "ROUND(D6,0)+SUM('二、主动公开'!$B$5:$D$6)"
+    assert "未能完整解析" in _biff._text(bytes([0x18, 0x01]), 0, 0, g)

@@ -80,6 +80,7 @@ class Book:
     facts: dict[str, SheetFacts] = field(default_factory=dict)
     stream: bytes | None = None
     stream_name: str = "Workbook"
+    parts: set[str] = field(default_factory=set)  # the container's storages and streams (macros, objects)
 
 
 def records(data: bytes | bytearray, pos: int):
@@ -174,14 +175,20 @@ def read(data: bytes, windows: dict[str, tuple[int, int]]) -> Book:
             name = _unicode(body, 14, cch)[0]
             g.names.append(f"_内置名称{ord(name[:1] or chr(0))}" if body[0] & 0x20 else name)
     g.sheets = [s[0] for s in sheets]
+    book.parts = {"/".join(entry) for entry in ole.listdir(streams=True, storages=True)}
     cut = False
+    budget = 2 * len(stream) + 1024 * 1024  # bytes walked in all: sheets that overlap cannot multiply the work
     for name, offset, state, kind in sheets:
         book.names.append(name)
         book.states[name] = state
         if kind != 0 or offset >= len(stream):
             continue
         facts = SheetFacts()
-        cut |= _walk_sheet(stream, offset, windows.get(name, WINDOW), facts, g, biff8)
+        sheet_cut, walked = _walk_sheet(stream, offset, windows.get(name, WINDOW), facts, g, biff8)
+        cut |= sheet_cut
+        budget -= walked
+        if budget < 0:
+            raise ReadError(Code.CORRUPT, "文件内的工作表数据相互重叠，文件已损坏，无法读取；请重新保存后报送")
         book.facts[name] = facts
     if cut:
         book.stream = bytes(stream)
@@ -201,14 +208,18 @@ def neutralised_file(data: bytes, book: Book) -> bytes:
 
 def _walk_sheet(
     stream: bytearray, offset: int, window: tuple[int, int], facts: SheetFacts, g: _Globals, biff8: bool
-) -> bool:
-    """One sheet's records: facts noted, cells outside the window neutralised in `stream`. True when any was."""
+) -> tuple[bool, int]:
+    """One sheet's records: facts noted, cells outside the window neutralised in `stream`. Whether any was, and
+    how many bytes were walked."""
     max_rows, max_cols = window
     cut = False
     last_cut = False
+    seen: set[tuple[int, int]] = set()  # cells met inside the window: a second record for one is noted
     pending: dict[str, tuple[int, int]] = {}  # A1 of a shared/array formula's cell -> its first cell
     bodies: dict[tuple[int, int], tuple[bytes, int, int]] = {}  # first cell -> (rgce, row, col) of SHRFMLA/ARRAY
+    end = offset
     for typ, pos, body in records(stream, offset):
+        end = pos + 4 + len(body)
         if typ in CELLS and len(body) >= 4:
             row, col = struct.unpack_from("<HH", body)
             last = struct.unpack_from("<H", body, len(body) - 2)[0] if typ in (MULRK, MULBLANK) else col
@@ -229,6 +240,11 @@ def _walk_sheet(
             elif typ == BOOLERR and inside and len(body) >= 8 and body[7] == 1:
                 facts.errors[where] = ERRORS.get(body[6], "#N/A")
             last_cut = not inside
+            if inside:
+                for c in range(col, last + 1):
+                    if (row, c) in seen and len(facts.duplicates) < MAX_FINDINGS:
+                        facts.duplicates.append(f"{col_letter(c)}{row + 1}")
+                    seen.add((row, c))
             if not inside:
                 facts.stray += 1 if typ not in (MULRK, MULBLANK) else max(last - col + 1, 1)
                 if len(facts.stray_examples) < 5:
@@ -268,7 +284,7 @@ def _walk_sheet(
         rgce, r0, c0 = found
         row, col = int("".join(ch for ch in where if ch.isdigit())) - 1, _col_of(where)
         facts.formulas[where] = _text(rgce, row, col, g) if biff8 else BIFF5_FORMULA
-    return cut
+    return cut, end - offset
 
 
 def _col_of(where: str) -> int:

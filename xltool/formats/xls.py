@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xltool.formats import Reader
 from xltool.formats._bounded import LIST_WINDOW
-from xltool.formats._workbook import calamine_page, read_workbook
+from xltool.formats._workbook import calamine_page, read_workbook, refuse_duplicate_sheets
 from xltool.formats.page import Page
 from xltool.formats.xlsx import LIST_SHEETS
 
@@ -15,8 +15,9 @@ def parse(data: bytes) -> Page:
     from xltool.formats import _biff
 
     book = _biff.read(data, {name: LIST_WINDOW for name in LIST_SHEETS})
+    refuse_duplicate_sheets(book.names)
     page = calamine_page("xls", data if book.stream is None else _biff.neutralised_file(data, book))
-    page.structure, page.sheet_states = book.facts, book.states
+    page.structure, page.sheet_states, page.parts = book.facts, book.states, book.parts
     return page
 
 
