@@ -150,3 +150,16 @@ def test_formula_tokens_render_as_excel_shows_them():
     summed = area3d + bytes([0x22, 1]) + struct.pack("<H", 4)  # SUM(...)
     assert _biff._text(rounded + summed + bytes([0x03]), 0, 0, g) == "ROUND(D6,0)+SUM('二、主动公开'!$B$5:$D$6)"
     assert "未能完整解析" in _biff._text(bytes([0x18, 0x01]), 0, 0, g)
+
+
+def test_decompiling_formulas_is_bounded_per_workbook():
+    """Formula tokens beyond MAX_FORMULA_BYTES in one workbook refuse the file (TOO-LARGE) instead of taking minutes."""
+    from xltool.formats import _biff
+    from xltool.sources import ReadError
+
+    g = _biff._Globals()
+    rgce = bytes([0x1E, 1, 0]) + bytes([0x1E, 1, 0, 0x03]) * 2000
+    with pytest.raises(ReadError) as caught:
+        for _ in range(_biff.MAX_FORMULA_BYTES // len(rgce) + 2):
+            _biff._text(rgce, 0, 0, g)
+    assert caught.value.code == Code.TOO_LARGE

@@ -28,7 +28,8 @@ CELLS = {FORMULA, 0x0203, 0x027E, 0x00FD, 0x0204, BOOLERR, 0x0201, 0x00D6, MULRK
 NEUTRAL = 0x0000  # no BIFF5/8 record has this type: readers skip it
 ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
 STATES = {0: "visible", 1: "hidden", 2: "veryHidden"}
-BIFF5_FORMULA = "（Excel 5.0 公式）"  # BIFF5 formulas are located, not decompiled
+BIFF5_FORMULA = "（Excel 5.0 公式）"
+MAX_FORMULA_BYTES = 4 * 1024 * 1024  # formula tokens decompiled per workbook (a return has about 30 KB): ~1 s  # BIFF5 formulas are located, not decompiled
 
 # Built-in functions by index: name and fixed argument count (blank: the token carries it). From the BIFF8 spec's
 # function table (as tabulated by xlrd's formula.py), with the macro-sheet functions that run code added.
@@ -125,6 +126,7 @@ class _Globals:
         self.xti: list[tuple[int, int, int]] = []
         self.names: list[str] = []
         self.linked_sheets: dict[int, list[str]] = {}  # SUPBOOK index -> the sheet names it lists
+        self.budget = MAX_FORMULA_BYTES  # formula tokens left to decompile in this workbook
 
 
 def read(data: bytes, windows: dict[str, tuple[int, int]]) -> Book:
@@ -335,6 +337,9 @@ def _sheet_prefix(ixti: int, g: _Globals) -> str:
 
 def _text(rgce: bytes, row: int, col: int, g: _Globals) -> str:
     """A BIFF8 parsed formula (RPN tokens) as formula text, bounded; tokens it cannot place are shown as such."""
+    g.budget -= len(rgce)
+    if g.budget < 0:
+        raise ReadError(Code.TOO_LARGE, "文件中的公式远多于统计表应有的数量，已拒绝读取；请用原模板重新填报")
     stack: list[str] = []
     pos, end = 0, len(rgce)
     try:
