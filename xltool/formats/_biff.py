@@ -28,8 +28,8 @@ CELLS = {FORMULA, 0x0203, 0x027E, 0x00FD, 0x0204, BOOLERR, 0x0201, 0x00D6, MULRK
 NEUTRAL = 0x0000  # no BIFF5/8 record has this type: readers skip it
 ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
 STATES = {0: "visible", 1: "hidden", 2: "veryHidden"}
-BIFF5_FORMULA = "（Excel 5.0 公式）"
-MAX_FORMULA_BYTES = 4 * 1024 * 1024  # formula tokens decompiled per workbook (a return has about 30 KB): ~1 s  # BIFF5 formulas are located, not decompiled
+BIFF5_FORMULA = "（Excel 5.0 公式）"  # BIFF5 formulas are located, not decompiled
+MAX_FORMULA_BYTES = 4 * 1024 * 1024  # formula tokens decompiled per workbook (a return has about 30 KB): ~1 s
 
 # Built-in functions by index: name and fixed argument count (blank: the token carries it). From the BIFF8 spec's
 # function table (as tabulated by xlrd's formula.py), with the macro-sheet functions that run code added.
