@@ -30,6 +30,7 @@ class Code(StrEnum):
     TIME_LIMIT = "TIME-LIMIT"
     MEMORY_LIMIT = "MEMORY-LIMIT"
     WORKER_CRASHED = "WORKER-CRASHED"
+    DUPLICATE_SHEETS = "DUPLICATE-SHEETS"
     # reading
     YEAR_UNKNOWN = "YEAR-UNKNOWN"
     LOCATED_BY_LABELS = "LOCATED-BY-LABELS"
@@ -67,6 +68,9 @@ class Code(StrEnum):
     SHEET_MISSING = "SHEET-MISSING"
     META_VISIBLE = "META-VISIBLE"
     TEXT_TRUNCATED = "TEXT-TRUNCATED"
+    TABLE_SHEET_HIDDEN = "TABLE-SHEET-HIDDEN"
+    SHEET_COPY = "SHEET-COPY"
+    DUPLICATE_CELLS = "DUPLICATE-CELLS"
     # checking
     NOT_FILLED = "NOT-FILLED"
     TABLE_NOT_FILLED = "TABLE-NOT-FILLED"
@@ -149,6 +153,13 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "压缩包内有重名部件",
         "The workbook holds two parts with the same name; which one counts is ambiguous, so it is refused.",
         "用 Excel/WPS 重新保存后报送",
+    ),
+    Code.DUPLICATE_SHEETS: CodeInfo(
+        E,
+        "工作表重名",
+        "Two sheets have the same name (Excel compares names without letter case); which one counts is ambiguous, "
+        "so it is refused.",
+        "删除重名的工作表后重新保存报送",
     ),
     Code.TIME_LIMIT: CodeInfo(
         E, "读取超时", "Reading the file took longer than the time limit; refused.", "用原模板重新填报后报送"
@@ -309,6 +320,25 @@ CATALOGUE: dict[Code, CodeInfo] = {
     ),
     Code.TEXT_TRUNCATED: CodeInfo(
         W, "文字过长已截断", "A text field was longer than any real one; it was cut.", "核对该栏文字"
+    ),
+    Code.TABLE_SHEET_HIDDEN: CodeInfo(
+        E,
+        "表格所在工作表被隐藏",
+        "A sheet holding an official table (or 填报说明/校验) is hidden or very hidden: what was read is not what is seen.",
+        "取消隐藏并核对，或使用原模板重新填报",
+    ),
+    Code.SHEET_COPY: CodeInfo(
+        E,
+        "表格工作表有同名副本",
+        "Another sheet has a table sheet's name up to spaces, width or letter case: two versions of one table.",
+        "删除副本，只保留原模板的工作表",
+    ),
+    Code.DUPLICATE_CELLS: CodeInfo(
+        E,
+        "同一单元格出现两次",
+        "A cell is written twice in the sheet's XML; the last one is read (as LibreOffice does), Excel calls the file "
+        "damaged.",
+        "用原模板重新填报，或在 Excel 中打开修复后另存",
     ),
     Code.NOT_FILLED: CodeInfo(
         E,

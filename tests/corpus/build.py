@@ -547,6 +547,118 @@ def build_legacy_xls(out_dir: Path) -> Path:
         return _write(out_dir, "filled-2025.xls", xls.read_bytes())
 
 
+XLS_FORMULA_KEY = "apply.new.natural_person"  # the input that holds =2+3 (cached result patched to 7)
+XLS_FAR_CELL = "IV65536"  # the last cell an .xls sheet has: calamine alone builds a 65,536 x 256 grid for it
+XLS_UNSAFE = {"Z4": '=HYPERLINK("http://x.example/","x")', "Z5": '=INDIRECT("A1")'}
+
+
+def _legacy_xls(out_dir: Path, name: str, edit: Callable) -> Path:
+    """The filled 2025 template (no 校验 sheet, to stay small) edited by openpyxl, then saved as .xls by LibreOffice."""
+    import openpyxl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        filled = filled_template(Path(tmp) / f"{Path(name).stem}.xlsx", XLS_VALUES, drop_check_sheet=True)
+        wb = openpyxl.load_workbook(filled)
+        edit(wb)
+        wb.save(filled)
+        return _write(out_dir, name, soffice_convert(filled, Path(tmp)).read_bytes())
+
+
+def _xls_input(key: str) -> tuple[str, int, int]:
+    from xltool.forms import form_for_year
+
+    form = form_for_year(2025)
+    cell = form.cell[key]
+    return form.table(cell.table).sheet, cell.row, cell.col
+
+
+def build_xls_formula_in_input(out_dir: Path) -> Path:
+    """=2+3 typed in an input cell, its cached result then patched to 7 in the FORMULA record (what a hand-edited
+    file can say): the reader must flag the formula and never take 7 (nor 5)."""
+    import olefile
+
+    from xltool.formats import _biff
+
+    sheet, row, col = _xls_input(XLS_FORMULA_KEY)
+
+    def edit(wb):
+        wb[sheet].cell(row=row + 1, column=col + 1, value="=2+3")
+
+    path = _legacy_xls(out_dir, "xls-formula-in-input.xls", edit)
+    book = _biff.read(path.read_bytes(), {})
+    ole = olefile.OleFileIO(str(path))
+    stream = bytearray(ole.openstream(book.stream_name).read())
+    ole.close()
+    offset = next(o for (n, o, _, _) in _sheets(stream) if n == sheet)
+    for typ, pos, body in _biff.records(stream, offset):
+        if typ == _biff.FORMULA and struct.unpack_from("<HH", body) == (row, col):
+            struct.pack_into("<d", stream, pos + 4 + 6, 7.0)
+            break
+    else:
+        raise RuntimeError("the =2+3 FORMULA record was not written")
+    ole = olefile.OleFileIO(str(path), write_mode=True)
+    ole.write_stream(book.stream_name, bytes(stream))
+    ole.close()
+    return path
+
+
+def _sheets(stream: bytes) -> list[tuple[str, int, str, int]]:
+    """(name, offset, state, type) of each BOUNDSHEET record (BIFF8)."""
+    from xltool.formats import _biff
+
+    out = []
+    for typ, _, body in _biff.records(stream, 0):
+        if typ == 0x0085:
+            offset, state, kind, cch = struct.unpack_from("<IBBB", body)
+            out.append((_biff._unicode(body, 7, cch)[0], offset, state, kind))
+    return out
+
+
+def build_xls_far_cell(out_dir: Path) -> Path:
+    """A filled return with one value at IV65536 of the Table 三 sheet."""
+    sheet = _xls_input(XLS_FORMULA_KEY)[0]
+
+    def edit(wb):
+        wb[sheet][XLS_FAR_CELL] = 42
+
+    return _legacy_xls(out_dir, "xls-far-cell.xls", edit)
+
+
+def build_xls_unsafe_formulas(out_dir: Path) -> Path:
+    """HYPERLINK and INDIRECT formulas beside the Table 三 (LibreOffice cannot write WEBSERVICE to .xls, and reads
+    no DDE from an openpyxl formula: xls-links.xls has those)."""
+    sheet = _xls_input(XLS_FORMULA_KEY)[0]
+
+    def edit(wb):
+        for where, formula in XLS_UNSAFE.items():
+            wb[sheet][where] = formula
+
+    return _legacy_xls(out_dir, "xls-unsafe-formulas.xls", edit)
+
+
+_LINKS_FODS = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:of="urn:oasis:names:tc:opendocument:xmlns:of:1.2" office:version="1.2"
+ office:mimetype="application/vnd.oasis.opendocument.spreadsheet"><office:body><office:spreadsheet>
+<table:table table:name="S"><table:table-row>
+<table:table-cell table:formula="of:=['file:///tmp/other.ods'#$Sheet1.A1]" office:value-type="float" office:value="9"/>
+<table:table-cell table:formula="of:=DDE(&quot;cmd&quot;;&quot;/C calc&quot;;&quot;A0&quot;)" office:value-type="float"
+ office:value="1"/><table:table-cell office:value-type="float" office:value="3"/>
+</table:table-row></table:table></office:spreadsheet></office:body></office:document>
+"""
+
+
+def build_xls_links(out_dir: Path) -> Path:
+    """A one-sheet .xls whose A1 reads another file and B1 is a DDE call (C1 a plain 3), saved by LibreOffice."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "xls-links.fods"
+        src.write_text(_LINKS_FODS, encoding="utf-8")
+        return _write(out_dir, "xls-links.xls", soffice_convert(src, Path(tmp)).read_bytes())
+
+
 SMALL: dict[str, Callable[[Path], Path]] = {
     "text-file.xlsx": build_text_file,
     "pdf-document.xlsx": build_pdf,
@@ -576,6 +688,10 @@ LARGE: dict[str, Callable[[Path], Path]] = {
 EXTERNAL: dict[str, Callable[[Path], Path]] = {
     "encrypted.xlsx": build_encrypted,
     "filled-2025.xls": build_legacy_xls,
+    "xls-formula-in-input.xls": build_xls_formula_in_input,
+    "xls-far-cell.xls": build_xls_far_cell,
+    "xls-unsafe-formulas.xls": build_xls_unsafe_formulas,
+    "xls-links.xls": build_xls_links,
 }
 
 

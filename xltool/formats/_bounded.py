@@ -98,6 +98,7 @@ def _position(ref: bytes) -> tuple[int, int] | None:
 
 
 _CELL_COLS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"')
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
 _CELL_ROWS = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
 _FIRST_FORMULA = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*(?<!/)>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)', re.DOTALL)
 _FORMULA_OPEN = re.compile(rb"<f[\s>/]")
@@ -142,6 +143,16 @@ def _maybe_unsafe_cached(raw: bytes) -> bool:
 
 def _maybe_unsafe(raw: bytes) -> bool:
     return b"|" in raw or b"[" in raw or not _TRIGGER_WORDS.isdisjoint(raw.translate(_WORD_TABLE).split())
+
+
+def _note_duplicates(places: list[bytes], facts: SheetFacts) -> None:
+    """Cells written twice: every reader we know (LibreOffice, calamine, openpyxl) keeps the last; Excel calls the
+    file damaged. Noted so the return says so (DUPLICATE-CELLS)."""
+    seen: set[bytes] = set()
+    for place in places:
+        if place in seen and len(facts.duplicates) < MAX_FINDINGS:
+            facts.duplicates.append(place.decode("ascii"))
+        seen.add(place)
 
 
 def scan_sheet(xml: bytes, window: tuple[int, int]) -> tuple[bytes, SheetFacts]:
@@ -207,13 +218,24 @@ class ScannedCells:
 class _Known:
     """What a learnt skeleton says: the facts of every sheet that has it, and which cell each <v> belongs to."""
 
-    __slots__ = ("embedded", "formulas", "hidden_cols", "hidden_rows", "merges", "protected", "slots", "unsafe")
+    __slots__ = (
+        "duplicates",
+        "embedded",
+        "formulas",
+        "hidden_cols",
+        "hidden_rows",
+        "merges",
+        "protected",
+        "slots",
+        "unsafe",
+    )
 
     def __init__(self, facts: SheetFacts, slots: list[tuple[int, int, int, bytes]]) -> None:
         self.formulas = {k: dict.__getitem__(facts.formulas, k) for k in facts.formulas}  # raw, still undecoded
         self.unsafe, self.merges = tuple(facts.unsafe), tuple(facts.merges)
         self.protected, self.embedded = facts.protected, facts.embedded
         self.hidden_rows, self.hidden_cols = frozenset(facts.hidden_rows), frozenset(facts.hidden_cols)
+        self.duplicates = tuple(facts.duplicates)  # cells written twice are in the skeleton too
         self.slots = slots
 
     def facts(self, raws: list[bytes]) -> SheetFacts:
@@ -224,6 +246,7 @@ class _Known:
             hidden_cols=set(self.hidden_cols),
             merges=list(self.merges),
             unsafe=list(self.unsafe),
+            duplicates=list(self.duplicates),
             plain=True,
         )
         facts.formulas.update(self.formulas)
@@ -295,6 +318,8 @@ def _scan_simple(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> list
     cells = SIMPLE_CELL.findall(xml)
     if len(cells) != len(_CELL_START.findall(xml)):
         return None
+    if len({c[0] for c in cells}) != len(cells):
+        _note_duplicates([c[0] for c in cells], facts)
     max_rows, max_cols = window
     if cells and (
         max(map(int, {c[2] for c in cells})) > max_rows  # a few dozen distinct rows
@@ -320,6 +345,9 @@ def _scan_inside(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> bool
     refs = _CELL_COLS.findall(xml)
     if len(refs) != len(_CELL_OPEN.findall(xml)):
         return False
+    places = _CELL_REF.findall(xml)
+    if len(set(places)) != len(places):
+        _note_duplicates(places, facts)
     max_rows, max_cols = window
     if refs and (max(map(int, _CELL_ROWS.findall(xml))) > max_rows or max(col_index(c) for c in set(refs)) >= max_cols):
         return False
@@ -351,6 +379,7 @@ def _scan_cells(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> bytes
     kept: list[bytes] = []
     last = 0
     row, col = -1, -1
+    seen: set[tuple[int, int]] = set()
     for m in _TOKEN.finditer(xml):
         token = m.group(0)
         if token.startswith(b"<row"):
@@ -371,6 +400,9 @@ def _scan_cells(xml: bytes, window: tuple[int, int], facts: SheetFacts) -> bytes
             if unsafe_formula(text) and len(facts.unsafe) < MAX_FINDINGS:
                 facts.unsafe.append((f"{col_letter(c)}{r + 1}", text))
         if 0 <= r < max_rows and 0 <= c < max_cols:
+            if (r, c) in seen and len(facts.duplicates) < MAX_FINDINGS:
+                facts.duplicates.append(f"{col_letter(c)}{r + 1}")
+            seen.add((r, c))
             if formula is not None:
                 facts.formulas[f"{col_letter(c)}{r + 1}"] = text
             if attrs.get(b"t") == b"e":  # parsers read an error value as blank; it is not

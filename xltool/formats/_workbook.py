@@ -52,3 +52,20 @@ def calamine_page(fmt: str, data: bytes, window: dict[str, tuple[int, int]] | No
             raise ReadError(Code.CORRUPT, f"文件内容损坏，无法读取（{str(exc)[:80] or type(exc).__name__}）") from None
 
     return Page(Path(), fmt, "spreadsheet", list(workbook.sheet_names), loader=load)
+
+
+def refuse_duplicate_sheets(names: list[str]) -> None:
+    """Two sheets of one name (Excel compares names without letter case and would repair the file): which one a
+    reader takes is anyone's guess, so the file is refused."""
+    seen: set[str] = set()
+    twice = []
+    for name in names:
+        key = name.casefold()
+        if key in seen:
+            twice.append(name)
+        seen.add(key)
+    if twice:
+        raise ReadError(
+            Code.DUPLICATE_SHEETS,
+            f"工作簿中有重名的工作表（{'、'.join(twice[:3])}），无法确定哪一张是报表，已拒绝读取；请删除重名的工作表后重新报送",
+        )

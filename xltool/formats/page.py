@@ -79,6 +79,7 @@ class SheetFacts:
     stray: int = 0  # cells outside the window (not read)
     stray_examples: list[str] = field(default_factory=list)
     unsafe: list[tuple[str, str]] = field(default_factory=list)  # (A1, formula) anywhere in the sheet
+    duplicates: list[str] = field(default_factory=list)  # A1 of cells written twice (the last one is read)
     embedded: bool = False  # OLE objects or ActiveX controls placed on the sheet
     plain: bool = False  # every cell names its place and lies inside the window (the common, fast case)
     cells: list | None = None  # while reading: the cells as the one-pass scan found them (xltool.formats._bounded)

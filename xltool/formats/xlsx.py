@@ -11,7 +11,7 @@ from xltool import layout
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
 from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
-from xltool.formats._workbook import calamine_page, read_workbook
+from xltool.formats._workbook import calamine_page, read_workbook, refuse_duplicate_sheets
 from xltool.formats.page import Page
 from xltool.memo import Memo
 from xltool.sources import member_bytes, open_zip
@@ -32,6 +32,7 @@ def parse(data: bytes) -> Page:
         rels_name = "xl/_rels/workbook.xml.rels"
         rels = member_bytes(z, rels_name) if rels_name in names else None
         listed = _sheet_list(member_bytes(z, "xl/workbook.xml"), rels)
+        refuse_duplicate_sheets([name for name, _, _ in listed])
         for name, state, part in listed:
             states[name] = state
             if part in names:

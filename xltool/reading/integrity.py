@@ -8,6 +8,7 @@ from xltool import formdata, layout
 from xltool.codes import Code
 from xltool.formats.page import Page
 from xltool.forms import Form, a1
+from xltool.labels import norm
 from xltool.memo import Memo
 from xltool.problems import Problem
 
@@ -58,6 +59,17 @@ def untrusted_content(page: Page) -> list[Problem]:
                     values={"count": f.stray, "examples": f.stray_examples},
                 )
             )
+        if f.duplicates:
+            out.append(
+                Problem.of(
+                    Code.DUPLICATE_CELLS,
+                    f"{name} 的单元格 {'、'.join(f.duplicates[:5])} 在文件中写了两次，Excel 会认为文件已损坏；"
+                    "已按最后一次的内容读取，请用原模板重新填报",
+                    sheet=name,
+                    cell=f.duplicates[0],
+                    values={"cells": f.duplicates},
+                )
+            )
     return out
 
 
@@ -74,8 +86,11 @@ def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
         hit = (
             sum(1 for p in key if p.startswith("xl/externalLinks/") and p.endswith(".xml")),
             "xl/connections.xml" in key,
-            any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in key),
-            any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in key),
+            any(
+                p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/", "_VBA_PROJECT"))
+                for p in key
+            ),
+            any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ", "MBD", "ObjectPool")) for p in key),
         )
         if len(key) <= _PARTS_NAMES:
             _PARTS.keep(key, hit)
@@ -120,12 +135,13 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
                     cell=cell.a1,
                 )
             )
+    out += hidden_sheets(page, form)
     expected = {layout.GUIDE_SHEET, layout.CHECK_SHEET, layout.META_SHEET, *(t.sheet for t in form.tables)}
     if meta.get("kind") == layout.ROLLUP_KIND:
         expected |= set(layout.ROLLUP_SHEETS)  # a roll-up's review sheets
     if meta.get("printed_sheet") == layout.PRINTED_SHEET:
         expected |= {layout.IMPORT_NOTES_SHEET, layout.PRINTED_SHEET}  # a workbook imported from a report
-    renamed = {p.sheet for p in found if p.code == Code.SHEET_RENAMED}
+    renamed = {p.sheet for p in [*found, *out] if p.code in (Code.SHEET_RENAMED, Code.SHEET_COPY)}
     added = [n for n in page.sheet_names if n not in expected and n not in renamed]
     if added:
         out.append(
@@ -141,4 +157,50 @@ def tampering(page: Page, form: Form, meta: dict[str, str], found: list[Problem]
                 sheet=layout.META_SHEET,
             )
         )
+    return out
+
+
+_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")
+
+
+def _sheet_key(name: str) -> str:
+    """A sheet name as a person reads it: spaces, full/half width, letter case and invisible characters ignored."""
+    return norm(name.translate(_INVISIBLE), aliases=False).casefold()
+
+
+def hidden_sheets(page: Page, form: Form) -> list[Problem]:
+    """A sheet the reader takes (a table's, 填报说明, 校验) hidden or very hidden, and any other sheet whose name is
+    one of theirs up to spaces, width or case: what was read may not be what the township saw (the real sheet made
+    veryHidden behind a visible copy), so both are errors."""
+    out: list[Problem] = []
+    official = [layout.GUIDE_SHEET, *(t.sheet for t in form.tables), layout.CHECK_SHEET]
+    states = page.sheet_states
+    for name in official:
+        state = states.get(name, "visible")
+        if name in page.sheet_names and state != "visible":
+            how = "深度隐藏（veryHidden，Excel 中无法直接取消隐藏）" if state == "veryHidden" else "隐藏"
+            out.append(
+                Problem.of(
+                    Code.TABLE_SHEET_HIDDEN,
+                    f"工作表“{name}”被{how}，读取的内容在 Excel 中看不到；请取消隐藏并核对，或使用原模板重新填报",
+                    sheet=name,
+                    values={"state": state},
+                )
+            )
+    others = [name for name in page.sheet_names if name not in official and name != layout.META_SHEET]
+    keys = {_sheet_key(name): name for name in official} if others else {}  # the usual return has none
+    for name in others:
+        twin = keys.get(_sheet_key(name))
+        if twin is not None and twin in page.sheet_names:
+            state = states.get(name, "visible")
+            shown = {"visible": "", "hidden": "（隐藏）", "veryHidden": "（深度隐藏）"}.get(state, "")
+            out.append(
+                Problem.of(
+                    Code.SHEET_COPY,
+                    f"工作表“{name}”{shown}与“{twin}”同名（仅空格、全角半角或大小写不同），同一张表有两个版本，"
+                    f"只读取了“{twin}”；请删除副本后重新报送",
+                    sheet=name,
+                    values={"copy_of": twin, "state": state},
+                )
+            )
     return out
