@@ -30,18 +30,11 @@ class Member:
 
 
 @dataclass
-class Rejected:
-    """A file left out of the roll-up: `problem` says why (its message is the particulars), `causes` are the file's
-    own problems behind it (the read failure, the first error)."""
+class _Finding:
+    """What the merge says about one file, as a Problem placed at it."""
 
     info: Inspected
     problem: Problem
-    causes: tuple[Problem, ...] = ()
-
-    @classmethod
-    def of(cls, info: Inspected, code: str, reason: str, *causes: Problem, **values: Any) -> Rejected:
-        """A refusal of catalogued `code` for `reason`, placed at the file."""
-        return cls(info, Problem.of(code, reason, file=info.path, values=values), causes)
 
     @property
     def code(self) -> str:
@@ -51,6 +44,19 @@ class Rejected:
     def reason(self) -> str:
         """The particulars, in Chinese."""
         return self.problem.message
+
+
+@dataclass
+class Rejected(_Finding):
+    """A file left out of the roll-up: `problem` says why (its message is the particulars), `causes` are the file's
+    own problems behind it (the read failure, the first error)."""
+
+    causes: tuple[Problem, ...] = ()
+
+    @classmethod
+    def of(cls, info: Inspected, code: str, reason: str, *causes: Problem, **values: Any) -> Rejected:
+        """A refusal of catalogued `code` for `reason`, placed at the file."""
+        return cls(info, Problem.of(code, reason, file=info.path, values=values), causes)
 
     @property
     def superseded(self) -> bool:
@@ -64,20 +70,9 @@ class Rejected:
 
 
 @dataclass
-class Notice:
+class Notice(_Finding):
     """Something the county should look at about a merged return (it was still merged), e.g. COPIED_RETURN."""
-
-    info: Inspected
-    problem: Problem
 
     @classmethod
     def of(cls, info: Inspected, code: Code, reason: str, **values: Any) -> Notice:
         return cls(info, Problem.of(code, reason, file=info.path, values=values))
-
-    @property
-    def code(self) -> str:
-        return self.problem.code
-
-    @property
-    def reason(self) -> str:
-        return self.problem.message
