@@ -5,6 +5,7 @@ and short, and bad command-line text is refused with a message, never a tracebac
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -498,8 +500,8 @@ def test_template_roster_with_very_long_unit_names_writes_every_file_and_the_ind
 
 
 def test_personalise_keeps_going_when_one_workbook_cannot_be_written(tmp_path, monkeypatch):
-    """One workbook failing (here: a full disk) does not stop the others; the index says which one failed and why,
-    and the CLI lists it and exits 1."""
+    """One workbook failing (here: the disk fills while it is written) does not stop the others and leaves neither a
+    half workbook nor a temporary file; the index says which one failed and why, and the CLI lists it and exits 1."""
     real = formats.writer_for
 
     def failing(purpose, path):
@@ -507,9 +509,17 @@ def test_personalise_keeps_going_when_one_workbook_cannot_be_written(tmp_path, m
         if "乙" not in Path(path).name:
             return w
 
-        def write(*args, **kwargs):
-            Path(path).write_bytes(b"half")
-            raise OSError(28, "No space left on device")
+        def write(*args, **kwargs):  # the real writer, on a disk that is full after the first part of the zip
+            written = []
+
+            def full(self, *a, _real=zipfile.ZipFile.write, **k):
+                if written:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                written.append(_real(self, *a, **k))
+
+            with pytest.MonkeyPatch.context() as m:
+                m.setattr(zipfile.ZipFile, "write", full)
+                return w.write(*args, **kwargs)
 
         return formats.Writer(w.purpose, w.name, w.suffix, write)
 
@@ -517,7 +527,7 @@ def test_personalise_keeps_going_when_one_workbook_cannot_be_written(tmp_path, m
     entries = [RosterEntry(n, "", "乡镇") for n in ("甲镇", "乙镇", "丙镇")]
     index = personalise(entries, 2025, tmp_path / "out")
     assert [r["结果"] for r in index] == [WRITTEN, "未生成：无法写出文件（磁盘空间不足）", WRITTEN]
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.xlsx")) == ["丙镇.xlsx", "甲镇.xlsx"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["丙镇.xlsx", "甲镇.xlsx", "索引.csv"]
     rows = list(csv.DictReader((tmp_path / "out" / "索引.csv").open(encoding="utf-8-sig")))
     assert [r["结果"].startswith("未生成") for r in rows] == [False, True, False]
 

@@ -326,3 +326,45 @@ def test_workers_end_when_the_parent_is_killed(hanging_merge):
     proc.kill()
     proc.communicate(timeout=60)
     assert _wait_until(lambda: not any(map(_alive, pids))), [p for p in pids if _alive(p)]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_worker_folders_of_a_gone_process_are_removed_and_live_ones_kept(tmp_path):
+    """A SIGKILLed merge leaves `xltool-workers-<pid>-…`: the next start removes it once that process is gone, and
+    keeps the folder of a process still running (another xltool) and any folder without a pid."""
+    dead = tmp_path / f"{workers.FOLDER_PREFIX}{_dead_pid()}-abc"
+    live = tmp_path / f"{workers.FOLDER_PREFIX}{os.getppid()}-def"
+    other = tmp_path / f"{workers.FOLDER_PREFIX}xyz"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "worker-1.log").write_text("log")
+    assert workers.remove_stale_folders(str(tmp_path)) == [str(dead)]
+    assert not dead.exists() and live.exists() and other.exists()
+
+
+@posix_only
+def test_a_pool_start_removes_stale_folders_and_names_its_own_by_pid(tmp_path, monkeypatch):
+    """Starting a pool cleans up what a killed one left, and its own folder carries its pid (and is gone after)."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / f"{workers.FOLDER_PREFIX}{_dead_pid()}-abc"
+    dead.mkdir()
+    seen = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    assert list(workers.run(behave, ["ok:1"], outcome, workers=1)) == ["OK:1"]
+    assert not dead.exists()
+    assert [Path(s).name.startswith(f"{workers.FOLDER_PREFIX}{os.getpid()}-") for s in seen] == [True]
+    assert not Path(seen[0]).exists()

@@ -7,7 +7,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from xltool import formats
+from xltool import formats, safewrite
 from xltool.discover import LastYear, find_last_year
 from xltool.filenames import safe_filename
 from xltool.formats.csv import escape_formula
@@ -53,13 +53,8 @@ def personalise(
                 _prefill(ret, personal, last)
             if Path(os.path.abspath(path)).parent != Path(os.path.abspath(out_dir)):
                 raise ValueError("文件名不安全")
-            existed = path.exists()
-            try:
-                formats.writer_for("workbook", path).write(ret, path, password=password, personal=personal)
-            except BaseException:
-                if not existed:  # no half-written workbook left behind
-                    path.unlink(missing_ok=True)
-                raise
+            # whole or not at all (safewrite): a failed unit leaves its old workbook, or none, and no temporary
+            formats.writer_for("workbook", path).write(ret, path, password=password, personal=personal)
             result = WRITTEN
         except OSError as exc:  # one unit's workbook must not stop the others; the index says what happened
             result = f"未生成：无法写出文件（{describe(exc)}）"
@@ -75,7 +70,7 @@ def personalise(
                 "结果": result,
             }
         )
-    with (out_dir / "索引.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+    with safewrite.opened(out_dir / "索引.csv", "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=INDEX_COLUMNS)
         w.writeheader()
         w.writerows({k: escape_formula(v) for k, v in row.items()} for row in index)

@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from xltool import safewrite
 from xltool.oserrors import describe
 from xltool.system import process_text
 
@@ -85,8 +86,7 @@ _SPREADSHEET = re.compile(rb"<office:spreadsheet(?P<attrs>[^>]*)>")
 
 def lock_ods_structure(path: Path) -> None:
     """LibreOffice does not carry xlsx structure protection over (notes 6.4); set it in the ODS directly."""
-    tmp = path.with_suffix(".tmp.ods")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
+    with safewrite.replacing(path) as tmp, zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
         for item in src.infolist():  # mimetype must stay first and stored, as ODF requires
             data = src.read(item.filename)
             if item.filename == "content.xml":
@@ -100,4 +100,3 @@ def lock_ods_structure(path: Path) -> None:
                     count=1,
                 )
             dst.writestr(item, data, compress_type=item.compress_type)
-    os.replace(tmp, path)

@@ -404,3 +404,46 @@ def held_open(exc: OSError) -> bool:
     return getattr(exc, "winerror", _ERROR_ACCESS_DENIED) == _ERROR_ACCESS_DENIED and bool(
         target and os.path.isfile(target)
     )
+
+
+# --- writing outputs and stale worker folders ------------------------------------------------------------------------
+
+
+def new_file_mode() -> int:
+    """The permissions an ordinary new file gets (0o666 less the umask): a temporary file is created 0o600, and an
+    output renamed from it must not end up readable by its owner alone. Windows has only the read-only bit."""
+    if WINDOWS:
+        return 0o666
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a reused id counts as alive: its folder is then kept, never lost)."""
+    if pid <= 0:
+        return False
+    if WINDOWS:  # pragma: no cover - Windows only
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.OpenProcess.restype = ctypes.c_void_p
+        kernel32.OpenProcess.argtypes = (ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32)
+        handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, 0, pid)
+        if not handle:  # no such process, or one we may not look at (alive)
+            return ctypes.get_last_error() == _ERROR_ACCESS_DENIED
+        code = ctypes.c_uint32()
+        kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32))
+        ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(ctypes.c_void_p(handle))
+        return not ok or code.value == _STILL_ACTIVE
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+_PROCESS_QUERY_LIMITED_INFORMATION, _STILL_ACTIVE = 0x1000, 259

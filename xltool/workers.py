@@ -31,6 +31,7 @@ import gc
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -57,6 +58,8 @@ _MEMORY_WORDS = ("memoryerror", "memory allocation of", "out of memory", "cannot
 
 _READY, _OK, _ERROR, _MEMORY = "ready", "ok", "error", "memory"
 _TASK_MARK = b"\n--- xltool: next file ---\n"  # written to the worker's log before each item
+FOLDER_PREFIX = "xltool-workers-"  # then the owning process's id and a random part: xltool-workers-4242-k3j2h1
+_OWNED_FOLDER = re.compile(re.escape(FOLDER_PREFIX) + r"(\d+)-")
 
 
 class WorkerError(RuntimeError):
@@ -102,6 +105,26 @@ def run(
         return _in_process(fn, items, failed, initializer, initargs)
     count = min(workers, len(items), system.MAX_WORKERS) if workers else default_workers(len(items))
     return _Pool(fn, count, time_limit or 0.0, memory_limit or 0, initializer, initargs).map(items, failed)
+
+
+def remove_stale_folders(where: str | None = None) -> list[str]:
+    """Remove the worker folders (logs) of pools whose process is gone: a SIGKILL leaves no chance to clean up, so the
+    next start does it. A folder whose process still runs is another xltool's, and kept. Returns what was removed."""
+    where = where or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(where)
+    except OSError:
+        return removed
+    for name in names:
+        owner = _OWNED_FOLDER.match(name)
+        if owner is None or int(owner.group(1)) == os.getpid() or system.process_alive(int(owner.group(1))):
+            continue
+        path = os.path.join(where, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _in_process(fn, items, failed, initializer, initargs) -> Iterator:
@@ -263,7 +286,8 @@ class _Pool:
         self.items = items
         self.pending = pending = deque(range(len(items)))  # indexes (a tuple per item would cost 64 bytes each)
         total, next_out = len(items), 0
-        self.folder = tempfile.mkdtemp(prefix="xltool-workers-")
+        remove_stale_folders()
+        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")  # the owner's pid, for the next start
         clean = False
         try:
             with system.terminate_as_exit():

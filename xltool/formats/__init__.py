@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from xltool import safewrite
+
 
 @dataclass(frozen=True)
 class Reader:
@@ -122,8 +124,7 @@ def text_result(text: str, path: str | Path | None) -> str | Path:
     """What a text writer gives back: the text itself, or the file it was written to."""
     if path is None:
         return text
-    Path(path).write_text(text, encoding="utf-8")
-    return Path(path)
+    return safewrite.write_text(path, text)
 
 
 def render(ret: Any, fmt: str, path: str | Path | None = None, **options: Any) -> Any:

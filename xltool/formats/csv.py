@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+from xltool import safewrite
 from xltool.formats import Writer
 from xltool.formats.terminal import sanitise_for_terminal
 
@@ -53,7 +54,8 @@ def _safe_row(row: list[str]) -> list[str]:
 
 def write_export(frame, path: Path) -> Path:
     safe = frame.astype(object).map(lambda v: escape_formula(v) if isinstance(v, str) else v)
-    safe.to_csv(path, index=False, encoding="utf-8-sig")
+    with safewrite.replacing(path) as tmp:
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
 
 

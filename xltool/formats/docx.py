@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xltool import safewrite
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
 from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, is_word_zip, read_report, stacked
@@ -229,7 +230,8 @@ def render_docx(ret: Return, path: str | Path) -> Path:
         for note in table_notes(table):
             doc.add_paragraph(_xml(note))
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(path))
+    with safewrite.replacing(path) as tmp:
+        doc.save(str(tmp))
     return path
 
 
@@ -599,7 +601,8 @@ def write_annual_docx(report: AnnualReport, path: Path, **_: object) -> Path:
                 doc.add_paragraph(_xml(note), style=TABLE_NOTE_STYLE)
         after_table = block.kind == "table" or (block.kind == "note" and after_table)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(path))
+    with safewrite.replacing(path) as tmp:
+        doc.save(str(tmp))
     return path
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from xltool import safewrite
 from xltool.formats import Writer
 
 
@@ -38,9 +39,10 @@ _UNSAFE = re.compile("[\u0080-\u009f\u200e\u200f\u061c\u2028\u2029\u202a-\u202e\
 
 
 def write_export(frame, path: Path) -> Path:
-    frame.assign(value=frame["value"].map(lambda v: None if v is None else str(v))).to_json(
-        path, orient="records", force_ascii=False, indent=1
-    )
+    with safewrite.replacing(path) as tmp:
+        frame.assign(value=frame["value"].map(lambda v: None if v is None else str(v))).to_json(
+            tmp, orient="records", force_ascii=False, indent=1
+        )
     return path
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xltool import safewrite
 from xltool.formats import Writer
 
 
 def write_export(frame, path: Path) -> Path:
-    frame.assign(value=frame["value"].map(lambda v: None if v is None else float(v))).to_parquet(path)
+    with safewrite.replacing(path) as tmp:
+        frame.assign(value=frame["value"].map(lambda v: None if v is None else float(v))).to_parquet(tmp)
     return path
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from xltool import layout
+from xltool import layout, safewrite
 from xltool.codes import Code
 from xltool.formats import Reader, Writer
 from xltool.formats._bounded import LIST_WINDOW, ScannedCells, bounded_copy
@@ -177,9 +176,9 @@ def write_annotated(
         spot.comment = Comment(text, "xltool", width=360, height=40 + 18 * text.count("\n") + 18 * (len(text) // 24))
     _problem_list(wb, problems, ret)
     wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; the template's own formulas recalculate
-    target.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(target)
-    shared_strings(target)
+    with safewrite.replacing(target) as tmp:  # a link planted at the copy's name is replaced, never written through
+        wb.save(tmp)
+        shared_strings(tmp)
     return target
 
 
@@ -225,8 +224,11 @@ def shared_strings(path: Path) -> None:
         index = strings.setdefault(m.group(3), len(strings))
         return b"<c " + m.group(1) + b't="s"' + m.group(2) + b"><v>" + str(index).encode() + b"</v></c>"
 
-    tmp = path.with_suffix(".sst.tmp")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        safewrite.replacing(path) as tmp,
+        zipfile.ZipFile(path) as src,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         names = src.namelist()
         parts = {n: src.read(n) for n in names}
         for name in names if "xl/sharedStrings.xml" not in names else []:
@@ -254,7 +256,6 @@ def shared_strings(path: Path) -> None:
             )
         for name in [*names, *(["xl/sharedStrings.xml"] if strings else [])]:
             dst.writestr(name, parts[name])
-    os.replace(tmp, path)
 
 
 LIST_WIDTHS = (30, 6, 46, 22)  # 104 character units: A4 landscape at full size, so 10 pt prints at 9 pt or more

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from xltool import safewrite
 from xltool.model import Return
 from xltool.template.xlsx import ExtraSheet, Personal, write_xlsx
 
@@ -22,9 +23,11 @@ def write_ods(ret: Return, path: str | os.PathLike, password: str | None = None,
         xlsx = write_xlsx(ret, Path(tmp) / (path.stem + ".xlsx"), password=password, **kw)
         ods = convert(xlsx, "ods")
         lock_ods_structure(ods)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(ods), str(path))
-        shutil.rmtree(ods.parent, ignore_errors=True)
+        try:
+            with safewrite.replacing(path) as out:  # copied in: the temporary folder may be on another disk
+                shutil.copyfile(ods, out)
+        finally:
+            shutil.rmtree(ods.parent, ignore_errors=True)
     return path
 
 

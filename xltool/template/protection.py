@@ -3,10 +3,11 @@ xl/workbook.xml, with the legacy password hash Excel, WPS and LibreOffice check 
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from pathlib import Path
+
+from xltool import safewrite
 
 
 def password_hash(password: str) -> str:
@@ -32,11 +33,13 @@ def lock_workbook_xml(data: bytes, password_hash: str | None) -> bytes:
 
 def lock_structure(path: Path, password_hash: str | None) -> None:
     """XlsxWriter has no workbook-structure protection: add <workbookProtection> to xl/workbook.xml."""
-    tmp = path.with_suffix(".tmp.xlsx")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        safewrite.replacing(path) as tmp,
+        zipfile.ZipFile(path) as src,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "xl/workbook.xml":
                 data = lock_workbook_xml(data, password_hash)
             dst.writestr(item, data)
-    os.replace(tmp, path)

@@ -23,7 +23,6 @@ addresses, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
+from xltool import safewrite
 from xltool.model import Invalid
 
 STRINGS_KEPT = 20_000  # new distinct strings remembered for reuse (memory stays flat whatever the number of rows)
@@ -358,8 +358,8 @@ def finish(path: Path, wb, streams: list[Stream], lock: Callable[[bytes], bytes]
     """Rewrite the closed workbook at `path`: streamed rows in place, new shared strings appended, `lock` applied to
     xl/workbook.xml."""
     parts = {_sheet_part(wb, s.ws): s for s in streams}
-    tmp = path.with_suffix(".tmp.xlsx")
     with (
+        safewrite.replacing(path) as tmp,
         tempfile.TemporaryFile() as spool,
         zipfile.ZipFile(path) as src,
         zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=False) as dst,
@@ -388,7 +388,6 @@ def finish(path: Path, wb, streams: list[Stream], lock: Callable[[bytes], bytes]
             spool.seek(0)
             shutil.copyfileobj(spool, out, 1 << 20)
             out.write(sst[end:])
-    os.replace(tmp, path)
 
 
 __all__ = ["Dense", "Stream", "StreamError", "finish", "register"]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from xltool import layout
+from xltool import layout, safewrite
 from xltool import rules as expr
 from xltool._version import __version__
 from xltool.evaluation import RuleResult
@@ -299,13 +299,16 @@ def write_xlsx(
 ) -> Path:
     """Write `ret` (an empty Return gives the blank template) to `path` atomically; `extra` sheets follow 校验."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with safewrite.replacing(path) as tmp:
         writer = _Writer(ret, tmp, password, extra, meta, personal)
-        writer.write()
+        try:
+            writer.write()
+        except (
+            FileCreateError
+        ) as exc:  # XlsxWriter wraps the OSError (a full disk): give it back, to be said in Chinese
+            if isinstance(exc.args[0] if exc.args else None, OSError):
+                raise exc.args[0] from None
+            raise
         hashed = password_hash(password) if password else None
         if writer.streams:  # per-unit rows of a roll-up's review sheets, written in the same pass as the lock
             from xltool.template import stream
@@ -313,9 +316,6 @@ def write_xlsx(
             stream.finish(tmp, writer.wb, writer.streams, lambda xml: lock_workbook_xml(xml, hashed))
         else:
             lock_structure(tmp, hashed)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
