@@ -5,6 +5,8 @@ The template writer and the reader both use these positions (0-based rows and co
 
 from __future__ import annotations
 
+import json
+
 from xltool.forms import INFO_ROW, Form, Table
 from xltool.outcomes import NO_ITEMS_TEXT, NO_ITEMS_YES  # noqa: F401  the flag's label and value, used via layout
 
@@ -43,8 +45,6 @@ def rollup_gaps(meta: dict[str, str]) -> str | None:
     """Why a roll-up is incomplete, in one line naming the units — 汇总不完整：缺报 1 个单位（某某镇）、未汇总 1 个
     单位（某某乡） — or None when nothing on its roster is missing and no input was refused. Every view of a roll-up
     (校验 banner, status lines, `check`, `report`, merge's summary) says this same line."""
-    import json
-
     parts = []
     for count_key, names_key, word in (("missing", MISSING_UNITS, "缺报"), ("not_merged", NOT_MERGED_UNITS, "未汇总")):
         try:

@@ -63,7 +63,7 @@ class Cell:
 
     @property
     def a1(self) -> str:
-        return f"{col_letter(self.col)}{self.row + 1}"
+        return a1(self.row, self.col)
 
     @property
     def where(self) -> str:
