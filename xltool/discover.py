@@ -284,25 +284,37 @@ class LastYear:
 
 def load_previous(path: Path) -> dict[str, LastYear]:
     """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
-    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
-    from xltool.reading import assemble, read_page
+    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only".
 
+    Read in this process without limits: commands read last year's files through xltool.guarded.load_previous, which
+    runs `last_year_of` for each file in an isolated worker."""
     out: dict[str, LastYear] = {}
     files = expand([path])
     for file in files:
-        try:
-            page = read_page(file)
-            ret = assemble(page)
-        except ReadError:
-            continue
-        values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
-        if ret.meta.get("kind") == layout.ROLLUP_KIND and layout.DETAIL_SHEET in page.sheet_names:
-            for unit, unit_values in _detail_rows(page.sheet(layout.DETAIL_SHEET)):
-                _index(out, unit, LastYear(unit_values, f"{file.name}（明细）", ret.form.id))
-        _index(out, ret.unit, LastYear(values, file.name, ret.form.id))
-        if len(files) == 1 and ret.meta.get("kind") != layout.ROLLUP_KIND:  # one unit's own file: pair it with any
-            out["only"] = LastYear(values, file.name, ret.form.id)
+        out.update(last_year_of(str(file), len(files) == 1))
     return out
+
+
+def last_year_of(file: str, alone: bool = False) -> list[tuple[str, LastYear]]:
+    """The entries one file adds to `load_previous`, in order (a later one wins); none when it cannot be read.
+    `alone`: the file is the only one given, so a unit's own file is also kept as "only" (paired with any unit)."""
+    from xltool.reading import assemble, read_page
+
+    path = Path(file)
+    try:
+        page = read_page(path)
+        ret = assemble(page)
+    except ReadError:
+        return []
+    out: dict[str, LastYear] = {}
+    values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
+    if ret.meta.get("kind") == layout.ROLLUP_KIND and layout.DETAIL_SHEET in page.sheet_names:
+        for unit, unit_values in _detail_rows(page.sheet(layout.DETAIL_SHEET)):
+            _index(out, unit, LastYear(unit_values, f"{path.name}（明细）", ret.form.id))
+    _index(out, ret.unit, LastYear(values, path.name, ret.form.id))
+    if alone and ret.meta.get("kind") != layout.ROLLUP_KIND:  # one unit's own file: pair it with any
+        out["only"] = LastYear(values, path.name, ret.form.id)
+    return list(out.items())
 
 
 def find_last_year(last_year: dict[str, LastYear], unit: Unit, any_unit: bool = True) -> LastYear | None:
