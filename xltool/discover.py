@@ -5,6 +5,7 @@ Nothing vanishes: every file in a folder is either read or listed with the reaso
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -24,6 +25,9 @@ IGNORED_REASONS = {
     ".et": "WPS 表格专用格式（.et），请在 WPS 中另存为 .xlsx 后再报送",
     ".wps": "WPS 文字专用格式（.wps），请另存为 .docx",
     ".doc": "旧版 Word 格式（.doc），请另存为 .docx",
+    ".docm": "启用宏的 Word 文档（.docm），可能含有宏，未读取；报告请另存为 .docx（不含宏）",
+    ".dotm": "启用宏的 Word 模板（.dotm），可能含有宏，未读取；报告请另存为 .docx（不含宏）",
+    ".xlsb": "Excel 二进制工作簿（.xlsb），未读取；请在 Excel 中另存为 .xlsx 后再报送",
     ".pdf": "PDF 文件不参与检查和汇总；如需核对已发布报告中的统计表，请用 xltool import 直接指定该文件",
 }
 
@@ -164,11 +168,26 @@ def _link_reason(path: Path) -> str:
         target = os.readlink(path)
     except OSError:
         target = "?"
+    if link_loop(path):
+        return f"符号链接循环（指向 {target}，最终又指回自身），未跟随、未读取"
     if not os.path.exists(path):
         return f"失效的符号链接（指向的 {target} 不存在），未读取"
     if os.path.isdir(path):
         return f"指向文件夹 {target} 的符号链接，未跟随，其中的文件未读取"
     return f"符号链接（指向 {target}），未跟随、未读取；请把文件本身放进文件夹"
+
+
+_LOOP_ERRORS = {errno.ELOOP}  # POSIX: too many levels of symbolic links
+_LOOP_WINERRORS = {1921}  # Windows: ERROR_CANT_RESOLVE_FILENAME (the name cannot be resolved: a loop)
+
+
+def link_loop(path: str | Path) -> bool:
+    """A link that leads back to itself (directly or through other links): following it never ends."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno in _LOOP_ERRORS or getattr(exc, "winerror", None) in _LOOP_WINERRORS
+    return False
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
