@@ -73,7 +73,10 @@ def write_annotated(
             items = notes.setdefault((sheet, cell), []) if sheet in wb.sheetnames else None
             if items is not None and p not in items:
                 items.append(p)
+    windows = {ws.title: LIST_WINDOW if ws.title in layout.ROLLUP_SHEETS else WINDOW for ws in wb.worksheets}
     for (sheet, cell), items in notes.items():
+        if not _inside(cell, windows[sheet]):  # a stray cell was cut from the copy: 问题清单 names it
+            continue
         items.sort(key=lambda p: p.severity.rank)  # the error first
         worst = items[0]
         spot = wb[sheet][cell]
