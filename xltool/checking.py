@@ -125,11 +125,14 @@ def check_files(
     time_limit: float | None = POOL_DEFAULT,
     memory_limit: int | None = POOL_DEFAULT,
     light: bool = False,
+    note_reports: bool = True,
 ) -> Reports:
     """check_file for every file, in isolated worker processes (xltool.batch), reports in input order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
-    `light`: a lone cheap file is read in this process first (xltool.batch.light_file). `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
+    `light`: a lone cheap file is read in this process first (xltool.batch.light_file). `note_reports`: a published
+    report among the files gets PUBLISHED_REPORT (it will not be merged); `xltool import`, which reads only reports,
+    turns it off. `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
     TIME_LIMIT and MEMORY_LIMIT). A file whose worker hangs, crashes or runs out of memory is a FileReport with error
     code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any unreadable file). workers.WorkerError when no worker process can be started at all.
 
@@ -139,7 +142,7 @@ def check_files(
     paths = [str(f) for f in files]
     # last_year goes to each worker once (bound into the function), not with every file; _check_for_wire is looked up
     # now, so a replaced one reaches the workers
-    task = functools.partial(_packed, _check_for_wire, last_year)
+    task = functools.partial(_packed, _check_for_wire if note_reports else _report_for_wire, last_year)
     reports = Reports()
     results = batch.run(task, paths, _failed, reports.spool, workers, time_limit, memory_limit, light=light)
     added = (reports.add(light) for light, _record in results)
@@ -214,6 +217,11 @@ def _check_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> 
     if report.ret is not None and is_report_name(path):  # checked for its arithmetic, but it is not a return
         report.problems.append(Problem.of(Code.PUBLISHED_REPORT, REPORT_NOTE, file=path))
     return _to_wire(report)
+
+
+def _report_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> _Wire:
+    """check_file as a wire, without the note that a report is not merged (what `xltool import` checks)."""
+    return _to_wire(check_file(Path(path), last_year))
 
 
 # What `check` says of a published report among the returns (merge lists it, unread, with REPORT_REASON).

@@ -33,8 +33,8 @@ def import_reports(
         return []
     if previous is not None:
         last_year = guarded.load_previous(previous, workers=workers, light=light)
-        return list(check_files(files, last_year, workers=workers, light=light))
-    reports = list(check_files(files, workers=workers, light=light))
+        return list(check_files(files, last_year, workers=workers, light=light, note_reports=False))
+    reports = list(check_files(files, workers=workers, light=light, note_reports=False))
     by_unit_year = {(_unit_key(r.ret), r.ret.year): r for r in reports if r.ret is not None and r.ret.year}
     out = []
     for r in reports:
@@ -44,7 +44,7 @@ def import_reports(
             continue
         values = {k: v for k, v in earlier.ret.values.items() if not isinstance(v, Invalid)}
         last = {"only": LastYear(values, earlier.path.name, earlier.ret.form.id)}
-        out.append(check_files([r.path], last, workers=workers, light=light)[0])
+        out.append(check_files([r.path], last, workers=workers, light=light, note_reports=False)[0])
     return out
 
 
