@@ -16,7 +16,6 @@ that needs calamine, the watchdog, memory — the file is read again in a worker
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import functools
 import os
@@ -228,13 +227,29 @@ def light_file(path: str) -> bool:
     )
 
 
+class _Slow(BaseException):
+    """Raised in the main thread by the watchdog: the light read took too long. A BaseException, so that no reader's
+    `except Exception` turns it into a finding about the file."""
+
+
+def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Raise `exc` in a thread at its next Python instruction; None withdraws one not yet raised (CPython's
+    PyThreadState_SetAsyncExc, the same on every system)."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None)
+
+
 class _Watchdog:
-    """Interrupts the main thread after `soft` seconds (KeyboardInterrupt at its next Python instruction, on every
-    system); if the read is still inside one native call after `hard` seconds, ends the process with TIME-LIMIT's
-    message and exit code 2 (what the pool reports for such a file) rather than hanging the command."""
+    """Interrupts the main thread after `soft` seconds (_Slow at its next Python instruction, withdrawn if the read
+    ends first, so it never escapes); if the read is still inside one native call after `hard` seconds, ends the
+    process with TIME-LIMIT's message and exit code 2 (what the pool reports for such a file) rather than hanging."""
 
     def __init__(self, soft: float, hard: float) -> None:
-        self.fired, self.hard = False, hard
+        self.fired = self.done = False
+        self.hard = hard
+        self.lock = threading.Lock()
+        self.target = threading.get_ident()
         self.timers = [threading.Timer(soft, self._interrupt), threading.Timer(hard, self._stop)]
         for timer in self.timers:
             timer.daemon = True
@@ -245,14 +260,23 @@ class _Watchdog:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for timer in self.timers:
-            timer.cancel()
+        with self.lock:
+            self.done = True
+            for timer in self.timers:
+                timer.cancel()
+            if self.fired:
+                _raise_in(self.target, None)  # one not raised yet is withdrawn
 
     def _interrupt(self) -> None:
-        self.fired = True
-        _thread.interrupt_main()
+        with self.lock:
+            if not self.done:
+                self.fired = True
+                _raise_in(self.target, _Slow)
 
     def _stop(self) -> None:
+        with self.lock:
+            if self.done:
+                return
         with contextlib.suppress(Exception):
             sys.stderr.write(f"错误：读取该文件超过 {self.hard:g} 秒仍未完成，已停止（TIME-LIMIT）\n")
             sys.stderr.flush()
@@ -266,11 +290,7 @@ def _light(task: Callable, path: str, failed: Callable, time_limit, memory_limit
     try:
         with watchdog, formats.pure_python_only():
             result = task(path)
-    except KeyboardInterrupt:
-        if not watchdog.fired:
-            raise  # the user's Ctrl-C
-        result = None
-    except (formats.NeedsIsolation, MemoryError):
+    except (_Slow, formats.NeedsIsolation, MemoryError):
         result = None
     if result is not None:
         yield result

@@ -117,9 +117,10 @@ def missing_needs(w: Writer) -> list[str]:
     return out
 
 
-class NeedsIsolation(Exception):
+class NeedsIsolation(BaseException):
     """Raised where a reader would call native code (calamine) while reading in the command's own process: what the
-    file needs cannot be bounded there, so it is read again in an isolated worker (xltool.batch)."""
+    file needs cannot be bounded there, so it is read again in an isolated worker (xltool.batch). A BaseException,
+    so that no reader's `except Exception` turns it into a finding about the file."""
 
 
 _PURE_PYTHON = [0]  # > 0 while a read runs in the command's own process (xltool.batch.light)

@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 
 from xltool.codes import Code
-from xltool.formats import NeedsIsolation, native_reader, reader_named
+from xltool.formats import native_reader, reader_named
 from xltool.formats.page import Grid, Page
 from xltool.sources import ReadError, sniff
 
@@ -23,7 +23,7 @@ def read_workbook(path: Path) -> Page:
     assert parse is not None, source.kind
     try:
         page = parse(source.data)
-    except (ReadError, NeedsIsolation, MemoryError):
+    except (ReadError, MemoryError):
         raise  # a file too large for the memory limit is the pool's MEMORY-LIMIT, not CORRUPT
     except Exception as exc:  # XML and zip parsers raise many kinds on a damaged file: it is CORRUPT, not a crash
         raise ReadError(Code.CORRUPT, f"文件已损坏，无法读取（{type(exc).__name__}: {str(exc)[:80]}）") from None
