@@ -6,16 +6,18 @@
 - Without ruling lines (or when the ruled boxes hold none of the tables' labels) the text is read line by line, one table row per line with cells separated by spaces
   (`一、本年新收政府信息公开申请数量 1520 31 0 0 12 2 1565`), by the plain-text reader's row layout.
 - A scan (pages without any text) is refused: “扫描件，没有文字层，无法读取”; nothing is guessed.
-- Bounded before the work is done, each refused as TOO-LARGE: pages (MAX_PAGES), each page's content as inflated
-  (MAX_PAGE_CONTENT, MAX_CONTENT in all: checked by inflating with a cap before pdfminer decodes it), drawn lines and
-  boxes per page (MAX_PAGE_GRAPHICS: finding ruled tables grows with them), characters per page, and time
-  (MAX_SECONDS, checked between pages, well inside the worker's time limit).
+- Bounded before the work is done, each refused as TOO-LARGE: pages (MAX_PAGES); each page's content as inflated
+  (MAX_PAGE_CONTENT, MAX_CONTENT in all) and the path operators in it (MAX_PAGE_PATHS), both found by inflating with
+  a cap before pdfminer decodes and parses the page; drawn lines and boxes per page (MAX_PAGE_GRAPHICS: finding
+  ruled tables grows with them); characters per page; and time (MAX_SECONDS, checked between pages, well inside the
+  worker's time limit). Memory stays about one page's worth.
 - An encrypted PDF is ENCRYPTED, as an encrypted workbook is.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import time
 import zlib
 from pathlib import Path
@@ -29,9 +31,10 @@ from xltool.locate import known_labels
 from xltool.sources import ReadError
 
 MAX_PAGES = 200  # an annual report is 5–30 pages
-MAX_PAGE_CONTENT = 16 * 1024 * 1024  # a page's content streams inflated (a text page: tens of KB)
-MAX_CONTENT = 64 * 1024 * 1024  # all pages' content inflated
+MAX_PAGE_CONTENT = 1024 * 1024  # a page's content streams and forms inflated (a page of a report: under 200 KB)
+MAX_CONTENT = 32 * 1024 * 1024  # all pages' content inflated
 MAX_PAGE_GRAPHICS = 10_000  # lines, boxes and curves drawn on one page (a ruled statistics table: hundreds)
+MAX_PAGE_PATHS = 40_000  # path operators (m l c v y re) in a page's content, counted before pdfminer parses it
 MAX_PAGE_CHARS = 50_000  # characters on one page (a dense A4 page: about 3,000)
 MAX_SECONDS = 30.0  # reading the whole PDF (a report takes a second or two)
 
@@ -130,39 +133,49 @@ def _in_time(deadline: float) -> None:
         raise too_large(f"PDF 内容过于复杂，{MAX_SECONDS:g} 秒内未能读完")
 
 
+_PATH_OPERATOR = re.compile(rb"(?<![^\s\]>)])(?:m|l|c|v|y|re)(?=[\s\[</(%]|$)")
+
+
 def _content_size(page_obj, number: int, room: int) -> int:
     """The inflated size of a page's content streams and of the forms it draws, found by inflating each with a cap
-    (pdfminer would inflate them whole): TOO-LARGE past MAX_PAGE_CONTENT, or past `room` left of MAX_CONTENT."""
+    (pdfminer would inflate them whole), and their path operators counted: TOO-LARGE past MAX_PAGE_CONTENT (or past
+    `room` left of MAX_CONTENT) or MAX_PAGE_PATHS. Images are not counted: pdfminer does not decode them."""
     from pdfminer.pdftypes import resolve1
 
     limit = min(MAX_PAGE_CONTENT, room)
-    streams = list(resolve1(page_obj.contents) or []) if isinstance(page_obj.contents, list) else [page_obj.contents]
+    contents = page_obj.contents
+    streams = [resolve1(c) for c in contents] if isinstance(contents, list) else [resolve1(contents)]
     xobjects = resolve1((resolve1(page_obj.resources) or {}).get("XObject")) or {}
-    streams += [resolve1(x) for x in (xobjects.values() if isinstance(xobjects, dict) else [])]
-    total = 0
+    for x in xobjects.values() if isinstance(xobjects, dict) else []:
+        x = resolve1(x)
+        if str(getattr(getattr(x, "get", lambda _: None)("Subtype"), "name", "")) == "Form":
+            streams.append(x)
+    total = paths = 0
     for stream in streams:
-        total += _inflated(resolve1(stream), limit - total)
+        data = _inflated(stream, limit - total)
+        total += len(data)
         if total > limit:
-            raise too_large(f"PDF 第 {number} 页的内容解压后超过 {limit >> 20} MB，远超年度报告的正常大小")
+            raise too_large(f"PDF 第 {number} 页的内容解压后超过 {limit / 1048576:.0f} MB，远超年度报告的正常大小")
+        paths += sum(1 for _ in zip(_PATH_OPERATOR.finditer(data), range(MAX_PAGE_PATHS + 1), strict=False))
+        if paths > MAX_PAGE_PATHS:
+            raise too_large(f"PDF 第 {number} 页画有超过 {MAX_PAGE_PATHS} 段线条，不像统计表")
     return total
 
 
-def _inflated(stream, room: int) -> int:
-    """A stream's size once its filters are undone, inflated at most `room` + 1 bytes (so a bomb stops early); a
-    stream pdfminer has already decoded, or with other filters, counts as its bytes."""
+def _inflated(stream, room: int) -> bytes:
+    """A stream's bytes once its filters are undone, inflated at most `room` + 1 bytes (so a bomb stops early); a
+    stream pdfminer has already decoded, or one with other filters, as its bytes."""
     raw = getattr(stream, "rawdata", None)
     if raw is None:
         data = getattr(stream, "data", None)
-        return len(data) if isinstance(data, (bytes, bytearray)) else 0
+        return bytes(data) if isinstance(data, (bytes, bytearray)) else b""
     filters = [str(getattr(f, "name", f)) for f, _ in stream.get_filters()]
     if filters not in (["FlateDecode"], ["Fl"]):
-        return len(raw)
-    inflater = zlib.decompressobj()
+        return raw
     try:
-        size = len(inflater.decompress(raw, max(room, 0) + 1))
+        return zlib.decompressobj().decompress(raw, max(room, 0) + 1)
     except zlib.error:
-        return len(raw)  # damaged: pdfminer decides what it makes of it
-    return size
+        return raw  # damaged: pdfminer decides what it makes of it
 
 
 def _continues(prev: Grid, grid: Grid, top: float) -> bool:
