@@ -17,10 +17,10 @@ from xltool._version import __version__
 if TYPE_CHECKING:
     from xltool.annual import build_report
     from xltool.forms import Form, all_forms, form_by_id, form_for_year
+    from xltool.guarded import read
     from xltool.model import Invalid, Return, Unit
     from xltool.problems import Problem
     from xltool.publish import write_annual_report
-    from xltool.guarded import read
     from xltool.rollup import merge
 
 # The public names are imported on first use (PEP 562: `xltool.read`, `from xltool import merge`), so importing xltool,
