@@ -166,6 +166,8 @@ MISTAKES = [
     (["template", "-y", "2025", "--roster", "名册.csv", "-o", "x.xlsx"], "不能都写入一个文件 x.xlsx；请用 --out"),
     (["import", "x.docx", "--previous", "没有/上年.docx"], "上年度文件 没有/上年.docx：文件或文件夹不存在"),
     (["check", "x.xlsx", "--lang", "en"], "没有这个选项：--lang。"),
+    (["template", "--year", "2025", "-o", "长" * 200 + ".xlsx"], "：文件名太长"),
+    (["check", "x.xlsx", "--annotate", "长" * 200], "：文件名太长"),
 ]
 
 

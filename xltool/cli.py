@@ -157,8 +157,11 @@ def _output(path: Path, purpose: str | None = None, inputs: list[Path] | None = 
 
     try:
         checked = check_output(path, purpose, inputs or [])
-    except (OutputError, OSError) as exc:
+    except OutputError as exc:
         _err(f"错误：{exc}")
+        raise Exit(2) from None
+    except OSError as exc:  # the system's own words only through oserrors.describe (in Chinese)
+        _err(f"错误：无法写出 {_s(path)}：{describe(exc)}")
         raise Exit(2) from None
     _not_open_elsewhere(checked)
     return checked
@@ -196,8 +199,11 @@ def _output_dir(path: Path, inputs: list[Path] | None = None) -> Path:
 
     try:
         return check_output_dir(path, inputs or [])
-    except (OutputError, OSError) as exc:
+    except OutputError as exc:
         _err(f"错误：{exc}")
+        raise Exit(2) from None
+    except OSError as exc:
+        _err(f"错误：无法写入文件夹 {_s(path)}：{describe(exc)}")
         raise Exit(2) from None
 
 
@@ -420,8 +426,11 @@ def _roster(path: Path) -> list:
     _input_file(path, "名册")
     try:
         read = inspect_roster(path)
-    except (RosterError, OSError) as exc:
+    except RosterError as exc:
         _err(f"错误：名册无法读取：{exc}")
+        raise Exit(2) from None
+    except OSError as exc:
+        _err(f"错误：名册 {_s(path)} 无法读取：{describe(exc)}")
         raise Exit(2) from None
     for note in read.notes:
         _err(f"警告：{_s(note)}")
