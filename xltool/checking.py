@@ -57,7 +57,7 @@ class FileReport:
         return self.status.text(lang)
 
     def error_text(self, lang: str = "zh") -> str:
-        """Why the file could not be read (the catalogue's English sentence with --lang en)."""
+        """Why the file could not be read (the catalogue's English sentence with lang="en", for library callers)."""
         assert self.error is not None
         return self.error.problem.text(lang)
 

@@ -104,7 +104,7 @@ class Code(StrEnum):
 class CodeInfo:
     severity: Severity
     zh: str  # what it means, as a short Chinese phrase (review sheets, the 未汇总 list)
-    en: str  # the same fact for `--lang en`
+    en: str  # the same fact in English, for library callers (lang="en"); the command line speaks Chinese only
     action: str  # what the clerk or the county should do
 
 
