@@ -1,4 +1,4 @@
-"""`xltool check`: exit codes, JSON/CSV output, annotated copies, folders, --previous and --lang."""
+"""`xltool check`: exit codes, JSON/CSV output, annotated copies, folders, --previous, Chinese only."""
 
 from __future__ import annotations
 
@@ -162,13 +162,40 @@ def test_previous_year_carry_over(tmp_path):
     assert any(p["code"] == "X-CARRY-NATURAL_PERSON" and p["severity"] == "error" for p in doc["files"][0]["problems"])
 
 
-def test_english_output(tmp_path):
-    """--lang en renders the same problems in English with their structured values."""
+def test_no_english_mode(tmp_path):
+    """Output is Chinese only: --lang is not an option (an English mode could not be complete without English rule
+    titles and labels for every form); programs read codes, ids and structured values from the JSON."""
     path = filled(tmp_path, "bad.xlsx", 10, broken=1)
-    doc = json.loads(run(path, "-f", "json", "--lang", "en").stdout)
-    messages = [p["message"] for p in doc["files"][0]["problems"]]
-    assert messages and all(m.isascii() or "{" in m for m in messages)
-    assert any(m.startswith("Rule failed") for m in messages)
+    refused = run(path, "-f", "json", "--lang", "en")
+    assert refused.exit_code == 2 and "没有这个选项：--lang" in refused.stderr
+    doc = json.loads(run(path, "-f", "json").stdout)
+    problem = doc["files"][0]["problems"][0]
+    assert problem["code"] and isinstance(problem["values"], dict) and problem["values"]["difference"]
+
+
+def _units_of(tmp_path, *names):
+    """One return per unit name, last year's and this year's."""
+    out = []
+    for i, name in enumerate(names):
+        last = random_return(form_for_year(2024), 2024, random.Random(20 + i))
+        last.unit = Unit(name=name, code=f"9151{i:014d}")
+        this = random_return(form_for_year(2025), 2025, random.Random(30 + i))
+        this.unit = Unit(name=name, code=f"9151{i:014d}")
+        out.append((write_xlsx(last, tmp_path / f"{i}-2024.xlsx"), write_xlsx(this, tmp_path / f"{i}-2025.xlsx")))
+    return out
+
+
+def test_previous_of_another_unit_is_warned(tmp_path):
+    """check --previous with another unit's file warns PREVIOUS-OTHER-UNIT (naming both units); with the unit's own
+    file there is no such warning."""
+    (own_last, own), (other_last, _) = _units_of(tmp_path, "甲镇人民政府", "乙镇人民政府")
+    doc = json.loads(run(own, "--previous", other_last, "-f", "json").stdout)
+    warned = [p for p in doc["files"][0]["problems"] if p["code"] == "PREVIOUS-OTHER-UNIT"]
+    assert len(warned) == 1 and warned[0]["severity"] == "warning"
+    assert "乙镇人民政府" in warned[0]["message"] and "甲镇人民政府" in warned[0]["message"]
+    assert any(r["id"].startswith("X-CARRY") for r in doc["files"][0]["rules"])  # still compared, as before
+    doc = json.loads(run(own, "--previous", own_last, "-f", "json").stdout)
+    assert not [p for p in doc["files"][0]["problems"] if p["code"] == "PREVIOUS-OTHER-UNIT"]
 
 
 @pytest.mark.parametrize("explained", [False, True])

@@ -7,12 +7,14 @@ import re
 import unicodedata
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from xltool import __version__
 from xltool.checking import check_file, summary
 from xltool.cli import app
+from xltool.cli_text import Number, OneOf, WholeNumber
 from xltool.formats.terminal import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +160,18 @@ MISTAKES = [
     (["chek"], "没有这个命令：'chek'。是要用 'check' 吗？"),
     (["frobnicate"], "没有这个命令：'frobnicate'。可用的命令：template、check、merge"),
     (["--"], "缺少命令"),
+    (["template", "--year", "2035"], "'2035' 不是可以填报的年度：请写从 2019 到"),
+    (["annotate", "x.xlsx"], "没有这个命令：'annotate'。是要用 'check --annotate 文件夹' 吗？"),
+    (["汇总", "乡镇报表"], "没有这个命令：'汇总'。是要用 'merge' 吗？"),
+    (["template", "-y", "2025", "--roster", "名册.csv", "-o", "x.xlsx"], "不能都写入一个文件 x.xlsx；请用 --out"),
+    (["import", "x.docx", "--previous", "没有/上年.docx"], "上年度文件 没有/上年.docx：文件或文件夹不存在"),
+    (["check", "x.xlsx", "--lang", "en"], "没有这个选项：--lang。"),
+    (["template", "--year", "2025", "-o", "长" * 200 + ".xlsx"], "：文件名太长"),
+    (["check", "x.xlsx", "--annotate", "长" * 200], "：文件名太长"),
 ]
+
+
+PROPER_NAMES = {"LibreOffice", "Markdown", "Excel", "WPS", "Word", "Python"}  # names of programs and formats
 
 
 def _english_words(text: str, args: list[str]) -> list[str]:
@@ -166,8 +179,8 @@ def _english_words(text: str, args: list[str]) -> list[str]:
     format names (YAML, CSV, …): what is left is the framework or the system speaking English."""
     from xltool import cli
 
-    choices = (cli.OutputFormat, cli.RenderFormat, cli.AnnualFormat, cli.TemplateFormat, cli.Lang)
-    allowed = {"xltool", *COMMANDS, *(member.value for enum in choices for member in enum)}
+    choices = (cli.OutputFormat, cli.RenderFormat, cli.AnnualFormat, cli.TemplateFormat)
+    allowed = {"xltool", *COMMANDS, *PROPER_NAMES, *(member.value for enum in choices for member in enum)}
     text = re.sub(r"(?<![\w/])--?[A-Za-z][\w-]*", " ", text)  # option names
     for arg in args:
         text = text.replace(arg, " ")
@@ -214,3 +227,120 @@ def test_the_english_check_finds_what_the_framework_used_to_say():
         assert _english_words(text, ["a.xlsx"]), text
     fine = "用法： xltool check [选项] 路径...\n错误：--format / -f 的值 'pdf' 不在可选范围内：请写以下之一：csv、json、table（YAML 见 docs/forms.md）"
     assert _english_words(fine, ["pdf"]) == []
+
+
+# --- every kind of mistake, for every command and every option -------------------------------------------------------
+
+MISSING = "没有/无此文件.xlsx"  # relative to the test's own empty folder: never there
+INPUTS = ("--roster", "--previous", "--form", "--text")  # options naming a file or folder that is read
+
+
+def _valid(command: click.Command) -> list[str]:
+    """Arguments that make `command` otherwise complete: its required argument and options."""
+    args = []
+    for p in command.params:
+        if isinstance(p, click.Argument) and p.required:
+            args.append(str(ROOT / "examples" / "sample-return-2025.xlsx"))
+        elif isinstance(p, click.Option) and p.required:
+            args += [p.opts[0], "2025" if isinstance(p.type, WholeNumber) else "汇总.xlsx"]
+    return args
+
+
+def _generated_mistakes() -> list[list[str]]:
+    """Each mistake a user can make with each command: an unknown option, one letter missing from each option, an
+    option without its value, a value of the wrong kind, a choice not offered, a value given to a switch, an input
+    file that is not there, a missing argument, arguments too many."""
+    cases = []
+    for name, command in app.commands.items():
+        valid = _valid(command)
+        cases.append([name, "--no-such-option", *valid])
+        arguments = [p for p in command.params if isinstance(p, click.Argument)]
+        if arguments and arguments[0].nargs == 1:
+            cases.append([name, *valid, "多余的文件.xlsx"])
+        if arguments and arguments[0].required:
+            cases.append([name, *[a for a in valid if not a.endswith(".xlsx") or a == "汇总.xlsx"]])
+            cases.append([name, MISSING, *valid[1:]])
+        for p in command.params:
+            if not isinstance(p, click.Option) or p.name == "help":
+                continue
+            option = next(o for o in p.opts if o.startswith("--"))
+            if p.is_flag:
+                cases.append([name, *valid, f"{option}=1"])
+                continue
+            cases += [[name, *valid, option], [name, *valid, option[:-1]]]
+            if isinstance(p.type, WholeNumber | Number):
+                cases.append([name, *valid, option, "一些"])
+            if isinstance(p.type, OneOf):
+                cases.append([name, *valid, option, "pdfx"])
+            if option in INPUTS:
+                cases.append([name, *valid, option, MISSING])
+    return cases
+
+
+GENERATED = _generated_mistakes()
+
+
+@pytest.mark.parametrize("args", GENERATED, ids=[" ".join(a).replace(str(ROOT), "") for a in GENERATED])
+def test_every_mistake_of_every_command_is_chinese(args, tmp_path, monkeypatch):
+    """Every command, every option, every kind of mistake: exit 2 with 错误：… and not one English sentence (in
+    process, the console script's own error handling; the real console path is tested above)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"}, prog_name="xltool")
+    output = result.stdout + result.stderr
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2, output
+    assert "错误" in output  # a usage error's 错误：…, or the report's line for a file that cannot be read
+    assert not _english_words(output, args), (_english_words(output, args), output)
+
+
+def test_the_mistakes_cover_every_option_of_every_command():
+    """The generated mistakes reach every option of every command (a new option is tested without a new line)."""
+    for name, command in app.commands.items():
+        for p in command.params:
+            for option in getattr(p, "opts", ()):
+                if option.startswith("--") and option != "--help":
+                    assert any(a[0] == name and any(x.startswith(option) for x in a) for a in GENERATED), option
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("annotate", "check --annotate 文件夹"),
+        ("anotate", "check --annotate 文件夹"),
+        ("校验", "check"),
+        ("validate", "check"),
+        ("CHECK", "check"),
+        ("ｃｈｅｃｋ", "check"),
+        ("chek", "check"),
+        ("合并", "merge"),
+        ("汇总", "merge"),
+        ("模板", "template"),
+        ("名册", "template --roster 名册.csv"),
+        ("导入", "import"),
+        ("年报", "report"),
+        ("help", "--help"),
+    ],
+)
+def test_words_for_a_command_suggest_it(typed, suggested):
+    """A word people use for a command (in English or Chinese, misspelt, in capitals or full width) is answered
+    with the command to write."""
+    result = run(typed)
+    assert result.exit_code == 2
+    assert f"是要用 '{suggested}' 吗？" in result.stderr, result.stderr
+
+
+def test_year_outside_the_reportable_years_is_refused_naming_the_formats(tmp_path):
+    """--year before the first official format or after next year is a usage error naming each format and its
+    years; next year itself is accepted (templates go out before the year ends)."""
+    from datetime import date
+
+    from xltool.forms import OFFICIAL_FAMILY, all_forms
+
+    next_year = date.today().year + 1
+    for year in (2018, next_year + 1, 2099):
+        result = run("template", "--year", str(year), "-o", str(tmp_path / "t.xlsx"))
+        assert result.exit_code == 2 and not (tmp_path / "t.xlsx").exists()
+        assert f"'{year}' 不是可以填报的年度：请写从 2019 到 {next_year} " in result.stderr
+        for form in (f for f in all_forms() if f.form == OFFICIAL_FAMILY):
+            assert f"{form.years_text}用{form.notice}格式" in result.stderr
+    assert run("template", "--year", str(next_year), "-o", str(tmp_path / "t.xlsx")).exit_code == 0

@@ -7,6 +7,7 @@ import random
 from decimal import Decimal
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from tests.fillings import random_return
@@ -18,7 +19,7 @@ from xltool.forms import form_for_year
 from xltool.model import Unit
 from xltool.reading import read
 from xltool.rollup import merge
-from xltool.roster import RosterEntry
+from xltool.roster import RosterEntry, inspect_roster
 from xltool.template import write_xlsx
 
 HOSTILE = ["../x", "a/b", "c:\\d", 'e*f?"g<h>i|j', "CON", "  .hidden. ", "同名镇", "同名镇"]
@@ -122,3 +123,87 @@ def test_untouched_prefilled_workbook_is_still_not_filled(tmp_path):
     assert [p.code for p in ret.check()] == ["NOT-FILLED"]
     status = _openpyxl.load_workbook(path, data_only=True)[layout.CHECK_SHEET]
     assert status.cell(layout.check_status_row(ret.form, "apply") + 1, 2).value == "未填报"
+
+
+def _template(*args):
+    return CliRunner().invoke(app, ["template", "--year", "2025", *map(str, args)])
+
+
+def test_file_names_carry_the_unit_and_the_year(tmp_path):
+    """A roster's workbooks and a single template are named by unit and report year, the same way."""
+    out = tmp_path / "out"
+    assert _template("--roster", roster_file(tmp_path, [["甲镇", "1", "乡镇"]]), "--out", out).exit_code == 0
+    assert (out / "甲镇2025年度政府信息公开工作年度报告统计表.xlsx").is_file()
+    assert _template("--unit", "乙镇", "--out", tmp_path / "single").exit_code == 0
+    assert [p.name for p in (tmp_path / "single").iterdir()] == ["乙镇2025年度政府信息公开工作年度报告统计表.xlsx"]
+
+
+def test_output_option_with_a_roster_means_a_folder_or_is_refused(tmp_path):
+    """With --roster, `-o 文件夹` is where the workbooks go; `-o 文件.xlsx`, -o beside --out, --unit or --code beside
+    the roster, and --previous without a roster are refused (exit 2) before anything is written."""
+    roster = roster_file(tmp_path, [["甲镇", "1", "乡镇"], ["乙镇", "2", "乡镇"]])
+    result = _template("--roster", roster, "-o", tmp_path / "分发")
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "分发").glob("*.xlsx"))) == 2
+    for args in (
+        ["--roster", roster, "-o", tmp_path / "县.xlsx"],
+        ["--roster", roster, "-o", tmp_path / "a", "--out", tmp_path / "b"],
+        ["--roster", roster, "--unit", "丙镇", "--out", tmp_path / "c"],
+        ["--roster", roster, "--code", "3", "--out", tmp_path / "d"],
+        ["--unit", "丙镇", "--previous", tmp_path, "-o", tmp_path / "e.xlsx"],
+        ["--unit", "丙镇", "-o", tmp_path / "f.xlsx", "--out", tmp_path / "g"],
+    ):
+        result = _template(*args)
+        assert result.exit_code == 2 and result.stderr.startswith("错误："), (args, result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["units.csv", "分发"]
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "kind"),
+    [
+        ("name", "code", "type"),
+        ("单位", "代码", "类型"),
+        ("单位名称", "统一社会信用代码", "单位类型"),
+        ("名称", "编码", "类别"),
+        ("单位名称（全称）", "行政区划代码", "类型"),
+        ("填报单位*", "单位编码", "层级"),
+        ("ＮＡＭＥ", "信用代码", "TYPE"),
+    ],
+)
+def test_roster_headings_in_their_common_spellings(tmp_path, name, code, kind):
+    """A roster's heading row is read in the spellings offices use (Chinese or English, width, a note in brackets or
+    a star): every unit keeps its name, code and type, and nothing is reported as left out."""
+    path = tmp_path / "名册.csv"
+    path.write_text(f"序号,{name},{code},{kind}\n1,甲镇,915100,乡镇\n2,乙街道,915200,街道\n", encoding="gbk")
+    read = inspect_roster(path)
+    assert [(e.name, e.code, e.type) for e in read.entries] == [
+        ("甲镇", "915100", "乡镇"),
+        ("乙街道", "915200", "街道"),
+    ]
+    assert read.notes == []
+
+
+def test_roster_columns_left_out_and_names_given_twice_are_reported(tmp_path):
+    """Columns that are not used and a name or code given twice are reported as 警告 (with line numbers) by
+    template and merge; the roster is used all the same, each unit getting its own file."""
+    path = tmp_path / "名册.csv"
+    path.write_text("单位名称,编码,联系人\n甲镇,1,张\n乙镇,2,李\n甲镇,3,王\n丙镇,2,赵\n", encoding="utf-8")
+    read = inspect_roster(path)
+    assert len(read.entries) == 4 and len(read.notes) == 3
+    result = _template("--roster", path, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("警告：")]
+    assert len(warned) == 3
+    assert "“联系人”" in warned[0] and "“甲镇”（第 2、4 行）" in warned[1] and "“2”（第 3、5 行）" in warned[2]
+    assert len(list((tmp_path / "out").glob("*.xlsx"))) == 4
+    merged = CliRunner().invoke(
+        app, ["merge", str(tmp_path / "out"), "-o", str(tmp_path / "县.xlsx"), "--roster", str(path)]
+    )
+    assert [line for line in merged.stderr.splitlines() if line.startswith("警告：")] == warned
+
+
+def test_a_workbook_given_as_roster_is_refused_saying_what_to_do(tmp_path):
+    """An Excel workbook given as the roster is refused (exit 2) with 另存为 CSV, not read as garbled text."""
+    book = write_xlsx(random_return(form_for_year(2025), 2025, random.Random(1)), tmp_path / "名册.xlsx")
+    result = _template("--roster", book, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "另存为" in result.stderr

@@ -210,16 +210,36 @@ def test_roster_lists_missing_and_unexpected_units(county, tmp_path):
 
 
 def test_export_escapes_formula_text(tmp_path):
-    """The long CSV export neutralises unit names such as =HYPERLINK(...) so a spreadsheet runs nothing."""
+    """The long CSV export (Chinese headings, for Excel) neutralises unit names such as =HYPERLINK(...) so a
+    spreadsheet runs nothing."""
     ret = random_return(FORM, 2025, random.Random(3))
     ret.unit = Unit(name='=HYPERLINK("http://x","y")', code="+123")
     roll = merge([write_xlsx(ret, tmp_path / "evil.xlsx")], workers=1)
     out = roll.export(tmp_path / "long.csv")
     text = out.read_text(encoding="utf-8-sig")
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0] == ["unit", "code", "year", "key", "label", "value", "source"]
+    assert rows[0] == ["单位", "代码", "年度", "项目编号", "项目", "数值", "来源文件"]
     assert rows[1][0].startswith("'=") and rows[1][1] == "'+123"
     assert len(rows) == 1 + len(FORM.inputs)
+
+
+def test_export_formats_hold_the_same_long_table(tmp_path):
+    """The long table exported as CSV (Chinese headings), JSON and Parquet (the `parquet` extra) holds the same rows:
+    one per unit and input cell, amounts exact."""
+    import pandas as pd
+
+    pytest.importorskip("pyarrow", reason="the parquet extra (pip install '.[parquet]')")
+    ret = random_return(FORM, 2025, random.Random(4))
+    roll = merge([write_xlsx(ret, tmp_path / "甲镇.xlsx")], workers=0)
+    frame = roll.to_frame()
+    csv_rows = pd.read_csv(roll.export(tmp_path / "long.csv"), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    json_rows = pd.read_json(roll.export(tmp_path / "long.json"), dtype=False)
+    parquet_rows = pd.read_parquet(roll.export(tmp_path / "long.parquet"))
+    assert len(frame) == len(csv_rows) == len(json_rows) == len(parquet_rows) == len(FORM.inputs)
+    assert list(csv_rows["项目编号"]) == list(json_rows["key"]) == list(parquet_rows["key"]) == list(frame["key"])
+    wanted = [None if v is None else float(v) for v in frame["value"]]
+    assert [None if pd.isna(v) else float(v) for v in parquet_rows["value"]] == wanted
+    assert [None if v == "" else float(v) for v in csv_rows["数值"]] == wanted
 
 
 def test_cli_merge(county, tmp_path):

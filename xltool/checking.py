@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from xltool import batch, formats
 from xltool._version import __version__
 from xltool.codes import Code
-from xltool.discover import REPORT_REASON, LastYear, find_last_year, is_report_name
+from xltool.discover import REPORT_REASON, LastYear, find_last_year, is_report_name, other_unit
 from xltool.evaluation import RuleResult, evaluate_rules
 from xltool.forms import form_by_id
 from xltool.layout import ROLLUP_KIND, rollup_gaps
@@ -58,7 +58,7 @@ class FileReport:
         return self.status.text(lang)
 
     def error_text(self, lang: str = "zh") -> str:
-        """Why the file could not be read (the catalogue's English sentence with --lang en)."""
+        """Why the file could not be read (the catalogue's English sentence with lang="en", for library callers)."""
         assert self.error is not None
         return self.error.problem.text(lang)
 
@@ -103,6 +103,15 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
     if ret.meta.get("kind") == ROLLUP_KIND and (gaps := rollup_gaps(ret.meta)):
         # a roll-up missing roster units or refused inputs is not the region's total, whatever its arithmetic says
         problems.append(Problem.of(Code.ROLLUP_INCOMPLETE, gaps, file=str(path)))
+    if last_year and previous is not None and (other := other_unit(last_year, ret.unit)):
+        problems.append(
+            Problem.of(
+                Code.PREVIOUS_OTHER_UNIT,
+                f"上年度报表 {other.source} 是“{other.unit}”的，与本表的“{ret.unit.name or ret.unit.code}”不同，"
+                "跨年度核对比较的是它的数字；请用本单位上年的报表",
+                file=str(path),
+            )
+        )
     if last_year and previous is None:
         problems.append(
             Problem.of(

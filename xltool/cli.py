@@ -13,7 +13,17 @@ from click.exceptions import Exit
 
 from xltool import formats
 from xltool._version import __version__
-from xltool.cli_text import Argument, FilePath, Group, MissingCommand, Number, OneOf, Text, WholeNumber
+from xltool.cli_text import (
+    Argument,
+    FilePath,
+    Group,
+    MissingCommand,
+    Number,
+    OneOf,
+    Text,
+    WholeNumber,
+    WrongValue,
+)
 from xltool.formats.terminal import sanitise_for_terminal
 from xltool.oserrors import describe
 
@@ -45,8 +55,27 @@ def _listed(ctx: click.Context, param: click.Parameter, value: tuple) -> list | 
     return list(value) or None
 
 
+# Words people type for what a command of another name does (in English, in Chinese, or another tool's word): the
+# error for such a word suggests the command (xltool.cli_text), e.g. `xltool annotate` → 'check --annotate 文件夹'.
+COMMAND_HINTS = {
+    **dict.fromkeys(["annotate", "mark", "标注", "批注", "退回"], "check --annotate 文件夹"),
+    **dict.fromkeys(["validate", "verify", "lint", "test", "review", "校验", "检查", "复核", "审核"], "check"),
+    **dict.fromkeys(["combine", "rollup", "roll-up", "aggregate", "sum", "total", "合并", "汇总", "合计"], "merge"),
+    **dict.fromkeys(["new", "create", "generate", "init", "blank", "模板", "生成", "空表"], "template"),
+    **dict.fromkeys(["roster", "distribute", "名册", "分发", "下发"], "template --roster 名册.csv"),
+    **dict.fromkeys(["parse", "extract", "scan", "导入", "提取"], "import"),
+    **dict.fromkeys(["html", "docx", "word", "table", "渲染", "统计表"], "render"),
+    **dict.fromkeys(["export", "导出"], "merge --export 长表.csv"),
+    **dict.fromkeys(["draft", "write", "annual", "报告", "年报", "年度报告"], "report"),
+    **dict.fromkeys(["list", "formats", "表单", "格式"], "forms"),
+    **dict.fromkeys(["版本"], "version"),
+    **dict.fromkeys(["help", "帮助", "?"], "--help"),
+}
+
+
 @click.group(
     cls=Group,
+    hints=COMMAND_HINTS,
     help="政府信息公开工作年度报告统计表工具：生成锁定模板、复核校验、汇总，导入和渲染年度报告的统计表。\n\n"
     "示例：xltool template --year 2025 --unit 某某镇人民政府 -o 某某镇.xlsx",
     no_args_is_help=True,
@@ -128,8 +157,11 @@ def _output(path: Path, purpose: str | None = None, inputs: list[Path] | None = 
 
     try:
         checked = check_output(path, purpose, inputs or [])
-    except (OutputError, OSError) as exc:
+    except OutputError as exc:
         _err(f"错误：{exc}")
+        raise Exit(2) from None
+    except OSError as exc:  # the system's own words only through oserrors.describe (in Chinese)
+        _err(f"错误：无法写出 {_s(path)}：{describe(exc)}")
         raise Exit(2) from None
     _not_open_elsewhere(checked)
     return checked
@@ -167,8 +199,11 @@ def _output_dir(path: Path, inputs: list[Path] | None = None) -> Path:
 
     try:
         return check_output_dir(path, inputs or [])
-    except (OutputError, OSError) as exc:
+    except OutputError as exc:
         _err(f"错误：{exc}")
+        raise Exit(2) from None
+    except OSError as exc:
+        _err(f"错误：无法写入文件夹 {_s(path)}：{describe(exc)}")
         raise Exit(2) from None
 
 
@@ -182,6 +217,16 @@ def _input_file(path: Path, what: str, limit: int = 10 * 1024 * 1024) -> Path:
     except ReadError as exc:
         _err(f"错误：{what} {path}：{exc.message}")
         raise Exit(2) from None
+    return path
+
+
+def _existing(path: Path, what: str) -> Path:
+    """An input file or folder that must exist before any work; otherwise a clear message and exit 2."""
+    import errno
+
+    if not path.exists():
+        _err(f"错误：{what} {_s(path)}：{describe(FileNotFoundError(errno.ENOENT, ''))}")
+        raise Exit(2)
     return path
 
 
@@ -246,21 +291,44 @@ def _use_forms(files: list[Path] | None) -> list:
         raise Exit(2) from None
 
 
+def _year(ctx: click.Context, param: click.Parameter, year: int | None) -> int | None:
+    """A report year a form exists for and that can already be reported on: from the first official format's year to
+    next year (templates go out before the year ends); otherwise a usage error naming the formats and their years."""
+    if year is None or ctx.resilient_parsing:
+        return year
+    from datetime import date
+
+    from xltool.forms import OFFICIAL_FAMILY, all_forms
+
+    official = [f for f in all_forms() if f.form == OFFICIAL_FAMILY]
+    first, last = min(f.first_year for f in official), date.today().year + 1
+    if first <= year <= last:
+        return year
+    which = "，".join(f"{f.years_text}用{f.notice}格式" for f in official)
+    raise WrongValue(year, "不是可以填报的年度", f"从 {first} 到 {last} 的一个报告年度（{which}）", ctx, param)
+
+
 @app.command()
 @click.option(
     "--year",
     "-y",
     type=WholeNumber(),
+    callback=_year,
     required=True,
     help="报告年度，如 2025（2019—2020 用 2019 版格式，2021 年起用 2021 版）",
 )
 @click.option("--unit", "-u", type=TEXT, default="", help="填报单位全称，如 某某镇人民政府")
 @click.option("--code", type=TEXT, default="", help="统一社会信用代码或行政区划代码")
-@click.option("--output", "-o", type=PATH, help="输出文件（.xlsx 或 .ods）")
+@click.option(
+    "--output",
+    "-o",
+    type=PATH,
+    help="输出文件（.xlsx 或 .ods；缺省按单位和年度命名）；与 --roster 同用时为文件夹",
+)
 @click.option("--format", "-f", "fmt", type=OneOf(TemplateFormat), help="xlsx（默认）或 ods（需要 LibreOffice）")
 @click.option("--password", type=TEXT, help="工作表保护密码（默认不设密码）")
-@click.option("--roster", type=PATH, help="单位名册 CSV（name,code,type）：每个单位生成一份")
-@click.option("--out", "out_dir", type=PATH, help="与 --roster 同用：输出文件夹")
+@click.option("--roster", type=PATH, help="单位名册 CSV（单位名称,统一社会信用代码,类型）：每个单位生成一份")
+@click.option("--out", "out_dir", type=PATH, help="输出文件夹（--roster 的各单位模板，或按单位和年度命名的一份模板）")
 @click.option("--previous", type=PATH, help="与 --roster 同用：上年汇总表或上年报表文件夹，用于预填上年结转")
 @form_option
 def template(
@@ -283,7 +351,7 @@ def template(
 
     xltool template --year 2025 --roster 单位名册.csv --out 分发/ --previous 2024年汇总.xlsx
     """
-    from xltool.filenames import safe_filename
+    from xltool.filenames import template_stem
     from xltool.forms import FormError, form_for_year
     from xltool.model import Return, Unit
     from xltool.office import OfficeError
@@ -300,6 +368,7 @@ def template(
             "--form": form_files,
         }
     )
+    output, out_dir = _template_destination(output, out_dir, roster, unit, code, previous)
     custom = _use_forms(form_files)
     try:
         form = custom[-1] if custom else form_for_year(year)
@@ -319,7 +388,10 @@ def template(
             _personalised(roster, year, out_dir or Path("."), previous, suffix, password, form)
             return
         if output is None:
-            output = Path(safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表") + f".{suffix}")
+            if out_dir is not None:  # made as the roster's folder is
+                with _writing(out_dir):
+                    _output_dir(out_dir).mkdir(parents=True, exist_ok=True)
+            output = (out_dir or Path(".")) / f"{template_stem(unit, year)}.{suffix}"
         target = _output(output.with_suffix(writer.suffix))
         blank = Return(form, year, Unit(name=unit, code=code))
         with _writing(target):
@@ -330,20 +402,63 @@ def template(
     _err(f"已生成 {written}（{form.name}，{form.notice}，{year} 年度）")
 
 
+def _template_destination(
+    output: Path | None, out_dir: Path | None, roster: Path | None, unit: str, code: str, previous: Path | None
+) -> tuple[Path | None, Path | None]:
+    """Where `template` writes, as a clerk means it: one file (`-o 文件`, or the usual name in `--out 文件夹`), or with
+    `--roster` one file per unit in a folder (`--out 文件夹`, or `-o` naming a folder). What cannot mean one thing is
+    refused before any work (exit 2): a file name for many units, two destinations, a unit or code beside the roster
+    (each unit has its own), and `--previous` without a roster (only a roster's workbooks are pre-filled)."""
+    problem = None
+    if roster is not None:
+        if unit or code:
+            problem = f"{'--unit' if unit else '--code'} 不能与 --roster 同用：名册中每个单位用名册上的名称和代码"
+        elif output is not None and out_dir is not None:
+            problem = "-o 与 --out 只能写一个：--roster 的模板写入 --out 指定的文件夹"
+        elif output is not None and output.suffix and not output.is_dir():
+            problem = (
+                f"--roster 为名册中每个单位各生成一份模板，不能都写入一个文件 {_s(output)}；"
+                "请用 --out 指定输出文件夹，如 --out 分发/"
+            )
+        elif output is not None:  # `-o 分发/`: the folder the clerk means
+            output, out_dir = None, output
+    elif previous is not None:
+        problem = "--previous 只与 --roster 同用：为名册中的单位按上年数据预填；单份模板请去掉 --previous"
+    elif output is not None and out_dir is not None:
+        problem = "-o 与 --out 只能写一个：-o 是输出文件，--out 是输出文件夹（文件名按单位和年度自动生成）"
+    if problem:
+        _err(f"错误：{problem}")
+        raise Exit(2)
+    return output, out_dir
+
+
+def _roster(path: Path) -> list:
+    """A roster's units; what the clerk should know about it (columns left out, a name or code given twice) shown as
+    警告; a roster that cannot be read ends the command (exit 2)."""
+    from xltool.roster import RosterError, inspect_roster
+
+    _input_file(path, "名册")
+    try:
+        read = inspect_roster(path)
+    except RosterError as exc:
+        _err(f"错误：名册无法读取：{exc}")
+        raise Exit(2) from None
+    except OSError as exc:
+        _err(f"错误：名册 {_s(path)} 无法读取：{describe(exc)}")
+        raise Exit(2) from None
+    for note in read.notes:
+        _err(f"警告：{_s(note)}")
+    return read.entries
+
+
 def _personalised(
     roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None, form
 ) -> None:
     from xltool.distribute import WRITTEN, personalise
     from xltool.guarded import load_previous
-    from xltool.roster import RosterError, read_roster
 
     _output_dir(out_dir, [previous] if previous else [])
-    _input_file(roster, "名册")
-    try:
-        entries = read_roster(roster)
-    except (RosterError, OSError) as exc:
-        _err(f"错误：名册无法读取：{exc}")
-        raise Exit(2) from None
+    entries = _roster(roster)
     with _reading():
         last = load_previous(previous, light=True) if previous else None
     if previous and not last:
@@ -362,12 +477,6 @@ def _personalised(
         raise Exit(1)
 
 
-class Lang(StrEnum):
-    zh = "zh"
-    en = "en"
-
-
-lang_option = click.option("--lang", type=OneOf(Lang), default=Lang.zh, help="输出语言：zh 中文（默认），en English")
 verbose_option = click.option(
     "--verbose",
     "-v",
@@ -382,7 +491,6 @@ verbose_option = click.option(
 @click.option("--previous", type=PATH, help="上年度的报表，用于跨年度核对（上年结转、现行有效件数）")
 @click.option("--annotate", type=PATH, help="把标注了问题的副本写入此文件夹（原文件不改动）")
 @verbose_option
-@lang_option
 @form_option
 @workers_option
 @time_limit_option
@@ -392,7 +500,6 @@ def check(
     previous: Path | None,
     annotate: Path | None,
     verbose: bool,
-    lang: Lang,
     form_files: list[Path] | None,
     workers: int | None,
     time_limit: float,
@@ -433,7 +540,7 @@ def check(
     # only itself; one provably cheap file is read here (xltool.batch.light_file), unless --workers says otherwise.
     with _reading():
         reports = checking.check_files(files, last_year, workers=workers, time_limit=time_limit, light=workers is None)
-    _render(reports, fmt, lang, verbose)
+    _render(reports, fmt, verbose)
     code = checking.exit_code(reports)
     if annotate is not None:
         with _writing(annotate), _reading():
@@ -451,7 +558,7 @@ def check(
 @click.option("--output", "-o", type=PATH, required=True, help="汇总表输出文件（.xlsx；.ods 需要 LibreOffice）")
 @click.option("--unit", "-u", type=TEXT, default="", help="汇总单位名称，如 某某县人民政府办公室")
 @click.option("--code", type=TEXT, default="", help="汇总单位代码")
-@click.option("--roster", type=PATH, help="应报单位名册 CSV（name,code,type）")
+@click.option("--roster", type=PATH, help="应报单位名册 CSV（单位名称,统一社会信用代码,类型）")
 @click.option("--strict", is_flag=True, help="任一单位有错误即不生成汇总表（退出码 1）")
 @click.option("--include-invalid", is_flag=True, help="有错误的单位也汇总，并在明细中标记")
 @click.option("--prefer-newest", is_flag=True, help="同一单位报送多份时采用最新的一份")
@@ -510,7 +617,7 @@ def merge(
     if export:
         _output(export, "export", paths)
     if roster:
-        _input_file(roster, "名册")
+        _roster(roster)  # read once before any work: refused, or its notes shown
     if export and (missing := formats.missing_needs(formats.writer_for("export", export))):
         _err(f"错误：导出 {export.suffix} 需要安装 {'、'.join(missing)}（pip install {' '.join(missing)}）")
         raise Exit(2)
@@ -595,7 +702,6 @@ FLAGGED_SHOWN = 20  # merged units worth a look listed per group on the terminal
 @click.option("--out", "-o", type=PATH, help="把每份报告写成填好的统计表（.xlsx）放到此文件夹")
 @click.option("--format", "-f", "fmt", type=OneOf(OutputFormat), default=OutputFormat.table, help="校验结果的输出格式")
 @verbose_option
-@lang_option
 @form_option
 @click.option(
     "--previous",
@@ -607,7 +713,6 @@ def import_(
     out: Path | None,
     fmt: StrEnum,
     verbose: bool,
-    lang: Lang,
     form_files: list[Path] | None,
     previous: Path | None,
 ) -> None:
@@ -623,6 +728,8 @@ def import_(
 
     _text_args({"文件参数": reports, "--out": out, "--form": form_files})
     _use_forms(form_files)
+    if previous is not None:
+        _existing(previous, "上年度文件")
     if out is not None:
         _output_dir(out)
     with _reading():
@@ -631,9 +738,9 @@ def import_(
         _err("错误：没有找到要导入的报告")
         raise Exit(2)
     if fmt.value == "json":  # every cell read from each report, besides the check results
-        _data(importing.json_with_cells(results, lang.value) + "\n")
+        _data(importing.json_with_cells(results) + "\n")
     else:
-        _render(results, fmt, lang, verbose)
+        _render(results, fmt, verbose)
     code = checking.exit_code(results)
     if out is not None:
         used: set[str] = set()
@@ -650,16 +757,16 @@ def import_(
     raise Exit(code)
 
 
-def _render(reports, fmt, lang: Lang, verbose: bool = False) -> None:
+def _render(reports, fmt, verbose: bool = False) -> None:
     """The results on stdout: the table as text for the console; CSV and JSON as data (JSON one file at a time, so
     a check of 100,000 files never holds the document)."""
     from xltool.checking import write_report
 
     if fmt.value == "table":
-        write_report(reports, fmt.value, lang.value, verbose=verbose)
+        write_report(reports, fmt.value, verbose=verbose)
         return
     out = _Data()
-    text = write_report(reports, fmt.value, lang.value, out=out if fmt.value == "json" else None, verbose=verbose)
+    text = write_report(reports, fmt.value, out=out if fmt.value == "json" else None, verbose=verbose)
     if text is not None:
         out.write(text if text.endswith("\n") else text + "\n")
     out.close()

@@ -277,9 +277,11 @@ class Group(_Words, click.Group):
         *args: Any,
         options_metavar: str | None = "[选项]",
         subcommand_metavar: str = "命令 [参数]...",
+        hints: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, options_metavar=options_metavar, subcommand_metavar=subcommand_metavar, **kwargs)
+        self.hints = hints or {}  # words people type for a command of another name: what to write instead
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The commands in the order they are declared (click sorts them by name)."""
@@ -348,6 +350,26 @@ def _option(ctx: click.Context | None, name: str) -> click.Parameter | None:
     return next((p for p in ctx.command.params if name in (*p.opts, *p.secondary_opts)), None)
 
 
+def _suggested(word: str, ctx: click.Context | None) -> list[str]:
+    """What to write for a command word that is not one: the command itself typed in capitals or full width
+    (ＣＨＥＣＫ), the group's hint for a word people use for it (annotate → check --annotate, 汇总 → merge), or the
+    hint or command closest to a misspelling of either."""
+    from difflib import get_close_matches
+    from unicodedata import normalize
+
+    if ctx is None or not isinstance(ctx.command, click.Group):
+        return []
+    commands = ctx.command.list_commands(ctx)
+    hints = {normalize("NFKC", k).casefold(): v for k, v in getattr(ctx.command, "hints", {}).items()}
+    typed = normalize("NFKC", word).strip().casefold()
+    if typed in commands:
+        return [typed]
+    if typed in hints:
+        return [hints[typed]]
+    near = get_close_matches(typed, [*commands, *hints], n=2, cutoff=0.75)
+    return list(dict.fromkeys(hints.get(w, w) for w in near))
+
+
 def explain(exc: click.ClickException) -> str:
     """The error in one Chinese sentence (or two: what is wrong, what to do), from the exception's fields."""
     ctx = getattr(exc, "ctx", None)
@@ -363,7 +385,7 @@ def explain(exc: click.ClickException) -> str:
         guess = f"是要用 {' 或 '.join(near)} 吗？" if near else "可用的选项见帮助。"
         return f"没有这个选项：{sanitise_for_terminal(exc.option_name)}。{guess}"
     if isinstance(exc, click.NoSuchCommand):
-        near = list(exc.possibilities or ())
+        near = _suggested(exc.command_name, ctx) or list(exc.possibilities or ())
         if near:
             return f"没有这个命令：{_quoted(exc.command_name)}。是要用 {' 或 '.join(map(_quoted, near))} 吗？"
         names = "、".join(ctx.command.list_commands(ctx)) if ctx is not None else ""

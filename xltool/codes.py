@@ -49,6 +49,7 @@ class Code(StrEnum):
     IMPORT_EXTRA_ROWS = "IMPORT-EXTRA-ROWS"
     IMPORT_PROSE_MISMATCH = "IMPORT-PROSE-MISMATCH"
     NO_PREVIOUS = "NO-PREVIOUS"
+    PREVIOUS_OTHER_UNIT = "PREVIOUS-OTHER-UNIT"
     # the annual report (xltool report)
     REPORT_TEXT_MISMATCH = "REPORT-TEXT-MISMATCH"
     REPORT_PLACEHOLDER = "REPORT-PLACEHOLDER"
@@ -103,7 +104,7 @@ class Code(StrEnum):
 class CodeInfo:
     severity: Severity
     zh: str  # what it means, as a short Chinese phrase (review sheets, the 未汇总 list)
-    en: str  # the same fact for `--lang en`
+    en: str  # the same fact in English, for library callers (lang="en"); the command line speaks Chinese only
     action: str  # what the clerk or the county should do
 
 
@@ -275,6 +276,12 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "没有上年数据",
         "Last year's figures for this unit were not found; cross-year rules were not checked.",
         "提供该单位的上年报表",
+    ),
+    Code.PREVIOUS_OTHER_UNIT: CodeInfo(
+        W,
+        "上年报表是另一个单位的",
+        "Last year's file names another unit; the cross-year rules compared this return with its figures.",
+        "用本单位上年的报表做跨年度核对",
     ),
     Code.STRAY_CELLS: CodeInfo(
         W, "表格外有内容", "Cells outside the table area hold content; they were not read.", "删除表格以外的内容"

@@ -299,6 +299,7 @@ class LastYear:
     values: dict[str, Decimal]
     source: str
     form_id: str  # last year's form
+    unit: str = ""  # whose figures: the unit's name (or code) as last year's file gives it
 
 
 def load_previous(path: Path) -> dict[str, LastYear]:
@@ -332,7 +333,7 @@ def last_year_of(file: str, alone: bool = False) -> list[tuple[str, LastYear]]:
             _index(out, unit, LastYear(unit_values, f"{path.name}（明细）", ret.form.id))
     _index(out, ret.unit, LastYear(values, path.name, ret.form.id))
     if alone and ret.meta.get("kind") != layout.ROLLUP_KIND:  # one unit's own file: pair it with any
-        out["only"] = LastYear(values, path.name, ret.form.id)
+        out["only"] = LastYear(values, path.name, ret.form.id, ret.unit.name or ret.unit.code)
     return list(out.items())
 
 
@@ -341,6 +342,15 @@ def find_last_year(last_year: dict[str, LastYear], unit: Unit, any_unit: bool = 
     found = last_year.get("code:" + unit.code) if unit.code else None
     found = found or last_year.get("name:" + norm(unit.name))
     return found or (last_year.get("only") if any_unit else None)
+
+
+def other_unit(last_year: dict[str, LastYear], unit: Unit) -> LastYear | None:
+    """The lone last-year return when it is another unit's than `unit` (both named, neither name nor code shared): it
+    is still paired with `unit` (find_last_year), but whoever checks should know whose figures it compared with."""
+    only = last_year.get("only")
+    if only is None or not only.unit or not (unit.name or unit.code):
+        return None
+    return only if find_last_year(last_year, unit, any_unit=False) is None else None
 
 
 def _index(out: dict[str, LastYear], unit: Unit, last: LastYear) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from xltool import formats, safewrite
 from xltool.discover import LastYear, find_last_year
-from xltool.filenames import safe_filename
+from xltool.filenames import template_stem
 from xltool.formats.csv import escape_formula
 from xltool.forms import Form, form_for_year
 from xltool.model import Return, Unit
@@ -42,7 +42,7 @@ def personalise(
     index = []
     for entry in roster:
         last = None
-        path = out_dir / f"{_unique_stem(entry, used)}.{fmt}"
+        path = out_dir / f"{_unique_stem(entry, year, used)}.{fmt}"
         try:
             unit = Unit(name=entry.name, code=entry.code, scope="本机关")
             ret = Return(form, year, unit)
@@ -77,11 +77,12 @@ def personalise(
     return index
 
 
-def _unique_stem(entry: RosterEntry, used: set[str]) -> str:
-    """The unit's file name (without suffix), distinct (ignoring case, as Windows does) from those already used."""
-    stem = safe_filename(entry.name or entry.code)
-    if stem.lower() in used:
-        stem = safe_filename(f"{entry.name}_{entry.code}") if entry.code else stem
+def _unique_stem(entry: RosterEntry, year: int, used: set[str]) -> str:
+    """The unit's file name (without suffix; its name and the year), distinct (ignoring case, as Windows does) from
+    those already used: a name given twice in the roster gets its code, then a number."""
+    stem = template_stem(entry.name or entry.code, year)
+    if stem.lower() in used and entry.code and entry.name:
+        stem = template_stem(f"{entry.name}（{entry.code}）", year)
     n = 2
     base = stem
     while stem.lower() in used:

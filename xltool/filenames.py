@@ -40,3 +40,9 @@ def undecodable(text: str) -> bool:
     """True for text that is not valid Unicode: a command-line argument or file name that was not valid UTF-8 arrives
     with its bad bytes as lone surrogates (U+DC80–U+DCFF), which cannot be shown, written into a workbook or saved."""
     return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def template_stem(unit: str, year: int) -> str:
+    """A template's file name (without suffix), the same for one unit's and each roster unit's workbook: the unit and
+    the report year, so a folder of several years' files stays apart (某某镇人民政府2025年度政府信息公开工作年度报告统计表)."""
+    return safe_filename(f"{unit}{year}年度政府信息公开工作年度报告统计表")

@@ -52,8 +52,22 @@ def _safe_row(row: list[str]) -> list[str]:
     return [escape_formula(sanitise_for_terminal(v, keep_newlines=True)) for v in row]
 
 
+# The long table's columns (xltool.rollup RollUp.to_frame) as a clerk opening the CSV in Excel reads them; the JSON and
+# Parquet exports, read by programs, keep the frame's own names.
+EXPORT_HEADINGS = {
+    "unit": "单位",
+    "code": "代码",
+    "year": "年度",
+    "key": "项目编号",
+    "label": "项目",
+    "value": "数值",
+    "source": "来源文件",
+}
+
+
 def write_export(frame, path: Path) -> Path:
     safe = frame.astype(object).map(lambda v: escape_formula(v) if isinstance(v, str) else v)
+    safe = safe.rename(columns=EXPORT_HEADINGS)
     with safewrite.replacing(path) as tmp:
         safe.to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
