@@ -204,7 +204,8 @@ def test_a_light_file_is_read_in_this_process(tmp_path):
 
 
 def test_light_files_are_small_files_read_by_pure_python(tmp_path):
-    """Only small text, Markdown and xlsx files are light; a large file, an ods, xls, html, docx or pdf is not."""
+    """Only small text, Markdown and xlsx files are light; a large file, an ods, xls, html, docx or pdf is not, nor a
+    PDF named .txt."""
     big = tmp_path / "big.txt"
     big.write_bytes(b"x" * (batch.LIGHT_BYTES + 1))
     small = {name: tmp_path / name for name in ("a.txt", "a.md", "a.html", "a.docx", "a.pdf", "a.xls", "a.ods")}
@@ -214,6 +215,9 @@ def test_light_files_are_small_files_read_by_pure_python(tmp_path):
     assert batch.light_file(str(small["a.txt"])) and batch.light_file(str(small["a.md"]))
     assert not batch.light_file(str(big))
     assert not any(batch.light_file(str(small[n])) for n in ("a.html", "a.docx", "a.pdf", "a.xls", "a.ods"))
+    disguised = tmp_path / "report.txt"
+    disguised.write_bytes(b"%PDF-1.4\n")
+    assert not batch.light_file(str(disguised))
     wide = _rewrite(
         SAMPLE,
         tmp_path / "wide.xlsx",

@@ -197,7 +197,7 @@ _LIGHT_TEXT = (".txt", ".md")  # published reports read by pure Python (html and
 
 def light_file(path: str) -> bool:
     """A file provably cheap to read in this process: a regular file of at most LIGHT_BYTES that is either a plain
-    text or Markdown report, or an Office Open XML workbook whose zip directory declares at most LIGHT_ENTRIES parts,
+    text or Markdown report (text by its first bytes too), or an Office Open XML workbook whose zip directory declares at most LIGHT_ENTRIES parts,
     LIGHT_UNZIPPED bytes in all and LIGHT_PART bytes each (zip reads stop at the declared sizes). Its reading is then
     pure Python over at most a megabyte (memory a small multiple of that), interrupted by the watchdog; a reader
     that would call native code is refused (formats.native_reader). Anything else — ods (repeated-cell bombs),
@@ -209,8 +209,13 @@ def light_file(path: str) -> bool:
     if not stat.S_ISREG(info.st_mode) or info.st_size > LIGHT_BYTES:
         return False
     suffix = os.path.splitext(path)[1].lower()
-    if suffix in _LIGHT_TEXT:
-        return True
+    if suffix in _LIGHT_TEXT:  # text by content too: a Word file, PDF or workbook under a .txt name is not light
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(1024).lstrip()
+        except OSError:
+            return False
+        return not head.startswith((b"PK", b"%PDF", b"\xd0\xcf\x11\xe0")) and b"\x00" not in head
     if suffix not in (".xlsx", ".xlsm"):
         return False
     try:
