@@ -3,6 +3,7 @@ sheet names, display widths of Chinese text, and numbers as a cell holds them.""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 
@@ -27,6 +28,28 @@ def text_width(text: str) -> int:
     if text.isascii():
         return len(text)
     return len(text) + sum(map(_WIDE_FROM.__lt__, map(ord, text)))
+
+
+# Printed width of text in a column, in both engines a county uses: Excel/WPS (and LibreOffice with Calibri) measure a
+# column unit as 7 px, LibreOffice without Calibri's metrics about 9.7 px; a 10 pt CJK character is 13.3 px in both.
+_UNIT_PX = {"excel": 7.0, "libreoffice": 9.7}
+_WIDE_PX, _NARROW_PX, _PAD_PX = 13.4, 7.0, 7.0  # a 10 pt CJK glyph, a digit or Latin letter, the cell's own padding
+
+
+def text_px(text: str) -> float:
+    """Printed width of one line of 10 pt text, in pixels at 96 dpi."""
+    return sum(_WIDE_PX if ord(ch) > _WIDE_FROM else _NARROW_PX for ch in text)
+
+
+def room_px(width: float, engine: str) -> float:
+    """Pixels of text a column (or merged columns) `width` character units wide holds on one line."""
+    return width * _UNIT_PX[engine] + 5 - _PAD_PX
+
+
+def print_lines(text: str, width: float, engine: str = "excel") -> int:
+    """Lines a wrapped 10 pt text takes in `width` character units in `engine` (explicit line breaks kept)."""
+    room = max(room_px(width, engine), _WIDE_PX)
+    return sum(max(1, math.ceil(text_px(part) / room)) for part in str(text).split("\n"))
 
 
 def plain(v: Decimal) -> int | float:
