@@ -52,6 +52,37 @@ def print_lines(text: str, width: float, engine: str = "excel") -> int:
     return sum(max(1, math.ceil(text_px(part) / room)) for part in str(text).split("\n"))
 
 
+LINE_PT, ROW_PT = 14.5, 15.0  # one more line of 10 pt text; a row of one line
+
+
+def line_height(lines: int) -> float:
+    """The height of a row of `lines` lines of 10 pt text, in points."""
+    return ROW_PT + LINE_PT * (lines - 1)
+
+
+SHRINK_LIMIT = 1.18  # how much wider than Excel's line a text may be and still be shrunk to it (to 8.5 pt at worst)
+
+
+def fit_line(text: str, width: float) -> tuple[int, bool]:
+    """(lines, shrunk) of a label in a cell `width` units wide: one line, shrunk to fit in Excel, when it fits one
+    line in LibreOffice and nearly in Excel (so a table keeps single-height rows on paper); else the lines it wraps
+    to in Excel, the narrower metric."""
+    lines = print_lines(text, width)
+    if (
+        lines > 1
+        and "\n" not in text
+        and print_lines(text, width, "libreoffice") == 1
+        and text_px(text) <= room_px(width, "excel") * SHRINK_LIMIT
+    ):
+        return 1, True
+    return lines, False
+
+
+def page_text(text: str) -> str:
+    """Text for a page header or footer: & starts a header code, so it is doubled."""
+    return text.replace("&", "&&")[:200]
+
+
 def plain(v: Decimal) -> int | float:
     return int(v) if v == v.to_integral_value() else float(v)
 

@@ -13,7 +13,18 @@ from xltool import rules as expr
 from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, formula_of
 from xltool.model import Invalid
 from xltool.outcomes import Outcome
-from xltool.template.cells import ok, plain, print_lines, quote_sheet, room_px, text_px
+from xltool.template.cells import (
+    ROW_PT,
+    fit_line,
+    line_height,
+    ok,
+    page_text,
+    plain,
+    print_lines,
+    quote_sheet,
+    room_px,
+    text_px,
+)
 from xltool.template.verdicts import (
     STATUS_LINES,
     formula_string,
@@ -35,15 +46,17 @@ class TableSheets:
         last = table.width - 1
         ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last, table.title, fmt["title"])
         ws.set_row(TITLE_ROW, 26)
-        # Info row: this table's status (校验 at a glance) with unit and year, and the 本年度无此类事项 flag (a
-        # roll-up has no flag: its tables are sums, never declared empty). The flag's label takes the columns it
+        # Info row: this table's status (校验 at a glance) with unit and year, and the 本年度无此类事项 flag (on a
+        # roll-up only where every unit declared it: its tables are sums). The flag's label takes the columns it
         # needs in Excel's metric, the status line all the others, wrapped to the lines its longest wording needs.
         flag_row, flag_col = layout.no_items_cell(table)
         label_text = layout.NO_ITEMS_TEXT + "："
         label_first = flag_col
         while label_first > 1 and room_px(sum(widths[label_first:flag_col]), "excel") < text_px(label_text):
             label_first -= 1
-        status_last = table.width - 1 if self.rollup else label_first - 1
+        # a roll-up shows the flag only when every unit declared the table empty (summing.sum_members)
+        show_flag = not self.rollup or table.id in ret.no_items
+        status_last = label_first - 1 if show_flag else table.width - 1
         if status_last >= 0 and label_first < flag_col:
             formula, cached = self.table_line(table)
             lines = max(print_lines(t, sum(widths[: status_last + 1])) for t in self.status_texts(table, cached))
@@ -54,15 +67,16 @@ class TableSheets:
             if lines > 1:
                 ws.set_row(INFO_ROW, line_height(lines))
         else:  # a two-column table has no room for the status beside the flag: the unit line goes to the page header
-            ws.set_header(f"&L{_header_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")
+            ws.set_header(f"&L{page_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")
             label_first = 0
-        if not self.rollup:
+        if show_flag:
             if label_first < flag_col - 1:
                 ws.merge_range(INFO_ROW, label_first, INFO_ROW, flag_col - 1, label_text, fmt["info_label"])
             else:
                 ws.write_string(INFO_ROW, label_first, label_text, fmt["info_label"])
             flag_text = layout.NO_ITEMS_YES if table.id in ret.no_items else ""
-            ws.write_string(flag_row, flag_col, flag_text, fmt["flag"])
+            ws.write_string(flag_row, flag_col, flag_text, fmt["locked_value" if self.rollup else "flag"])
+        if not self.rollup:
             ok(
                 ws.data_validation(
                     flag_row,
@@ -352,13 +366,6 @@ def column_widths(table: Table) -> list[float]:
     return labels + [value] * len(table.col_keys)
 
 
-LINE_PT, ROW_PT = 14.5, 15.0  # one more line of 10 pt text; a row of one line
-
-
-def line_height(lines: int) -> float:
-    return ROW_PT + LINE_PT * (lines - 1)
-
-
 def label_fits(table: Table, widths: list[float]) -> dict[int, tuple[str, int, bool]]:
     """Per label (by id): the text to write, the lines it takes in Excel's metric (the narrower one), and whether it
     is shrunk to one line instead. A short header is broken evenly (商业/企业, 社会公/益组织) rather than leaving one
@@ -372,14 +379,8 @@ def label_fits(table: Table, widths: list[float]) -> dict[int, tuple[str, int, b
         if tall and max(lines, print_lines(text, width, "libreoffice")) > 1 and len(text) <= 16:
             text = "\n".join(even_lines(text, width))
             lines = text.count("\n") + 1
-        elif (
-            label.kind == "row"
-            and lines > 1
-            and label.first_row == label.last_row
-            and print_lines(text, width, "libreoffice") == 1
-            and text_px(text) <= room_px(width, "excel") * 1.18
-        ):
-            lines, shrink = 1, True
+        elif label.kind == "row" and label.first_row == label.last_row:
+            lines, shrink = fit_line(text, width)
         out[id(label)] = (text, lines, shrink)
     return out
 
@@ -412,8 +413,3 @@ def row_heights(table: Table, fits: dict[int, tuple[str, int, bool]]) -> dict[in
         for r in range(label.first_row, label.last_row + 1):
             heights[r] = max(heights[r], need)
     return heights
-
-
-def _header_text(text: str) -> str:
-    """Text for a page header: & starts a header code, so it is doubled."""
-    return text.replace("&", "&&")[:200]

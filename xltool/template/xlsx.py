@@ -131,6 +131,7 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "field_label": f(box, bold=True),
             "locked_value": f(box, align="left"),
             "check": f(box),
+            "check_shrink": f(box, text_wrap=False, shrink=True),
             "check_num": f(box, num_format="General"),
             "note": f(box, locked=False, bg_color=INPUT_FILL),
             "check_small": f(box, font_size=9, font_color="#595959"),
