@@ -39,6 +39,7 @@ class ListSheet:
     repeat_cols: int = 0  # leading columns repeated on every printed page and frozen on screen
     empty: str = ""  # said under the header when there are no rows ("" leaves the sheet with its header only)
     front: bool = False
+    hide_empty: bool = False  # with no rows the sheet is hidden: nothing to read, and no page that says only 无
 
     def write_to(self, writer) -> None:
         wb, name = writer.wb, self.name
@@ -75,6 +76,8 @@ class ListSheet:
         ws.hide_gridlines(0)  # gridlines printed too
         _print(ws, name, widths, (0, 0), (0, self.repeat_cols - 1) if self.repeat_cols else None)
         _protect(writer, ws, lists=True)
+        if self.hide_empty and not self.rows:
+            ws.hide()
 
 
 # The roll-up's lists, column by column (title, width in character units, kind); rows in this order come from the
@@ -124,13 +127,13 @@ def source_sheet(rows: Sequence[list[object]]) -> ListSheet:
 
 def rejected_sheet(rows: Sequence[list[object]]) -> ListSheet:
     """未汇总: the files left out or ignored, with the reason and its code."""
-    return ListSheet(layout.REJECTED_SHEET, REJECTED_COLUMNS, rows, repeat_cols=1)
+    return ListSheet(layout.REJECTED_SHEET, REJECTED_COLUMNS, rows, repeat_cols=1, hide_empty=True)
 
 
 def notes_sheet(rows: Sequence[list[object]]) -> ListSheet:
     """说明汇总: the explanations units wrote for warnings, then the notices (e.g. copied returns)."""
     empty = "无：各单位没有为警告填写说明，也没有数据雷同等提醒"
-    return ListSheet(layout.NOTES_SHEET, NOTES_COLUMNS, rows, repeat_cols=1, empty=empty)
+    return ListSheet(layout.NOTES_SHEET, NOTES_COLUMNS, rows, repeat_cols=1, empty=empty, hide_empty=True)
 
 
 def roster_sheet(rows: Sequence[list[object]]) -> ListSheet:
