@@ -4,6 +4,7 @@ sheet names, display widths of Chinese text, and numbers as a cell holds them.""
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 
@@ -58,6 +59,33 @@ LINE_PT, ROW_PT = 14.5, 15.0  # one more line of 10 pt text; a row of one line
 def line_height(lines: int) -> float:
     """The height of a row of `lines` lines of 10 pt text, in points."""
     return ROW_PT + LINE_PT * (lines - 1)
+
+
+_TOKEN = re.compile(r"（[^（）]*）|[^（]*?、|[^（、]+")
+
+
+def break_lines(text: str, width: float, glyph_px: float = _WIDE_PX) -> list[str]:
+    """A short label in lines that both engines keep as given: （三） and 三、 and a bracketed part kept whole where
+    they fit, a longer run cut into lines of equal length (社会公/益组织, not 社会公益组/织), each line fitting the
+    narrower engine (Excel) at glyphs `glyph_px` wide."""
+    per_line = max(1, int(room_px(width, "excel") // glyph_px))
+    if any(ch.isspace() for ch in text):
+        return [text]
+    pieces: list[str] = []
+    for token in _TOKEN.findall(text):
+        n = math.ceil(len(token) / per_line)
+        sizes = [len(token) // n + (1 if i < len(token) % n else 0) for i in range(n)]
+        at = 0
+        for size in sizes:
+            pieces.append(token[at : at + size])
+            at += size
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and len(lines[-1]) + len(piece) <= per_line:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
 
 
 SHRINK_LIMIT = 1.18  # how much wider than Excel's line a text may be and still be shrunk to it (to 8.5 pt at worst)

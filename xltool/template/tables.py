@@ -4,8 +4,6 @@ the sizes that make each table print on A4 at 9 pt or more."""
 
 from __future__ import annotations
 
-import math
-
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool import layout, outcomes
@@ -15,6 +13,7 @@ from xltool.model import Invalid
 from xltool.outcomes import Outcome
 from xltool.template.cells import (
     ROW_PT,
+    break_lines,
     fit_line,
     line_height,
     ok,
@@ -377,28 +376,11 @@ def label_fits(table: Table, widths: list[float]) -> dict[int, tuple[str, int, b
         text, lines, shrink = label.text, print_lines(label.text, width), False
         tall = label.kind == "header" or (label.kind == "row" and label.last_row > label.first_row)
         if tall and max(lines, print_lines(text, width, "libreoffice")) > 1 and len(text) <= 16:
-            text = "\n".join(even_lines(text, width))
+            text = "\n".join(break_lines(text, width))
             lines = text.count("\n") + 1
         elif label.kind == "row" and label.first_row == label.last_row:
             lines, shrink = fit_line(text, width)
         out[id(label)] = (text, lines, shrink)
-    return out
-
-
-def even_lines(text: str, width: float) -> list[str]:
-    """A short label in lines that both engines keep as given: a leading （三） or 三、 on its own line, the rest in
-    lines of equal length that fit the narrower engine (社会公/益组织, not 社会公益组/织)."""
-    per_line = max(1, int(room_px(width, "excel") // text_px("中")))
-    head = next((text[: i + 1] for i, ch in enumerate(text[:per_line]) if ch in "）、" and i + 1 < len(text)), "")
-    rest = text[len(head) :]
-    n = math.ceil(text_px(rest) / text_px("中" * per_line))
-    if any(ch.isspace() for ch in text) or n < 1:
-        return [text]
-    sizes = [len(rest) // n + (1 if i < len(rest) % n else 0) for i in range(n)]
-    out, at = ([head] if head else []), 0
-    for size in sizes:
-        out.append(rest[at : at + size])
-        at += size
     return out
 
 
