@@ -180,15 +180,16 @@ def _print(
     rows: tuple[int, int] | None,
     cols: tuple[int, int] | None,
     one_page: bool = False,
+    scale: int | None = None,
 ) -> None:
     """A4 landscape, legible (see print_scale), the sheet's name and page number in the footer, headers repeated.
     `one_page`: the caller has judged that the sheet fits one page at MIN_SCALE or more (a page that would otherwise
-    spill a few rows on to a second)."""
+    spill a few rows on to a second); `scale`: a print scale of the caller's choice (MIN_SCALE or more)."""
     ws.set_paper(9)
     ws.set_landscape()
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
     ws.set_footer(f"&L&11{name}&R&11第 &P 页，共 &N 页")
-    scale = print_scale(widths)
+    scale = scale or print_scale(widths)
     if one_page:
         ws.fit_to_pages(1, 1)
     elif scale != 100:
