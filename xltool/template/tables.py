@@ -13,7 +13,6 @@ from xltool.model import Invalid
 from xltool.outcomes import Outcome
 from xltool.template.cells import (
     ROW_PT,
-    break_lines,
     fit_line,
     line_height,
     ok,
@@ -96,7 +95,7 @@ class TableSheets:
             style = fmt[{"caption": "caption", "header": "header", "corner": "corner"}.get(label.kind, "row")]
             text, _, shrink = fits[id(label)]
             if shrink:
-                style = fmt["row_shrink"]
+                style = fmt[f"{'header' if label.kind == 'header' else 'row'}_shrink"]
             if (label.first_row, label.first_col) == (label.last_row, label.last_col):
                 ws.write_string(label.first_row, label.first_col, text, style)
             else:
@@ -356,31 +355,31 @@ def validation_options(cell: Cell) -> dict:
 def column_widths(table: Table) -> list[float]:
     """Widths that fit A4 landscape at (nearly) full size: about 104 character units in all, so 10 pt text prints at
     9 pt or more (LibreOffice measured: one unit is 7.6 pt; the printable width is 790 pt). Table 三's row labels get
-    most of the label room: the row-group columns hold short labels in tall merged cells."""
+    most of the label room: the row-group columns hold short labels in tall merged cells ((三）不予公开 on one line in
+    LibreOffice, 三、本年度/办理结果)."""
     if table.layout == "blocks":
         return [30.0] + [18.0] * (table.width - 1)
     label_cols = table.width - len(table.col_keys)
-    labels = {0: [], 1: [10.0], 2: [10.0, 16.0], 3: [7.0, 9.0, 37.0]}[label_cols]
+    labels = {0: [], 1: [10.0], 2: [10.0, 16.0], 3: [8.0, 10.0, 40.0]}[label_cols]
+    # 6.5 units: LibreOffice breaks 社会公益组织 as 社会公益/组织, Excel as 社会公/益组织 (never one character alone)
     value = max(6.0, min(9.0, (104 - sum(labels)) / len(table.col_keys)))
+    if label_cols == 3:
+        value = 6.5
     return labels + [value] * len(table.col_keys)
 
 
 def label_fits(table: Table, widths: list[float]) -> dict[int, tuple[str, int, bool]]:
-    """Per label (by id): the text to write, the lines it takes in Excel's metric (the narrower one), and whether it
-    is shrunk to one line instead. A short header is broken evenly (商业/企业, 社会公/益组织) rather than leaving one
-    character on a line; a row label that fits one line in LibreOffice and nearly in Excel stays one line, shrunk in
-    Excel by at most a sixth (the long label of （二）部分公开: one line in LibreOffice, 8.5 pt in Excel)."""
+    """Per label (by id): its text (always the official one: the reader checks it character for character), the
+    lines it takes in Excel's metric (the narrower one), and whether it is shrunk to one line instead. A label of one
+    row that fits one line in LibreOffice and nearly in Excel stays one line, shrunk in Excel by at most a sixth (商业
+    企业 in a count's column; the long label of （二）部分公开: one line in LibreOffice, 8.7 pt in Excel)."""
     out: dict[int, tuple[str, int, bool]] = {}
     for label in table.labels:
         width = sum(widths[label.first_col : label.last_col + 1])
-        text, lines, shrink = label.text, print_lines(label.text, width), False
-        tall = label.kind == "header" or (label.kind == "row" and label.last_row > label.first_row)
-        if tall and max(lines, print_lines(text, width, "libreoffice")) > 1 and len(text) <= 16:
-            text = "\n".join(break_lines(text, width))
-            lines = text.count("\n") + 1
-        elif label.kind == "row" and label.first_row == label.last_row:
-            lines, shrink = fit_line(text, width)
-        out[id(label)] = (text, lines, shrink)
+        lines, shrink = print_lines(label.text, width), False
+        if label.kind in ("row", "header") and label.first_row == label.last_row:
+            lines, shrink = fit_line(label.text, width)
+        out[id(label)] = (label.text, lines, shrink)
     return out
 
 

@@ -152,6 +152,7 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "cf_status_good": self.wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"}),
         }
         fmts["row_shrink"] = f(base, border=1, align="left", shrink=True)  # one line in every engine (label_fits)
+        fmts["header_shrink"] = f(base, border=1, bold=True, align="center", shrink=True)
         for type_name in NUMBER_FORMATS:
             # The air against the right border is a space's width in the number format, not an indent: LibreOffice
             # indents only merged cells, so digits sat flush in some columns and indented in others.
