@@ -36,9 +36,43 @@ def test_every_printed_page_is_legible(tmp_path, sample):
     printed = pages(write_xlsx(ret, tmp_path / "broken.xlsx"))
     assert all(round(width) == 842 for _, width, _ in printed)
     assert min(size for size, _, _ in printed) >= 9.0, [round(s, 1) for s, _, _ in printed]
-    check = next(text for _, _, text in printed if text.startswith("校验结果"))
+    check = next(text for _, _, text in printed if "校验结果（随填随算）" in text)
     assert "项错误，请修改后报送" in check and "不平衡（差额 1）" in check.split("检查内容")[0]
     assert any("本表有" in text and "项错误" in text for _, _, text in printed if text.startswith("三、"))
+
+
+@pytest.mark.parametrize("sample", ["sample-return-2025.xlsx", "sample-return-2020.xlsx", None])
+@pytest.mark.parametrize("year", [2025, 2020])
+def test_each_table_prints_on_one_page_and_check_pages_carry_unit_and_year(tmp_path, sample, year):
+    """Template and returns in both formats: 填报说明 2 pages, 表二, 表三 and 表四 one page each with their status
+    line whole (unit and year) and 表三's key totals (（七）总计, 四、结转) on it, 校验 3 pages each headed by the unit
+    and year, its rule pages by the column header; 级别 shows only beside a rule that does not pass."""
+    from xltool.forms import form_for_year
+    from xltool.model import Return, Unit
+
+    if sample is None:
+        ret = Return(form_for_year(year), year, Unit(name="某某镇人民政府"))
+    elif (year >= 2021) != sample.endswith("2025.xlsx"):
+        pytest.skip("one sample per format")
+    else:
+        ret = read(ROOT / "examples" / sample)
+    printed = pages(write_xlsx(ret, tmp_path / "t.xlsx"))
+    texts = [text for _, _, text in printed]
+    assert len(printed) == 8, [t.splitlines()[0] for t in texts]
+    unit_year = f"填报单位：{ret.unit.name}"
+    for table, text in zip(ret.form.tables, texts[2:5], strict=True):
+        assert text.startswith(table.title), table.title
+        assert unit_year in text.replace(" ", "") and f"报告年度：{ret.year}" in text.replace(" ", "")
+    assert "（七）总计" in texts[3] and "四、结转下年度继续办理" in texts[3]
+    checks = texts[5:]
+    assert all(t.replace(" ", "").startswith(f"{unit_year}报告年度：{ret.year}") for t in checks)
+    assert "校验结果（随填随算）" in checks[0]
+    assert all(t.splitlines()[1].replace(" ", "").startswith("检查内容结果") for t in checks[1:])
+    rule_lines = [line for t in checks[1:] for line in t.splitlines()[2:-1]]
+    assert not [line for line in rule_lines if "通过" in line and line.endswith(("错误", "警告"))]
+    assert not any("Python" in t for t in texts)
+    if sample is None:  # nothing filled: every rule 无法判断, and no level beside it
+        assert not [line for line in rule_lines if line.endswith("错误")]
 
 
 def printed_chars(path: Path) -> list[list[dict]]:
@@ -74,7 +108,7 @@ def test_check_sheet_lists_invalid_entries_and_blank_rows_legibly(tmp_path):
     from tests.test_problem_list import issue_return
 
     printed = pages(write_xlsx(issue_return(), tmp_path / "issue.xlsx"))
-    size, _, text = next(p for p in printed if p[2].startswith("校验结果"))
+    size, _, text = next(p for p in printed if "校验结果（随填随算）" in p[2])
     assert size >= 9.0
     listed = text.split("需要处理的问题")[1]
     assert "B5：“5件”" in listed and "2 格空白" in listed and "E9、F9" in listed and "1 格空白" in listed
