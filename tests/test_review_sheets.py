@@ -546,3 +546,18 @@ def test_rollup_gaps_names_missing_and_refused_units():
     assert layout.rollup_gaps(meta) == "汇总不完整：缺报 1 个单位（红星街道）、未汇总 2 个单位（甲、乙）"
     assert layout.rollup_gaps({"missing": "0", "not_merged": "0"}) is None
     assert layout.rollup_gaps({"missing": "x"}) is None
+
+
+def test_rollup_contact_fields_are_the_countys_to_fill(county):
+    """A roll-up's 填报人, 联系电话 and 填报日期 are unlocked for the county to enter; the unit, code and scope set when
+    merging stay locked, and the tables carry no 本年度无此类事项 box."""
+    _, out = county
+    wb = openpyxl.load_workbook(out)
+    guide = wb[layout.GUIDE_SHEET]
+    locked = {name: guide.cell(row + 1, 2).protection.locked for name, _, row in layout.UNIT_FIELDS}
+    assert locked == {"name": True, "code": True, "scope": True, "filled_by": False, "phone": False, "date": False}
+    form = form_for_year(2025)
+    for table in form.tables:
+        row, col = layout.no_items_cell(table)
+        ws = wb[table.sheet]
+        assert layout.NO_ITEMS_TEXT not in "".join(str(c.value or "") for c in ws[row + 1]), table.sheet
