@@ -139,3 +139,22 @@ def test_problem_sheet_prints_legibly(tmp_path):
         assert min(c["size"] for c in chars) >= 9.0
         assert i == 0 or text.startswith("位置级别问题及处理"), "the header opens every page"
         assert not overprinted(chars)
+
+
+@pytest.mark.parametrize("sample", ["sample-return-2025.xlsx", "sample-return-2020.xlsx"])
+def test_report_prints_table_three_whole_on_one_page(tmp_path, sample):
+    """The drafted report (Word, printed by LibreOffice): 表三 on one page from its heading to 四、结转, 商业企业
+    and 三、本年度 not broken inside a word, no glyph under 9 pt."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from xltool.office import convert
+    from xltool.publish import write_annual_report
+
+    ret_path = ROOT / "examples" / sample
+    out = write_annual_report(ret_path, tmp_path / "report.docx", "docx").path
+    with pdfplumber.open(convert(Path(out), "pdf")) as doc:
+        texts = [(p.extract_text() or "", min((c["size"] for c in p.chars), default=99.0)) for p in doc.pages]
+    assert min(size for _, size in texts) >= 9.0
+    (page,) = [t for t, _ in texts if "三、收到和处理政府信息公开申请情况" in t]
+    assert "四、结转下年度继续办理" in page and "（七）总计" in page
+    lines = page.splitlines()
+    assert any("商业企业" in line for line in lines) and any("三、本年度" in line for line in lines)

@@ -558,6 +558,6 @@ def test_rollup_contact_fields_are_the_countys_to_fill(county):
     assert locked == {"name": True, "code": True, "scope": True, "filled_by": False, "phone": False, "date": False}
     form = form_for_year(2025)
     for table in form.tables:
-        row, col = layout.no_items_cell(table)
+        row, _ = layout.no_items_cell(table)
         ws = wb[table.sheet]
         assert layout.NO_ITEMS_TEXT not in "".join(str(c.value or "") for c in ws[row + 1]), table.sheet
