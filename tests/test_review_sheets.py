@@ -184,8 +184,8 @@ def test_detail_of_a_few_units_lists_cells_down_and_units_across(county):
 
 
 def test_detail_of_many_units_keeps_a_row_per_unit(tmp_path):
-    """明细 of more units than fit across: table bands, row-group bands, a hidden row of [keys] and Chinese headers
-    table · row · column; header rows and the unit column frozen, headers wrapped, a filter on the header row."""
+    """明细 of more units than fit across: table bands, row-group bands, a hidden row of [keys] and short Chinese
+    headers (the cell's own label); header rows and the unit column frozen, headers wrapped, a filter on them."""
     from tests.test_streamed_rollup import many_units
 
     roll = many_units(detail.ACROSS_UNITS + 1)
@@ -196,15 +196,20 @@ def test_detail_of_many_units_keeps_a_row_per_unit(tmp_path):
     assert header[:4] == ["单位", "代码", "来源文件", "状态"]
     assert keys[4:] == [f"[{c.key}]" for c in form.inputs]
     by_key = dict(zip((k.strip("[]") for k in keys[4:]), header[4:], strict=True))
-    assert by_key["apply.new.natural_person"] == "三 · 一、本年新收政府信息公开申请数量 · 自然人"
-    assert by_key["apply.new.business"] == "三 · 一、本年新收政府信息公开申请数量 · 法人或其他组织 · 商业企业"
-    assert by_key["active.rules.regulation.issued"] == "二 · 第二十条第（一）项 · 规章 · 本年制发件数"
-    assert by_key["appeal.direct.upheld"] == "四 · 行政诉讼 · 未经复议直接起诉 · 结果维持"
+    assert by_key["apply.new.natural_person"] == "自然人"  # short: the bands above say the table and the row
+    assert by_key["apply.new.business"] == "商业企业"
+    assert by_key["active.rules.regulation.issued"] == "本年制发件数"
+    assert by_key["appeal.direct.upheld"] == "未经复议直接起诉 · 结果维持"
+    assert by_key["appeal.review.upheld"] == "行政复议 · 结果维持"
     assert not any("[" in h for h in header)
-    assert [t for t in band if t] == ["报送单位", *(t.title for t in form.tables)]
+    titles = [t for t in band if t]  # a band is named again on each printed page it continues on
+    assert titles[0] == "报送单位" and list(dict.fromkeys(titles[1:])) == [t.title for t in form.tables]
     assert "三 · 三、本年度办理结果 · （一）予以公开" in group
     assert [r[0] for r in rows[4:]] == [m.info.unit_name for m in roll.members]
     wb = openpyxl.load_workbook(out)
+    breaks = [b.id for b in wb[layout.DETAIL_SHEET].col_breaks.brk]
+    assert breaks  # a break's id is the first (0-based) column of the next printed page
+    assert all(band[col] and group[col] for col in breaks), "each printed page names its bands"
     ws = wb[layout.DETAIL_SHEET]
     assert ws.row_dimensions[3].hidden and not ws.row_dimensions[4].hidden
     assert ws.freeze_panes == "B5"

@@ -18,7 +18,7 @@ xltool.discover reads last year's figures back from it.
 """
 
 from xltool.template.cells import text_width
-from xltool.template.review.detail import DETAIL_FIRST, DetailRow, DetailSheet, detail_group, detail_header
+from xltool.template.review.detail import DETAIL_FIRST, DetailRow, DetailSheet, detail_group, short_headers
 from xltool.template.review.lists import Column, ListSheet, notes_sheet, rejected_sheet, roster_sheet, source_sheet
 from xltool.template.review.overview import OverviewRow, OverviewSheet, overview_figures, result_groups
 from xltool.template.review.sheet import BODY_PT, CELL_LIMIT, MIN_PRINT_PT, MIN_SCALE, lines_needed, print_scale
@@ -26,7 +26,7 @@ from xltool.template.review.summary import Summary
 
 __all__ = [
     "BODY_PT", "CELL_LIMIT", "DETAIL_FIRST", "MIN_PRINT_PT", "MIN_SCALE", "Column", "DetailRow", "DetailSheet",
-    "ListSheet", "OverviewRow", "OverviewSheet", "Summary", "detail_group", "detail_header", "lines_needed",
-    "notes_sheet", "overview_figures", "print_scale", "rejected_sheet", "result_groups", "roster_sheet",
+    "ListSheet", "OverviewRow", "OverviewSheet", "Summary", "detail_group", "lines_needed",
+    "notes_sheet", "overview_figures", "print_scale", "rejected_sheet", "result_groups", "roster_sheet", "short_headers",
     "source_sheet", "text_width",
 ]  # fmt: skip

@@ -1,5 +1,6 @@
-"""明细: one row per unit and one column per input cell, under a two-level header of table bands and row groups, with
-a hidden row of cell keys that xltool.discover reads back as last year's figures."""
+"""明细: one row per unit and one column per input cell, under table bands, row-group bands and short headers (the
+cell's own label), with a hidden row of cell keys that xltool.discover reads back as last year's figures; a few
+units are laid out across instead (write_across), to be read on A4."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from xltool.template.cells import ok
 from xltool.template.review.lists import Column
 from xltool.template.review.sheet import (
     MIN_SCALE,
+    PAGE_PX,
     _Formats,
     _height,
     _height_pt,
@@ -24,6 +26,7 @@ from xltool.template.review.sheet import (
     _write,
     column_px,
     lines_needed,
+    print_scale,
 )
 
 
@@ -37,7 +40,7 @@ class DetailRow:
 
 
 DETAIL_UNIT_COLUMNS = [Column("单位", 18), Column("代码", 20, "code"), Column("来源文件", 18), Column("状态", 9)]
-DETAIL_VALUE_WIDTH = 12.0
+DETAIL_VALUE_WIDTH = 9.0  # short headers (the cell's own label) need no more: nine figures a page
 # rows: table titles, row groups (一、本年新收… / （一）予以公开 …), hidden keys, Chinese headers, then one per unit
 DETAIL_BAND, DETAIL_GROUP, DETAIL_KEYS, DETAIL_HEADER, DETAIL_FIRST = 0, 1, 2, 3, 4
 # A few units (up to ACROSS_UNITS) are laid out to be read on A4 instead: the form's cells down the page, the units
@@ -55,13 +58,21 @@ def table_number(table: Table) -> str:
     return head if "、" in table.title and 0 < len(head) <= 3 else table.sheet
 
 
-def detail_header(form: Form, cell: Cell) -> str:
-    """A 明细 column's Chinese name: table / row / column labels, e.g. 三 · 一、本年新收政府信息公开申请数量 · 自然人
-    (a label shared by every input of the table, such as 申请人情况, says nothing and is left out)."""
-    table = form.table(cell.table)
-    shared = set.intersection(*(set(c.label_path) for c in table.cells if c.is_input))
-    parts = [p for p in cell.label_path if p not in shared] or list(cell.label_path)
-    return " · ".join([table_number(table), *parts])
+def short_headers(form: Form) -> dict[str, str]:
+    """Each input's header under its row-group band: its own label (自然人, 本年制发件数), with the label above it
+    where the group has that label twice (行政复议 · 结果维持, 未经复议直接起诉 · 结果维持) — not the whole path,
+    which the bands above already say."""
+    groups: dict[str, list[Cell]] = {}
+    for cell in form.inputs:
+        groups.setdefault(detail_group(form, cell), []).append(cell)
+    out: dict[str, str] = {}
+    for cells in groups.values():
+        last = [c.label_path[-1] for c in cells]
+        for cell in cells:
+            path = cell.label_path
+            twice = last.count(path[-1]) > 1 and len(path) > 1
+            out[cell.key] = " · ".join(path[-2:]) if twice else path[-1]
+    return out
 
 
 def detail_group(form: Form, cell: Cell) -> str:
@@ -75,6 +86,30 @@ def detail_group(form: Form, cell: Cell) -> str:
     rows = [lb for lb in table.labels if lb.kind == "row" and lb.first_row <= cell.row <= lb.last_row]
     parts += [lb.text for lb in sorted(rows, key=lambda lb: lb.first_col) if lb.last_col < cell.col]
     return " · ".join([table_number(table), *parts]) if parts else table.title
+
+
+def page_starts(widths: list[float], lead: int) -> list[int]:
+    """The columns where a printed page of 明细 (row layout) starts: each page filled beside the repeated unit
+    column (the bands are named again on every page they continue on)."""
+    page, unit = PAGE_PX * 100 / print_scale(widths), column_px(widths[0])
+    used, out = sum(column_px(w) for w in widths[:lead]), []
+    for col in range(lead, len(widths)):
+        w = column_px(widths[col])
+        if used > unit and used + w > page:
+            out.append(col)
+            used = unit
+        used += w
+    return out
+
+
+def _page_of(count: int, lead: int, starts: list[int]) -> list[int]:
+    """The printed page (0, 1 …) of each of `count` value columns from column `lead` on."""
+    out, page = [], 0
+    for col in range(lead, lead + count):
+        while page < len(starts) and col >= starts[page]:
+            page += 1
+        out.append(page)
+    return out
 
 
 def _runs(texts: list[str]) -> list[tuple[str, int, int]]:
@@ -108,15 +143,19 @@ class DetailSheet:
         widths = [c.width for c in DETAIL_UNIT_COLUMNS] + [DETAIL_VALUE_WIDTH] * len(inputs)
         _widths(ws, widths, name)
         _merge(ws, DETAIL_BAND, 0, DETAIL_GROUP, lead - 1, "报送单位", fmt.band, name)
-        for band, texts in (
-            (DETAIL_BAND, [form.table(c.table).title for c in inputs]),
-            (DETAIL_GROUP, [detail_group(form, c) for c in inputs]),
-        ):
+        groups = [detail_group(form, c) for c in inputs]
+        pages = page_starts(widths, lead)
+        for band, texts in ((DETAIL_BAND, [form.table(c.table).title for c in inputs]), (DETAIL_GROUP, groups)):
             lines = 1
-            for text, first, last in _runs(texts):
+            # each band merged within a printed page and named again on the next: no page of nameless fill
+            cut = [f"{text}\x00{page}" for text, page in zip(texts, _page_of(len(inputs), lead, pages), strict=True)]
+            for tagged, first, last in _runs(cut):
+                text = tagged.split("\x00", 1)[0]
                 _merge(ws, band, lead + first, band, lead + last, text, fmt.band, name)
                 lines = max(lines, lines_needed(text, DETAIL_VALUE_WIDTH * (last - first + 1)))
             _height(ws, band, lines, name)
+        if pages:
+            ws.set_v_pagebreaks(pages[:1000])
         # Hidden keys (for xltool.discover), then the Chinese headers.
         for col, cell in enumerate(inputs, start=lead):
             ok(ws.write_string(DETAIL_KEYS, col, f"[{cell.key}]", fmt.hidden_key), name)
@@ -124,8 +163,9 @@ class DetailSheet:
         lines = 1
         for col, column in enumerate(DETAIL_UNIT_COLUMNS):
             ok(ws.write_string(DETAIL_HEADER, col, column.title, fmt.header), name)
+        short = short_headers(form)
         for col, cell in enumerate(inputs, start=lead):
-            text = detail_header(form, cell)
+            text = short[cell.key]
             ok(ws.write_string(DETAIL_HEADER, col, text, fmt.header), name)
             lines = max(lines, lines_needed(text, DETAIL_VALUE_WIDTH))
         _height(ws, DETAIL_HEADER, lines, name)
