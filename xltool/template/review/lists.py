@@ -82,18 +82,18 @@ class ListSheet:
 
 # The roll-up's lists, column by column (title, width in character units, kind); rows in this order come from the
 # roll-up (xltool.rollup.outputs).
-SOURCE_COLUMNS = [
-    Column("层级", 5, "number"),
-    Column("所属汇总", 12),
-    Column("文件", 16),
-    Column("单位", 16),
-    Column("代码", 20, "code"),
-    Column("格式", 12, "code"),
-    Column("年度", 6, "number"),
-    Column("填报日期", 11),
-    Column("状态", 9, "status"),
-    Column("原因", 26),
-    Column("SHA-256", 34, "code"),
+SOURCE_COLUMNS = [  # one page wide at MIN_SCALE: codes and SHA-256 wrap
+    Column("层级", 4, "number"),
+    Column("所属汇总", 8),
+    Column("文件", 12),
+    Column("单位", 12),
+    Column("代码", 11, "code"),
+    Column("格式", 8, "code"),
+    Column("年度", 5, "number"),
+    Column("填报日期", 10),
+    Column("状态", 7, "status"),
+    Column("原因", 18),
+    Column("SHA-256", 16, "code"),
 ]
 REJECTED_COLUMNS = [
     Column("文件", 18),
