@@ -92,16 +92,16 @@ def test_overview_prints_on_one_page_with_its_charts(pages):
 
 def test_a_rollup_of_three_units_prints_in_about_a_third_of_the_pages(tmp_path):
     """Three units: 汇总说明 1 page, 概览 1, 填报说明 1, each table 1, 校验 3, 明细 4 (cells down, units across),
-    来源 2 — 15 pages where 45 were printed; the table pages each hold their whole table."""
+    来源 1 — 14 pages where 45 were printed; the table pages each hold their whole table."""
     files = [COUNTY / n for n in ("01-城关镇.xlsx", "02-东坝镇.xlsx", "03-西河乡.xlsx")]
     roll = merge(files, Unit(name="示例县人民政府办公室"), workers=0)
     out = printed(roll.write(tmp_path / "三个单位.xlsx"))
     count = defaultdict(int)
     for sheet, _, _, _, text in out:
         count[sheet or ("校验" if "报告年度：2025" in text.splitlines()[0] else "表")] += 1
-    assert len(out) <= 16, dict(count)
+    assert len(out) <= 15, dict(count)
     assert count[layout.SUMMARY_SHEET] == 1 and count[layout.OVERVIEW_SHEET] == 1
-    assert count[layout.DETAIL_SHEET] <= 4 and count["校验"] <= 3
+    assert count[layout.DETAIL_SHEET] <= 4 and count["校验"] <= 3 and count[layout.SOURCE_SHEET] == 1
     assert not any(text.splitlines()[1:-1] == ["无"] for _, _, _, _, text in out)
     table_pages = [text for sheet, _, _, _, text in out if not sheet and text.startswith("三、收到和处理")]
     assert len(table_pages) == 1 and "（七）总计" in table_pages[0] and "四、结转下年度继续办理" in table_pages[0]

@@ -3,11 +3,12 @@ filling rules in plain Chinese, and for a roll-up what it contains."""
 
 from __future__ import annotations
 
-import math
-
 from xltool import layout
 from xltool.forms import TITLE_ROW
-from xltool.template.cells import ok, text_width
+from xltool.template.cells import ROW_PT, line_height, ok, print_lines
+
+GUIDE_WIDTH = 30 + 46 + 14 + 14  # A:D, character units
+PAGE_PT = 595 - (0.5 + 0.55) * 72  # printable height of the landscape page print_setup sets
 
 ROLLUP_SET = ("name", "code", "scope")  # unit fields a roll-up takes from merging (locked); the others are entered
 
@@ -88,11 +89,17 @@ class GuideSheet:
         else:
             heading, lines = "填报须知", form.guide_lines()
         ws.write_string(row, 0, heading, fmt["text_bold"])
+        height = 26 + ROW_PT * row  # the title and the rows of fields
         for line in lines:
             row += 1
             ws.merge_range(row, 0, row, 3, line, fmt["text"])
-            ws.set_row(row, 15 * max(1, math.ceil(text_width(line) / 100)))  # A:D is ~104 character units wide
+            ws.set_row(row, line_height(print_lines(line, GUIDE_WIDTH)) + 3)
+            height += line_height(print_lines(line, GUIDE_WIDTH)) + 3
         self.protect(ws)
-        self.print_setup(ws, 3, row, None)
+        # one page when it nearly fits, at 90 % or more; else the 填报须知 on a page of its own (never a second page
+        # holding the last few items)
+        self.print_setup(ws, 3, row, None, one_page=height <= PAGE_PT / 0.9)
+        if height > PAGE_PT / 0.9:
+            ws.set_h_pagebreaks([layout.guide_text_row(form)])
         if not any(getattr(s, "front", False) for s in self.extra):  # else the front sheet opens (one tab selected)
             ws.activate()

@@ -7,7 +7,9 @@ Each sheet is an object with `name`, `front` (written before the official tables
 every Chinese word a reviewer reads here is chosen here. One module per sheet (summary, overview, detail; lists for
 the plain ones), drawn with what `sheet` provides.
 
-Print: A4 landscape, 10.5 pt text (宋体, 五号), header rows (and unit columns) repeated on every page. A sheet is
+Print: A4 landscape (明细 of a few units portrait when that prints fewer pages), 10.5 pt text (宋体, 五号), header
+rows (and unit columns) repeated on every page; 汇总说明 and 概览 of a few units on one page each, an empty list
+hidden rather than printed as a page saying 无. A sheet is
 shrunk to one page wide only when that keeps the scale at MIN_SCALE or more (88 %: nothing prints below 9.24 pt); a
 wider sheet prints at 100 % over several pages. Widths are judged with the widest character unit seen (LibreOffice
 without Calibri's metric twin draws a unit about 1.34 times as wide as Excel does), so a sheet judged to fit does fit
