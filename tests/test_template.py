@@ -221,7 +221,8 @@ def test_guide_explains_the_rules(book):
 
 
 def test_rollup_tables_have_no_unlocked_cell(tmp_path):
-    """A roll-up's official tables, 填报说明 and 校验 are read-only: not one unlocked cell, no input tint."""
+    """A roll-up's official tables and 校验 are read-only: not one unlocked cell, no input tint; on 填报说明 only the
+    county's own contact (填报人, 联系电话, 填报日期) and the report's extra fields are open."""
     import openpyxl
 
     from xltool.rollup import merge
@@ -233,6 +234,8 @@ def test_rollup_tables_have_no_unlocked_cell(tmp_path):
     for name in [layout.GUIDE_SHEET, layout.CHECK_SHEET, *(t.sheet for t in form.tables)]:
         ws = wb[name]
         unlocked = [c.coordinate for row in ws.iter_rows() for c in row if c.protection and not c.protection.locked]
-        assert not unlocked, (name, unlocked[:5])
+        contact = [r for key, _, r in layout.UNIT_FIELDS if key not in ("name", "code", "scope")]
+        open_rows = [*contact, *(r for _, _, r, _ in layout.extra_fields(form))] if name == layout.GUIDE_SHEET else []
+        assert unlocked == [f"B{r + 1}" for r in open_rows], (name, unlocked[:5])
     tints = {wb[c.sheet][c.a1].fill.fgColor.rgb for c in form.inputs}
     assert not any(str(t).upper().endswith("FFF2CC") for t in tints)
