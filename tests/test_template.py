@@ -239,3 +239,26 @@ def test_rollup_tables_have_no_unlocked_cell(tmp_path):
         assert unlocked == [f"B{r + 1}" for r in open_rows], (name, unlocked[:5])
     tints = {wb[c.sheet][c.a1].fill.fgColor.rgb for c in form.inputs}
     assert not any(str(t).upper().endswith("FFF2CC") for t in tints)
+
+
+def test_a_long_table_of_a_local_form_runs_on_with_its_header_repeated(tmp_path):
+    """A table longer than a page (a local form's) is not shrunk onto one page: one page wide, as many long as it
+    needs, its header rows repeated; the official tables each fit one page."""
+    import openpyxl
+    import yaml
+
+    from xltool.forms import load_form
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "docs" / "example-form.yaml").read_text("utf-8"))
+    hotline = next(t for t in spec["tables"] if t["id"] == "hotline")
+    hotline["rows"] = [{"key": f"r{i}", "path": [f"渠道{i}"]} for i in range(60)] + [{"key": "all", "path": ["合计"]}]
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), "utf-8")
+    form = load_form(path)
+    wb = openpyxl.load_workbook(write_xlsx(Return(form, 2025, Unit(name="某镇")), tmp_path / "long.xlsx"))
+    table = form.table("hotline")
+    ws = wb[table.sheet]
+    assert ws.page_setup.fitToHeight in (0, "0")
+    assert ws.print_title_rows == f"${table.first_data_row - table.header_rows + 1}:${table.first_data_row}"
+    short = wb[form.table("column").sheet]
+    assert short.page_setup.fitToHeight in (None, 1, "1") and short.print_title_rows is None

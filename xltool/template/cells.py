@@ -55,6 +55,7 @@ def print_lines(text: str, width: float, engine: str = "excel") -> int:
 
 
 LINE_PT, ROW_PT = 14.5, 15.0  # one more line of 10 pt text; a row of one line
+PAGE_PT = 595 - (0.5 + 0.55) * 72  # printable height of A4 landscape with the margins the writer's print_setup sets
 
 
 def line_height(lines: int) -> float:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from xltool import layout
 from xltool.forms import TITLE_ROW
-from xltool.template.cells import ROW_PT, line_height, ok, print_lines
+from xltool.template.cells import PAGE_PT, ROW_PT, line_height, ok, print_lines
 
 GUIDE_WIDTH = 30 + 46 + 14 + 14  # A:D, character units
-PAGE_PT = 595 - (0.5 + 0.55) * 72  # printable height of the landscape page print_setup sets
 
 ROLLUP_SET = ("name", "code", "scope")  # unit fields a roll-up takes from merging (locked); the others are entered
 

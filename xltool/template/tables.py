@@ -12,6 +12,7 @@ from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, formula_of
 from xltool.model import Invalid
 from xltool.outcomes import Outcome
 from xltool.template.cells import (
+    PAGE_PT,
     ROW_PT,
     fit_line,
     line_height,
@@ -55,6 +56,7 @@ class TableSheets:
         # a roll-up shows the flag only when every unit declared the table empty (summing.sum_members)
         show_flag = not self.rollup or table.id in ret.no_items
         status_last = label_first - 1 if show_flag else table.width - 1
+        lines = 1
         if status_last >= 0 and label_first < flag_col:
             formula, cached = self.table_line(table)
             lines = max(print_lines(t, sum(widths[: status_last + 1])) for t in self.status_texts(table, cached))
@@ -110,13 +112,18 @@ class TableSheets:
             self.write_validity(ws, table)
             self.mark_problems(ws, table)
         self.write_references(ws, table)
-        for row, height in row_heights(table, fits).items():
-            if row != INFO_ROW:
-                ws.set_row(row, height)
+        heights = row_heights(table, fits)
+        for row, height in heights.items():
+            ws.set_row(row, height)
         if table.header_rows:
             ws.freeze_panes(table.first_data_row, 0)
         self.protect(ws)
-        self.print_setup(ws, last, table.last_row, None, one_page=True)
+        # One page when the table fits one at 90 % or more (the official ones do); a longer table of a local form
+        # runs on to further pages with its header rows repeated.
+        tall = 26 + line_height(lines) + sum(heights.values())
+        one_page = tall <= PAGE_PT / 0.9
+        repeat = (TABLE_ROW, table.first_data_row - 1) if table.header_rows and not one_page else None
+        self.print_setup(ws, last, table.last_row, repeat, one_page=one_page)
 
     def input_format(self, cell: Cell):
         """Inputs are tinted and unlocked for the clerk; in a roll-up they are plain locked numbers."""

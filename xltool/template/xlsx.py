@@ -140,7 +140,6 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "verdict_wrap": f(
                 base, bold=True, font_size=14, align="center", border=1, text_wrap=True
             ),  # a roll-up's gaps
-            "status": f(base, bold=True, align="left"),
             "status_wrap": f(base, bold=True, align="left", text_wrap=True),  # an incomplete roll-up's status line
             "unit_note": f(base, font_color="#C00000", bold=True),
             "helper": f(base, font_color="#808080"),
