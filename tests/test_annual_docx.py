@@ -152,7 +152,8 @@ def test_tables_use_table_text_and_no_glyph_under_9pt(sample):
 
 
 def test_table_two_kept_together_with_its_note(tmp_path):
-    """Table 二 is kept on one page with the 2019 万元 note right under it (no row split, no lone note)."""
+    """Table 二 is kept on one page with the 2019 万元 note right under it (no row split, no lone note); 三 is kept
+    on one landscape page too, 四 runs on."""
     doc = Document(str(make(read(EXAMPLES / "sample-return-2020.xlsx"), tmp_path / "r.docx")))
     body = list(doc.element.body)
     table = doc.tables[0]._tbl
@@ -161,8 +162,8 @@ def test_table_two_kept_together_with_its_note(tmp_path):
     for tr in table.tr_lst:
         assert tr.trPr.find(qn("w:cantSplit")) is not None
         assert all(p.pPr.keepNext_val for p in tr.iter(qn("w:p")))
-    for t in doc.tables[1:]:  # the long tables run on across pages
-        assert not any(p.pPr.keepNext_val for p in t._tbl.tr_lst[0].iter(qn("w:p")))
+    assert all(p.pPr.keepNext_val for p in doc.tables[1]._tbl.tr_lst[0].iter(qn("w:p")))  # 三 in 9 pt fits a page
+    assert not any(p.pPr.keepNext_val for p in doc.tables[2]._tbl.tr_lst[0].iter(qn("w:p")))
 
 
 def test_wide_tables_on_landscape_sections(sample):

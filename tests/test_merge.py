@@ -15,6 +15,7 @@ from python_calamine import CalamineWorkbook
 
 from tests.fillings import random_return
 from xltool.cli import app
+from xltool.discover import _detail_rows
 from xltool.forms import form_for_year
 from xltool.layout import DETAIL_SHEET, REJECTED_SHEET, SOURCE_SHEET
 from xltool.model import Return, Unit
@@ -52,14 +53,12 @@ def test_conservation(county, tmp_path_factory, picks):
     assert len(roll.members) == len(files) and not roll.rejected
     out = roll.write(tmp_path_factory.mktemp("out") / "county.xlsx")
     back = read(out)
-    detail = sheet_rows(out, DETAIL_SHEET)
-    key_row = next(i for i, row in enumerate(detail) if str(row[4]).startswith("["))  # hidden, above the header
-    keys = [h.rsplit("[", 1)[1].rstrip("]") for h in detail[key_row][4:]]
-    assert keys == [c.key for c in FORM.inputs]
+    detail = _detail_rows(sheet_rows(out, DETAIL_SHEET))  # either layout: a row or a column per unit
+    assert len(detail) == len(files)
     units = [read(f).values for f in files]
-    for col, key in enumerate(keys, start=4):
+    for key in (c.key for c in FORM.inputs):
         expected = sum((values.get(key, Decimal(0)) for values in units), Decimal(0))
-        column = sum((Decimal(str(row[col])) for row in detail[key_row + 2 :] if row[col] != ""), Decimal(0))
+        column = sum((Decimal(str(values[key])) for _, values in detail if key in values), Decimal(0))
         assert back.value(key) == expected == column, key
     assert not [p for p in back.check() if p.severity == "error"]  # a roll-up is itself a valid return
 

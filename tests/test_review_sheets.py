@@ -28,6 +28,7 @@ from xltool.render import rollup_summary
 from xltool.rollup import SOURCE_HEADER, merge
 from xltool.roster import read_roster
 from xltool.template import ExtraSheet, review, write_xlsx
+from xltool.template.review import detail
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTY = ROOT / "examples" / "county-2025"
@@ -103,7 +104,7 @@ def test_summary_sheet_says_what_the_rollup_contains(county):
 
     rows = sheet_rows(out, layout.SUMMARY_SHEET)
     assert rows[1][0] == LINE
-    facts = {row[0]: row[2] for row in rows[3:12]}
+    facts = {row[0]: row[2] for row in rows[2:11]}
     form = form_for_year(2025)
     assert facts["汇总单位"] == "示例县人民政府办公室（代码 915100000000000000）"
     assert facts["报告年度"] == "2025 年度"
@@ -156,36 +157,72 @@ def test_summary_without_a_roster_says_so(tmp_path):
 # --- 明细 ----------------------------------------------------------------------------------------------------------
 
 
-def test_detail_headers_are_chinese_and_keys_stay_machine_readable(county):
-    """明细: table bands, row-group bands, a hidden row of [keys] and Chinese headers table · row · column; header rows
-    and the unit column frozen, headers wrapped, a filter on the header row."""
+def test_detail_of_a_few_units_lists_cells_down_and_units_across(county):
+    """明细 of a few units: a row per input cell in form order (its [key] in a hidden first column) under its table's
+    band, with its row group and own label; a column per unit under unit / code / status rows repeated on every
+    printed page with the label columns."""
     roll, out = county
+    form = form_for_year(2025)
+    rows = sheet_rows(out, layout.DETAIL_SHEET)
+    names, codes, status = rows[:3]
+    assert [names[0], codes[0], status[0]] == ["[unit]", "[code]", "[status]"]
+    assert names[3:] == [m.info.unit_name for m in roll.members]
+    assert codes[3:] == [m.info.unit_code for m in roll.members] and status[3:] == [m.status.zh for m in roll.members]
+    keyed = [r for r in rows[3:] if str(r[0]).startswith("[")]
+    assert [r[0] for r in keyed] == [f"[{c.key}]" for c in form.inputs]
+    by_key = {r[0].strip("[]"): r for r in keyed}
+    assert by_key["apply.new.natural_person"][2] == "自然人"
+    assert by_key["apply.new.natural_person"][3] == roll.members[0].info.values["apply.new.natural_person"]
+    assert by_key["active.rules.regulation.issued"][2] == "本年制发件数"
+    bands = [r[1] for r in rows[3:] if not str(r[0]).startswith("[") and r[1]]
+    assert bands == [t.title for t in form.tables]
+    assert detail.across_labels(form, form.cell["apply.result.partial.natural_person"])[0].startswith("三、本年度")
+    assert detail.across_labels(form, form.cell["appeal.direct.upheld"]) == ("行政诉讼 未经复议直接起诉", "结果维持")
+    ws = openpyxl.load_workbook(out)[layout.DETAIL_SHEET]
+    assert ws.column_dimensions["A"].hidden and ws.freeze_panes == "D4"
+    assert (ws.print_title_rows, ws.print_title_cols) == ("$1:$3", "$A:$C")
+
+
+def test_detail_of_many_units_keeps_a_row_per_unit(tmp_path):
+    """明细 of more units than fit across: table bands, row-group bands, a hidden row of [keys] and short Chinese
+    headers (the cell's own label); header rows and the unit column frozen, headers wrapped, a filter on them."""
+    from tests.test_streamed_rollup import many_units
+
+    roll = many_units(detail.ACROSS_UNITS + 1)
+    out = roll.write(tmp_path / "many.xlsx")
     form = form_for_year(2025)
     rows = sheet_rows(out, layout.DETAIL_SHEET)
     band, group, keys, header = rows[:4]
     assert header[:4] == ["单位", "代码", "来源文件", "状态"]
     assert keys[4:] == [f"[{c.key}]" for c in form.inputs]
     by_key = dict(zip((k.strip("[]") for k in keys[4:]), header[4:], strict=True))
-    assert by_key["apply.new.natural_person"] == "三 · 一、本年新收政府信息公开申请数量 · 自然人"
-    assert by_key["apply.new.business"] == "三 · 一、本年新收政府信息公开申请数量 · 法人或其他组织 · 商业企业"
-    assert by_key["active.rules.regulation.issued"] == "二 · 第二十条第（一）项 · 规章 · 本年制发件数"
-    assert by_key["appeal.direct.upheld"] == "四 · 行政诉讼 · 未经复议直接起诉 · 结果维持"
+    assert by_key["apply.new.natural_person"] == "自然人"  # short: the bands above say the table and the row
+    assert by_key["apply.new.business"] == "商业企业"
+    assert by_key["active.rules.regulation.issued"] == "本年制发件数"
+    assert by_key["appeal.direct.upheld"] == "未经复议直接起诉 · 结果维持"
+    assert by_key["appeal.review.upheld"] == "行政复议 · 结果维持"
     assert not any("[" in h for h in header)
-    assert [t for t in band if t] == ["报送单位", *(t.title for t in form.tables)]
+    titles = [t for t in band if t]  # a band is named again on each printed page it continues on
+    assert titles[0] == "报送单位" and list(dict.fromkeys(titles[1:])) == [t.title for t in form.tables]
     assert "三 · 三、本年度办理结果 · （一）予以公开" in group
     assert [r[0] for r in rows[4:]] == [m.info.unit_name for m in roll.members]
     wb = openpyxl.load_workbook(out)
+    breaks = [b.id for b in wb[layout.DETAIL_SHEET].col_breaks.brk]
+    assert breaks  # a break's id is the first (0-based) column of the next printed page
+    assert all(band[col] and group[col] for col in breaks), "each printed page names its bands"
     ws = wb[layout.DETAIL_SHEET]
     assert ws.row_dimensions[3].hidden and not ws.row_dimensions[4].hidden
     assert ws.freeze_panes == "B5"
     assert ws.auto_filter.ref.startswith("A4:")
     assert ws["E4"].alignment.wrap_text and ws["E4"].font.b
     assert (ws.print_title_rows, ws.print_title_cols) == ("$1:$4", "$A:$A")
+    back = _detail_rows(sheet_rows(out, layout.DETAIL_SHEET))
+    assert [u.name for u, _ in back] == [m.info.unit_name for m in roll.members]
 
 
 def test_detail_rows_are_read_back_in_both_layouts(county):
-    """Last year's figures come back from the new 明细 (hidden key row) and from an earlier roll-up's 明细 (the key
-    at the end of each header), unit by unit."""
+    """Last year's figures come back from 明细 of a few units (a column per unit) and from an earlier roll-up's 明细
+    (the key at the end of each header), unit by unit (a row per unit: test_detail_of_many_units_keeps_a_row_per_unit)."""
     roll, out = county
     new = _detail_rows(sheet_rows(out, layout.DETAIL_SHEET))
     assert [u.code for u, _ in new] == [m.info.unit_code for m in roll.members]
@@ -214,7 +251,7 @@ def test_overview_has_the_first_figures_of_each_unit(tmp_path, year):
     roll = merge(files, Unit(name="概览县"), workers=0)
     out = roll.write(tmp_path / "c.xlsx")
     rows = sheet_rows(out, layout.OVERVIEW_SHEET)
-    header = rows[1]
+    header = [h.replace("\n", "") for h in rows[1] if h]  # titles broken at their parts: 办理结果/（七）/总计
     common = ["单位", "状态", "本年新收申请", "上年结转申请", "办理结果（七）总计", "结转下年度", "行政复议总计"]
     assert header[:7] == common and header[-3:] == ["错误", "警告", "已说明"]
     if year >= 2021:
@@ -226,7 +263,7 @@ def test_overview_has_the_first_figures_of_each_unit(tmp_path, year):
         assert row[0] == ret.unit.name and row[1] == "已汇总"
         assert row[2] == ret.value("apply.new.total") and row[4] == ret.value("apply.result_total.total")
         assert row[7] == ret.value("appeal.direct.total") + ret.value("appeal.after_review.total")
-        assert row[-3:] == [0, member.info.warnings, member.info.explained]
+        assert row[len(header) - 3 : len(header)] == [0, member.info.warnings, member.info.explained]
     total = rows[5]
     assert total[0] == "合计（本汇总表）" and total[2] == roll.total.value("apply.new.total")
 
@@ -245,13 +282,14 @@ def test_overview_charts_are_native_bar_charts(county):
     assert all('<c:barChart><c:barDir val="bar"/>' in xml for xml in charts)
     by_unit, results = charts
     assert "各单位本年新收政府信息公开申请数量（件）" in by_unit and "本年度办理结果构成" in results
-    assert f"<c:f>'{layout.OVERVIEW_SHEET}'!$A$" in by_unit
+    assert f"<c:f>'{layout.OVERVIEW_SHEET}'!$" in by_unit
     sizes = [int(s) for xml in charts for s in re.findall(r'sz="(\d+)"', xml)]
     assert sizes and min(sizes) >= 1050
     wb = openpyxl.load_workbook(out)
     assert len(wb[layout.OVERVIEW_SHEET]._charts) == 2
     rows = sheet_rows(out, layout.OVERVIEW_SHEET)
-    labels = [r[0] for r in rows]
+    col = next(c for r in rows for c, v in enumerate(r) if v == "办理结果")  # the charts' numbers, right of the table
+    labels = [r[col] for r in rows]
     groups = labels[labels.index("办理结果") + 1 :][:6]
     assert groups == [
         "（一）予以公开",
@@ -261,7 +299,7 @@ def test_overview_charts_are_native_bar_charts(county):
         "（五）不予处理",
         "（六）其他处理",
     ]
-    total = sum(r[1] for r in rows[labels.index("办理结果") + 1 :][:6])
+    total = sum(r[col + 1] for r in rows[labels.index("办理结果") + 1 :][:6])
     assert total == roll.total.value("apply.result_total.total")
 
 
@@ -432,23 +470,29 @@ def test_print_scale_never_shrinks_text_below_nine_points(widths, shrunk):
     assert review.BODY_PT * review.MIN_SCALE / 100 >= review.MIN_PRINT_PT
 
 
-def test_review_sheets_print_on_a4_landscape_with_repeated_headers(county):
-    """Every review sheet: A4 landscape, no fit-to-page, a print scale of at least MIN_SCALE, header rows repeated
-    (and the unit column where rows are units), the sheet's name in the footer; all protected."""
+def test_review_sheets_print_on_a4_with_repeated_headers(county):
+    """Every review sheet: A4, a print scale of at least MIN_SCALE (or, for a sheet judged to fit one page, fit to
+    it), header rows repeated (and the unit column where rows are units), the sheet's name in the footer; all
+    protected. 概览 of a few units and 汇总说明 are one page each; 明细 of a few units is portrait or landscape."""
     _, out = county
     wb = openpyxl.load_workbook(out)
     titles = {
-        layout.OVERVIEW_SHEET: ("$2:$2", "$A:$A"),
-        layout.DETAIL_SHEET: ("$1:$4", "$A:$A"),
+        layout.OVERVIEW_SHEET: (None, None),
+        layout.DETAIL_SHEET: ("$1:$3", "$A:$C"),
         layout.SOURCE_SHEET: ("$1:$1", "$A:$C"),
         layout.REJECTED_SHEET: ("$1:$1", "$A:$A"),
         layout.NOTES_SHEET: ("$1:$1", "$A:$A"),
         layout.ROSTER_SHEET: ("$1:$1", "$A:$A"),
     }
+    one_page = {layout.OVERVIEW_SHEET}
     for name in (layout.SUMMARY_SHEET, *titles):
         ws = wb[name]
-        assert ws.page_setup.paperSize in (9, "9") and ws.page_setup.orientation == "landscape", name
-        assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage), name
+        assert ws.page_setup.paperSize in (9, "9"), name
+        assert ws.page_setup.orientation == "landscape" or name == layout.DETAIL_SHEET, name
+        fit = bool(ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
+        assert fit == (name in one_page) or name == layout.SUMMARY_SHEET, name
+        if fit:
+            assert ws.page_setup.fitToHeight in (None, 1, "1"), name  # 1 is the default
         assert int(ws.page_setup.scale or 100) >= review.MIN_SCALE, name
         assert (ws.print_title_rows, ws.print_title_cols) == titles.get(name, (None, None)), name
         assert name in ws.oddFooter.left.text and ws.protection.sheet, name
@@ -507,3 +551,18 @@ def test_rollup_gaps_names_missing_and_refused_units():
     assert layout.rollup_gaps(meta) == "汇总不完整：缺报 1 个单位（红星街道）、未汇总 2 个单位（甲、乙）"
     assert layout.rollup_gaps({"missing": "0", "not_merged": "0"}) is None
     assert layout.rollup_gaps({"missing": "x"}) is None
+
+
+def test_rollup_contact_fields_are_the_countys_to_fill(county):
+    """A roll-up's 填报人, 联系电话 and 填报日期 are unlocked for the county to enter; the unit, code and scope set when
+    merging stay locked, and the tables carry no 本年度无此类事项 box."""
+    _, out = county
+    wb = openpyxl.load_workbook(out)
+    guide = wb[layout.GUIDE_SHEET]
+    locked = {name: guide.cell(row + 1, 2).protection.locked for name, _, row in layout.UNIT_FIELDS}
+    assert locked == {"name": True, "code": True, "scope": True, "filled_by": False, "phone": False, "date": False}
+    form = form_for_year(2025)
+    for table in form.tables:
+        row, _ = layout.no_items_cell(table)
+        ws = wb[table.sheet]
+        assert layout.NO_ITEMS_TEXT not in "".join(str(c.value or "") for c in ws[row + 1]), table.sheet

@@ -132,8 +132,8 @@ def test_metadata_identifies_form_and_year(book):
     assert props["xltool_form"] == form.id and props["xltool_year"] == str(year)
 
 
-def test_print_setup_is_a4_landscape_fit_to_width(book):
-    """Table sheets print on A4 landscape, one page wide, with the header rows repeated."""
+def test_print_setup_is_a4_landscape_one_page(book):
+    """Table sheets print on A4 landscape, each on one page (its status line and key totals with it)."""
     year, _, wb = book
     form = form_for_year(year)
     for table in form.tables:
@@ -144,9 +144,7 @@ def test_print_setup_is_a4_landscape_fit_to_width(book):
             1,
             "1",
         )  # 1 is the default
-        assert ws.page_setup.fitToHeight in (0, "0")
-        if table.header_rows:
-            assert ws.print_title_rows == f"${table.first_data_row - table.header_rows + 1}:${table.first_data_row}"
+        assert ws.page_setup.fitToHeight in (None, 1, "1")  # 1 is the default
 
 
 def test_hostile_unit_name_is_written_as_text(tmp_path):
@@ -223,7 +221,8 @@ def test_guide_explains_the_rules(book):
 
 
 def test_rollup_tables_have_no_unlocked_cell(tmp_path):
-    """A roll-up's official tables, 填报说明 and 校验 are read-only: not one unlocked cell, no input tint."""
+    """A roll-up's official tables and 校验 are read-only: not one unlocked cell, no input tint; on 填报说明 only the
+    county's own contact (填报人, 联系电话, 填报日期) and the report's extra fields are open."""
     import openpyxl
 
     from xltool.rollup import merge
@@ -235,6 +234,31 @@ def test_rollup_tables_have_no_unlocked_cell(tmp_path):
     for name in [layout.GUIDE_SHEET, layout.CHECK_SHEET, *(t.sheet for t in form.tables)]:
         ws = wb[name]
         unlocked = [c.coordinate for row in ws.iter_rows() for c in row if c.protection and not c.protection.locked]
-        assert not unlocked, (name, unlocked[:5])
+        contact = [r for key, _, r in layout.UNIT_FIELDS if key not in ("name", "code", "scope")]
+        open_rows = [*contact, *(r for _, _, r, _ in layout.extra_fields(form))] if name == layout.GUIDE_SHEET else []
+        assert unlocked == [f"B{r + 1}" for r in open_rows], (name, unlocked[:5])
     tints = {wb[c.sheet][c.a1].fill.fgColor.rgb for c in form.inputs}
     assert not any(str(t).upper().endswith("FFF2CC") for t in tints)
+
+
+def test_a_long_table_of_a_local_form_runs_on_with_its_header_repeated(tmp_path):
+    """A table longer than a page (a local form's) is not shrunk onto one page: one page wide, as many long as it
+    needs, its header rows repeated; the official tables each fit one page."""
+    import openpyxl
+    import yaml
+
+    from xltool.forms import load_form
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "docs" / "example-form.yaml").read_text("utf-8"))
+    hotline = next(t for t in spec["tables"] if t["id"] == "hotline")
+    hotline["rows"] = [{"key": f"r{i}", "path": [f"渠道{i}"]} for i in range(60)] + [{"key": "all", "path": ["合计"]}]
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), "utf-8")
+    form = load_form(path)
+    wb = openpyxl.load_workbook(write_xlsx(Return(form, 2025, Unit(name="某镇")), tmp_path / "long.xlsx"))
+    table = form.table("hotline")
+    ws = wb[table.sheet]
+    assert ws.page_setup.fitToHeight in (0, "0")
+    assert ws.print_title_rows == f"${table.first_data_row - table.header_rows + 1}:${table.first_data_row}"
+    short = wb[form.table("column").sheet]
+    assert short.page_setup.fitToHeight in (None, 1, "1") and short.print_title_rows is None

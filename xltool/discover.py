@@ -367,6 +367,9 @@ def _detail_rows(rows: list[list[object]]) -> list[tuple[Unit, dict[str, Decimal
     followed by the Chinese header row, or (roll-ups of earlier versions) the header itself (`label\n[key]`). The unit
     rows follow the header.
     """
+    across = _detail_columns(rows)
+    if across is not None:
+        return across
     found = next(((i, row) for i, row in enumerate(rows[:10]) if any(map(_bracket_key, row))), None)
     if found is None:
         return []
@@ -386,6 +389,32 @@ def _detail_rows(rows: list[list[object]]) -> list[tuple[Unit, dict[str, Decimal
             if k and isinstance(v, (int, float)) and not isinstance(v, bool)
         }
         out.append((Unit(name=str(row[0] or ""), code=code), values))
+    return out
+
+
+def _detail_columns(rows: list[list[object]]) -> list[tuple[Unit, dict[str, Decimal]]] | None:
+    """明细 of a roll-up of a few units (xltool.template.review.detail, across layout): a column per unit, a row per
+    input key, the key in brackets in the first column; the rows whose first cell is [unit] and [code] name the units.
+    None when the sheet is not laid out that way."""
+    marks = {row[0]: row for row in rows[:10] if row and row[0] in ("[unit]", "[code]")}
+    if "[unit]" not in marks:
+        return None
+    names, codes = marks["[unit]"], marks.get("[code]", [])
+    columns = [c for c in range(1, len(names)) if names[c] not in (None, "")][1:]  # past the header title (单位)
+    values: dict[int, dict[str, Decimal]] = {c: {} for c in columns}
+    for row in rows:
+        key = _bracket_key(row[0]) if row else None
+        if not key or row[0] in marks:
+            continue
+        for c in columns:
+            v = row[c] if c < len(row) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                values[c][key] = Decimal(repr(v))
+    out = []
+    for c in columns:
+        code = codes[c] if c < len(codes) else ""
+        code = str(int(code)) if isinstance(code, float) else str(code or "")
+        out.append((Unit(name=str(names[c] or ""), code=code), values[c]))
     return out
 
 

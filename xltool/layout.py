@@ -108,7 +108,7 @@ COL_ITEM_N, COL_ITEM_RUNNING, COL_ITEM_WHAT, COL_ITEM_RESULT, COL_ITEM_VALUES = 
 CHECK_PRINTED = COL_SEVERITY  # last printed column
 CHECK_VERDICT_ROW, CHECK_SUMMARY_ROW, CHECK_PROBLEMS_HEADER_ROW = 1, 2, 4
 CHECK_LIST_ROWS = 20  # lines of the printed problems list (the last one says how many more when they do not fit)
-FIXED_HEADING = "以下各项为合计公式，模板未被改动时总是通过（Python 复核时同样检查）"
+FIXED_HEADING = "以下各项为合计公式，模板未被改动时总是通过"
 
 
 def check_rule_order(form: Form) -> list:

@@ -129,6 +129,27 @@ def _page(section, landscape: bool) -> None:
     section.top_margin = section.bottom_margin = Mm(20 if landscape else 25)
 
 
+WIDE_TABLE_COLUMNS = 9  # 三 (10 columns) and 四 (15) in 9 pt: 三 then fits one landscape page with its heading
+CELL_MARGINS_MM = 3.8  # Word's default left and right cell margins (0.19 cm each)
+
+
+def _widths(table, usable_mm: float, size_pt: float) -> list[float] | None:
+    """Table 三's columns in mm: a count's column holds four characters (商业企业, 社会公益/组织), the first label
+    column five (三、本年度/办理结果), the second seven ((三）不予公开), the row labels the rest; None for the others
+    (xltool.render.column_widths)."""
+    values = {c.col for c in table.cells}
+    labels = [c for c in range(table.width) if c not in values]
+    if table.layout != "matrix" or len(labels) != 3:
+        return None
+    char_mm = size_pt * 25.4 / 72
+    value, first, second = (n * char_mm + CELL_MARGINS_MM + 0.6 for n in (4, 5, 7))
+    rest = usable_mm - value * len(values) - first - second
+    if rest < 2 * second:
+        return None
+    fixed = dict(zip(labels, (first, second, rest), strict=True))
+    return [fixed.get(c, value) for c in range(table.width)]
+
+
 def _docx_table(doc, grid: Grid, usable_mm: float):
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -138,12 +159,12 @@ def _docx_table(doc, grid: Grid, usable_mm: float):
     from xltool.render import column_widths
 
     table = grid.table
-    size = Pt(9) if table.width > 10 else Pt(10.5)
+    size = Pt(9) if table.width > WIDE_TABLE_COLUMNS else Pt(10.5)
     t = doc.add_table(rows=len(grid.rows), cols=table.width)
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     t.autofit = False
-    widths = [Mm(w) for w in column_widths(table, usable_mm)]
+    widths = [Mm(w) for w in _widths(table, usable_mm, size.pt) or column_widths(table, usable_mm)]
     for col, width in zip(t.columns, widths, strict=True):
         col.width = width
     # Cells looked up once before merging (Table.cell() rescans the whole table on every call). The merged areas do
@@ -596,7 +617,7 @@ def write_annual_docx(report: AnnualReport, path: Path, **_: object) -> Path:
             printed = {b.text for b in report.blocks[i + 1 :] if b.kind == "note"}
             notes = [note for note in table_notes(table) if note not in printed]
             noted = bool(notes) or (i + 1 < len(report.blocks) and report.blocks[i + 1].kind == "note")
-            _keep_table(t, together=table.width <= WIDE, with_next=noted)
+            _keep_table(t, together=table.width <= WIDE or _widths(table, usable, 9) is not None, with_next=noted)
             for note in notes:
                 doc.add_paragraph(_xml(note), style=TABLE_NOTE_STYLE)
         after_table = block.kind == "table" or (block.kind == "note" and after_table)

@@ -13,7 +13,16 @@ from xltool import rules as expr
 from xltool.forms import TITLE_ROW
 from xltool.model import Return
 from xltool.outcomes import Outcome, Severity
-from xltool.template.cells import cached_value, ok, quote_sheet, text_width
+from xltool.template.cells import (
+    cached_value,
+    fit_line,
+    line_height,
+    ok,
+    page_text,
+    print_lines,
+    quote_sheet,
+    text_width,
+)
 from xltool.template.verdicts import (
     LIST_WORDS,
     TYPED_CHARS,
@@ -29,6 +38,8 @@ from xltool.template.verdicts import (
     verdict_text,
 )
 
+CHECK_WIDTHS = [66, 16, 18, 6, 24, 44]  # printed: 检查内容, 结果, 说明, 级别 (106 units: A4 landscape at full size)
+
 
 class CheckSheet:
     """Drawn by the template writer (xltool.template.xlsx), whose workbook, formats and return it uses."""
@@ -37,7 +48,7 @@ class CheckSheet:
         form, ret, fmt = self.form, self.ret, self.fmt
         ws = self.wb.add_worksheet(layout.CHECK_SHEET)
         sheet = layout.CHECK_SHEET
-        for col, width in enumerate([54, 22, 24, 6, 24, 44]):
+        for col, width in enumerate(CHECK_WIDTHS):
             ws.set_column(col, col, width)
         ws.set_column(layout.COL_LEFT, layout.COL_ITEM_VALUES, 6, None, {"hidden": True})
         last_printed = layout.CHECK_PRINTED
@@ -127,7 +138,9 @@ class CheckSheet:
             ok(ws.conditional_format(first, layout.COL_RESULT, last, layout.COL_RESULT, options), "结果颜色")
         ws.freeze_panes(layout.CHECK_PROBLEMS_HEADER_ROW, 0)
         self.protect(ws)
-        self.print_setup(ws, last_printed, last, None)
+        # The rule list's header on each of its pages, the unit and year on every page.
+        self.print_setup(ws, last_printed, last, (header, header))
+        ws.set_header(f"&L{page_text(f'填报单位：{ret.unit.name}')}&R{page_text(f'报告年度：{ret.year}')}")
 
     @classmethod
     def counts_for(cls, ret: Return) -> dict[str, int]:
@@ -155,10 +168,13 @@ class CheckSheet:
         fmt, result, sheet = self.fmt, self.results[rule.id], layout.CHECK_SHEET
         r1 = lambda col: xl_rowcol_to_cell(row, col)  # noqa: E731 - a short local alias reads better here
         ws.write_string(row, layout.COL_ID, rule.id, fmt["check_small"])
-        ws.write_string(row, layout.COL_TITLE, rule.title, fmt["check"])
-        ws.write_string(row, layout.COL_SEVERITY, outcomes.Severity(rule.severity).zh, fmt["check"])
         ws.write_string(row, layout.COL_BASIS, rule.basis, fmt["check_small"])
-        ws.set_row(row, 14 * max(math.ceil(text_width(rule.title) / 52), 1) + 3)
+        lines, shrink = fit_line(rule.title, CHECK_WIDTHS[layout.COL_TITLE])
+        note = self.ret.explanations.get(rule.id, "") if rule.severity == "warning" else ""
+        if note:
+            lines = max(lines, print_lines(note, CHECK_WIDTHS[layout.COL_NOTE]))
+        ws.write_string(row, layout.COL_TITLE, rule.title, fmt["check_shrink" if shrink else "check"])
+        ws.set_row(row, line_height(lines))
         ref = lambda k: self.ref(k, sheet)  # noqa: E731
         node = rule.node
         if isinstance(node, expr.Compare):
@@ -201,6 +217,16 @@ class CheckSheet:
         conditions["holds"] = expr.render(node, ref, rule.tolerance)
         formula = "=" + outcomes.outcome_formula(conditions, failed)
         ws.write_formula(row, layout.COL_RESULT, formula, fmt["check"], result.display)
+        # The level only where it matters: beside a rule that fails or is explained (not beside 通过 or 无法判断).
+        level = outcomes.Severity(rule.severity).zh
+        shown = f'OR(LEFT({r1(layout.COL_RESULT)},1)="不",{r1(layout.COL_RESULT)}="{Outcome.EXPLAINED.zh}")'
+        ws.write_formula(
+            row,
+            layout.COL_SEVERITY,
+            f'=IF({shown},"{level}","")',
+            fmt["check"],
+            level if result.outcome in (Outcome.FAIL, Outcome.EXPLAINED) else "",
+        )
         # Hidden flags: failed error, failed warning, and the rank of this rule in the problems list
         error = f'IF(LEFT({r1(layout.COL_RESULT)},1)="不",1,0)' if rule.severity == "error" else "0"
         warning = f'IF(LEFT({r1(layout.COL_RESULT)},1)="不",1,0)' if rule.severity == "warning" else "0"

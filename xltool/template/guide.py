@@ -3,11 +3,13 @@ filling rules in plain Chinese, and for a roll-up what it contains."""
 
 from __future__ import annotations
 
-import math
-
 from xltool import layout
 from xltool.forms import TITLE_ROW
-from xltool.template.cells import ok, text_width
+from xltool.template.cells import PAGE_PT, ROW_PT, line_height, ok, print_lines
+
+GUIDE_WIDTH = 30 + 46 + 14 + 14  # A:D, character units
+
+ROLLUP_SET = ("name", "code", "scope")  # unit fields a roll-up takes from merging (locked); the others are entered
 
 
 class GuideSheet:
@@ -25,7 +27,8 @@ class GuideSheet:
         ws.write_number(layout.YEAR_ROW, 1, ret.year, fmt["locked_value"])
         for name, label, row in layout.UNIT_FIELDS:
             ws.write_string(row, 0, label, fmt["field_label"])
-            locked = (self.personal.lock_unit and name in ("name", "code")) or self.rollup
+            # a roll-up's unit, code and scope are set when merging; its contact is the county's own to enter
+            locked = (name in ("name", "code") and self.personal.lock_unit) or (name in ROLLUP_SET and self.rollup)
             ws.write_string(row, 1, getattr(ret.unit, name), fmt["locked_value" if locked else "field"])
         _, _, scope_row = next(f for f in layout.UNIT_FIELDS if f[0] == "scope")
         ok(
@@ -65,8 +68,8 @@ class GuideSheet:
         )
         for key, label, row, hint in layout.extra_fields(form):  # optional fields the report needs
             ws.write_string(row, 0, label, fmt["field_label"])
-            ws.write_string(row, 1, ret.unit.extra.get(key, ""), fmt["locked_value" if self.rollup else "field"])
-            if hint and not self.rollup:
+            ws.write_string(row, 1, ret.unit.extra.get(key, ""), fmt["field"])
+            if hint:
                 ok(
                     ws.data_validation(
                         row, 1, row, 1, {"validate": "any", "input_title": label[:32], "input_message": hint[:255]}
@@ -80,15 +83,22 @@ class GuideSheet:
                 f"本工作簿是 xltool merge 生成的汇总表：{layout.rollup_line(self.meta)}。",
                 "各表数字为已汇总单位的精确合计，全部单元格已锁定；各单位数字见“明细”，文件来源见“来源”，"
                 "未汇总的文件及原因见“未汇总”。",
+                "填报人、联系电话、填报日期（及上方其他黄色格）请汇总单位填写；汇总单位、代码和统计范围由汇总时确定。",
             ]
         else:
             heading, lines = "填报须知", form.guide_lines()
         ws.write_string(row, 0, heading, fmt["text_bold"])
+        height = 26 + ROW_PT * row  # the title and the rows of fields
         for line in lines:
             row += 1
             ws.merge_range(row, 0, row, 3, line, fmt["text"])
-            ws.set_row(row, 15 * max(1, math.ceil(text_width(line) / 100)))  # A:D is ~104 character units wide
+            ws.set_row(row, line_height(print_lines(line, GUIDE_WIDTH)) + 3)
+            height += line_height(print_lines(line, GUIDE_WIDTH)) + 3
         self.protect(ws)
-        self.print_setup(ws, 3, row, None)
+        # one page when it nearly fits, at 90 % or more; else the 填报须知 on a page of its own (never a second page
+        # holding the last few items)
+        self.print_setup(ws, 3, row, None, one_page=height <= PAGE_PT / 0.9)
+        if height > PAGE_PT / 0.9:
+            ws.set_h_pagebreaks([layout.guide_text_row(form)])
         if not any(getattr(s, "front", False) for s in self.extra):  # else the front sheet opens (one tab selected)
             ws.activate()

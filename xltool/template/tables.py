@@ -4,8 +4,6 @@ the sizes that make each table print on A4 at 9 pt or more."""
 
 from __future__ import annotations
 
-import math
-
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool import layout, outcomes
@@ -13,8 +11,26 @@ from xltool import rules as expr
 from xltool.forms import INFO_ROW, TABLE_ROW, TITLE_ROW, Cell, Table, formula_of
 from xltool.model import Invalid
 from xltool.outcomes import Outcome
-from xltool.template.cells import ok, plain, quote_sheet, text_width
-from xltool.template.verdicts import formula_string, rollup_verdict, status_line_formula, status_line_text
+from xltool.template.cells import (
+    PAGE_PT,
+    ROW_PT,
+    fit_line,
+    line_height,
+    ok,
+    page_text,
+    plain,
+    print_lines,
+    quote_sheet,
+    room_px,
+    text_px,
+)
+from xltool.template.verdicts import (
+    STATUS_LINES,
+    formula_string,
+    rollup_verdict,
+    status_line_formula,
+    status_line_text,
+)
 
 
 class TableSheets:
@@ -29,29 +45,37 @@ class TableSheets:
         last = table.width - 1
         ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last, table.title, fmt["title"])
         ws.set_row(TITLE_ROW, 26)
-        # Info row: this table's status (校验 at a glance) with unit and year, and the 本年度无此类事项 flag.
+        # Info row: this table's status (校验 at a glance) with unit and year, and the 本年度无此类事项 flag (on a
+        # roll-up only where every unit declared it: its tables are sums). The flag's label takes the columns it
+        # needs in Excel's metric, the status line all the others, wrapped to the lines its longest wording needs.
         flag_row, flag_col = layout.no_items_cell(table)
-        label_first = max(flag_col - 2, 1) if flag_col > 1 else 0  # the flag's label: two columns where there is room
-        formula, cached = self.table_line(table)
-        if label_first > 0:
-            status = fmt["status"]
-            if self.rollup and rollup_verdict(self.meta):  # an incomplete roll-up's line names units: wrapped
-                status = fmt["status_wrap"]
-                ws.set_row(INFO_ROW, 15 * math.ceil(text_width(cached) / max(sum(widths[:label_first]) - 2, 10)) + 4)
-            if label_first - 1 > 0:
-                ws.merge_range(INFO_ROW, 0, INFO_ROW, label_first - 1, "", status)
-            ws.write_formula(INFO_ROW, 0, formula, status, cached)
+        label_text = layout.NO_ITEMS_TEXT + "："
+        label_first = flag_col
+        while label_first > 1 and room_px(sum(widths[label_first:flag_col]), "excel") < text_px(label_text):
+            label_first -= 1
+        # a roll-up shows the flag only when every unit declared the table empty (summing.sum_members)
+        show_flag = not self.rollup or table.id in ret.no_items
+        status_last = label_first - 1 if show_flag else table.width - 1
+        lines = 1
+        if status_last >= 0 and label_first < flag_col:
+            formula, cached = self.table_line(table)
+            lines = max(print_lines(t, sum(widths[: status_last + 1])) for t in self.status_texts(table, cached))
+            if status_last > 0:
+                ws.merge_range(INFO_ROW, 0, INFO_ROW, status_last, "", fmt["status_wrap"])
+            ws.write_formula(INFO_ROW, 0, formula, fmt["status_wrap"], cached)
             self.colour_status(ws, INFO_ROW, 0)
+            if lines > 1:
+                ws.set_row(INFO_ROW, line_height(lines))
         else:  # a two-column table has no room for the status beside the flag: the unit line goes to the page header
-            ws.set_header(f"&L{_header_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")
-        if label_first < flag_col - 1:
-            ws.merge_range(
-                INFO_ROW, label_first, INFO_ROW, flag_col - 1, layout.NO_ITEMS_TEXT + "：", fmt["info_label"]
-            )
-        else:
-            ws.write_string(INFO_ROW, label_first, layout.NO_ITEMS_TEXT + "：", fmt["info_label"])
-        flag_text = layout.NO_ITEMS_YES if table.id in ret.no_items else ""
-        ws.write_string(flag_row, flag_col, flag_text, fmt["locked_value" if self.rollup else "flag"])
+            ws.set_header(f"&L{page_text(f'填报单位：{ret.unit.name}　　报告年度：{ret.year}')}")
+            label_first = 0
+        if show_flag:
+            if label_first < flag_col - 1:
+                ws.merge_range(INFO_ROW, label_first, INFO_ROW, flag_col - 1, label_text, fmt["info_label"])
+            else:
+                ws.write_string(INFO_ROW, label_first, label_text, fmt["info_label"])
+            flag_text = layout.NO_ITEMS_YES if table.id in ret.no_items else ""
+            ws.write_string(flag_row, flag_col, flag_text, fmt["locked_value" if self.rollup else "flag"])
         if not self.rollup:
             ok(
                 ws.data_validation(
@@ -68,12 +92,16 @@ class TableSheets:
                 ),
                 "无此类事项下拉",
             )
+        fits = label_fits(table, widths)
         for label in table.labels:
             style = fmt[{"caption": "caption", "header": "header", "corner": "corner"}.get(label.kind, "row")]
+            text, _, shrink = fits[id(label)]
+            if shrink:
+                style = fmt[f"{'header' if label.kind == 'header' else 'row'}_shrink"]
             if (label.first_row, label.first_col) == (label.last_row, label.last_col):
-                ws.write_string(label.first_row, label.first_col, label.text, style)
+                ws.write_string(label.first_row, label.first_col, text, style)
             else:
-                ws.merge_range(label.first_row, label.first_col, label.last_row, label.last_col, label.text, style)
+                ws.merge_range(label.first_row, label.first_col, label.last_row, label.last_col, text, style)
         for cell in table.cells:
             if cell.right > cell.col:  # a value cell merged across (Table 二 blocks with fewer columns)
                 ws.merge_range(cell.row, cell.col, cell.row, cell.right, "", self.input_format(cell))
@@ -84,13 +112,18 @@ class TableSheets:
             self.write_validity(ws, table)
             self.mark_problems(ws, table)
         self.write_references(ws, table)
-        for row, height in row_heights(table, widths).items():
+        heights = row_heights(table, fits)
+        for row, height in heights.items():
             ws.set_row(row, height)
         if table.header_rows:
             ws.freeze_panes(table.first_data_row, 0)
         self.protect(ws)
-        repeat = (TABLE_ROW, table.first_data_row - 1) if table.header_rows else None
-        self.print_setup(ws, last, table.last_row, repeat)
+        # One page when the table fits one at 90 % or more (the official ones do); a longer table of a local form
+        # runs on to further pages with its header rows repeated.
+        tall = 26 + line_height(lines) + sum(heights.values())
+        one_page = tall <= PAGE_PT / 0.9
+        repeat = (TABLE_ROW, table.first_data_row - 1) if table.header_rows and not one_page else None
+        self.print_setup(ws, last, table.last_row, repeat, one_page=one_page)
 
     def input_format(self, cell: Cell):
         """Inputs are tinted and unlocked for the clerk; in a roll-up they are plain locked numbers."""
@@ -169,6 +202,13 @@ class TableSheets:
         return "=" + status_line_formula(self.table_count_formulas(table)) + "&" + unit_formula, (
             status_line_text(counts) + unit
         )
+
+    def status_texts(self, table: Table, cached: str) -> list[str]:
+        """Every text the status line can show: the one now, and (in a template) its longest wordings."""
+        if self.rollup:
+            return [cached]
+        unit = cached[len(status_line_text(self.table_counts(table))) :]
+        return [cached, *(line.format(n=999) + unit for line in STATUS_LINES.values())]
 
     def colour_status(self, ws, row: int, col: int) -> None:
         for text, kind in (
@@ -321,30 +361,43 @@ def validation_options(cell: Cell) -> dict:
 
 def column_widths(table: Table) -> list[float]:
     """Widths that fit A4 landscape at (nearly) full size: about 104 character units in all, so 10 pt text prints at
-    9 pt or more (LibreOffice measured: one unit is 7.6 pt; the printable width is 790 pt)."""
+    9 pt or more (LibreOffice measured: one unit is 7.6 pt; the printable width is 790 pt). Table 三's row labels get
+    most of the label room: the row-group columns hold short labels in tall merged cells ((三）不予公开 on one line in
+    LibreOffice, 三、本年度/办理结果)."""
     if table.layout == "blocks":
         return [30.0] + [18.0] * (table.width - 1)
     label_cols = table.width - len(table.col_keys)
-    labels = {0: [], 1: [10.0], 2: [10.0, 16.0], 3: [8.0, 12.0, 30.0]}[label_cols]
+    labels = {0: [], 1: [10.0], 2: [10.0, 16.0], 3: [8.0, 10.0, 40.0]}[label_cols]
+    # 6.5 units: LibreOffice breaks 社会公益组织 as 社会公益/组织, Excel as 社会公/益组织 (never one character alone)
     value = max(6.0, min(9.0, (104 - sum(labels)) / len(table.col_keys)))
+    if label_cols == 3:
+        value = 6.5
     return labels + [value] * len(table.col_keys)
 
 
-def row_heights(table: Table, widths: list[float]) -> dict[int, float]:
-    """Tall enough for wrapped labels: XlsxWriter cannot autofit, and LibreOffice/WPS/Excel differ if left unset."""
-    heights: dict[int, float] = {}
+def label_fits(table: Table, widths: list[float]) -> dict[int, tuple[str, int, bool]]:
+    """Per label (by id): its text (always the official one: the reader checks it character for character), the
+    lines it takes in Excel's metric (the narrower one), and whether it is shrunk to one line instead. A label of one
+    row that fits one line in LibreOffice and nearly in Excel stays one line, shrunk in Excel by at most a sixth (商业
+    企业 in a count's column; the long label of （二）部分公开: one line in LibreOffice, 8.7 pt in Excel)."""
+    out: dict[int, tuple[str, int, bool]] = {}
     for label in table.labels:
-        if label.kind == "corner":
-            continue
         width = sum(widths[label.first_col : label.last_col + 1])
-        lines = math.ceil(text_width(label.text) / max(width - 1, 1))
+        lines, shrink = print_lines(label.text, width), False
+        if label.kind in ("row", "header") and label.first_row == label.last_row:
+            lines, shrink = fit_line(label.text, width)
+        out[id(label)] = (label.text, lines, shrink)
+    return out
+
+
+def row_heights(table: Table, fits: dict[int, tuple[str, int, bool]]) -> dict[int, float]:
+    """Every row of the table at the height its labels need: XlsxWriter cannot autofit, and LibreOffice/WPS/Excel
+    differ if left unset. A merged label's lines are shared among its rows."""
+    heights: dict[int, float] = {r: ROW_PT for r in range(TABLE_ROW, table.last_row + 1)}
+    for label in table.labels:
+        lines = fits[id(label)][1]
         rows = label.last_row - label.first_row + 1
-        need = 14.5 * lines / rows + 3
+        need = (line_height(lines) + (rows - 1) * 0.5) / rows
         for r in range(label.first_row, label.last_row + 1):
-            heights[r] = max(heights.get(r, 16.0), need)
+            heights[r] = max(heights[r], need)
     return heights
-
-
-def _header_text(text: str) -> str:
-    """Text for a page header: & starts a header code, so it is doubled."""
-    return text.replace("&", "&&")[:200]

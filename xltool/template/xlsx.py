@@ -33,6 +33,9 @@ FONT = "宋体"  # present on Windows (Excel, WPS); LibreOffice substitutes a CJ
 INPUT_FILL = "#FFF2CC"
 TOTAL_FILL = "#EDEDED"
 PREFILL_FILL = "#DDEBF7"  # locked, pre-filled by the county from last year's return
+# Numbers end a space's width from the right border; an amount shows its places only when it has them (0, not 0.0000;
+# 4.6037 as 4.6037): General keeps what was entered, up to the 4 places the form allows.
+NUMBER_FORMATS = {"count": "0_ ", "signed_count": "0_ ;-0_ ", "amount": "General_ "}
 
 
 @dataclass
@@ -128,6 +131,7 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "field_label": f(box, bold=True),
             "locked_value": f(box, align="left"),
             "check": f(box),
+            "check_shrink": f(box, text_wrap=False, shrink=True),
             "check_num": f(box, num_format="General"),
             "note": f(box, locked=False, bg_color=INPUT_FILL),
             "check_small": f(box, font_size=9, font_color="#595959"),
@@ -136,7 +140,6 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "verdict_wrap": f(
                 base, bold=True, font_size=14, align="center", border=1, text_wrap=True
             ),  # a roll-up's gaps
-            "status": f(base, bold=True, align="left"),
             "status_wrap": f(base, bold=True, align="left", text_wrap=True),  # an incomplete roll-up's status line
             "unit_note": f(base, font_color="#C00000", bold=True),
             "helper": f(base, font_color="#808080"),
@@ -147,8 +150,12 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             "cf_status_warn": self.wb.add_format({"bg_color": "#FCE4D6", "font_color": "#833C0B"}),
             "cf_status_good": self.wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"}),
         }
-        for type_name, num in (("count", "0"), ("signed_count", "0"), ("amount", "0.0000")):
-            number = {"num_format": num, "align": "right", "indent": 1}  # a little air against the right border
+        fmts["row_shrink"] = f(base, border=1, align="left", shrink=True)  # one line in every engine (label_fits)
+        fmts["header_shrink"] = f(base, border=1, bold=True, align="center", shrink=True)
+        for type_name in NUMBER_FORMATS:
+            # The air against the right border is a space's width in the number format, not an indent: LibreOffice
+            # indents only merged cells, so digits sat flush in some columns and indented in others.
+            number = {"num_format": NUMBER_FORMATS[type_name], "align": "right"}
             fmts[f"input_{type_name}"] = f(box, locked=False, bg_color=INPUT_FILL, **number)
             fmts[f"total_{type_name}"] = f(box, bg_color=TOTAL_FILL, bold=True, **number)
             fmts[f"prefilled_{type_name}"] = f(box, bg_color=PREFILL_FILL, **number)
@@ -200,14 +207,17 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             {"select_locked_cells": True, "select_unlocked_cells": True, "format_columns": True, "format_rows": True},
         )
 
-    def print_setup(self, ws, last_col: int, last_row: int, repeat: tuple[int, int] | None) -> None:
+    def print_setup(
+        self, ws, last_col: int, last_row: int, repeat: tuple[int, int] | None, one_page: bool = False
+    ) -> None:
         """A4 landscape, one page wide: column widths are chosen so that fitting shrinks the 10 pt text by at most a
-        few percent (glyphs stay at 9 pt or more); long sheets run on to further pages with their headers repeated."""
+        few percent (glyphs stay at 9 pt or more); long sheets run on to further pages with their headers repeated.
+        An official table prints on one page (its row heights keep that within a tenth of full size)."""
         ws.set_paper(9)  # A4
         ws.set_landscape()
-        ws.fit_to_pages(1, 0)
+        ws.fit_to_pages(1, 1 if one_page else 0)
         ws.center_horizontally()
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.55)
         ws.set_footer("&C第 &P 页，共 &N 页")
         ws.print_area(0, 0, last_row, last_col)
         if repeat:

@@ -39,6 +39,7 @@ class ListSheet:
     repeat_cols: int = 0  # leading columns repeated on every printed page and frozen on screen
     empty: str = ""  # said under the header when there are no rows ("" leaves the sheet with its header only)
     front: bool = False
+    hide_empty: bool = False  # with no rows the sheet is hidden: nothing to read, and no page that says only 无
 
     def write_to(self, writer) -> None:
         wb, name = writer.wb, self.name
@@ -75,22 +76,24 @@ class ListSheet:
         ws.hide_gridlines(0)  # gridlines printed too
         _print(ws, name, widths, (0, 0), (0, self.repeat_cols - 1) if self.repeat_cols else None)
         _protect(writer, ws, lists=True)
+        if self.hide_empty and not self.rows:
+            ws.hide()
 
 
 # The roll-up's lists, column by column (title, width in character units, kind); rows in this order come from the
 # roll-up (xltool.rollup.outputs).
-SOURCE_COLUMNS = [
-    Column("层级", 5, "number"),
-    Column("所属汇总", 12),
-    Column("文件", 16),
-    Column("单位", 16),
-    Column("代码", 20, "code"),
-    Column("格式", 12, "code"),
-    Column("年度", 6, "number"),
-    Column("填报日期", 11),
-    Column("状态", 9, "status"),
-    Column("原因", 26),
-    Column("SHA-256", 34, "code"),
+SOURCE_COLUMNS = [  # one page wide at MIN_SCALE: codes and SHA-256 wrap
+    Column("层级", 4, "number"),
+    Column("所属汇总", 8),
+    Column("文件", 12),
+    Column("单位", 12),
+    Column("代码", 11, "code"),
+    Column("格式", 8, "code"),
+    Column("年度", 5, "number"),
+    Column("填报日期", 10),
+    Column("状态", 7, "status"),
+    Column("原因", 18),
+    Column("SHA-256", 16, "code"),
 ]
 REJECTED_COLUMNS = [
     Column("文件", 18),
@@ -124,13 +127,13 @@ def source_sheet(rows: Sequence[list[object]]) -> ListSheet:
 
 def rejected_sheet(rows: Sequence[list[object]]) -> ListSheet:
     """未汇总: the files left out or ignored, with the reason and its code."""
-    return ListSheet(layout.REJECTED_SHEET, REJECTED_COLUMNS, rows, repeat_cols=1)
+    return ListSheet(layout.REJECTED_SHEET, REJECTED_COLUMNS, rows, repeat_cols=1, hide_empty=True)
 
 
 def notes_sheet(rows: Sequence[list[object]]) -> ListSheet:
     """说明汇总: the explanations units wrote for warnings, then the notices (e.g. copied returns)."""
     empty = "无：各单位没有为警告填写说明，也没有数据雷同等提醒"
-    return ListSheet(layout.NOTES_SHEET, NOTES_COLUMNS, rows, repeat_cols=1, empty=empty)
+    return ListSheet(layout.NOTES_SHEET, NOTES_COLUMNS, rows, repeat_cols=1, empty=empty, hide_empty=True)
 
 
 def roster_sheet(rows: Sequence[list[object]]) -> ListSheet:

@@ -17,7 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xltool import layout
 from xltool.forms import Cell, Form
 from xltool.model import Invalid, Return
-from xltool.template.cells import ok
+from xltool.template.cells import break_lines, ok
 from xltool.template.review.lists import Column
 from xltool.template.review.sheet import (
     _WHOLE,
@@ -63,6 +63,10 @@ FIGURES = (
     Figure(("active.fees.admin_fee.amount",), "收费金额（万元）"),
 )
 NEW_APPLICATIONS = "apply.new.total"  # the by-unit chart
+FIGURE_WIDTH = 8.5  # a figure's column: four characters of its title a line in Excel (办理结果/（七）/总计)
+HEADER_GLYPH_PX = 14.0  # a 10.5 pt CJK glyph
+COMPACT_UNITS = 8  # up to this many units 概览 prints on one page: the table, then both charts side by side
+COMPACT_CHART_PX = 330  # the charts' height on the one page
 RESULT_PREFIX, RESULT_TOTAL = "apply.result.", "apply.result_total."  # the 办理结果 composition chart
 _NUMBERED = re.compile(r"^(（[一二三四五六七八九十]+）[^（]*)")
 
@@ -132,9 +136,9 @@ class OverviewSheet:
         ws = wb.add_worksheet(name)
         fmt = _Formats(wb)
         figures = overview_figures(form)
-        head = [Column("单位", 16), Column("状态", 8)]
+        head = [Column("单位", 13), Column("状态", 6.5)]
         counts = [Column("错误", 5, "number"), Column("警告", 5, "number"), Column("已说明", 6, "number")]
-        columns = head + [Column(t, 7.5, "number") for t, _, _ in figures] + counts
+        columns = head + [Column(t, FIGURE_WIDTH, "number") for t, _, _ in figures] + counts
         widths = [c.width for c in columns]
         last = len(columns) - 1
         _widths(ws, widths, name)
@@ -142,8 +146,9 @@ class OverviewSheet:
         _height(ws, 0, 2, name)
         lines = 1
         for col, column in enumerate(columns):
-            ok(ws.write_string(1, col, column.title, fmt.header), name)
-            lines = max(lines, lines_needed(column.title, column.width))
+            title = "\n".join(break_lines(column.title, column.width, HEADER_GLYPH_PX))  # 办理结果/（七）/总计
+            ok(ws.write_string(1, col, title, fmt.header), name)
+            lines = max(lines, title.count("\n") + 1)
         _height(ws, 1, lines, name)
         inputs, first, n = form.inputs, 2, len(head)
         year = writer.ret.year
@@ -187,8 +192,13 @@ class OverviewSheet:
         ws.freeze_panes(first, 1)
         if self.rows:
             ok(ws.autofilter(1, 0, total_row - 1, last), name)
-        self._charts(writer, ws, fmt, total_row + 2, new_values)
-        _print(ws, name, widths, (1, 1), (0, 0))
+        if len(self.rows) <= COMPACT_UNITS:  # a few units: table and both charts on one page
+            self._compact_charts(writer, ws, fmt, total_row + 2, last + 2, new_values, widths)
+            ws.print_area(0, 0, total_row + 2 + math.ceil(COMPACT_CHART_PX / 20), last)
+            _print(ws, name, widths, None, None, one_page=True)
+        else:
+            self._charts(writer, ws, fmt, total_row + 2, new_values)
+            _print(ws, name, widths, (1, 1), (0, 0))
         _protect(writer, ws, lists=True)
 
     def _chart_units(self, form: Form, year: int, linear=False) -> list[tuple[str, Decimal]]:
@@ -220,20 +230,56 @@ class OverviewSheet:
             return [(unit, value) for value, _, unit in sorted(picked, key=lambda e: -e[1])]
         return [(unit, value) for value, _, unit in sorted(picked, reverse=True)]
 
-    def _charts(self, writer, ws, fmt, top: int, new_values: list[tuple[str, Decimal]]) -> None:
-        """Each chart on a page of its own (rows of a fixed 15 pt under it, so it keeps its size in every
-        spreadsheet), then the tables they are drawn from on the next page."""
-        wb, form, name = writer.wb, writer.form, self.name
-        groups = result_groups(form)
-        charts: list[tuple[str, str, list, int]] = []  # title, what the bars are, (label, value), pixels a bar
+    def _chart_list(self, writer, new_values: list[tuple[str, Decimal]]) -> list[tuple[str, str, list, int]]:
+        """(title, what the bars are, (label, value) per bar, pixels a bar) of each chart."""
+        charts: list[tuple[str, str, list, int]] = []
         if new_values:
             title = "各单位本年新收政府信息公开申请数量（件）"
             if self.units_with_new > CHART_UNITS:  # the most first; ties in the roll-up's unit order
                 title = f"本年新收申请最多的 {CHART_UNITS} 个单位（件）"
             charts.append((title, "单位", new_values, 24))
+        groups = result_groups(writer.form)
         if groups:
             composition = [(label, _sum(writer.ret, keys)) for label, keys in groups]
             charts.append(("汇总：本年度办理结果构成（件）", "办理结果", composition, 40))
+        return charts
+
+    def _compact_charts(self, writer, ws, fmt, top: int, data_col: int, new_values, widths) -> None:
+        """The charts side by side under the table, their numbers right of the printed columns (on screen only:
+        the bars carry their values on paper)."""
+        name = self.name
+        quoted = "'" + name.replace("'", "''") + "'"
+        # two charts across the printed columns as Excel draws them (7 px a unit; LibreOffice's columns are wider)
+        chart_width = int(sum(w * 7 + 5 for w in widths) / 2 - 12)
+        for r in range(top, top + math.ceil(COMPACT_CHART_PX / 20)):
+            ok(ws.set_row(r, 15), name)  # fixed rows under the charts: they keep their size everywhere
+        ok(ws.set_column(data_col, data_col, 16), name)
+        ok(ws.set_column(data_col + 1, data_col + 1, 8), name)
+        row = top
+        for i, (title, what, items, _) in enumerate(self._chart_list(writer, new_values)):
+            _merge(ws, row, data_col, row, data_col + 1, title, fmt.heading, name)
+            ok(ws.write_string(row + 1, data_col, what, fmt.header), name)
+            ok(ws.write_string(row + 1, data_col + 1, "件数", fmt.header), name)
+            for r, (label, value) in enumerate(items, start=row + 2):
+                _write(ws, r, data_col, label, fmt.boxed, name)
+                _write(ws, r, data_col + 1, value, fmt.count, name)
+            end = row + 1 + len(items)
+            chart = _bar_chart(
+                writer.wb,
+                title,
+                f"={quoted}!{_abs(row + 2, data_col)}:{_abs(end, data_col)}",
+                f"={quoted}!{_abs(row + 2, data_col + 1)}:{_abs(end, data_col + 1)}",
+            )
+            chart.set_size({"width": chart_width, "height": COMPACT_CHART_PX})
+            options = {"y_offset": 6, "x_offset": 4 + i * (chart_width + 16), "object_position": 3}
+            ok(ws.insert_chart(top, 0, chart, options), name)
+            row = end + 2
+
+    def _charts(self, writer, ws, fmt, top: int, new_values: list[tuple[str, Decimal]]) -> None:
+        """Each chart on a page of its own (rows of a fixed 15 pt under it, so it keeps its size in every
+        spreadsheet), then the tables they are drawn from on the next page."""
+        wb, name = writer.wb, self.name
+        charts = self._chart_list(writer, new_values)
         if not charts:
             return
         quoted = "'" + name.replace("'", "''") + "'"

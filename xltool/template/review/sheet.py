@@ -18,6 +18,7 @@ MIN_PRINT_PT = 9  # nothing printed smaller (tests measure it in LibreOffice's P
 MIN_SCALE = 88  # % print scale used to fit one page wide: 10.5 pt text stays at 9.24 pt
 PAGE_PX = (297 / 25.4 - 1.0) * 96 * 0.97  # printable width of A4 landscape (0.5-inch margins), pixels, 3 % spare
 UNIT_PX = 9.4  # pixels of one character unit of column width, the widest seen (LibreOffice with DejaVu Sans)
+PAGE_HEIGHT_PT = 595 - (0.6 + 0.7) * 72  # printable height of A4 landscape with the margins _print sets
 PAGE_ROWS_PX = 560  # chart height that fits a landscape page below the repeated header row
 CELL_LIMIT = 32_000  # a cell holds 32,767 characters; longer text is cut with an ellipsis
 CHART_UNITS = 30  # bars in the by-unit chart: all units up to this many, else the 30 with most new applications
@@ -156,6 +157,12 @@ def _height(ws, row: int, lines: int, what: str, hidden: bool = False) -> None:
         ok(ws.set_row(row, LINE_PT * lines + 4), what)
 
 
+def sheet_height(ws, rows: int) -> float:
+    """Points that rows 0 .. rows-1 of `ws` take on paper (the heights set so far; others one line of body text)."""
+    sizes = ws.row_sizes  # XlsxWriter keeps them in pixels
+    return sum(sizes[r][0] * 0.75 if r in sizes and sizes[r][0] is not None else LINE_PT + 1 for r in range(rows))
+
+
 def print_scale(widths: Sequence[float]) -> int:
     """The print scale in percent: 100 when the sheet fits one page wide, the shrink that fits it when that keeps
     text at MIN_SCALE or more, else 100 (the sheet prints over several pages, legibly)."""
@@ -166,14 +173,26 @@ def print_scale(widths: Sequence[float]) -> int:
     return scale if scale >= MIN_SCALE else 100
 
 
-def _print(ws, name: str, widths: Sequence[float], rows: tuple[int, int] | None, cols: tuple[int, int] | None) -> None:
-    """A4 landscape, legible (see print_scale), the sheet's name and page number in the footer, headers repeated."""
+def _print(
+    ws,
+    name: str,
+    widths: Sequence[float],
+    rows: tuple[int, int] | None,
+    cols: tuple[int, int] | None,
+    one_page: bool = False,
+    scale: int | None = None,
+) -> None:
+    """A4 landscape, legible (see print_scale), the sheet's name and page number in the footer, headers repeated.
+    `one_page`: the caller has judged that the sheet fits one page at MIN_SCALE or more (a page that would otherwise
+    spill a few rows on to a second); `scale`: a print scale of the caller's choice (MIN_SCALE or more)."""
     ws.set_paper(9)
     ws.set_landscape()
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
     ws.set_footer(f"&L&11{name}&R&11第 &P 页，共 &N 页")
-    scale = print_scale(widths)
-    if scale != 100:
+    scale = scale or print_scale(widths)
+    if one_page:
+        ws.fit_to_pages(1, 1)
+    elif scale != 100:
         ws.set_print_scale(scale)
     if rows is not None:
         ws.repeat_rows(*rows)

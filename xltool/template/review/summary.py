@@ -7,7 +7,22 @@ from dataclasses import dataclass, field
 from xltool import layout
 from xltool._version import __version__
 from xltool.forms import Form
-from xltool.template.review.sheet import _Formats, _height, _merge, _print, _protect, _widths, lines_needed
+from xltool.template.cells import ok
+from xltool.template.review.sheet import (
+    LINE_PT,
+    MIN_SCALE,
+    PAGE_HEIGHT_PT,
+    _Formats,
+    _height,
+    _merge,
+    _print,
+    _protect,
+    _widths,
+    lines_needed,
+    sheet_height,
+)
+
+HEADING_PT = 21  # a list's heading (11 pt bold) with air above it
 
 
 @dataclass
@@ -43,7 +58,7 @@ class Summary:
         _height(ws, 0, 2, name)
         line = layout.rollup_line(self.meta)
         _merge(ws, 1, 0, 1, last, line, fmt.line, name)
-        _height(ws, 1, 2, name)
+        ok(ws.set_row(1, HEADING_PT + LINE_PT * (lines_needed(line, sum(widths) * 0.85) - 1)), name)  # 12 pt
         unit = ret.unit
         label = f"{unit.name}（代码 {unit.code}）" if unit.name and unit.code else unit.name or unit.code
         members = int(self.meta.get("members", "0") or 0)
@@ -84,22 +99,19 @@ class Summary:
             ),
             ("生成工具", f"xltool {__version__}（同样的输入总是生成完全相同的汇总表）"),
         ]
-        row = 3
+        row = 2
         for key, value in facts:
             _merge(ws, row, 0, row, 1, key, fmt.label, name)
             _merge(ws, row, 2, row, last, value, fmt.boxed, name)
             _height(ws, row, lines_needed(value, sum(widths[2:])), name)
             row += 1
-        row += 1
         rows = [[str(i), *entry] for i, entry in enumerate(self.missing, start=1)]
         fields = [("序号", 0, 0), ("单位", 1, 1), ("代码", 2, 2), ("类型", 3, 4)]
         empty = "无" if self.roster else "未提供名册，无法核对"
         row = self._list(ws, fmt, row, "缺报单位（名册中应报而没有报送的单位）", fields, rows, empty, widths)
-        row += 1
         rows = [[str(i), *entry] for i, entry in enumerate(self.refused, start=1)]
         fields = [("序号", 0, 0), ("文件", 1, 1), ("单位", 2, 2), ("原因", 3, 3), ("原因代码", 4, 4)]
         row = self._list(ws, fmt, row, "未汇总的文件（已读取但没有计入汇总数的文件）", fields, rows, "无", widths)
-        row += 1
         rows = [[str(i), *entry] for i, entry in enumerate(self.flagged, start=1)]
         fields = [("序号", 0, 0), ("情况", 1, 1), ("单位", 2, 2), ("原因", 3, 4)]
         rows = [[n, group, f"{unit}（{file}）", reason] for n, group, unit, file, reason in rows]
@@ -107,17 +119,16 @@ class Summary:
         row = self._list(
             ws, fmt, row, heading, fields, rows, "无", widths, f"各单位的问题数见“{layout.OVERVIEW_SHEET}”表"
         )
-        row += 1
         fields = [("工作表", 0, 1), ("内容", 2, 4)]
         row = self._list(ws, fmt, row, "本工作簿中的各表", fields, self._sheets(form), "", widths)
-        _print(ws, name, widths, None, None)
+        _print(ws, name, widths, None, None, one_page=sheet_height(ws, row) < PAGE_HEIGHT_PT * 100 / MIN_SCALE)
         _protect(writer, ws, lists=False)
 
     def _list(self, ws, fmt, row, heading, fields, rows, empty, widths, rest: str = "") -> int:
         """A heading, a header row and the rows (at most `limit`), each field over its columns (first, last)."""
         name, last = self.name, len(widths) - 1
         _merge(ws, row, 0, row, last, heading, fmt.heading, name)
-        _height(ws, row, 2, name)
+        ok(ws.set_row(row, HEADING_PT), name)
         row += 1
         for text, first, end in fields:
             _merge(ws, row, first, row, end, text, fmt.header, name)
@@ -149,8 +160,8 @@ class Summary:
             (layout.CHECK_SHEET, "汇总数的勾稽关系校验"),
             (layout.DETAIL_SHEET, "每个单位每个填报格的数字，按表分组"),
             (layout.SOURCE_SHEET, "每个文件的来源、状态和 SHA-256；下级汇总表的来源逐级保留"),
-            (layout.REJECTED_SHEET, "未汇总和已忽略的文件及原因"),
-            (layout.NOTES_SHEET, "各单位对警告所写的说明，以及数据雷同等提醒"),
+            (layout.REJECTED_SHEET, "未汇总和已忽略的文件及原因（没有时隐藏）"),
+            (layout.NOTES_SHEET, "各单位对警告所写的说明，以及数据雷同等提醒（没有时隐藏）"),
         ]
         if self.roster:
             described.append((layout.ROSTER_SHEET, "名册中每个单位的报送情况，以及名册外的单位"))
