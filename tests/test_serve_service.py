@@ -11,12 +11,12 @@ import pytest
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("alembic")
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select, text
 
-from tests.serve_portal import BROKEN, RETURNS, corrected_return, db_url, pg_server, portal, write_roster  # noqa: E402, F401
-from xltool.serve import reviews, rollups, tasks, uploads, users  # noqa: E402
-from xltool.serve.models import Unit, Version  # noqa: E402
-from xltool.serve.portal import PortalError  # noqa: E402
+from tests.serve_portal import BROKEN, RETURNS, corrected_return, write_roster
+from xltool.serve import reviews, rollups, tasks, uploads, users
+from xltool.serve.models import Unit, Version
+from xltool.serve.portal import PortalError
 
 CODES = list(RETURNS)
 
@@ -35,7 +35,7 @@ def _upload(portal, unit_id, path: Path):
 
 def test_task_gives_each_unit_a_template_and_a_link_kept_only_as_a_hash(portal, task):
     """Every roster unit gets its personalised template and a distinct ≥128-bit link whose token is not stored."""
-    task_id, links, units = task
+    task_id, links, _units = task
     assert len(links) == len(CODES) == len({link.token for link in links})
     assert all(len(link.token) >= 43 for link in links)  # 32 random bytes, URL-safe
     _, rows = tasks.status(portal, task_id)
@@ -128,7 +128,6 @@ def test_report_draft_and_annotated_copy(portal, task, tmp_path):
 
 def test_rejected_uploads_leave_nothing(portal, task):
     """An upload over the cap, of a suffix xltool does not read, or whose bytes are not its format is not kept."""
-    _, _, units = task
     data = RETURNS[BROKEN].read_bytes()
     with pytest.raises(uploads.TooLarge):
         uploads.receive(portal, data, "a.xlsx", limit=len(data) - 1)
