@@ -106,9 +106,7 @@ def _failing(fn: Callable[..., Any]) -> Callable[..., Any]:
     "示例：xltool serve user add 管理员 ；xltool serve --data 县数据/ （然后在浏览器打开 http://127.0.0.1:8000/）",
 )
 @_portal_options
-@click.option(
-    "--host", default="127.0.0.1", type=TEXT, help="监听地址（127.0.0.1 只在本机；局域网使用请填 0.0.0.0）"
-)
+@click.option("--host", default="127.0.0.1", type=TEXT, help="监听地址（127.0.0.1 只在本机；局域网使用请填 0.0.0.0）")
 @click.option("--port", default=8000, type=WholeNumber(), help="端口")
 @click.option("--max-upload", default=10.0, type=Number(), help="上传文件大小上限，单位 MB")
 @click.option("--workers", default=1, type=WholeNumber(), help="服务进程数（PostgreSQL 时可多于 1）")
