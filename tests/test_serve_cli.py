@@ -94,7 +94,9 @@ def test_usage_mistakes_exit_2(where, tmp_path):
 def test_user_add_and_migrate(where):
     """user add takes the password from XLTOOL_PASSWORD or a prompt; migrate reports the schema revision."""
     assert _run("user", "add", "甲", *where, env={"XLTOOL_PASSWORD": "密码很长很长很长1"}).exit_code == 0
-    result = _run("user", "add", "乙", *where, env={"XLTOOL_PASSWORD": None}, input="另一个够长的密码22\n另一个够长的密码22\n")
+    result = _run(
+        "user", "add", "乙", *where, env={"XLTOOL_PASSWORD": None}, input="另一个够长的密码22\n另一个够长的密码22\n"
+    )
     assert result.exit_code == 0, result.output
     assert _run("user", "add", "甲", *where, env={"XLTOOL_PASSWORD": "密码很长很长很长1"}).exit_code == 2
     result = _run("migrate", *where)

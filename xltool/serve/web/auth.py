@@ -194,7 +194,7 @@ def guard(role: str, endpoint: Endpoint) -> Endpoint:
                 raise Forbidden(401, "请先登录" if role == ADMIN else "请使用本单位的专属链接打开")
             request.state.who = who
             if request.method == "POST":
-                form = await request.form(max_files=1, max_fields=20)
+                form = await request.form(max_files=2, max_fields=30)  # the most any form of the portal has
                 if not same(str(form.get("csrf_token") or ""), who.csrf):
                     raise Forbidden(403, "表单已过期或来源不明，请刷新页面后重试")
         return await endpoint(request)
