@@ -142,8 +142,7 @@ def check_versions(portal: Portal, version_ids: list[int]) -> None:
     if not version_ids:
         return
     with portal.reading() as session:
-        versions = [session.get(Version, i) for i in version_ids]
-    versions = [v for v in versions if v is not None]
+        versions = list(session.scalars(select(Version).where(Version.id.in_(version_ids)).order_by(Version.id)))
     paths = [str(portal.files / v.stored) for v in versions]
     reports = checking.check_files(paths)  # the check picks how: its worker pool, with time and memory limits
     results = []
