@@ -16,7 +16,7 @@ from xltool.cli import app
 from xltool.formats.terminal import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["template", "check", "merge", "import", "render", "report", "forms", "version"]
+COMMANDS = ["template", "check", "merge", "import", "render", "report", "forms", "version", "serve"]
 
 
 def width(line: str) -> int:

@@ -197,3 +197,26 @@ def test_migrations_are_idempotent_and_task_is_found(portal, tmp_path):
     tasks.create_task(portal, 2025, roster)
     with pytest.raises(PortalError), portal.reading() as session:
         tasks.find_task(session, None)
+
+
+def test_next_years_templates_are_prefilled_from_accepted_versions(portal, task, tmp_path):
+    """A task naming last year's task pre-fills each unit's template from its accepted return (上年结转)."""
+    from xltool import read
+    from xltool.forms import form_for_year
+
+    _, _, units = task
+    _upload(portal, units[CODES[0]], RETURNS[CODES[0]])
+    reviews.review(portal, units[CODES[0]], accept=True)
+    last = read(RETURNS[CODES[0]])
+    next_id, _ = tasks.create_task(portal, 2026, write_roster(tmp_path, CODES[:2]), previous_task=1)
+    with portal.reading() as session:
+        templates = {u.code: u.template for u in session.scalars(select(Unit).where(Unit.task_id == next_id))}
+    prefilled = read(portal.task_folder(next_id) / templates[CODES[0]])
+    blank = read(portal.task_folder(next_id) / templates[CODES[1]])  # not accepted last year: nothing to carry
+    carries = [c for c in form_for_year(2026).carry_overs if c.kind == "prefill"]
+    assert carries and any(last.values.get(c.source) for c in carries)
+    for carry in carries:
+        assert prefilled.values.get(carry.target) == last.values.get(carry.source), carry.target
+        assert blank.values.get(carry.target) in (None, 0)
+    with pytest.raises(PortalError):
+        tasks.create_task(portal, 2026, write_roster(tmp_path, CODES[:1]), previous_task=next_id)  # nothing accepted

@@ -35,10 +35,14 @@ def record(
     )
 
 
-def entries(portal: Portal, task_id: int | None = None, limit: int = 500) -> list[AuditEntry]:
-    """The newest entries first (of one task when given)."""
+def entries(
+    portal: Portal, task_id: int | None = None, limit: int = 500, action: str | None = None
+) -> list[AuditEntry]:
+    """The newest entries first (of one task, of one action when given)."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if task_id is not None:
         query = query.where(AuditEntry.task_id == task_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
     with portal.reading() as session:
         return list(session.scalars(query))

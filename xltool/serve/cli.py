@@ -178,6 +178,9 @@ def task() -> None:
 @click.option("--county", default="", type=TEXT, help="汇总单位名称（汇总表和报告草稿上的单位）")
 @click.option("--form", "form_id", default=None, type=TEXT, help="报表格式编号（默认按年度选择）")
 @click.option("--previous", default=None, type=PATH, help="上年度的报表或汇总表，用于预填模板")
+@click.option(
+    "--previous-task", default=None, type=WholeNumber(), help="用这个任务中已接收的报表预填模板（上年度的任务编号）"
+)
 @click.pass_context
 @_failing
 def task_create(
@@ -193,6 +196,7 @@ def task_create(
     county: str,
     form_id: str | None,
     previous: Path | None,
+    previous_task: int | None,
 ) -> None:
     """创建填报任务：为名册中每个单位生成个性化模板和专属链接（链接只在此时写出，请妥善保存）。"""
     from xltool import safewrite

@@ -8,14 +8,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from xltool.serve import audit
-from xltool.serve.models import Unit, Version
+from xltool.serve.models import Version
 from xltool.serve.portal import Portal, PortalError
-from xltool.serve.tasks import find_task
-from xltool.serve.words import Review
+from xltool.serve.tasks import chosen_versions, find_task
 
 
 @dataclass
@@ -24,26 +20,6 @@ class Rolled:
     line: str  # 汇总 N 个单位（应报 M，缺报 K，未汇总 J）
     gaps: str  # the units missing or refused, '' when complete
     files: dict[str, str] = field(default_factory=dict)  # unit name → SHA-256 of the version taken
-
-
-def chosen_versions(
-    portal: Portal, task_id: int | None, include_pending: bool
-) -> tuple[int, list[tuple[Unit, Version]]]:
-    """Per unit, the version a roll-up takes: the last one accepted (kept through a re-upload, dropped by 退回), or
-    with `include_pending` the latest upload of a unit awaiting review."""
-    with portal.reading() as session:
-        task = find_task(session, task_id)
-        units = session.scalars(
-            select(Unit).where(Unit.task_id == task.id).order_by(Unit.position).options(selectinload(Unit.versions))
-        ).all()
-        chosen = []
-        for unit in units:
-            by_id = {v.id: v for v in unit.versions}
-            if include_pending and unit.review == Review.PENDING and unit.versions:
-                chosen.append((unit, unit.versions[-1]))
-            elif unit.accepted_version_id in by_id:
-                chosen.append((unit, by_id[unit.accepted_version_id]))
-        return task.id, chosen
 
 
 def rollup(

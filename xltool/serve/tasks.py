@@ -63,9 +63,11 @@ def create_task(
     county: str = "",
     actor: str = "",
     address: str = "",
+    previous_task: int | None = None,
 ) -> tuple[int, list[Link]]:
-    """A new task: the roster's units, each with a fresh link and its personalised template (pre-filled from last
-    year's returns or roll-up at `previous`). The task's id and the links (their tokens exist nowhere else)."""
+    """A new task: the roster's units, each with a fresh link and its personalised template, pre-filled from last
+    year's returns or roll-up at `previous`, or from the accepted versions of the task `previous_task`. The task's
+    id and the links (their tokens exist nowhere else)."""
     from xltool.distribute import WRITTEN, personalise
     from xltool.forms import form_by_id, form_for_year
     from xltool.roster import RosterError, read_roster
@@ -87,6 +89,8 @@ def create_task(
         last = load_previous(Path(previous))
         if not last:
             raise PortalError(f"上年度报表无法读取或没有数据：{Path(previous).name}")
+    elif previous_task is not None:
+        last = _accepted_figures(portal, previous_task)
     # the templates are written first, in a folder of their own, and moved in only with the task's rows
     staging = Path(tempfile.mkdtemp(prefix="templates-", dir=portal.data / "tasks"))
     try:
@@ -125,6 +129,19 @@ def create_task(
         return task.id, links
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _accepted_figures(portal: Portal, task_id: int) -> dict:
+    """Last year's figures per unit from the versions the county accepted in the task `task_id`."""
+    from xltool.discover import load_previous
+
+    _, chosen = chosen_versions(portal, task_id, include_pending=False)
+    if not chosen:
+        raise PortalError(f"任务 {task_id} 中还没有已接收的报表，无法用来预填")
+    with tempfile.TemporaryDirectory(prefix="previous-", dir=portal.derived) as folder:
+        for _unit, version in chosen:
+            shutil.copyfile(portal.files / version.stored, Path(folder) / version.stored)
+        return load_previous(Path(folder))
 
 
 def reissue(portal: Portal, unit_id: int, actor: str = "", address: str = "") -> Link:
@@ -225,3 +242,23 @@ def chase_list(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """催报名单: units that have not reported or were returned."""
     chase = {Review.MISSING.zh, Review.RETURNED.zh}
     return [r for r in rows if r["review"] in chase]
+
+
+def chosen_versions(
+    portal: Portal, task_id: int | None, include_pending: bool
+) -> tuple[int, list[tuple[Unit, Version]]]:
+    """Per unit, the version a roll-up takes: the last one accepted (kept through a re-upload, dropped by 退回), or
+    with `include_pending` the latest upload of a unit awaiting review."""
+    with portal.reading() as session:
+        task = find_task(session, task_id)
+        units = session.scalars(
+            select(Unit).where(Unit.task_id == task.id).order_by(Unit.position).options(selectinload(Unit.versions))
+        ).all()
+        chosen = []
+        for unit in units:
+            by_id = {v.id: v for v in unit.versions}
+            if include_pending and unit.review == Review.PENDING and unit.versions:
+                chosen.append((unit, unit.versions[-1]))
+            elif unit.accepted_version_id in by_id:
+                chosen.append((unit, by_id[unit.accepted_version_id]))
+        return task.id, chosen

@@ -130,6 +130,7 @@ async def create_task(request: Request) -> Response:
                 str(form.get("county") or "").strip()[:200],
                 who.actor,
                 address(request),
+                int(str(form.get("previous_task"))) if str(form.get("previous_task") or "").isdigit() else None,
             )
         except PortalError as exc:
             return await tasks_page(request, str(exc), 400)
@@ -203,6 +204,7 @@ async def dashboard(request: Request) -> Response:
     task_id = request.path_params["task_id"]
     task, rows = await _status(request, task_id)
     counts = tasks.counts(rows)
+    rolled = await run_in_threadpool(audit.entries, _portal(request), task_id, 1, "rollup")
     review_filter = request.query_params.get("review", "")
     check_filter = request.query_params.get("check", "")
     shown = [
@@ -230,6 +232,7 @@ async def dashboard(request: Request) -> Response:
         chase_text=chase_text,
         chase_links=all((r["unit"], r["code"]) in links for r in chase),
         message=request.query_params.get("message", ""),
+        last_rollup=rolled[0] if rolled else None,
     )
 
 

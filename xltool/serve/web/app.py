@@ -23,8 +23,7 @@ from xltool.serve.web.render import problem
 HERE = Path(__file__).parent
 MULTIPART_SLACK = 64 * 1024  # the form's boundaries and fields around the file
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {
     "content-security-policy": CSP,

@@ -3,6 +3,7 @@ attachments."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def problem(request: Request, status: int, message: str) -> Response:
 
 def attachment(path: Path, name: str, media_type: str | None = None) -> FileResponse:
     """A download: always an attachment (never shown in the browser), its name in UTF-8 for Chinese."""
-    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", name)  # the fallback name: printable ASCII only
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     return FileResponse(
         path,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from xltool.serve import audit, tasks, uploads
-from xltool.serve.models import Unit, Version, now
+from xltool.serve.models import ReviewEntry, Unit, Version, now
 from xltool.serve.portal import Portal, PortalError
 from xltool.serve.web.auth import UNIT, address
 from xltool.serve.web.render import attachment, page, problem, wants_json
@@ -51,13 +51,19 @@ def _redeem(portal: Portal, token: str, where: str) -> int | None:
 
 
 def _unit_view(portal: Portal, unit_id: int) -> dict:
+    from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
     with portal.reading() as session:
         unit = session.get(Unit, unit_id, options=[selectinload(Unit.versions)])
         task = unit.task
         versions = [version_view(v, task.form_id) for v in reversed(unit.versions)]
+        last_review = session.scalar(
+            select(ReviewEntry).where(ReviewEntry.unit_id == unit_id).order_by(ReviewEntry.id.desc()).limit(1)
+        )
+        numbers = {v["id"]: v["number"] for v in versions}
         return {
+            "reviewed": numbers.get(last_review.version_id) if last_review else None,
             "unit": unit,
             "task": task,
             "review": Review(unit.review).zh,
