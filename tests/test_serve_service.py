@@ -4,6 +4,8 @@ checked, reviews, roll-ups from the accepted versions, the audit log, administra
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -152,9 +154,15 @@ def test_failed_store_leaves_no_half_version(portal, task, monkeypatch):
         assert session.scalars(select(Version)).all() == []
     stored = uploads.store(portal, units[BROKEN], uploads.receive(portal, RETURNS[BROKEN].read_bytes(), "x.xlsx"))
     assert stored.check == "checking"
-    (portal.incoming / "left.part").write_bytes(b"half")
+    from xltool import safewrite
+
+    cut_off = portal.files / f"{safewrite.PREFIX}half.xlsx"  # an upload a stop cut off, an hour ago
+    cut_off.write_bytes(b"PK half")
+    os.utime(cut_off, (time.time() - 7200, time.time() - 7200))
+    streaming = portal.files / f"{safewrite.PREFIX}now.xlsx"  # another process's upload, still arriving
+    streaming.write_bytes(b"PK")
     assert uploads.recheck(portal) == 1
-    assert not list(portal.incoming.iterdir())
+    assert sorted(portal.files.glob(f"{safewrite.PREFIX}*")) == [streaming]
     with portal.reading() as session:
         assert session.get(Version, stored.id).check == "errors"
 

@@ -109,7 +109,7 @@ def _failing(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--host", default="127.0.0.1", type=TEXT, help="监听地址（127.0.0.1 只在本机；局域网使用请填 0.0.0.0）")
 @click.option("--port", default=8000, type=WholeNumber(), help="端口")
 @click.option("--max-upload", default=10.0, type=Number(), help="上传文件大小上限，单位 MB")
-@click.option("--workers", default=1, type=WholeNumber(), help="服务进程数（PostgreSQL 时可多于 1）")
+@click.option("--workers", default=None, type=WholeNumber(), help="服务进程数（SQLite 为 1；PostgreSQL 默认 2）")
 @click.option("--secure", is_flag=True, help="只在 HTTPS 下发送登录凭据（放在 HTTPS 反向代理之后时使用）")
 @click.option("--proxy", "proxies", type=TEXT, default=None, help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔）")
 @click.pass_context
@@ -120,7 +120,7 @@ def serve(
     host: str,
     port: int,
     max_upload: float,
-    workers: int,
+    workers: int | None,
     secure: bool,
     proxies: str | None,
 ) -> None:
@@ -131,9 +131,9 @@ def serve(
     from xltool.serve.web.server import Settings, run
 
     portal = _open(ctx, data, db)
-    if portal.is_sqlite and workers != 1:
+    if portal.is_sqlite and workers not in (None, 1):
         _err("提示：SQLite 只用一个服务进程；多进程请使用 PostgreSQL（--db）")
-        workers = 1
+    workers = 1 if portal.is_sqlite else max(1, workers or 2)
     settings = Settings(
         data=str(portal.data),
         db=db or (ctx.obj or {}).get("db") or "",

@@ -1,8 +1,8 @@
 """The data folder and the database: SQLite in WAL (busy_timeout, writes in BEGIN IMMEDIATE) or PostgreSQL.
 
 Data folder (`--data DIR`, default ./xltool-data): `xltool.db` (SQLite, unless `--db URL`), `files/` (every upload as
-sent, under a generated name: never served as a path), `incoming/` (uploads while they stream, renamed into files/
-only when whole), `tasks/<id>/` (personalised templates), `derived/` (annotated copies, roll-ups, report drafts).
+sent, under a generated name: never served as a path), `incoming/` (rosters and last year's files while a task
+is created), `tasks/<id>/` (personalised templates), `derived/` (annotated copies, roll-ups, report drafts).
 """
 
 from __future__ import annotations

@@ -1,20 +1,22 @@
 """Uploads: streamed to the data folder under a generated name and hashed, kept (a new version, the unit back to
 待审) and only then checked by xltool's own check in its worker pool (time and memory limits per file).
 
-Nothing is lost: a version row exists only for a whole file already on disk; a crash while a file streams leaves
-a temporary in incoming/ (removed at the next start) and no version; a version stored but not yet checked keeps
+Nothing is lost: a version row exists only for a whole file already on disk (written through xltool.safewrite); a
+crash while a file is written leaves a temporary beside it (removed at the next start) and no version; a version stored but not yet checked keeps
 the state "checking" and is checked again at the next start (`recheck`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
-import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 
@@ -24,6 +26,8 @@ from xltool.serve.portal import Portal, PortalError
 from xltool.serve.words import Review
 
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
+CHUNK = 1 << 20
+STALE = 3600  # seconds after which an upload's temporary is taken as cut off
 # What each accepted suffix must start with (OWASP: check the signature, not only the name).
 SIGNATURES = {
     ".xlsx": (b"PK\x03\x04",),
@@ -44,71 +48,48 @@ class TooLarge(PortalError):
     """An upload over the cap (HTTP 413)."""
 
 
-class Incoming:
-    """One upload while it streams: written to incoming/ and hashed as it comes, at most `limit` bytes."""
-
-    def __init__(self, portal: Portal, filename: str, limit: int = DEFAULT_MAX_UPLOAD) -> None:
-        self.original = _shown_name(filename)
-        self.suffix = Path(self.original).suffix.lower()
-        if self.suffix not in accepted_suffixes():
-            raise PortalError(f"只接受这些格式的报表：{' '.join(accepted_suffixes())}（收到的是“{self.original}”）")
-        self.limit = limit
-        self.size = 0
-        self.hash = hashlib.sha256()
-        self.head = b""
-        self.path = portal.incoming / f"{uuid.uuid4().hex}.part"
-        self.file = self.path.open("xb")
-
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            self.discard()
-            raise TooLarge(f"文件超过 {self.limit // (1024 * 1024)} MB 的上限")
-        if len(self.head) < 16:
-            self.head += chunk[: 16 - len(self.head)]
-        self.hash.update(chunk)
-        self.file.write(chunk)
-
-    def finish(self) -> Received:
-        """The whole file on disk (flushed and synced), its signature checked."""
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        if self.size == 0:
-            self.discard()
-            raise PortalError("上传的文件是空的")
-        if not self.head.startswith(SIGNATURES[self.suffix]):
-            self.discard()
-            raise PortalError(f"“{self.original}”的内容不是 {self.suffix} 文件（可能改过扩展名）：请上传原始报表")
-        return Received(self.path, self.suffix, self.original, self.hash.hexdigest(), self.size)
-
-    def discard(self) -> None:
-        self.file.close()
-        self.path.unlink(missing_ok=True)
-
-
 @dataclass(frozen=True)
 class Received:
-    path: Path
+    path: Path  # the whole file, in files/ under its generated name
     suffix: str
     original: str
     sha256: str
     size: int
 
 
-def receive(portal: Portal, data: bytes, filename: str, limit: int = DEFAULT_MAX_UPLOAD) -> Received:
-    """A whole upload given as bytes (the command line, tests)."""
-    incoming = Incoming(portal, filename, limit)
-    for i in range(0, max(len(data), 1), 1 << 20):
-        incoming.write(data[i : i + (1 << 20)])
-    return incoming.finish()
+def receive(portal: Portal, source: BinaryIO | bytes, filename: str, limit: int = DEFAULT_MAX_UPLOAD) -> Received:
+    """Write an upload (a file object read to its end, or bytes) into files/ under a generated name, hashing it as it
+    goes, whole or not at all (xltool.safewrite): over `limit` bytes is TooLarge, a suffix xltool does not read or
+    bytes that are not that format is PortalError, and neither leaves anything behind."""
+    from xltool import safewrite
+
+    original = _shown_name(filename)
+    suffix = Path(original).suffix.lower()
+    if suffix not in accepted_suffixes():
+        raise PortalError(f"只接受这些格式的报表：{' '.join(accepted_suffixes())}（收到的是“{original}”）")
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    target = portal.files / f"{uuid.uuid4().hex}{suffix}"
+    digest, size, head = hashlib.sha256(), 0, b""
+    with safewrite.replacing(target) as tmp, tmp.open("wb") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"文件超过 {limit / (1024 * 1024):g} MB 的上限")
+            head += chunk[: max(0, 16 - len(head))]
+            digest.update(chunk)
+            out.write(chunk)
+        if size == 0:
+            raise PortalError("上传的文件是空的")
+        if not head.startswith(SIGNATURES[suffix]):
+            raise PortalError(f"“{original}”的内容不是 {suffix} 文件（可能改过扩展名）：请上传原始报表")
+    return Received(target, suffix, original, digest.hexdigest(), size)
 
 
 def store(portal: Portal, unit_id: int, received: Received, actor: str = "", address: str = "") -> Version:
-    """Keep the file as a new version of the unit (under a generated name) and put the unit back to 待审."""
-    stored = f"{uuid.uuid4().hex}{received.suffix}"
-    target = portal.files / stored
-    os.replace(received.path, target)  # same folder tree: atomic; the version row below names only a whole file
+    """Keep the received file as a new version of the unit and put the unit back to 待审 (a file whose row cannot be
+    written is removed: no file without a version, no version without its whole file)."""
+    target, stored = received.path, received.path.name
     try:
         with portal.writing() as session:
             unit = session.get(Unit, unit_id, with_for_update=True)
@@ -178,9 +159,14 @@ def upload(
 
 
 def recheck(portal: Portal) -> int:
-    """At start: remove half-received temporaries and check every version a stop left unchecked; how many."""
-    for part in portal.incoming.glob("*.part"):
-        part.unlink(missing_ok=True)
+    """At start: remove the temporaries of uploads a stop cut off (an hour old: another process's upload may be
+    streaming) and check every version a stop left unchecked; how many."""
+    from xltool import safewrite
+
+    for part in portal.files.glob(f"{safewrite.PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if time.time() - part.stat().st_mtime > STALE:
+                part.unlink()
     with portal.reading() as session:
         ids = list(session.scalars(select(Version.id).where(Version.check == "checking")))
     check_versions(portal, ids)

@@ -19,8 +19,6 @@ from xltool.serve.web.render import attachment, page, problem, wants_json
 from xltool.serve.web.views import version_view
 from xltool.serve.words import Review
 
-CHUNK = 256 * 1024
-
 
 async def redeem(request: Request) -> Response:
     """/u/<token>: a valid link starts a unit session and redirects to /unit (the token leaves the URL)."""
@@ -98,14 +96,9 @@ async def upload(request: Request) -> Response:
     if not isinstance(sent, UploadFile) or not sent.filename:
         return _refused(request, 400, "请选择要上传的报表文件")
     try:
-        incoming = uploads.Incoming(portal, sent.filename, limit)
-        try:
-            while chunk := await sent.read(CHUNK):
-                incoming.write(chunk)
-            received = await run_in_threadpool(incoming.finish)
-        except BaseException:
-            incoming.discard()
-            raise
+        # the form part is already spooled (the body cap bounded it while it streamed): copied, hashed and checked
+        # in a thread, whole or not at all
+        received = await run_in_threadpool(uploads.receive, portal, sent.file, sent.filename, limit)
         version = await run_in_threadpool(uploads.store, portal, who.unit.id, received, who.actor, address(request))
     except uploads.TooLarge as exc:
         return _refused(request, 413, f"{exc}：请检查是否传错了文件")
