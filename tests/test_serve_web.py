@@ -273,7 +273,7 @@ def test_refused_uploads_say_why(site):
     fake = Path(__file__)
     assert _upload(unit, fake, name="报表.xlsx").status_code == 400
     page = _upload(unit, fake, json=False, name="报表.xlsx")
-    assert page.status_code == 303 and unit.get(page.headers["location"]).status_code == 200
+    assert page.status_code == 400 and "报表.xlsx" in page.text and "/unit/upload" in page.text
     assert tasks.status(site.portal)[1][CODES.index(BROKEN)]["versions"] == 0
 
 
@@ -363,3 +363,17 @@ def test_admin_creates_a_task_in_the_browser_form(site, tmp_path):
     assert page.count("/u/") >= 2 and "2026-01-15" in page
     bad = admin.post("/admin/tasks", data={"csrf_token": csrf, "year": "x"}, files={"roster": ("u.csv", roster)})
     assert bad.status_code == 400 and "年度" in bad.text
+
+
+def test_refusals_are_explained_in_the_page(site):
+    """A return without a reason and a roll-up with nothing accepted are refused in the page itself (400), with the
+    reason, and change nothing."""
+    admin = site.admin()
+    unit_id = _unit_id(site, BROKEN)
+    _upload(site.unit(BROKEN), RETURNS[BROKEN])
+    answer = _review(admin, unit_id, "return", "  ")
+    assert answer.status_code == 400 and "退回时请写明原因" in answer.text
+    assert tasks.status(site.portal)[1][CODES.index(BROKEN)]["review"] == "待审"
+    csrf = _csrf(admin.get(f"/admin/tasks/{site.task_id}").text)
+    answer = admin.post(f"/admin/tasks/{site.task_id}/rollup", data={"csrf_token": csrf})
+    assert answer.status_code == 400 and "还没有可汇总的报表" in answer.text and "催报名单" in answer.text

@@ -41,7 +41,7 @@ async def home(request: Request) -> Response:
 
 async def login_page(request: Request, error: str = "", status: int = 200) -> Response:
     value = new_token()
-    response = page(request, "login.html", status, login_csrf=value, error=error, no_admins=False)
+    response = page(request, "login.html", status, login_csrf=value, error=error)
     response.set_cookie(LOGIN_COOKIE, value, max_age=3600, path="/login", httponly=True, samesite="strict",
                         secure=request.app.state.sessions.secure)  # fmt: skip
     return response
@@ -200,7 +200,7 @@ async def _status(request: Request, task_id: int):
         raise HTTPException(404) from None
 
 
-async def dashboard(request: Request) -> Response:
+async def dashboard(request: Request, message: str = "", status: int = 200) -> Response:
     task_id = request.path_params["task_id"]
     task, rows = await _status(request, task_id)
     counts = tasks.counts(rows)
@@ -221,6 +221,7 @@ async def dashboard(request: Request) -> Response:
     return page(
         request,
         "dashboard.html",
+        status,
         task=task,
         rows=shown,
         counts=counts,
@@ -231,7 +232,7 @@ async def dashboard(request: Request) -> Response:
         chase=chase,
         chase_text=chase_text,
         chase_links=all((r["unit"], r["code"]) in links for r in chase),
-        message=request.query_params.get("message", ""),
+        message=message,
         last_rollup=rolled[0] if rolled else None,
     )
 
@@ -271,7 +272,7 @@ async def _unit(request: Request) -> Unit:
     return unit
 
 
-async def unit_page(request: Request) -> Response:
+async def unit_page(request: Request, error: str = "", status: int = 200) -> Response:
     unit = await _unit(request)
 
     def load() -> list[dict]:
@@ -289,13 +290,14 @@ async def unit_page(request: Request) -> Response:
     return page(
         request,
         "unit_admin.html",
+        status,
         unit=unit,
         task=unit.task,
         review=Review(unit.review).zh,
         versions=versions,
         history=list(reversed(history)),
         link=link.url(_base_url(request)) if link else "",
-        error=request.query_params.get("error", ""),
+        error=error,
     )
 
 
@@ -309,10 +311,8 @@ async def review(request: Request) -> Response:
             reviews.review, _portal(request), unit.id, accept, str(form.get("comment") or "")[:2000], who.actor,
             address(request),
         )  # fmt: skip
-    except PortalError as exc:
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/admin/units/{unit.id}?error={quote(str(exc))}#review", status_code=303)
+    except PortalError as exc:  # shown in the page itself: no message text travels in a URL
+        return await unit_page(request, str(exc), 400)
     return RedirectResponse(f"/admin/units/{unit.id}", status_code=303)
 
 
@@ -376,10 +376,9 @@ async def _compiled(request: Request, what: str) -> Response:
             )  # fmt: skip
     except PortalError as exc:
         import shutil
-        from urllib.parse import quote
 
         shutil.rmtree(folder, ignore_errors=True)
-        return RedirectResponse(f"/admin/tasks/{task_id}?message={quote(str(exc))}#rollup", status_code=303)
+        return await dashboard(request, str(exc), 400)
     import shutil
 
     response = attachment(path, name)

@@ -71,10 +71,10 @@ def _unit_view(portal: Portal, unit_id: int) -> dict:
         }
 
 
-async def unit_page(request: Request) -> Response:
+async def unit_page(request: Request, error: str = "", status: int = 200) -> Response:
     who = request.state.who
     view = await run_in_threadpool(_unit_view, request.app.state.portal, who.unit.id)
-    return page(request, "unit.html", **view, error=request.query_params.get("error", ""))
+    return page(request, "unit.html", status, **view, error=error)
 
 
 async def template(request: Request) -> Response:
@@ -94,16 +94,16 @@ async def upload(request: Request) -> Response:
     form = await request.form(max_files=1, max_fields=20)
     sent = form.get("file")
     if not isinstance(sent, UploadFile) or not sent.filename:
-        return _refused(request, 400, "请选择要上传的报表文件")
+        return await _refused(request, 400, "请选择要上传的报表文件")
     try:
         # the form part is already spooled (the body cap bounded it while it streamed): copied, hashed and checked
         # in a thread, whole or not at all
         received = await run_in_threadpool(uploads.receive, portal, sent.file, sent.filename, limit)
         version = await run_in_threadpool(uploads.store, portal, who.unit.id, received, who.actor, address(request))
     except uploads.TooLarge as exc:
-        return _refused(request, 413, f"{exc}：请检查是否传错了文件")
+        return await _refused(request, 413, f"{exc}：请检查是否传错了文件")
     except PortalError as exc:
-        return _refused(request, 400, str(exc))
+        return await _refused(request, 400, str(exc))
     finally:
         await sent.close()
     with contextlib.suppress(Exception):  # the pool could not run: the version is kept, checked at the next start
@@ -124,14 +124,11 @@ async def upload(request: Request) -> Response:
     )
 
 
-def _refused(request: Request, status: int, message: str) -> Response:
-    if wants_json(request):
+async def _refused(request: Request, status: int, message: str) -> Response:
+    """The refusal as JSON, or the unit's page with the reason beside the upload form (never text in a URL)."""
+    if wants_json(request) or status == 413:
         return problem(request, status, message)
-    if status == 413:
-        return problem(request, status, message)
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/unit?error={quote(message)}#upload", status_code=303)
+    return await unit_page(request, message, status)
 
 
 def _version(portal: Portal, version_id: int, form_id: str) -> dict:
