@@ -44,7 +44,7 @@ def _portal_options(command: Callable) -> Callable:
         "db",
         type=TEXT,
         default=None,
-        help="数据库地址，如 postgresql+psycopg://用户@主机/库（默认：数据文件夹中的 SQLite）",
+        help="数据库地址，如 postgresql+psycopg://用户@主机/库（默认：数据文件夹中的内置数据库）",
     )(command)
     return click.option("--data", "data", type=PATH, default=None, help=f"数据文件夹（默认 ./{DEFAULT_DATA}）")(command)
 
@@ -109,9 +109,13 @@ def _failing(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--host", default="127.0.0.1", type=TEXT, help="监听地址（127.0.0.1 只在本机；局域网使用请填 0.0.0.0）")
 @click.option("--port", default=8000, type=WholeNumber(), help="端口")
 @click.option("--max-upload", default=10.0, type=Number(), help="上传文件大小上限，单位 MB")
-@click.option("--workers", default=None, type=WholeNumber(), help="服务进程数（SQLite 为 1；PostgreSQL 默认 2）")
+@click.option(
+    "--workers", default=None, type=WholeNumber(), help="服务进程数（内置数据库只用 1 个；使用 --db 时默认 2 个）"
+)
 @click.option("--secure", is_flag=True, help="只在 HTTPS 下发送登录凭据（放在 HTTPS 反向代理之后时使用）")
-@click.option("--proxy", "proxies", type=TEXT, default=None, help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔）")
+@click.option(
+    "--proxy", "proxies", type=TEXT, default=None, help="反向代理的地址（逗号分隔）：信任它转发来的客户端地址"
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
