@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.serve_portal"]  # the portal's fixtures (a portal on SQLite or a throwaway PostgreSQL)
+
 try:  # tests/ is not a package today; keep working if it becomes one
     from tests.lo import LibreOffice, available
 except ImportError:

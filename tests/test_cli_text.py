@@ -18,7 +18,7 @@ from xltool.cli_text import Number, OneOf, WholeNumber
 from xltool.formats.terminal import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["template", "check", "merge", "import", "render", "report", "forms", "version"]
+COMMANDS = ["template", "check", "merge", "import", "render", "report", "forms", "version", "serve"]
 
 
 def width(line: str) -> int:

@@ -925,5 +925,10 @@ def version() -> None:
     click.echo(__version__)
 
 
+# The collection portal's commands (xltool.serve.cli imports only click: its web and database stack load when run).
+from xltool.serve.cli import serve  # noqa: E402
+
+app.add_command(serve)
+
 if __name__ == "__main__":
     app()
