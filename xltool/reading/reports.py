@@ -26,7 +26,68 @@ from xltool.values import BLANKS, is_filled, normalize, value_like
 
 
 def from_report(page: Page) -> Return:
-    """A published report's tables; ReadError when none of them is there."""
+    """A published report's tables; ReadError when none of them is there. When Tables 三/四 are missing or partly
+    unknown as laid out (a converter scrambled them), they are also aligned to the form (xltool.reading.align), and
+    the reading that places more of their numbers is kept."""
+    try:
+        ret, error = _from_page(page), None
+    except ReadError as exc:
+        ret, error = None, exc
+    if ret is None or _known_cells(ret) < _matrix_cells(ret):
+        from xltool.reading.align import aligned_page
+
+        year, _ = identify.title(page.lines, page.path.stem)
+        aligned = aligned_page(page.lines, year)
+        if aligned is not None:
+            aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
+            try:
+                alt = _from_page(aligned)
+            except ReadError:
+                alt = None
+            if alt is not None and (ret is None or _known_cells(alt) > _known_cells(ret)):
+                ret = alt if ret is None else _with_matrix_tables(ret, alt)
+    if ret is None:
+        assert error is not None
+        raise error
+    return ret
+
+
+def _with_matrix_tables(ret: Return, alt: Return) -> Return:
+    """`ret` with each of Tables 三 and 四 (values, cells read, problems) taken from the aligned reading `alt` where
+    that places more of its numbers."""
+    if alt.form is not ret.form:  # the aligned tables are of another version: all of the aligned reading
+        return alt
+    better = [t for t in ret.form.tables if t.layout == "matrix" and _known_cells(alt, t) > _known_cells(ret, t)]
+    numbers, ids, titles = {t.number for t in better}, {t.id for t in better}, {t.title for t in better}
+    keys = {c.key for t in better for c in t.cells}
+    ret.values = {k: v for k, v in ret.values.items() if k not in keys}
+    ret.values.update({k: v for k, v in alt.values.items() if k in keys})
+    ret.unread = (ret.unread - ids) | (alt.unread & ids)
+    cells = [c for c in json.loads(ret.meta.get(CELLS_META, "[]")) if c["table"] not in titles]
+    cells += [c for c in json.loads(alt.meta.get(CELLS_META, "[]")) if c["table"] in titles]
+    ret.meta[CELLS_META] = json.dumps(cells, ensure_ascii=False)
+
+    def about(p: Problem) -> bool:
+        return (p.values or {}).get("table") in numbers or any(
+            p.message.startswith(f"读取说明：表{n}") for n in numbers
+        )
+
+    ret.read_problems = [p for p in ret.read_problems if not about(p)] + [p for p in alt.read_problems if about(p)]
+    return ret
+
+
+def _matrix_cells(ret: Return) -> int:
+    return sum(len(t.cells) for t in ret.form.tables if t.layout == "matrix")
+
+
+def _known_cells(ret: Return, table: Table | None = None) -> int:
+    """How many cells of Tables 三 and 四 (or of `table`) hold a number."""
+    tables = [table] if table is not None else [t for t in ret.form.tables if t.layout == "matrix"]
+    keys = [c.key for t in tables for c in t.cells]
+    return sum(1 for k in keys if k in ret.values and not isinstance(ret.values[k], Invalid))
+
+
+def _from_page(page: Page) -> Return:
     year, unit = identify.title(page.lines, page.path.stem)
     form = identify.choose_form(page.grid, year)
     problems = [
@@ -109,6 +170,7 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
                 values={"table": table.number, "missing": located.missing},
             )
         )
+        ret.unread.add(table.id)
         return False
     positions = _realigned(page, located.positions)
     used = set(positions.values())

@@ -1,0 +1,113 @@
+"""What common converters make of a report's PDF: the material `import_accuracy.py` scores per converter.
+
+    python benchmarks/import_variants.py [SHARED_DIR] [OUT_DIR]     # default OUT_DIR: /tmp/xltool-variants
+
+Each report with a human reading (SHARED/corpus/readings.json, SHARED/seeds via tests/seed_data.py) is laid out as a
+Word report by the test renderer (tests/report_fixtures.py: real merged headers), turned into a PDF by LibreOffice,
+and turned back into text by the converters people use: `pdftotext -layout` and `-raw` (poppler-utils), pymupdf4llm
+and markitdown (each skipped when not installed). Returns {converter: [(name, path, expected cells, seed rules)]}.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CONVERTERS = ("pdftotext-layout", "pdftotext-raw", "pymupdf4llm", "markitdown")
+
+
+def reading_as_seed(name: str, reading: dict) -> dict:
+    """A corpus reading in the seed transcription's shape (tables 三 and 四 only), for the report renderer."""
+    from benchmarks.import_accuracy import expected_cells
+
+    year = int(name.rsplit("_", 2)[-2])
+    unit = name.split("_")[1]
+    values = {k: v for k, v in expected_cells(reading).items() if v is not None}
+    return {"unit": unit, "year": year, "values": values, "odd": {}, "extra": {}, "blank": []}
+
+
+def _docx(seed_id: str, seed: dict, path: Path) -> Path:
+    from tests.report_fixtures import write_docx
+
+    return write_docx(seed_id, seed, path, variant=str)
+
+
+def convert(pdf: Path, converter: str) -> str | None:
+    """The PDF's text as `converter` gives it; None when that converter is not installed."""
+    if converter.startswith("pdftotext"):
+        if not shutil.which("pdftotext"):
+            return None
+        flag = "-layout" if converter.endswith("layout") else "-raw"
+        return subprocess.run(["pdftotext", flag, str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+    if converter == "pymupdf4llm":
+        try:
+            import pymupdf4llm
+        except ImportError:
+            return None
+        return pymupdf4llm.to_markdown(str(pdf))
+    if converter == "markitdown":
+        try:
+            from markitdown import MarkItDown
+        except ImportError:
+            return None
+        return MarkItDown().convert(str(pdf)).text_content
+    raise ValueError(converter)
+
+
+def build(shared: Path, out: Path) -> dict[str, list[tuple[str, Path, dict, set | None]]]:
+    from benchmarks.import_accuracy import expected_cells
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    out.mkdir(parents=True, exist_ok=True)
+    reports: list[tuple[str, dict, dict, set | None]] = []
+    readings = shared / "corpus" / "readings.json"
+    if readings.exists():
+        for name, reading in json.loads(readings.read_text(encoding="utf-8")).items():
+            reports.append((Path(name).stem, reading_as_seed(name, reading), expected_cells(reading), None))
+    if (shared / "seeds").is_dir():
+        from seed_data import SEEDS
+
+        for sid, seed in SEEDS.items():
+            expected = {k: v for k, v in seed["values"].items() if k.startswith(("apply.", "appeal."))}
+            reports.append((sid, seed, expected, set(seed["expected_failures"])))
+    missing = [name for name, *_ in reports if not (out / f"{name}.pdf").exists()]
+    if missing:
+        for name, seed, *_ in reports:
+            if name in missing:
+                _docx(name, seed, out / f"{name}.docx")
+        soffice = shutil.which("soffice") or shutil.which("libreoffice")
+        if soffice:
+            subprocess.run(
+                [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(out)]
+                + [str(out / f"{n}.docx") for n in missing],
+                capture_output=True,
+                check=False,
+                timeout=600,
+            )
+    variants: dict[str, list] = {c: [] for c in CONVERTERS}
+    for name, _, expected, rules in reports:
+        pdf = out / f"{name}.pdf"
+        if not pdf.exists():
+            continue
+        for conv in CONVERTERS:
+            path = out / f"{name}.{conv}.{'md' if conv in ('pymupdf4llm', 'markitdown') else 'txt'}"
+            if not path.exists():
+                text = convert(pdf, conv)
+                if text is None:
+                    continue
+                path.write_text(text, encoding="utf-8")
+            variants[conv].append((name, path, expected, rules))
+    return variants
+
+
+if __name__ == "__main__":
+    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared"
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("/tmp/xltool-variants")
+    for conv, items in build(shared, out).items():
+        print(conv, len(items))

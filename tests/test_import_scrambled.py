@@ -1,0 +1,57 @@
+"""Published reports as converters, OCR and scrapers leave them (issue 25): never a wrong number, never a made-up 0."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from tests.row_fixtures import row_text
+from tests.seed_data import SEEDS
+from xltool.reading import read
+
+SEED = sorted(SEEDS)[1]  # its Table 四 has a 1 in 行政复议 结果纠正
+APPEAL = [f"appeal.{g}.{c}" for g in ("review", "direct", "after_review") for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
+GLUED_HEAD = (
+    "行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计未经复议直接起诉复议后起诉"
+    "结果维持结果纠正其他结果尚未审结总计结果维持结果纠正其他结果尚未审结总计"
+)
+
+
+def _with_table_four(tmp_path: Path, head_and_numbers: str) -> Path:
+    text = row_text(SEED, SEEDS[SEED])
+    start = text.index("行政复议 行政诉讼")
+    end = text.index("\n", text.index("0 1 0 0 1 0 0 0 0 0 0 0 0 0 0", start))
+    path = tmp_path / "report.txt"
+    path.write_text(text[:start] + head_and_numbers + text[end:], encoding="utf-8")
+    return path
+
+
+def test_glued_table_four_header_then_one_run_of_numbers(tmp_path):
+    """Table 四 printed as its run-together header, a space, then its 15 numbers on one line is read cell by cell."""
+    ret = read(_with_table_four(tmp_path, GLUED_HEAD + " 0 1 0 0 1 0 0 0 0 0 0 0 0 0 0"))
+    assert [ret.values.get(k) for k in APPEAL] == [0, 1, 0, 0, 1] + [0] * 10
+
+
+def test_total_of_a_table_not_read_is_unknown_not_zero(tmp_path):
+    """A table the import could not read leaves its 总计 unknown: not 0 in the rules' values nor in to_frame()."""
+    ret = read(_with_table_four(tmp_path, "行政复议情况见附件。"))
+    assert not any(k in ret.values for k in APPEAL)
+    assert ret.safe_value("appeal.review.total") is None
+    frame = ret.to_frame().set_index("key")["value"]
+    assert frame["appeal.review.total"] is None and frame["appeal.after_review.total"] is None
+    assert frame["apply.result_total.total"] == ret.safe_value("apply.result_total.total")
+
+
+def test_to_frame_total_of_a_blank_cell_is_unknown():
+    """to_frame(): a total whose inputs include a blank cell is None (unknown), a total of filled cells is computed."""
+    from xltool.forms import form_for_year
+    from xltool.model import Return
+
+    form = form_for_year(2022)
+    ret = Return(form, 2022)
+    keys = [c.key for c in form.cells if c.is_input and c.key.startswith("appeal.review.")]
+    ret.values.update({k: Decimal(1) for k in keys})
+    frame = ret.to_frame().set_index("key")["value"]
+    assert frame["appeal.review.total"] == len(keys)
+    del ret.values[keys[0]]
+    assert ret.to_frame().set_index("key")["value"]["appeal.review.total"] is None
