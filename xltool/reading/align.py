@@ -29,7 +29,8 @@ from xltool.formats.page import Page
 from xltool.forms import Form, Table, all_forms
 from xltool.labels import norm
 
-_NUMBER = re.compile(r"^\d{1,7}$")
+# a cell's number as converters print it; '.0', '0.0' and dashes hold a cell's place (read, or refused, as printed)
+_NUMBER = re.compile(r"^(?:\d{1,7}|\d{0,7}\.\d{1,4}|[-—－–])$")
 _MARKUP = re.compile(r"<br\s*/?>|\*\*|__|`|#+\s")
 _APPLY_START = ("收到和处理政府信息公开申请情况", "申请人情况")
 _APPEAL_START = ("行政复议、行政诉讼情况", "行政复议行政诉讼情况", "行政复议行政诉讼")
@@ -116,13 +117,14 @@ def _anchor(groups: list[_Group], table: Table) -> None:
     bodies = [(k, _body(names[0])) for k, (_, names) in enumerate(rows)]
     whole = [(k, norm(names[0])) for k, (_, names) in enumerate(rows)]
     for g in groups:
-        hits = {k for k, b in bodies if len(b) >= 4 and b in g.before}
-        hits |= {k for k, w in whole if len(w) >= 4 and g.before.endswith(w)}
-        # a longer body containing a shorter one (其他 inside 其他法律…): keep the longest
-        best = max((len(bodies[k][1]) for k in hits), default=0)
-        hits = {k for k in hits if len(bodies[k][1]) == best}
-        if len(hits) == 1:
-            g.anchors = hits
+        # the label right before the numbers, and no other row's label between them and the group before
+        # (a converter that prints a batch of labels and then a batch of number rows anchors nothing)
+        inside = {k for k, b in bodies if len(b) >= 4 and b in g.before}
+        inside = {k for k in inside if not any(k != o and bodies[k][1] in bodies[o][1] for o in inside)}
+        ends = {k for k in inside if g.before.endswith(bodies[k][1])}
+        ends |= {k for k, w in whole if len(w) >= 4 and g.before.endswith(w)}
+        if len(ends) == 1 and inside <= ends:
+            g.anchors = ends
 
 
 def _placements(groups: list[_Group], n: int) -> list[set[int]]:
@@ -157,7 +159,13 @@ def _check(form: Form, values: dict[str, str], prefix: str) -> list[str]:
     """The rules of the table (ids starting with `prefix`) that the placed numbers break."""
     from xltool.model import Return
 
-    ret = Return(form, 0, values={k: Decimal(v) for k, v in values.items()})
+    numbers = {}
+    for k, v in values.items():
+        try:
+            numbers[k] = Decimal(v)
+        except ArithmeticError:  # a dash or a stray character: left out of the check
+            continue
+    ret = Return(form, 0, values=numbers)
     return [
         r.rule.id
         for r in ret.rule_results()
@@ -165,7 +173,25 @@ def _check(form: Form, values: dict[str, str], prefix: str) -> list[str]:
     ]
 
 
-def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, str], int] | None:
+MAX_PLACEMENTS = 3000  # order-keeping placements tried against the arithmetic; more proves nothing
+
+
+def _all_placements(can: list[set[int]]) -> list[tuple[int, ...]] | None:
+    """Every order-keeping placement within the rows each group can take; None when there are too many."""
+    out: list[tuple[int, ...]] = []
+
+    def walk(i: int, after: int, got: tuple[int, ...]) -> bool:
+        if i == len(can):
+            out.append(got)
+            return len(out) <= MAX_PLACEMENTS
+        return all(walk(i + 1, j, (*got, j)) for j in sorted(can[i]) if j > after)
+
+    return out if walk(0, -1, ()) else None
+
+
+def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, str], int, int] | None:
+    """Table 三 aligned to `form`: (values by key, where the table's region ends, how many of the form's own row
+    labels the text spells), None when no row could be placed."""
     table = form.table("apply")
     start = _region(lines, _APPLY_START)
     if start is None:
@@ -174,50 +200,92 @@ def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, st
         (i for i in range(start + 1, len(lines)) if _SECTION_FIVE.match(lines[i])), len(lines)
     )
     width = len([c for c in table.cells if c.row == table.cells[0].row])
-    groups = [g for g in _groups(lines, start + 1, stop, width)]
+    groups = _groups(lines, start + 1, stop, width)
     rows = _row_labels(table)
     _anchor(groups, table)
-    can = _placements(groups, len(rows))
     cells_by_row: dict[int, list] = {}
     for c in sorted(table.cells, key=lambda c: (c.row, c.col)):
         cells_by_row.setdefault(c.row, []).append(c)
+
+    def values_of(placement: tuple[int, ...]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for k, g in zip(placement, groups, strict=True):
+            if len(g.values) == width:
+                out.update({c.key: v for c, v in zip(cells_by_row[rows[k][0]], g.values, strict=True)})
+        return out
+
+    def full(placement: tuple[int, ...]) -> dict[str, str | None]:
+        """A whole placement: the groups' numbers (None for a group of the wrong size), rows without one blank."""
+        out: dict[str, str | None] = {c.key: "" for c in table.cells}
+        for k, g in zip(placement, groups, strict=True):
+            cells = cells_by_row[rows[k][0]]
+            out.update({c.key: (g.values[j] if len(g.values) == width else None) for j, c in enumerate(cells)})
+        return out
+
+    can = _placements(groups, len(rows))
+    every = _all_placements(can) if all(can) else []
     values: dict[str, str] = {}
+    if every:  # the arithmetic as a constraint: placements that break a rule of the table are dropped
+        fulls = [full(p) for p in every]
+        consistent = [i for i, f in enumerate(fulls) if not _check(form, {k: v for k, v in f.items() if v}, "T3")]
+        pool = consistent or list(range(len(every)))
+        can = [{every[i][g] for i in pool} for g in range(len(groups))]
+        for c in table.cells:  # a number every remaining placement agrees on is known, wherever its row went
+            seen = {fulls[i][c.key] for i in pool}
+            if len(seen) == 1 and None not in seen:
+                values[c.key] = seen.pop()  # type: ignore[assignment]
     by_label, by_position, unsure = [], [], 0
-    placed: list[tuple[int, _Group]] = []
     for g, rows_ in zip(groups, can, strict=True):
         if len(rows_) != 1 or len(g.values) != width:
             unsure += 1
             continue
         k = next(iter(rows_))
-        placed.append((k, g))
+        if every is None:  # too many placements to try: only what the anchors and the order force
+            values.update({c.key: v for c, v in zip(cells_by_row[rows[k][0]], g.values, strict=True)})
         (by_label if g.anchors else by_position).append((rows[k][1][0], g))
-    if not placed:
+    if not any(values.values()):
         return None
-    exact = len(groups) == len(rows) and all(len(g.values) == width for g in groups)
-    for k, g in placed:
-        values.update({c.key: v for c, v in zip(cells_by_row[rows[k][0]], g.values, strict=True)})
-    broken = _check(form, values, "T3")
-    if broken and not exact and by_position:  # a guess by position that the arithmetic does not confirm
-        values = {}
-        for k, g in placed:
-            if g.anchors:
-                values.update({c.key: v for c, v in zip(cells_by_row[rows[k][0]], g.values, strict=True)})
-        notes.append(f"表三：按位置对应的行与表内勾稽关系不符（{'、'.join(broken[:3])}），这些行按无法判断处理")
-        by_position = []
+    blank = [names[0] for r, names in rows if all(values.get(c.key) == "" for c in cells_by_row[r])]
+    if blank:
+        notes.append(f"表三：{'、'.join(blank)} 没有印数字（空白）")
     if by_label:
         notes.append(f"表三：{len(by_label)} 行按标签对应（{'、'.join(n for n, _ in by_label[:4])}…）")
     if by_position:
         shown = "；".join(
-            f"第 {g.line} 行的数字作「{name}」（前面印的是“{g.printed or '无文字'}”）" for name, g in by_position
+            f"第 {g.line} 行的数字作「{name}」（前面印的是“{g.printed or '无文字'}”）" for name, g in by_position[:6]
         )
         notes.append(
-            f"表三：{len(by_position)} 行的标签缺失、拆散或不一致，按官方表格的行序对应"
-            + ("，与表内勾稽关系一致" if not broken else "")
-            + f"：{shown}"
+            f"表三：{len(by_position)} 行的标签缺失、拆散或不一致，按官方表格的行序"
+            + ("和表内勾稽关系" if len(groups) != len(rows) else "")
+            + f"对应：{shown}"
+            + ("；…" if len(by_position) > 6 else "")
         )
-    if unsure or len(values) < len(table.cells):
-        notes.append(f"表三：{len(rows) - len(values) // width} 行无法确定位置，按无法判断处理")
-    return values, stop
+    if unsure:
+        notes.append(f"表三：{unsure} 组数字无法确定所在的行，其中各种可能的对应都一致的数字已读取，其余按无法判断处理")
+    return values, stop, _own_labels_spelled(lines[start:stop], form)
+
+
+def _own_labels_spelled(lines: list[str], form: Form) -> int:
+    """How many row labels of Table 三 that only this version has the text spells, even split over lines and
+    interleaved with another column (its characters in order within a short stretch)."""
+    others = {norm(lb.text) for f in all_forms() if f is not form for lb in f.table("apply").labels}
+    own = [_body(lb.text) for lb in form.table("apply").labels if norm(lb.text) not in others]
+    flat = norm("".join(_MARKUP.sub("", line) for line in lines))
+    return sum(1 for body in own if len(body) >= 4 and _spelled(body, flat))
+
+
+def _spelled(word: str, text: str) -> bool:
+    span = 3 * len(word)
+    for i, ch in enumerate(text):
+        if ch != word[0]:
+            continue
+        k = 1
+        for c in text[i + 1 : i + span]:
+            if k < len(word) and c == word[k]:
+                k += 1
+        if k == len(word):
+            return True
+    return False
 
 
 def _appeal(lines: list[str], form: Form, start: int, notes: list[str]) -> dict[str, str]:
@@ -254,9 +322,9 @@ def aligned_page(lines: list[str], year: int | None) -> Page | None:
         got = _apply(lines, form, notes)
         if got is None:
             continue
-        v3, stop = got
+        v3, stop, own = got
         v4 = _appeal(lines, form, stop, notes)
-        score = (len(v3) + len(v4), form is preferred)
+        score = (own, len(v3) + len(v4), form is preferred)
         if best is None or score > best[0]:
             best = (score, form, v3, v4, notes)
     if best is None:
@@ -265,6 +333,7 @@ def aligned_page(lines: list[str], year: int | None) -> Page | None:
     tables = [(form.table("apply"), v3)] + ([(form.table("appeal"), v4)] if v4 else [])
     page = stacked("text", [_grid(t, _filled(t, v)) for t, v in tables], lines)
     page.notes = notes
+    page.aligned_form = form.id  # type: ignore[attr-defined]
     return page
 
 

@@ -14,7 +14,7 @@ from xltool import prose
 from xltool.codes import Code
 from xltool.formats.page import Page, at
 from xltool.formats.text import NO_HEADER
-from xltool.forms import Cell, Table
+from xltool.forms import Cell, Table, all_forms
 from xltool.labels import norm
 from xltool.layout import CELLS_META, KIND_TEXT
 from xltool.locate import known_labels, locate
@@ -89,7 +89,8 @@ def _known_cells(ret: Return, table: Table | None = None) -> int:
 
 def _from_page(page: Page) -> Return:
     year, unit = identify.title(page.lines, page.path.stem)
-    form = identify.choose_form(page.grid, year)
+    aligned = getattr(page, "aligned_form", None)  # the version whose row sequence the numbers were aligned to
+    form = next((f for f in all_forms() if f.id == aligned), None) or identify.choose_form(page.grid, year)
     problems = [
         Problem.of(
             Code.LOCATED_BY_LABELS,
