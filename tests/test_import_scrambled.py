@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from tests.row_fixtures import row_text
 from tests.seed_data import SEEDS
 from xltool.reading import read
+from xltool.values import Invalid
 
 SEED = sorted(SEEDS)[1]  # its Table 四 has a 1 in 行政复议 结果纠正
 APPEAL = [f"appeal.{g}.{c}" for g in ("review", "direct", "after_review") for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
@@ -55,3 +59,51 @@ def test_to_frame_total_of_a_blank_cell_is_unknown():
     assert frame["appeal.review.total"] == len(keys)
     del ret.values[keys[0]]
     assert ret.to_frame().set_index("key")["value"]["appeal.review.total"] is None
+
+
+# --- what converters make of a report's PDF (tests/fixtures/converted: the table parts, made by
+# benchmarks/import_variants.py from the corpus readings and the seeds; expected.json = the human reading) ---------
+
+CONVERTED = Path(__file__).parent / "fixtures" / "converted"
+EXPECTED = json.loads((CONVERTED / "expected.json").read_text(encoding="utf-8"))
+
+
+def _score(ret, expected: dict) -> tuple[list[str], int]:
+    wrong, right = [], 0
+    for key, want in expected.items():
+        got = ret.values.get(key)
+        if isinstance(got, Invalid) or got is None:
+            continue
+        if want is not None and Decimal(str(got)) == Decimal(str(want)):
+            right += 1
+        else:
+            wrong.append(f"{key}: {got} != {want}")
+    return wrong, right
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_converted_tables_never_a_wrong_number(name):
+    """pdftotext (-layout, -raw), pymupdf4llm and markitdown output of a report's tables: every number read is the
+    human reading's, none is guessed."""
+    ret = read(CONVERTED / name)
+    wrong, right = _score(ret, EXPECTED[name])
+    assert wrong == []
+    assert right > 0
+
+
+def test_converted_tables_mostly_read():
+    """Across the converters' outputs nearly every cell of Tables 三/四 is read (alignment to the form's rows)."""
+    total = right = 0
+    for name, expected in EXPECTED.items():
+        total += sum(v is not None for v in expected.values())
+        right += _score(read(CONVERTED / name), expected)[1]
+    assert right / total >= 0.95
+
+
+def test_raw_text_rows_placed_by_position_are_said():
+    """pdftotext -raw prints labels apart from their numbers: the rows placed by the form's order are named in a
+    note, with the text printed before them."""
+    ret = read(CONVERTED / "gonganju.pymupdf4llm.md")
+    notes = [p.message for p in ret.read_problems if p.code == "LOCATED-BY-LABELS"]
+    assert any("按官方表格的行序" in n for n in notes)
+    assert ret.values["apply.new.natural_person"] == 1 and ret.values["apply.result.partial.total"] == 1

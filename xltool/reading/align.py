@@ -53,27 +53,41 @@ def _tokens(line: str) -> list[str]:
     return line.split()
 
 
-def _groups(lines: list[str], first: int, stop: int, size: int) -> list[_Group]:
+_ROW_START = re.compile(r"^(?:\d\.|\([一二三四五六七八九十]\)|[一二三四五六七八九十]、)")
+
+
+def _groups(lines: list[str], first: int, stop: int, size: int, skip: set[str] | None = None) -> list[_Group]:
     """The number groups of lines[first:stop] in reading order: a line's numbers, number-only lines joined up to
-    `size` numbers; the text between groups kept for anchors."""
+    `size` numbers; the text between groups kept for anchors. With `skip` (the numberings of row-group labels), a
+    row's numbering followed by no number before the next row's numbering is an empty group: a row printed blank."""
     out: list[_Group] = []
     text: list[str] = []
     open_: _Group | None = None  # a group still short of `size`, continued by a number-only line
+    pending: int | None = None  # the line of a row's numbering not yet followed by a number
     for i in range(first, stop):
         toks = _tokens(lines[i])
         nums = [t for t in toks if _NUMBER.match(t)]
         words = [t for t in toks if not _NUMBER.match(t)]
+        if skip is not None:
+            for t in words:
+                m = _ROW_START.match(norm(t))
+                if m and m.group(0) not in skip:
+                    if pending is not None:
+                        out.append(_Group([], pending, norm("".join(text))))
+                        text = []
+                    pending = i + 1
         if not nums:
             if words:
                 text.append("".join(words))
                 open_ = None
             continue
-        if words and words[-1] != toks[-1]:  # text after the numbers: not a table row (a sentence, a date)
+        if words and words[-1] != toks[-1]:  # words among the numbers: not a table row (a sentence, a date)
             lead = toks.index(nums[0])
             if any(not _NUMBER.match(t) for t in toks[lead:]):
                 text.append("".join(words))
                 open_ = None
                 continue
+        pending = None
         lead = "".join(t for t in toks[: toks.index(nums[0])])
         if open_ is not None and not lead and len(open_.values) + len(nums) <= size:
             open_.values += nums
@@ -84,6 +98,17 @@ def _groups(lines: list[str], first: int, stop: int, size: int) -> list[_Group]:
             text = []
         if len(open_.values) >= size:
             open_ = None
+    if pending is not None:
+        out.append(_Group([], pending, norm("".join(text))))
+    return out
+
+
+def _group_numberings(table: Table) -> set[str]:
+    """The numberings of the labels that span several rows (三、 （三） …): they start no row of numbers."""
+    out = set()
+    for lb in table.labels:
+        if lb.kind == "row" and lb.last_row > lb.first_row and (m := _ROW_START.match(norm(lb.text))):
+            out.add(m.group(0))
     return out
 
 
@@ -200,26 +225,28 @@ def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, st
         (i for i in range(start + 1, len(lines)) if _SECTION_FIVE.match(lines[i])), len(lines)
     )
     width = len([c for c in table.cells if c.row == table.cells[0].row])
-    groups = _groups(lines, start + 1, stop, width)
     rows = _row_labels(table)
+    groups = _groups(lines, start + 1, stop, width)
+    if len(groups) < len(rows):  # rows printed blank, told by their numbering alone
+        marked = _groups(lines, start + 1, stop, width, _group_numberings(table))
+        if len(marked) == len(rows):
+            groups = marked
     _anchor(groups, table)
     cells_by_row: dict[int, list] = {}
     for c in sorted(table.cells, key=lambda c: (c.row, c.col)):
         cells_by_row.setdefault(c.row, []).append(c)
-
-    def values_of(placement: tuple[int, ...]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for k, g in zip(placement, groups, strict=True):
-            if len(g.values) == width:
-                out.update({c.key: v for c, v in zip(cells_by_row[rows[k][0]], g.values, strict=True)})
-        return out
 
     def full(placement: tuple[int, ...]) -> dict[str, str | None]:
         """A whole placement: the groups' numbers (None for a group of the wrong size), rows without one blank."""
         out: dict[str, str | None] = {c.key: "" for c in table.cells}
         for k, g in zip(placement, groups, strict=True):
             cells = cells_by_row[rows[k][0]]
-            out.update({c.key: (g.values[j] if len(g.values) == width else None) for j, c in enumerate(cells)})
+            out.update(
+                {
+                    c.key: (g.values[j] if len(g.values) == width else "" if not g.values else None)
+                    for j, c in enumerate(cells)
+                }
+            )
         return out
 
     can = _placements(groups, len(rows))
@@ -237,7 +264,7 @@ def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, st
     by_label, by_position, unsure = [], [], 0
     for g, rows_ in zip(groups, can, strict=True):
         if len(rows_) != 1 or len(g.values) != width:
-            unsure += 1
+            unsure += bool(g.values)
             continue
         k = next(iter(rows_))
         if every is None:  # too many placements to try: only what the anchors and the order force
