@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -131,19 +132,20 @@ def main(shared: Path) -> int:
             expected.update({k: None for k in seed["blank"]})
             rows.append(_one(path, expected, set(seed["expected_failures"]), None, seed["unit"], seed["year"],
                              seed["form_version"], "text"))  # fmt: skip
+    rows += _converted(shared)
     if not rows:
         print(f"nothing to score: neither {corpus} nor {seeds} is there")
         return 0
     head = ("report", "right", "wrong", "unknown", "verdict", "verdict 三/四", "unit", "year", "form", "source fmt")
     print(" | ".join(head))
-    totals = {"corpus": [0] * 10, "seeds": [0] * 10}
+    totals: dict[str, list[int]] = {}
     for row in rows:
         name, right, wrong, unknown, verd, verd34, unit_ok, year_ok, fmt_ok, src_ok, wrongs, group = row
         print(" | ".join(map(str, (name[:40], right, wrong, unknown, verd, verd34, unit_ok, year_ok, fmt_ok,
                                    src_ok))))  # fmt: skip
         for w in wrongs[:5]:
             print(f"    wrong: {w}")
-        t = totals[group]
+        t = totals.setdefault(group, [0] * 10)
         t[0] += right
         t[1] += wrong
         t[2] += unknown
@@ -165,8 +167,26 @@ def main(shared: Path) -> int:
     return 0
 
 
-def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt):
-    group = "corpus" if should_fail is None else "seeds"
+def _converted(shared: Path) -> list[tuple]:
+    """Every report (corpus readings and seeds) laid out as a Word report, turned into a PDF by LibreOffice and back
+    into text by each converter (benchmarks/import_variants.py); scored on Tables 三/四 and the verdicts (the unit,
+    year and form columns are those of the rendered title, not the original's)."""
+    from benchmarks.import_variants import build
+
+    readings_file = shared / "corpus" / "readings.json"
+    readings = json.loads(readings_file.read_text(encoding="utf-8")) if readings_file.exists() else {}
+    out = []
+    for conv, items in build(shared, Path(tempfile.gettempdir()) / "xltool-variants").items():
+        for name, path, expected, rules in items:
+            reading = readings.get(name + ".txt")
+            inconsistent = reading is not None and any(not x.startswith("note:") for x in reading["inconsistencies"])
+            row = _one(path, expected, rules, inconsistent, "", 0, "", "", group=conv)
+            out.append(row)
+    return out
+
+
+def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt, group=None):
+    group = group or ("corpus" if should_fail is None else "seeds")
     try:
         ret = read(path)
     except Exception as exc:  # a report that cannot be read scores all unknown

@@ -107,3 +107,42 @@ def test_raw_text_rows_placed_by_position_are_said():
     notes = [p.message for p in ret.read_problems if p.code == "LOCATED-BY-LABELS"]
     assert any("按官方表格的行序" in n for n in notes)
     assert ret.values["apply.new.natural_person"] == 1 and ret.values["apply.result.partial.total"] == 1
+
+
+def _zeros_blank(seed: dict, blank_totals: bool = False) -> dict:
+    """The seed with every zero of Tables 三/四 printed blank (and, with `blank_totals`, every 总计 of the detail rows
+    too, as some portals print them)."""
+    values = {
+        k: v
+        for k, v in seed["values"].items()
+        if not (k.startswith(("apply.", "appeal.")) and (v == 0 or (blank_totals and k.endswith(".total"))))
+    }
+    return {**seed, "values": values, "odd": {}}
+
+
+def test_table_printing_zero_as_blank_is_read_as_zero_and_said(tmp_path):
+    """A table with no 0 printed anywhere whose arithmetic holds only with its blanks as 0 is read that way, with a
+    VALUE-NORMALISED note, and judged: its rules pass instead of staying undetermined."""
+    from tests.report_fixtures import write_html
+
+    seed = SEEDS[SEED]
+    ret = read(write_html(SEED, _zeros_blank(seed), tmp_path / "r.html"))
+    notes = [p for p in ret.read_problems if p.code == "VALUE-NORMALISED" and p.values.get("table") in ("三", "四")]
+    assert notes
+    for key, v in seed["values"].items():
+        if key.startswith(("apply.", "appeal.")):
+            assert ret.values[key] == v, key
+    outcomes = {r.rule.id: r.outcome for r in ret.rule_results() if r.rule.id.startswith(("T3", "T4"))}
+    assert outcomes and set(outcomes.values()) == {"pass"}
+
+
+def test_blank_that_is_not_forced_to_zero_stays_unknown(tmp_path):
+    """Blanks in a table whose arithmetic does not close with them as 0 (a row's printed 总计 larger than its cells)
+    stay blank: unknown, not 0."""
+    from tests.report_fixtures import write_html
+
+    seed = _zeros_blank(SEEDS[SEED])
+    key = next(k for k, v in seed["values"].items() if k.startswith("appeal.") and k.endswith(".total"))
+    seed["values"][key] = seed["values"][key] + 1
+    ret = read(write_html(SEED, seed, tmp_path / "r.html"))
+    assert isinstance(ret.values["appeal.review.upheld"], Invalid)

@@ -184,6 +184,8 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     if page.tails is not None:
         used |= _miscounted_rows(page, table, positions, values, name, problems)
     blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
+    if blank and table.layout == "matrix":
+        blank = _blank_as_zero(page, ret.form, table, positions, values, blank, name, problems)
     if blank:
         where = _where(page, positions[blank[0].key])
         problems.append(
@@ -231,6 +233,47 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     ret.meta[CELLS_META] = json.dumps(cells, ensure_ascii=False)
     _unplaced(page, table, used, name, problems)
     return True
+
+
+def _blank_as_zero(
+    page: Page, form, table: Table, positions: dict, values: dict, blank: list[Cell], name: str, problems: list[Problem]
+) -> list[Cell]:
+    """A table that prints zero as a blank: no 0 anywhere in it, and with its blank cells read as 0 (a blank 总计 over
+    non-zero cells read as not printed) every rule of the table holds. Then the blanks are read that way, with a
+    VALUE-NORMALISED note; otherwise they stay blank (unknown). Returns the cells still blank."""
+    numbers = {k: v for k, v in values.items() if isinstance(v, Decimal)}
+    if any(v == 0 for v in numbers.values()) or any(isinstance(v, Invalid) for v in values.values()):
+        return blank
+    trial = Return(form, 0, values=dict(numbers))
+    inputs = [c for c in blank if c.is_input]
+    trial.values.update({c.key: Decimal(0) for c in inputs})
+    unprinted = []
+    for c in blank:
+        if not c.is_input:
+            total = trial.safe_value(c.key)
+            if total is None:
+                return blank
+            if total == 0:
+                trial.values[c.key] = Decimal(0)
+            else:
+                unprinted.append(c)
+    results = [r for r in trial.rule_results() if set(r.rule.tables) == {table.id}]
+    if not results or any(r.outcome in ("fail", "undetermined") for r in results):
+        return blank
+    values.update({k: v for k, v in trial.values.items() if k not in numbers and k in {c.key for c in blank}})
+    for c in unprinted:  # read as not printed: computed from its cells
+        values.pop(c.key, None)
+    problems.append(
+        Problem.of(
+            Code.VALUE_NORMALISED,
+            f"{_where(page, positions[blank[0].key]) if blank[0].key in positions else name}：{name}没有印任何 0，"
+            f"{len(blank) - len(unprinted)} 个空白格按 0 读取（表内各项合计只有在这些格为 0 时才成立）"
+            + (f"；{len(unprinted)} 个空白的合计格按未印处理，由各项计算" if unprinted else "")
+            + "；请核对原报告",
+            values={"table": table.number, "zero": [c.key for c in blank if c not in unprinted]},
+        )
+    )
+    return []
 
 
 def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
