@@ -146,3 +146,53 @@ def test_blank_that_is_not_forced_to_zero_stays_unknown(tmp_path):
     seed["values"][key] = seed["values"][key] + 1
     ret = read(write_html(SEED, seed, tmp_path / "r.html"))
     assert isinstance(ret.values["appeal.review.upheld"], Invalid)
+
+
+# --- scanned reports (the `ocr` extra) -------------------------------------------------------------------------------
+
+SCAN = Path(__file__).parent / "fixtures" / "pdf" / "scan-table4.pdf"  # an image-only page: title and Table 四
+
+
+def test_scan_without_the_ocr_extra_is_refused_with_advice(monkeypatch):
+    """A scan read where the `ocr` extra is not installed is refused (NOT-A-REPORT), saying how to install it."""
+    from xltool.formats import ocr
+    from xltool.sources import ReadError
+
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(ReadError) as exc:
+        read(SCAN)
+    assert exc.value.code == "NOT-A-REPORT" and "xltool[ocr]" in str(exc.value)
+
+
+def test_scanned_table_read_by_ocr_and_aligned():
+    """A scanned Table 四 (slightly rotated, JPEG) is read by OCR and placed by the form's column order: the numbers
+    of the original, the note saying it was a scan and how long a page took."""
+    from xltool.formats import ocr
+
+    if not ocr.available():
+        pytest.skip("the ocr extra (rapidocr-onnxruntime) is not installed")
+    ret = read(SCAN)
+    assert [ret.values.get(k) for k in APPEAL] == [0, 1, 0, 0, 1] + [0] * 10
+    assert ret.year == 2020 and ret.meta["source_format"] == "pdf"
+    assert any("扫描件" in p.message and "秒" in p.message for p in ret.read_problems)
+    assert not [p for p in ret.read_problems if p.code == "IMPORT-UNCONFIRMED" and p.values["table"] == "四"]
+
+
+def test_ocr_number_the_arithmetic_does_not_confirm_is_flagged(monkeypatch):
+    """A recognised number whose sum does not close (a misread digit) is flagged IMPORT-UNCONFIRMED for checking
+    against the scan; the numbers whose sums close are not."""
+    from xltool.formats import ocr
+
+    lines = [
+        "北京市密云区穆家峪镇2020年政府信息公开工作年度报告",
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "行政复议  行政诉讼",
+        "0  1  0  0  7  0  0  0  0  0  0  0  0  0  0",  # 结果纠正 1, its 总计 misread as 7
+        "五、存在的主要问题及改进情况",
+    ]
+    monkeypatch.setattr(ocr, "available", lambda: True)
+    monkeypatch.setattr(ocr, "pdf_lines", lambda data: (lines, [1.0]))
+    ret = read(SCAN)
+    (flag,) = [p for p in ret.read_problems if p.code == "IMPORT-UNCONFIRMED"]
+    assert "appeal.review.total" in flag.values["cells"] and "appeal.review.corrected" in flag.values["cells"]
+    assert "appeal.direct.total" not in flag.values["cells"]

@@ -347,17 +347,17 @@ def aligned_page(lines: list[str], year: int | None) -> Page | None:
     for form in all_forms():
         notes: list[str] = []
         got = _apply(lines, form, notes)
-        if got is None:
-            continue
-        v3, stop, own = got
+        v3, stop, own = got if got is not None else ({}, 0, 0)
         v4 = _appeal(lines, form, stop, notes)
+        if not v3 and not v4:
+            continue
         score = (own, len(v3) + len(v4), form is preferred)
         if best is None or score > best[0]:
             best = (score, form, v3, v4, notes)
     if best is None:
         return None
     _, form, v3, v4, notes = best
-    tables = [(form.table("apply"), v3)] + ([(form.table("appeal"), v4)] if v4 else [])
+    tables = ([(form.table("apply"), v3)] if v3 else []) + ([(form.table("appeal"), v4)] if v4 else [])
     page = stacked("text", [_grid(t, _filled(t, v)) for t, v in tables], lines)
     page.notes = notes
     page.aligned_form = form.id  # type: ignore[attr-defined]

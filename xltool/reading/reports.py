@@ -40,6 +40,7 @@ def from_report(page: Page) -> Return:
         aligned = aligned_page(page.lines, year)
         if aligned is not None:
             aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
+            aligned.notes = [n for n in page.notes if not n.startswith("表")] + aligned.notes  # e.g. a scan's note
             try:
                 alt = _from_page(aligned)
             except ReadError:
@@ -49,7 +50,40 @@ def from_report(page: Page) -> Return:
     if ret is None:
         assert error is not None
         raise error
+    if getattr(page, "ocr", False):
+        ret.read_problems += _unconfirmed(ret)
     return ret
+
+
+def _unconfirmed(ret: Return) -> list[Problem]:
+    """Numbers recognised in a scan that the arithmetic does not confirm (no rule reading the cell passes, or one
+    fails): a misread digit shows as a broken sum, so these are the numbers to check against the original."""
+    from xltool import rules as expr
+
+    results = [r for r in ret.rule_results() if not r.rule.cross_year]
+    reading: dict[str, list[str]] = {}
+    for r in results:
+        for key in {*expr.refs(r.rule.node), *([r.rule.defines] if r.rule.defines else [])}:
+            reading.setdefault(key, []).append(r.outcome)
+    out = []
+    for table in ret.form.tables:
+        doubtful = [
+            c
+            for c in table.cells
+            if isinstance(ret.values.get(c.key), Decimal)
+            and ("pass" not in reading.get(c.key, []) or "fail" in reading[c.key])
+        ]
+        if doubtful:
+            shown = "、".join(f"「{_row_name(table, c.key)}」{c.label_path[-1]}" for c in doubtful[:5])
+            out.append(
+                Problem.of(
+                    Code.IMPORT_UNCONFIRMED,
+                    f"表{table.number}（{table.title}）：{len(doubtful)} 个文字识别（OCR）读出的数字没有被表内勾稽关系"
+                    f"证实（如{shown}），请与原件逐一核对",
+                    values={"table": table.number, "cells": [c.key for c in doubtful]},
+                )
+            )
+    return out
 
 
 def _with_matrix_tables(ret: Return, alt: Return) -> Return:
