@@ -1,6 +1,11 @@
 """How well `xltool import` reads real published reports, scored against careful human readings.
 
-    python benchmarks/import_accuracy.py [SHARED_DIR]   # default: ../shared beside the clone
+    python benchmarks/import_accuracy.py [SHARED_DIR] [--ocr]   # default: ../shared beside the clone
+
+Besides the texts themselves, every report is laid out as a Word report, printed to PDF by LibreOffice and turned
+back into text by each converter (benchmarks/import_variants.py: pdftotext -layout/-raw, pymupdf4llm, markitdown,
+each where installed); with --ocr also scanned (150 dpi, turned 0.4°, JPEG) and read by xltool's OCR, with the
+seconds per page.
 
 Sources (skipped when absent): SHARED/corpus (scraped portal pages, readings.json = every Table 三/四 cell read by
 hand) and SHARED/seeds (one cell per line, transcribed in tests/seed_data.py). For each report:
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,7 +115,7 @@ def title_unit(path: Path) -> str:
     return title.split("20", 1)[0]
 
 
-def main(shared: Path) -> int:
+def main(shared: Path, with_ocr: bool = False) -> int:
     rows: list[tuple] = []
     corpus = shared / "corpus"
     if (corpus / "readings.json").exists():
@@ -132,7 +138,7 @@ def main(shared: Path) -> int:
             expected.update({k: None for k in seed["blank"]})
             rows.append(_one(path, expected, set(seed["expected_failures"]), None, seed["unit"], seed["year"],
                              seed["form_version"], "text"))  # fmt: skip
-    rows += _converted(shared)
+    rows += _converted(shared, with_ocr)
     if not rows:
         print(f"nothing to score: neither {corpus} nor {seeds} is there")
         return 0
@@ -167,7 +173,7 @@ def main(shared: Path) -> int:
     return 0
 
 
-def _converted(shared: Path) -> list[tuple]:
+def _converted(shared: Path, with_ocr: bool) -> list[tuple]:
     """Every report (corpus readings and seeds) laid out as a Word report, turned into a PDF by LibreOffice and back
     into text by each converter (benchmarks/import_variants.py); scored on Tables 三/四 and the verdicts (the unit,
     year and form columns are those of the rendered title, not the original's)."""
@@ -176,11 +182,18 @@ def _converted(shared: Path) -> list[tuple]:
     readings_file = shared / "corpus" / "readings.json"
     readings = json.loads(readings_file.read_text(encoding="utf-8")) if readings_file.exists() else {}
     out = []
-    for conv, items in build(shared, Path(tempfile.gettempdir()) / "xltool-variants").items():
+    for conv, items in build(shared, Path(tempfile.gettempdir()) / "xltool-variants", with_ocr).items():
         for name, path, expected, rules in items:
             reading = readings.get(name + ".txt")
             inconsistent = reading is not None and any(not x.startswith("note:") for x in reading["inconsistencies"])
+            start = time.perf_counter()
             row = _one(path, expected, rules, inconsistent, "", 0, "", "", group=conv)
+            if conv == "ocr":
+                import pypdfium2
+
+                pages = len(pypdfium2.PdfDocument(str(path)))
+                seconds = (time.perf_counter() - start) / pages
+                print(f"ocr: {path.name}: {pages} pages, {seconds:.1f} s a page", file=sys.stderr)
             out.append(row)
     return out
 
@@ -212,4 +225,5 @@ def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt, gr
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared"))
+    args = [a for a in sys.argv[1:] if a != "--ocr"]
+    sys.exit(main(Path(args[0]) if args else ROOT.parent / "shared", "--ocr" in sys.argv))

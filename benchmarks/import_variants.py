@@ -20,6 +20,35 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CONVERTERS = ("pdftotext-layout", "pdftotext-raw", "pymupdf4llm", "markitdown")
+SCAN_DPI = 150
+
+
+def scan(pdf: Path, out: Path, angle: float = 0.4) -> Path:
+    """An image-only copy of the PDF as a scanner makes it: its title page and the pages holding Tables 三/四,
+    rendered at 150 dpi, turned by `angle` degrees, JPEG-compressed."""
+    import io
+
+    import pdfplumber
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    with pdfplumber.open(pdf) as doc:
+        texts = [p.extract_text() or "" for p in doc.pages]
+    first = next((i for i, t in enumerate(texts) if "申请人情况" in t or "收到和处理" in t), 0)
+    last = next((i for i, t in enumerate(texts) if i >= first and "五、" in t), len(texts) - 1)
+    keep = sorted({0, *range(first, last + 1)})
+    doc = pdfium.PdfDocument(str(pdf))
+    pages = []
+    for n in keep:
+        img = doc[n].render(scale=SCAN_DPI / 72).to_pil().convert("L")
+        img = img.rotate(angle, fillcolor=255, resample=Image.BICUBIC)
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=55)
+        buf.seek(0)
+        pages.append(Image.open(buf).convert("RGB"))
+    doc.close()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=SCAN_DPI)
+    return out
 
 
 def reading_as_seed(name: str, reading: dict) -> dict:
@@ -60,7 +89,7 @@ def convert(pdf: Path, converter: str) -> str | None:
     raise ValueError(converter)
 
 
-def build(shared: Path, out: Path) -> dict[str, list[tuple[str, Path, dict, set | None]]]:
+def build(shared: Path, out: Path, with_ocr: bool = False) -> dict[str, list[tuple[str, Path, dict, set | None]]]:
     from benchmarks.import_accuracy import expected_cells
 
     sys.path.insert(0, str(ROOT / "tests"))
@@ -95,6 +124,11 @@ def build(shared: Path, out: Path) -> dict[str, list[tuple[str, Path, dict, set 
         pdf = out / f"{name}.pdf"
         if not pdf.exists():
             continue
+        if with_ocr:  # the scan is read by xltool itself (xltool.formats.ocr)
+            scanned = out / f"{name}.scan.pdf"
+            if not scanned.exists():
+                scan(pdf, scanned)
+            variants.setdefault("ocr", []).append((name, scanned, expected, rules))
         for conv in CONVERTERS:
             path = out / f"{name}.{conv}.{'md' if conv in ('pymupdf4llm', 'markitdown') else 'txt'}"
             if not path.exists():

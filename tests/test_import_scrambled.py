@@ -62,7 +62,9 @@ def test_to_frame_total_of_a_blank_cell_is_unknown():
 
 
 # --- what converters make of a report's PDF (tests/fixtures/converted: the table parts, made by
-# benchmarks/import_variants.py from the corpus readings and the seeds; expected.json = the human reading) ---------
+# benchmarks/import_variants.py from the corpus readings and the seeds; 002.per-row-tables.md as an AI conversion
+# lays a report out: each row its own table under generic headers 数据1…数据6/总计, header bands as headings over
+# empty placeholder tables; expected.json = the human reading) -------------------------------------------------------
 
 CONVERTED = Path(__file__).parent / "fixtures" / "converted"
 EXPECTED = json.loads((CONVERTED / "expected.json").read_text(encoding="utf-8"))
@@ -196,3 +198,15 @@ def test_ocr_number_the_arithmetic_does_not_confirm_is_flagged(monkeypatch):
     (flag,) = [p for p in ret.read_problems if p.code == "IMPORT-UNCONFIRMED"]
     assert "appeal.review.total" in flag.values["cells"] and "appeal.review.corrected" in flag.values["cells"]
     assert "appeal.direct.total" not in flag.values["cells"]
+
+
+def test_label_with_one_slip_anchors_its_row_and_is_noted(tmp_path):
+    """An OCR slip in a row label (a look-alike character) still anchors that row when it is the only label within one
+    edit of what was printed, and the note says the label was matched approximately."""
+    text = (CONVERTED / "gonganju.pdftotext-raw.txt").read_text(encoding="utf-8")
+    assert text.count("\n家秘\n") == 1
+    path = tmp_path / "r.txt"
+    path.write_text(text.replace("\n家秘\n", "\n家泌\n"), encoding="utf-8")  # 秘 read as 泌
+    ret = read(path)
+    assert [ret.values[f"apply.result.withheld.state_secret.{c}"] for c in ("natural_person", "total")] == [0, 0]
+    assert any("近似标签" in p.message and "1.属于国家秘密" in p.message for p in ret.read_problems)

@@ -44,6 +44,7 @@ class _Group:
     before: str = ""  # the text since the group before (normalised)
     printed: str = ""  # the same as printed, for the notes
     anchors: set[int] = field(default_factory=set)  # form rows a surviving label says this is
+    near: bool = False  # the label was printed with a slip (within one edit)
 
 
 def _tokens(line: str) -> list[str]:
@@ -150,6 +151,20 @@ def _anchor(groups: list[_Group], table: Table) -> None:
         ends |= {k for k, w in whole if len(w) >= 4 and g.before.endswith(w)}
         if len(ends) == 1 and inside <= ends:
             g.anchors = ends
+        elif not inside:  # an OCR or conversion slip (a look-alike or a missing character) in the label
+            near = {k for k, b in bodies if len(b) >= 6 and _near_end(g.before, b)}
+            if len(near) == 1:
+                g.anchors = near
+                g.near = True
+
+
+def _near_end(text: str, body: str) -> bool:
+    """`text` ends with `body` printed with one character wrong, missing or extra."""
+    from xltool.formats._scraped import _edit_distance
+
+    return any(
+        _edit_distance(text[-n:], body) <= 1 for n in (len(body) - 1, len(body), len(body) + 1) if n <= len(text)
+    )
 
 
 def _placements(groups: list[_Group], n: int) -> list[set[int]]:
@@ -277,6 +292,9 @@ def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, st
         notes.append(f"表三：{'、'.join(blank)} 没有印数字（空白）")
     if by_label:
         notes.append(f"表三：{len(by_label)} 行按标签对应（{'、'.join(n for n, _ in by_label[:4])}…）")
+    for name, g in by_label:
+        if g.near:
+            notes.append(f"表三：第 {g.line} 行前的标签“{g.printed}”与「{name}」相差一个字，按近似标签对应")
     if by_position:
         shown = "；".join(
             f"第 {g.line} 行的数字作「{name}」（前面印的是“{g.printed or '无文字'}”）" for name, g in by_position[:6]
