@@ -16,7 +16,8 @@ it prints the wall time of the whole process, its CPU time (user + system, as `t
 shared machine the steadier figure) and the import time (`-X importtime`: the cumulative time of every top-level
 import after interpreter start-up, i.e. after `site`), each the minimum of --runs runs (the machine may be noisy; the
 minimum is the figure to compare). Help and usage errors are plain text (xltool.cli_text): they load no rich. A
-one-file command reads its file in this process (no worker pool, no multiprocessing from it), finds no plugin forms
+one-file command reads a light file (xltool.batch.light_file: these examples) in this process (no worker pool, no
+multiprocessing from it; any other file costs a worker's start, about 0.3 s more), finds no plugin forms
 without importlib.metadata when no installed package declares any, and loads only the formats' tools it uses (format
 modules import their writers' tools when they write); the terminal table (rich) is loaded when it is printed. With
 --tree N it also lists the N costliest imports (cumulative) of `import xltool.cli`, or with --tree-case of another case.

@@ -33,6 +33,12 @@ def behave(item: str) -> str:
     elif kind == "native-oom":  # what Rust's allocator says before aborting (calamine is written in Rust)
         os.write(2, b"memory allocation of 123456789 bytes failed\n")
         os.abort()
+    elif kind == "native-oom-backtrace":  # the same with RUST_BACKTRACE=1: tens of KB of frames after it
+        os.write(2, b"memory allocation of 549755813888 bytes failed\nstack backtrace:\n")
+        os.write(
+            2, b"".join(b"  %d: calamine::Range::from_sparse\n             at src/lib.rs:1:1\n" % n for n in range(400))
+        )
+        os.abort()
     elif kind == "slow":
         time.sleep(int(item.rsplit(":", 1)[1]) / 1000)
     return item.upper()
@@ -100,3 +106,26 @@ def packed_failure(item: str, failure):
     from xltool import batch
 
     return batch.pack(("failed", failure.code), {"item": item})
+
+
+def where_read(parent: int, path: str):
+    """Which process read the file: "here" (the caller's, `parent`) or "worker" (a batch-packed result)."""
+    from xltool import batch
+
+    return batch.pack("here" if os.getpid() == parent else "worker", None)
+
+
+def needs_native(parent: int, path: str):
+    """A reader that calls native code: refused in the caller's light path, done in a worker."""
+    from xltool import formats
+
+    formats.native_reader("calamine")
+    return where_read(parent, path)
+
+
+def slow_here(parent: int, path: str):
+    """A read that takes a minute in the caller's process and no time in a worker."""
+    if os.getpid() == parent:
+        for _ in range(600):
+            time.sleep(0.1)
+    return where_read(parent, path)

@@ -130,7 +130,7 @@ def column_imbalance_with_blanks():
 def test_annotated_copy_marks_the_error_before_the_blank(tmp_path):
     """A blank cell the failing balance reads is coloured as the error and its comment names the error first, then
     the blank; an unrelated blank keeps the warning colour and only its own comment."""
-    from xltool.formats.xlsx import FILLS
+    from xltool.formats.annotated import FILLS
 
     ret = column_imbalance_with_blanks()
     wb = annotated(tmp_path, ret)
@@ -168,7 +168,7 @@ def test_problem_sheet_opens_with_unit_year_verdict_and_places(tmp_path):
 
 def test_problem_sheet_rows_are_tall_enough(tmp_path):
     """Each 问题清单 row is at least as tall as its longest wrapped text needs at 10 pt."""
-    from xltool.formats.xlsx import LIST_WIDTHS
+    from xltool.formats.annotated import LIST_WIDTHS
     from xltool.template.cells import text_width
 
     ret = issue_return()

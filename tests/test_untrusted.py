@@ -333,7 +333,7 @@ def _minimal_ods_content(cell) -> str:
 def test_annotated_copy_carries_nothing_that_runs(tmp_path):
     """The annotated copy of a return with a DDE formula and macros is an .xlsx with neither."""
     from xltool.checking import check_file
-    from xltool.formats.xlsx import write_annotated
+    from xltool.formats.annotated import write_annotated
 
     inner = b"<f>cmd|' /C calc'!A0</f><v>5</v>"
     path = mutate(

@@ -1,7 +1,7 @@
 """xltool — 政府信息公开工作年度报告统计表工具：模板、校验、汇总。
 
 import xltool
-ret = xltool.read("某镇.xlsx")          # -> Return
+ret = xltool.read("某镇.xlsx")          # -> Return, read in an isolated worker (time and memory limits)
 problems = ret.check()                   # -> list[Problem]
 roll = xltool.merge(["县/乡镇/"])        # -> RollUp; roll.write("县.xlsx")
 report = xltool.build_report(ret)        # -> AnnualReport (blocks); xltool.write_annual_report("某镇.xlsx", "报告.html")
@@ -17,10 +17,10 @@ from xltool._version import __version__
 if TYPE_CHECKING:
     from xltool.annual import build_report
     from xltool.forms import Form, all_forms, form_by_id, form_for_year
+    from xltool.guarded import read
     from xltool.model import Invalid, Return, Unit
     from xltool.problems import Problem
     from xltool.publish import write_annual_report
-    from xltool.reading import read
     from xltool.rollup import merge
 
 # The public names are imported on first use (PEP 562: `xltool.read`, `from xltool import merge`), so importing xltool,
@@ -37,7 +37,7 @@ _PUBLIC = {
     "form_by_id": "xltool.forms",
     "form_for_year": "xltool.forms",
     "merge": "xltool.rollup",
-    "read": "xltool.reading",
+    "read": "xltool.guarded",  # the bounded path every command reads through (an isolated worker with limits)
     "write_annual_report": "xltool.publish",
 }
 

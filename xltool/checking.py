@@ -2,9 +2,10 @@
 
 `check_files` reads in isolated worker processes (xltool.batch), like merge: a file that hangs, crashes its worker
 or needs too much memory becomes an unreadable FileReport (TIME_LIMIT / WORKER_CRASHED / MEMORY_LIMIT) and every
-other file is still checked. Read in this process (`workers=0`, what `xltool check FILE` does for one file), the pool
-and multiprocessing are not even imported. Rendering the results (terminal table, JSON, CSV) is done by the `report` writers in
-xltool.formats.
+other file is still checked. With `light=True` (the command line) a lone file that is provably cheap is read in this
+process (xltool.batch.light_file); with `workers=0` every file is, without limits (tests, debugging). `annotate`
+writes its copies in workers too. Rendering the results (terminal table, JSON, CSV) is done by the `report` writers
+in xltool.formats.
 """
 
 from __future__ import annotations
@@ -132,11 +133,15 @@ def check_files(
     progress: Callable[[Iterable[FileReport], int], Iterable[FileReport]] | None = None,
     time_limit: float | None = POOL_DEFAULT,
     memory_limit: int | None = POOL_DEFAULT,
+    light: bool = False,
+    note_reports: bool = True,
 ) -> Reports:
     """check_file for every file, in isolated worker processes (xltool.batch), reports in input order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
-    `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
+    `light`: a lone cheap file is read in this process first (xltool.batch.light_file). `note_reports`: a published
+    report among the files gets PUBLISHED_REPORT (it will not be merged); `xltool import`, which reads only reports,
+    turns it off. `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
     TIME_LIMIT and MEMORY_LIMIT). A file whose worker hangs, crashes or runs out of memory is a FileReport with error
     code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any unreadable file). workers.WorkerError when no worker process can be started at all.
 
@@ -146,9 +151,9 @@ def check_files(
     paths = [str(f) for f in files]
     # last_year goes to each worker once (bound into the function), not with every file; _check_for_wire is looked up
     # now, so a replaced one reaches the workers
-    task = functools.partial(_packed, _check_for_wire, last_year)
+    task = functools.partial(_packed, _check_for_wire if note_reports else _report_for_wire, last_year)
     reports = Reports()
-    results = batch.run(task, paths, _failed, reports.spool, workers, time_limit, memory_limit)
+    results = batch.run(task, paths, _failed, reports.spool, workers, time_limit, memory_limit, light=light)
     added = (reports.add(light) for light, _record in results)
     for _ in progress(added, len(paths)) if progress else added:
         pass
@@ -221,6 +226,11 @@ def _check_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> 
     if report.ret is not None and is_report_name(path):  # checked for its arithmetic, but it is not a return
         report.problems.append(Problem.of(Code.PUBLISHED_REPORT, REPORT_NOTE, file=path))
     return _to_wire(report)
+
+
+def _report_for_wire(path: str, last_year: dict[str, LastYear] | None = None) -> _Wire:
+    """check_file as a wire, without the note that a report is not merged (what `xltool import` checks)."""
+    return _to_wire(check_file(Path(path), last_year))
 
 
 # What `check` says of a published report among the returns (merge lists it, unread, with REPORT_REASON).
@@ -311,24 +321,70 @@ def write_report(
     )
 
 
-def annotate(reports: Sequence[FileReport], out_dir: Path) -> Iterator[tuple[FileReport, Path | None, str]]:
+def annotate(
+    reports: Sequence[FileReport],
+    out_dir: Path,
+    workers: int | None = None,
+    time_limit: float | None = POOL_DEFAULT,
+    memory_limit: int | None = POOL_DEFAULT,
+) -> Iterator[tuple[FileReport, Path | None, str]]:
     """`<name>（已标注）.xlsx` copies of the readable returns with problems, written into out_dir: every cell a failing
     rule reads is marked as part of that problem (even when also blank or invalid), and a printed 问题清单 sheet comes
-    first, opening with the unit, year and verdict. Yields (report, written file or None, reason)."""
+    first, opening with the unit, year and verdict. Each copy is written in an isolated worker (the file is opened
+    again, bounded: xltool.formats.annotated), so one that hangs or needs too much memory costs only its copy.
+    Yields (report, written file or None, reason), in the order of the reports."""
     from xltool.filenames import safe_filename
 
-    writer = formats.writer("annotated", "xlsx")
     used: set[str] = set()
+    jobs: list[tuple[str, str, tuple]] = []
+    done: list[tuple[FileReport, Path | None, str] | int] = []
     for r in reports:
         if r.error or not r.problems:
             continue
         if r.path.suffix.lower() not in (".xlsx", ".xlsm"):
-            yield r, None, "只为 Excel 文件（.xlsx）生成标注副本；此文件的问题请见上面的清单"
+            done.append((r, None, "只为 Excel 文件（.xlsx）生成标注副本；此文件的问题请见上面的清单"))
             continue
         stem, n = safe_filename(f"{r.path.stem}（已标注）"), 2
         while stem.lower() in used:
             stem, n = safe_filename(f"{r.path.stem}（已标注{n}）"), n + 1
         used.add(stem.lower())
         cells = {x.rule.id: list(x.cells) for x in r.rules if x.outcome is not Outcome.PASS}
-        written = writer.write(r.path, r.problems, out_dir / f"{stem}.xlsx", rule_cells=cells, ret=r.ret)
-        yield r, written, "" if written else "没有可标注的单元格"
+        wire = _to_wire(r)
+        jobs.append((str(r.path), str(out_dir / f"{stem}.xlsx"), (wire.form_id, wire.ret, r.problems, cells)))
+        done.append(len(jobs) - 1)
+    written: list[tuple[str | None, str]] = []
+    if jobs:
+        spool = batch.Spool(prefix="xltool-annotate-")
+        for _, record in batch.run(
+            _annotate_one, jobs, _not_annotated, spool, workers, time_limit, memory_limit, light=False
+        ):
+            written.append(spool.load(record))
+    by_path = {str(r.path): r for r in reports if not r.error and r.problems}
+    for item in done:
+        if isinstance(item, int):
+            path, reason = written[item]
+            yield by_path[jobs[item][0]], Path(path) if path else None, reason
+        else:
+            yield item
+
+
+def _annotate_one(job: tuple[str, str, tuple]) -> batch.Packed:
+    """Runs in the worker: write one annotated copy; (None, (written path or None, reason))."""
+    from xltool.sources import ReadError
+
+    source, target, (form_id, fields, problems, cells) = job
+    ret = Return(form_by_id(form_id), **(fields or {}))
+    try:
+        written = formats.writer("annotated", "xlsx").write(
+            Path(source), problems, Path(target), rule_cells=cells, ret=ret
+        )
+    except ReadError as exc:
+        return batch.pack(None, (None, f"文件无法重新打开（{exc.message}）"))
+    return batch.pack(None, (str(written) if written else None, "" if written else "没有可标注的单元格"))
+
+
+def _not_annotated(job: tuple[str, str, tuple], failure: pool.Failure) -> batch.Packed:
+    return batch.pack(None, (None, f"{NOT_WRITTEN}：{failure.message}（{failure.code}）"))
+
+
+NOT_WRITTEN = "未能写出"  # how a reason starts when the copy should have been written and was not (exit code 2)

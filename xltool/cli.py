@@ -241,6 +241,20 @@ def _writing(what: object) -> Iterator[None]:
         raise Exit(2) from None
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Reading through the worker pool (xltool.batch): a pool that cannot start at all is a message and exit 2."""
+    from xltool.batch import pool_failed
+
+    try:
+        yield
+    except Exception as exc:
+        if not pool_failed(exc):
+            raise
+        _err(f"错误：{exc}")
+        raise Exit(2) from None
+
+
 workers_option = click.option(
     "--workers", type=WholeNumber(), help="读取进程数（默认 CPU 核数；0 = 在本进程内读取，不隔离、无时限）"
 )
@@ -440,12 +454,13 @@ def _roster(path: Path) -> list:
 def _personalised(
     roster: Path, year: int, out_dir: Path, previous: Path | None, suffix: str, password: str | None, form
 ) -> None:
-    from xltool.discover import load_previous
     from xltool.distribute import WRITTEN, personalise
+    from xltool.guarded import load_previous
 
     _output_dir(out_dir, [previous] if previous else [])
     entries = _roster(roster)
-    last = load_previous(previous) if previous else None
+    with _reading():
+        last = load_previous(previous, light=True) if previous else None
     if previous and not last:
         _err(f"警告：{previous} 中没有读到上年数据，未预填")
     with _writing(out_dir):
@@ -514,33 +529,28 @@ def check(
         raise Exit(2)
     last_year = None
     if previous is not None:
-        from xltool.discover import load_previous
+        from xltool.guarded import load_previous
 
-        last_year = load_previous(previous)
+        with _reading():
+            last_year = load_previous(previous, light=True)
         if not last_year:
             _err(f"错误：上年度报表无法读取或没有数据：{previous}")
             raise Exit(2)
-    # One file is read here; several in worker processes, so a file that crashes or hangs costs only itself.
-    isolated = 0 if len(files) == 1 and workers is None else workers
-    pool_failed: tuple[type[Exception], ...] = ()  # read in this process: no pool that could fail, none imported
-    if isolated is None or isolated > 0:
-        from xltool.workers import WorkerError
-
-        pool_failed = (WorkerError,)
-    try:
-        reports = checking.check_files(files, last_year, workers=isolated, time_limit=time_limit)
-    except pool_failed as exc:
-        _err(f"错误：{exc}")
-        raise Exit(2) from None
+    # Every file is read in a worker process with the time and memory limits, so a file that crashes or hangs costs
+    # only itself; one provably cheap file is read here (xltool.batch.light_file), unless --workers says otherwise.
+    with _reading():
+        reports = checking.check_files(files, last_year, workers=workers, time_limit=time_limit, light=workers is None)
     _render(reports, fmt, verbose)
+    code = checking.exit_code(reports)
     if annotate is not None:
-        with _writing(annotate):
-            for report, written, reason in checking.annotate(reports, annotate):
+        with _writing(annotate), _reading():
+            for report, written, reason in checking.annotate(reports, annotate, workers, time_limit):
                 if written is not None:
                     _err(f"已写出标注副本 {_s(written)}")
                 else:
                     _err(f"未生成标注副本：{_s(report.path)}：{reason}")
-    raise Exit(checking.exit_code(reports))
+                    code = 2 if reason.startswith(checking.NOT_WRITTEN) else code
+    raise Exit(code)
 
 
 @app.command()
@@ -722,7 +732,8 @@ def import_(
         _existing(previous, "上年度文件")
     if out is not None:
         _output_dir(out)
-    results = importing.import_reports(reports, previous)
+    with _reading():
+        results = importing.import_reports(reports, previous, light=True)
     if not results:
         _err("错误：没有找到要导入的报告")
         raise Exit(2)
@@ -776,7 +787,7 @@ def render(path: Path, fmt: StrEnum, output: Path | None, fragment: bool, form_f
 
     xltool render 某某镇2025年统计表.xlsx -f html --fragment > 统计表.html
     """
-    from xltool.reading import read
+    from xltool.guarded import read
     from xltool.sources import ReadError
 
     _text_args({"文件参数": path, "--output": output, "--form": form_files})
@@ -788,7 +799,8 @@ def render(path: Path, fmt: StrEnum, output: Path | None, fragment: bool, form_f
     if output is not None:
         _output(output, None, [path])
     try:
-        ret = read(path)
+        with _reading():
+            ret = read(path, light=True)
     except ReadError as exc:
         _err(f"错误：{_s(path)}：{exc.message}")
         raise Exit(2) from None
@@ -858,9 +870,10 @@ def report(
     if output is not None and not to_stdout:
         _output(output, None if fmt is not None else publish.PURPOSE, [p for p in (path, previous, text) if p])
     try:
-        done = publish.write_annual_report(
-            path, "-" if to_stdout else output, fmt.value if fmt else None, previous, text, fragment
-        )
+        with _reading():
+            done = publish.write_annual_report(
+                path, "-" if to_stdout else output, fmt.value if fmt else None, previous, text, fragment, light=True
+            )
     except ReadError as exc:
         _err(f"错误：{_s(path)}：{exc.message}")
         raise Exit(2) from None

@@ -5,6 +5,7 @@ Nothing vanishes: every file in a folder is either read or listed with the reaso
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -24,6 +25,9 @@ IGNORED_REASONS = {
     ".et": "WPS 表格专用格式（.et），请在 WPS 中另存为 .xlsx 后再报送",
     ".wps": "WPS 文字专用格式（.wps），请另存为 .docx",
     ".doc": "旧版 Word 格式（.doc），请另存为 .docx",
+    ".docm": "启用宏的 Word 文档（.docm），可能含有宏，未读取；报告请另存为 .docx（不含宏）",
+    ".dotm": "启用宏的 Word 模板（.dotm），可能含有宏，未读取；报告请另存为 .docx（不含宏）",
+    ".xlsb": "Excel 二进制工作簿（.xlsb），未读取；请在 Excel 中另存为 .xlsx 后再报送",
     ".pdf": "PDF 文件不参与检查和汇总；如需核对已发布报告中的统计表，请用 xltool import 直接指定该文件",
 }
 
@@ -164,11 +168,26 @@ def _link_reason(path: Path) -> str:
         target = os.readlink(path)
     except OSError:
         target = "?"
+    if link_loop(path):
+        return f"符号链接循环（指向 {target}，最终又指回自身），未跟随、未读取"
     if not os.path.exists(path):
         return f"失效的符号链接（指向的 {target} 不存在），未读取"
     if os.path.isdir(path):
         return f"指向文件夹 {target} 的符号链接，未跟随，其中的文件未读取"
     return f"符号链接（指向 {target}），未跟随、未读取；请把文件本身放进文件夹"
+
+
+_LOOP_ERRORS = {errno.ELOOP}  # POSIX: too many levels of symbolic links
+_LOOP_WINERRORS = {1921}  # Windows: ERROR_CANT_RESOLVE_FILENAME (the name cannot be resolved: a loop)
+
+
+def link_loop(path: str | Path) -> bool:
+    """A link that leads back to itself (directly or through other links): following it never ends."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno in _LOOP_ERRORS or getattr(exc, "winerror", None) in _LOOP_WINERRORS
+    return False
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -285,25 +304,37 @@ class LastYear:
 
 def load_previous(path: Path) -> dict[str, LastYear]:
     """Last year's figures per unit (keys "code:…" and "name:…"): from returns, from a roll-up's 明细 sheet (one entry
-    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only"."""
-    from xltool.reading import assemble, read_page
+    per unit) and the roll-up itself (its own unit), or a folder of any of these. A lone return is also kept as "only".
 
+    Read in this process without limits: commands read last year's files through xltool.guarded.load_previous, which
+    runs `last_year_of` for each file in an isolated worker."""
     out: dict[str, LastYear] = {}
     files = expand([path])
     for file in files:
-        try:
-            page = read_page(file)
-            ret = assemble(page)
-        except ReadError:
-            continue
-        values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
-        if ret.meta.get("kind") == layout.ROLLUP_KIND and layout.DETAIL_SHEET in page.sheet_names:
-            for unit, unit_values in _detail_rows(page.sheet(layout.DETAIL_SHEET)):
-                _index(out, unit, LastYear(unit_values, f"{file.name}（明细）", ret.form.id))
-        _index(out, ret.unit, LastYear(values, file.name, ret.form.id))
-        if len(files) == 1 and ret.meta.get("kind") != layout.ROLLUP_KIND:  # one unit's own file: pair it with any
-            out["only"] = LastYear(values, file.name, ret.form.id, ret.unit.name or ret.unit.code)
+        out.update(last_year_of(str(file), len(files) == 1))
     return out
+
+
+def last_year_of(file: str, alone: bool = False) -> list[tuple[str, LastYear]]:
+    """The entries one file adds to `load_previous`, in order (a later one wins); none when it cannot be read.
+    `alone`: the file is the only one given, so a unit's own file is also kept as "only" (paired with any unit)."""
+    from xltool.reading import assemble, read_page
+
+    path = Path(file)
+    try:
+        page = read_page(path)
+        ret = assemble(page)
+    except ReadError:
+        return []
+    out: dict[str, LastYear] = {}
+    values = {k: v for k, v in ret.values.items() if isinstance(v, Decimal)}
+    if ret.meta.get("kind") == layout.ROLLUP_KIND and layout.DETAIL_SHEET in page.sheet_names:
+        for unit, unit_values in _detail_rows(page.sheet(layout.DETAIL_SHEET)):
+            _index(out, unit, LastYear(unit_values, f"{path.name}（明细）", ret.form.id))
+    _index(out, ret.unit, LastYear(values, path.name, ret.form.id))
+    if alone and ret.meta.get("kind") != layout.ROLLUP_KIND:  # one unit's own file: pair it with any
+        out["only"] = LastYear(values, path.name, ret.form.id, ret.unit.name or ret.unit.code)
+    return list(out.items())
 
 
 def find_last_year(last_year: dict[str, LastYear], unit: Unit, any_unit: bool = True) -> LastYear | None:

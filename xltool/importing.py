@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from xltool import formats
-from xltool.checking import FileReport, check_file
+from xltool import formats, guarded
+from xltool.checking import FileReport, check_files
 from xltool.discover import LastYear, expand
 from xltool.filenames import safe_filename
 from xltool.labels import norm
@@ -17,20 +17,24 @@ from xltool.model import Invalid, Return
 from xltool.reading.reports import printed_rows
 
 
-def import_reports(paths: Iterable[str | Path], previous: Path | None = None) -> list[FileReport]:
+def import_reports(
+    paths: Iterable[str | Path], previous: Path | None = None, workers: int | None = None, light: bool = False
+) -> list[FileReport]:
     """Every report under `paths`, read and checked (a report that cannot be read is a FileReport with its error).
 
-    Across years: with `previous` (last year's report, return or roll-up, or a folder of them) each report is also
-    checked against last year's figures of its unit; without it, reports of one unit for consecutive years among the
-    inputs are checked against each other (a folder holding several years of one unit).
+    Each report is read in an isolated worker with the pool's time and memory limits (xltool.checking.check_files;
+    `light`: a lone cheap report in this process), so a report that hangs or needs too much memory costs only
+    itself. Across years: with `previous` (last year's report, return or roll-up, or a folder of them) each report is
+    also checked against last year's figures of its unit; without it, reports of one unit for consecutive years
+    among the inputs are checked against each other (a folder holding several years of one unit).
     """
     files = expand(paths)
+    if not files:
+        return []
     if previous is not None:
-        from xltool.discover import load_previous
-
-        last_year = load_previous(previous)
-        return [check_file(f, last_year) for f in files]
-    reports = [check_file(f) for f in files]
+        last_year = guarded.load_previous(previous, workers=workers, light=light)
+        return list(check_files(files, last_year, workers=workers, light=light, note_reports=False))
+    reports = list(check_files(files, workers=workers, light=light, note_reports=False))
     by_unit_year = {(_unit_key(r.ret), r.ret.year): r for r in reports if r.ret is not None and r.ret.year}
     out = []
     for r in reports:
@@ -39,7 +43,8 @@ def import_reports(paths: Iterable[str | Path], previous: Path | None = None) ->
             out.append(r)
             continue
         values = {k: v for k, v in earlier.ret.values.items() if not isinstance(v, Invalid)}
-        out.append(check_file(r.path, {"only": LastYear(values, earlier.path.name, earlier.ret.form.id)}))
+        last = {"only": LastYear(values, earlier.path.name, earlier.ret.form.id)}
+        out.append(check_files([r.path], last, workers=workers, light=light, note_reports=False)[0])
     return out
 
 

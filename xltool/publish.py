@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltool import annual, formats, layout
+from xltool import annual, formats, guarded, layout
 from xltool.codes import Code
 from xltool.filenames import safe_filename
 from xltool.model import Return
 from xltool.outcomes import Severity
 from xltool.problems import Problem
-from xltool.reading import read
 
 PURPOSE = "annual"  # the writers of xltool.formats that write the whole report
 
@@ -52,14 +51,15 @@ def default_name(ret: Return, fmt: str) -> str:
     return safe_filename(f"{ret.unit.name or '未命名单位'}{ret.year}年政府信息公开工作年度报告") + suffix
 
 
-def previous_for(path: str | Path, ret: Return) -> Return:
+def previous_for(path: str | Path, ret: Return, light: bool = False) -> Return:
     """This unit's return of last year from `path` — its own return or report, a roll-up (its 明细 row, or the roll-up
-    itself for the county's report), or a folder of them — matched by code, then by name, as `xltool check` does."""
-    from xltool.discover import find_last_year, load_previous
+    itself for the county's report), or a folder of them — matched by code, then by name, as `xltool check` does.
+    Each file is read in an isolated worker (xltool.guarded)."""
+    from xltool.discover import find_last_year
     from xltool.forms import form_by_id
 
     path = Path(path)
-    last = find_last_year(load_previous(path), ret.unit)
+    last = find_last_year(guarded.load_previous(path, light=light), ret.unit)
     if last is None:
         raise PublishError(
             f"上年度文件 {path.name} 中没有找到“{ret.unit.name or '本单位'}”的数据（文件无法读取，或单位名称、代码不同）"
@@ -128,18 +128,20 @@ def write_annual_report(
     previous: str | Path | None = None,
     text: str | Path | None = None,
     fragment: bool = False,
+    light: bool = False,
 ) -> Published:
     """Read the return at `path_in`, build its report and write it to `out` (or return the text when `out` is "-").
 
     The format is `fmt`, else the suffix of `out`, else the default (docx when available). Without `out` the file is
     named <单位><年度>年政府信息公开工作年度报告.<fmt> in the current folder. Raises ReadError (xltool.sources) when
     the return cannot be read, PublishError for an unusable last-year or narrative file, FormatError for a format
-    no writer handles."""
+    no writer handles. The return and last year's files are read in isolated workers (xltool.guarded; with `light`
+    a provably cheap file in this process)."""
     if fmt is None:
         fmt = formats.writer_for(PURPOSE, out).name if out not in (None, "-") else default_format()
     writer = formats.writer(PURPOSE, fmt)
-    ret = read(path_in)
-    last = previous_for(previous, ret) if previous is not None else None
+    ret = guarded.read(path_in, light=light)
+    last = previous_for(previous, ret, light) if previous is not None else None
     report, errors = build(ret, last, text)
     options = {"fragment": True} if fragment else {}
     if out == "-":

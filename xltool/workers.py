@@ -54,7 +54,17 @@ RETIRE_LIMIT = 10.0  # seconds for a worker that hit the memory limit to exit by
 CHUNK_MAX = 32  # items per message to a worker
 CHUNK_SPREAD = 4  # chunks per worker over what is left: the last chunks are small, so no worker idles at the end
 MAX_FAILED_STARTS = 3  # workers in a row that die before taking any file: the pool cannot work at all
-_MEMORY_WORDS = ("memoryerror", "memory allocation of", "out of memory", "cannot allocate memory", "bad_alloc")
+_MEMORY_WORDS = (
+    "memoryerror",
+    "memory allocation of",  # Rust (calamine): "memory allocation of 549755813888 bytes failed", then a backtrace
+    "memory allocation failed",  # libxml2 (lxml)
+    "out of memory",
+    "cannot allocate memory",  # errno 12
+    "insufficient memory",  # zlib
+    "bad_alloc",
+)
+_LAST_WORDS = 256 * 1024  # of a worker's log searched for why it died (RUST_BACKTRACE=1 writes tens of KB)
+_DETAIL = 4096  # of it kept as a failure's technical detail
 
 _READY, _OK, _ERROR, _MEMORY = "ready", "ok", "error", "memory"
 _TASK_MARK = b"\n--- xltool: next file ---\n"  # written to the worker's log before each item
@@ -147,7 +157,15 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+def _out_of_memory(said: str) -> bool:
+    """What a worker said (its log, or an exception's text) tells of an allocation that failed."""
+    said = said.lower()
+    return any(word in said for word in _MEMORY_WORDS)
+
+
 def _error_failure(what: str) -> Failure:
+    if _out_of_memory(what):  # a library's own words for a failed allocation (lxml, zlib, errno 12): memory
+        return _memory_failure(0, what)
     return Failure(Code.WORKER_CRASHED, f"读取该文件时出现内部错误（{what.splitlines()[0][:120]}），已跳过该文件", what)
 
 
@@ -432,10 +450,11 @@ class _Pool:
         queued again; a worker dying at start is counted."""
         _kill(slot)
         slot.process.join(5)
-        log = _tail(slot.log)
+        said = _tail(slot.log, _LAST_WORDS)  # an allocator's complaint comes first, a long backtrace after it
+        log = said[-_DETAIL:]
         if slot.tasks:
             index, item = slot.tasks.popleft()
-            if any(word in log.lower() for word in _MEMORY_WORDS):
+            if _out_of_memory(said):
                 results[index] = failed(item, _memory_failure(self.memory_limit, log))
             else:
                 results[index] = failed(item, _crash_failure(slot.process.exitcode, log))
@@ -468,7 +487,7 @@ def _close(slot: _Slot) -> None:
             slot.process.close()
 
 
-def _tail(path: str, size: int = 4096) -> str:
+def _tail(path: str, size: int = _DETAIL) -> str:
     """The end of a worker's stderr log (what a crashing worker said last)."""
     try:
         with open(path, "rb") as fh:

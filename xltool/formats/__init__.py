@@ -15,11 +15,12 @@ The command line takes its format choices from here.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pkgutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -114,6 +115,32 @@ def missing_needs(w: Writer) -> list[str]:
         except ImportError:
             out.append(module)
     return out
+
+
+class NeedsIsolation(BaseException):
+    """Raised where a reader would call native code (calamine) while reading in the command's own process: what the
+    file needs cannot be bounded there, so it is read again in an isolated worker (xltool.batch). A BaseException,
+    so that no reader's `except Exception` turns it into a finding about the file."""
+
+
+_PURE_PYTHON = [0]  # > 0 while a read runs in the command's own process (xltool.batch.light)
+
+
+@contextlib.contextmanager
+def pure_python_only() -> Iterator[None]:
+    """Within: a reader about to call native code raises NeedsIsolation (see native_reader)."""
+    _PURE_PYTHON[0] += 1
+    try:
+        yield
+    finally:
+        _PURE_PYTHON[0] -= 1
+
+
+def native_reader(what: str) -> None:
+    """Called by a reader before it hands the file to native code (`what`), which may abort the process or allocate
+    without bound on a hostile file: refused inside pure_python_only."""
+    if _PURE_PYTHON[0]:
+        raise NeedsIsolation(what)
 
 
 class FormatError(ValueError):

@@ -10,6 +10,7 @@ import codecs
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from xltool.sources import ReadError, read_bytes
 from xltool.values import is_filled
 
 MAX_REPORT_BYTES = 20 * 1024 * 1024  # a report with pictures is a few MB; a text or HTML report is well under 1 MB
+MAX_TEXT_BYTES = 4 * 1024 * 1024  # text, Markdown and HTML: refused before they are decoded or parsed
+MAX_LINES = 100_000  # text lines (a report has a few hundred)
+MAX_ROW_CELLS = 2_000  # cells in one table row, or `|` on one Markdown line (a statistics table row has under 20)
 MAX_SPAN = 200  # rowspan/colspan beyond this is not a statistics table
 MAX_GRID_CELLS = 500_000
 
@@ -41,6 +45,10 @@ def read_report(path: Path, prefer: str = "text") -> Page:
         kind = "pdf"
     else:
         kind = "html" if looks_html(data[:512]) or prefer == "html" else "text"
+        if len(data) > MAX_TEXT_BYTES:  # before decoding: a text report is well under 1 MB
+            raise too_large(
+                f"文件有 {len(data) / 1048576:.1f} MB，远超文本或网页报告的正常大小（上限 {MAX_TEXT_BYTES >> 20} MB）"
+            )
     parse = reader_named(kind).parse
     assert parse is not None, kind
     page = parse(data)
@@ -48,22 +56,68 @@ def read_report(path: Path, prefer: str = "text") -> Page:
     return page
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (Chinese Windows text)."""
+def too_large(what: str) -> ReadError:
+    """TOO-LARGE for a report: what is too large, and what to do."""
+    return ReadError(Code.TOO_LARGE, f"{what}，已拒绝读取；请检查是否选错了文件，或只导入年度报告本身")
+
+
+ENCODINGS = ("utf-8", "gb18030")  # a report from a Chinese site is UTF-8 or GBK/GB18030 (GB18030 contains GBK)
+
+
+def decode_noted(data: bytes) -> tuple[str, str | None]:
+    """The text, and a note when bytes had to be replaced. UTF-16 with its BOM; otherwise UTF-8 or GB18030, whichever
+    decodes with fewer errors (UTF-8 on a tie): a GBK report with three bad bytes is still GBK, not mojibake. Each
+    byte that decodes in neither becomes U+FFFD, and the note says how many and in which encoding."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", "replace")
+        text, errors = _decoded(data, "utf-16")
+        return text, _replaced_note(errors, "UTF-16")
     if b"\x00" in data[:4096]:
         raise ReadError(Code.NOT_A_REPORT, "不是文本文件（含二进制内容）；请导入报告的文本、网页或 Word（.docx）文件")
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None  # the common case, in one step
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        return data.decode("utf-8", "replace")
+    tried = [(*_decoded(data, name), name) for name in ENCODINGS]
+    text, errors, name = min(tried, key=lambda t: t[1])  # min keeps the first (UTF-8) on a tie
+    return text, _replaced_note(errors, name.upper())
+
+
+def _decoded(data: bytes, encoding: str) -> tuple[str, int]:
+    """The text with each undecodable byte sequence replaced by U+FFFD, and how many there are (a U+FFFD the file
+    already held counts too: it marks an earlier loss all the same)."""
+    text = data.decode(encoding, "replace")
+    return text, text.count("\ufffd")
+
+
+def _replaced_note(errors: int, encoding: str) -> str | None:
+    if not errors:
+        return None
+    return f"文件按 {encoding} 编码读取，其中 {errors} 处字节无法识别，已替换为“\ufffd”；请核对这些位置附近的文字和数字"
+
+
+def text_parse(build: Callable[[str], Page]) -> Callable[[bytes], Page]:
+    """A report reader's parse: decode (noting replaced bytes on the page), check the line count, build the page."""
+
+    def parse(data: bytes) -> Page:
+        text, note = decode_noted(data)
+        lines = text.count("\n") + 1
+        if lines > MAX_LINES:
+            raise too_large(f"文件有 {lines} 行，远超年度报告的正常篇幅（上限 {MAX_LINES} 行）")
+        cells = text.count("|")  # Markdown and text tables: every cell costs a `|`
+        if cells > MAX_GRID_CELLS:
+            raise too_large(f"文件中的表格有约 {cells} 个单元格，远超统计表的正常大小（上限 {MAX_GRID_CELLS} 个）")
+        if cells > MAX_ROW_CELLS:
+            for number, line in enumerate(text.splitlines(), 1):
+                if line.count("|") > MAX_ROW_CELLS:
+                    raise too_large(f"第 {number} 行的表格行有 {line.count('|')} 个单元格（上限 {MAX_ROW_CELLS} 个）")
+        page = build(text)
+        if note:
+            page.notes.insert(0, note)
+        return page
+
+    return parse
 
 
 def looks_html(head: bytes) -> bool:

@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 
 from xltool.codes import Code
-from xltool.formats import reader_named
+from xltool.formats import native_reader, reader_named
 from xltool.formats.page import Grid, Page
 from xltool.sources import ReadError, sniff
 
@@ -23,8 +23,8 @@ def read_workbook(path: Path) -> Page:
     assert parse is not None, source.kind
     try:
         page = parse(source.data)
-    except ReadError:
-        raise
+    except (ReadError, MemoryError):
+        raise  # a file too large for the memory limit is the pool's MEMORY-LIMIT, not CORRUPT
     except Exception as exc:  # XML and zip parsers raise many kinds on a damaged file: it is CORRUPT, not a crash
         raise ReadError(Code.CORRUPT, f"文件已损坏，无法读取（{type(exc).__name__}: {str(exc)[:80]}）") from None
     page.path, page.data = path, source.data
@@ -33,6 +33,7 @@ def read_workbook(path: Path) -> Page:
 
 def calamine_page(fmt: str, data: bytes, window: dict[str, tuple[int, int]] | None = None) -> Page:
     """Values by calamine; `window` bounds the grid returned per sheet (xls cannot be cut before parsing)."""
+    native_reader("calamine")
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -48,6 +49,8 @@ def calamine_page(fmt: str, data: bytes, window: dict[str, tuple[int, int]] | No
     def load(name: str) -> Grid:
         try:
             return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except MemoryError:
+            raise
         except Exception as exc:  # calamine's own errors, and whatever a damaged part makes it raise
             raise ReadError(Code.CORRUPT, f"文件内容损坏，无法读取（{str(exc)[:80] or type(exc).__name__}）") from None
 

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 
 from xltool.codes import Code
 from xltool.formats import Reader, Writer, text_result
-from xltool.formats._report import MAX_GRID_CELLS, MAX_SPAN, decode, looks_html, read_report, stacked
+from xltool.formats._report import (
+    MAX_GRID_CELLS,
+    MAX_ROW_CELLS,
+    MAX_SPAN,
+    looks_html,
+    read_report,
+    stacked,
+    text_parse,
+    too_large,
+)
 from xltool.formats.page import Grid as CellGrid
 from xltool.formats.page import Page
 from xltool.outcomes import NO_ITEMS_TEXT as TABLE_NONE
@@ -41,9 +50,16 @@ table.xltool thead { display: table-header-group; }
 table.xltool tr { break-inside: avoid; }"""
 
 
+_CELL_TAG = re.compile(r"<t[dh][\s>/]", re.IGNORECASE)
+
+
 def html_page(text: str) -> Page:
     import lxml.html
     from lxml import etree
+
+    cells = len(_CELL_TAG.findall(text))  # before parsing: a page of a million cells is refused with little memory
+    if cells > MAX_GRID_CELLS:
+        raise too_large(f"网页中的表格有 {cells} 个单元格，远超统计表的正常大小（上限 {MAX_GRID_CELLS} 个）")
 
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str input that declares an encoding
     parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
@@ -71,6 +87,7 @@ def _grid_of(table) -> tuple[CellGrid, set[tuple[int, int]]]:
     texts: dict[tuple[int, int], str] = {}
     taken: set[tuple[int, int]] = set()
     covered: set[tuple[int, int]] = set()
+    spanned = False
     for r, tr in enumerate(trs):
         c = 0
         for td in tr:
@@ -79,10 +96,14 @@ def _grid_of(table) -> tuple[CellGrid, set[tuple[int, int]]]:
             while (r, c) in taken:
                 c += 1
             rows, cols = min(_span(td.get("rowspan")), len(trs) - r), _span(td.get("colspan"))
+            spanned = spanned or rows > 1 or cols > 1
+            if cols > MAX_ROW_CELLS or c + cols > MAX_ROW_CELLS:
+                raise too_large(f"网页中的表格一行有超过 {MAX_ROW_CELLS} 个单元格，远超统计表的正常大小")
             taken.update((r + dr, c + dc) for dr in range(rows) for dc in range(cols))
             covered.update((r + dr, c + dc) for dr in range(rows) for dc in range(1, cols))
-            if len(taken) > MAX_GRID_CELLS:
-                raise ReadError(Code.TOO_LARGE, "网页中的表格大得不合常理（合并单元格跨度异常），已拒绝读取")
+            if len(taken) > MAX_GRID_CELLS:  # a span bomb only when spans made it so
+                why = "合并单元格跨度异常" if spanned else f"超过 {MAX_GRID_CELLS} 个单元格"
+                raise too_large(f"网页中的表格大得不合常理（{why}）")
             texts[(r, c)] = td.text_content()
             c += cols
     width = max((c for _, c in taken), default=-1) + 1
@@ -346,7 +367,7 @@ READERS = [
         "report",
         _read,
         sniff=_sniff,
-        parse=lambda data: html_page(decode(data)),
+        parse=text_parse(html_page),
         description="年度报告网页",
     )
 ]

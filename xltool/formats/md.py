@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xltool.formats import Reader, Writer, text_result
-from xltool.formats._report import decode, read_report
+from xltool.formats._report import read_report, text_parse
 from xltool.formats.html import clean_text
 from xltool.formats.page import Page
 from xltool.formats.text import text_page
@@ -130,7 +130,7 @@ READERS = [
         (".md",),
         "report",
         _read,
-        parse=lambda data: text_page(decode(data)),
+        parse=text_parse(text_page),
         description="年度报告 Markdown（管道表格）",
     )
 ]

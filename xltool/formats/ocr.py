@@ -9,11 +9,14 @@ number the table's arithmetic does not confirm, to be checked against the scan.
 
 from __future__ import annotations
 
+import re
 import time
 from functools import cache
 
 RENDER_DPI = 200  # 10-point digits come apart from the header above them; recognition takes most of the time
 MAX_OCR_PAGES = 40  # the tables sit in the first pages of a report; a longer scan is read up to here
+MAX_OCR_SECONDS = 45.0  # inside the worker's limit per file (xltool.workers.TIME_LIMIT): later pages are left unread
+_PAST_TABLES = re.compile(r"^\s*五\s*[、.．]")  # section five follows Table 四: the pages after it hold no table
 
 
 def available() -> bool:
@@ -34,7 +37,8 @@ def _engine():
 
 
 def pdf_lines(data: bytes) -> tuple[list[str], list[float]]:
-    """The text lines of every page of a scanned PDF, and the seconds each page took (render and recognition)."""
+    """The text lines of a scanned PDF's pages up to the end of Table 四 (section 五 begins) or MAX_OCR_SECONDS, and
+    the seconds each page took (render and recognition)."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
@@ -46,6 +50,8 @@ def pdf_lines(data: bytes) -> tuple[list[str], list[float]]:
             image = pdf[n].render(scale=RENDER_DPI / 72).to_pil().convert("RGB")
             lines += image_lines(image)
             seconds.append(time.perf_counter() - start)
+            if sum(seconds) > MAX_OCR_SECONDS or any(_PAST_TABLES.match(line) for line in lines):
+                break  # the tables are read (or the time is up): the rest is prose
     finally:
         pdf.close()
     return lines, seconds

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xltool.formats import Reader, Writer, text_result
-from xltool.formats._report import decode, official_label, read_report, stacked
+from xltool.formats._report import official_label, read_report, stacked, text_parse
 from xltool.formats.page import Grid, Page, report_page
 from xltool.forms import TABLE_ROW, Table, all_forms
 from xltool.labels import norm
@@ -565,7 +565,7 @@ READERS = [
         (".txt", ".text"),
         "report",
         _read,
-        parse=lambda data: text_page(decode(data)),
+        parse=text_parse(text_page),
         description="年度报告纯文本（从网站复制）",
     )
 ]
