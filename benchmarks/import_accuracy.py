@@ -1,6 +1,11 @@
 """How well `xltool import` reads real published reports, scored against careful human readings.
 
-    python benchmarks/import_accuracy.py [SHARED_DIR]   # default: ../shared beside the clone
+    python benchmarks/import_accuracy.py [SHARED_DIR] [--ocr]   # default: ../shared beside the clone
+
+Besides the texts themselves, every report is laid out as a Word report, printed to PDF by LibreOffice and turned
+back into text by each converter (benchmarks/import_variants.py: pdftotext -layout/-raw, pymupdf4llm, markitdown,
+each where installed); with --ocr also scanned (150 dpi, turned 0.4°, JPEG) and read by xltool's OCR, with the
+seconds per page.
 
 Sources (skipped when absent): SHARED/corpus (scraped portal pages, readings.json = every Table 三/四 cell read by
 hand) and SHARED/seeds (one cell per line, transcribed in tests/seed_data.py). For each report:
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -108,7 +115,7 @@ def title_unit(path: Path) -> str:
     return title.split("20", 1)[0]
 
 
-def main(shared: Path) -> int:
+def main(shared: Path, with_ocr: bool = False) -> int:
     rows: list[tuple] = []
     corpus = shared / "corpus"
     if (corpus / "readings.json").exists():
@@ -131,19 +138,20 @@ def main(shared: Path) -> int:
             expected.update({k: None for k in seed["blank"]})
             rows.append(_one(path, expected, set(seed["expected_failures"]), None, seed["unit"], seed["year"],
                              seed["form_version"], "text"))  # fmt: skip
+    rows += _converted(shared, with_ocr)
     if not rows:
         print(f"nothing to score: neither {corpus} nor {seeds} is there")
         return 0
     head = ("report", "right", "wrong", "unknown", "verdict", "verdict 三/四", "unit", "year", "form", "source fmt")
     print(" | ".join(head))
-    totals = {"corpus": [0] * 10, "seeds": [0] * 10}
+    totals: dict[str, list[int]] = {}
     for row in rows:
         name, right, wrong, unknown, verd, verd34, unit_ok, year_ok, fmt_ok, src_ok, wrongs, group = row
         print(" | ".join(map(str, (name[:40], right, wrong, unknown, verd, verd34, unit_ok, year_ok, fmt_ok,
                                    src_ok))))  # fmt: skip
         for w in wrongs[:5]:
             print(f"    wrong: {w}")
-        t = totals[group]
+        t = totals.setdefault(group, [0] * 10)
         t[0] += right
         t[1] += wrong
         t[2] += unknown
@@ -165,8 +173,33 @@ def main(shared: Path) -> int:
     return 0
 
 
-def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt):
-    group = "corpus" if should_fail is None else "seeds"
+def _converted(shared: Path, with_ocr: bool) -> list[tuple]:
+    """Every report (corpus readings and seeds) laid out as a Word report, turned into a PDF by LibreOffice and back
+    into text by each converter (benchmarks/import_variants.py); scored on Tables 三/四 and the verdicts (the unit,
+    year and form columns are those of the rendered title, not the original's)."""
+    from benchmarks.import_variants import build
+
+    readings_file = shared / "corpus" / "readings.json"
+    readings = json.loads(readings_file.read_text(encoding="utf-8")) if readings_file.exists() else {}
+    out = []
+    for conv, items in build(shared, Path(tempfile.gettempdir()) / "xltool-variants", with_ocr).items():
+        for name, path, expected, rules in items:
+            reading = readings.get(name + ".txt")
+            inconsistent = reading is not None and any(not x.startswith("note:") for x in reading["inconsistencies"])
+            start = time.perf_counter()
+            row = _one(path, expected, rules, inconsistent, "", 0, "", "", group=conv)
+            if conv == "ocr":
+                import pypdfium2
+
+                pages = len(pypdfium2.PdfDocument(str(path)))
+                seconds = (time.perf_counter() - start) / pages
+                print(f"ocr: {path.name}: {pages} pages, {seconds:.1f} s a page", file=sys.stderr)
+            out.append(row)
+    return out
+
+
+def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt, group=None):
+    group = group or ("corpus" if should_fail is None else "seeds")
     try:
         ret = read(path)
     except Exception as exc:  # a report that cannot be read scores all unknown
@@ -192,4 +225,5 @@ def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt):
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared"))
+    args = [a for a in sys.argv[1:] if a != "--ocr"]
+    sys.exit(main(Path(args[0]) if args else ROOT.parent / "shared", "--ocr" in sys.argv))

@@ -188,19 +188,21 @@ def test_table_cut_short_is_incomplete_not_zero(tmp_path):
     assert outcomes["T3-BAL-TOTAL"] == "undetermined" and outcomes["T4-SUM-REVIEW"] == "undetermined"
 
 
-def test_unknown_row_is_reported_with_its_text(tmp_path):
-    """A row whose label matches nothing is reported with the text seen, and its official row as missing."""
+def test_unknown_row_is_placed_by_position_and_said(tmp_path):
+    """A row whose label matches nothing, between rows found by their labels, is placed by the form's row order
+    (the only order-keeping place, confirmed by the arithmetic), and the note names the text printed before it."""
     text = seed_text("001_5f44b5de1c5f047b").replace("\t（六）其他处理\n", "\t（六）其它处理事项\n")
     path = tmp_path / "report.txt"
     path.write_text(text, encoding="utf-8")
     ret = import_report(path)
-    (unplaced,) = problems(ret, "IMPORT-UNPLACED")
-    assert unplaced.values["texts"] == ["（六）其它处理事项", "0", "0", "0", "0", "0", "0", "0"]
-    line = text.split("\n").index("\t（六）其它处理事项") + 1  # the row's line in the fixture
-    assert "（六）其它处理事项" in unplaced.message and f"第 {line} 行" in unplaced.message
-    (incomplete,) = problems(ret, "IMPORT-INCOMPLETE")
-    assert incomplete.values["missing"] == ["（六）其他处理"]
-    assert isinstance(ret.values["apply.result.other.natural_person"], Invalid)
+    assert [ret.values[f"apply.result.other.{c}"] for c in ("natural_person", "total")] == [0, 0]
+    assert not problems(ret, "IMPORT-UNPLACED")
+    (note,) = [p for p in problems(ret, "LOCATED-BY-LABELS") if "按官方表格的行序" in p.message]
+    assert "（六）其它处理事项" in note.message
+    assert (
+        ret.values["active.rules.regulation.made"]
+        == import_report(SEED_DIR / "001_5f44b5de1c5f047b.txt").values["active.rules.regulation.made"]
+    )  # Table 二, read by its labels, is kept
 
 
 def test_row_with_wrong_count_of_numbers_is_not_guessed(tmp_path):

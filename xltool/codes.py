@@ -47,6 +47,7 @@ class Code(StrEnum):
     IMPORT_UNPLACED = "IMPORT-UNPLACED"
     IMPORT_INCOMPLETE = "IMPORT-INCOMPLETE"
     IMPORT_EXTRA_ROWS = "IMPORT-EXTRA-ROWS"
+    IMPORT_UNCONFIRMED = "IMPORT-UNCONFIRMED"
     IMPORT_PROSE_MISMATCH = "IMPORT-PROSE-MISMATCH"
     NO_PREVIOUS = "NO-PREVIOUS"
     PREVIOUS_OTHER_UNIT = "PREVIOUS-OTHER-UNIT"
@@ -234,6 +235,12 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "正文与统计表不一致",
         "A figure quoted in the report's text (applications received, reviews, lawsuits) differs from its table.",
         "核对报告正文和统计表",
+    ),
+    Code.IMPORT_UNCONFIRMED: CodeInfo(
+        W,
+        "识别的数字未经核实",
+        "A number read from a scan (OCR) that the table's arithmetic does not confirm; check it against the original.",
+        "与原件核对这些数字",
     ),
     Code.IMPORT_EXTRA_ROWS: CodeInfo(
         N,

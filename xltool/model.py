@@ -37,6 +37,7 @@ class Return:
     read_problems: list = field(default_factory=list)  # Problems found while reading the file (xltool.reading)
     meta: dict[str, str] = field(default_factory=dict)  # the workbook's _meta items (kind: template | rollup)
     prefilled: set[str] = field(default_factory=set)  # inputs the county filled in (last year's carry-over), locked
+    unread: set[str] = field(default_factory=set)  # tables the source did not show (a report without Table 四)
 
     def _own_inputs(self, table_id: str) -> list[Cell]:
         """The inputs the unit itself fills: pre-filled cells say nothing about whether the unit has reported."""
@@ -45,7 +46,9 @@ class Return:
 
     # --- values ---------------------------------------------------------------------------------------------------
     def value(self, key: str) -> Decimal:
-        """A cell's number for the rules: typed or read value, else a total computed from its formula, else 0."""
+        """A cell's number for the rules: typed or read value, else a total computed from its formula, else 0.
+
+        A total of a table the source did not show (a report without it) is unknown, never 0."""
         cell = self.form.cell[key]
         if key in self.values:
             v = self.values[key]
@@ -53,8 +56,22 @@ class Return:
                 raise Undetermined(key, v)
             return v
         if not cell.is_input:
+            if cell.table in self.unread:
+                raise Undetermined(key, Invalid("", "报告中没有找到此表，合计无法计算"))
             return expr.evaluate(formula_of(self.form, cell), self.value)  # type: ignore[return-value]
         return Decimal(0)
+
+    def known_value(self, key: str) -> Decimal | None:
+        """A cell's number when it is known: a total is None when any cell it adds up is blank or unusable (a blank
+        is not a 0), unless its table is ticked 本年度无此类事项 (then its blanks are zeros)."""
+        cell = self.form.cell[key]
+        if key not in self.values and not cell.is_input and cell.table not in self.no_items:
+            for ref in expr.refs(formula_of(self.form, cell)):
+                if ref != key and ref in self.form.cell and self.known_value(ref) is None:
+                    return None
+        if key not in self.values and cell.is_input:
+            return Decimal(0) if cell.table in self.no_items else None
+        return self.safe_value(key)
 
     def safe_value(self, key: str) -> Decimal | None:
         try:
@@ -117,7 +134,8 @@ class Return:
         return check_return(self, previous)
 
     def to_frame(self):
-        """Tidy pandas table: one row per cell (key, label, value), totals included and computed."""
+        """Tidy pandas table: one row per cell (key, label, value), totals included and computed; a total of blank
+        or unusable cells is None (unknown), not 0."""
         import pandas as pd
 
         rows = []
@@ -130,7 +148,7 @@ class Return:
                     "label": c.label,
                     "cell": c.where,
                     "is_input": c.is_input,
-                    "value": self.safe_value(c.key) if (raw is not None or not c.is_input) else None,
+                    "value": self.known_value(c.key),
                     "raw": raw.raw if isinstance(raw, Invalid) else None,
                 }
             )

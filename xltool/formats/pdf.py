@@ -5,7 +5,9 @@
   have the same number of columns.
 - Without ruling lines (or when the ruled boxes hold none of the tables' labels) the text is read line by line, one table row per line with cells separated by spaces
   (`一、本年新收政府信息公开申请数量 1520 31 0 0 12 2 1565`), by the plain-text reader's row layout.
-- A scan (pages without any text) is refused: “扫描件，没有文字层，无法读取”; nothing is guessed.
+- A scan (pages without any text) is read by OCR when the optional `ocr` extra is installed (xltool.formats.ocr),
+  its numbers placed by the alignment to the form and flagged where the arithmetic does not confirm them; without
+  the extra it is refused: “扫描件，没有文字层，无法读取”; nothing is guessed.
 - Bounded before the work is done, each refused as TOO-LARGE: pages (MAX_PAGES); each page's content as inflated
   (MAX_PAGE_CONTENT, MAX_CONTENT in all) and the path operators in it (MAX_PAGE_PATHS), both found by inflating with
   a cap before pdfminer decodes and parses the page; drawn lines and boxes per page (MAX_PAGE_GRAPHICS: finding
@@ -100,9 +102,7 @@ def pdf_page(data: bytes) -> Page:
             raise ReadError(Code.ENCRYPTED, "PDF 设置了打开密码（已加密），无法读取；请取消密码后导入") from None
         raise ReadError(Code.CORRUPT, f"PDF 文件已损坏或无法解析（{type(exc).__name__}）") from None
     if chars == 0:
-        raise ReadError(
-            Code.NOT_A_REPORT, "扫描件，没有文字层，无法读取；请向发布单位索取带文字的 PDF、网页或 Word 版本"
-        )
+        return _scanned(data)
     known = known_labels().labels
     if any(norm(v) in known for grid, _ in tables for row in grid for v in row if v):  # ruled statistics tables
         page_ = stacked("pdf", tables, lines)
@@ -111,6 +111,31 @@ def pdf_page(data: bytes) -> Page:
 
         page_ = row_page(lines, "pdf")
     return page_
+
+
+def _scanned(data: bytes) -> Page:
+    """A scan: read by OCR when the `ocr` extra is installed (xltool.formats.ocr), refused otherwise."""
+    from xltool.formats import ocr
+
+    if not ocr.available():
+        raise ReadError(
+            Code.NOT_A_REPORT,
+            "扫描件，没有文字层，无法读取；请安装文字识别组件（pip install xltool[ocr]）后重试，"
+            "或向发布单位索取带文字的 PDF、网页或 Word 版本",
+        )
+    from xltool.formats.text import text_page
+
+    lines, seconds = ocr.pdf_lines(data)
+    if not any(line.strip() for line in lines):
+        raise ReadError(Code.NOT_A_REPORT, "扫描件，文字识别（OCR）没有识别出文字，无法读取；请核对文件")
+    page = text_page("\n".join(lines))
+    page.format = "pdf"
+    page.ocr = True  # type: ignore[attr-defined]
+    page.notes.append(
+        f"扫描件：已用文字识别（OCR）读取前 {len(seconds)} 页（每页约 {sum(seconds) / len(seconds):.1f} 秒），"
+        "识别出的数字请与原件核对"
+    )
+    return page
 
 
 def _encrypted(exc: BaseException) -> bool:

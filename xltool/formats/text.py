@@ -156,12 +156,39 @@ def _split_labels(tokens: list[str], labels: set[str]) -> list[str]:
                 pending = []
             out.append(" ".join(tokens[i:j]))
             i = j
+        elif glued := _glued_labels(tokens[i], labels):
+            if pending:
+                out.append(" ".join(pending))
+                pending = []
+            out += glued
+            i += 1
         else:
             pending.append(tokens[i])
             i += 1
     if pending:
         out.append(" ".join(pending))
     return out
+
+
+def _glued_labels(token: str, labels: set[str]) -> list[str] | None:
+    """A run-together header (行政复议行政诉讼结果维持结果纠正…总计, as a page's text layer glues it): the known labels
+    that spell the whole token, each as long as possible; None when the token is not made of labels alone."""
+    n = len(token)
+    if n < 6 or n > 300:
+        return None
+    # ends[i]: a split of token[i:] into labels exists (filled from the right)
+    ends: list[int | None] = [None] * n + [n]
+    for i in range(n - 1, -1, -1):
+        ends[i] = next((j for j in range(n, i, -1) if ends[j] is not None and norm(token[i:j]) in labels), None)
+    if ends[0] is None:
+        return None
+    out, i = [], 0
+    while i < n:
+        j = ends[i]
+        assert j is not None
+        out.append(token[i:j])
+        i = j
+    return out if len(out) > 1 else None
 
 
 def _tab_cells(lines: list[str]) -> list[_TextCell]:

@@ -14,7 +14,7 @@ from xltool import prose
 from xltool.codes import Code
 from xltool.formats.page import Page, at
 from xltool.formats.text import NO_HEADER
-from xltool.forms import Cell, Table
+from xltool.forms import Cell, Table, all_forms
 from xltool.labels import norm
 from xltool.layout import CELLS_META, KIND_TEXT
 from xltool.locate import known_labels, locate
@@ -26,9 +26,105 @@ from xltool.values import BLANKS, is_filled, normalize, value_like
 
 
 def from_report(page: Page) -> Return:
-    """A published report's tables; ReadError when none of them is there."""
+    """A published report's tables; ReadError when none of them is there. When Tables 三/四 are missing or partly
+    unknown as laid out (a converter scrambled them), they are also aligned to the form (xltool.reading.align), and
+    the reading that places more of their numbers is kept."""
+    try:
+        ret, error = _from_page(page), None
+    except ReadError as exc:
+        ret, error = None, exc
+    if ret is None or _known_cells(ret) < _matrix_cells(ret):
+        from xltool.reading.align import aligned_page
+
+        year, _ = identify.title(page.lines, page.path.stem)
+        aligned = aligned_page(page.lines, year)
+        if aligned is not None:
+            aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
+            aligned.notes = [n for n in page.notes if not n.startswith("表")] + aligned.notes  # e.g. a scan's note
+            try:
+                alt = _from_page(aligned)
+            except ReadError:
+                alt = None
+            if alt is not None and (ret is None or _known_cells(alt) > _known_cells(ret)):
+                ret = alt if ret is None else _with_matrix_tables(ret, alt)
+    if ret is None:
+        assert error is not None
+        raise error
+    if getattr(page, "ocr", False):
+        ret.read_problems += _unconfirmed(ret)
+    return ret
+
+
+def _unconfirmed(ret: Return) -> list[Problem]:
+    """Numbers recognised in a scan that the arithmetic does not confirm (no rule reading the cell passes, or one
+    fails): a misread digit shows as a broken sum, so these are the numbers to check against the original."""
+    from xltool import rules as expr
+
+    results = [r for r in ret.rule_results() if not r.rule.cross_year]
+    reading: dict[str, list[str]] = {}
+    for r in results:
+        for key in {*expr.refs(r.rule.node), *([r.rule.defines] if r.rule.defines else [])}:
+            reading.setdefault(key, []).append(r.outcome)
+    out = []
+    for table in ret.form.tables:
+        doubtful = [
+            c
+            for c in table.cells
+            if isinstance(ret.values.get(c.key), Decimal)
+            and ("pass" not in reading.get(c.key, []) or "fail" in reading[c.key])
+        ]
+        if doubtful:
+            shown = "、".join(f"「{_row_name(table, c.key)}」{c.label_path[-1]}" for c in doubtful[:5])
+            out.append(
+                Problem.of(
+                    Code.IMPORT_UNCONFIRMED,
+                    f"表{table.number}（{table.title}）：{len(doubtful)} 个文字识别（OCR）读出的数字没有被表内勾稽关系"
+                    f"证实（如{shown}），请与原件逐一核对",
+                    values={"table": table.number, "cells": [c.key for c in doubtful]},
+                )
+            )
+    return out
+
+
+def _with_matrix_tables(ret: Return, alt: Return) -> Return:
+    """`ret` with each of Tables 三 and 四 (values, cells read, problems) taken from the aligned reading `alt` where
+    that places more of its numbers."""
+    if alt.form is not ret.form:  # the aligned tables are of another version: all of the aligned reading
+        return alt
+    better = [t for t in ret.form.tables if t.layout == "matrix" and _known_cells(alt, t) > _known_cells(ret, t)]
+    numbers, ids, titles = {t.number for t in better}, {t.id for t in better}, {t.title for t in better}
+    keys = {c.key for t in better for c in t.cells}
+    ret.values = {k: v for k, v in ret.values.items() if k not in keys}
+    ret.values.update({k: v for k, v in alt.values.items() if k in keys})
+    ret.unread = (ret.unread - ids) | (alt.unread & ids)
+    cells = [c for c in json.loads(ret.meta.get(CELLS_META, "[]")) if c["table"] not in titles]
+    cells += [c for c in json.loads(alt.meta.get(CELLS_META, "[]")) if c["table"] in titles]
+    ret.meta[CELLS_META] = json.dumps(cells, ensure_ascii=False)
+
+    def about(p: Problem) -> bool:
+        return (p.values or {}).get("table") in numbers or any(
+            p.message.startswith(f"读取说明：表{n}") for n in numbers
+        )
+
+    ret.read_problems = [p for p in ret.read_problems if not about(p)] + [p for p in alt.read_problems if about(p)]
+    return ret
+
+
+def _matrix_cells(ret: Return) -> int:
+    return sum(len(t.cells) for t in ret.form.tables if t.layout == "matrix")
+
+
+def _known_cells(ret: Return, table: Table | None = None) -> int:
+    """How many cells of Tables 三 and 四 (or of `table`) hold a number."""
+    tables = [table] if table is not None else [t for t in ret.form.tables if t.layout == "matrix"]
+    keys = [c.key for t in tables for c in t.cells]
+    return sum(1 for k in keys if k in ret.values and not isinstance(ret.values[k], Invalid))
+
+
+def _from_page(page: Page) -> Return:
     year, unit = identify.title(page.lines, page.path.stem)
-    form = identify.choose_form(page.grid, year)
+    aligned = getattr(page, "aligned_form", None)  # the version whose row sequence the numbers were aligned to
+    form = next((f for f in all_forms() if f.id == aligned), None) or identify.choose_form(page.grid, year)
     problems = [
         Problem.of(
             Code.LOCATED_BY_LABELS,
@@ -109,6 +205,7 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
                 values={"table": table.number, "missing": located.missing},
             )
         )
+        ret.unread.add(table.id)
         return False
     positions = _realigned(page, located.positions)
     used = set(positions.values())
@@ -121,6 +218,8 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     if page.tails is not None:
         used |= _miscounted_rows(page, table, positions, values, name, problems)
     blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
+    if blank and table.layout == "matrix":
+        blank = _blank_as_zero(page, ret.form, table, positions, values, blank, name, problems)
     if blank:
         where = _where(page, positions[blank[0].key])
         problems.append(
@@ -168,6 +267,47 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     ret.meta[CELLS_META] = json.dumps(cells, ensure_ascii=False)
     _unplaced(page, table, used, name, problems)
     return True
+
+
+def _blank_as_zero(
+    page: Page, form, table: Table, positions: dict, values: dict, blank: list[Cell], name: str, problems: list[Problem]
+) -> list[Cell]:
+    """A table that prints zero as a blank: no 0 anywhere in it, and with its blank cells read as 0 (a blank 总计 over
+    non-zero cells read as not printed) every rule of the table holds. Then the blanks are read that way, with a
+    VALUE-NORMALISED note; otherwise they stay blank (unknown). Returns the cells still blank."""
+    numbers = {k: v for k, v in values.items() if isinstance(v, Decimal)}
+    if any(v == 0 for v in numbers.values()) or any(isinstance(v, Invalid) for v in values.values()):
+        return blank
+    trial = Return(form, 0, values=dict(numbers))
+    inputs = [c for c in blank if c.is_input]
+    trial.values.update({c.key: Decimal(0) for c in inputs})
+    unprinted = []
+    for c in blank:
+        if not c.is_input:
+            total = trial.safe_value(c.key)
+            if total is None:
+                return blank
+            if total == 0:
+                trial.values[c.key] = Decimal(0)
+            else:
+                unprinted.append(c)
+    results = [r for r in trial.rule_results() if set(r.rule.tables) == {table.id}]
+    if not results or any(r.outcome in ("fail", "undetermined") for r in results):
+        return blank
+    values.update({k: v for k, v in trial.values.items() if k not in numbers and k in {c.key for c in blank}})
+    for c in unprinted:  # read as not printed: computed from its cells
+        values.pop(c.key, None)
+    problems.append(
+        Problem.of(
+            Code.VALUE_NORMALISED,
+            f"{_where(page, positions[blank[0].key]) if blank[0].key in positions else name}：{name}没有印任何 0，"
+            f"{len(blank) - len(unprinted)} 个空白格按 0 读取（表内各项合计只有在这些格为 0 时才成立）"
+            + (f"；{len(unprinted)} 个空白的合计格按未印处理，由各项计算" if unprinted else "")
+            + "；请核对原报告",
+            values={"table": table.number, "zero": [c.key for c in blank if c not in unprinted]},
+        )
+    )
+    return []
 
 
 def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
