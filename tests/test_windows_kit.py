@@ -84,12 +84,12 @@ def registry(tmp_path_factory):
 
 @pytest.mark.parametrize("python", kit.supported_pythons())
 def test_kit_resolves_for_each_supported_python(python, registry):
-    """pip resolves xltool's dependencies (and the parquet extra) for 64-bit Windows and this Python from binary
+    """pip resolves xltool's dependencies (and the parquet and serve extras: a county PC runs the portal) for 64-bit Windows and this Python from binary
     wheels only, closed over what only Windows needs (click's colorama, which pip on another system leaves out):
     every requirement that holds on Windows is met, and every wheel is one Windows with this Python can install."""
-    resolved = kit.resolve(python, kit.requirements(["parquet"]))
+    resolved = kit.resolve(python, kit.requirements(["parquet", "serve"]))
     assert kit.unsatisfied(python, resolved) == []
-    assert {"click", "pandas", "lxml", "openpyxl", "pyarrow", "colorama"} <= set(resolved)
+    assert {"click", "pandas", "lxml", "openpyxl", "pyarrow", "colorama", "sqlalchemy", "argon2-cffi"} <= set(resolved)
     version = tuple(map(int, python.split(".")))
     windows = {
         *tags.cpython_tags(version, platforms=["win_amd64"]),
