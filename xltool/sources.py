@@ -203,7 +203,7 @@ def check_zip_file(z: zipfile.ZipFile) -> set[str]:
 def zip_kind(names: set[str]) -> str | None:
     """xlsx | ods | docx for a checked zip's member names, or None."""
     low = {n.lower() for n in names}  # OPC part names ignore letter case
-    if "xl/workbook.xml" in low or "xl/workbook.bin" in low or "[content_types].xml" in low and _office_main(low):
+    if "xl/workbook.xml" in low or "xl/workbook.bin" in low or ("[content_types].xml" in low and _office_main(low)):
         return "xlsx"
     if "mimetype:application/vnd.oasis.opendocument.spreadsheet" in names:
         return "ods"

@@ -19,53 +19,15 @@ from __future__ import annotations
 import re
 
 from xltool.formats._sheetxml import MAX_FINDINGS, Cells, parse_sheet  # noqa: F401  (MAX_FINDINGS: for _biff, xlsx)
+from xltool.formats._unsafe import DDE, EXTERNAL_REFERENCE, UNSAFE_FUNCTIONS, unsafe_formula  # noqa: F401
 from xltool.formats._xmlparts import plain_texts
-from xltool.formats.page import SheetFacts
+from xltool.formats.page import MAX_FORMULA_TEXT, SheetFacts  # noqa: F401  (MAX_FORMULA_TEXT: for ods)
 from xltool.memo import Memo
 
 WINDOW = (1000, 64)  # rows, columns read from a sheet: a return's sheets use under 100 x 16
 LIST_WINDOW = (100_000, 256)  # a roll-up's list sheets (明细, 来源 …): one row per unit, one column per cell
 MAX_SHEET_BYTES = 20 * 1024 * 1024  # unzipped XML of one sheet of a return (a real one is under 100 KB)
 MAX_LIST_SHEET_BYTES = 200 * 1024 * 1024  # a roll-up's 明细 for 100,000 units is about 150 MB
-
-UNSAFE_FUNCTIONS = re.compile(
-    r"\b(?:_xlfn\.|_xludf\.)?(WEBSERVICE|FILTERXML|HYPERLINK|CALL|REGISTER(?:\.ID)?|INDIRECT|RTD|EXEC|DDE|DDEAUTO|"
-    r"IMAGE|FOPEN|FWRITE|FREAD|URLDECODE|SHELL)\s*\(",
-    re.IGNORECASE,
-)
-EXTERNAL_REFERENCE = re.compile(r"\[[^\]]+\][^!]*!|\[\d+\]")  # [1]Sheet1!A1, '[book.xlsx]Sheet'!A1
-DDE = re.compile(r"[A-Za-z0-9_.\-]+\|")  # cmd|' /C calc'!A0
-
-
-_UNSAFE = re.compile(f"{UNSAFE_FUNCTIONS.pattern}|{EXTERNAL_REFERENCE.pattern}|{DDE.pattern}", re.IGNORECASE)
-
-
-_TRIGGERS = (
-    "|",
-    "[",
-    "webservice",
-    "filterxml",
-    "hyperlink",
-    "call",
-    "register",
-    "indirect",
-    "rtd",
-    "exec",
-    "dde",
-    "image",
-    "fopen",
-    "fwrite",
-    "fread",
-    "urldecode",
-    "shell",
-)  # nothing unsafe can match without one
-
-
-def unsafe_formula(text: str) -> bool:
-    """A formula that reaches outside the workbook or runs something: never trusted, whatever it caches."""
-    low = text.lower()
-    return any(t in low for t in _TRIGGERS) and bool(_UNSAFE.search(text))
-
 
 # --- sheets met before ---------------------------------------------------------------------------------------------
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import re
 
+from xltool.codes import Code
+from xltool.formats._unsafe import unsafe_formula
 from xltool.formats._xmlparts import MAIN, MAX_TEXT, new_parser, run
 from xltool.formats.page import MAX_FORMULA_TEXT, SheetFacts
 from xltool.forms import col_letter
+from xltool.sources import ReadError
 
 MAX_FINDINGS = 50  # stray cells, unsafe formulas, merges … kept per sheet (counted beyond)
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # a worksheet's own bounds
+SHEET_ROOTS = ("worksheet", "chartsheet", "dialogsheet", "macrosheet")
 X14_FORMULA = "http://schemas.microsoft.com/office/excel/2006/main f"  # xm:f in the 2010 extensions
 X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"  # x14:conditionalFormatting, x14:dataValidation
 
@@ -82,7 +86,7 @@ class _Walk:
         self.rule_text: list[str] | None = None
         self.seen: set[tuple[int, int]] = set()
         self.parser = None
-        self.unsafe = None  # xltool.formats._bounded.unsafe_formula
+        self.unsafe = unsafe_formula
         self.size = 0  # characters of the text being collected
         self.encoding: str | None = None  # as the XML declaration names it
 
@@ -314,10 +318,7 @@ def parse_sheet(
 
     `offsets`, when given, receives the byte offset of each kept cell's <v> start tag, in order (one per slot whose
     text came from a <v>)."""
-    from xltool.formats._bounded import unsafe_formula
-
     walk = _Walk(window, offsets)
-    walk.unsafe = unsafe_formula
     p = new_parser()
     walk.parser = p
     starts, ends = walk.handlers()
@@ -328,12 +329,18 @@ def parse_sheet(
         if handler is not None:
             handler(attrs)
 
+    def root(name: str, attrs: dict[str, str]) -> None:  # the first element: a sheet of SpreadsheetML, or no sheet
+        ns, _, local = name.rpartition(" ")
+        if ns not in MAIN or local not in SHEET_ROOTS:
+            raise ReadError(Code.CORRUPT, f"{part} 不是 SpreadsheetML 工作表（根元素为 {local[:40]}），文件已损坏")
+        p.StartElementHandler = start
+
     def end(name: str) -> None:
         handler = ends_get(name)
         if handler is not None:
             handler()
 
-    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, walk.chars
+    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = root, end, walk.chars
     p.XmlDeclHandler = walk.declared
     run(p, xml, part)
     facts = walk.facts

@@ -118,12 +118,13 @@ def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
     key = frozenset(parts)
     hit = _PARTS.get(key)
     if hit is None:
-        low = [p.lower() for p in key]  # part names compare without letter case (OPC)
+        low = [p.lower() for p in key]  # an xlsx's part names compare without letter case (OPC); ODS's do not
         hit = (
             sum(1 for p in low if p.startswith("xl/externallinks/") and p.endswith(".xml")),
             "xl/connections.xml" in low,
-            any(p.endswith("vbaproject.bin") or p.startswith(("basic/", "scripts/", "_vba_project")) for p in low),
-            any(p.startswith(("xl/activex/", "xl/embeddings/", "object ", "mbd", "objectpool")) for p in low),
+            any(p.endswith("vbaproject.bin") for p in low) or any(p.startswith(("Basic/", "Scripts/", "_VBA_PROJECT")) for p in key),
+            any(p.startswith(("xl/activex/", "xl/embeddings/")) for p in low)
+            or any(p.startswith(("Object ", "MBD", "ObjectPool")) for p in key),
         )
         if len(key) <= _PARTS_NAMES:
             _PARTS.keep(key, hit)
