@@ -340,3 +340,16 @@ def test_a_dtd_is_refused_by_the_sheet_parser():
     with pytest.raises(ReadError) as caught:
         _sheetxml.parse_sheet(b'<!DOCTYPE x [<!ENTITY a "b">]><worksheet/>', _bounded.WINDOW)
     assert caught.value.code == Code.XML_BOMB
+
+
+def test_excels_own_escapes_are_undone_as_excel_and_calamine_do():
+    """_x0041_ in a shared, inline or formula string is "A" (Excel's escape for any character; _x005F_ is "_"), as
+    Excel and calamine read it (openpyxl undoes only some)."""
+    import tests.test_xml_fuzz as fuzz
+
+    for shared in (True, False):
+        sp = fuzz.Spelling(1, False, False, False)
+        sp.prefix, sp.shared = "", shared
+        cells = {(0, 0): ("text", "a_x0041_b"), (1, 0): ("text", "c_x005F_x0041_d"), (2, 0): ("fs", "e_x0042_")}
+        data = fuzz._package(sp, cells)
+        assert _our_grids(data)["S"] == _calamine_grids(data)["S"] == [["aAb"], ["c_x0041_d"], ["eB"]]

@@ -18,6 +18,7 @@ import re
 from operator import itemgetter
 
 from xltool.formats._sheetxml import Cells
+from xltool.formats._xmlparts import unescape
 from xltool.formats.page import Grid, SheetFacts
 from xltool.forms import col_letter
 
@@ -82,7 +83,7 @@ def convert(facts: SheetFacts, strings: list[str], dates: frozenset[int]) -> She
                 _malformed(facts, row, col, text)
         elif kind in ("str", "inlineStr"):
             if text != "":
-                append((row, col, text))
+                append((row, col, unescape(text) if "_x" in text else text))
         elif kind == "b":
             flag = _BOOLEANS.get(text.strip(" \t\n\r"))
             if flag is None:

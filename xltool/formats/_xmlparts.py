@@ -278,6 +278,19 @@ def plain_texts(raws: list[bytes]) -> list[str] | None:
         return None
 
 
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescaped(m: re.Match[str]) -> str:
+    code = int(m.group(1), 16)
+    return m.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def unescape(text: str) -> str:
+    """A string as Excel shows it: its own escapes _xHHHH_ (a character by its code; _x005F_ an underscore) undone."""
+    return _ESCAPED.sub(_unescaped, text) if "_x" in text else text
+
+
 def shared_strings(data: bytes | None, part: str = "sharedStrings.xml") -> list[str]:
     """The shared-string table: each item's text runs joined, phonetic guides (rPh) left out, as Excel shows it."""
     if not data:
@@ -292,7 +305,7 @@ def shared_strings(data: bytes | None, part: str = "sharedStrings.xml") -> list[
     if b"\x00" not in data and _PLAIN_SST.fullmatch(data):
         found = plain_texts(_PLAIN_ITEM.findall(data))
         if found is not None:
-            return found
+            return [unescape(text) for text in found] if b"_x" in data else found
     out: list[str] = []
     item: list[str] = []
     size = [0]
@@ -313,7 +326,7 @@ def shared_strings(data: bytes | None, part: str = "sharedStrings.xml") -> list[
 
     def end(name: str) -> None:
         if name in _SI:
-            out.append("".join(item))
+            out.append(unescape("".join(item)))
             state[0] = 0
         elif name in _RPH:
             state[1] -= 1
