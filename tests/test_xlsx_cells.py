@@ -353,3 +353,27 @@ def test_excels_own_escapes_are_undone_as_excel_and_calamine_do():
         cells = {(0, 0): ("text", "a_x0041_b"), (1, 0): ("text", "c_x005F_x0041_d"), (2, 0): ("fs", "e_x0042_")}
         data = fuzz._package(sp, cells)
         assert _our_grids(data)["S"] == _calamine_grids(data)["S"] == [["aAb"], ["c_x0041_d"], ["eB"]]
+
+
+@pytest.mark.parametrize(
+    ("cells", "grid"),
+    [
+        (b'<c r="A1"><x><v>1</v></x></c><c r="B1"><v>2</v></c>', [["", 2.0]]),  # a value nested too deep
+        (b'<c r="A1"><c r="B1"><v>1</v></c></c>', []),  # a cell inside a cell
+        (b'<c r="A1"><x><f>WEBSERVICE("u")</f></x><v>1</v></c>', [[1.0]]),  # a formula nested too deep
+        (b'<c r="A1" t="inlineStr"><is><x><t>no</t></x><r><t>y</t></r><t>es</t></is></c>', [["yes"]]),
+    ],
+)
+def test_only_the_schemas_children_are_read(cells, grid):
+    """A value, formula, cell or text run is read only where the schema puts it (<c><v>, <row><c>, <is><r><t>), as
+    openpyxl and Excel read it: one nested elsewhere is not."""
+    xml = _sheet(cells)
+    facts = _sheetxml.parse_sheet(xml, _bounded.WINDOW)
+    assert _xlsxcells.dense(_xlsxcells.convert(facts, [], frozenset()).values) == grid
+    assert not facts.formulas
+
+
+def test_only_the_items_own_runs_are_shared_text():
+    """A shared string's text is its <t> and its runs' <t>: not a phonetic guide's, not one nested elsewhere."""
+    sst = b'<sst xmlns="' + MAIN + b'"><si><x><t>no</t></x><t>a</t><r><t>b</t></r><rPh><t>p</t></rPh></si></sst>'
+    assert _xmlparts.shared_strings(sst) == ["ab"]

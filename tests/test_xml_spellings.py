@@ -388,3 +388,14 @@ def test_a_dtd_in_any_part_is_refused(tmp_path):
     with pytest.raises(ReadError) as caught:
         shared_strings(b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "b">]><sst><si><t>&a;</t></si></sst>')
     assert caught.value.code == Code.XML_BOMB
+
+
+def test_a_binary_workbook_is_refused_unread(tmp_path):
+    """A package whose workbook is binary (xl/workbook.bin, .xlsb) has no XML to bound: NOT-SPREADSHEET with a
+    reason, never handed to a reader that would build its far cells."""
+    from xltool.sources import ReadError
+
+    parts = {"[Content_Types].xml": b"<Types/>", "_rels/.rels": b"<Relationships/>", "xl/workbook.bin": b"\x83\x01"}
+    with pytest.raises(ReadError) as caught:
+        read(_save(parts, tmp_path / "b.xlsx"))
+    assert caught.value.code == Code.NOT_SPREADSHEET

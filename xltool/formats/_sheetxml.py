@@ -89,6 +89,9 @@ class _Walk:
         self.unsafe = unsafe_formula
         self.size = 0  # characters of the text being collected
         self.encoding: str | None = None  # as the XML declaration names it
+        # Element depths: the schema's children count, not elements nested deeper (<c><foo><v> is no value).
+        self.depth = 0
+        self.cell_depth = self.is_depth = self.run_depth = self.row_depth = self.data_depth = -9
 
     # --- events ---------------------------------------------------------------------------------------------------
 
@@ -99,8 +102,10 @@ class _Walk:
             "v": self._open_v,
             "f": self._open_f,
             "row": self._open_row,
+            "sheetData": self._open_data,
             "is": self._open_is,
             "t": self._open_t,
+            "r": self._open_run,
             "rPh": self._open_rph,
             "col": self._open_col,
             "mergeCell": self._open_merge,
@@ -115,9 +120,12 @@ class _Walk:
         }
         ends = {
             "c": self._close_cell,
+            "row": self._close_row,
+            "sheetData": self._close_data,
             "v": self._close_v,
             "f": self._close_f,
             "t": self._close_t,
+            "r": self._close_run,
             "is": self._close_is,
             "rPh": self._close_rph,
             "formula": self._rule_formula,
@@ -136,17 +144,32 @@ class _Walk:
         return named_starts, named_ends
 
     def _open_v(self, _attrs: dict[str, str]) -> None:
-        if self.cell is not None:
+        if self.cell is not None and self.depth == self.cell_depth + 1:
             self.values, self.size = [], 0
             self.values_seen += 1
             if self.offsets is not None and self.inside:
                 self.offsets.append(self.parser.CurrentByteIndex)
 
     def _open_f(self, _attrs: dict[str, str]) -> None:
-        if self.cell is not None:
+        if self.cell is not None and self.depth == self.cell_depth + 1:
             self.formula, self.size = [], 0
 
+    def _open_data(self, _attrs: dict[str, str]) -> None:
+        if self.depth == 2:  # the worksheet's own <sheetData>
+            self.data_depth = self.depth
+
+    def _close_data(self) -> None:
+        if self.depth == self.data_depth:
+            self.data_depth = -9
+
+    def _close_row(self) -> None:
+        if self.depth == self.row_depth:
+            self.row_depth = -9
+
     def _open_row(self, attrs: dict[str, str]) -> None:
+        if self.depth != self.data_depth + 1:
+            return
+        self.row_depth = self.depth
         r = attrs.get("r")
         self.row = int(r) - 1 if r is not None and r.isascii() and r.isdigit() and r[0] != "0" else self.row + 1
         self.col = -1
@@ -154,13 +177,21 @@ class _Walk:
             self.facts.hidden_rows.add(self.row)
 
     def _open_is(self, _attrs: dict[str, str]) -> None:
-        if self.cell is not None:
-            self.in_is = True
+        if self.cell is not None and self.depth == self.cell_depth + 1:
+            self.in_is, self.is_depth = True, self.depth
             self.inline = self.inline if self.inline is not None else []
 
     def _open_t(self, _attrs: dict[str, str]) -> None:
-        if self.in_is and not self.phonetic:
+        if self.in_is and (self.depth == self.is_depth + 1 or self.depth == self.run_depth + 1 == self.is_depth + 2):
             self.values, self.size = [], 0
+
+    def _open_run(self, _attrs: dict[str, str]) -> None:
+        if self.in_is and self.depth == self.is_depth + 1:
+            self.run_depth = self.depth
+
+    def _close_run(self) -> None:
+        if self.depth == self.run_depth:
+            self.run_depth = -9
 
     def _open_rph(self, _attrs: dict[str, str]) -> None:
         self.phonetic += 1
@@ -179,7 +210,8 @@ class _Walk:
                 self.facts.merges.append((first[0], first[1], last[0], last[1]))
 
     def _open_protection(self, attrs: dict[str, str]) -> None:
-        self.facts.protected = attrs.get("sheet") in ("1", "true")
+        if self.depth == 2:
+            self.facts.protected = attrs.get("sheet") in ("1", "true")
 
     def _open_embedded(self, _attrs: dict[str, str]) -> None:
         self.facts.embedded = True
@@ -194,22 +226,23 @@ class _Walk:
         self.rule_text, self.size = [], 0
 
     def _close_v(self) -> None:
-        if self.values is not None and not self.in_is:
+        if self.values is not None and not self.in_is and self.depth == self.cell_depth + 1:
             self.value = "".join(self.values)
         self.values = None
 
     def _close_f(self) -> None:
-        if self.formula is not None:
+        if self.formula is not None and self.depth == self.cell_depth + 1:
             self.formula_text = "".join(self.formula)[:MAX_FORMULA_TEXT]
         self.formula = None
 
     def _close_t(self) -> None:
-        if self.in_is and self.values is not None and self.inline is not None:
+        if self.in_is and self.values is not None and self.inline is not None and self.depth > self.is_depth:
             self.inline.append("".join(self.values))
         self.values = None
 
     def _close_is(self) -> None:
-        self.in_is = False
+        if self.depth == self.is_depth:
+            self.in_is, self.is_depth = False, -9
 
     def _close_rph(self) -> None:
         self.phonetic -= 1
@@ -237,6 +270,8 @@ class _Walk:
     # --- cells ----------------------------------------------------------------------------------------------------
 
     def _open_cell(self, attrs: dict[str, str]) -> None:
+        if self.depth != self.row_depth + 1 or self.cell is not None:
+            return  # a cell only as a row's child (a <c> nested anywhere else is no cell)
         ref = attrs.get("r")
         if ref is not None:
             pos = place(ref)
@@ -244,12 +279,14 @@ class _Walk:
                 self.where = ref[:20]
                 self._stray(self.where)
                 self.cell, self.inside = (-1, -1, -1, ""), False
+                self.cell_depth = self.depth
                 return
             row, col, where = pos
         else:  # no reference: the next column of the row (as Excel reads it)
             row, col = max(self.row, 0), self.col + 1
             where = f"{col_letter(col)}{row + 1}" if col < MAX_COLS else f"列{col + 1}行{row + 1}"
         self.row, self.col, self.where = row, col, where
+        self.cell_depth = self.depth
         style = attrs.get("s")
         self.cell = (row, col, _int(style, -1) if style is not None else -1, attrs.get("t", "n"))
         self.inside = row < self.window[0] and col < self.window[1]
@@ -262,6 +299,9 @@ class _Walk:
             self.facts.stray_examples.append(where)
 
     def _close_cell(self) -> None:
+        if self.depth != self.cell_depth:
+            return
+        self.cell_depth = -9
         cell, value, formula = self.cell, self.value, self.formula_text
         inline = self.inline
         self.cell = self.value = self.formula_text = self.inline = None
@@ -325,6 +365,7 @@ def parse_sheet(
     starts_get, ends_get = starts.get, ends.get
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        walk.depth += 1
         handler = starts_get(name)
         if handler is not None:
             handler(attrs)
@@ -333,12 +374,14 @@ def parse_sheet(
         ns, _, local = name.rpartition(" ")
         if ns not in MAIN or local not in SHEET_ROOTS:
             raise ReadError(Code.CORRUPT, f"{part} 不是 SpreadsheetML 工作表（根元素为 {local[:40]}），文件已损坏")
+        walk.depth = 1
         p.StartElementHandler = start
 
     def end(name: str) -> None:
         handler = ends_get(name)
         if handler is not None:
             handler()
+        walk.depth -= 1
 
     p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = root, end, walk.chars
     p.XmlDeclHandler = walk.declared

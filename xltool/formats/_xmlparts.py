@@ -239,7 +239,7 @@ def _package(workbook: str, wb_xml: bytes, rels_xml: bytes | None) -> Package:
 
 # --- shared strings -----------------------------------------------------------------------------------------------
 
-_SI, _T, _RPH = names("si"), names("t"), names("rPh")
+_SI, _T, _R = names("si"), names("t"), names("r")
 _STRINGS = Memo(8)  # shared-string tables met before (a template's labels; the same return read twice)
 # A table written the one way Excel, WPS and XlsxWriter write a plain one: the UTF-8 declaration, the root with the
 # default namespace and its counts, then items of one run each, nothing else (no comment, CDATA, prefix, rich run or
@@ -309,32 +309,37 @@ def shared_strings(data: bytes | None, part: str = "sharedStrings.xml") -> list[
     out: list[str] = []
     item: list[str] = []
     size = [0]
-    state = [0, 0]  # [inside si, depth inside rPh]
-    collecting = [False]
+    # depth now, of the open <si> (2: the root's child), of its open <r>, and whether a <t> of the text is open:
+    # only si/t and si/r/t are the item's text (not rPh/t, nor a <t> nested anywhere else)
+    state = {"depth": 0, "si": -9, "r": -9, "t": False}
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        if name in _SI:
+        state["depth"] += 1
+        depth = state["depth"]
+        if name in _SI and depth == 2:
             if len(out) >= MAX_STRINGS:
                 raise ReadError(Code.TOO_LARGE, f"共享字符串表超过 {MAX_STRINGS} 项，已拒绝读取")
-            state[0] = 1
+            state["si"] = depth
             item.clear()
             size[0] = 0
-        elif name in _RPH:
-            state[1] += 1
-        elif name in _T and state[0] and not state[1]:
-            collecting[0] = True
+        elif name in _R and depth == state["si"] + 1:
+            state["r"] = depth
+        elif name in _T and (depth == state["si"] + 1 or depth == state["r"] + 1 == state["si"] + 2):
+            state["t"] = True
 
     def end(name: str) -> None:
-        if name in _SI:
+        depth = state["depth"]
+        state["depth"] -= 1
+        if name in _SI and depth == state["si"]:
             out.append(unescape("".join(item)))
-            state[0] = 0
-        elif name in _RPH:
-            state[1] -= 1
+            state["si"] = -9
+        elif name in _R and depth == state["r"]:
+            state["r"] = -9
         elif name in _T:
-            collecting[0] = False
+            state["t"] = False
 
     def chars(data: str) -> None:
-        if collecting[0] and size[0] < MAX_TEXT:
+        if state["t"] and size[0] < MAX_TEXT:
             item.append(data[: MAX_TEXT - size[0]])
             size[0] += len(data)
 

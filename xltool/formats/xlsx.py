@@ -34,10 +34,11 @@ def parse(data: bytes) -> Page:
     z = open_zip(data)  # the one the zip checks opened
     names = set(z.namelist())
     pkg = _xmlparts.package(z)
-    if pkg is None:  # no XML workbook part: a binary workbook (.xlsb), which calamine reads
-        page = calamine_page("xlsx", data)
-        page.parts = names
-        return page
+    if pkg is None:  # no XML workbook part: a binary workbook (.xlsb), which no guard here can bound
+        raise ReadError(
+            Code.NOT_SPREADSHEET,
+            "这是二进制格式的 Excel 工作簿（.xlsb），无法安全读取；请在 Excel 中另存为 .xlsx 后报送",
+        )
     refuse_duplicate_sheets([name for name, _, _ in pkg.sheets])
     strings = _xmlparts.shared_strings(_member(z, pkg.strings, _xmlparts.MAX_STRINGS_BYTES), pkg.strings or "")
     styles = _member(z, pkg.styles, _xmlparts.MAX_PART_BYTES)
