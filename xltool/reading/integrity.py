@@ -122,7 +122,8 @@ def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
         hit = (
             sum(1 for p in low if p.startswith("xl/externallinks/") and p.endswith(".xml")),
             "xl/connections.xml" in low,
-            any(p.endswith("vbaproject.bin") for p in low) or any(p.startswith(("Basic/", "Scripts/", "_VBA_PROJECT")) for p in key),
+            any(p.endswith("vbaproject.bin") for p in low)
+            or any(p.startswith(("Basic/", "Scripts/", "_VBA_PROJECT")) for p in key),
             any(p.startswith(("xl/activex/", "xl/embeddings/")) for p in low)
             or any(p.startswith(("Object ", "MBD", "ObjectPool")) for p in key),
         )
