@@ -399,3 +399,19 @@ def test_a_binary_workbook_is_refused_unread(tmp_path):
     with pytest.raises(ReadError) as caught:
         read(_save(parts, tmp_path / "b.xlsx"))
     assert caught.value.code == Code.NOT_SPREADSHEET
+
+
+def test_a_sheet_listed_outside_sheets_is_no_sheet(tmp_path):
+    """A <sheet> element hidden in an extension of workbook.xml (where Excel lists none) names no sheet: the workbook
+    reads as without it."""
+    sheet = _place()[0]
+    parts = _parts()
+    wb = parts["xl/workbook.xml"]
+    tag = re.search(rb'<sheet [^>]*name="' + sheet.encode() + rb'"[^>]*/>', wb).group(0)
+    ghost = re.sub(rb'name="[^"]+"', b'name="ghost"', tag)
+    parts["xl/workbook.xml"] = wb.replace(
+        b"</workbook>", b"<extLst><ext uri='x'>" + ghost + b"</ext></extLst></workbook>"
+    )
+    ret = read(_save(parts, tmp_path / "g.xlsx"))
+    assert Code.SHEET_ADDED not in _codes(ret)
+    assert ret.values[KEY] == Decimal(3)

@@ -186,7 +186,8 @@ def package(z: zipfile.ZipFile) -> Package | None:
     return found
 
 
-_SHEET = names("sheet")
+_WORKBOOK, _SHEETS, _SHEET = names("workbook"), names("sheets"), names("sheet")
+_DEFINED_NAMES = names("definedNames")
 _WORKBOOK_PR = names("workbookPr")
 _DEFINED_NAME = names("definedName")
 _REL_ID = frozenset(f"{ns} id" for ns in OFFICE_RELS)
@@ -210,14 +211,22 @@ def _package(workbook: str, wb_xml: bytes, rels_xml: bytes | None) -> Package:
     text: list[str] | None = None
     current: list[str] = []
 
+    stack: list[str] = []  # the open elements: only workbook/sheets/sheet is a sheet (not one in an extension)
+
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal text
-        if name in _SHEET:
+        stack.append(name)
+        depth = len(stack)
+        if depth == 1 and name not in _WORKBOOK:
+            raise ReadError(
+                Code.CORRUPT, f"{workbook} 不是 SpreadsheetML 工作簿（根元素为 {local_name(name)[:40]}），文件已损坏"
+            )
+        if depth == 3 and name in _SHEET and stack[1] in _SHEETS:
             rid = next((v for k, v in attrs.items() if k in _REL_ID), "")
             listed.append((attrs.get("name", ""), attrs.get("state", "visible"), targets.get(rid)))
-        elif name in _WORKBOOK_PR:
+        elif depth == 2 and name in _WORKBOOK_PR:
             date1904[0] = attrs.get("date1904", "false") in ("1", "true")
-        elif name in _DEFINED_NAME and len(defined) < 10_000:
+        elif depth == 3 and name in _DEFINED_NAME and stack[1] in _DEFINED_NAMES and len(defined) < 10_000:
             text = []
             current[:] = [attrs.get("name", "")]
 
@@ -227,9 +236,10 @@ def _package(workbook: str, wb_xml: bytes, rels_xml: bytes | None) -> Package:
 
     def end(name: str) -> None:
         nonlocal text
-        if name in _DEFINED_NAME and text is not None:
+        if len(stack) == 3 and name in _DEFINED_NAME and text is not None:
             defined.append((current[0], "".join(text)[:MAX_TEXT]))
             text = None
+        stack.pop()
 
     p = new_parser()
     p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, chars
