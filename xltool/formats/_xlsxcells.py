@@ -17,10 +17,12 @@ from __future__ import annotations
 import re
 from operator import itemgetter
 
+from xltool.formats import _bounded
 from xltool.formats._sheetxml import Cells
 from xltool.formats._xmlparts import unescape
 from xltool.formats.page import Grid, SheetFacts
 from xltool.forms import col_letter
+from xltool.memo import Memo
 
 _DOUBLE = re.compile(r"[ \t\n\r]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r]*")
 _INDEX = re.compile(r"[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*")
@@ -41,19 +43,157 @@ def number(text: str) -> float | None:
 
 
 class SheetValues:
-    """A sheet's values as (row, column, value), in the order written (a cell written twice: the last one counts),
-    and the cells that calamine converts (dates): (row, column, style, type, text)."""
+    """A sheet's values as (row, column, value), in the order written (a cell written twice: the later wins), and the
+    cells that calamine converts (dates): (row, column, style, type, text). A learnt sheet whose texts were checked
+    converts on first use, and only the columns asked for when that is all a reader wants (a return's 校验 sheet)."""
 
-    __slots__ = ("dated", "values")
+    __slots__ = ("_lazy", "_values", "dated")
 
-    def __init__(self, values: list[tuple[int, int, object]], dated: list[tuple[int, int, int, str, str]]) -> None:
-        self.values, self.dated = values, dated
+    def __init__(self, values: list | None, dated: list, lazy: tuple | None = None) -> None:
+        self._values, self.dated, self._lazy = values, dated, lazy
+
+    @property
+    def values(self) -> list[tuple[int, int, object]]:
+        if self._values is None:
+            self._values = _checked_values(*self._lazy)
+        return self._values
+
+    def columns(self, wanted: set[int]) -> list[tuple[int, int, object]]:
+        if self._values is None:
+            plan, raw, strings = self._lazy
+            return _checked_values(_columns_plan(plan, frozenset(wanted)), raw, strings)
+        return [cell for cell in self._values if cell[1] in wanted]
+
+
+_COLUMN_PLANS = Memo(256)  # (a learnt plan, columns) -> the plan of those columns' cells
+
+
+def _columns_plan(plan: tuple, wanted: frozenset[int]) -> tuple:
+    key = (id(plan), wanted)
+    known = _COLUMN_PLANS.get(key)
+    if known is not None and known[0] is plan:
+        return known[1]
+    numbers, shared, texts, booleans, _, _ = plan
+    picked = tuple([cell for cell in cells if cell[2] in wanted] for cells in (numbers, shared, texts, booleans))
+    found = (*picked, None, None)
+    _COLUMN_PLANS.keep(key, (plan, found))
+    return found
 
 
 def convert(facts: SheetFacts, strings: list[str], dates: frozenset[int]) -> SheetValues:
-    """The values of the cells the parse kept (`facts.cells`); malformed ones noted in the facts."""
+    """The values of the cells the parse kept (`facts.cells`); malformed ones noted in the facts now.
+
+    A learnt skeleton's cells are read kind by kind through a plan made once (sheets of one template share it): its
+    number texts are checked against XML Schema's doubles in one match over them all (remembered: returns of one
+    template cache the same check results), its shared-string indexes as one run of ASCII digits within the table;
+    the values themselves are made when first asked for. A sheet where a check fails, and any sheet not learnt, is
+    read cell by cell at once."""
     cells = facts.cells
     assert isinstance(cells, Cells), type(cells)
+    plan = _plan(cells.slots, dates)
+    if plan is None or not _all_valid(plan, cells.texts, strings):
+        return _in_order(facts, cells, strings, dates)
+    return SheetValues(None, [], (plan, cells.texts, strings))
+
+
+# A character no double of XML Schema holds (INF and NaN aside: never a count). Over the others, float() takes
+# exactly the doubles of XML Schema (no "_", no "inf" or "nan", no space inside), and refuses "1e", "+-", "5 0", " ".
+_NOT_NUMERIC = re.compile(r"[^0-9.eE+\-\x00 \t\n\r]")
+
+
+def _all_valid(plan: tuple, raw: list[str], strings: list[str]) -> bool:
+    numbers, shared, _texts, booleans, pick_numbers, pick_shared = plan
+    if numbers:
+        found = pick_numbers(raw)
+        if _NOT_NUMERIC.search("\x00".join(found)):
+            return False
+        try:
+            sum(map(float, filter(None, found)))  # in C: every non-empty text a number
+        except ValueError:
+            return False
+    if shared:
+        indexes = pick_shared(raw)
+        joined = "".join(indexes)
+        if not (joined.isascii() and joined.isdigit() and "" not in indexes and max(map(int, indexes)) < len(strings)):
+            return False
+    return all(raw[i].strip(" \t\n\r") in _BOOLEANS for i, _, _ in booleans)
+
+
+def _checked_values(plan: tuple, raw: list[str], strings: list[str]) -> list:
+    """The values of a learnt sheet whose texts `_all_valid` passed (so nothing here can fail)."""
+    numbers, shared, texts, booleans, _, _ = plan
+    values: list[tuple[int, int, object]] = []
+    append = values.append
+    for i, row, col in numbers:
+        text = raw[i]
+        if text:  # empty: a formula's empty result
+            append((row, col, float(text)))
+    for i, row, col in shared:
+        value = strings[int(raw[i])]
+        if value:
+            append((row, col, value))
+    for i, row, col in texts:
+        text = raw[i]
+        if text:
+            append((row, col, unescape(text) if "_x" in text else text))
+    for i, row, col in booleans:
+        append((row, col, _BOOLEANS[raw[i].strip(" \t\n\r")]))
+    return values
+
+
+_PLANS = Memo(64)  # learnt skeletons' slot lists (by identity) -> their plan
+
+
+def _plan(slots: list[tuple[int, int, int, str]], dates: frozenset[int]) -> tuple | None:
+    """A learnt skeleton's cells sorted by how their text is read: numbers, shared strings, strings, booleans. None
+    for cells not of a learnt skeleton, or holding a number styled as a date, a date, an error value or an unknown
+    type (read cell by cell)."""
+    if not _bounded.is_learnt(slots):
+        return None
+    key = (id(slots), dates)
+    known = _PLANS.get(key)
+    if known is not None and known[0] is slots:
+        return known[1]
+    numbers: list = []
+    shared: list = []
+    texts: list = []
+    booleans: list = []
+    plan: tuple | None = ()
+    for i, (row, col, style, kind) in enumerate(slots):
+        if kind == "n" and style not in dates:
+            numbers.append((i, row, col))
+        elif kind == "s":
+            shared.append((i, row, col))
+        elif kind in ("str", "inlineStr"):
+            texts.append((i, row, col))
+        elif kind == "b":
+            booleans.append((i, row, col))
+        else:
+            plan = None
+            break
+    if plan is not None:
+        plan = (
+            numbers,
+            shared,
+            texts,
+            booleans,
+            _picker([i for i, _, _ in numbers]),
+            _picker([i for i, _, _ in shared]),
+        )
+    _PLANS.keep(key, (slots, plan))
+    return plan
+
+
+def _picker(indices: list[int]):
+    """The texts at `indices` of a list, as a tuple, in one C call."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda raw: (raw[only],)
+    return itemgetter(*indices) if indices else (lambda raw: ())
+
+
+def _in_order(facts: SheetFacts, cells: Cells, strings: list[str], dates: frozenset[int]) -> SheetValues:
+    """Cell by cell, in the order written (the later of a cell written twice wins), each text checked."""
     values: list[tuple[int, int, object]] = []
     dated: list[tuple[int, int, int, str, str]] = []
     append = values.append
@@ -108,6 +248,8 @@ def _index(text: str) -> int:
 
 def _malformed(facts: SheetFacts, row: int, col: int, text: str) -> None:
     where = f"{col_letter(col)}{row + 1}"
+    if where in facts.malformed:
+        return
     facts.errors[where] = text.strip()[:40] or "（空）"
     if len(facts.malformed) < 50:
         facts.malformed.append(where)
@@ -131,9 +273,7 @@ def column_cells(values: SheetValues, cols: tuple[int, ...]) -> dict[int, dict[i
     """Only the cells of some columns, as row -> column -> value (None when dates need calamine: build the grid)."""
     if values.dated:
         return None
-    wanted = set(cols)
     out: dict[int, dict[int, object]] = {}
-    for r, c, value in values.values:
-        if c in wanted:
-            out.setdefault(r, {})[c] = value
+    for r, c, value in values.columns(set(cols)):
+        out.setdefault(r, {})[c] = value
     return out
