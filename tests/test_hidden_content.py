@@ -146,8 +146,9 @@ def test_libreoffice_reads_the_last_of_a_cell_written_twice(tmp_path):
     assert ret.values[KEY] == read(path).values[KEY] == Decimal(999), (sheet, where)
 
 
-def test_a_learnt_skeleton_keeps_the_cells_written_twice(monkeypatch):
-    """A sheet read through a learnt skeleton (the third time its layout is met) still names its duplicate cells."""
+def test_a_sheet_with_cells_written_twice_is_parsed_every_time(monkeypatch):
+    """A sheet with a cell written twice is never taken from a learnt skeleton: however often its layout is met, the
+    parse names the duplicate cell and the last value is read."""
     from xltool.formats import _bounded
     from xltool.memo import Memo
 
@@ -155,7 +156,11 @@ def test_a_learnt_skeleton_keeps_the_cells_written_twice(monkeypatch):
     monkeypatch.setattr(_bounded, "_KNOWN", {})
     monkeypatch.setattr(_bounded, "_SEEN", Memo(_bounded.MAX_SKELETONS * 8))
 
-    xml = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="A1"><v>2</v></c></row></sheetData></worksheet>'
-    found = [_bounded.scan_sheet(xml.replace(b">2<", b">%d<" % i), _bounded.WINDOW)[1] for i in range(2, 6)]
-    assert _bounded.is_learnt(found[-1].cells.slots)
+    xml = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+        b'<c r="A1"><v>1</v></c><c r="A1"><v>2</v></c></row></sheetData></worksheet>'
+    )
+    found = [_bounded.scan_sheet(xml.replace(b">2<", b">%d<" % i), _bounded.WINDOW) for i in range(2, 6)]
+    assert not any(_bounded.is_learnt(f.cells.slots) for f in found)
     assert [f.duplicates for f in found] == [["A1"]] * 4
+    assert [f.cells.texts[-1] for f in found] == ["2", "3", "4", "5"]

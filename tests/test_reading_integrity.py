@@ -224,6 +224,9 @@ MEMBERS = [
     "xl/externalLinks/externalLink1.xml",
     "xl/externalLinks/externalLink2.xml",
     "xl/externalLinks/externalLink10.xml",
+    "XL/ExternalLinks/externalLink3.xml",
+    "Xl/Connections.xml",
+    "xl/ActiveX/activeX1.xml",
     "xl/externalLinks/_rels/externalLink1.xml.rels",
     "xl/externalLinksX.bin",
     "xl/connections.xml",
@@ -244,15 +247,16 @@ MEMBERS = [
 
 
 def members_rule(parts: set[str]) -> list[tuple]:
-    links = sum(1 for p in parts if p.startswith("xl/externalLinks/") and p.endswith(".xml"))
-    connection = "xl/connections.xml" in parts
+    low = {p.lower() for p in parts}  # xlsx part names ignore letter case (OPC)
+    links = sum(1 for p in low if p.startswith("xl/externallinks/") and p.endswith(".xml"))
+    connection = "xl/connections.xml" in low
     out = []
     if links or connection:
         words = f"{links} 个外部链接" if links else "数据连接"
         out.append((Code.EXTERNAL_LINK, None, None, words + ("、数据连接" if links and connection else "")))
     if any(p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/")) for p in parts):
         out.append((Code.MACROS, None, None, "宏"))
-    if any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ")) for p in parts):
+    if any(p.startswith(("xl/activex/", "xl/embeddings/")) for p in low) or any(p.startswith("Object ") for p in parts):
         out.append((Code.EMBEDDED_OBJECTS, None, None, "控件或嵌入对象"))
     return out
 

@@ -373,23 +373,24 @@ def test_a_sheet_hundreds_of_megabytes_unzipped_is_refused_unread(tmp_path):
 
 
 @pytest.mark.parametrize("sample", ["sample-return-2025.xlsx", "sample-return-2020.xlsx"])
-def test_fast_and_full_sheet_scans_agree(sample):
-    """The regex fast path and the cell-by-cell walk find the same formulas and error values in every sheet."""
-    from xltool.formats import _bounded
-    from xltool.formats.page import SheetFacts
+def test_learnt_and_parsed_sheets_agree(sample, monkeypatch):
+    """A sheet read through a learnt skeleton and the same sheet parsed find the same formulas and error values."""
+    from xltool.formats import _bounded, _sheetxml
+    from xltool.memo import Memo
 
+    monkeypatch.setattr(_bounded, "_KNOWN", {})
+    monkeypatch.setattr(_bounded, "_SEEN", Memo(_bounded.MAX_SKELETONS * 8))
     with zipfile.ZipFile(ROOT / "examples" / sample) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         for name in sheets:
             xml = z.read(name)
             if name == sheet_part(NEW.sheet):
                 xml = set_cell(NEW.a1, b"<v>#REF!</v>", b' t="e"')(xml)
-            fast = SheetFacts()
-            assert _bounded._scan_inside(xml, _bounded.WINDOW, fast)
-            full = SheetFacts()
-            assert _bounded._scan_cells(xml, _bounded.WINDOW, full) is xml
-            assert (fast.formulas, fast.errors) == (full.formulas, full.errors), name
-            assert fast.formulas or name.endswith(("sheet1.xml", "sheet6.xml"))
+            parsed = _sheetxml.parse_sheet(xml, _bounded.WINDOW)
+            for _ in range(3):
+                got = _bounded.scan_sheet(xml, _bounded.WINDOW)
+            assert (dict(got.formulas.items()), got.errors) == (dict(parsed.formulas.items()), parsed.errors), name
+            assert parsed.formulas or name.endswith(("sheet1.xml", "sheet6.xml"))
 
 
 def test_annotated_copy_marks_every_cell_of_a_failing_balance(tmp_path):

@@ -73,6 +73,7 @@ class Code(StrEnum):
     TABLE_SHEET_HIDDEN = "TABLE-SHEET-HIDDEN"
     SHEET_COPY = "SHEET-COPY"
     DUPLICATE_CELLS = "DUPLICATE-CELLS"
+    MALFORMED_CELL = "MALFORMED-CELL"
     # checking
     NOT_FILLED = "NOT-FILLED"
     TABLE_NOT_FILLED = "TABLE-NOT-FILLED"
@@ -346,6 +347,13 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "表格工作表有同名副本",
         "Another sheet has a table sheet's name up to spaces, width or letter case: two versions of one table.",
         "删除副本，只保留原模板的工作表",
+    ),
+    Code.MALFORMED_CELL: CodeInfo(
+        E,
+        "单元格内容不合格式",
+        "A cell's stored value is not valid as the file format defines it (a number such as 5_0, a shared-string index "
+        "past the table, an unknown cell type, two values in one cell); it is not read, Excel calls the file damaged.",
+        "在 Excel 中重新填写该格后另存，或用原模板重新填报",
     ),
     Code.DUPLICATE_CELLS: CodeInfo(
         E,

@@ -180,8 +180,13 @@ def check_zip_file(z: zipfile.ZipFile) -> set[str]:
     if any(i.compress_size > i.file_size + i.file_size // 100 + 1024 for i in infos):
         raise ReadError(Code.ZIP_BOMB, "压缩数据与声明的大小不符（疑似伪造大小的“zip 炸弹”），已拒绝读取")
     names = {i.filename for i in infos}
-    if len(names) != len(infos):  # two members of one name: readers disagree on which one counts
-        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})[:3]
+    # two members of one name, or of names that differ only in letter case (OPC part names ignore case): readers
+    # disagree on which one counts
+    if len({n.lower() for n in names}) != len(infos):
+        seen: dict[str, int] = {}
+        for i in infos:
+            seen[i.filename.lower()] = seen.get(i.filename.lower(), 0) + 1
+        twice = sorted({i.filename for i in infos if seen[i.filename.lower()] > 1})[:3]
         raise ReadError(
             Code.DUPLICATE_PARTS, f"文件内有重名的部件（{'、'.join(twice)}），内容不确定，已拒绝读取；请重新保存后报送"
         )
@@ -197,13 +202,20 @@ def check_zip_file(z: zipfile.ZipFile) -> set[str]:
 
 def zip_kind(names: set[str]) -> str | None:
     """xlsx | ods | docx for a checked zip's member names, or None."""
-    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+    low = {n.lower() for n in names}  # OPC part names ignore letter case
+    if "xl/workbook.xml" in low or "xl/workbook.bin" in low or ("[content_types].xml" in low and _office_main(low)):
         return "xlsx"
     if "mimetype:application/vnd.oasis.opendocument.spreadsheet" in names:
         return "ods"
     if "word/document.xml" in names:
         return "docx"
     return None
+
+
+def _office_main(low: set[str]) -> bool:
+    """A package whose root relationships name a workbook elsewhere than xl/ (xltool.formats._xmlparts finds it):
+    some part under a folder holding worksheets."""
+    return any("/worksheets/" in n for n in low) and "_rels/.rels" in low
 
 
 def _zip_kind(data: bytes) -> str:

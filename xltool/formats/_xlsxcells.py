@@ -1,248 +1,265 @@
-"""Cell values straight from a sheet's XML bytes, for the sheets the bounded scan has already walked.
+"""Cell values from the cells the sheet parse kept (xltool.formats._sheetxml.Cells), as Excel reads them.
 
-The bounded scan (xltool.formats._bounded) decompresses and scans every sheet anyway; for a sheet written the way
-Excel, WPS, LibreOffice and XlsxWriter write (every cell names its place, all inside the window) the values can be
-taken in the same pass, so calamine need not unzip and parse the file a second time. The grid is exactly what
-python-calamine's `to_python(skip_empty_area=False)` returns (tests compare the two on every workbook we have): rows
-and columns from A1 to the last cell holding a value, "" for empty cells, numbers as float, booleans as bool, text as
-str (shared, inline and formula strings), error values as "". A sheet this module cannot reproduce exactly —
-a number styled as a date or time (calamine converts those), a `t="d"` cell, an unknown cell type — returns None and
-the caller asks calamine.
+The grid is what python-calamine's `to_python(skip_empty_area=False)` returns for a well-formed sheet (tests compare
+the two on every workbook we have): rows and columns from A1 to the last cell holding a value, "" for empty cells,
+numbers as float, booleans as bool, text as str (shared, inline and formula strings), error values as "". Where the
+two differ, this module follows the file format: a number is what XML Schema calls a double ("5_0", "٥" or "1e"
+are not numbers, though Python's float() takes some of them), a shared-string index is a non-negative integer within
+the table, a boolean is 0, 1, true or false. Such a cell is *malformed*: blank in the grid, its text among the
+sheet's error values, and named in `facts.malformed` (Excel calls such a file damaged).
+
+Numbers styled as dates or times and `t="d"` cells are converted by calamine, from a small workbook that holds only
+those cells as this module read them (xltool.formats.xlsx), so calamine never reads the untrusted file itself.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from operator import itemgetter
 
 from xltool.formats import _bounded
-from xltool.formats._bounded import ScannedCells
-from xltool.formats.page import Grid
+from xltool.formats._sheetxml import Cells
+from xltool.formats._xmlparts import unescape
+from xltool.formats.page import Grid, SheetFacts
+from xltool.forms import col_letter
 from xltool.memo import Memo
 
-_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
-_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
-_STYLE = re.compile(rb'\bs="([0-9]+)"')
-_V = re.compile(rb"<v>(.*?)</v>|<v/>", re.DOTALL)
-_IS_TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.DOTALL)
-_PLAIN_SI = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
-_SI = re.compile(rb"<si>(.*?)</si>|<si/>", re.DOTALL)
-_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.DOTALL)
-_XF = re.compile(rb"<xf\b([^>]*?)(?:/>|>)")
-_NUMFMT = re.compile(rb'<numFmt\b[^>]*?numFmtId="([0-9]+)"[^>]*?formatCode="([^"]*)"')
-_CELL_XFS = re.compile(rb"<cellXfs\b.*?</cellXfs>", re.DOTALL)
-_NUMFMT_ID = re.compile(rb'\bnumFmtId="([0-9]+)"')
-_DATE_CODES = re.compile(r"[dmyhsDMYHS]")
-_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # literal text, escaped characters, colours and conditions
-BUILTIN_DATES = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}  # incl. the CJK date formats
+_DOUBLE = re.compile(r"[ \t\n\r]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r]*")
+_INDEX = re.compile(r"[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*")
+_BOOLEANS = {"1": True, "0": False, "true": True, "false": False}
+_NUMBERS: dict[str, float | None] = {}  # texts met before -> their number (None: not a number)
+_BLANK = frozenset(" \t\n\r")
 
 
-def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8")
-    return html.unescape(text) if "&" in text else text
+def number(text: str) -> float | None:
+    """A <v> text as XML Schema reads a double, or None. INF and NaN are doubles there but never a count: None."""
+    known = _NUMBERS.get(text, _NUMBERS)
+    if known is not _NUMBERS:
+        return known  # type: ignore[return-value]
+    found = float(text) if _DOUBLE.fullmatch(text) else None
+    if len(_NUMBERS) < 200_000:
+        _NUMBERS[text] = found
+    return found
 
 
-_TEXTS = Memo(50_000)  # shared strings met before: a template's labels recur in every return
+class SheetValues:
+    """A sheet's values as (row, column, value), in the order written (a cell written twice: the later wins), and the
+    cells that calamine converts (dates): (row, column, style, type, text). A learnt sheet whose texts were checked
+    converts on first use, and only the columns asked for when that is all a reader wants (a return's 校验 sheet)."""
+
+    __slots__ = ("_lazy", "_values", "dated")
+
+    def __init__(self, values: list | None, dated: list, lazy: tuple | None = None) -> None:
+        self._values, self.dated, self._lazy = values, dated, lazy
+
+    @property
+    def values(self) -> list[tuple[int, int, object]]:
+        if self._values is None:
+            self._values = _checked_values(*self._lazy)
+        return self._values
+
+    def columns(self, wanted: set[int]) -> list[tuple[int, int, object]]:
+        if self._values is None:
+            plan, raw, strings = self._lazy
+            return _checked_values(_columns_plan(plan, frozenset(wanted)), raw, strings)
+        return [cell for cell in self._values if cell[1] in wanted]
 
 
-def shared_strings(xml: bytes | None) -> list[str]:
-    """The shared-string table: each item's text runs joined, phonetic guides (rPh) left out, as calamine does."""
-    if not xml:
-        return []
-    plain = _PLAIN_SI.findall(xml)  # the common case: each item one run of text
-    if len(plain) == xml.count(b"<si>") + xml.count(b"<si/>"):
-        known, keep = _TEXTS.get, _TEXTS.keep
-        return [known(t) or keep(t, _text(t)) for t in plain]
-    out = []
-    for m in _SI.finditer(xml):
-        body = m.group(1) or b""
-        if b"<rPh" in body:
-            body = _PHONETIC.sub(b"", body)
-        out.append("".join(_text(t.group(1) or b"") for t in _IS_TEXT.finditer(body)))
-    return out
+_COLUMN_PLANS = Memo(256)  # (a learnt plan, columns) -> the plan of those columns' cells
 
 
-def date_styles(styles_xml: bytes | None) -> frozenset[int]:
-    """Indices of the cell formats (cellXfs) whose number format shows a date or time: calamine turns such numbers
-    into dates, so a sheet that uses one is left to calamine."""
-    if not styles_xml:
-        return frozenset()
-    known = _DATE_STYLES.get(styles_xml)
-    if known is not None:
-        return known
-    found = _date_styles(styles_xml)
-    return _DATE_STYLES.keep(styles_xml, found) if len(styles_xml) < 1024 * 1024 else found
+def _columns_plan(plan: tuple, wanted: frozenset[int]) -> tuple:
+    key = (id(plan), wanted)
+    known = _COLUMN_PLANS.get(key)
+    if known is not None and known[0] is plan:
+        return known[1]
+    numbers, shared, texts, booleans, _, _ = plan
+    picked = tuple([cell for cell in cells if cell[2] in wanted] for cells in (numbers, shared, texts, booleans))
+    found = (*picked, None, None)
+    _COLUMN_PLANS.keep(key, (plan, found))
+    return found
 
 
-_DATE_STYLES = Memo(16)  # styles.xml -> its date styles (returns of one template share it)
+def convert(facts: SheetFacts, strings: list[str], dates: frozenset[int]) -> SheetValues:
+    """The values of the cells the parse kept (`facts.cells`); malformed ones noted in the facts now.
+
+    A learnt skeleton's cells are read kind by kind through a plan made once (sheets of one template share it): its
+    number texts are checked against XML Schema's doubles in one match over them all (remembered: returns of one
+    template cache the same check results), its shared-string indexes as one run of ASCII digits within the table;
+    the values themselves are made when first asked for. A sheet where a check fails, and any sheet not learnt, is
+    read cell by cell at once."""
+    cells = facts.cells
+    assert isinstance(cells, Cells), type(cells)
+    plan = _plan(cells.slots, dates)
+    if plan is None or not _all_valid(plan, cells.texts, strings):
+        return _in_order(facts, cells, strings, dates)
+    return SheetValues(None, [], (plan, cells.texts, strings))
 
 
-def _date_styles(styles_xml: bytes) -> frozenset[int]:
-    custom = {}
-    for fid, code in _NUMFMT.findall(styles_xml):
-        plain = _QUOTED.sub("", html.unescape(code.decode("utf-8", "replace")))
-        custom[int(fid)] = bool(_DATE_CODES.search(plain.replace("General", "")))
-    xfs = _CELL_XFS.search(styles_xml)
-    out = set()
-    for i, m in enumerate(_XF.finditer(xfs.group(0) if xfs else b"")):
-        fid = _NUMFMT_ID.search(m.group(1))
-        n = int(fid.group(1)) if fid else 0
-        if custom.get(n, n in BUILTIN_DATES):
-            out.add(i)
-    return frozenset(out)
+# A character no double of XML Schema holds (INF and NaN aside: never a count). Over the others, float() takes
+# exactly the doubles of XML Schema (no "_", no "inf" or "nan", no space inside), and refuses "1e", "+-", "5 0", " ".
+_NOT_NUMERIC = re.compile(r"[^0-9.eE+\-\x00 \t\n\r]")
 
 
-def col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
+def _all_valid(plan: tuple, raw: list[str], strings: list[str]) -> bool:
+    numbers, shared, _texts, booleans, pick_numbers, pick_shared = plan
+    if numbers:
+        found = pick_numbers(raw)
+        if _NOT_NUMERIC.search("\x00".join(found)):
+            return False
+        try:
+            sum(map(float, filter(None, found)))  # in C: every non-empty text a number
+        except ValueError:
+            return False
+    if shared:
+        indexes = pick_shared(raw)
+        joined = "".join(indexes)
+        if not (joined.isascii() and joined.isdigit() and "" not in indexes and max(map(int, indexes)) < len(strings)):
+            return False
+    return all(raw[i].strip(" \t\n\r") in _BOOLEANS for i, _, _ in booleans)
 
 
-def sheet_grid(cells_or_xml: ScannedCells | list | bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
-    """The sheet's values as calamine's dense grid, or None when only calamine can say (see the module docstring).
-
-    Takes the cells the bounded scan found (`_bounded.ScannedCells`, or its one-pass regex's `SIMPLE_CELL` tuples),
-    or the XML of a sheet whose cells all carry their reference (the scan's slower path has checked that)."""
-    if isinstance(cells_or_xml, bytes):
-        return _general_grid(cells_or_xml, strings, dates)
-    if isinstance(cells_or_xml, list):
-        cells_or_xml = ScannedCells.of(cells_or_xml)
-    values = _values(cells_or_xml.slots, cells_or_xml.raws, strings, dates)
-    return None if values is None else _dense(values)
-
-
-def _values(
-    slots: list[tuple[int, int, int, bytes]], raws: list[bytes], strings: list[str], dates: frozenset[int]
-) -> list[tuple[int, int, object]] | None:
-    """(row, column, value) of the cells holding a value, as calamine reads them; None when calamine must read."""
-    plan = _plan(slots, dates)
-    if plan is None:
-        return _values_in_order(slots, raws, strings, dates)
-    numbers, shared, texts, booleans, refused = plan
-    if any(raws[i] for i in refused):
-        return None
+def _checked_values(plan: tuple, raw: list[str], strings: list[str]) -> list:
+    """The values of a learnt sheet whose texts `_all_valid` passed (so nothing here can fail)."""
+    numbers, shared, texts, booleans, _, _ = plan
     values: list[tuple[int, int, object]] = []
     append = values.append
     for i, row, col in numbers:
-        raw = raws[i]
-        if raw:
-            try:
-                append((row, col, float(raw)))
-            except ValueError:
-                if raw.strip():
-                    return None  # a formula's empty result is blank; other text is not a number
+        text = raw[i]
+        if text:  # empty: a formula's empty result
+            append((row, col, float(text)))
     for i, row, col in shared:
-        raw = raws[i]
-        if raw:
-            try:
-                text = strings[int(raw)]
-            except (ValueError, IndexError):
-                return None
-            if text:
-                append((row, col, text))
+        value = strings[int(raw[i])]
+        if value:
+            append((row, col, value))
     for i, row, col in texts:
-        raw = raws[i]
-        if raw:
-            append((row, col, _text(raw)))
+        text = raw[i]
+        if text:
+            append((row, col, unescape(text) if "_x" in text else text))
     for i, row, col in booleans:
-        raw = raws[i]
-        if raw:
-            append((row, col, raw.strip() in (b"1", b"true")))
+        append((row, col, _BOOLEANS[raw[i].strip(" \t\n\r")]))
     return values
 
 
-_Plan = tuple[list, list, list, list, list]
-_PLANS = Memo(64)  # by the id of a learnt skeleton's slots
+_PLANS = Memo(64)  # learnt skeletons' slot lists (by identity) -> their plan
 
 
-def _plan(slots: list[tuple[int, int, int, bytes]], dates: frozenset[int]) -> _Plan | None:
-    """A learnt skeleton's cells sorted by how their text is read: numbers, shared strings, formula strings, booleans,
-    and those calamine must read (a number styled as a date, an unknown type). None when the cells are not a learnt
-    skeleton's (then read in order), or when a cell is listed twice (the later one wins, as in order)."""
+def _plan(slots: list[tuple[int, int, int, str]], dates: frozenset[int]) -> tuple | None:
+    """A learnt skeleton's cells sorted by how their text is read: numbers, shared strings, strings, booleans. None
+    for cells not of a learnt skeleton, or holding a number styled as a date, a date, an error value or an unknown
+    type (read cell by cell)."""
+    if not _bounded.is_learnt(slots):
+        return None
     key = (id(slots), dates)
     known = _PLANS.get(key)
     if known is not None and known[0] is slots:
         return known[1]
-    if not _bounded.is_learnt(slots):
-        return None
     numbers: list = []
     shared: list = []
     texts: list = []
     booleans: list = []
-    refused: list = []
+    plan: tuple | None = ()
     for i, (row, col, style, kind) in enumerate(slots):
-        if (not kind or kind == b"n") and style in dates:
-            refused.append(i)
-        elif not kind or kind == b"n":
+        if kind == "n" and style not in dates:
             numbers.append((i, row, col))
-        elif kind == b"s":
+        elif kind == "s":
             shared.append((i, row, col))
-        elif kind == b"str":
+        elif kind in ("str", "inlineStr"):
             texts.append((i, row, col))
-        elif kind == b"b":
+        elif kind == "b":
             booleans.append((i, row, col))
-        elif kind != b"e":
-            refused.append(i)
-    plan = (numbers, shared, texts, booleans, refused)
-    if len({(row, col) for row, col, _, _ in slots}) != len(slots):
-        plan = None
+        else:
+            plan = None
+            break
+    if plan is not None:
+        plan = (
+            numbers,
+            shared,
+            texts,
+            booleans,
+            _picker([i for i, _, _ in numbers]),
+            _picker([i for i, _, _ in shared]),
+        )
     _PLANS.keep(key, (slots, plan))
     return plan
 
 
-def _values_in_order(
-    slots: list[tuple[int, int, int, bytes]], raws: list[bytes], strings: list[str], dates: frozenset[int]
-) -> list[tuple[int, int, object]] | None:
+def _picker(indices: list[int]):
+    """The texts at `indices` of a list, as a tuple, in one C call."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda raw: (raw[only],)
+    return itemgetter(*indices) if indices else (lambda raw: ())
+
+
+def _in_order(facts: SheetFacts, cells: Cells, strings: list[str], dates: frozenset[int]) -> SheetValues:
+    """Cell by cell, in the order written (the later of a cell written twice wins), each text checked."""
     values: list[tuple[int, int, object]] = []
-    for (row, col, style, kind), raw in zip(slots, raws, strict=True):
-        if not raw:
-            continue
-        if not kind or kind == b"n":
-            if style in dates:
-                return None
-            try:
-                value: object = float(raw)
-            except ValueError:
-                if not raw.strip():
+    dated: list[tuple[int, int, int, str, str]] = []
+    append = values.append
+    nstrings = len(strings)
+    numbers = _NUMBERS
+    for (row, col, style, kind), text in zip(cells.slots, cells.texts, strict=True):
+        if kind == "n":
+            value = numbers.get(text, numbers)
+            if value is numbers:
+                value = number(text)
+            if value is None:
+                if not text or _BLANK.issuperset(text):
                     continue  # a formula's empty result
-                return None
-        elif kind == b"s":
-            try:
-                value = strings[int(raw)]
-            except (ValueError, IndexError):
-                return None
-        elif kind == b"str":
-            value = _text(raw)
-        elif kind == b"b":
-            value = raw.strip() in (b"1", b"true")
-        elif kind == b"e":
+                _malformed(facts, row, col, text)
+                continue
+            if style in dates:
+                dated.append((row, col, style, kind, text))
+                continue
+            append((row, col, value))
+        elif kind == "s":
+            index = int(text) if text.isascii() and text.isdigit() else _index(text)
+            if 0 <= index < nstrings:
+                value = strings[index]
+                if value != "":
+                    append((row, col, value))
+            elif text and not _BLANK.issuperset(text):
+                _malformed(facts, row, col, text)
+        elif kind in ("str", "inlineStr"):
+            if text != "":
+                append((row, col, unescape(text) if "_x" in text else text))
+        elif kind == "b":
+            flag = _BOOLEANS.get(text.strip(" \t\n\r"))
+            if flag is None:
+                if text and not _BLANK.issuperset(text):
+                    _malformed(facts, row, col, text)
+                continue
+            append((row, col, flag))
+        elif kind == "e":
             continue
-        else:
-            return None
-        if value != "":
-            values.append((row, col, value))
-    return values
+        elif kind == "d":
+            if text.strip():
+                dated.append((row, col, style, kind, text.strip()))
+        else:  # a type the format does not have
+            _malformed(facts, row, col, text)
+    return SheetValues(values, dated)
 
 
-def column_cells(
-    cells: ScannedCells, cols: tuple[int, ...], strings: list[str], dates: frozenset[int]
-) -> dict[int, dict[int, object]] | None:
-    """Only the cells of some columns, as row -> column -> value, from the scan's cell tuples (None: ask calamine)."""
-    wanted = set(cols)
-    picked = [i for i, slot in enumerate(cells.slots) if slot[1] in wanted]
-    grid = sheet_grid(ScannedCells([cells.slots[i] for i in picked], [cells.raws[i] for i in picked]), strings, dates)
-    if grid is None:
-        return None
-    out = {r: {c: row[c] for c in cols if c < len(row) and row[c] != ""} for r, row in enumerate(grid)}
-    return {r: got for r, got in out.items() if got}
+def _index(text: str) -> int:
+    """A shared-string index as XML Schema reads an unsignedInt (whitespace around it allowed); -1 if none."""
+    return int(text) if _INDEX.fullmatch(text) else -1
+
+
+def _malformed(facts: SheetFacts, row: int, col: int, text: str) -> None:
+    where = f"{col_letter(col)}{row + 1}"
+    if where in facts.malformed:
+        return
+    facts.errors[where] = text.strip()[:40] or "（空）"
+    if len(facts.malformed) < 50:
+        facts.malformed.append(where)
 
 
 _ROW, _COL = itemgetter(0), itemgetter(1)
 
 
-def _dense(cells: list[tuple[int, int, object]]) -> Grid:
+def dense(cells: list[tuple[int, int, object]]) -> Grid:
+    """calamine's grid: A1 to the last cell holding a value, "" elsewhere."""
     if not cells:
         return []
     width = max(map(_COL, cells)) + 1
@@ -252,31 +269,11 @@ def _dense(cells: list[tuple[int, int, object]]) -> Grid:
     return grid
 
 
-def _general_grid(xml: bytes, strings: list[str], dates: frozenset[int]) -> Grid | None:
-    """Cells written any way (attributes in another order, inline strings): put in the one-pass scan's tuple shape
-    and converted by the same code."""
-    inline: list[tuple[int, int, object]] = []
-    cells: list[tuple[bytes, ...]] = []
-    for letters, row, attrs, body in _CELL.findall(xml):
-        if not body:
-            continue  # a styled empty cell
-        t = _TYPE.search(attrs)
-        kind = t.group(1) if t else b""
-        if kind == b"inlineStr":
-            if b"<is" not in body or _IS_TEXT.search(body.split(b"</is>")[0]) is None:
-                continue
-            runs = body[body.index(b"<is") : body.rindex(b"</is>")] if b"</is>" in body else body
-            if b"<rPh" in runs:
-                runs = _PHONETIC.sub(b"", runs)
-            value = "".join(_text(x.group(1) or b"") for x in _IS_TEXT.finditer(runs))
-            if value != "":
-                inline.append((int(row) - 1, col_number(letters), value))
-            continue
-        v = _V.search(body)
-        if v is None or v.group(1) is None:
-            continue
-        style = _STYLE.search(attrs)
-        cells.append((b"", letters, row, style.group(1) if style else b"", kind, b"", b"", v.group(1)))
-    scanned = ScannedCells.of(cells)
-    values = _values(scanned.slots, scanned.raws, strings, dates)
-    return None if values is None else _dense(values + inline)
+def column_cells(values: SheetValues, cols: tuple[int, ...]) -> dict[int, dict[int, object]] | None:
+    """Only the cells of some columns, as row -> column -> value (None when dates need calamine: build the grid)."""
+    if values.dated:
+        return None
+    out: dict[int, dict[int, object]] = {}
+    for r, c, value in values.columns(set(cols)):
+        out.setdefault(r, {})[c] = value
+    return out

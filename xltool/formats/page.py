@@ -81,8 +81,13 @@ class SheetFacts:
     unsafe: list[tuple[str, str]] = field(default_factory=list)  # (A1, formula) anywhere in the sheet
     duplicates: list[str] = field(default_factory=list)  # A1 of cells written twice (the last one is read)
     embedded: bool = False  # OLE objects or ActiveX controls placed on the sheet
-    plain: bool = False  # every cell names its place and lies inside the window (the common, fast case)
-    cells: list | None = None  # while reading: the cells as the one-pass scan found them (xltool.formats._bounded)
+    # A1 of cells whose value no reader may take: a number that is not one as XML Schema spells doubles ("5_0"), a
+    # shared-string index past the table, an unknown type, two values in one cell. Also in `errors` (never blank).
+    malformed: list[str] = field(default_factory=list)
+    # Formulas of conditional-format rules and data validations that reach outside or run something:
+    # (kind, sqref, formula), kind "conditionalFormatting" or "dataValidation" (what an annotated copy must drop).
+    unsafe_rules: list[tuple[str, str, str]] = field(default_factory=list)
+    cells: object | None = None  # while reading: the cells as the parse found them (xltool.formats._sheetxml.Cells)
 
 
 @dataclass
@@ -98,6 +103,7 @@ class Page:
     data: bytes = b""  # the file's bytes as read (hashing uses them; no second read)
     parts: set[str] = field(default_factory=set)  # zip containers: the member names (macros, links, objects …)
     sheet_states: dict[str, str] = field(default_factory=dict)  # sheet -> visible | hidden | veryHidden
+    unsafe_names: list[tuple[str, str]] = field(default_factory=list)  # defined names reaching outside: (name, formula)
     # Published reports only:
     lines: list[str] = field(default_factory=list)  # the text, for the title
     where: dict[tuple[int, int], str] = field(default_factory=dict)  # grid cell -> place, e.g. 第 131 行

@@ -30,8 +30,31 @@ def untrusted_content(page: Page) -> list[Problem]:
                 values={"formula": text[:200]},
             )
         )
-    if len(unsafe) > MAX_LISTED:
-        out.append(Problem.of(Code.UNSAFE_FORMULA, f"另有 {len(unsafe) - MAX_LISTED} 处不安全的公式未逐一列出"))
+    rules = [(name, kind, sqref, text) for name, f in facts.items() for kind, sqref, text in f.unsafe_rules]
+    for name, kind, sqref, text in rules[:MAX_LISTED]:
+        what = _RULE_KINDS.get(kind, "规则")
+        out.append(
+            Problem.of(
+                Code.UNSAFE_FORMULA,
+                f"{name} 的{what}（{sqref or '区域未写明'}）使用公式“={text[:200]}”，引用其他文件或调用外部程序/网络，"
+                f"不予信任；请删除该{what}后重新保存",
+                sheet=name,
+                cell=sqref.split()[0].split(":")[0] if sqref else None,
+                values={"formula": text[:200], "kind": kind, "sqref": sqref},
+            )
+        )
+    for defined, text in page.unsafe_names[:MAX_LISTED]:
+        out.append(
+            Problem.of(
+                Code.UNSAFE_FORMULA,
+                f"工作簿中的名称“{defined[:60]}”定义为“={text[:200]}”，引用其他文件或调用外部程序/网络，不予信任；"
+                "请在“名称管理器”中删除该名称后重新保存",
+                values={"formula": text[:200], "name": defined[:60]},
+            )
+        )
+    unlisted = sum(max(len(found) - MAX_LISTED, 0) for found in (unsafe, rules, page.unsafe_names))
+    if unlisted:
+        out.append(Problem.of(Code.UNSAFE_FORMULA, f"另有 {unlisted} 处不安全的公式未逐一列出"))
     links, connections, macros, objects = _container_parts(page.parts)
     if links or connections:
         what = "、".join(filter(None, [f"{links} 个外部链接" if links else "", "数据连接" if connections else ""]))
@@ -59,6 +82,17 @@ def untrusted_content(page: Page) -> list[Problem]:
                     values={"count": f.stray, "examples": f.stray_examples},
                 )
             )
+        if f.malformed:
+            out.append(
+                Problem.of(
+                    Code.MALFORMED_CELL,
+                    f"{name} 的单元格 {'、'.join(f.malformed[:5])} 保存的内容不合文件格式（如“{f.errors.get(f.malformed[0], '')}”），"
+                    "不予读取；请在 Excel 中重新填写后另存，或用原模板重新填报",
+                    sheet=name,
+                    cell=f.malformed[0],
+                    values={"cells": f.malformed},
+                )
+            )
         if f.duplicates:
             out.append(
                 Problem.of(
@@ -73,6 +107,7 @@ def untrusted_content(page: Page) -> list[Problem]:
     return out
 
 
+_RULE_KINDS = {"conditionalFormatting": "条件格式", "dataValidation": "数据有效性（数据验证）"}
 _PARTS = Memo(256)  # a container's member names -> what they hold
 _PARTS_NAMES = 100  # sets of at most this many names are remembered (a template has about 20; a hostile file not)
 
@@ -83,14 +118,14 @@ def _container_parts(parts: set[str]) -> tuple[int, bool, bool, bool]:
     key = frozenset(parts)
     hit = _PARTS.get(key)
     if hit is None:
+        low = [p.lower() for p in key]  # an xlsx's part names compare without letter case (OPC); ODS's do not
         hit = (
-            sum(1 for p in key if p.startswith("xl/externalLinks/") and p.endswith(".xml")),
-            "xl/connections.xml" in key,
-            any(
-                p.lower().endswith("vbaproject.bin") or p.startswith(("Basic/", "Scripts/", "_VBA_PROJECT"))
-                for p in key
-            ),
-            any(p.startswith(("xl/activeX/", "xl/embeddings/", "Object ", "MBD", "ObjectPool")) for p in key),
+            sum(1 for p in low if p.startswith("xl/externallinks/") and p.endswith(".xml")),
+            "xl/connections.xml" in low,
+            any(p.endswith("vbaproject.bin") for p in low)
+            or any(p.startswith(("Basic/", "Scripts/", "_VBA_PROJECT")) for p in key),
+            any(p.startswith(("xl/activex/", "xl/embeddings/")) for p in low)
+            or any(p.startswith(("Object ", "MBD", "ObjectPool")) for p in key),
         )
         if len(key) <= _PARTS_NAMES:
             _PARTS.keep(key, hit)
