@@ -16,11 +16,11 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from xltool import layout, safewrite
 from xltool.codes import Code
-from xltool.formats import Writer
+from xltool.formats import Writer, _xmlparts
 from xltool.formats._bounded import LIST_WINDOW, WINDOW, unsafe_formula
 from xltool.sources import member_bytes, open_zip, sniff
 
@@ -139,12 +139,6 @@ _TABLE_SHEET_PREFIXES = ("一、", "二、", "三、", "四、", "五、", "六�
 
 # --- the bounded copy ------------------------------------------------------------------------------------------------
 
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
-_REL_ID = (
-    "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id",
-    "{http://purl.oclc.org/ooxml/officeDocument/relationships}id",
-)
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 
 
@@ -171,40 +165,15 @@ def _parser():
 
 
 def _sheet_parts(z: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
-    """Each sheet part (lower-case name, as OPC compares part names) and its window: a roll-up's list sheets are
-    wider than a return's; a sheet part the workbook does not list gets the return's window."""
-    from lxml import etree
-
-    names = {n.lower(): n for n in z.namelist()}
-    out = {n: WINDOW for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")}
-    if "xl/workbook.xml" not in names:
-        return out
-    workbook = etree.fromstring(member_bytes(z, names["xl/workbook.xml"]), _parser())
-    rels_name = names.get("xl/_rels/workbook.xml.rels")
-    targets = {}
-    if rels_name is not None:
-        for rel in etree.fromstring(member_bytes(z, rels_name), _parser()):
-            target = rel.get("Target", "")
-            part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-            targets[rel.get("Id")] = _normal(part).lower()
-    for sheet in workbook.iter(f"{_MAIN}sheet", f"{_STRICT}sheet"):
-        rid = next((sheet.get(a) for a in _REL_ID if sheet.get(a)), None)
-        part = targets.get(rid)
+    """Each sheet part (lower-case name, as OPC compares part names) and its window, found as the reader finds them
+    (xltool.formats._xmlparts): a roll-up's list sheets are wider than a return's; a sheet part the workbook does not
+    list gets the return's window."""
+    out = {n.lower(): WINDOW for n in z.namelist() if n.lower().startswith("xl/worksheets/") and n.endswith(".xml")}
+    found = _xmlparts.package(z)
+    for name, _state, part in found.sheets if found is not None else ():
         if part is not None:
-            out[part] = LIST_WINDOW if sheet.get("name") in layout.ROLLUP_SHEETS else WINDOW
+            out[part.lower()] = LIST_WINDOW if name in layout.ROLLUP_SHEETS else WINDOW
     return out
-
-
-def _normal(part: str) -> str:
-    """A part name with `..` and `.` resolved (OPC targets are relative to the workbook's folder)."""
-    stack: list[str] = []
-    for piece in part.split("/"):
-        if piece == "..":
-            if stack:
-                stack.pop()
-        elif piece not in ("", "."):
-            stack.append(piece)
-    return "/".join(stack)
 
 
 def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
