@@ -125,11 +125,18 @@ def build(settings: Settings | None = None, portal: Portal | None = None) -> Sta
     async def lifespan(app: Starlette):
         await run_in_threadpool(portal.migrate)
         await run_in_threadpool(app.state.sessions.purge)
+        from xltool import batch
         from xltool.serve.uploads import recheck
 
-        await run_in_threadpool(recheck, portal)
-        yield
-        await app.state.checker.close()
+        # the check's workers stay up while the portal runs: an upload's verdict does not wait for processes to start
+        portal.warm_pool = await run_in_threadpool(lambda: batch.warm().open())
+        try:
+            await run_in_threadpool(recheck, portal)
+            yield
+            await app.state.checker.close()
+        finally:
+            pool, portal.warm_pool = portal.warm_pool, None
+            await run_in_threadpool(pool.close)
 
     def r(path: str, role: str, endpoint, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, guard(role, endpoint), methods=list(methods))

@@ -12,8 +12,10 @@ from xltool.serve.portal import Portal
 from xltool.serve.uploads import check_versions
 
 MAX_BATCH = 100
-# Each run of the pool starts its worker processes (about 0.4 s, more on a busy machine): uploads that arrive in a
-# burst are gathered into one run — until none has come for QUIET seconds, or GATHER_MAX seconds have passed.
+# The web app keeps the pool's workers warm (Portal.warm_pool): a run starts at once, and the uploads that arrive
+# while it runs make the next one. Without it each run starts its worker processes (about 0.4 s, more on a busy
+# machine), so uploads that arrive in a burst are gathered into one run — until none has come for QUIET seconds, or
+# GATHER_MAX seconds have passed.
 QUIET, GATHER_MAX = 0.1, 1.0
 
 
@@ -33,7 +35,8 @@ class Checker:
         await asyncio.shield(future)
 
     async def _drain(self) -> None:
-        await self._gather()
+        if self.portal.warm_pool is None:  # workers kept warm need no gathering: what arrives during a run is the next
+            await self._gather()
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
             try:
