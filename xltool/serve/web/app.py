@@ -129,14 +129,18 @@ def build(settings: Settings | None = None, portal: Portal | None = None) -> Sta
         from xltool.serve.uploads import recheck
 
         # the check's workers stay up while the portal runs: an upload's verdict does not wait for processes to start
-        portal.warm_pool = await run_in_threadpool(lambda: batch.warm().open())
+        # (one pool per portal: a second lifespan over the same portal, as in tests, uses the first one's)
+        own = None
+        if portal.warm_pool is None:
+            own = portal.warm_pool = await run_in_threadpool(lambda: batch.warm().open())
         try:
             await run_in_threadpool(recheck, portal)
             yield
             await app.state.checker.close()
         finally:
-            pool, portal.warm_pool = portal.warm_pool, None
-            await run_in_threadpool(pool.close)
+            if own is not None:
+                portal.warm_pool = None
+                await run_in_threadpool(own.close)
 
     def r(path: str, role: str, endpoint, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, guard(role, endpoint), methods=list(methods))
