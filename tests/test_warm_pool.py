@@ -119,7 +119,7 @@ def test_check_files_on_a_warm_pool_gives_the_reports_of_a_cold_run():
     """check_files and annotate on a warm pool give what a run with its own workers gives, run after run."""
     files = sorted(str(f) for f in COUNTY.glob("*.xlsx"))
     cold = checking.check_files(files, workers=0)
-    with batch.warm(workers=2) as pool:
+    with checking.warm_pool(workers=2) as pool:
         for _ in range(2):
             warm = checking.check_files(files, warm_pool=pool)
             assert [r.status for r in warm] == [r.status for r in cold]

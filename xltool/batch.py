@@ -168,21 +168,30 @@ def run(
         yield light, spool.add(blob)
 
 
-def warm(workers: int | None = None, memory_limit: int | None = POOL_DEFAULT) -> pool.Warm:
+def warm(
+    workers: int | None = None, memory_limit: int | None = POOL_DEFAULT, prepare: Callable[[], None] | None = None
+) -> pool.Warm:
     """A pool whose workers stay up between runs (xltool.workers.Warm), knowing this process's forms: for a
-    long-running process (the portal opens one at start and closes it at shutdown); pass it to `run` as `warm_pool`. The
-    command line does not use one: a command is one run."""
+    long-running process (the portal opens one at start and closes it at shutdown); pass it to `run` as `warm_pool`.
+    `prepare` (picklable) runs in each worker after the forms are registered: what the tasks load on first use, so
+    the first run after a start does not wait for it. The command line does not use one: a command is one run."""
     from xltool import workers as pool
 
     limit = {} if memory_limit is POOL_DEFAULT else {"memory_limit": memory_limit}
-    return pool.Warm(workers, initializer=register_forms, initargs=(forms.worker_forms(),), **limit)
+    return pool.Warm(workers, initializer=_prepare_warm, initargs=(forms.worker_forms(), prepare), **limit)
+
+
+def _prepare_warm(known: forms.WorkerForms, prepare: Callable[[], None] | None) -> None:
+    register_forms(known)
+    if prepare is not None:
+        prepare()
 
 
 def _fits(warm_pool: pool.Warm, memory_limit: Any) -> bool:
     """The run can go to the warm pool: the memory limit its workers started with, and the forms they know."""
     if memory_limit is not POOL_DEFAULT and (memory_limit or 0) != warm_pool.memory_limit:
         return False
-    (known,) = warm_pool.initargs
+    known = warm_pool.initargs[0]  # what _prepare_warm registered
     now = forms.worker_forms()
     return (list(known), known.plugins, known.errors) == (list(now), now.plugins, now.errors)
 

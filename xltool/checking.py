@@ -23,7 +23,7 @@ from xltool._version import __version__
 from xltool.codes import Code
 from xltool.discover import REPORT_REASON, LastYear, find_last_year, is_report_name, other_unit
 from xltool.evaluation import RuleResult, evaluate_rules
-from xltool.forms import form_by_id
+from xltool.forms import all_forms, form_by_id
 from xltool.layout import ROLLUP_KIND, rollup_gaps
 from xltool.model import Return
 from xltool.outcomes import FileStatus, Outcome, Severity
@@ -124,6 +124,20 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
 
 
 POOL_DEFAULT: Any = batch.POOL_DEFAULT  # a limit left to the pool (xltool.workers)
+
+
+def warm_pool(workers: int | None = None) -> pool.Warm:
+    """Workers kept up between check_files runs (xltool.batch.warm), for a long-running process (the portal): open it
+    at start (`with warm_pool() as p:` or `.open()`), pass it as `warm_pool`, close it at shutdown."""
+    return batch.warm(workers, prepare=_warm_up)
+
+
+def _warm_up() -> None:
+    """In a warm worker at start: the readers and the forms' rules, which the first file would otherwise load."""
+    import xltool.reading  # noqa: F401 - for what it loads
+
+    formats.readers()
+    all_forms()
 
 
 def check_files(

@@ -22,6 +22,10 @@ goes to a log file in a temporary folder, read by the parent to explain a crash.
 parent kills every worker before the exception goes on; a dead parent is noticed by the workers themselves.
 
 `workers=0` runs in this process (no isolation, no time limit): for tests and debugging.
+
+`Warm` keeps the workers up between runs, for a long-running process (the portal): the same limits and the same
+replacement of a worker that dies or is killed, and each run's function is sent with a worker's first chunk of it.
+A command is one run and starts its own workers.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-
-from starlette.concurrency import run_in_threadpool
+from concurrent.futures import ThreadPoolExecutor
 
 from xltool.serve.portal import Portal
 from xltool.serve.uploads import check_versions
@@ -24,6 +23,8 @@ class Checker:
         self.portal = portal
         self.waiting: list[tuple[int, asyncio.Future]] = []
         self.task: asyncio.Task | None = None
+        # its own thread: a run never queues for the request threads (a burst of uploads holds them all)
+        self.thread: ThreadPoolExecutor | None = None
 
     async def check(self, version_id: int) -> None:
         """Return when the version is checked (its verdict is in the database); a failure of the pool itself
@@ -37,10 +38,14 @@ class Checker:
     async def _drain(self) -> None:
         if self.portal.warm_pool is None:  # workers kept warm need no gathering: what arrives during a run is the next
             await self._gather()
+        if self.thread is None:
+            self.thread = ThreadPoolExecutor(1, thread_name_prefix="xltool-checker")
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
             try:
-                await run_in_threadpool(check_versions, self.portal, [v for v, _ in batch])
+                await asyncio.get_running_loop().run_in_executor(
+                    self.thread, check_versions, self.portal, [v for v, _ in batch]
+                )
             except Exception as exc:  # the pool could not run: every waiting upload hears it
                 for _, future in batch:
                     if not future.done():
@@ -62,3 +67,6 @@ class Checker:
         if self.task is not None:
             with contextlib.suppress(Exception):
                 await self.task
+        if self.thread is not None:
+            self.thread, thread = None, self.thread
+            thread.shutdown(wait=True)
