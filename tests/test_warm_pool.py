@@ -140,3 +140,13 @@ def test_annotated_copies_are_written_in_the_warm_workers(tmp_path, monkeypatch)
         monkeypatch.setattr(checking.formats, "writer", here)  # a worker has its own, untouched
         written = [w for _, w, _ in checking.annotate(reports, tmp_path, warm_pool=pool) if w is not None]
     assert written and all(Path(w).exists() for w in written)
+
+
+def test_a_run_abandoned_halfway_leaves_the_pool_usable():
+    """A run whose caller stops reading stops its busy workers; the next run gets every result from fresh ones."""
+    with workers.Warm(2) as pool:
+        run = pool.run(behave, [f"slow:{i}" for i in range(50, 70)], outcome)
+        assert next(run) == "SLOW:50"
+        run.close()
+        assert list(pool.run(behave, ["ok:1", "ok:2", "ok:3"], outcome)) == ["OK:1", "OK:2", "OK:3"]
+        assert len(pool.pids()) == 2
