@@ -131,17 +131,24 @@ def run(
     time_limit: float | None = POOL_DEFAULT,
     memory_limit: int | None = POOL_DEFAULT,
     light: bool = False,
+    warm_pool: pool.Warm | None = None,
 ) -> Iterator[tuple[Any, int]]:
     """`(light, record number in spool)` of `task(path)` for every path, in input order (see the module docstring).
 
     `task` must be picklable (a module-level function, or a functools.partial of one: bound arguments go to each
     worker once). `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no
     time limit). `time_limit` in seconds per file and `memory_limit` in bytes per worker default to the pool's.
-    `light`: a lone light file (`light_file`) is read in this process first (see the module docstring).
+    `light`: a lone light file (`light_file`) is read in this process first (see the module docstring). `warm_pool`: a
+    warm pool (`warm()`) to run on instead of starting workers; it is used when `workers` is None and the memory limit
+    and forms are those it was opened with (otherwise the run starts its own workers, as without it).
     Raises xltool.workers.WorkerError (when iterated) if no worker process can be started at all.
     """
     if workers is not None and workers <= 0:
         results = _in_process(task, paths, failed)
+    elif warm_pool is not None and workers is None and _fits(warm_pool, memory_limit):
+        results = warm_pool.run(
+            task, paths, failed, **({} if time_limit is POOL_DEFAULT else {"time_limit": time_limit})
+        )
     elif light and workers is None and len(paths) == 1 and light_file(_path_of(paths[0])):
         results = _light(task, paths[0], failed, time_limit, memory_limit)
     else:
@@ -159,6 +166,34 @@ def run(
         )
     for light, blob in results:
         yield light, spool.add(blob)
+
+
+def warm(
+    workers: int | None = None, memory_limit: int | None = POOL_DEFAULT, prepare: Callable[[], None] | None = None
+) -> pool.Warm:
+    """A pool whose workers stay up between runs (xltool.workers.Warm), knowing this process's forms: for a
+    long-running process (the portal opens one at start and closes it at shutdown); pass it to `run` as `warm_pool`.
+    `prepare` (picklable) runs in each worker after the forms are registered: what the tasks load on first use, so
+    the first run after a start does not wait for it. The command line does not use one: a command is one run."""
+    from xltool import workers as pool
+
+    limit = {} if memory_limit is POOL_DEFAULT else {"memory_limit": memory_limit}
+    return pool.Warm(workers, initializer=_prepare_warm, initargs=(forms.worker_forms(), prepare), **limit)
+
+
+def _prepare_warm(known: forms.WorkerForms, prepare: Callable[[], None] | None) -> None:
+    register_forms(known)
+    if prepare is not None:
+        prepare()
+
+
+def _fits(warm_pool: pool.Warm, memory_limit: Any) -> bool:
+    """The run can go to the warm pool: the memory limit its workers started with, and the forms they know."""
+    if memory_limit is not POOL_DEFAULT and (memory_limit or 0) != warm_pool.memory_limit:
+        return False
+    known = warm_pool.initargs[0]  # what _prepare_warm registered
+    now = forms.worker_forms()
+    return (list(known), known.plugins, known.errors) == (list(now), now.plugins, now.errors)
 
 
 def _path_of(item: Any) -> str:

@@ -23,7 +23,7 @@ from xltool._version import __version__
 from xltool.codes import Code
 from xltool.discover import REPORT_REASON, LastYear, find_last_year, is_report_name, other_unit
 from xltool.evaluation import RuleResult, evaluate_rules
-from xltool.forms import form_by_id
+from xltool.forms import all_forms, form_by_id
 from xltool.layout import ROLLUP_KIND, rollup_gaps
 from xltool.model import Return
 from xltool.outcomes import FileStatus, Outcome, Severity
@@ -126,6 +126,20 @@ def check_file(path: Path, last_year: dict[str, LastYear] | None = None) -> File
 POOL_DEFAULT: Any = batch.POOL_DEFAULT  # a limit left to the pool (xltool.workers)
 
 
+def warm_pool(workers: int | None = None) -> pool.Warm:
+    """Workers kept up between check_files runs (xltool.batch.warm), for a long-running process (the portal): open it
+    at start (`with warm_pool() as p:` or `.open()`), pass it as `warm_pool`, close it at shutdown."""
+    return batch.warm(workers, prepare=_warm_up)
+
+
+def _warm_up() -> None:
+    """In a warm worker at start: the readers and the forms' rules, which the first file would otherwise load."""
+    import xltool.reading  # noqa: F401 - for what it loads
+
+    formats.readers()
+    all_forms()
+
+
 def check_files(
     files: Iterable[str | os.PathLike],
     last_year: dict[str, LastYear] | None = None,
@@ -135,13 +149,14 @@ def check_files(
     memory_limit: int | None = POOL_DEFAULT,
     light: bool = False,
     note_reports: bool = True,
+    warm_pool: pool.Warm | None = None,
 ) -> Reports:
     """check_file for every file, in isolated worker processes (xltool.batch), reports in input order.
 
     `workers`: None = one per CPU core (at most one per file); 0 = in this process (no isolation, no time limit).
     `light`: a lone cheap file is read in this process first (xltool.batch.light_file). `note_reports`: a published
     report among the files gets PUBLISHED_REPORT (it will not be merged); `xltool import`, which reads only reports,
-    turns it off. `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
+    turns it off. `warm_pool`: workers kept between runs (xltool.batch.warm; the portal's). `time_limit` is seconds per file, `memory_limit` bytes per worker (by default the pool's own: xltool.workers
     TIME_LIMIT and MEMORY_LIMIT). A file whose worker hangs, crashes or runs out of memory is a FileReport with error
     code TIME_LIMIT, WORKER_CRASHED or MEMORY_LIMIT (exit code 2, like any unreadable file). workers.WorkerError when no worker process can be started at all.
 
@@ -153,7 +168,9 @@ def check_files(
     # now, so a replaced one reaches the workers
     task = functools.partial(_packed, _check_for_wire if note_reports else _report_for_wire, last_year)
     reports = Reports()
-    results = batch.run(task, paths, _failed, reports.spool, workers, time_limit, memory_limit, light=light)
+    results = batch.run(
+        task, paths, _failed, reports.spool, workers, time_limit, memory_limit, light=light, warm_pool=warm_pool
+    )
     added = (reports.add(light) for light, _record in results)
     for _ in progress(added, len(paths)) if progress else added:
         pass
@@ -327,11 +344,13 @@ def annotate(
     workers: int | None = None,
     time_limit: float | None = POOL_DEFAULT,
     memory_limit: int | None = POOL_DEFAULT,
+    warm_pool: pool.Warm | None = None,
 ) -> Iterator[tuple[FileReport, Path | None, str]]:
     """`<name>（已标注）.xlsx` copies of the readable returns with problems, written into out_dir: every cell a failing
     rule reads is marked as part of that problem (even when also blank or invalid), and a printed 问题清单 sheet comes
     first, opening with the unit, year and verdict. Each copy is written in an isolated worker (the file is opened
-    again, bounded: xltool.formats.annotated), so one that hangs or needs too much memory costs only its copy.
+    again, bounded: xltool.formats.annotated), so one that hangs or needs too much memory costs only its copy
+    (`warm_pool`: on workers kept between runs, as in check_files).
     Yields (report, written file or None, reason), in the order of the reports."""
     from xltool.filenames import safe_filename
 
@@ -356,7 +375,7 @@ def annotate(
     if jobs:
         spool = batch.Spool(prefix="xltool-annotate-")
         for _, record in batch.run(
-            _annotate_one, jobs, _not_annotated, spool, workers, time_limit, memory_limit, light=False
+            _annotate_one, jobs, _not_annotated, spool, workers, time_limit, memory_limit, warm_pool=warm_pool
         ):
             written.append(spool.load(record))
     by_path = {str(r.path): r for r in reports if not r.error and r.problems}

@@ -22,6 +22,10 @@ goes to a log file in a temporary folder, read by the parent to explain a crash.
 parent kills every worker before the exception goes on; a dead parent is noticed by the workers themselves.
 
 `workers=0` runs in this process (no isolation, no time limit): for tests and debugging.
+
+`Warm` keeps the workers up between runs, for a long-running process (the portal): the same limits and the same
+replacement of a worker that dies or is killed, and each run's function is sent with a worker's first chunk of it.
+A command is one run and starts its own workers.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -54,6 +59,7 @@ RETIRE_LIMIT = 10.0  # seconds for a worker that hit the memory limit to exit by
 CHUNK_MAX = 32  # items per message to a worker
 CHUNK_SPREAD = 4  # chunks per worker over what is left: the last chunks are small, so no worker idles at the end
 MAX_FAILED_STARTS = 3  # workers in a row that die before taking any file: the pool cannot work at all
+RECYCLE_AFTER = 2000  # items a warm pool's worker reads before it is replaced (a long-lived heap fragments)
 _MEMORY_WORDS = (
     "memoryerror",
     "memory allocation of",  # Rust (calamine): "memory allocation of 549755813888 bytes failed", then a backtrace
@@ -115,6 +121,92 @@ def run(
         return _in_process(fn, items, failed, initializer, initargs)
     count = min(workers, len(items), system.MAX_WORKERS) if workers else default_workers(len(items))
     return _Pool(fn, count, time_limit or 0.0, memory_limit or 0, initializer, initargs).map(items, failed)
+
+
+class Warm:
+    """A pool whose workers stay up between runs, for a long-running process (the portal): `run` is `run(...)` on
+    these workers, with the same per-item time limit, memory limit (set when a worker starts) and isolation — a
+    worker that dies or is killed for a limit costs its item and is replaced, before the run ends. Open it at start
+    and close it at shutdown (`with Warm() as pool:`); runs from several threads take turns. A worker is replaced
+    after RECYCLE_AFTER items. `initializer(*initargs)` runs once in each worker."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        memory_limit: int | None = MEMORY_LIMIT,
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple = (),
+    ) -> None:
+        count = min(workers, system.MAX_WORKERS) if workers else default_workers(os.cpu_count() or 1)
+        self.memory_limit = memory_limit or 0
+        self.initializer, self.initargs = initializer, initargs
+        self._pool = _Pool(None, count, 0.0, self.memory_limit, initializer, initargs, warm=True)
+        self._lock = threading.Lock()
+        self._open = False
+
+    @property
+    def workers(self) -> int:
+        return self._pool.count
+
+    def pids(self) -> list[int]:
+        """The worker processes now running (for tests)."""
+        return [slot.process.pid for slot in self._pool.slots if slot.process.is_alive()]
+
+    def open(self) -> Warm:
+        with self._lock:
+            if not self._open:
+                self._pool.open()
+                self._open = True
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            if self._open:
+                self._pool.close()
+                self._open = False
+
+    def __enter__(self) -> Warm:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        failed: Callable[[T, Failure], R],
+        *,
+        time_limit: float | None = TIME_LIMIT,
+    ) -> Iterator[R]:
+        """`fn(item)` for each item, in input order, on the warm workers (see `run`); a function defined in the main
+        script (which spawned workers do not load) runs on a pool of its own."""
+        items = list(items)
+        if not items:
+            return iter(())
+        if getattr(getattr(fn, "func", fn), "__module__", "") == "__main__":
+            return run(
+                fn,
+                items,
+                failed,
+                workers=self.workers,
+                time_limit=time_limit,
+                memory_limit=self.memory_limit,
+                initializer=self.initializer,
+                initargs=self.initargs,
+            )
+        return self._run(fn, items, failed, time_limit or 0.0)
+
+    def _run(self, fn, items: list, failed: Callable, time_limit: float) -> Iterator:
+        with self._lock:
+            if not self._open:
+                raise WorkerError("读取进程池已关闭")
+            self._pool.fn, self._pool.time_limit = fn, time_limit
+            try:
+                yield from self._pool.map(items, failed)
+            finally:
+                self._pool.fn = None
 
 
 def remove_stale_folders(where: str | None = None) -> list[str]:
@@ -219,6 +311,9 @@ def _worker_main(conn, fn, initializer, initargs, memory_limit: int, log_path: s
             return  # the parent closed the pipe (or died)
         if chunk is None:
             return
+        task, chunk = chunk
+        if task is not None:  # a warm pool's next run: its function comes with the first chunk
+            fn = task
         for index, item in chunk:
             with contextlib.suppress(OSError):
                 os.write(2, _TASK_MARK)  # the parent reads only what follows: the last words about this item
@@ -258,6 +353,8 @@ class _Slot:
     tasks: deque = field(default_factory=deque)  # (index, item) sent and not yet answered; the first is being read
     since: float = 0.0  # when the worker started on the first of its tasks
     dead: bool = False
+    fn: Any = None  # the function the worker has (a warm pool's worker is sent each run's with its first chunk)
+    served: int = 0  # items answered (a warm pool's worker is replaced after RECYCLE_AFTER)
 
     @property
     def busy(self) -> bool:
@@ -285,10 +382,11 @@ def _main_script_hidden(fn) -> Iterator[None]:
 
 
 class _Pool:
-    def __init__(self, fn, count: int, time_limit: float, memory_limit: int, initializer, initargs):
+    def __init__(self, fn, count: int, time_limit: float, memory_limit: int, initializer, initargs, warm=False):
         self.fn, self.count = fn, count
         self.time_limit, self.memory_limit = time_limit, memory_limit
         self.initializer, self.initargs = initializer, initargs
+        self.warm = warm  # the workers outlive a run (Warm): started by open(), stopped by close()
         self.context = multiprocessing.get_context("spawn")
         self.slots: list[_Slot] = []
         self.folder = ""
@@ -299,18 +397,25 @@ class _Pool:
         self.items: list = []
 
     # -- lifecycle --
+    def open(self) -> None:
+        """The log folder and `count` workers (a warm pool's start; a cold run does this inside map)."""
+        remove_stale_folders()
+        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")  # the owner's pid, for the next start
+        for _ in range(self.count):
+            self._start()
+
     def map(self, items: list, failed: Callable) -> Iterator:
         results: dict[int, Any] = {}
         self.items = items
         self.pending = pending = deque(range(len(items)))  # indexes (a tuple per item would cost 64 bytes each)
         total, next_out = len(items), 0
-        remove_stale_folders()
-        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")  # the owner's pid, for the next start
         clean = False
         try:
             with system.terminate_as_exit():
-                for _ in range(self.count):
-                    self._start()
+                if self.warm:
+                    self._bury_idle(results, failed)
+                else:
+                    self.open()
                 while next_out < total:
                     while next_out in results:
                         yield results.pop(next_out)
@@ -320,7 +425,42 @@ class _Pool:
                     self._step(pending, results, failed)
             clean = True
         finally:
-            self._shutdown(graceful=clean)
+            self.items, self.pending = [], deque()
+            if not self.warm:
+                self._shutdown(graceful=clean)
+            else:
+                self._refill(clean)
+
+    def close(self) -> None:
+        self._shutdown(graceful=True)
+
+    def _bury_idle(self, results: dict, failed: Callable) -> None:
+        """Before a warm pool's run: a worker that died while idle (killed, or its start failed) is replaced now, so
+        no file is charged with a death that happened before it was sent."""
+        for slot in list(self.slots):
+            if not slot.process.is_alive():
+                self._receive(slot, results, failed)  # its READY, if it got that far
+                slot.dead = True
+                self._bury(slot, results, failed)
+        while len(self.slots) < self.count:
+            self._start()
+
+    def _refill(self, clean: bool) -> None:
+        """After a warm pool's run: workers that are dead, retiring after a MemoryError, served RECYCLE_AFTER items
+        or (after an interrupted run) still busy are stopped; new ones start, so the next run finds `count` warm."""
+        for slot in list(self.slots):
+            if slot.dead or slot.retiring or slot.tasks or not clean or slot.served >= RECYCLE_AFTER:
+                if slot.process.is_alive() and not slot.tasks and not slot.retiring:
+                    with contextlib.suppress(OSError, ValueError):
+                        slot.conn.send(None)  # idle: asked to stop, killed below if it does not
+                    slot.process.join(1)
+                _kill(slot)
+                slot.process.join(5)
+                _close(slot)
+                self.slots.remove(slot)
+        if clean:
+            while len(self.slots) < self.count:
+                self._start()
 
     def _start(self) -> None:
         parent_end, child_end = self.context.Pipe(duplex=True)
@@ -336,7 +476,7 @@ class _Pool:
             process.start()
         system.kill_with_parent(process)
         child_end.close()
-        self.slots.append(_Slot(process, parent_end, log, time.monotonic()))
+        self.slots.append(_Slot(process, parent_end, log, time.monotonic(), fn=self.fn))
 
     def _shutdown(self, graceful: bool) -> None:
         for slot in self.slots:
@@ -352,7 +492,8 @@ class _Pool:
                 _kill(slot)
             _close(slot)
         self.slots.clear()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def _chunk(self, pending: deque) -> list:
         """The next chunk: CHUNK_MAX items, fewer as the queue runs out (CHUNK_SPREAD chunks per worker left)."""
@@ -371,8 +512,10 @@ class _Pool:
             if slot.ready and not slot.retiring and not slot.tasks and pending:
                 chunk = self._chunk(pending)
                 slot.tasks, slot.since = deque(chunk), time.monotonic()
+                task = None if slot.fn is self.fn else self.fn  # a warm worker learns this run's function once
+                slot.fn = self.fn
                 try:
-                    slot.conn.send(chunk)
+                    slot.conn.send((task, chunk))
                 except (OSError, ValueError):
                     slot.dead = True  # noticed below; the first item is charged to this worker's death
         ready = multiprocessing.connection.wait(
@@ -428,7 +571,7 @@ class _Pool:
                 if not slot.tasks or slot.tasks[0][0] != index:
                     continue  # cannot happen: answers come in chunk order
                 item = slot.tasks.popleft()[1]
-                slot.since = time.monotonic()
+                slot.since, slot.served = time.monotonic(), slot.served + 1
                 if kind == _OK:
                     results[index] = message[2]
                 elif kind == _MEMORY:

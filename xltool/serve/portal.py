@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -36,6 +37,9 @@ class Portal:
         self.url = db or f"sqlite:///{(self.data / DB_NAME).as_posix()}"
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The check's workers kept warm between uploads (xltool.batch.warm), opened by the web app for its lifetime;
+        # None (the command line, tests): each check starts its own, as `xltool check` does.
+        self.warm_pool: Any = None
 
     @property
     def files(self) -> Path:

@@ -97,9 +97,10 @@ def annotated_copy(portal: Portal, version: Version) -> Path | None:
     done = sorted(folder.glob("*.xlsx")) if folder.exists() else []
     if done:
         return done[0]
-    reports = checking.check_files([str(portal.files / version.stored)])
+    # read and written in the check's workers, with their time and memory limits (formats.annotated reopens it bounded)
+    reports = checking.check_files([str(portal.files / version.stored)], warm_pool=portal.warm_pool)
     folder.mkdir(parents=True, exist_ok=True)
-    for _report, written, _reason in checking.annotate(reports, folder):
+    for _report, written, _reason in checking.annotate(reports, folder, warm_pool=portal.warm_pool):
         if written is not None:
             return Path(written)
     return None

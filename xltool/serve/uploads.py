@@ -125,7 +125,8 @@ def check_versions(portal: Portal, version_ids: list[int]) -> None:
     with portal.reading() as session:
         versions = list(session.scalars(select(Version).where(Version.id.in_(version_ids)).order_by(Version.id)))
     paths = [str(portal.files / v.stored) for v in versions]
-    reports = checking.check_files(paths)  # the check picks how: its worker pool, with time and memory limits
+    # xltool's check in its worker pool, with time and memory limits (the web app's pool is kept warm)
+    reports = checking.check_files(paths, warm_pool=portal.warm_pool)
     results = []
     for version, report in zip(versions, reports, strict=True):
         problems = [_problem(p, version) for p in ([report.error.problem] if report.error else report.problems)]
