@@ -132,6 +132,18 @@ def test_a_link_loop_in_a_folder_is_called_a_loop(tmp_path):
     assert all("循环" in why and "不存在" not in why for _, why in ignored)
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="POSIX links")
+def test_a_link_loop_named_on_the_command_line_is_called_a_loop(tmp_path):
+    """A loop given as the file to check is refused as a loop, not as a link whose target is missing."""
+    from xltool.sources import ReadError, check_size
+
+    (tmp_path / "a.xlsx").symlink_to(tmp_path / "b.xlsx")
+    (tmp_path / "b.xlsx").symlink_to(tmp_path / "a.xlsx")
+    with pytest.raises(ReadError) as caught:
+        check_size(tmp_path / "a.xlsx", 1 << 20, "")
+    assert "循环" in str(caught.value) and "不存在" not in str(caught.value)
+
+
 # --- workers ----------------------------------------------------------------------------------------------------------
 
 

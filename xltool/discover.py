@@ -5,7 +5,6 @@ Nothing vanishes: every file in a folder is either read or listed with the reaso
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import re
@@ -20,6 +19,7 @@ from xltool.filenames import undecodable
 from xltool.labels import norm
 from xltool.model import Unit
 from xltool.sources import ReadError
+from xltool.system import link_loop
 
 IGNORED_REASONS = {
     ".et": "WPS 表格专用格式（.et），请在 WPS 中另存为 .xlsx 后再报送",
@@ -175,19 +175,6 @@ def _link_reason(path: Path) -> str:
     if os.path.isdir(path):
         return f"指向文件夹 {target} 的符号链接，未跟随，其中的文件未读取"
     return f"符号链接（指向 {target}），未跟随、未读取；请把文件本身放进文件夹"
-
-
-_LOOP_ERRORS = {errno.ELOOP}  # POSIX: too many levels of symbolic links
-_LOOP_WINERRORS = {1921}  # Windows: ERROR_CANT_RESOLVE_FILENAME (the name cannot be resolved: a loop)
-
-
-def link_loop(path: str | Path) -> bool:
-    """A link that leads back to itself (directly or through other links): following it never ends."""
-    try:
-        os.stat(path)
-    except OSError as exc:
-        return exc.errno in _LOOP_ERRORS or getattr(exc, "winerror", None) in _LOOP_WINERRORS
-    return False
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:

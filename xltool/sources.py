@@ -82,6 +82,10 @@ def check_size(path: Path, limit: int, hint: str) -> int:
         raise ReadError(Code.UNREADABLE, "文件名中含有非法字符，无法打开") from None
     mode, size = info.st_mode, info.st_size
     if stat.S_ISLNK(mode):
+        from xltool.system import link_loop
+
+        if link_loop(path):
+            raise ReadError(Code.NOT_REGULAR_FILE, "这是循环的符号链接（最终又指回自身），未跟随、未打开")
         if not os.path.exists(path):
             raise ReadError(Code.NOT_REGULAR_FILE, "这是失效的符号链接（指向的文件不存在），未打开")
         raise ReadError(Code.NOT_REGULAR_FILE, "这是符号链接（快捷方式），不是文件本身，未打开；请直接指定原文件")

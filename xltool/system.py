@@ -28,6 +28,7 @@ console and document ones by the command line (and `process_text` by xltool.offi
 from __future__ import annotations
 
 import contextlib
+import errno
 import faulthandler
 import functools
 import os
@@ -40,6 +41,23 @@ WINDOWS = os.name == "nt"
 LINUX = sys.platform.startswith("linux")
 # multiprocessing.connection.wait on Windows waits on at most 63 handles, and a worker needs two (pipe, process)
 MAX_WORKERS = 30 if WINDOWS else 512
+
+# --- links -----------------------------------------------------------------------------------------------------------
+
+_LOOP_ERRORS = {errno.ELOOP}  # POSIX: too many levels of symbolic links
+_LOOP_WINERRORS = {1921}  # Windows: ERROR_CANT_RESOLVE_FILENAME (the name cannot be resolved: a loop)
+
+
+def link_loop(path) -> bool:
+    """A link that leads back to itself (directly or through other links): following it never ends."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno in _LOOP_ERRORS or getattr(exc, "winerror", None) in _LOOP_WINERRORS
+    except ValueError:  # a NUL byte in the name
+        return False
+    return False
+
 
 # --- memory limit ----------------------------------------------------------------------------------------------------
 
