@@ -155,6 +155,7 @@ def test_a_sheet_with_cells_written_twice_is_parsed_every_time(monkeypatch):
     # skeletons learnt by earlier tests in this process may fill the table: start from empty memories
     monkeypatch.setattr(_bounded, "_KNOWN", {})
     monkeypatch.setattr(_bounded, "_SEEN", Memo(_bounded.MAX_SKELETONS * 8))
+    monkeypatch.setattr(_bounded, "_TRIED", Memo(_bounded.MAX_SKELETONS * 8))
 
     xml = (
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'

@@ -156,6 +156,7 @@ def _same(a: SheetFacts, b: SheetFacts) -> None:
 def empty_memory(monkeypatch):
     monkeypatch.setattr(_bounded, "_KNOWN", {})
     monkeypatch.setattr(_bounded, "_SEEN", Memo(_bounded.MAX_SKELETONS * 8))
+    monkeypatch.setattr(_bounded, "_TRIED", Memo(_bounded.MAX_SKELETONS * 8))
 
 
 def test_a_learnt_skeleton_gives_what_the_parse_gives(tmp_path, empty_memory):

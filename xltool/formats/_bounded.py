@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from xltool.formats._plaindata import read_plain
 from xltool.formats._sheetxml import MAX_FINDINGS, Cells, parse_sheet  # noqa: F401  (MAX_FINDINGS: for _biff, xlsx)
 from xltool.formats._unsafe import DDE, EXTERNAL_REFERENCE, UNSAFE_FUNCTIONS, unsafe_formula  # noqa: F401
 from xltool.formats._xmlparts import plain_texts
@@ -46,13 +47,21 @@ def scan_sheet(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
             texts = plain_texts(raws)
             if texts is not None:
                 return known.facts(texts)
-    offsets: list[int] | None = [] if skeleton is not None else None
+    key = hash(skeleton) if skeleton is not None else None
+    learn = (
+        key is not None and key in _SEEN and key not in _TRIED
+    )  # met twice: worth learning (one template, one writer)
+    if key is not None and not learn:
+        _SEEN.keep(key, True)
+    if not learn:  # read the plain way when the parse proves it (xltool.formats._plaindata)
+        plain = read_plain(xml, window, part)
+        if plain is not None:
+            return plain
+    offsets: list[int] | None = [] if learn else None
     facts = parse_sheet(xml, window, part, offsets)
-    if skeleton is not None:
-        if hash(skeleton) in _SEEN:  # met twice: worth learning (returns of one template and writer share it)
-            _learn(xml, skeleton, raws, offsets or [], facts)
-        else:
-            _SEEN.keep(hash(skeleton), True)
+    if learn:
+        _TRIED.keep(key, True)
+        _learn(xml, skeleton, raws, offsets or [], facts)
     return facts
 
 
@@ -103,6 +112,7 @@ def is_learnt(slots: list) -> bool:
 
 
 _SEEN = Memo(MAX_SKELETONS * 8)  # hashes of skeletons met once
+_TRIED = Memo(MAX_SKELETONS * 8)  # hashes of skeletons parsed to be learnt (learnt, or found not learnable)
 
 
 def _skeleton(xml: bytes, window: tuple[int, int]) -> tuple[bytes | None, list[bytes]]:

@@ -66,6 +66,7 @@ class _Walk:
 
     def __init__(self, window: tuple[int, int], offsets: list[int] | None) -> None:
         self.window = window
+        self.data_at = -1  # byte offset of the worksheet's own <sheetData> start tag
         self.facts = SheetFacts()
         self.slots: list[tuple[int, int, int, str]] = []
         self.texts: list[str] = []
@@ -157,6 +158,8 @@ class _Walk:
     def _open_data(self, _attrs: dict[str, str]) -> None:
         if self.depth == 2:  # the worksheet's own <sheetData>
             self.data_depth = self.depth
+            if self.data_at < 0:
+                self.data_at = self.parser.CurrentByteIndex
 
     def _close_data(self) -> None:
         if self.depth == self.data_depth:
@@ -352,12 +355,16 @@ def _int(text: str | None, default: int) -> int:
 
 
 def parse_sheet(
-    xml: bytes, window: tuple[int, int], part: str = "sheet", offsets: list[int] | None = None
+    xml: bytes,
+    window: tuple[int, int],
+    part: str = "sheet",
+    offsets: list[int] | None = None,
+    data_at: list[int] | None = None,
 ) -> SheetFacts:
     """The facts of one worksheet part, with its cells (`facts.cells`, a Cells) inside the window.
 
     `offsets`, when given, receives the byte offset of each kept cell's <v> start tag, in order (one per slot whose
-    text came from a <v>)."""
+    text came from a <v>); `data_at` the byte offset of the worksheet's own <sheetData> start tag (-1: none)."""
     walk = _Walk(window, offsets)
     p = new_parser()
     walk.parser = p
@@ -391,4 +398,6 @@ def parse_sheet(
         found = [(where, text) for where, text in facts.formulas.items() if unsafe_formula(text)]
         facts.unsafe = (found + facts.unsafe)[:MAX_FINDINGS]
     facts.cells = Cells(walk.slots, walk.texts, walk.encoding)
+    if data_at is not None:
+        data_at.append(walk.data_at)
     return facts
