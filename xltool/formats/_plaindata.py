@@ -35,11 +35,14 @@ _ROW_START = rb'<row(?:\s+[A-Za-z_][\w.:-]*="[^"<>&]*")*\s*'
 # Groups: reference, style, type, the formula element, its text, the value's text.
 _CELL = (
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]{1,9})")?(?: t="(n|s|str|b|e|d)")?'
-    rb'(?:/>|>(<f(?: [a-zA-Z0-9]+="[^"<>&]*")*(?:/>|>([^<]*)</f>))?(?:<v>([^<]*)</v>)?</c>)'
+    rb'(?:/>|>(<f(?: [a-zA-Z0-9]+="[^"<>&]*")*(?:/>|>([^<]*)</f>))?(<v>[^<]*</v>)?</c>)'
 )
-# One token at a time: a row's start tag (or an empty row), a row's end tag, a cell. The caller checks that the tokens
-# tile the content with nothing between them and that cells stand only inside rows.
-_TOKENS = re.compile(rb"(" + _ROW_START + rb"/?>)|(</row>)|" + _CELL)
+_CELL_TOKEN = re.sub(rb"\((?!\?)", b"(?:", _CELL)  # the same grammar without its groups
+_CONTENT = re.compile(rb"(?:" + _ROW_START + rb"(?:/>|>(?:" + _CELL_TOKEN + rb")*</row>))*")
+# In content the grammar matches in full, every "<" starts one of its tokens (no attribute value or text holds one),
+# so these find exactly the grammar's cells and row tags.
+_CELLS = re.compile(_CELL)
+_ROW_TAGS = re.compile(_ROW_START + rb"/?>|</row>")
 _REFERENCE = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9A-Fa-f]{1,6}));")
 _REFERENCE_BYTES = re.compile(_REFERENCE.pattern.encode())
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -112,30 +115,10 @@ def read_plain(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
         content.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    rows: list[bytes] = []
-    cells: list[tuple[bytes | None, ...]] = []
-    at, in_row = 0, False
-    for m in _TOKENS.finditer(content):
-        if m.start() != at:
-            return None  # something between the tokens: not the plain way
-        at = m.end()
-        row_tag, row_end = m.group(1), m.group(2)
-        if row_tag is not None:
-            if in_row:
-                return None
-            rows.append(row_tag)
-            in_row = not row_tag.endswith(b"/>")
-        elif row_end is not None:
-            if not in_row:
-                return None
-            rows.append(row_end)
-            in_row = False
-        elif in_row:
-            cells.append(m.groups()[2:])
-        else:
-            return None  # a cell outside a row
-    if at != len(content) or in_row:
+    if _CONTENT.fullmatch(content) is None:
         return None
+    rows = _ROW_TAGS.findall(content)
+    cells = _CELLS.findall(content)
     data_at: list[int] = []
     try:
         facts = parse_sheet(xml[:first] + b"".join(rows) + xml[end:], window, part, data_at=data_at)
@@ -156,9 +139,9 @@ def read_plain(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
         return None
 
 
-_KINDS = {None: "n", b"n": "n", b"s": "s", b"str": "str", b"b": "b", b"e": "e", b"d": "d"}
+_KINDS = {b"": "n", b"n": "n", b"s": "s", b"str": "str", b"b": "b", b"e": "e", b"d": "d"}
 _PLACES: dict[bytes, tuple[int, int, str] | None] = {}  # b"B7" -> place("B7"), filled as met
-_STYLES: dict[bytes | None, int] = {None: -1}
+_STYLES: dict[bytes, int] = {b"": -1}
 _FORMULAS = Memo(50_000)  # a formula's raw text -> as XML reads it (returns of one template share their formulas)
 _SAFE = Memo(64)  # all formulas of a sheet, joined, already found harmless (compared whole, not by hash)
 
@@ -183,7 +166,7 @@ def _with_cells(facts: SheetFacts, cells: list[tuple[bytes, ...]], window: tuple
         if row >= max_rows or col >= max_cols or (row, col) in seen:
             return None  # outside the window (the parse counts it) or written twice (the parse says so)
         seen.add((row, col))
-        if formula_element is not None:
+        if formula_element:
             if not formula:
                 formulas[where] = ""
             else:
@@ -191,7 +174,8 @@ def _with_cells(facts: SheetFacts, cells: list[tuple[bytes, ...]], window: tuple
                 if text is None:
                     text = _FORMULAS.keep(formula, _text(formula)[:MAX_FORMULA_TEXT])
                 formulas[where] = text
-        if value is not None:
+        if value:
+            value = value[3:-4]  # the <v> element's text
             text = value.decode("utf-8") if b"&" not in value else _text(value)
             if len(text) > MAX_TEXT:
                 text = text[:MAX_TEXT]
