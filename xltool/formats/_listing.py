@@ -12,19 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 from xltool.codes import Code
+from xltool.forms import col_number
 from xltool.outcomes import Severity
 from xltool.problems import Problem
 
 BLANK_ADVICE = "按 0 计算，没有数据请填 0"
 BLANK_ADVICE_EN = "blank cells count as 0; enter 0 where nothing happened"
 _A1 = re.compile(r"^([A-Z]{1,3})(\d+)$")
-
-
-def _column(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def _letters(n: int) -> str:
@@ -105,7 +99,7 @@ def _grouped(blanks: list[Problem], form: Any) -> list[Problem | BlankRow]:
             single.append(p)
             continue
         key = (p.sheet, int(m.group(2)))
-        rows.setdefault(key, []).append(_column(m.group(1)))
+        rows.setdefault(key, []).append(col_number(m.group(1)))
         first.setdefault(key, p)
     out: list[Problem | BlankRow] = []
     for sheet, row in sorted(rows, key=lambda k: (by_sheet.get(k[0], (len(tables), None))[0], k[0], k[1])):

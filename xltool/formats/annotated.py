@@ -22,6 +22,7 @@ from xltool import layout, safewrite
 from xltool.codes import Code
 from xltool.formats import Writer, _xmlparts
 from xltool.formats._bounded import LIST_WINDOW, WINDOW, unsafe_formula
+from xltool.forms import col_number
 from xltool.sources import member_bytes, open_zip, sniff
 
 FILLS = {"error": "FF7C80", "warning": "F4B084", "info": "BDD7EE"}  # far from the input tint (FFF2CC)
@@ -201,7 +202,7 @@ def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
                 if cell.tag != f"{ns}c":
                     continue
                 found = _REF.match(cell.get("r") or "")
-                col = _column(found.group(1)) if found else col + 1
+                col = col_number(found.group(1)) if found else col + 1
                 at_row = int(found.group(2)) if found else row_number
                 if col > max_cols or at_row > max_rows:
                     row.remove(cell)
@@ -222,19 +223,12 @@ def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True) if changed else xml
 
 
-def _column(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def _inside(ref: str, window: tuple[int, int]) -> bool:
     """A range (or cell) wholly inside the window."""
     max_rows, max_cols = window
     for corner in ref.split(":"):
         found = _REF.match(corner.strip())
-        if found is None or _column(found.group(1)) > max_cols or int(found.group(2)) > max_rows:
+        if found is None or col_number(found.group(1)) > max_cols or int(found.group(2)) > max_rows:
             return False
     return True
 

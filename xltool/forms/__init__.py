@@ -27,6 +27,7 @@ from xltool.forms.model import (
     UnitField,
     a1,
     col_letter,
+    col_number,
     formula_of,
 )  # fmt: skip
 from xltool.forms.registry import (
@@ -49,7 +50,7 @@ from xltool.forms.registry import (
 __all__ = [
     "ENTRY_POINT_GROUP", "INFO_ROW", "MAX_FORM_BYTES", "OFFICIAL_FAMILY", "PREV", "TABLE_ROW", "TITLE_ROW", "CarryOver",
     "Cell", "CellType", "Figure", "Form", "FormError", "Label", "ReportItem", "ReportSection", "ReportSpec", "Rule",
-    "Table", "UnitField", "WorkerForms", "a1", "all_forms", "col_letter", "expand_keys", "form_by_id", "form_for_year",
-    "formula_of", "load_form", "plugin_errors", "register_form_file", "register_worker_forms", "registered_files",
-    "templates_dir", "worker_forms",
+    "Table", "UnitField", "WorkerForms", "a1", "all_forms", "col_letter", "col_number", "expand_keys", "form_by_id",
+    "form_for_year", "formula_of", "load_form", "plugin_errors", "register_form_file", "register_worker_forms",
+    "registered_files", "templates_dir", "worker_forms",
 ]  # fmt: skip

@@ -377,6 +377,14 @@ def a1(row: int, col: int) -> str:
     return f"{col_letter(col)}{row + 1}"
 
 
+def col_number(letters: str) -> int:
+    """Column letters as their 1-based number, e.g. D -> 4 (either case)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
 def col_letter(col: int) -> str:
     letters = ""
     col += 1
