@@ -16,7 +16,8 @@ For each N, in one run:
 - the naive script a clerk would write, `pandas.read_excel(sheet_name=None, engine="openpyxl")` on every file in one
   process (timed on up to --naive-max files, extrapolated beyond and marked est.), and the speed-up over it;
 - the bare floor: python-calamine reading every sheet of every file (`to_python`) on 2 processes (on up to
-  --floor-max files, extrapolated beyond), and xltool's time as a multiple of it;
+  --floor-max files, extrapolated beyond), and xltool's time as a multiple of it; also CPU seconds (user + system
+  of the process and its workers) and their multiple of the floor's, which stays meaningful on a busy machine;
 - `xltool check DIR --format csv` (output to /dev/null): wall time, returns/s, peak RSS of the process and its largest
   worker (the resource tracker, a child too, is small).
 """
@@ -194,17 +195,25 @@ app()
 """
 
 
-def run_xltool(args: list[str]) -> tuple[float, float, float]:
-    """Wall time, peak RSS (MB) of the xltool process and of its largest worker, in a fresh process."""
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process's children that have ended (0 where the system does not say)."""
+    t = os.times()
+    return t.children_user + t.children_system
+
+
+def run_xltool(args: list[str]) -> tuple[float, float, float, float]:
+    """Wall time, CPU seconds (the process and its workers), peak RSS (MB) of the xltool process and of its largest
+    worker, in a fresh process."""
+    cpu = _cpu()
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _RUN, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT
     )
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _cpu() - cpu
     peak = next((line.split()[1:] for line in proc.stderr.splitlines() if line.startswith("PEAK")), ["0", "0"])
     if proc.returncode not in (0, 1):
         raise SystemExit(f"xltool {' '.join(args[:1])} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return wall, int(peak[0]) / 1024, int(peak[1]) / 1024
+    return wall, cpu, int(peak[0]) / 1024, int(peak[1]) / 1024
 
 
 def naive(files: list[Path]) -> float:
@@ -227,12 +236,16 @@ def _calamine_one(path: str) -> int:
     return sum(len(wb.get_sheet_by_name(name).to_python()) for name in wb.sheet_names)
 
 
-def floor(files: list[Path], processes: int = 2) -> float:
-    """The bare floor: python-calamine reads every sheet of every file on `processes` processes."""
+def floor(files: list[Path], processes: int = 2) -> tuple[float, float]:
+    """The bare floor: python-calamine reads every sheet of every file on `processes` processes (wall, CPU s)."""
+    cpu = _cpu()
     start = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        sum(pool.imap_unordered(_calamine_one, map(str, files), chunksize=64))
-    return time.perf_counter() - start
+    pool = multiprocessing.get_context("spawn").Pool(processes)
+    sum(pool.imap_unordered(_calamine_one, map(str, files), chunksize=64))
+    wall = time.perf_counter() - start
+    pool.close()
+    pool.join()  # ended and waited for: their CPU time is counted
+    return wall, _cpu() - cpu
 
 
 def main() -> None:
@@ -246,7 +259,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
     header = (
         f"{'N':>7} {'make s':>7} | {'merge s':>8} {'ret/s':>6} {'naive s':>11} {'×naive':>7} {'floor s':>10} "
-        f"{'×floor':>6} {'MB':>5} {'wMB':>5} | {'check s':>8} {'ret/s':>6} {'MB':>5} {'wMB':>5}"
+        f"{'×floor':>6} {'cpu s':>6} {'×fcpu':>6} {'MB':>5} {'wMB':>5} | {'check s':>8} {'ret/s':>6} {'MB':>5} {'wMB':>5}"
     )
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,19 +268,20 @@ def main() -> None:
             folder, made = prepare(workdir, n)
             files = sorted(folder.glob("*.xlsx"))
             out = Path(tmp) / f"county{n}.xlsx"
-            wall, peak, worker_peak = run_xltool(["merge", str(folder), "-o", str(out), "--unit", "某某县"])
+            wall, cpu, peak, worker_peak = run_xltool(["merge", str(folder), "-o", str(out), "--unit", "某某县"])
             sample = files[: args.naive_max]
             naive_s = naive(sample) * n / len(sample)
             naive_text = f"{naive_s:.1f}" + (" est." if len(sample) < n else "")
             sample = files[: args.floor_max]
-            floor_s = floor(sample) * n / len(sample)
+            floor_s, floor_cpu = (x * n / len(sample) for x in floor(sample))
             floor_text = f"{floor_s:.1f}" + (" est." if len(sample) < n else "")
             line = (
                 f"{n:>7} {made:>7.0f} | {wall:>8.1f} {n / wall:>6.0f} {naive_text:>11} {naive_s / wall:>6.1f}× "
-                f"{floor_text:>10} {wall / floor_s:>5.2f}× {peak:>5.0f} {worker_peak:>5.0f} |"
+                f"{floor_text:>10} {wall / floor_s:>5.2f}× {cpu:>6.1f} {cpu / floor_cpu:>5.2f}× "
+                f"{peak:>5.0f} {worker_peak:>5.0f} |"
             )
             if not args.no_check:
-                c_wall, c_peak, c_worker = run_xltool(["check", str(folder), "--format", "csv"])
+                c_wall, _, c_peak, c_worker = run_xltool(["check", str(folder), "--format", "csv"])
                 line += f" {c_wall:>8.1f} {n / c_wall:>6.0f} {c_peak:>5.0f} {c_worker:>5.0f}"
             print(line, flush=True)
             out.unlink(missing_ok=True)

@@ -253,6 +253,66 @@ def test_a_skeleton_the_parse_does_not_prove_is_never_learnt(xml, empty_memory):
     assert _bounded._KNOWN == {}
 
 
+def _headed(header: bytes, extra: bytes = b"") -> bytes:
+    return _sheet(b'<c r="A1"><v>1</v></c><c r="B1" t="s"><v>0</v></c>').replace(
+        b"</worksheet>",
+        extra + b"<headerFooter><oddHeader>" + header + b"</oddHeader><oddFooter>&amp;P</oddFooter></headerFooter>"
+        b"</worksheet>",
+    )
+
+
+def test_sheets_printed_with_other_headers_share_a_learnt_skeleton(empty_memory):
+    """A unit's name in the page header (each return's own) does not keep a sheet from a skeleton learnt from
+    another unit's: read through it, with the parse's facts and values."""
+    _learn(_headed("&amp;L填报单位：甲镇&amp;R2025".encode()))
+    other = _headed("&amp;L填报单位：乙街道办事处 &lt;二&gt;&amp;R2025".encode()).replace(b"<v>1</v>", b"<v>7</v>")
+    assert _bounded._skeleton(other, _bounded.WINDOW)[0] in _bounded._KNOWN
+    facts = _bounded.scan_sheet(other, _bounded.WINDOW)
+    assert _bounded.is_learnt(facts.cells.slots)
+    _same(facts, _sheetxml.parse_sheet(other, _bounded.WINDOW))
+
+
+@pytest.mark.parametrize("text", [b"&undefined;", b"&#0;", b"&#53;", b"]]>", b"\x01", b"\xff", b"a\rb", b"&amp"])
+def test_a_header_text_xml_would_not_take_as_it_is_goes_to_the_parser(text, empty_memory):
+    """Through a learnt skeleton, a page header that is not plain character data (an undeclared or numeric
+    reference, "]]>", a forbidden character, bad UTF-8) is judged by the parser: the same facts or the same refusal."""
+    _learn(_headed("&amp;L甲".encode()))
+    other = _headed(text)
+    assert _bounded._skeleton(other, _bounded.WINDOW)[0] in _bounded._KNOWN
+    try:
+        expected = _sheetxml.parse_sheet(other, _bounded.WINDOW)
+    except ReadError as exc:
+        with pytest.raises(ReadError) as caught:
+            _bounded.scan_sheet(other, _bounded.WINDOW)
+        assert caught.value.code == exc.code
+        return
+    facts = _bounded.scan_sheet(other, _bounded.WINDOW)
+    assert not _bounded.is_learnt(facts.cells.slots)
+    _same(facts, expected)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        _headed(b"x", b"<!--").replace(b"</headerFooter>", b"</headerFooter>-->"),  # headers in a comment
+        _headed(b"x")
+        .replace(b"<headerFooter>", b'<headerFooter><w xmlns="urn:o">')
+        .replace(b"</headerFooter>", b"</w></headerFooter>"),  # one level deeper: not the sheet's own header
+        _headed(b"x").replace(b"<oddHeader>x", b"<oddHeader><![CDATA[x]]>"),  # CDATA: not cut
+    ],
+)
+def test_a_header_cut_the_parse_does_not_prove_is_never_learnt(xml, empty_memory):
+    """A page header cut that is not the text of the sheet's own header element (in a comment, one element deeper)
+    is never learnt; a header the split cannot cut (CDATA) stays in the skeleton: either way, what the parse gives."""
+    expected = _sheetxml.parse_sheet(xml, _bounded.WINDOW)
+    for _ in range(3):
+        _same(_bounded.scan_sheet(xml, _bounded.WINDOW), expected)
+    if b"CDATA" in xml:
+        assert b"CDATA[x]" in next(iter(_bounded._KNOWN))
+    else:
+        assert _bounded._KNOWN == {}
+
+
 def test_a_learnt_latin1_lookalike_never_reads_utf8(empty_memory):
     """Only UTF-8 documents are learnt: a Latin-1 sheet's values are read by the parser (é is two characters there)."""
     xml = b'<?xml version="1.0" encoding="ISO-8859-1"?>' + _sheet(b'<c r="A1" t="str"><v>a</v></c>')

@@ -19,9 +19,14 @@ from __future__ import annotations
 import re
 
 from xltool.formats._plaindata import read_plain
-from xltool.formats._sheetxml import MAX_FINDINGS, Cells, parse_sheet  # noqa: F401  (MAX_FINDINGS: for _biff, xlsx)
+from xltool.formats._sheetxml import (  # noqa: F401  (MAX_FINDINGS: for _biff, xlsx)
+    HEADER_TEXTS,
+    MAX_FINDINGS,
+    Cells,
+    parse_sheet,
+)
 from xltool.formats._unsafe import DDE, EXTERNAL_REFERENCE, UNSAFE_FUNCTIONS, unsafe_formula  # noqa: F401
-from xltool.formats._xmlparts import plain_texts
+from xltool.formats._xmlparts import character_data, plain_texts
 from xltool.formats.page import MAX_FORMULA_TEXT, SheetFacts  # noqa: F401  (MAX_FORMULA_TEXT: for ods)
 from xltool.memo import Memo
 
@@ -35,17 +40,19 @@ MAX_LIST_SHEET_BYTES = 200 * 1024 * 1024  # a roll-up's 明细 for 100,000 units
 MAX_SKELETONS = 96  # skeletons learnt: 6 sheets a return, so the returns of 16 writers (each tens of KB)
 MAX_SKELETON_SHEET = 1024 * 1024  # larger sheets (a roll-up's lists) are always parsed
 _VALUE_SPLIT = re.compile(rb"<v>([^<]*)</v>")
+_HEADERS = "|".join(HEADER_TEXTS).encode()
+_HEADER_SPLIT = re.compile(rb"(<(?:" + _HEADERS + rb")>)([^<]*)(?=</(?:" + _HEADERS + rb")>)")
 
 
 def scan_sheet(xml: bytes, window: tuple[int, int], part: str = "sheet") -> SheetFacts:
     """The facts of one sheet part and its cells inside the window (`facts.cells`): parsed, or taken from a skeleton
     met before when that is provably what the parse gives."""
-    skeleton, raws = _skeleton(xml, window)
+    skeleton, raws, headers = _skeleton(xml, window)
     if skeleton is not None:
         known = _KNOWN.get(skeleton)
         if known is not None:
             texts = plain_texts(raws)
-            if texts is not None:
+            if texts is not None and character_data(headers):
                 return known.facts(texts)
     key = hash(skeleton) if skeleton is not None else None
     learn = (
@@ -58,10 +65,11 @@ def scan_sheet(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
         if plain is not None:
             return plain
     offsets: list[int] | None = [] if learn else None
-    facts = parse_sheet(xml, window, part, offsets)
+    header_at: list[int] | None = [] if learn else None
+    facts = parse_sheet(xml, window, part, offsets, header_at=header_at)
     if learn:
         _TRIED.keep(key, True)
-        _learn(xml, skeleton, raws, offsets or [], facts)
+        _learn(xml, skeleton, raws, offsets or [], facts, headers, header_at or [])
     return facts
 
 
@@ -115,20 +123,39 @@ _SEEN = Memo(MAX_SKELETONS * 8)  # hashes of skeletons met once
 _TRIED = Memo(MAX_SKELETONS * 8)  # hashes of skeletons parsed to be learnt (learnt, or found not learnable)
 
 
-def _skeleton(xml: bytes, window: tuple[int, int]) -> tuple[bytes | None, list[bytes]]:
-    """The sheet's skeleton and the raw text of each `<v>…</v>` the byte split finds, in order; (None, []) when the
+def _skeleton(xml: bytes, window: tuple[int, int]) -> tuple[bytes | None, list[bytes], list[bytes]]:
+    """The sheet's skeleton, the raw text of each `<v>…</v>` the byte split finds and of each page header or footer
+    after the last `<headerFooter` (a unit's name printed at the top of its pages), in order; (None, [], []) when the
     sheet is not one to learn (a NUL byte would make two skeletons alike; a list sheet is too large to keep)."""
     if len(xml) > MAX_SKELETON_SHEET or window != WINDOW or b"\x00" in xml:
-        return None, []
+        return None, [], []
     pieces = _VALUE_SPLIT.split(xml)
-    return b"\x00".join(pieces[0::2]), pieces[1::2]
+    skeleton = b"\x00".join(pieces[0::2])
+    at = skeleton.rfind(b"<headerFooter")
+    if at < 0:
+        return skeleton, pieces[1::2], []
+    tail = _HEADER_SPLIT.split(skeleton[at:])
+    headers = tail[2::3]
+    if any(b"\x00" in text for text in headers):  # a value cut inside: not the same text in the sheet itself
+        return None, [], []
+    tail[2::3] = [b"\x00"] * len(headers)
+    return skeleton[:at] + b"".join(tail), pieces[1::2], headers
 
 
-def _learn(xml: bytes, skeleton: bytes, raws: list[bytes], offsets: list[int], facts: SheetFacts) -> None:
+def _learn(
+    xml: bytes,
+    skeleton: bytes,
+    raws: list[bytes],
+    offsets: list[int],
+    facts: SheetFacts,
+    headers: list[bytes],
+    header_at: list[int],
+) -> None:
     """Keep a parsed sheet's facts under its skeleton, when the parse proves the split: the document is UTF-8, each
     `<v>` the split found starts exactly where the parser met the value element of a kept cell (none elsewhere: not
     in a comment, CDATA, another element or namespace), every kept cell's value came from one of them, and each text
-    decodes to what the parser read. Sheets whose facts depend on their values (error values, unusable values) or
+    decodes to what the parser read; each page header or footer cut starts where the parser met one of the sheet's
+    own (text nothing read depends on) and is character data whatever it says. Sheets whose facts depend on their values (error values, unusable values) or
     that hold cells outside the window, cells written twice or inline strings are never learnt."""
     cells = facts.cells
     if (
@@ -145,6 +172,9 @@ def _learn(xml: bytes, skeleton: bytes, raws: list[bytes], offsets: list[int], f
     if len(offsets) != len(cells.slots) or offsets != [m.start() for m in _VALUE_SPLIT.finditer(xml)]:
         return
     if plain_texts(raws) != cells.texts:
+        return
+    cut = [m.start() for m in _HEADER_SPLIT.finditer(xml, max(xml.rfind(b"<headerFooter"), 0))] if headers else []
+    if len(cut) != len(headers) or not set(cut) <= set(header_at) or not character_data(headers):
         return
     _KNOWN[skeleton] = _Known(facts, cells.slots)
     _LEARNT_SLOTS.add(id(cells.slots))

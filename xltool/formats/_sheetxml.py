@@ -24,6 +24,7 @@ MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # a worksheet's own bounds
 SHEET_ROOTS = ("worksheet", "chartsheet", "dialogsheet", "macrosheet")
 X14_FORMULA = "http://schemas.microsoft.com/office/excel/2006/main f"  # xm:f in the 2010 extensions
 X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"  # x14:conditionalFormatting, x14:dataValidation
+HEADER_TEXTS = ("oddHeader", "oddFooter", "evenHeader", "evenFooter", "firstHeader", "firstFooter")  # printed only
 
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 _RANGE = re.compile(r"([A-Z]{1,3}[0-9]{1,7})(?::([A-Z]{1,3}[0-9]{1,7}))?")
@@ -64,8 +65,10 @@ class Cells:
 class _Walk:
     """The handlers of one sheet's parse."""
 
-    def __init__(self, window: tuple[int, int], offsets: list[int] | None) -> None:
+    def __init__(self, window: tuple[int, int], offsets: list[int] | None, header_at: list[int] | None = None) -> None:
         self.window = window
+        self.header_at = header_at  # byte offsets of the page header/footer texts' elements (the skeleton check)
+        self.header_depth = -9
         self.data_at = -1  # byte offset of the worksheet's own <sheetData> start tag
         self.facts = SheetFacts()
         self.slots: list[tuple[int, int, int, str]] = []
@@ -118,6 +121,8 @@ class _Walk:
             "formula": self._open_rule_formula,
             "formula1": self._open_rule_formula,
             "formula2": self._open_rule_formula,
+            "headerFooter": self._open_header_footer,
+            **dict.fromkeys(HEADER_TEXTS, self._open_header_text),
         }
         ends = {
             "c": self._close_cell,
@@ -134,6 +139,7 @@ class _Walk:
             "formula2": self._rule_formula,
             "conditionalFormatting": self._close_rule,
             "dataValidation": self._close_rule,
+            "headerFooter": self._close_header_footer,
         }
         named_starts = {f"{ns} {local}": h for ns in MAIN for local, h in starts.items()}
         named_ends = {f"{ns} {local}": h for ns in MAIN for local, h in ends.items()}
@@ -215,6 +221,18 @@ class _Walk:
     def _open_protection(self, attrs: dict[str, str]) -> None:
         if self.depth == 2:
             self.facts.protected = attrs.get("sheet") in ("1", "true")
+
+    def _open_header_footer(self, _attrs: dict[str, str]) -> None:
+        if self.depth == 2:  # the worksheet's own
+            self.header_depth = self.depth
+
+    def _close_header_footer(self) -> None:
+        if self.depth == self.header_depth:
+            self.header_depth = -9
+
+    def _open_header_text(self, _attrs: dict[str, str]) -> None:
+        if self.header_at is not None and self.depth == self.header_depth + 1:
+            self.header_at.append(self.parser.CurrentByteIndex)
 
     def _open_embedded(self, _attrs: dict[str, str]) -> None:
         self.facts.embedded = True
@@ -360,12 +378,15 @@ def parse_sheet(
     part: str = "sheet",
     offsets: list[int] | None = None,
     data_at: list[int] | None = None,
+    header_at: list[int] | None = None,
 ) -> SheetFacts:
     """The facts of one worksheet part, with its cells (`facts.cells`, a Cells) inside the window.
 
     `offsets`, when given, receives the byte offset of each kept cell's <v> start tag, in order (one per slot whose
-    text came from a <v>); `data_at` the byte offset of the worksheet's own <sheetData> start tag (-1: none)."""
-    walk = _Walk(window, offsets)
+    text came from a <v>); `data_at` the byte offset of the worksheet's own <sheetData> start tag (-1: none);
+    `header_at` the byte offsets of the start tags of its page header and footer texts (children of its own
+    <headerFooter>), which nothing read depends on."""
+    walk = _Walk(window, offsets, header_at)
     p = new_parser()
     walk.parser = p
     starts, ends = walk.handlers()
