@@ -264,7 +264,9 @@ _PLAIN_SST = re.compile(
 _PLAIN_ITEM = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
 # Bytes of an element's text that XML would not read as themselves: references ("&"), carriage returns (normalised),
 # characters XML forbids (the C0 controls but tab and line feed, U+FFFE, U+FFFF), and "]]>" (an error in content).
-_CONTROLS = re.compile(rb"[\x01-\x08\x0b-\x1f]")
+# Each byte to 0 where it is such a control (NUL aside: it separates the texts joined here), else to 1; one
+# translate and one search for NUL take a twentieth of the time of a regular expression over the same bytes.
+_CONTROL_MARKS = bytes(0 if (0 < b < 32 and b not in (9, 10)) else 1 for b in range(256))
 
 
 def plain_texts(raws: list[bytes]) -> list[str] | None:
@@ -279,7 +281,7 @@ def plain_texts(raws: list[bytes]) -> list[str] | None:
         or b"]]>" in joined
         or b"\xef\xbf\xbe" in joined
         or b"\xef\xbf\xbf" in joined
-        or _CONTROLS.search(joined) is not None
+        or b"\x00" in joined.translate(_CONTROL_MARKS)
     ):
         return None
     try:
