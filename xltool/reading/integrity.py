@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from xltool import formdata, layout
 from xltool.codes import Code
+from xltool.formats._sheetxml import place
 from xltool.formats.page import Page, stray_cells_text
 from xltool.forms import Form, a1
 from xltool.labels import norm
@@ -80,7 +81,7 @@ def untrusted_content(page: Page) -> list[Problem]:
                     Code.STRAY_CELLS,
                     stray_cells_text(name, f.stray, f.stray_examples),
                     sheet=name,
-                    cell=f.stray_examples[0] if f.stray_examples else None,
+                    cell=next((e for e in f.stray_examples if place(e) is not None), None),  # not "$Z$9"
                     values={"count": f.stray, "examples": f.stray_examples},
                 )
             )
