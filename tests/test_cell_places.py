@@ -8,6 +8,7 @@ cut are cut."""
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import subprocess
 import zipfile
@@ -21,6 +22,7 @@ from tests.test_xml_spellings import KEY, _codes, _place, _replace_cell, _return
 from xltool import checking
 from xltool.codes import Code
 from xltool.formats._sheetxml import parse_sheet, place, row_of
+from xltool.formats.annotated import bounded_workbook
 from xltool.forms import col_letter
 from xltool.reading import read
 from xltool.values import Invalid
@@ -181,6 +183,8 @@ def _annotated(tmp_path: Path, path: Path) -> tuple[openpyxl.Workbook, checking.
         b'<c r="$D$6" s="13"><v>999</v></c>',  # no cell: openpyxl would refuse the whole copy
         b'<c r="C6" s="13"/><c r="$Z$9" s="13"><v>998</v></c><c s="13"><v>997</v></c>',  # and one counted from it
         b'<c r="D6" s="13"><v>3</v></c></row><row r="6"><c r="E0"/><c s="13"><v>996</v></c>',
+        b'</row><row r="5000" hidden="1"><c r="D6" s="13"><v>4</v></c>',  # D6 held by a far row
+        b'</row><row r="x" hidden="1"><c r="D6" s="13"><v>4</v></c>',  # by a row of no number
     ],
 )
 def test_the_annotated_copy_shows_the_value_the_reader_read(tmp_path, cell):
@@ -194,6 +198,18 @@ def test_the_annotated_copy_shows_the_value_the_reader_read(tmp_path, cell):
     assert (Decimal(shown) if shown is not None else None) == ret.values.get(KEY)
     values = {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row}
     assert not {996, 997, 998, 999} & values
+    assert not any(wb[sheet].row_dimensions[r].hidden for r in range(1, 40))  # no far row's attributes moved up
+
+
+def test_a_row_of_no_number_hides_nothing_in_the_annotated_copy(tmp_path):
+    """A row numbered "x" with hidden="1" holding D7 by its own reference: the copy has D7 (the reader reads it) and
+    no hidden row, where openpyxl would have put the attribute on the row after row 6."""
+    rows = '<row r="6"><c r="D6"><v>1</v></c></row><row r="x" hidden="1"><c r="D7"><v>2</v></c></row><row r="8"/>'
+    assert _cells(rows) == ({"D6": "1", "D7": "2"}, 0)
+    copy = bounded_workbook(_book(tmp_path / "x.xlsx", rows).read_bytes())
+    ws = openpyxl.load_workbook(io.BytesIO(copy)).active
+    assert (ws["D6"].value, ws["D7"].value) == (1, 2)
+    assert not any(d.hidden for d in ws.row_dimensions.values())
 
 
 def test_a_row_outside_sheet_data_is_not_in_the_annotated_copy(tmp_path):

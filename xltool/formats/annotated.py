@@ -208,17 +208,6 @@ def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
             if element.tag != row_tag:
                 continue
             row = row_of(element.get("r"), row)
-            if row >= max_rows:
-                data.remove(element)
-                changed = True
-                continue
-            if row >= 0 and element.get("r") != str(row + 1):
-                element.set("r", str(row + 1))
-                changed = True
-            elif row == LOST and "r" in element.attrib:  # its cells carry their own references, or are cut below
-                element.attrib.pop("r", None)
-                changed = True
-            kept_rows.append(element)
             col = -1
             for cell in list(element):
                 ref = cell.get("r") if cell.tag == cell_tag else None
@@ -236,8 +225,20 @@ def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
                 elif ref != found[2]:
                     cell.set("r", found[2])
                     changed = True
-    kept = {id(r) for r in kept_rows}
-    for stray in [r for r in root.iter(row_tag) if id(r) not in kept]:  # openpyxl reads a <row> anywhere
+            if 0 <= row < max_rows:
+                if element.get("r") != str(row + 1):
+                    element.set("r", str(row + 1))
+                    changed = True
+            elif len(element):  # a far or unnumbered row holding cells placed by their own references (D6 in row
+                element.attrib.clear()  # 5000): kept without its number or attributes, which openpyxl would put on
+                changed = True  # the row after the one before (hidden="1" hiding a table row)
+            else:
+                data.remove(element)
+                changed = True
+                continue
+            kept_rows.append(element)
+    kept = set(kept_rows)
+    for stray in [r for r in root.iter(row_tag) if r not in kept]:  # openpyxl reads a <row> anywhere
         stray.getparent().remove(stray)
         changed = True
     for merges in list(root.iter(f"{ns}mergeCells")):
