@@ -21,6 +21,7 @@ import pytest
 from tests.test_xml_spellings import KEY, _codes, _place, _replace_cell, _return
 from xltool import checking
 from xltool.codes import Code
+from xltool.formats import _sheetxml
 from xltool.formats._sheetxml import parse_sheet, place, row_of
 from xltool.formats.annotated import bounded_workbook
 from xltool.forms import col_letter
@@ -99,6 +100,17 @@ def test_one_definition_of_a_reference():
     assert place("xfd1048576") == (1_048_575, 16_383, "XFD1048576")
     assert [place(r) for r in ("$D$6", "D0", "D6 ", "XFE1", "D1048577", "Ｄ6", "6", "D" + "9" * 5000)] == [None] * 8
     assert row_of("06", 0) == 5 and row_of(None, 5) == 6 and row_of("x", 5) < 0 and row_of(None, row_of("0", 1)) < 0
+
+
+def test_far_cells_do_not_fill_the_memo_of_places():
+    """A sheet of 300,000 distinct far cells leaves the memo of places as it was: the cells of later returns are
+    still remembered (the memo holds places near A1 only)."""
+    rows = "".join(f'<row r="{r}"><c r="XFD{r}"/></row>' for r in range(2000, 302_000))
+    before = len(_sheetxml._PLACES)
+    assert _cells(rows) == ({}, 300_000)
+    assert len(_sheetxml._PLACES) == before
+    place("C7")
+    assert "C7" in _sheetxml._PLACES
 
 
 @pytest.mark.libreoffice
