@@ -29,7 +29,7 @@ X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"  # x14:con
 # reader, the annotated copies' cut and every range of a sheet part use `place`.
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PLACES: dict[str, tuple[int, int, str]] = {}  # "b07" -> (6, 1, "B7"): cells near A1 met before
-_REMEMBERED = (1000, 256)  # places remembered: a return's rows, a list sheet's columns (not far cells by the 100,000)
+_REMEMBERED = (1000, 256)  # places remembered: a return's rows, a list sheet's columns (far cells are met once)
 LOST = -2  # a row or column number that cannot be known: a cell counted from it has no place (see row_of)
 
 
