@@ -455,6 +455,8 @@ def check_return(ret: Return, previous: Return | None = None, *, reference: bool
     numbers = _numbers(ret.values)
     for key, v in () if numbers else ret.values.items():
         if isinstance(v, Invalid) and v.raw:  # an empty raw is a cell missing from a cut-short report, reported once
+            if v.code == Code.MALFORMED_CELL:
+                continue  # the reading reported it (MALFORMED-CELL names the sheet's malformed cells): one finding
             cell = form.cell[key]
             if v.code == Code.FORMULA_IN_INPUT:
                 text = (

@@ -246,12 +246,15 @@ def _index(text: str) -> int:
     return int(text) if _INDEX.fullmatch(text) else -1
 
 
+MAX_MALFORMED = 64_000  # a return's whole window: every malformed cell a table reads is known as one
+
+
 def _malformed(facts: SheetFacts, row: int, col: int, text: str) -> None:
     where = f"{col_letter(col)}{row + 1}"
-    if where in facts.malformed:
+    if where in facts.errors:  # already noted (a cell written twice), or an error value
         return
     facts.errors[where] = text.strip()[:40] or "（空）"
-    if len(facts.malformed) < 50:
+    if len(facts.malformed) < MAX_MALFORMED:
         facts.malformed.append(where)
 
 

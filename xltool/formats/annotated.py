@@ -13,6 +13,7 @@ an isolated worker like every read (xltool.checking.annotate).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -22,7 +23,9 @@ from xltool import layout, safewrite
 from xltool.codes import Code
 from xltool.formats import Writer, _xmlparts
 from xltool.formats._bounded import LIST_WINDOW, WINDOW, unsafe_formula
-from xltool.forms import col_number
+from xltool.formats._sheetxml import LOST, MAX_COLS, place, row_of, span
+from xltool.formats.page import stray_cells_text
+from xltool.forms import col_letter
 from xltool.sources import member_bytes, open_zip, sniff
 
 FILLS = {"error": "FF7C80", "warning": "F4B084", "info": "BDD7EE"}  # far from the input tint (FFF2CC)
@@ -91,12 +94,22 @@ def write_annotated(
         spot.fill = PatternFill("solid", fgColor=FILLS[worst.severity])
         text = "\n".join(f"【{p.severity.zh}】{p.message}" for p in items)
         spot.comment = Comment(text, "xltool", width=360, height=40 + 18 * text.count("\n") + 18 * (len(text) // 24))
-    _problem_list(wb, problems, ret)
+    _problem_list(wb, [_as_left(p) for p in problems], ret)
     wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached results; the template's own formulas recalculate
     with safewrite.replacing(target) as tmp:  # a link planted at the copy's name is replaced, never written through
         wb.save(tmp)
         shared_strings(tmp)
     return target
+
+
+def _as_left(problem):
+    """A problem as this copy leaves it: its stray cells are cut already, so 问题清单 says so instead of asking for
+    them to be deleted (the original keeps them)."""
+    if problem.code == Code.STRAY_CELLS and problem.sheet and "count" in problem.values:
+        examples = problem.values.get("examples") or []
+        text = stray_cells_text(problem.sheet, problem.values["count"], examples, cut=True)
+        return dataclasses.replace(problem, message=text)
+    return problem
 
 
 # --- what is dropped ---------------------------------------------------------------------------------------------------
@@ -140,8 +153,6 @@ _TABLE_SHEET_PREFIXES = ("一、", "二、", "三、", "四、", "五、", "六�
 
 # --- the bounded copy ------------------------------------------------------------------------------------------------
 
-_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
-
 
 def bounded_workbook(data: bytes) -> bytes:
     """The workbook with every cell, row and merged range outside its sheet's reading window cut out (see the module
@@ -178,35 +189,58 @@ def _sheet_parts(z: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
 
 
 def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
-    """A sheet part with cells, rows and merges outside the window removed (positions as Excel counts them: a row or
-    cell without its reference follows the one before)."""
+    """A sheet part holding only the cells the reader reads (xltool.formats._sheetxml: `place` and `row_of` are its
+    one definition of where a cell is), each under its plain reference, so that openpyxl puts every value where the
+    reader read it: cells outside the window, cells whose place is unknown, rows outside the window and anything else
+    openpyxl would take for a row or a cell (a <row> elsewhere in the part, a row's child that is no <c>) are
+    removed, and so are merges and dimensions reaching outside."""
     from lxml import etree
 
     root = etree.fromstring(xml, _parser())
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    row_tag, cell_tag = f"{ns}row", f"{ns}c"
     max_rows, max_cols = window
     changed = False
-    row_number = 0
-    for data in root.iter(f"{ns}sheetData"):
-        for row in list(data):
-            if row.tag != f"{ns}row":
+    kept_rows = []
+    row = -1
+    for data in root.findall(f"{ns}sheetData"):  # the worksheet's own, as the reader reads it
+        for element in list(data):
+            if element.tag != row_tag:
                 continue
-            r = row.get("r")
-            row_number = int(r) if r and r.isdigit() else row_number + 1
-            if row_number > max_rows:
-                data.remove(row)
+            row = row_of(element.get("r"), row)
+            col = -1
+            for cell in list(element):
+                ref = cell.get("r") if cell.tag == cell_tag else None
+                found = place(ref) if ref is not None else None
+                if found is not None:
+                    col = found[1]
+                elif ref is None and cell.tag == cell_tag and row != LOST and col != LOST:
+                    col += 1
+                    found = (row, col, f"{col_letter(col)}{row + 1}") if col < MAX_COLS else None
+                else:
+                    col = LOST if cell.tag == cell_tag else col
+                if found is None or found[0] >= max_rows or found[1] >= max_cols:
+                    element.remove(cell)
+                    changed = True
+                elif ref != found[2]:
+                    cell.set("r", found[2])
+                    changed = True
+            if 0 <= row < max_rows:
+                if element.get("r") != str(row + 1):
+                    element.set("r", str(row + 1))
+                    changed = True
+            elif len(element):  # a far or unnumbered row holding cells placed by their own references (D6 in row
+                element.attrib.clear()  # 5000): kept without its number or attributes, which openpyxl would put on
+                changed = True  # the row after the one before (hidden="1" hiding a table row)
+            else:
+                data.remove(element)
                 changed = True
                 continue
-            col = 0
-            for cell in list(row):
-                if cell.tag != f"{ns}c":
-                    continue
-                found = _REF.match(cell.get("r") or "")
-                col = col_number(found.group(1)) if found else col + 1
-                at_row = int(found.group(2)) if found else row_number
-                if col > max_cols or at_row > max_rows:
-                    row.remove(cell)
-                    changed = True
+            kept_rows.append(element)
+    kept = set(kept_rows)
+    for stray in [r for r in root.iter(row_tag) if r not in kept]:  # openpyxl reads a <row> anywhere
+        stray.getparent().remove(stray)
+        changed = True
     for merges in list(root.iter(f"{ns}mergeCells")):
         for merge in list(merges):
             if not _inside(merge.get("ref") or "", window):
@@ -225,12 +259,8 @@ def _bounded_sheet(xml: bytes, window: tuple[int, int]) -> bytes:
 
 def _inside(ref: str, window: tuple[int, int]) -> bool:
     """A range (or cell) wholly inside the window."""
-    max_rows, max_cols = window
-    for corner in ref.split(":"):
-        found = _REF.match(corner.strip())
-        if found is None or col_number(found.group(1)) > max_cols or int(found.group(2)) > max_rows:
-            return False
-    return True
+    found = span(ref)
+    return found is not None and max(found[0], found[2]) < window[0] and max(found[1], found[3]) < window[1]
 
 
 _INLINE = re.compile(rb'<c ([^>]*?)t="inlineStr"([^>]*)><is><t(?: xml:space="preserve")?>(.*?)</t></is></c>', re.DOTALL)

@@ -90,6 +90,13 @@ class SheetFacts:
     cells: object | None = None  # while reading: the cells as the parse found them (xltool.formats._sheetxml.Cells)
 
 
+def stray_cells_text(sheet: str, count: int, examples: list[str], cut: bool = False) -> str:
+    """STRAY-CELLS in words (SheetFacts.stray): as the reading says it, or, with `cut`, as an annotated copy that has
+    already cut those cells says it (the original untouched)."""
+    done = "已从标注副本中删除；原文件未改动，请在原文件中同样删除" if cut else "请删除"
+    return f"{sheet} 有 {count} 个单元格在表格区域以外或位置写法无效（如 {'、'.join(examples)}），未读取；{done}"
+
+
 @dataclass
 class Page:
     path: Path

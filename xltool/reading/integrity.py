@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from xltool import formdata, layout
 from xltool.codes import Code
-from xltool.formats.page import Page
+from xltool.formats._sheetxml import place
+from xltool.formats.page import Page, stray_cells_text
 from xltool.forms import Form, a1
 from xltool.labels import norm
 from xltool.memo import Memo
 from xltool.problems import Problem
 
 MAX_LISTED = 10  # findings of one kind listed one by one; the rest are counted
+MAX_FINDINGS = 50  # cells named in a finding's values (the rest counted)
+MALFORMED_REASON = "保存的内容不合文件格式"  # MALFORMED-CELL: the finding, and the reason of the cell's value
 
 
 def untrusted_content(page: Page) -> list[Problem]:
@@ -76,9 +79,9 @@ def untrusted_content(page: Page) -> list[Problem]:
             out.append(
                 Problem.of(
                     Code.STRAY_CELLS,
-                    f"{name} 在远离表格的位置有 {f.stray} 个单元格有内容（如 {'、'.join(f.stray_examples)}），未读取；请删除",
+                    stray_cells_text(name, f.stray, f.stray_examples),
                     sheet=name,
-                    cell=f.stray_examples[0] if f.stray_examples else None,
+                    cell=next((e for e in f.stray_examples if place(e) is not None), None),  # not "$Z$9"
                     values={"count": f.stray, "examples": f.stray_examples},
                 )
             )
@@ -86,11 +89,12 @@ def untrusted_content(page: Page) -> list[Problem]:
             out.append(
                 Problem.of(
                     Code.MALFORMED_CELL,
-                    f"{name} 的单元格 {'、'.join(f.malformed[:5])} 保存的内容不合文件格式（如“{f.errors.get(f.malformed[0], '')}”），"
+                    f"{name} 的单元格 {'、'.join(f.malformed[:5])}{'等' if len(f.malformed) > 5 else ''} "
+                    f"{MALFORMED_REASON}（如“{f.errors.get(f.malformed[0], '')}”），"
                     "不予读取；请在 Excel 中重新填写后另存，或用原模板重新填报",
                     sheet=name,
                     cell=f.malformed[0],
-                    values={"cells": f.malformed},
+                    values={"cells": f.malformed[:MAX_FINDINGS], "count": len(f.malformed)},
                 )
             )
         if f.duplicates:

@@ -172,6 +172,7 @@ def _read_cells(
     """Every cell of a table, one by one: inputs normalised (a formula or an error value is never a number), totals
     left to the checker unless typed over (FORMULA-OVERWRITTEN) or typed in a copy of one's own."""
     formulas = facts.formulas if facts else None
+    malformed: frozenset[str] | None = None  # made when an error value is met
     for cell in table.cells:
         r, c = positions[cell.key]
         raw = at(grid, r, c)
@@ -200,7 +201,12 @@ def _read_cells(
             ret.values[cell.key] = Invalid(f"={facts.formulas[where]}", "是公式", Code.FORMULA_IN_INPUT)
             continue
         if facts is not None and where in facts.errors:  # #DIV/0!, #REF!: parsers read these as blank
-            ret.values[cell.key] = Invalid(facts.errors[where], "是错误值（公式或外部数据出错），不是数字")
+            if malformed is None:
+                malformed = frozenset(facts.malformed)
+            if where in malformed:  # reported once, as MALFORMED-CELL (xltool.reading.integrity), not as a value
+                ret.values[cell.key] = Invalid(facts.errors[where], integrity.MALFORMED_REASON, Code.MALFORMED_CELL)
+            else:
+                ret.values[cell.key] = Invalid(facts.errors[where], "是错误值（公式或外部数据出错），不是数字")
             continue
         value, note = normalize(raw, cell.type)
         if value is None:
