@@ -10,8 +10,11 @@ import pytest
 
 from tests.row_fixtures import row_text
 from tests.seed_data import SEEDS
+from xltool import formats
 from xltool.reading import read
 from xltool.values import Invalid
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 SEED = sorted(SEEDS)[1]  # its Table 四 has a 1 in 行政复议 结果纠正
 APPEAL = [f"appeal.{g}.{c}" for g in ("review", "direct", "after_review") for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
@@ -210,3 +213,25 @@ def test_label_with_one_slip_anchors_its_row_and_is_noted(tmp_path):
     ret = read(path)
     assert [ret.values[f"apply.result.withheld.state_secret.{c}"] for c in ("natural_person", "total")] == [0, 0]
     assert any("近似标签" in p.message and "1.属于国家秘密" in p.message for p in ret.read_problems)
+
+
+def test_table_two_read_by_labels_is_kept_when_table_three_aligns_to_the_other_version(tmp_path):
+    """A report whose Table 二 is the 2021 format (read by its labels) and whose scrambled Table 三 has the 2019 rows:
+    Table 二 is kept (the report stays 2021), Tables 三/四 are aligned to the 2021 rows where that is unique, no
+    number wrong, and the notes say the tables differ in version."""
+    two = formats.render(read(EXAMPLES / "sample-return-2025.xlsx"), "md").split("## 三、")[0].split("\n", 4)[-1]
+    three = (CONVERTED / "haitanpianqu.markitdown.md").read_text(encoding="utf-8").split("\n", 1)[1]
+    path = tmp_path / "mixed.md"
+    path.write_text("# 某单位2022年政府信息公开工作年度报告\n\n" + two + "\n" + three, encoding="utf-8")
+    ret = read(path)
+    example = read(EXAMPLES / "sample-return-2025.xlsx")
+    assert ret.form.id == example.form.id
+    assert {k: v for k, v in ret.values.items() if k.startswith("active.")} == {
+        k: v for k, v in example.values.items() if k.startswith("active.")
+    }
+    expected = EXPECTED["haitanpianqu.markitdown.md"]
+    wrong, right = _score(ret, {k: v for k, v in expected.items() if k in ret.form.cell})
+    assert wrong == [] and right >= 15
+    known = {k for k, v in ret.values.items() if not isinstance(v, Invalid)}
+    assert not {k for k in known if k.startswith("apply.result.other.")}  # 2019's one 其他处理 row: not guessed
+    assert any("表三的行与" in p.message for p in ret.read_problems)

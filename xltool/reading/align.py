@@ -352,9 +352,9 @@ def _appeal(lines: list[str], form: Form, start: int, notes: list[str]) -> dict[
     return values
 
 
-def aligned_page(lines: list[str], year: int | None) -> Page | None:
-    """Tables 三 and 四 of a scrambled text by alignment to the form whose row count fits best (the year's form on
-    a tie); None when no table could be placed."""
+def aligned_page(lines: list[str], year: int | None, forms: list[Form] | None = None) -> Page | None:
+    """Tables 三 and 四 of a scrambled text by alignment to the form (of `forms`, default every form) whose row
+    labels the text spells most (the year's form on a tie); None when no table could be placed."""
     from xltool.forms import form_for_year
 
     try:
@@ -362,7 +362,7 @@ def aligned_page(lines: list[str], year: int | None) -> Page | None:
     except Exception:  # an unknown year: every form is tried alike
         preferred = None
     best: tuple[tuple, Form, dict, dict, list[str]] | None = None
-    for form in all_forms():
+    for form in forms or all_forms():
         notes: list[str] = []
         got = _apply(lines, form, notes)
         v3, stop, own = got if got is not None else ({}, 0, 0)

@@ -14,7 +14,7 @@ from xltool import prose
 from xltool.codes import Code
 from xltool.formats.page import Page, at
 from xltool.formats.text import NO_HEADER
-from xltool.forms import Cell, Table, all_forms
+from xltool.forms import Cell, Form, Table, all_forms
 from xltool.labels import norm
 from xltool.layout import CELLS_META, KIND_TEXT
 from xltool.locate import known_labels, locate
@@ -34,25 +34,70 @@ def from_report(page: Page) -> Return:
     except ReadError as exc:
         ret, error = None, exc
     if ret is None or _known_cells(ret) < _matrix_cells(ret):
-        from xltool.reading.align import aligned_page
-
-        year, _ = identify.title(page.lines, page.path.stem)
-        aligned = aligned_page(page.lines, year)
-        if aligned is not None:
-            aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
-            aligned.notes = [n for n in page.notes if not n.startswith("表")] + aligned.notes  # e.g. a scan's note
-            try:
-                alt = _from_page(aligned)
-            except ReadError:
-                alt = None
-            if alt is not None and (ret is None or _known_cells(alt) > _known_cells(ret)):
-                ret = alt if ret is None else _with_matrix_tables(ret, alt)
+        alt = _aligned(page)
+        if alt is not None and (ret is None or _known_cells(alt) > _known_cells(ret)):
+            ret = alt if ret is None else _combined(page, ret, alt)
     if ret is None:
         assert error is not None
         raise error
     if getattr(page, "ocr", False):
         ret.read_problems += _unconfirmed(ret)
     return ret
+
+
+def _aligned(page: Page, form: Form | None = None) -> Return | None:
+    """Tables 三/四 of the page aligned to the form's row sequence (xltool.reading.align): to `form`, else to the
+    version whose rows the text spells best; None when nothing could be placed."""
+    from xltool.reading.align import aligned_page
+
+    year, _ = identify.title(page.lines, page.path.stem)
+    aligned = aligned_page(page.lines, year, [form] if form is not None else None)
+    if aligned is None:
+        return None
+    aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
+    aligned.notes = [n for n in page.notes if not n.startswith("表")] + aligned.notes  # e.g. a scan's note
+    try:
+        return _from_page(aligned)
+    except ReadError:
+        return None
+
+
+def _combined(page: Page, ret: Return, alt: Return) -> Return:
+    """The label reading `ret` with each of Tables 三/四 taken from the aligned reading `alt` where that places more.
+    When the alignment found the other version's rows, that version's reading is used only if it keeps every table
+    the label reading read (Table 二 above all); otherwise Tables 三/四 are aligned to the label reading's version."""
+    if alt.form is ret.form:
+        return _with_matrix_tables(ret, alt)
+    try:
+        relabelled = _with_matrix_tables(_from_page(page, alt.form), alt)
+    except ReadError:
+        relabelled = alt
+    if _tables_read(relabelled) >= _tables_read(ret):
+        return relabelled
+    own = _aligned(page, ret.form)
+    if own is not None and _known_cells(own) > 0:
+        ret = _with_matrix_tables(ret, own)
+    ret.read_problems.append(
+        Problem.of(
+            Code.LOCATED_BY_LABELS,
+            f"读取说明：表三的行与{alt.form.notice}格式更接近，但表{'、'.join(_table_numbers(ret, _tables_read(ret) - _tables_read(relabelled)))}"
+            f"是{ret.form.notice}格式；按{ret.form.notice}格式读取，表三、表四按此格式的行序对应；请核对原报告",
+        )
+    )
+    return ret
+
+
+def _tables_read(ret: Return) -> set[str]:
+    """The tables of which at least one number was read."""
+    return {
+        t.id
+        for t in ret.form.tables
+        if any(c.key in ret.values and not isinstance(ret.values[c.key], Invalid) for c in t.cells)
+    }
+
+
+def _table_numbers(ret: Return, ids: set[str]) -> list[str]:
+    return [t.number for t in ret.form.tables if t.id in ids]
 
 
 def _unconfirmed(ret: Return) -> list[Problem]:
@@ -121,10 +166,11 @@ def _known_cells(ret: Return, table: Table | None = None) -> int:
     return sum(1 for k in keys if k in ret.values and not isinstance(ret.values[k], Invalid))
 
 
-def _from_page(page: Page) -> Return:
+def _from_page(page: Page, form: Form | None = None) -> Return:
+    """The page's tables located by their labels, in `form` or the version the labels (or the alignment) say."""
     year, unit = identify.title(page.lines, page.path.stem)
     aligned = getattr(page, "aligned_form", None)  # the version whose row sequence the numbers were aligned to
-    form = next((f for f in all_forms() if f.id == aligned), None) or identify.choose_form(page.grid, year)
+    form = form or next((f for f in all_forms() if f.id == aligned), None) or identify.choose_form(page.grid, year)
     problems = [
         Problem.of(
             Code.LOCATED_BY_LABELS,
@@ -137,6 +183,7 @@ def _from_page(page: Page) -> Return:
         problems.append(
             identify.form_year_mismatch(form, year, f"此报告的统计表是 {form.notice} 格式；请核对报告年度和表格格式")
         )
+    unit = _printed_unit(page, unit, problems)
     if not unit:
         problems.append(Problem.of(Code.UNIT_MISSING, "无法从报告标题中识别报告单位；请核对标题"))
     ret = Return(form, year or 0, Unit(name=unit), source=str(page.path), meta={"source_format": page.format})
@@ -159,6 +206,34 @@ def _from_page(page: Page) -> Return:
     problems += [Problem.of(Code.LOCATED_BY_LABELS, f"读取说明：{note}") for note in page.notes]
     ret.read_problems = problems
     return ret
+
+
+def _printed_unit(page: Page, unit: str, problems: list[Problem]) -> str:
+    """The unit as the report prints it: the title's; when only the file name gave one, the name printed in the report
+    (a 填报单位 line, the signature). A printed name that is not the title's (nor contains it, nor is contained in it:
+    another unit, or a slip of OCR or conversion) is kept as printed and noted with both."""
+    printed = identify.printed_unit(page.lines)
+    if printed is None:
+        return unit
+    name, line = printed
+    in_text = bool(identify.title(page.lines)[1])
+    a, b = (re.sub(r"(?:人民政府|政府)$", "", norm(x)) for x in (name, unit))
+    if unit and (a in b or b in a):  # the same unit, printed shorter or longer (大罗密镇人民政府 / 方正县大罗密镇)
+        return unit
+    if unit:
+        from xltool.formats._scraped import _edit_distance
+
+        slip = _edit_distance(norm(name), norm(unit)) <= max(1, len(norm(unit)) // 8)
+        problems.append(
+            Problem.of(
+                Code.UNIT_NAME_DIFFERS,
+                f"第 {line + 1} 行印的单位名称“{name}”与{'标题' if in_text else '文件名'}中的“{unit}”不一致"
+                + ("（相差一两个字，可能是识别或转换错误）" if slip else "")
+                + f"，按{'标题' if in_text else '报告正文'}所印的“{unit if in_text else name}”读取；请核对单位全称",
+                values={"printed": name, "title": unit, "line": line + 1},
+            )
+        )
+    return unit if in_text else name
 
 
 def _prose_figures(page: Page, ret: Return) -> list[Problem]:
