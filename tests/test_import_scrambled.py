@@ -235,3 +235,15 @@ def test_table_two_read_by_labels_is_kept_when_table_three_aligns_to_the_other_v
     known = {k for k, v in ret.values.items() if not isinstance(v, Invalid)}
     assert not {k for k in known if k.startswith("apply.result.other.")}  # 2019's one 其他处理 row: not guessed
     assert any("表三的行与" in p.message for p in ret.read_problems)
+
+
+def test_rows_printed_blank_among_a_batch_of_labels_are_placed_by_label_order():
+    """pymupdf4llm prints a band of labels, then a band of number rows; two rows printed blank leave 23 groups for 25
+    rows. A row's numbers never come before its own label, and （七）总计 printed on its numbers' line anchors them, so
+    the only placement left is the true one: every cell read, the two blank rows blank."""
+    name = "shichangjianduguanliju.pymupdf4llm.md"
+    ret = read(CONVERTED / name)
+    wrong, right = _score(ret, EXPECTED[name])
+    assert wrong == [] and right == sum(v is not None for v in EXPECTED[name].values())
+    blank = [k for k, v in EXPECTED[name].items() if v is None]
+    assert blank and all(isinstance(ret.values.get(k), Invalid) and ret.values[k].raw == "" for k in blank)
