@@ -246,4 +246,37 @@ def test_rows_printed_blank_among_a_batch_of_labels_are_placed_by_label_order():
     wrong, right = _score(ret, EXPECTED[name])
     assert wrong == [] and right == sum(v is not None for v in EXPECTED[name].values())
     blank = [k for k, v in EXPECTED[name].items() if v is None]
-    assert blank and all(isinstance(ret.values.get(k), Invalid) and ret.values[k].raw == "" for k in blank)
+    assert blank and all(not isinstance(ret.values.get(k), Decimal) for k in blank)  # blank, never a number
+
+
+SHICHANG = Path(__file__).parent / "fixtures" / "corpus" / "pingtan_shichangjianduguanliju_2024_scrapedtxt.txt"
+
+
+def test_blank_rows_the_arithmetic_fixes_at_zero_are_judged_and_stay_blank(tmp_path):
+    """A table that prints 0 elsewhere but leaves two rows blank, whose 办理结果 rows already add up to （七）总计 in
+    every column: counts cannot be negative, so the blanks can only be 0 — they stay blank cells (never a printed
+    0), the rules are judged (all pass), and a VALUE-NORMALISED note names the 14 cells."""
+    ret = read(SHICHANG)
+    outcomes = {r.outcome for r in ret.rule_results() if r.rule.id.startswith(("T3", "T4"))}
+    assert outcomes == {"pass"}
+    (note,) = [p for p in ret.read_problems if p.code == "VALUE-NORMALISED" and "zero" in (p.values or {})]
+    assert len(note.values["zero"]) == 14
+    assert all(ret.values.get(k) is None and ret.known_value(k) is None for k in note.values["zero"])
+    assert not [p for p in ret.read_problems if p.code == "IMPORT-INCOMPLETE" and p.values.get("table") == "三"]
+
+
+def test_blank_rows_the_arithmetic_does_not_fix_stay_unknown(tmp_path):
+    """The same report with （七）总计 自然人 and 总计 printed one higher than its rows: the blanks of those two columns
+    would have to hold that 1 in one of two rows, so they stay unknown (IMPORT-INCOMPLETE); only the other columns'
+    blanks, which still balance, are fixed at 0."""
+    path = tmp_path / "report.txt"
+    text = SHICHANG.read_text(encoding="utf-8")
+    assert text.count("3.其他（七）总计4000004") == 1
+    path.write_text(text.replace("3.其他（七）总计4000004", "3.其他（七）总计5000005"), encoding="utf-8")
+    ret = read(path)
+    (blank,) = [p for p in ret.read_problems if p.code == "IMPORT-INCOMPLETE" and p.values.get("table") == "三"]
+    rows = ("apply.result.other.unpaid_fee", "apply.result.other.other")
+    assert sorted(blank.values["blank"]) == sorted(f"{r}.{c}" for r in rows for c in ("natural_person", "total"))
+    assert all(isinstance(ret.values[k], Invalid) for k in blank.values["blank"])
+    (note,) = [p for p in ret.read_problems if p.code == "VALUE-NORMALISED" and "zero" in (p.values or {})]
+    assert len(note.values["zero"]) == 10

@@ -11,6 +11,7 @@ import unicodedata
 from decimal import Decimal
 
 from xltool import prose
+from xltool import rules as rules_mod
 from xltool.codes import Code
 from xltool.formats.page import Page, at
 from xltool.formats.text import NO_HEADER
@@ -295,6 +296,8 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
     if blank and table.layout == "matrix":
         blank = _blank_as_zero(page, ret.form, table, positions, values, blank, name, problems)
+    if blank and table.layout == "matrix":
+        blank = _forced_zeros(page, ret.form, table, positions, values, blank, name, problems)
     if blank:
         where = _where(page, positions[blank[0].key])
         problems.append(
@@ -383,6 +386,71 @@ def _blank_as_zero(
         )
     )
     return []
+
+
+def _forced_zeros(
+    page: Page, form, table: Table, positions: dict, values: dict, blank: list[Cell], name: str, problems: list[Problem]
+) -> list[Cell]:
+    """Blank cells the table's own arithmetic fixes at 0, in a table that prints 0 elsewhere: an equation of sums of
+    the table (一＋二＝（七）＋四, （七）＝ the 办理结果 rows, a row's 总计) whose blank cells are all on one side, with
+    every other cell a printed number and the printed numbers of both sides already equal. Counts are never negative,
+    so each of those blanks can only be 0; read so with a VALUE-NORMALISED note. Repeated while it fixes more (a
+    blank row's 总计 once its cells are fixed). They stay blank cells (never a printed 0; the form counts a blank as 0
+    in these rules, so the table can be judged) with a VALUE-NORMALISED note. Returns the cells still blank."""
+    numbers = {k: v for k, v in values.items() if isinstance(v, Decimal)}
+    open_ = {c.key for c in blank if not c.type.signed}
+    forced: dict[str, str] = {}  # key -> the rule that fixes it
+    rules = [
+        r
+        for r in form.rules
+        if set(r.tables) == {table.id} and r.severity == "error" and r.tolerance == 0 and not r.cross_year
+    ]
+    progress = True
+    while progress:
+        progress = False
+        for rule in rules:
+            node = rule.node
+            if not isinstance(node, rules_mod.Compare) or node.op != "==":
+                continue
+            left, right = _plus_terms(node.left), _plus_terms(node.right)
+            if left is None or right is None:
+                continue
+            for side, other in ((left, right), (right, left)):
+                unknown = [k for k in side if k in open_]
+                if not unknown or any(k in open_ for k in other):
+                    continue
+                if any(k not in numbers for k in side + other if k not in open_):
+                    continue
+                if sum(numbers[k] for k in other) == sum(numbers[k] for k in side if k not in open_):
+                    for k in unknown:
+                        numbers[k], forced[k] = Decimal(0), rule.id
+                    open_ -= set(unknown)
+                    progress = True
+    if not forced:
+        return blank
+    first = next(c for c in blank if c.key in forced)
+    problems.append(
+        Problem.of(
+            Code.VALUE_NORMALISED,
+            f"{_where(page, positions[first.key])}：{name}有 {len(forced)} 个空白格（如「{_row_name(table, first.key)}」"
+            f"{first.label_path[-1]}）保持空白，校验时按 0 计算：表内勾稽关系（{'、'.join(sorted(set(forced.values()))[:3])}"
+            "…）中其余各项已经相等，件数不能为负，这些格只能为 0；请核对原报告",
+            values={"table": table.number, "zero": sorted(forced), "rules": sorted(set(forced.values()))},
+        )
+    )
+    return [c for c in blank if c.key not in forced]
+
+
+def _plus_terms(node) -> list[str] | None:
+    """The keys a sum adds (Ref, Sum, +); None for anything else (a difference, a constant)."""
+    if isinstance(node, rules_mod.Ref):
+        return [node.key]
+    if isinstance(node, rules_mod.Sum):
+        return [r.key for r in node.refs]
+    if isinstance(node, rules_mod.BinOp) and node.op == "+":
+        left, right = _plus_terms(node.left), _plus_terms(node.right)
+        return None if left is None or right is None else left + right
+    return None
 
 
 def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
