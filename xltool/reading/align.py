@@ -204,7 +204,8 @@ def _placements(groups: list[_Group], n: int, label_line: dict[int, int] | None 
     after = label_line or {}
 
     def ok(i: int, j: int) -> bool:
-        return (not groups[i].anchors or j in groups[i].anchors) and groups[i].line >= after.get(j, 0)
+        # a line of slack: OCR may set a label's first line a hair below the numbers beside it
+        return (not groups[i].anchors or j in groups[i].anchors) and groups[i].line >= after.get(j, 0) - 1
 
     # fwd[i][j]: groups[:i+1] placeable with group i at row j; bwd likewise for groups[i:]
     fwd = [[False] * n for _ in range(m)]
