@@ -101,19 +101,21 @@ def _title_in(texts: list[str], need_report: bool = True) -> tuple[int | None, s
     return None, ""
 
 
-_UNIT_LINE = re.compile(r"^(?:填报单位|报告单位|编制单位|单位名称|发布机构)[:：]\s*(\S.{0,39})$")
+# a portal's 发布机构 may be the office that posts for the unit: not counted as the unit's own print
+_UNIT_LINE = re.compile(r"^(?:填报单位|报告单位|编制单位|单位名称)[:：]\s*(\S.{0,39})$")
 _DATE_LINE = re.compile(r"^20\d\d\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$")
-_NOT_A_NAME = re.compile(r"\d|[。，,；;：:|#*（）()]")
+_NOT_A_NAME = re.compile(r"\d|[。，,；;：:、|#*（）()]")
 
 
 def printed_unit(lines: list[str]) -> tuple[str, int] | None:
-    """The unit name a report prints outside its title, with its line number: a 填报单位：/发布机构： line, else the
+    """The unit name a report prints outside its title, with its line number: a 填报单位：/编制单位： line, else the
     signature — a short line right before the closing date (平潭综合实验区公安局 / 2023年1月9日)."""
-    for i, line in enumerate(lines[:400]):
-        m = _UNIT_LINE.match(re.sub(r"\s+", "", line))
+    plain = [re.sub(r"\s+", "", line).strip("#>*") for line in lines]  # Markdown heading and bold marks
+    for i, line in enumerate(plain[:400]):
+        m = _UNIT_LINE.match(line)
         if m and not _SENTENCE.search(m.group(1)):
             return m.group(1), i
-    tail = [(i, re.sub(r"\s+", "", line)) for i, line in enumerate(lines) if line.strip()][-6:]
+    tail = [(i, line) for i, line in enumerate(plain) if line][-6:]
     for (i, name), (_, date) in itertools.pairwise(tail):
         if _DATE_LINE.match(date) and 2 <= len(name) <= 30 and not _NOT_A_NAME.search(name):
             return name, i
