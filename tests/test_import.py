@@ -311,3 +311,34 @@ def test_reports_of_one_unit_for_two_years_are_checked_across_years(tmp_path):
     assert later and all(i.startswith("X-") for i in later) and not earlier
     explicit = import_reports([folder / f"{year + 1}.txt"], previous=folder / f"{year}.txt")
     assert {x.rule.id for x in explicit[0].rules if x.rule.cross_year} == later
+
+
+def _with_lines(seed_id: str, tmp_path: Path, head: str | None, tail: list[str], name: str = "report") -> Path:
+    """A seed's table part with its first line replaced by `head` (None: dropped) and `tail` lines appended."""
+    lines = seed_text(seed_id).splitlines()
+    lines = ([head] if head is not None else []) + lines[1:] + tail
+    path = tmp_path / f"{name}.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_signature_naming_another_unit_is_noted_and_the_title_kept(tmp_path):
+    """A signature that differs from the title's unit by one character (an OCR or conversion slip) keeps the title's
+    name as printed and adds UNIT-NAME-DIFFERS quoting both; a signature that is a part of the title's name does not."""
+    title = "方正县大罗密镇2020年政府信息公开工作年度报告"
+    slip = import_report(_with_lines(IDS[0], tmp_path, title, ["", "方正县大罗蜜镇", "2021年1月20日"], "slip"))
+    assert slip.unit.name == "方正县大罗密镇"
+    (p,) = problems(slip, "UNIT-NAME-DIFFERS")
+    assert (p.values["printed"], p.values["title"]) == ("方正县大罗蜜镇", "方正县大罗密镇")
+    same = import_report(_with_lines(IDS[0], tmp_path, title, ["", "大罗密镇人民政府", "2021年1月20日"], "same"))
+    assert same.unit.name == "方正县大罗密镇" and not problems(same, "UNIT-NAME-DIFFERS")
+
+
+def test_unit_printed_in_the_report_beats_the_file_name(tmp_path):
+    """A report without a title line whose 填报单位 line names the unit: that printed name is the unit (not the file
+    name's), noted with both."""
+    path = _with_lines(IDS[0], tmp_path, "填报单位：方正县大罗密镇人民政府", [], "某镇2020年政府信息公开工作年度报告")
+    ret = import_report(path)
+    assert (ret.unit.name, ret.year) == ("方正县大罗密镇人民政府", 2020)
+    (p,) = problems(ret, "UNIT-NAME-DIFFERS")
+    assert (p.values["printed"], p.values["title"]) == ("方正县大罗密镇人民政府", "某镇")

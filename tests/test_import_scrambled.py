@@ -10,8 +10,11 @@ import pytest
 
 from tests.row_fixtures import row_text
 from tests.seed_data import SEEDS
+from xltool import formats
 from xltool.reading import read
 from xltool.values import Invalid
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 SEED = sorted(SEEDS)[1]  # its Table 四 has a 1 in 行政复议 结果纠正
 APPEAL = [f"appeal.{g}.{c}" for g in ("review", "direct", "after_review") for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
@@ -210,3 +213,70 @@ def test_label_with_one_slip_anchors_its_row_and_is_noted(tmp_path):
     ret = read(path)
     assert [ret.values[f"apply.result.withheld.state_secret.{c}"] for c in ("natural_person", "total")] == [0, 0]
     assert any("近似标签" in p.message and "1.属于国家秘密" in p.message for p in ret.read_problems)
+
+
+def test_table_two_read_by_labels_is_kept_when_table_three_aligns_to_the_other_version(tmp_path):
+    """A report whose Table 二 is the 2021 format (read by its labels) and whose scrambled Table 三 has the 2019 rows:
+    Table 二 is kept (the report stays 2021), Tables 三/四 are aligned to the 2021 rows where that is unique, no
+    number wrong, and the notes say the tables differ in version."""
+    two = formats.render(read(EXAMPLES / "sample-return-2025.xlsx"), "md").split("## 三、")[0].split("\n", 4)[-1]
+    three = (CONVERTED / "haitanpianqu.markitdown.md").read_text(encoding="utf-8").split("\n", 1)[1]
+    path = tmp_path / "mixed.md"
+    path.write_text("# 某单位2022年政府信息公开工作年度报告\n\n" + two + "\n" + three, encoding="utf-8")
+    ret = read(path)
+    example = read(EXAMPLES / "sample-return-2025.xlsx")
+    assert ret.form.id == example.form.id
+    assert {k: v for k, v in ret.values.items() if k.startswith("active.")} == {
+        k: v for k, v in example.values.items() if k.startswith("active.")
+    }
+    expected = EXPECTED["haitanpianqu.markitdown.md"]
+    wrong, right = _score(ret, {k: v for k, v in expected.items() if k in ret.form.cell})
+    assert wrong == [] and right >= 15
+    known = {k for k, v in ret.values.items() if not isinstance(v, Invalid)}
+    assert not {k for k in known if k.startswith("apply.result.other.")}  # 2019's one 其他处理 row: not guessed
+    assert any("表三的行与" in p.message for p in ret.read_problems)
+
+
+def test_rows_printed_blank_among_a_batch_of_labels_are_placed_by_label_order():
+    """pymupdf4llm prints a band of labels, then a band of number rows; two rows printed blank leave 23 groups for 25
+    rows. A row's numbers never come before its own label, and （七）总计 printed on its numbers' line anchors them, so
+    the only placement left is the true one: every cell read, the two blank rows blank."""
+    name = "shichangjianduguanliju.pymupdf4llm.md"
+    ret = read(CONVERTED / name)
+    wrong, right = _score(ret, EXPECTED[name])
+    assert wrong == [] and right == sum(v is not None for v in EXPECTED[name].values())
+    blank = [k for k, v in EXPECTED[name].items() if v is None]
+    assert blank and all(not isinstance(ret.values.get(k), Decimal) for k in blank)  # blank, never a number
+
+
+SHICHANG = Path(__file__).parent / "fixtures" / "corpus" / "pingtan_shichangjianduguanliju_2024_scrapedtxt.txt"
+
+
+def test_blank_rows_the_arithmetic_fixes_at_zero_are_judged_and_stay_blank(tmp_path):
+    """A table that prints 0 elsewhere but leaves two rows blank, whose 办理结果 rows already add up to （七）总计 in
+    every column: counts cannot be negative, so the blanks can only be 0 — they stay blank cells (never a printed
+    0), the rules are judged (all pass), and a VALUE-NORMALISED note names the 14 cells."""
+    ret = read(SHICHANG)
+    outcomes = {r.outcome for r in ret.rule_results() if r.rule.id.startswith(("T3", "T4"))}
+    assert outcomes == {"pass"}
+    (note,) = [p for p in ret.read_problems if p.code == "VALUE-NORMALISED" and "zero" in (p.values or {})]
+    assert len(note.values["zero"]) == 14
+    assert all(ret.values.get(k) is None and ret.known_value(k) is None for k in note.values["zero"])
+    assert not [p for p in ret.read_problems if p.code == "IMPORT-INCOMPLETE" and p.values.get("table") == "三"]
+
+
+def test_blank_rows_the_arithmetic_does_not_fix_stay_unknown(tmp_path):
+    """The same report with （七）总计 自然人 and 总计 printed one higher than its rows: the blanks of those two columns
+    would have to hold that 1 in one of two rows, so they stay unknown (IMPORT-INCOMPLETE); only the other columns'
+    blanks, which still balance, are fixed at 0."""
+    path = tmp_path / "report.txt"
+    text = SHICHANG.read_text(encoding="utf-8")
+    assert text.count("3.其他（七）总计4000004") == 1
+    path.write_text(text.replace("3.其他（七）总计4000004", "3.其他（七）总计5000005"), encoding="utf-8")
+    ret = read(path)
+    (blank,) = [p for p in ret.read_problems if p.code == "IMPORT-INCOMPLETE" and p.values.get("table") == "三"]
+    rows = ("apply.result.other.unpaid_fee", "apply.result.other.other")
+    assert sorted(blank.values["blank"]) == sorted(f"{r}.{c}" for r in rows for c in ("natural_person", "total"))
+    assert all(isinstance(ret.values[k], Invalid) for k in blank.values["blank"])
+    (note,) = [p for p in ret.read_problems if p.code == "VALUE-NORMALISED" and "zero" in (p.values or {})]
+    assert len(note.values["zero"]) == 10

@@ -44,6 +44,7 @@ class Code(StrEnum):
     VALUE_NORMALISED = "VALUE-NORMALISED"
     GUIDE_MISSING = "GUIDE-MISSING"
     UNIT_MISSING = "UNIT-MISSING"
+    UNIT_NAME_DIFFERS = "UNIT-NAME-DIFFERS"
     IMPORT_UNPLACED = "IMPORT-UNPLACED"
     IMPORT_INCOMPLETE = "IMPORT-INCOMPLETE"
     IMPORT_EXTRA_ROWS = "IMPORT-EXTRA-ROWS"
@@ -219,6 +220,13 @@ CATALOGUE: dict[Code, CodeInfo] = {
         W, "缺少填报说明表", "The 填报说明 sheet is missing; unit details cannot be read.", "使用原模板填报"
     ),
     Code.UNIT_MISSING: CodeInfo(W, "未填写单位", "The reporting unit's name is not filled in.", "填写填报单位全称"),
+    Code.UNIT_NAME_DIFFERS: CodeInfo(
+        W,
+        "单位名称不一致",
+        "The unit name printed in the report (a 填报单位 line, the signature) differs from the one in its title or file "
+        "name; the name as printed is kept and both are quoted.",
+        "核对报告单位的全称",
+    ),
     Code.IMPORT_UNPLACED: CodeInfo(
         W,
         "无法对应的内容",

@@ -44,6 +44,7 @@ class _Group:
     before: str = ""  # the text since the group before (normalised)
     printed: str = ""  # the same as printed, for the notes
     anchors: set[int] = field(default_factory=set)  # form rows a surviving label says this is
+    lead: str = ""  # the text printed on the numbers' own line before them (normalised)
     near: bool = False  # the label was printed with a slip (within one edit)
 
 
@@ -94,7 +95,7 @@ def _groups(lines: list[str], first: int, stop: int, size: int, skip: set[str] |
             open_.values += nums
         else:
             printed = " ".join([*text, lead]).strip()
-            open_ = _Group(nums, i + 1, norm("".join(text) + lead), printed[-30:])
+            open_ = _Group(nums, i + 1, norm("".join(text) + lead), printed[-30:], lead=norm(lead))
             out.append(open_)
             text = []
         if len(open_.values) >= size:
@@ -149,7 +150,12 @@ def _anchor(groups: list[_Group], table: Table) -> None:
         inside = {k for k in inside if not any(k != o and bodies[k][1] in bodies[o][1] for o in inside)}
         ends = {k for k in inside if g.before.endswith(bodies[k][1])}
         ends |= {k for k, w in whole if len(w) >= 4 and g.before.endswith(w)}
-        if len(ends) == 1 and inside <= ends:
+        # the whole label printed on the numbers' own line is that row's, whatever other labels came before
+        same_line = {k for k, b in bodies if len(b) >= 4 and g.lead.endswith(b)}
+        same_line |= {k for k, w in whole if len(w) >= 4 and g.lead.endswith(w)}
+        if len(same_line) == 1:
+            g.anchors = same_line
+        elif len(ends) == 1 and inside <= ends:
             g.anchors = ends
         elif not inside:  # an OCR or conversion slip (a look-alike or a missing character) in the label
             near = {k for k, b in bodies if len(b) >= 6 and _near_end(g.before, b)}
@@ -167,14 +173,39 @@ def _near_end(text: str, body: str) -> bool:
     )
 
 
-def _placements(groups: list[_Group], n: int) -> list[set[int]]:
-    """For each group, the rows it can take in an order-keeping placement of every group that respects anchors."""
+def _label_lines(lines: list[str], first: int, stop: int, table: Table) -> dict[int, int]:
+    """Form row -> the 1-based line where its whole label (numbering and words, numbers between its pieces skipped)
+    is first printed in lines[first:stop]; only labels no other row's label contains, and only when the labels found
+    come in the form's order (a text that prints each label before its numbers)."""
+    flat, where = "", []
+    for i in range(first, stop):
+        for t in _tokens(lines[i]):
+            if not _NUMBER.match(t):
+                piece = norm(t)
+                flat += piece
+                where += [i + 1] * len(piece)
+    names = [norm(names[0]) for _, names in _row_labels(table)]
+    out: dict[int, int] = {}
+    for k, name in enumerate(names):
+        if len(name) >= 4 and not any(o != k and name in other for o, other in enumerate(names)):
+            at = flat.find(name)
+            if at >= 0:
+                out[k] = where[at]
+    found = [out[k] for k in sorted(out)]
+    return out if found == sorted(found) else {}
+
+
+def _placements(groups: list[_Group], n: int, label_line: dict[int, int] | None = None) -> list[set[int]]:
+    """For each group, the rows it can take in an order-keeping placement of every group that respects anchors (and,
+    with `label_line`, prints no row's numbers before that row's label)."""
     m = len(groups)
     if m > n:
         return [set() for _ in groups]
+    after = label_line or {}
 
     def ok(i: int, j: int) -> bool:
-        return not groups[i].anchors or j in groups[i].anchors
+        # a line of slack: OCR may set a label's first line a hair below the numbers beside it
+        return (not groups[i].anchors or j in groups[i].anchors) and groups[i].line >= after.get(j, 0) - 1
 
     # fwd[i][j]: groups[:i+1] placeable with group i at row j; bwd likewise for groups[i:]
     fwd = [[False] * n for _ in range(m)]
@@ -265,6 +296,10 @@ def _apply(lines: list[str], form: Form, notes: list[str]) -> tuple[dict[str, st
         return out
 
     can = _placements(groups, len(rows))
+    if len(groups) < len(rows):  # rows missing: a row cannot take numbers printed before its own label
+        ordered = _placements(groups, len(rows), _label_lines(lines, start + 1, stop, table))
+        if all(ordered):
+            can = ordered
     every = _all_placements(can) if all(can) else []
     values: dict[str, str] = {}
     if every:  # the arithmetic as a constraint: placements that break a rule of the table are dropped
@@ -352,9 +387,9 @@ def _appeal(lines: list[str], form: Form, start: int, notes: list[str]) -> dict[
     return values
 
 
-def aligned_page(lines: list[str], year: int | None) -> Page | None:
-    """Tables 三 and 四 of a scrambled text by alignment to the form whose row count fits best (the year's form on
-    a tie); None when no table could be placed."""
+def aligned_page(lines: list[str], year: int | None, forms: list[Form] | None = None) -> Page | None:
+    """Tables 三 and 四 of a scrambled text by alignment to the form (of `forms`, default every form) whose row
+    labels the text spells most (the year's form on a tie); None when no table could be placed."""
     from xltool.forms import form_for_year
 
     try:
@@ -362,7 +397,7 @@ def aligned_page(lines: list[str], year: int | None) -> Page | None:
     except Exception:  # an unknown year: every form is tried alike
         preferred = None
     best: tuple[tuple, Form, dict, dict, list[str]] | None = None
-    for form in all_forms():
+    for form in forms or all_forms():
         notes: list[str] = []
         got = _apply(lines, form, notes)
         v3, stop, own = got if got is not None else ({}, 0, 0)

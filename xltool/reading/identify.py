@@ -4,6 +4,7 @@ whose own labels its tables carry."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from xltool import layout
@@ -98,6 +99,27 @@ def _title_in(texts: list[str], need_report: bool = True) -> tuple[int | None, s
                 unit = "" if _SENTENCE.search(texts[i - 1]) else texts[i - 1]
             return int(m.group(1)), unit
     return None, ""
+
+
+# a portal's 发布机构 may be the office that posts for the unit: not counted as the unit's own print
+_UNIT_LINE = re.compile(r"^(?:填报单位|报告单位|编制单位|单位名称)[:：]\s*(\S.{0,39})$")
+_DATE_LINE = re.compile(r"^20\d\d\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$")
+_NOT_A_NAME = re.compile(r"\d|[。，,；;：:、|#*（）()]")
+
+
+def printed_unit(lines: list[str]) -> tuple[str, int] | None:
+    """The unit name a report prints outside its title, with its line number: a 填报单位：/编制单位： line, else the
+    signature — a short line right before the closing date (平潭综合实验区公安局 / 2023年1月9日)."""
+    plain = [re.sub(r"\s+", "", line).strip("#>*") for line in lines]  # Markdown heading and bold marks
+    for i, line in enumerate(plain[:400]):
+        m = _UNIT_LINE.match(line)
+        if m and not _SENTENCE.search(m.group(1)):
+            return m.group(1), i
+    tail = [(i, line) for i, line in enumerate(plain) if line][-6:]
+    for (i, name), (_, date) in itertools.pairwise(tail):
+        if _DATE_LINE.match(date) and 2 <= len(name) <= 30 and not _NOT_A_NAME.search(name):
+            return name, i
+    return None
 
 
 def choose_form(grid: Grid, year: int | None) -> Form:

@@ -11,10 +11,11 @@ import unicodedata
 from decimal import Decimal
 
 from xltool import prose
+from xltool import rules as rules_mod
 from xltool.codes import Code
 from xltool.formats.page import Page, at
 from xltool.formats.text import NO_HEADER
-from xltool.forms import Cell, Table, all_forms
+from xltool.forms import Cell, Form, Table, all_forms
 from xltool.labels import norm
 from xltool.layout import CELLS_META, KIND_TEXT
 from xltool.locate import known_labels, locate
@@ -34,25 +35,70 @@ def from_report(page: Page) -> Return:
     except ReadError as exc:
         ret, error = None, exc
     if ret is None or _known_cells(ret) < _matrix_cells(ret):
-        from xltool.reading.align import aligned_page
-
-        year, _ = identify.title(page.lines, page.path.stem)
-        aligned = aligned_page(page.lines, year)
-        if aligned is not None:
-            aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
-            aligned.notes = [n for n in page.notes if not n.startswith("表")] + aligned.notes  # e.g. a scan's note
-            try:
-                alt = _from_page(aligned)
-            except ReadError:
-                alt = None
-            if alt is not None and (ret is None or _known_cells(alt) > _known_cells(ret)):
-                ret = alt if ret is None else _with_matrix_tables(ret, alt)
+        alt = _aligned(page)
+        if alt is not None and (ret is None or _known_cells(alt) > _known_cells(ret)):
+            ret = alt if ret is None else _combined(page, ret, alt)
     if ret is None:
         assert error is not None
         raise error
     if getattr(page, "ocr", False):
         ret.read_problems += _unconfirmed(ret)
     return ret
+
+
+def _aligned(page: Page, form: Form | None = None) -> Return | None:
+    """Tables 三/四 of the page aligned to the form's row sequence (xltool.reading.align): to `form`, else to the
+    version whose rows the text spells best; None when nothing could be placed."""
+    from xltool.reading.align import aligned_page
+
+    year, _ = identify.title(page.lines, page.path.stem)
+    aligned = aligned_page(page.lines, year, [form] if form is not None else None)
+    if aligned is None:
+        return None
+    aligned.path, aligned.data, aligned.format = page.path, page.data, page.format
+    aligned.notes = [n for n in page.notes if not n.startswith("表")] + aligned.notes  # e.g. a scan's note
+    try:
+        return _from_page(aligned)
+    except ReadError:
+        return None
+
+
+def _combined(page: Page, ret: Return, alt: Return) -> Return:
+    """The label reading `ret` with each of Tables 三/四 taken from the aligned reading `alt` where that places more.
+    When the alignment found the other version's rows, that version's reading is used only if it keeps every table
+    the label reading read (Table 二 above all); otherwise Tables 三/四 are aligned to the label reading's version."""
+    if alt.form is ret.form:
+        return _with_matrix_tables(ret, alt)
+    try:
+        relabelled = _with_matrix_tables(_from_page(page, alt.form), alt)
+    except ReadError:
+        relabelled = alt
+    if _tables_read(relabelled) >= _tables_read(ret):
+        return relabelled
+    own = _aligned(page, ret.form)
+    if own is not None and _known_cells(own) > 0:
+        ret = _with_matrix_tables(ret, own)
+    ret.read_problems.append(
+        Problem.of(
+            Code.LOCATED_BY_LABELS,
+            f"读取说明：表三的行与{alt.form.notice}格式更接近，但表{'、'.join(_table_numbers(ret, _tables_read(ret) - _tables_read(relabelled)))}"
+            f"是{ret.form.notice}格式；按{ret.form.notice}格式读取，表三、表四按此格式的行序对应；请核对原报告",
+        )
+    )
+    return ret
+
+
+def _tables_read(ret: Return) -> set[str]:
+    """The tables of which at least one number was read."""
+    return {
+        t.id
+        for t in ret.form.tables
+        if any(c.key in ret.values and not isinstance(ret.values[c.key], Invalid) for c in t.cells)
+    }
+
+
+def _table_numbers(ret: Return, ids: set[str]) -> list[str]:
+    return [t.number for t in ret.form.tables if t.id in ids]
 
 
 def _unconfirmed(ret: Return) -> list[Problem]:
@@ -121,10 +167,11 @@ def _known_cells(ret: Return, table: Table | None = None) -> int:
     return sum(1 for k in keys if k in ret.values and not isinstance(ret.values[k], Invalid))
 
 
-def _from_page(page: Page) -> Return:
+def _from_page(page: Page, form: Form | None = None) -> Return:
+    """The page's tables located by their labels, in `form` or the version the labels (or the alignment) say."""
     year, unit = identify.title(page.lines, page.path.stem)
     aligned = getattr(page, "aligned_form", None)  # the version whose row sequence the numbers were aligned to
-    form = next((f for f in all_forms() if f.id == aligned), None) or identify.choose_form(page.grid, year)
+    form = form or next((f for f in all_forms() if f.id == aligned), None) or identify.choose_form(page.grid, year)
     problems = [
         Problem.of(
             Code.LOCATED_BY_LABELS,
@@ -137,6 +184,7 @@ def _from_page(page: Page) -> Return:
         problems.append(
             identify.form_year_mismatch(form, year, f"此报告的统计表是 {form.notice} 格式；请核对报告年度和表格格式")
         )
+    unit = _printed_unit(page, unit, problems)
     if not unit:
         problems.append(Problem.of(Code.UNIT_MISSING, "无法从报告标题中识别报告单位；请核对标题"))
     ret = Return(form, year or 0, Unit(name=unit), source=str(page.path), meta={"source_format": page.format})
@@ -159,6 +207,34 @@ def _from_page(page: Page) -> Return:
     problems += [Problem.of(Code.LOCATED_BY_LABELS, f"读取说明：{note}") for note in page.notes]
     ret.read_problems = problems
     return ret
+
+
+def _printed_unit(page: Page, unit: str, problems: list[Problem]) -> str:
+    """The unit as the report prints it: the title's; when only the file name gave one, the name printed in the report
+    (a 填报单位 line, the signature). A printed name that is not the title's (nor contains it, nor is contained in it:
+    another unit, or a slip of OCR or conversion) is kept as printed and noted with both."""
+    printed = identify.printed_unit(page.lines)
+    if printed is None:
+        return unit
+    name, line = printed
+    in_text = bool(identify.title(page.lines)[1])
+    a, b = (re.sub(r"(?:人民政府|政府)$", "", norm(x)) for x in (name, unit))
+    if unit and (a in b or b in a):  # the same unit, printed shorter or longer (大罗密镇人民政府 / 方正县大罗密镇)
+        return unit
+    if unit:
+        from xltool.formats._scraped import _edit_distance
+
+        slip = _edit_distance(norm(name), norm(unit)) <= max(1, len(norm(unit)) // 8)
+        problems.append(
+            Problem.of(
+                Code.UNIT_NAME_DIFFERS,
+                f"第 {line + 1} 行印的单位名称“{name}”与{'标题' if in_text else '文件名'}中的“{unit}”不一致"
+                + ("（相差一两个字，可能是识别或转换错误）" if slip else "")
+                + f"，按{'标题' if in_text else '报告正文'}所印的“{unit if in_text else name}”读取；请核对单位全称",
+                values={"printed": name, "title": unit, "line": line + 1},
+            )
+        )
+    return unit if in_text else name
 
 
 def _prose_figures(page: Page, ret: Return) -> list[Problem]:
@@ -220,6 +296,8 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
     if blank and table.layout == "matrix":
         blank = _blank_as_zero(page, ret.form, table, positions, values, blank, name, problems)
+    if blank and table.layout == "matrix":
+        blank = _forced_zeros(page, ret.form, table, positions, values, blank, name, problems)
     if blank:
         where = _where(page, positions[blank[0].key])
         problems.append(
@@ -308,6 +386,71 @@ def _blank_as_zero(
         )
     )
     return []
+
+
+def _forced_zeros(
+    page: Page, form, table: Table, positions: dict, values: dict, blank: list[Cell], name: str, problems: list[Problem]
+) -> list[Cell]:
+    """Blank cells the table's own arithmetic fixes at 0, in a table that prints 0 elsewhere: an equation of sums of
+    the table (一＋二＝（七）＋四, （七）＝ the 办理结果 rows, a row's 总计) whose blank cells are all on one side, with
+    every other cell a printed number and the printed numbers of both sides already equal. Counts are never negative,
+    so each of those blanks can only be 0; read so with a VALUE-NORMALISED note. Repeated while it fixes more (a
+    blank row's 总计 once its cells are fixed). They stay blank cells (never a printed 0; the form counts a blank as 0
+    in these rules, so the table can be judged) with a VALUE-NORMALISED note. Returns the cells still blank."""
+    numbers = {k: v for k, v in values.items() if isinstance(v, Decimal)}
+    open_ = {c.key for c in blank if not c.type.signed}
+    forced: dict[str, str] = {}  # key -> the rule that fixes it
+    rules = [
+        r
+        for r in form.rules
+        if set(r.tables) == {table.id} and r.severity == "error" and r.tolerance == 0 and not r.cross_year
+    ]
+    progress = True
+    while progress:
+        progress = False
+        for rule in rules:
+            node = rule.node
+            if not isinstance(node, rules_mod.Compare) or node.op != "==":
+                continue
+            left, right = _plus_terms(node.left), _plus_terms(node.right)
+            if left is None or right is None:
+                continue
+            for side, other in ((left, right), (right, left)):
+                unknown = [k for k in side if k in open_]
+                if not unknown or any(k in open_ for k in other):
+                    continue
+                if any(k not in numbers for k in side + other if k not in open_):
+                    continue
+                if sum(numbers[k] for k in other) == sum(numbers[k] for k in side if k not in open_):
+                    for k in unknown:
+                        numbers[k], forced[k] = Decimal(0), rule.id
+                    open_ -= set(unknown)
+                    progress = True
+    if not forced:
+        return blank
+    first = next(c for c in blank if c.key in forced)
+    problems.append(
+        Problem.of(
+            Code.VALUE_NORMALISED,
+            f"{_where(page, positions[first.key])}：{name}有 {len(forced)} 个空白格（如「{_row_name(table, first.key)}」"
+            f"{first.label_path[-1]}）保持空白，校验时按 0 计算：表内勾稽关系（{'、'.join(sorted(set(forced.values()))[:3])}"
+            "…）中其余各项已经相等，件数不能为负，这些格只能为 0；请核对原报告",
+            values={"table": table.number, "zero": sorted(forced), "rules": sorted(set(forced.values()))},
+        )
+    )
+    return [c for c in blank if c.key not in forced]
+
+
+def _plus_terms(node) -> list[str] | None:
+    """The keys a sum adds (Ref, Sum, +); None for anything else (a difference, a constant)."""
+    if isinstance(node, rules_mod.Ref):
+        return [node.key]
+    if isinstance(node, rules_mod.Sum):
+        return [r.key for r in node.refs]
+    if isinstance(node, rules_mod.BinOp) and node.op == "+":
+        left, right = _plus_terms(node.left), _plus_terms(node.right)
+        return None if left is None or right is None else left + right
+    return None
 
 
 def _realigned(page: Page, positions: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:

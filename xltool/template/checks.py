@@ -178,14 +178,18 @@ class CheckSheet:
         ref = lambda k: self.ref(k, sheet)  # noqa: E731
         node = rule.node
         if isinstance(node, expr.Compare):
+            unknown = False  # a side over unusable cells (an imported report's) is blank, as Python has it
             for col, side, cached in (
                 (layout.COL_LEFT, node.left, result.left),
                 (layout.COL_RIGHT, node.right, result.right),
             ):
-                ws.write_formula(
-                    row, col, f'=IFERROR({expr.render(side, ref)},"")', fmt["check_num"], cached_value(cached)
-                )
+                shown = expr.render(side, ref)
+                if cached is None and expr.refs(side):
+                    shown, unknown = self.unknown_when_unusable(shown, list(expr.refs(side)), sheet), True
+                ws.write_formula(row, col, f'=IFERROR({shown},"")', fmt["check_num"], cached_value(cached))
             difference = f"ROUND({r1(layout.COL_LEFT)}-{r1(layout.COL_RIGHT)},4)"
+            if unknown:  # a side shown blank: the difference from the rule itself once it can fail
+                difference = f"ROUND(({expr.render(node.left, ref)})-({expr.render(node.right, ref)}),4)"
             failed = outcomes.fail_display_formula(node.op, difference)
         else:
             for col in (layout.COL_LEFT, layout.COL_RIGHT):

@@ -238,13 +238,30 @@ class TableSheets:
             return
         formula = expr.render(formula_of(self.form, cell), lambda k: self.ref(k, cell.sheet))
         cached = self.ret.safe_value(cell.key)
+        if cached is None:  # over unusable cells or a table the report did not show: blank, never 0 or a part sum
+            formula = self.unknown_when_unusable(formula, [cell.key], cell.sheet, whole_table=cell.table)
         ws.write_formula(
             cell.row,
             cell.col,
             "=" + formula,
             self.fmt[f"total_{cell.type.name}"],
-            plain(cached) if cached is not None else "#VALUE!",
+            plain(cached) if cached is not None else "",
         )
+
+    def unknown_when_unusable(self, formula: str, keys: list[str], sheet: str, whole_table: str | None = None) -> str:
+        """`formula` shown blank while a cell it adds holds text (a number the import could not read) or, with
+        `whole_table`, while that table is empty (a report without it); once the clerk fills them it computes."""
+        inputs = self.form.input_closure(keys)
+        if not inputs:
+            return formula
+        cells = self.input_ranges(inputs, sheet)
+        tests = [f"COUNTA({cells})>COUNT({cells})"]
+        if whole_table is not None:
+            own = [c.key for c in self.form.table(whole_table).cells if c.is_input]
+            tests.insert(0, f"COUNT({self.input_ranges(own, sheet)})=0")
+        else:
+            tests.insert(0, f"COUNT({cells})=0")
+        return f'IF(OR({",".join(tests)}),"",{formula})'
 
     def write_references(self, ws, table: Table) -> None:
         """Last year's figures in a column right of the table, outside the print area (for the clerk's eyes only)."""

@@ -21,7 +21,7 @@ from xltool import rules as expr
 from xltool._version import __version__
 from xltool.evaluation import RuleResult
 from xltool.forms import col_letter
-from xltool.model import Return
+from xltool.model import Invalid, Return
 from xltool.template.cells import ok, plain, quote_sheet
 from xltool.template.checks import CheckSheet
 from xltool.template.guide import GuideSheet
@@ -84,7 +84,12 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
         # Only input cells are written; totals become formulas. Cached results are computed from the inputs alone,
         # so a return imported with wrong printed totals still gets the values its formulas will show.
         self.personal = personal or Personal()
-        inputs_only = {k: v for k, v in ret.values.items() if ret.form.cell[k].is_input}
+        # A cell a report printed blank is a blank cell here, computed as Excel and LibreOffice compute a blank.
+        inputs_only = {
+            k: v
+            for k, v in ret.values.items()
+            if ret.form.cell[k].is_input and not (isinstance(v, Invalid) and not v.raw.strip())
+        }
         ret = Return(
             ret.form,
             ret.year,
@@ -93,6 +98,7 @@ class _Writer(GuideSheet, TableSheets, CheckSheet):
             set(ret.no_items),
             dict(ret.explanations),
             prefilled=set(self.personal.prefilled) | ret.prefilled,
+            unread=set(ret.unread),  # a table the report did not show: its totals are unknown, never 0
         )
         self.ret, self.form, self.password = ret, ret.form, password or ""
         self.extra, self.meta = extra or [], dict(meta or {})
