@@ -125,20 +125,57 @@ def _zeros_blank(seed: dict, blank_totals: bool = False) -> dict:
     return {**seed, "values": values, "odd": {}}
 
 
-def test_table_printing_zero_as_blank_is_read_as_zero_and_said(tmp_path):
-    """A table with no 0 printed anywhere whose arithmetic holds only with its blanks as 0 is read that way, with a
-    VALUE-NORMALISED note, and judged: its rules pass instead of staying undetermined."""
+def test_table_printing_zero_as_blank_keeps_the_blanks_counted_as_zero_and_said(tmp_path):
+    """A table with no 0 printed anywhere whose arithmetic holds only with its blanks as 0 is judged (its rules pass
+    instead of staying undetermined) and its printed blanks stay blank cells (never a stored 0), counted as 0 by the
+    rules, every one of them named in a VALUE-NORMALISED note."""
     from tests.report_fixtures import write_html
 
     seed = SEEDS[SEED]
     ret = read(write_html(SEED, _zeros_blank(seed), tmp_path / "r.html"))
     notes = [p for p in ret.read_problems if p.code == "VALUE-NORMALISED" and p.values.get("table") in ("三", "四")]
-    assert notes
+    named = {k for p in notes for k in p.values["zero"]}
+    printed_blank = {k for k, v in seed["values"].items() if k.startswith(("apply.", "appeal.")) and v == 0}
+    assert printed_blank and named == printed_blank
     for key, v in seed["values"].items():
-        if key.startswith(("apply.", "appeal.")):
+        if key in printed_blank:
+            assert ret.values.get(key) is None and ret.safe_value(key) == 0, key
+        elif key.startswith(("apply.", "appeal.")):
             assert ret.values[key] == v, key
     outcomes = {r.rule.id: r.outcome for r in ret.rule_results() if r.rule.id.startswith(("T3", "T4"))}
     assert outcomes and set(outcomes.values()) == {"pass"}
+
+
+def _counted_as_zero_views(ret, src, tmp_path) -> list[tuple]:
+    """Each blank a VALUE-NORMALISED note counts as 0, as every view shows it: (in the Return's values, the rules'
+    number, the imported workbook's cell, the JSON cell's value, the benchmark's score as a printed blank)."""
+    import openpyxl
+
+    from benchmarks.import_accuracy import score_cells
+    from xltool.importing import save_workbook
+    from xltool.layout import CELLS_META
+
+    zero = [k for p in ret.read_problems if p.code == "VALUE-NORMALISED" for k in (p.values or {}).get("zero", [])]
+    book = openpyxl.load_workbook(save_workbook(ret, tmp_path / src.stem, src, set()))
+    cells = {c["key"]: c for c in json.loads(ret.meta[CELLS_META])}
+    out = []
+    for key in zero:
+        cell = ret.form.cell[key]
+        shown = book[cell.sheet][cell.a1].value if cell.is_input else None
+        right = score_cells(ret, {key: None})[0]
+        out.append((key in ret.values, ret.safe_value(key), shown, cells[key]["value"], right))
+    return out
+
+
+def test_both_blank_as_zero_decisions_give_one_representation(tmp_path):
+    """A table that prints no 0 and blanks its own arithmetic fixes at 0 are shown alike everywhere: a blank cell in
+    the Return, the imported workbook and the JSON cells, counted 0 by the rules, scored right by the benchmark."""
+    from tests.report_fixtures import write_html
+
+    no_zero = write_html(SEED, _zeros_blank(SEEDS[SEED]), tmp_path / "no-zero.html")
+    for src in (no_zero, SHICHANG):
+        views = _counted_as_zero_views(read(src), src, tmp_path)
+        assert views and set(views) == {(False, 0, None, None, 1)}, src.name
 
 
 def test_blank_that_is_not_forced_to_zero_stays_unknown(tmp_path):

@@ -295,9 +295,7 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
         used |= _miscounted_rows(page, table, positions, values, name, problems)
     blank = [c for c in table.cells if c.key in positions and values.get(c.key) is None]
     if blank and table.layout == "matrix":
-        blank = _blank_as_zero(page, ret.form, table, positions, values, blank, name, problems)
-    if blank and table.layout == "matrix":
-        blank = _forced_zeros(page, ret.form, table, positions, values, blank, name, problems)
+        blank = _counted_as_zero(page, ret.form, table, positions, values, blank, name, problems)
     if blank:
         where = _where(page, positions[blank[0].key])
         problems.append(
@@ -347,56 +345,61 @@ def _read_report_table(page: Page, table: Table, ret: Return, problems: list[Pro
     return True
 
 
-def _blank_as_zero(
+def _counted_as_zero(
     page: Page, form, table: Table, positions: dict, values: dict, blank: list[Cell], name: str, problems: list[Problem]
 ) -> list[Cell]:
-    """A table that prints zero as a blank: no 0 anywhere in it, and with its blank cells read as 0 (a blank 总计 over
-    non-zero cells read as not printed) every rule of the table holds. Then the blanks are read that way, with a
-    VALUE-NORMALISED note; otherwise they stay blank (unknown). Returns the cells still blank."""
+    """Blank cells that can only be 0, decided per table in one of two ways (a table that prints no 0 at all, or blanks
+    the table's own arithmetic fixes at 0), with one representation for both: they stay blank cells — the printed
+    blank stays visible as blank in the Return, the imported workbook and the JSON cells, never a stored 0 — and the
+    rules count them as 0, as the form counts any blank (`blank: zero`); one VALUE-NORMALISED note says which cells and
+    why. A blank 总计 over non-zero cells is a total not printed: computed from its cells, said in the same note.
+    Returns the cells still blank (unknown)."""
+    decided = _no_zero_printed(form, table, values, blank) or _forced_zeros(form, table, values, blank)
+    if decided is None:
+        return blank
+    zero, computed, reason, rules = decided
+    first = next(c for c in blank if c.key in zero or c.key in computed)
+    problems.append(
+        Problem.of(
+            Code.VALUE_NORMALISED,
+            f"{_where(page, positions[first.key])}：{name}有 {len(zero)} 个空白格（如「{_row_name(table, first.key)}」"
+            f"{first.label_path[-1]}）保持空白，校验时按 0 计算：{reason}"
+            + (f"；{len(computed)} 个空白的合计格按未印处理，由各项计算" if computed else "")
+            + "；请核对原报告",
+            values={"table": table.number, "zero": sorted(zero), "computed": sorted(computed), "rules": rules},
+        )
+    )
+    return [c for c in blank if c.key not in zero and c.key not in computed]
+
+
+def _no_zero_printed(form, table: Table, values: dict, blank: list[Cell]):
+    """A table that prints zero as a blank: no 0 anywhere in it, and with its blank cells counted as 0 (a blank 总计
+    over non-zero cells computed from them, as not printed) every rule of the table holds. (zero keys, computed
+    totals, reason, rules) for _counted_as_zero, or None."""
     numbers = {k: v for k, v in values.items() if isinstance(v, Decimal)}
     if any(v == 0 for v in numbers.values()) or any(isinstance(v, Invalid) for v in values.values()):
-        return blank
-    trial = Return(form, 0, values=dict(numbers))
-    inputs = [c for c in blank if c.is_input]
-    trial.values.update({c.key: Decimal(0) for c in inputs})
-    unprinted = []
+        return None
+    trial = Return(form, 0, values=dict(numbers))  # the blanks as they will be: absent, counted as 0 by the rules
+    zero = {c.key for c in blank if c.is_input}
+    computed = set()
     for c in blank:
         if not c.is_input:
             total = trial.safe_value(c.key)
             if total is None:
-                return blank
-            if total == 0:
-                trial.values[c.key] = Decimal(0)
-            else:
-                unprinted.append(c)
+                return None
+            (zero if total == 0 else computed).add(c.key)
     results = [r for r in trial.rule_results() if set(r.rule.tables) == {table.id}]
     if not results or any(r.outcome in ("fail", "undetermined") for r in results):
-        return blank
-    values.update({k: v for k, v in trial.values.items() if k not in numbers and k in {c.key for c in blank}})
-    for c in unprinted:  # read as not printed: computed from its cells
-        values.pop(c.key, None)
-    problems.append(
-        Problem.of(
-            Code.VALUE_NORMALISED,
-            f"{_where(page, positions[blank[0].key]) if blank[0].key in positions else name}：{name}没有印任何 0，"
-            f"{len(blank) - len(unprinted)} 个空白格按 0 读取（表内各项合计只有在这些格为 0 时才成立）"
-            + (f"；{len(unprinted)} 个空白的合计格按未印处理，由各项计算" if unprinted else "")
-            + "；请核对原报告",
-            values={"table": table.number, "zero": [c.key for c in blank if c not in unprinted]},
-        )
-    )
-    return []
+        return None
+    return zero, computed, "表中没有印任何 0，只有这些格为 0 时表内各项合计才成立", []
 
 
-def _forced_zeros(
-    page: Page, form, table: Table, positions: dict, values: dict, blank: list[Cell], name: str, problems: list[Problem]
-) -> list[Cell]:
+def _forced_zeros(form, table: Table, values: dict, blank: list[Cell]):
     """Blank cells the table's own arithmetic fixes at 0, in a table that prints 0 elsewhere: an equation of sums of
     the table (一＋二＝（七）＋四, （七）＝ the 办理结果 rows, a row's 总计) whose blank cells are all on one side, with
     every other cell a printed number and the printed numbers of both sides already equal. Counts are never negative,
-    so each of those blanks can only be 0; read so with a VALUE-NORMALISED note. Repeated while it fixes more (a
-    blank row's 总计 once its cells are fixed). They stay blank cells (never a printed 0; the form counts a blank as 0
-    in these rules, so the table can be judged) with a VALUE-NORMALISED note. Returns the cells still blank."""
+    so each of those blanks can only be 0. Repeated while it fixes more (a blank row's 总计 once its cells are fixed).
+    (zero keys, no computed totals, reason, rules) for _counted_as_zero, or None."""
     numbers = {k: v for k, v in values.items() if isinstance(v, Decimal)}
     open_ = {c.key for c in blank if not c.type.signed}
     forced: dict[str, str] = {}  # key -> the rule that fixes it
@@ -427,18 +430,10 @@ def _forced_zeros(
                     open_ -= set(unknown)
                     progress = True
     if not forced:
-        return blank
-    first = next(c for c in blank if c.key in forced)
-    problems.append(
-        Problem.of(
-            Code.VALUE_NORMALISED,
-            f"{_where(page, positions[first.key])}：{name}有 {len(forced)} 个空白格（如「{_row_name(table, first.key)}」"
-            f"{first.label_path[-1]}）保持空白，校验时按 0 计算：表内勾稽关系（{'、'.join(sorted(set(forced.values()))[:3])}"
-            "…）中其余各项已经相等，件数不能为负，这些格只能为 0；请核对原报告",
-            values={"table": table.number, "zero": sorted(forced), "rules": sorted(set(forced.values()))},
-        )
-    )
-    return [c for c in blank if c.key not in forced]
+        return None
+    fixing = sorted(set(forced.values()))
+    reason = f"表内勾稽关系（{'、'.join(fixing[:3])}{'…' if len(fixing) > 3 else ''}）中其余各项已经相等，件数不能为负，这些格只能为 0"
+    return set(forced), set(), reason, fixing
 
 
 def _plus_terms(node) -> list[str] | None:
