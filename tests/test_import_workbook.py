@@ -9,10 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xltool import formats
+from xltool import formats, layout
 from xltool.importing import save_workbook
 from xltool.layout import IMPORT_NOTES_SHEET
 from xltool.reading import read
+from xltool.template.verdicts import VERDICTS, verdict_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -66,6 +67,24 @@ def test_totals_of_a_table_not_in_the_report_are_blank_and_the_notes_name_it(tmp
     assert all(not (isinstance(v, str) and v.startswith("#")) for ws in wb for row in ws.values for v in row)
     notes = [row[2] for row in wb[IMPORT_NOTES_SHEET].iter_rows(min_row=2, values_only=True)]
     assert any(n.startswith("表四") and "没有找到此表" in n for n in notes)
+
+
+def test_check_sheet_of_a_report_without_a_table_is_not_ready_as_check_says(tmp_path):
+    """A report without Table 四: the imported workbook's 校验 does not say 可以报送 — it counts and lists 表四 as a
+    table left blank, as many warnings and errors as `xltool check` finds in the same workbook."""
+    from xltool.checking import check_files
+    from xltool.codes import Code
+
+    book = written(without_table_four(tmp_path), tmp_path)
+    ws = openpyxl.load_workbook(book, data_only=True)[layout.CHECK_SHEET]
+    verdict = ws.cell(layout.CHECK_VERDICT_ROW + 1, 1).value
+    assert verdict != VERDICTS["ok"] and verdict == verdict_text({"empty": False, "errors": 0, "warnings": 1})
+    top = layout.CHECK_PROBLEMS_HEADER_ROW + 1
+    listed = [r for r in ws.iter_rows(min_row=top + 1, max_row=top + 20, max_col=4, values_only=True) if r[0]]
+    assert [(r[0].split("：")[0], r[1]) for r in listed] == [("表四（四、复议诉讼）", "整表空白")]
+    (report,) = check_files([book], light=True)
+    problems = [p for p in report.problems if p.severity.zh in ("错误", "警告")]
+    assert [p.code for p in problems] == [Code.TABLE_NOT_FILLED]
 
 
 def test_unreadable_cells_give_blank_totals_not_errors(tmp_path):

@@ -180,3 +180,19 @@ def test_problem_sheet_rows_are_tall_enough(tmp_path):
             for c, w in zip(row, LIST_WIDTHS, strict=False)
         )
         assert ws.row_dimensions[row[0].row].height >= 13 * need
+
+
+def test_a_table_left_blank_beside_filled_ones_is_a_listed_warning(tmp_path):
+    """One table wholly blank while the others are filled: 校验 counts it (never 可以报送) and lists it as one line, as
+    `check` reports TABLE-NOT-FILLED; a return with every table blank stays 尚未填报 with nothing listed."""
+    ret = read(ROOT / "examples" / "sample-return-2025.xlsx")
+    for cell in ret.form.table("appeal").cells:
+        ret.values.pop(cell.key, None)
+    warnings = [p for p in ret.check() if p.severity.zh == "警告"]
+    assert [p.code for p in warnings] == ["TABLE-NOT-FILLED"]
+    counts = _Writer.counts_for(ret)
+    assert (counts["errors"], counts["warnings"]) == (0, len(warnings))
+    rows = listed_rows(write_xlsx(ret, tmp_path / "no-four.xlsx"))
+    assert [(r[1], r[3]) for r in rows] == [("整表空白", "警告")]
+    ret.values.clear()
+    assert _Writer.counts_for(ret)["warnings"] == 0 and problem_lines(ret) == []

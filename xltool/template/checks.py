@@ -25,6 +25,7 @@ from xltool.template.cells import (
 )
 from xltool.template.verdicts import (
     LIST_WORDS,
+    TABLE_BLANK,
     TYPED_CHARS,
     VERDICTS,
     Slot,
@@ -88,11 +89,20 @@ class CheckSheet:
         counts = {t.id: self.table_count_formulas(t) for t in form.tables}
         col_error, col_warning = (xl_col_to_name(c) for c in (layout.COL_ERROR, layout.COL_WARNING))
         res = f"$B${first + 1}:$B${last + 1}"
-        errors = (
-            f"(SUM(${col_error}${first + 1}:${col_error}${last + 1})+{'+'.join(c['invalid'] for c in counts.values())})"
+        nothing = self.nothing_filled()
+        # tables left wholly blank while another is filled: counted at the catalogue's level, as `check` counts them
+        blank_tables = (
+            f"IF({nothing},0,{'+'.join(f'IF({outcomes.not_filled_test(r)},1,0)' for r in status_ref.values())})"
         )
-        warnings = f"(SUM(${col_warning}${first + 1}:${col_warning}${last + 1})+{'+'.join(c['blank'] for c in counts.values())})"
-        nothing = "AND(" + ",".join(outcomes.not_filled_test(status_ref[t.id]) for t in form.tables) + ")"
+        extra = {TABLE_BLANK.severity: f"+{blank_tables}"}
+        errors = (
+            f"(SUM(${col_error}${first + 1}:${col_error}${last + 1})+{'+'.join(c['invalid'] for c in counts.values())}"
+            f"{extra.get(Severity.ERROR, '')})"
+        )
+        warnings = (
+            f"(SUM(${col_warning}${first + 1}:${col_warning}${last + 1})+{'+'.join(c['blank'] for c in counts.values())}"
+            f"{extra.get(Severity.WARNING, '')})"
+        )
         # an incomplete roll-up never says 可以报送: its gaps line (the same as every other view of it) instead
         ok_text = (rollup_verdict(self.meta) if self.rollup else None) or VERDICTS["ok"]
         verdict = (
@@ -154,15 +164,24 @@ class CheckSheet:
         """The 校验 verdict's numbers in Python (the same arithmetic as its formulas)."""
         results = [self.results[r.id] for r in self.form.local_rules]
         tables = [self.table_counts(t) for t in self.form.tables]
+        empty = all(c["not_filled"] for c in tables)
+        blank_tables = 0 if empty else sum(bool(c["not_filled"]) for c in tables)
         return {
-            "empty": all(c["not_filled"] for c in tables),
+            "empty": empty,
             "errors": sum(r.outcome is Outcome.FAIL and r.rule.severity == "error" for r in results)
-            + sum(c["invalid"] for c in tables),
+            + sum(c["invalid"] for c in tables)
+            + (blank_tables if TABLE_BLANK.severity is Severity.ERROR else 0),
             "warnings": sum(r.outcome is Outcome.FAIL and r.rule.severity == "warning" for r in results)
-            + sum(c["blank"] for c in tables),
+            + sum(c["blank"] for c in tables)
+            + (blank_tables if TABLE_BLANK.severity is Severity.WARNING else 0),
             "explained": sum(r.outcome is Outcome.EXPLAINED for r in results),
             "undetermined": sum(r.display == Outcome.UNDETERMINED.zh for r in results),
         }
+
+    def nothing_filled(self) -> str:
+        """The test that every table says 未填报 (the verdict's 尚未填报), over the status cells of 校验."""
+        refs = [xl_rowcol_to_cell(layout.check_status_row(self.form, t.id), 1, True, True) for t in self.form.tables]
+        return "AND(" + ",".join(outcomes.not_filled_test(r) for r in refs) + ")"
 
     def write_rule_row(self, ws, row: int, rule, status_ref: dict[str, str], first: int) -> None:
         fmt, result, sheet = self.fmt, self.results[rule.id], layout.CHECK_SHEET
@@ -307,6 +326,7 @@ class CheckSheet:
             ("不", "#FFC7CE", "begins with"),
             (LIST_WORDS["invalid"], "#FFC7CE", "begins with"),
             ("格空白", "#E4DFEC", "containing"),
+            (TABLE_BLANK.zh, "#E4DFEC", "containing"),
         ):
             look = self.wb.add_format({"bg_color": colour, "border": 1})
             options = {"type": "text", "criteria": criteria, "value": text, "format": look}
@@ -329,6 +349,11 @@ class CheckSheet:
             result = xl_rowcol_to_cell(rule_row, layout.COL_RESULT, True, True)
             return xl_rowcol_to_cell(rule_row, col, True, True), (result, self.results[slot.rule.id].display)
         table = slot.table
+        if slot.kind == "table":  # shown while the table says 未填报 and another table is filled
+            status = xl_rowcol_to_cell(layout.check_status_row(self.form, table.id), 1, True, True)
+            count = f"=IF(AND({outcomes.not_filled_test(status)},NOT({self.nothing_filled()})),1,0)"
+            ws.write_formula(row, layout.COL_ITEM_N, count, self.fmt["helper"], line.n if line else 0)
+            return xl_rowcol_to_cell(row, layout.COL_ITEM_N), (formula_string(TABLE_BLANK.zh), TABLE_BLANK.zh)
         own = [c.key for c in table.cells if c.is_input and c.key not in self.ret.prefilled]
         flag = f"{quote_sheet(table.sheet)}!{xl_rowcol_to_cell(*layout.no_items_cell(table), True, True)}"
         cells = self.input_ranges([c.key for c in slot.cells], sheet)
@@ -353,5 +378,7 @@ class CheckSheet:
             row = layout.check_rule_row(self.form, slot.rule)
             left, right = (xl_rowcol_to_cell(row, c, True, True) for c in (layout.COL_LEFT, layout.COL_RIGHT))
             return f'IF({left}="","","左边 "&{left}&"，右边 "&{right})'
+        if slot.kind == "table":
+            return '""'  # what to do is said in the line itself (the values column is narrow)
         parts = "&".join(f'IF(ISBLANK({self.ref(c.key, sheet)}),"、{c.a1}","")' for c in slot.cells)
         return f'IF({flag}={len(slot.cells)},"{slot.span}",MID({parts},2,{4 * len(slot.cells) + 8}))'

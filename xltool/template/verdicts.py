@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from xltool import layout, outcomes
 from xltool import rules as expr
-from xltool.codes import Code
+from xltool.codes import CATALOGUE, Code
 from xltool.evaluation import RuleResult
 from xltool.forms import Cell, Rule, Table
 from xltool.layout import rollup_gaps
@@ -150,12 +150,17 @@ LIST_WORDS = {
 TYPED_CHARS = 20  # what was typed, cut to one line
 
 
+# A table left wholly blank while another is filled: the finding `check` reports (TABLE-NOT-FILLED), with its level,
+# words and action from the code catalogue, so the 校验 sheet counts and lists what every other view says.
+TABLE_BLANK = CATALOGUE[Code.TABLE_NOT_FILLED]
+
+
 @dataclass(frozen=True)
 class Slot:
-    """One possible line of the problems list, in list order: an invalid entry (one cell), a failed rule, or the
-    blank cells of one table row (`cells`: the row's own inputs)."""
+    """One possible line of the problems list, in list order: an invalid entry (one cell), a failed rule, a table
+    left wholly blank (TABLE_BLANK) or the blank cells of one table row (`cells`: the row's own inputs)."""
 
-    kind: str  # invalid | rule | blank
+    kind: str  # invalid | rule | table | blank
     severity: Severity
     table: Table | None = None
     cells: tuple[Cell, ...] = ()
@@ -167,6 +172,8 @@ class Slot:
             return cell_place(self.table, self.cells[0])
         if self.kind == "blank":
             return row_place(self.table, self.cells[0])
+        if self.kind == "table":
+            return f"表{self.table.number}（{self.table.sheet}）：{TABLE_BLANK.action}"
         return self.rule.title
 
     @property
@@ -191,11 +198,13 @@ class Line:
 
 def problem_slots(ret: Return) -> list[Slot]:
     """Every line the list can show, in its order: errors (invalid entries, then failed error rules), then warnings
-    (failed warnings, then blank cells row by row). Roll-ups and templates alike."""
+    (tables left wholly blank, failed warnings, then blank cells row by row). Roll-ups and templates alike."""
     form = ret.form
     order = layout.check_rule_order(form)
+    tables = [Slot("table", TABLE_BLANK.severity, t) for t in form.tables]
     slots = [Slot("invalid", Severity.ERROR, t, (c,)) for t in form.tables for c in t.cells if c.is_input]
     slots += [Slot("rule", Severity.ERROR, rule=r) for r in order if r.severity == "error"]
+    slots += tables  # between the errors and the warnings: counted with either, by the catalogue's level
     slots += [Slot("rule", Severity.WARNING, rule=r) for r in order if r.severity == "warning"]
     for table in form.tables:
         rows: dict[int, list[Cell]] = {}
@@ -221,6 +230,10 @@ def slot_line(slot: Slot, ret: Return, results: dict[str, RuleResult]) -> Line |
             return None
         return Line(slot.what, r.display, rule_values(r), level)
     state = ret.table_state(slot.table.id)
+    if slot.kind == "table":
+        if state.status is not outcomes.TableStatus.NOT_FILLED or ret.not_filled:
+            return None  # a return with every table blank is 未填报, said by the verdict alone
+        return Line(slot.what, TABLE_BLANK.zh, "", level)
     if state.status is not outcomes.TableStatus.PARTIAL:
         return None
     blank = [c for c in slot.cells if c.key not in ret.values]
