@@ -10,8 +10,8 @@ Sheets met before: returns filled in one template and saved by one program diffe
 text of their <v> elements. Once a sheet's *skeleton* (its XML with that text cut out) has been parsed twice and the
 parse proved that every `<v>…</v>` the byte split finds is exactly the value element of a kept cell, a later sheet
 with the same skeleton takes the facts of the parse and only its value texts — accepted only where XML reads them
-unchanged (no reference, no carriage return, no `]]>`, no character XML forbids, valid UTF-8 in a UTF-8 document);
-any other text sends the sheet to the parser.
+unchanged (no reference, no carriage return, no `]]>`, no character XML forbids, valid UTF-8 in a document declared
+"UTF-8" or undeclared) and cut at Excel's limit as the parse cuts them; any other text sends the sheet to the parser.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from xltool.formats._sheetxml import (  # noqa: F401  (MAX_FINDINGS: for _biff, 
     parse_sheet,
 )
 from xltool.formats._unsafe import DDE, EXTERNAL_REFERENCE, UNSAFE_FUNCTIONS, unsafe_formula  # noqa: F401
-from xltool.formats._xmlparts import character_data, plain_texts
+from xltool.formats._xmlparts import MAX_TEXT, character_data, plain_texts
 from xltool.formats.page import MAX_FORMULA_TEXT, SheetFacts  # noqa: F401  (MAX_FORMULA_TEXT: for ods)
 from xltool.memo import Memo
 
@@ -53,6 +53,10 @@ def scan_sheet(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
         if known is not None:
             texts = plain_texts(raws)
             if texts is not None and character_data(headers):
+                # The bytes cut out (each empty header's NUL counted back) bound every value: past Excel's limit,
+                # cut as the parse cuts.
+                if len(xml) - len(skeleton) + len(headers) > MAX_TEXT:
+                    texts = [text[:MAX_TEXT] for text in texts]
                 return known.facts(texts)
     key = hash(skeleton) if skeleton is not None else None
     learn = (
@@ -160,7 +164,7 @@ def _learn(
     cells = facts.cells
     if (
         not isinstance(cells, Cells)
-        or (cells.encoding or "utf-8").lower() not in ("utf-8", "utf8")
+        or (cells.encoding or "utf-8").lower() != "utf-8"  # expat reads a document declared "utf8" otherwise
         or facts.errors
         or facts.malformed
         or facts.stray

@@ -6,12 +6,14 @@ than everything else in reading a return. So:
 
 1. the bytes between `<sheetData>` and `</sheetData>` must match, in full, a grammar that admits only those tokens
    (row tags holding neither `<` nor `>` nor a namespace declaration; cells with a plain reference, a numeric style,
-   a known type; their formula and value texts holding no `<`);
+   a known type; a formula's attributes with XML names, none written twice; their formula and value texts holding
+   no `<`);
 2. the rest of the document — the same bytes with every cell cut out, rows kept — is parsed by the real parser
    (xltool.formats._sheetxml), which must find the worksheet's own `<sheetData>` exactly where the bytes say it is
-   (not in a comment, CDATA or another element) and no cell left;
+   (not in a comment, CDATA or another element) and no cell left; no other element of that name may be there at all
+   (its value-less cells would meet the ones cut out: a cell written twice, a formula replaced);
 3. every text is decoded as XML decodes it (the five entities and character references; anything else — a carriage
-   return, `]]>`, a character XML forbids, bad UTF-8, a declared encoding other than UTF-8 — sends the sheet to the
+   return, `]]>`, a character XML forbids, bad UTF-8, a declared encoding other than "UTF-8" — sends the sheet to the
    full parse), and a cell outside the window or written twice does too.
 
 Then the grammar's tokens are exactly the elements the parser would have met, in the default namespace of the
@@ -35,8 +37,9 @@ _ROW_START = rb'<row(?:\s+[A-Za-z_][\w.:-]*="[^"<>&]*")*\s*'
 # Groups: reference, style, type, the formula element, its text, the value's text.
 _CELL = (
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]{1,9})")?(?: t="(n|s|str|b|e|d)")?'
-    rb'(?:/>|>(<f(?: [a-zA-Z0-9]+="[^"<>&]*")*(?:/>|>([^<]*)</f>))?(<v>[^<]*</v>)?</c>)'
+    rb'(?:/>|>(<f(?: [a-zA-Z][a-zA-Z0-9]*="[^"<>&]*")*(?:/>|>([^<]*)</f>))?(<v>[^<]*</v>)?</c>)'
 )
+_ATTRIBUTE_NAMES = re.compile(rb' ([a-zA-Z0-9]+)="')  # of a formula's start tag (its values hold no ">")
 _CELL_TOKEN = re.sub(rb"\((?!\?)", b"(?:", _CELL)  # the same grammar without its groups
 _CONTENT = re.compile(rb"(?:" + _ROW_START + rb"(?:/>|>(?:" + _CELL_TOKEN + rb")*</row>))*")
 # In content the grammar matches in full, every "<" starts one of its tokens (no attribute value or text holds one),
@@ -111,6 +114,10 @@ def read_plain(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
     content = xml[first:end]
     if b"xmlns" in content or _forbidden(content):
         return None
+    # Another sheetData may hold cells (value-less, or a formula alone) for places written here too: the parse
+    # reads them with these; the rest of the document, parsed below, would read them alone.
+    if xml.find(b"sheetData", 0, start) >= 0 or xml.find(b"sheetData", end + len(_CLOSE)) >= 0:
+        return None
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
@@ -130,7 +137,7 @@ def read_plain(xml: bytes, window: tuple[int, int], part: str = "sheet") -> Shee
         or not isinstance(kept, Cells)
         or kept.slots
         or facts.stray
-        or (kept.encoding or "utf-8").lower() not in ("utf-8", "utf8")
+        or (kept.encoding or "utf-8").lower() != "utf-8"  # expat reads a document declared "utf8" otherwise
     ):
         return None
     try:
@@ -167,6 +174,11 @@ def _with_cells(facts: SheetFacts, cells: list[tuple[bytes, ...]], window: tuple
             return None  # outside the window (the parse counts it) or written twice (the parse says so)
         seen.add((row, col))
         if formula_element:
+            tag = formula_element[: formula_element.find(b">") + 1]
+            if tag.count(b'="') > 1:  # an attribute written twice is an error the parse reports
+                names = _ATTRIBUTE_NAMES.findall(tag)
+                if len(set(names)) != len(names):
+                    return None
             if not formula:
                 formulas[where] = ""
             else:

@@ -296,8 +296,10 @@ _PREDEFINED = re.compile(rb"&(?:amp|lt|gt|quot|apos);")
 def character_data(raws: list[bytes]) -> bool:
     """True when every text, taken from a UTF-8 document as bytes between a start and an end tag, is character data
     an XML parser accepts whatever its value: plain UTF-8 and the five predefined references (a page header holds
-    `&amp;L`). Anything else (another reference, `]]>`, a character XML forbids) is for the parser to judge."""
-    return plain_texts([_PREDEFINED.sub(b"", raw) for raw in raws]) is not None
+    `&amp;L`). Anything else (another reference, `]]>`, a character XML forbids, bytes that are not UTF-8) is for the
+    parser to judge. Each reference stands in as a space, not nothing: taken out, it would join the bytes of a
+    character cut in two around it (甲's first byte, `&amp;`, its other two) into valid UTF-8."""
+    return plain_texts([_PREDEFINED.sub(b" ", raw) for raw in raws]) is not None
 
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
