@@ -337,6 +337,7 @@ def test_memory_of_skeletons_is_bounded(empty_memory):
         b'<c r="A1" t="str"><f>""</f><v></v></c><c r="B2"><v> </v></c><c r="C3" t="s"><v>9</v></c>',
         b'<c r="A1"><v> 1.5e2 </v></c><c r="B1" t="s"><v>0</v></c><c r="C1" t="b"><v>true</v></c>',
         b'<c r="A1"><v>5_0</v></c><c r="B1" t="s"><v>3</v></c><c r="C1" t="b"><v>2</v></c><c r="D1" t="x"><v>1</v></c>',
+        b'<c r="A1" t="s"><v>' + b"0" * 5000 + b'1</v></c><c r="B1" t="s"><v>0</v></c>',  # more digits than int() takes
     ],
 )
 def test_a_learnt_skeleton_reads_values_as_the_parse(cells, empty_memory):

@@ -114,7 +114,13 @@ def _all_valid(plan: tuple, raw: list[str], strings: list[str]) -> bool:
     if shared:
         indexes = pick_shared(raw)
         joined = "".join(indexes)
-        if not (joined.isascii() and joined.isdigit() and "" not in indexes and max(map(int, indexes)) < len(strings)):
+        if not (
+            joined.isascii()
+            and joined.isdigit()
+            and "" not in indexes
+            and max(map(len, indexes)) <= 10  # int() refuses thousands of digits; no table is that long
+            and max(map(int, indexes)) < len(strings)
+        ):
             return False
     return all(raw[i].strip(" \t\n\r") in _BOOLEANS for i, _, _ in booleans)
 
@@ -214,7 +220,7 @@ def _in_order(facts: SheetFacts, cells: Cells, strings: list[str], dates: frozen
                 continue
             append((row, col, value))
         elif kind == "s":
-            index = int(text) if text.isascii() and text.isdigit() else _index(text)
+            index = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else _index(text)
             if 0 <= index < nstrings:
                 value = strings[index]
                 if value != "":
