@@ -5,7 +5,7 @@
 Besides the texts themselves, every report is laid out as a Word report, printed to PDF by LibreOffice and turned
 back into text by each converter (benchmarks/import_variants.py: pdftotext -layout/-raw, pymupdf4llm, markitdown,
 each where installed); with --ocr also scanned (150 dpi, turned 0.4°, JPEG) and read by xltool's OCR, with the
-seconds per page.
+seconds per page (wall and CPU, the whole reading; the machine's load average beside them).
 
 Sources (skipped when absent): SHARED/corpus (scraped portal pages, readings.json = every Table 三/四 cell read by
 hand) and SHARED/seeds (one cell per line, transcribed in tests/seed_data.py). For each report:
@@ -20,6 +20,7 @@ hand) and SHARED/seeds (one cell per line, transcribed in tests/seed_data.py). F
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -182,20 +183,34 @@ def _converted(shared: Path, with_ocr: bool) -> list[tuple]:
     readings_file = shared / "corpus" / "readings.json"
     readings = json.loads(readings_file.read_text(encoding="utf-8")) if readings_file.exists() else {}
     out = []
+    ocr_pages, ocr_wall, ocr_cpu = 0, 0.0, 0.0
     for conv, items in build(shared, Path(tempfile.gettempdir()) / "xltool-variants", with_ocr).items():
         for name, path, expected, rules in items:
             reading = readings.get(name + ".txt")
             inconsistent = reading is not None and any(not x.startswith("note:") for x in reading["inconsistencies"])
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()  # process time: every onnxruntime thread
             row = _one(path, expected, rules, inconsistent, "", 0, "", "", group=conv)
             if conv == "ocr":
                 import pypdfium2
 
                 pages = len(pypdfium2.PdfDocument(str(path)))
-                seconds = (time.perf_counter() - start) / pages
-                print(f"ocr: {path.name}: {pages} pages, {seconds:.1f} s a page", file=sys.stderr)
+                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                ocr_pages, ocr_wall, ocr_cpu = ocr_pages + pages, ocr_wall + wall, ocr_cpu + cpu
+                print(f"ocr: {path.name}: {pages} pages, {wall / pages:.1f} s a page ({cpu / pages:.1f} s CPU)",
+                      file=sys.stderr)  # fmt: skip
             out.append(row)
+    if ocr_pages:  # the whole reading (render, OCR, alignment); the first report also loads the engine
+        print(f"ocr: {ocr_pages} pages, {ocr_wall / ocr_pages:.1f} s a page, {ocr_cpu / ocr_pages:.1f} s CPU a page "
+              f"(load average {_load()})", file=sys.stderr)  # fmt: skip
     return out
+
+
+def _load() -> str:
+    """The machine's load average (other programs share the cores), where the system reports one."""
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except (AttributeError, OSError):  # Windows has no load average
+        return "n/a"
 
 
 def _one(path, expected, should_fail, inconsistent, unit, year, version, fmt, group=None):

@@ -240,6 +240,20 @@ def test_ocr_number_the_arithmetic_does_not_confirm_is_flagged(monkeypatch):
     assert "appeal.direct.total" not in flag.values["cells"]
 
 
+def test_ocr_row_of_single_numbers_taken_as_one_text_is_split_per_cell():
+    """A row of spaced single numbers the detector took for one text ("000": characters far apart) comes back as one
+    number per cell at its own place; the digits of one number (close together) and spaced words stay whole."""
+    from xltool.formats.ocr import _apart
+
+    def boxes(lefts, width):
+        return [[[x, 0], [x + width, 0], [x + width, 30], [x, 30]] for x in lefts]
+
+    assert _apart("000", 10, 30, boxes([10, 90, 170], 20), list("000")) == [(10, "0"), (90, "0"), (170, "0")]
+    assert _apart("120", 10, 30, boxes([10, 27, 44], 17), list("120")) == [(10, "120")]
+    assert _apart("总计", 10, 30, boxes([10, 120], 30), list("总计")) == [(10, "总计")]
+    assert _apart("0", 10, 30) == [(10, "0")]  # no character boxes: the text as recognised
+
+
 def test_label_with_one_slip_anchors_its_row_and_is_noted(tmp_path):
     """An OCR slip in a row label (a look-alike character) still anchors that row when it is the only label within one
     edit of what was printed, and the note says the label was matched approximately."""
