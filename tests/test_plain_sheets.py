@@ -13,35 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.fillings import random_return
+from tests.sheet_facts import MAIN, facts_of, sheet
 from xltool.formats import _plaindata, _sheetxml
 from xltool.formats._bounded import LIST_WINDOW, WINDOW
-from xltool.formats.page import SheetFacts
 from xltool.forms import form_for_year
 from xltool.sources import ReadError
 from xltool.template import write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
-MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-
-
-def _facts(f: SheetFacts) -> tuple:
-    return (
-        list(f.formulas.items()),
-        f.errors,
-        f.protected,
-        f.hidden_rows,
-        f.hidden_cols,
-        f.merges,
-        f.stray,
-        f.stray_examples,
-        f.unsafe,
-        f.embedded,
-        f.duplicates,
-        f.malformed,
-        f.unsafe_rules,
-        f.cells.slots,
-        f.cells.texts,
-    )
 
 
 def _sheets(tmp_path: Path) -> list[bytes]:
@@ -78,24 +57,12 @@ def test_every_sheet_we_have_reads_as_the_parse_reads_it(tmp_path):
             quick = _plaindata.read_plain(xml, window)
             if quick is not None:
                 plain += 1
-                assert _facts(quick) == _facts(parsed)
+                assert facts_of(quick) == facts_of(parsed)
     assert plain >= total // 2 and plain >= 20
 
 
 def _sheet(data: bytes, head: bytes = b"", tail: bytes = b"", root: bytes = b"") -> bytes:
-    return (
-        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="'
-        + MAIN
-        + b'"'
-        + root
-        + b">"
-        + head
-        + b"<sheetData>"
-        + data
-        + b"</sheetData>"
-        + tail
-        + b"</worksheet>"
-    )
+    return sheet(data, tail, head, b'<?xml version="1.0" encoding="UTF-8"?>', root)
 
 
 ROW = b'<row r="1"><c r="A1"><v>3</v></c><c r="B1"><f>A1*2</f><v>6</v></c></row>'
@@ -139,7 +106,7 @@ def test_a_hostile_or_unusual_spelling_reads_as_the_parse_or_goes_to_it(name):
         assert _plaindata.read_plain(xml, WINDOW) is None
         return
     quick = _plaindata.read_plain(xml, WINDOW)
-    assert quick is None or _facts(quick) == _facts(parsed)
+    assert quick is None or facts_of(quick) == facts_of(parsed)
 
 
 def test_the_plain_way_is_taken_where_it_is_plain():

@@ -17,35 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.sheet_facts import MAIN, facts_of, sheet
 from xltool.formats import _bounded, _plaindata, _sheetxml, _xlsxcells, _xmlparts
 from xltool.formats.page import SheetFacts
 from xltool.memo import Memo
 from xltool.sources import ReadError
 
-MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 W = _bounded.WINDOW
 HEADERS = [name.encode() for name in _sheetxml.HEADER_TEXTS]
 UNIT = "&amp;L填报单位：甲镇&amp;R报告年度：2025".encode()  # what an ordinary return prints at the top
-
-
-def _facts(f: SheetFacts) -> tuple:
-    return (
-        dict(f.formulas.items()),
-        f.errors,
-        f.protected,
-        f.hidden_rows,
-        f.hidden_cols,
-        f.merges,
-        f.stray,
-        f.stray_examples,
-        f.unsafe,
-        f.embedded,
-        f.duplicates,
-        f.malformed,
-        f.unsafe_rules,
-        f.cells.slots,
-        f.cells.texts,
-    )
 
 
 STRINGS, DATES = ["甲", "乙"], frozenset({1})  # a shared-string table and the date styles the values are read with
@@ -53,11 +33,8 @@ STRINGS, DATES = ["甲", "乙"], frozenset({1})  # a shared-string table and the
 
 def _read(facts: SheetFacts) -> tuple:
     """The facts, then the values made of them (which also note malformed cells in the facts)."""
-    found = _facts(facts)
-    try:
-        values = _xlsxcells.convert(facts, STRINGS, DATES)
-    except ValueError as exc:  # a shared-string index of 5,000 digits: past int()'s limit, alike on both ways
-        return found, type(exc).__name__
+    found = facts_of(facts, ordered=False)
+    values = _xlsxcells.convert(facts, STRINGS, DATES)
     in_place = sorted(values.values, key=lambda v: (v[0], v[1]))  # the learnt way groups them by kind
     return found, (in_place, values.dated, list(facts.malformed))
 
@@ -126,21 +103,7 @@ def _mutated(xml: bytes, value: bytes | None = None, header: bytes | None = None
     return xml
 
 
-def _sheet(cells: bytes, tail: bytes = b"", head: bytes = b"", prolog: bytes = b"", root: bytes = b"") -> bytes:
-    return (
-        prolog
-        + b'<worksheet xmlns="'
-        + MAIN
-        + b'"'
-        + root
-        + b">"
-        + head
-        + b"<sheetData>"
-        + cells
-        + b"</sheetData>"
-        + tail
-        + b"</worksheet>"
-    )
+_sheet = sheet
 
 
 CELLS = b'<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="s"><v>0</v></c><c r="C1" t="str"><f>"x"</f><v>x</v></c></row>'
