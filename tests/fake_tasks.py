@@ -11,7 +11,27 @@ import os
 import time
 from pathlib import Path
 
+from xltool.codes import Code
+
 PID_DIR = "XLTOOL_TEST_PID_DIR"  # environment variable: where hanging tasks leave their worker's pid
+
+
+# What each misbehaviour costs its item in a pool with a memory and a time limit ("ok": the item's own result).
+OUTCOME = {
+    "hang": Code.TIME_LIMIT,
+    "abort": Code.WORKER_CRASHED,
+    "segv": Code.WORKER_CRASHED,
+    "alloc": Code.MEMORY_LIMIT,
+    "raise": Code.WORKER_CRASHED,
+    "exit": Code.WORKER_CRASHED,
+    "native-oom": Code.MEMORY_LIMIT,
+    "ok": "ok",
+}
+
+
+def outcomes(items: list[str]) -> list:
+    """The OUTCOME of each item, in order."""
+    return [OUTCOME[item.split(":", 1)[0]] for item in items]
 
 
 def behave(item: str) -> str:
