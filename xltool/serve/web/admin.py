@@ -258,18 +258,24 @@ async def reissue_one(request: Request) -> Response:
     return RedirectResponse(f"/admin/units/{unit.id}#link", status_code=303)
 
 
-async def _unit(request: Request) -> Unit:
-    def load() -> Unit | None:
-        with _portal(request).reading() as session:
-            unit = session.get(Unit, request.path_params["unit_id"])
-            if unit is not None:
-                unit.task  # noqa: B018 - loaded while the session is open
-            return unit
+async def _found(request: Request, model: type, key: str, related: str):
+    """The row the path names (404 if none), with the row it belongs to loaded while the session is open."""
 
-    unit = await run_in_threadpool(load)
-    if unit is None:
+    def load():
+        with _portal(request).reading() as session:
+            row = session.get(model, request.path_params[key])
+            if row is not None:
+                getattr(row, related)
+            return row
+
+    row = await run_in_threadpool(load)
+    if row is None:
         raise HTTPException(404)
-    return unit
+    return row
+
+
+async def _unit(request: Request) -> Unit:
+    return await _found(request, Unit, "unit_id", "task")
 
 
 async def unit_page(request: Request, error: str = "", status: int = 200) -> Response:
@@ -317,17 +323,7 @@ async def review(request: Request) -> Response:
 
 
 async def _version(request: Request) -> Version:
-    def load() -> Version | None:
-        with _portal(request).reading() as session:
-            version = session.get(Version, request.path_params["version_id"])
-            if version is not None:
-                version.unit  # noqa: B018 - loaded while the session is open
-            return version
-
-    version = await run_in_threadpool(load)
-    if version is None:
-        raise HTTPException(404)
-    return version
+    return await _found(request, Version, "version_id", "unit")
 
 
 async def version_file(request: Request) -> Response:
